@@ -1,0 +1,282 @@
+"""Reading, preprocessing and writing audio files.
+
+Every input, whatever its container, rate, bit depth or channel count, goes
+through one explicit step: mix to mono (mean of channels), resample with soxr
+to the target rate, and take a clip of the target length. Only the frames a
+clip needs are decoded where the format can seek, so a 5 s clip from a
+10-minute MP3 costs a 5 s decode.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal, Union
+
+import numpy as np
+import soundfile
+import soxr
+
+from .config import AudioConfig
+
+PathLike = Union[str, os.PathLike]
+CropMode = Literal["start", "center", "random"]
+
+READ_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc")
+WRITE_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"), ".mp3": ("MP3", "MPEG_LAYER_III")}
+_KNOWN_UNSUPPORTED = (".m4a", ".aac", ".mp4", ".wma", ".webm", ".mka", ".ape", ".alac", ".amr")
+_SILENCE_PEAK = 1e-6
+# soxr needs a little context either side of a cut to avoid edge ringing.
+_RESAMPLE_MARGIN_SECONDS = 0.05
+
+
+class AudioError(Exception):
+    """An input that cannot be used; the message names the file and the cause."""
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a file holds, read from its header."""
+
+    path: str
+    format: str
+    subtype: str
+    sample_rate: int
+    channels: int
+    frames: int
+
+    @property
+    def duration_seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One preprocessed clip: mono float32 `[clip_samples]` at the target rate.
+
+    `padded` says the source ran out before the clip was full (the tail is zeros,
+    `valid_samples` long is real audio); `silent` that the clip has no signal.
+    """
+
+    samples: np.ndarray
+    source: str
+    offset_seconds: float
+    padded: bool
+    valid_samples: int
+    silent: bool
+
+
+def is_audio_path(path: PathLike) -> bool:
+    """True when the file name has an extension aea reads."""
+    return Path(path).suffix.lower() in READ_EXTENSIONS
+
+
+def _check_path(path: PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a directory, not an audio file")
+    suffix = path.suffix.lower()
+    if suffix in _KNOWN_UNSUPPORTED:
+        raise AudioError(
+            f"{path}: {suffix} files are not supported; convert to WAV, FLAC, OGG or MP3 "
+            f"(e.g. ffmpeg -i '{path.name}' '{path.stem}.flac')"
+        )
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: empty file")
+    return path
+
+
+def _open(source: PathLike | BinaryIO, name: str) -> soundfile.SoundFile:
+    try:
+        return soundfile.SoundFile(source)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
+        detail = str(error).split(":")[-1].strip() or "unreadable"
+        supported = "WAV, FLAC, OGG (Vorbis, Opus), MP3, AIFF"
+        raise AudioError(f"{name}: not a readable audio file ({detail}); supported: {supported}") from None
+
+
+def probe(path: PathLike) -> AudioInfo:
+    """Header facts of an audio file. Raises AudioError naming the file."""
+    path = _check_path(path)
+    with _open(path, str(path)) as handle:
+        info = AudioInfo(str(path), handle.format, handle.subtype, handle.samplerate, handle.channels, handle.frames)
+    if info.frames <= 0:
+        raise AudioError(f"{path}: contains no audio frames")
+    return info
+
+
+def read_frames(
+    source: PathLike | BinaryIO, start_frame: int = 0, frames: int = -1, name: str | None = None
+) -> tuple[np.ndarray, int]:
+    """Decode `frames` frames (all when -1) from `start_frame`: `[frames, channels]` float32 and the rate.
+
+    Seeks instead of decoding what comes before, so the cost follows the frames read.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        source = _check_path(source)
+        name = name or str(source)
+    name = name or "<stream>"
+    with _open(source, name) as handle:
+        if handle.frames == 0:
+            raise AudioError(f"{name}: contains no audio frames")
+        try:
+            if start_frame > 0:
+                if not handle.seekable():
+                    handle.read(start_frame, dtype="float32")
+                else:
+                    handle.seek(min(start_frame, handle.frames))
+            data = handle.read(frames, dtype="float32", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError) as error:
+            raise AudioError(f"{name}: corrupt or truncated audio ({error})") from None
+        rate = handle.samplerate
+    if not np.isfinite(data).all():
+        raise AudioError(f"{name}: contains NaN or infinite samples")
+    return data, rate
+
+
+def to_mono(audio: np.ndarray) -> np.ndarray:
+    """`[frames, channels]` -> `[frames]`, the mean of the channels."""
+    if audio.ndim == 1:
+        return audio.astype(np.float32, copy=False)
+    return audio.mean(axis=1, dtype=np.float32)
+
+
+def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Mono `[frames]` from one rate to another with soxr (high quality)."""
+    if from_rate == to_rate:
+        return audio.astype(np.float32, copy=False)
+    return soxr.resample(audio, from_rate, to_rate, quality="HQ").astype(np.float32, copy=False)
+
+
+def preprocess(audio: np.ndarray, sample_rate: int, config: AudioConfig) -> np.ndarray:
+    """Decoded `[frames, channels]` at any rate -> mono `[samples]` at the target rate."""
+    return resample(to_mono(audio), sample_rate, config.sample_rate)
+
+
+def load_track(path: PathLike, config: AudioConfig) -> np.ndarray:
+    """A whole file, preprocessed: mono float32 `[samples]` at `config.sample_rate`."""
+    data, rate = read_frames(path)
+    return preprocess(data, rate, config)
+
+
+def choose_offset(
+    duration_seconds: float,
+    clip_seconds: float,
+    crop: CropMode | float = "start",
+    rng: np.random.Generator | None = None,
+) -> float:
+    """Where a clip starts, in seconds, for a track of `duration_seconds`."""
+    room = max(0.0, duration_seconds - clip_seconds)
+    if isinstance(crop, (int, float)) and not isinstance(crop, bool):
+        if crop < 0:
+            raise AudioError(f"offset must not be negative, got {crop}")
+        return float(crop)
+    if crop == "start":
+        return 0.0
+    if crop == "center":
+        return room / 2
+    if crop == "random":
+        rng = rng if rng is not None else np.random.default_rng()
+        return float(rng.uniform(0.0, room)) if room > 0 else 0.0
+    raise AudioError(f"unknown crop mode {crop!r}: use start, center, random or an offset in seconds")
+
+
+def load_clip(
+    path: PathLike,
+    config: AudioConfig,
+    crop: CropMode | float = "start",
+    rng: np.random.Generator | None = None,
+) -> Clip:
+    """One clip of `config.clip_samples` from a file, decoding only what it needs."""
+    info = probe(path)
+    offset = choose_offset(info.duration_seconds, config.clip_seconds, crop, rng)
+    if offset >= info.duration_seconds:
+        raise AudioError(f"{path}: offset {offset:.2f} s is past the end ({info.duration_seconds:.2f} s)")
+    # The lead-in is a whole number of resampling periods, so it maps to whole output samples.
+    period = info.sample_rate // math.gcd(info.sample_rate, config.sample_rate)
+    margin = int(_RESAMPLE_MARGIN_SECONDS * info.sample_rate)
+    start = int(round(offset * info.sample_rate))
+    lead = min(max(margin // period, 1), start // period) * period
+    wanted = int(np.ceil(config.clip_seconds * info.sample_rate)) + lead + margin
+    data, rate = read_frames(path, start - lead, wanted)
+    mono = preprocess(data, rate, config)
+    skip = lead * config.sample_rate // rate
+    return make_clip(mono[skip:], config, str(path), offset)
+
+
+def make_clip(samples: np.ndarray, config: AudioConfig, source: str, offset_seconds: float) -> Clip:
+    """Cut or zero-pad preprocessed mono `[samples]` to one clip `[clip_samples]`."""
+    length = config.clip_samples
+    valid = min(len(samples), length)
+    clip = np.zeros(length, dtype=np.float32)
+    clip[:valid] = samples[:valid]
+    silent = bool(valid == 0 or np.abs(clip).max() < _SILENCE_PEAK)
+    return Clip(clip, source, offset_seconds, valid < length, valid, silent)
+
+
+def read_stdin_bytes() -> io.BytesIO:
+    """Standard input as a seekable buffer, so `-` can stand for an audio file."""
+    return io.BytesIO(sys.stdin.buffer.read())
+
+
+def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
+    """Write `[samples]` or `[samples, channels]` by extension; `-` writes WAV to stdout.
+
+    Atomic: a temporary file in the same folder is renamed over the target, so
+    an interrupted write never leaves a partial file.
+    """
+    samples = np.asarray(samples, dtype=np.float32)
+    if not np.isfinite(samples).all():
+        raise AudioError(f"{path}: refusing to write NaN or infinite samples")
+    samples = np.clip(samples, -1.0, 1.0)
+    if str(path) == "-":
+        buffer = io.BytesIO()
+        soundfile.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
+        sys.stdout.buffer.write(buffer.getvalue())
+        sys.stdout.buffer.flush()
+        return
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in WRITE_FORMATS:
+        raise AudioError(f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg or .mp3")
+    container, subtype = WRITE_FORMATS[suffix]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temporary:
+        soundfile.write(temporary, samples, sample_rate, format=container, subtype=subtype)
+
+
+class atomic_path:
+    """Context manager giving a temporary path beside `path`, renamed onto it on success."""
+
+    def __init__(self, path: PathLike) -> None:
+        self.path = Path(path)
+        self.temporary: Path | None = None
+
+    def __enter__(self) -> Path:
+        descriptor, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        os.close(descriptor)
+        self.temporary = Path(name)
+        return self.temporary
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        assert self.temporary is not None
+        if exc_type is None:
+            with open(self.temporary, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(self.temporary, 0o666 & ~_current_umask())
+            os.replace(self.temporary, self.path)
+        else:
+            self.temporary.unlink(missing_ok=True)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,199 @@
+"""Configuration: one frozen dataclass per concern, loaded from TOML and overridable.
+
+A run's full configuration is stored in its checkpoint and run folder, so a model
+always carries how it was made. Nothing here reads globals or the environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration file or override that cannot be used."""
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    """How any input file becomes a model input: mono, one rate, one clip length."""
+
+    sample_rate: int = 22050
+    clip_seconds: float = 5.0
+    mono: bool = True
+
+    @property
+    def clip_samples(self) -> int:
+        return int(round(self.sample_rate * self.clip_seconds))
+
+    def __post_init__(self) -> None:
+        if self.sample_rate < 1000:
+            raise ConfigError(f"audio.sample_rate must be at least 1000 Hz, got {self.sample_rate}")
+        if self.clip_seconds <= 0:
+            raise ConfigError(f"audio.clip_seconds must be positive, got {self.clip_seconds}")
+        if not self.mono:
+            raise ConfigError("audio.mono = false is not supported: models take one channel")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """How a folder of tracks becomes train/validation/test clips."""
+
+    hop_seconds: float | None = None  # None: non-overlapping clips
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.1
+    split_seed: int = 0
+    corpus_tracks: int = 100  # built-in corpus size when no --data is given
+    corpus_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.hop_seconds is not None and self.hop_seconds <= 0:
+            raise ConfigError(f"data.hop_seconds must be positive, got {self.hop_seconds}")
+        for name in ("validation_fraction", "test_fraction"):
+            value = getattr(self, name)
+            if not 0 <= value < 1:
+                raise ConfigError(f"data.{name} must be in [0, 1), got {value}")
+        if self.validation_fraction + self.test_fraction >= 1:
+            raise ConfigError("data.validation_fraction + data.test_fraction must be below 1")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which network, which latent kind and how many latent values.
+
+    `latent` is the exact number of values in a clip's latent vector. The fields
+    `hop`, `width`, `blocks` shape the default frame-rate model; the `seed_*`
+    fields pin the original 3-layer model's layers (empty: searched for `latent`).
+    """
+
+    arch: str = "default"  # default | seed
+    kind: str = "ae"  # ae | vae
+    latent: int = 18376
+    hop: int = 512
+    width: int = 256
+    blocks: int = 4
+    seed_channels: tuple[int, ...] = ()
+    seed_kernels: tuple[int, ...] = ()
+    seed_strides: tuple[int, ...] = ()
+    seed_paddings: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.arch not in ("default", "seed"):
+            raise ConfigError(f"model.arch must be 'default' or 'seed', got {self.arch!r}")
+        if self.kind not in ("ae", "vae"):
+            raise ConfigError(f"model.kind must be 'ae' or 'vae', got {self.kind!r}")
+        if self.latent < 1:
+            raise ConfigError(f"model.latent must be positive, got {self.latent}")
+        lengths = {len(self.seed_channels), len(self.seed_kernels), len(self.seed_strides), len(self.seed_paddings)}
+        if len(lengths) != 1:
+            raise ConfigError("model.seed_channels, seed_kernels, seed_strides and seed_paddings need equal lengths")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train: budget, optimiser, losses. `loss_weights` is applied once, in one place."""
+
+    epochs: int | None = 20
+    minutes: float | None = None
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    grad_clip: float = 1.0
+    loss_weights: dict[str, float] = field(
+        default_factory=lambda: {"l1": 1.0, "mrstft": 1.0, "mel": 0.0, "rmse": 0.0, "kl": 1e-4}
+    )
+    kl_warmup_epochs: int = 5
+    scheduler: str = "cosine"  # cosine | constant
+    workers: int = 0
+    device: str = "auto"
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        if self.epochs is not None and self.epochs < 1:
+            raise ConfigError(f"train.epochs must be at least 1, got {self.epochs}")
+        if self.minutes is not None and self.minutes <= 0:
+            raise ConfigError(f"train.minutes must be positive, got {self.minutes}")
+        if self.batch_size < 1:
+            raise ConfigError(f"train.batch_size must be at least 1, got {self.batch_size}")
+        if self.lr <= 0:
+            raise ConfigError(f"train.lr must be positive, got {self.lr}")
+        if self.scheduler not in ("cosine", "constant"):
+            raise ConfigError(f"train.scheduler must be 'cosine' or 'constant', got {self.scheduler!r}")
+        unknown = set(self.loss_weights) - {"l1", "mrstft", "mel", "rmse", "kl"}
+        if unknown:
+            raise ConfigError(f"train.loss_weights has unknown losses: {', '.join(sorted(unknown))}")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that defines a run."""
+
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ConfigError(f"unknown config sections: {', '.join(sorted(unknown))}")
+        sections = {}
+        for section in dataclasses.fields(cls):
+            section_type = section.default_factory  # type: ignore[misc]
+            sections[section.name] = _build_section(section_type, section.name, values.get(section.name, {}))
+        return cls(**sections)
+
+    def override(self, **sections: dict[str, Any]) -> "Config":
+        """A copy with some fields replaced; `None` values are ignored (flag not given)."""
+        merged = self.to_dict()
+        for name, changes in sections.items():
+            if name not in merged:
+                raise ConfigError(f"unknown config section {name!r}")
+            merged[name].update({k: v for k, v in changes.items() if v is not None})
+        return Config.from_dict(merged)
+
+
+def _build_section(section_type: type, name: str, values: dict[str, Any]) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"config section [{name}] must be a table")
+    known = {f.name: f for f in dataclasses.fields(section_type)}
+    unknown = set(values) - set(known)
+    if unknown:
+        raise ConfigError(f"unknown keys in [{name}]: {', '.join(sorted(unknown))}")
+    cleaned = {}
+    for key, value in values.items():
+        if isinstance(value, list):
+            value = tuple(value)
+        if key == "loss_weights" and isinstance(value, dict):
+            value = {**section_type().loss_weights, **value}
+        cleaned[key] = value
+    try:
+        return section_type(**cleaned)
+    except TypeError as error:
+        raise ConfigError(f"bad value in [{name}]: {error}") from None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Defaults, then the TOML file's values. Raises ConfigError naming the file."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    try:
+        return Config.from_dict(values)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

@@ -1,0 +1,355 @@
+"""Folders of songs as training data: scanning, a preprocessing cache, splits, clips.
+
+A dataset is a folder scanned recursively; a file's label is its parent folder
+relative to the root (`genres/jazz/jazz.00042.wav` -> `jazz`). Every track is
+decoded and resampled once into a cache of mono float32 `.npy` arrays, read
+memory-mapped by later epochs and later runs. Splits are made by track, so no
+track has clips on two sides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from .audio import AudioError, PathLike, atomic_path, is_audio_path, load_track, probe
+from .config import AudioConfig, DataConfig
+
+CACHE_FORMAT = 1
+SPLITS = ("train", "validation", "test")
+Progress = Callable[[int, int], None]
+
+
+class DatasetError(Exception):
+    """A dataset that cannot be used (no folder, no readable file)."""
+
+
+@dataclass(frozen=True)
+class Track:
+    """One audio file of a dataset; `label` is its folder relative to the root (None at the root)."""
+
+    path: Path
+    label: str | None
+    duration_seconds: float
+
+
+@dataclass
+class ScanResult:
+    """The readable tracks of a folder and the files skipped, with why."""
+
+    root: Path
+    tracks: list[Track]
+    skipped: list[tuple[str, str]]
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted({t.label for t in self.tracks if t.label is not None})
+
+
+def default_cache_dir() -> Path:
+    """`$AEA_CACHE`, else `$XDG_CACHE_HOME/aea`, else `~/.cache/aea`."""
+    if os.environ.get("AEA_CACHE"):
+        return Path(os.environ["AEA_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "aea"
+
+
+def scan_folder(root: PathLike) -> ScanResult:
+    """Every readable audio file under `root`, sorted by path. Reads headers only.
+
+    Raises DatasetError when `root` is not a folder or holds no readable audio.
+    """
+    root = Path(root)
+    if not root.exists():
+        raise DatasetError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a folder (give a folder of audio files)")
+    tracks, skipped = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p)):
+        try:
+            info = probe(path)
+        except AudioError as error:
+            skipped.append((str(path), str(error).removeprefix(f"{path}: ")))
+            continue
+        relative_parent = path.parent.relative_to(root).as_posix()
+        label = None if relative_parent == "." else relative_parent
+        tracks.append(Track(path, label, info.duration_seconds))
+    if not tracks:
+        detail = f" ({len(skipped)} unreadable)" if skipped else ""
+        raise DatasetError(f"{root}: no readable audio files{detail}")
+    return ScanResult(root, tracks, skipped)
+
+
+def clip_starts(samples: int, clip_samples: int, hop_samples: int) -> list[int]:
+    """Start of every full clip of a track; a track shorter than a clip gives one (padded) clip at 0."""
+    if samples <= clip_samples:
+        return [0]
+    return list(range(0, samples - clip_samples + 1, hop_samples))
+
+
+def hop_samples(audio: AudioConfig, data: DataConfig) -> int:
+    hop = data.hop_seconds if data.hop_seconds is not None else audio.clip_seconds
+    return max(1, int(round(hop * audio.sample_rate)))
+
+
+def split_tracks(
+    tracks: Sequence[Track], validation_fraction: float, test_fraction: float, seed: int
+) -> dict[str, list[Track]]:
+    """Deterministic train/validation/test split by track, stratified by label.
+
+    Tracks are shuffled within each label, then dealt round-robin across labels
+    so every prefix of the order is balanced; test takes the first share, then
+    validation, then train. Each non-zero fraction gets at least one track when
+    there are three or more tracks.
+    """
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, list[Track]] = defaultdict(list)
+    for track in sorted(tracks, key=lambda t: str(t.path)):
+        by_label[track.label or ""].append(track)
+    queues = []
+    for label in sorted(by_label):
+        group = by_label[label]
+        queues.append([group[i] for i in rng.permutation(len(group))])
+    order: list[Track] = []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                order.append(queue.pop(0))
+    total = len(order)
+
+    def share(fraction: float) -> int:
+        count = int(round(total * fraction))
+        return max(count, 1) if fraction > 0 and total >= 3 else count
+
+    n_test, n_validation = share(test_fraction), share(validation_fraction)
+    return {
+        "test": order[:n_test],
+        "validation": order[n_test : n_test + n_validation],
+        "train": order[n_test + n_validation :],
+    }
+
+
+class TrackCache:
+    """Preprocessed tracks as mono float32 `.npy` files, keyed by file identity and settings.
+
+    The key covers the absolute path, size, modification time and the
+    preprocessing (rate, mono), so a changed file or setting is decoded again.
+    A cache entry that does not load cleanly is rebuilt, never trusted.
+    """
+
+    def __init__(self, cache_dir: PathLike, audio: AudioConfig) -> None:
+        self.root = Path(cache_dir) / "tracks"
+        self.audio = audio
+
+    def entry(self, path: PathLike) -> Path:
+        path = Path(path).resolve()
+        stat = path.stat()
+        identity = json.dumps(
+            [CACHE_FORMAT, str(path), stat.st_size, stat.st_mtime_ns, self.audio.sample_rate, self.audio.mono]
+        )
+        key = hashlib.sha1(identity.encode()).hexdigest()
+        return self.root / key[:2] / f"{key}.npy"
+
+    def cached(self, path: PathLike) -> np.ndarray | None:
+        """The cached array `[samples]` (memory-mapped) or None when missing or corrupt."""
+        entry = self.entry(path)
+        if not entry.exists():
+            return None
+        try:
+            array = np.load(entry, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError, EOFError):
+            entry.unlink(missing_ok=True)
+            return None
+        if array.dtype != np.float32 or array.ndim != 1:
+            entry.unlink(missing_ok=True)
+            return None
+        return array
+
+    def load(self, path: PathLike) -> np.ndarray:
+        """The preprocessed track `[samples]`, decoding and storing it on a miss."""
+        array = self.cached(path)
+        if array is not None:
+            return array
+        self.store(path, load_track(path, self.audio))
+        array = self.cached(path)
+        assert array is not None
+        return array
+
+    def store(self, path: PathLike, samples: np.ndarray) -> None:
+        entry = self.entry(path)
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(entry) as temporary:
+            with open(temporary, "wb") as handle:
+                np.save(handle, np.ascontiguousarray(samples, dtype=np.float32), allow_pickle=False)
+
+
+def _decode_for_cache(path: str, audio: dict) -> tuple[str, np.ndarray | None, str | None]:
+    try:
+        return path, load_track(path, AudioConfig(**audio)), None
+    except AudioError as error:
+        return path, None, str(error)
+
+
+def fill_cache(
+    cache: TrackCache, tracks: Sequence[Track], workers: int = 1, progress: Progress | None = None
+) -> list[tuple[str, str]]:
+    """Decode every track missing from the cache, in `workers` processes. Returns failures (path, reason)."""
+    missing = [t for t in tracks if cache.cached(t.path) is None]
+    total, done, failures = len(tracks), len(tracks) - len(missing), []
+    if progress:
+        progress(done, total)
+    audio = asdict(cache.audio)
+    if workers > 1 and len(missing) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results: Iterable = pool.map(_decode_for_cache, [str(t.path) for t in missing], [audio] * len(missing))
+            for path, samples, error in results:
+                done = _record(cache, path, samples, error, failures, done, total, progress)
+    else:
+        for track in missing:
+            path, samples, error = _decode_for_cache(str(track.path), audio)
+            done = _record(cache, path, samples, error, failures, done, total, progress)
+    return failures
+
+
+def _record(cache, path, samples, error, failures, done, total, progress) -> int:
+    if samples is None:
+        failures.append((path, error.removeprefix(f"{path}: ")))
+    else:
+        cache.store(path, samples)
+    if progress:
+        progress(done + 1, total)
+    return done + 1
+
+
+@dataclass
+class ClipIndex:
+    """Where each clip of a split comes from: track number and start sample."""
+
+    tracks: list[Track]
+    items: list[tuple[int, int]]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def index_clips(tracks: Sequence[Track], arrays: Sequence[np.ndarray], clip_samples: int, hop: int) -> ClipIndex:
+    items = [(number, start) for number, array in enumerate(arrays) for start in clip_starts(len(array), clip_samples, hop)]
+    return ClipIndex(list(tracks), items)
+
+
+class ClipDataset(torch.utils.data.Dataset):
+    """Clips of cached tracks: item -> (audio `[1, clip_samples]` float32, label index or -1)."""
+
+    def __init__(
+        self, tracks: Sequence[Track], arrays: Sequence[np.ndarray], labels: Sequence[str], audio: AudioConfig, hop: int
+    ) -> None:
+        self.arrays = list(arrays)
+        self.clip_samples = audio.clip_samples
+        self.index = index_clips(tracks, self.arrays, self.clip_samples, hop)
+        label_number = {label: number for number, label in enumerate(labels)}
+        self.track_labels = [label_number.get(t.label, -1) if t.label is not None else -1 for t in tracks]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def clip(self, item: int) -> np.ndarray:
+        """The clip `[clip_samples]`, zero-padded when the track is short."""
+        number, start = self.index.items[item]
+        array = self.arrays[number]
+        out = np.zeros(self.clip_samples, dtype=np.float32)
+        piece = array[start : start + self.clip_samples]
+        out[: len(piece)] = piece
+        return out
+
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, int]:
+        number, _ = self.index.items[item]
+        return torch.from_numpy(self.clip(item)).unsqueeze(0), self.track_labels[number]
+
+
+@dataclass
+class PreparedData:
+    """A dataset ready for training: its splits as clip datasets, labels and what was skipped."""
+
+    root: Path
+    labels: list[str]
+    splits: dict[str, ClipDataset]
+    skipped: list[tuple[str, str]]
+
+    def summary(self) -> dict:
+        return {
+            "root": str(self.root),
+            "labels": self.labels,
+            "tracks": {name: len(split.index.tracks) for name, split in self.splits.items()},
+            "clips": {name: len(split) for name, split in self.splits.items()},
+            "skipped": len(self.skipped),
+        }
+
+
+def prepare_dataset(
+    root: PathLike,
+    audio: AudioConfig,
+    data: DataConfig,
+    cache_dir: PathLike,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> PreparedData:
+    """Scan, cache and split a folder into clip datasets for train, validation and test."""
+    scan = scan_folder(root)
+    cache = TrackCache(cache_dir, audio)
+    failures = fill_cache(cache, scan.tracks, workers, progress)
+    failed = {path for path, _ in failures}
+    tracks = [t for t in scan.tracks if str(t.path) not in failed]
+    if not tracks:
+        raise DatasetError(f"{root}: no readable audio files ({len(failures)} unreadable)")
+    labels = sorted({t.label for t in tracks if t.label is not None})
+    hop = hop_samples(audio, data)
+    splits = {}
+    for name, members in split_tracks(tracks, data.validation_fraction, data.test_fraction, data.split_seed).items():
+        arrays = [cache.load(t.path) for t in members]
+        splits[name] = ClipDataset(members, arrays, labels, audio, hop)
+    return PreparedData(Path(root), labels, splits, scan.skipped + failures)
+
+
+def summarize_scan(scan: ScanResult, audio: AudioConfig, data: DataConfig) -> dict:
+    """Tracks, clips and duration per label, from headers (no decoding)."""
+    hop = hop_samples(audio, data)
+    per_label: dict[str, dict] = {}
+    for track in scan.tracks:
+        samples = int(track.duration_seconds * audio.sample_rate)
+        row = per_label.setdefault(track.label or "(none)", {"tracks": 0, "clips": 0, "seconds": 0.0})
+        row["tracks"] += 1
+        row["clips"] += len(clip_starts(samples, audio.clip_samples, hop))
+        row["seconds"] += track.duration_seconds
+    return {
+        "root": str(scan.root),
+        "tracks": len(scan.tracks),
+        "clips": sum(r["clips"] for r in per_label.values()),
+        "seconds": sum(r["seconds"] for r in per_label.values()),
+        "labels": per_label,
+        "skipped": [{"path": p, "reason": r} for p, r in scan.skipped],
+    }
+
+
+def builtin_corpus(cache_dir: PathLike, data: DataConfig, seed: int = 0, progress: Progress | None = None) -> Path:
+    """The built-in synthetic corpus folder, written once into the cache and reused.
+
+    A marker file written last says the folder is complete, so an interrupted
+    build is redone rather than used half-made.
+    """
+    from .synth import write_corpus
+
+    folder = Path(cache_dir) / f"corpus-s{seed}-n{data.corpus_tracks}-t{data.corpus_seconds:g}"
+    marker = folder / ".complete"
+    if not marker.exists():
+        write_corpus(folder, tracks=data.corpus_tracks, seconds=data.corpus_seconds, seed=seed, progress=progress)
+        marker.write_text("ok\n")
+    return folder

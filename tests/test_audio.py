@@ -1,0 +1,178 @@
+import io
+
+import numpy as np
+import pytest
+import soundfile
+
+from autoenc_audio.audio import AudioError, choose_offset, load_clip, load_track, probe, read_frames, write_audio
+from autoenc_audio.config import AudioConfig
+
+CONFIG = AudioConfig()  # 22050 Hz, 5 s
+
+
+@pytest.mark.parametrize(
+    "name, rate, channels, subtype",
+    [
+        ("stereo.mp3", 44100, 2, None),
+        ("six.wav", 48000, 6, None),
+        ("low.wav", 8000, 1, "PCM_U8"),
+        ("vorbis.ogg", 32000, 2, "VORBIS"),
+        ("opus.ogg", 48000, 2, "OPUS"),
+        ("lossless.flac", 96000, 2, "PCM_24"),
+        ("apple.aiff", 22050, 1, None),
+    ],
+)
+def test_any_format_becomes_mono_clip_at_target_rate(make_audio, name, rate, channels, subtype):
+    path = make_audio(name, seconds=6.0, rate=rate, channels=channels, subtype=subtype)
+    clip = load_clip(path, CONFIG)
+    assert clip.samples.shape == (110250,)
+    assert clip.samples.dtype == np.float32
+    assert not clip.padded and not clip.silent
+    # The 440 Hz tone survives: its spectral peak stays at 440 Hz after resampling.
+    spectrum = np.abs(np.fft.rfft(clip.samples))
+    peak_hz = np.argmax(spectrum) * CONFIG.sample_rate / len(clip.samples)
+    assert abs(peak_hz - 440) < 2
+
+
+def test_mixdown_is_mean_of_channels(make_audio):
+    path = make_audio("six.wav", seconds=1.0, rate=22050, channels=6, subtype="FLOAT")
+    data, _ = read_frames(path)
+    track = load_track(path, AudioConfig(clip_seconds=1.0))
+    np.testing.assert_allclose(track, data.mean(axis=1), atol=1e-6)
+    # Channel c holds (c+1)/6 of the tone, so the mean is 3.5/6 of channel 6.
+    np.testing.assert_allclose(track, data[:, 5] * 3.5 / 6, atol=1e-6)
+
+
+def test_other_rate_and_length_are_settings(make_audio):
+    path = make_audio("x.wav", seconds=3.0, rate=44100)
+    clip = load_clip(path, AudioConfig(sample_rate=16000, clip_seconds=2.0))
+    assert clip.samples.shape == (32000,)
+
+
+def test_short_file_is_padded_and_flagged(make_audio):
+    path = make_audio("short.wav", seconds=2.0, rate=22050)
+    clip = load_clip(path, CONFIG)
+    assert clip.padded
+    assert clip.valid_samples == 44100
+    assert clip.samples.shape == (110250,)
+    assert np.all(clip.samples[44100:] == 0)
+    assert np.abs(clip.samples[:44100]).max() > 0.1
+
+
+def test_crop_modes(make_audio, tmp_path):
+    # A ramp reveals where each clip was cut.
+    rate = 22050
+    ramp = (np.arange(rate * 20) / (rate * 20)).astype(np.float32) * 0.9
+    path = tmp_path / "ramp.wav"
+    soundfile.write(path, ramp, rate, subtype="FLOAT")
+    start = load_clip(path, CONFIG, "start")
+    center = load_clip(path, CONFIG, "center")
+    offset = load_clip(path, CONFIG, 12.0)
+    assert start.offset_seconds == 0.0
+    assert center.offset_seconds == pytest.approx(7.5)
+    np.testing.assert_allclose(center.samples[1000], ramp[int(7.5 * rate) + 1000], atol=1e-4)
+    np.testing.assert_allclose(offset.samples[1000], ramp[12 * rate + 1000], atol=1e-4)
+    first = load_clip(path, CONFIG, "random", np.random.default_rng(3))
+    again = load_clip(path, CONFIG, "random", np.random.default_rng(3))
+    assert first.offset_seconds == again.offset_seconds
+    assert 0 <= first.offset_seconds <= 15
+    np.testing.assert_array_equal(first.samples, again.samples)
+
+
+def test_offset_clip_matches_whole_track_decode(make_audio):
+    path = make_audio("long.flac", seconds=30.0, rate=44100, channels=2)
+    whole = load_track(path, CONFIG)
+    clip = load_clip(path, CONFIG, 10.0)
+    reference = whole[10 * 22050 : 10 * 22050 + 110250]
+    assert np.max(np.abs(clip.samples - reference)) < 1e-3
+
+
+def test_offset_past_end_and_bad_crop(make_audio):
+    path = make_audio("x.wav", seconds=3.0)
+    with pytest.raises(AudioError, match="past the end"):
+        load_clip(path, CONFIG, 10.0)
+    with pytest.raises(AudioError, match="unknown crop mode"):
+        choose_offset(10, 5, "middle")
+
+
+def test_silence_is_allowed_but_reported(tmp_path):
+    path = tmp_path / "silence.wav"
+    soundfile.write(path, np.zeros(22050 * 6, dtype=np.float32), 22050)
+    clip = load_clip(path, CONFIG)
+    assert clip.silent and not clip.padded
+
+
+def test_error_messages_name_file_and_cause(tmp_path, make_audio):
+    cases = {}
+    cases["missing.wav"] = "no such file"
+    (tmp_path / "folder.wav").mkdir()
+    cases["folder.wav"] = "is a directory"
+    (tmp_path / "empty.wav").write_bytes(b"")
+    cases["empty.wav"] = "empty file"
+    (tmp_path / "notes.wav").write_text("these are my notes, not audio\n" * 20)
+    cases["notes.wav"] = "not a readable audio file"
+    (tmp_path / "song.m4a").write_bytes(b"\x00" * 100)
+    cases["song.m4a"] = "convert to WAV, FLAC, OGG or MP3"
+    good = make_audio("good.flac", seconds=3.0).read_bytes()
+    noise = np.random.default_rng(0).bytes(5000)
+    (tmp_path / "corrupt.flac").write_bytes(good[:42] + noise)
+    cases["corrupt.flac"] = "not a readable audio file"
+    (tmp_path / "damaged.flac").write_bytes(good[: len(good) // 2] + noise)
+    cases["damaged.flac"] = "corrupt or truncated"
+    header_only = tmp_path / "header_only.wav"
+    soundfile.write(header_only, np.zeros((0, 1), dtype=np.float32), 22050)
+    cases["header_only.wav"] = "no audio frames"
+    for name, cause in cases.items():
+        with pytest.raises(AudioError) as info:
+            load_clip(tmp_path / name, CONFIG)
+        message = str(info.value)
+        assert name in message and cause in message, message
+        assert "\n" not in message
+
+
+def test_truncated_file_still_reads_what_is_there_or_fails_clearly(make_audio, tmp_path):
+    good = make_audio("good.flac", seconds=6.0, rate=44100)
+    truncated = tmp_path / "truncated.flac"
+    truncated.write_bytes(good.read_bytes()[: len(good.read_bytes()) // 3])
+    try:
+        clip = load_clip(truncated, CONFIG)
+    except AudioError as error:
+        assert "truncated.flac" in str(error)
+    else:
+        assert clip.samples.shape == (110250,)
+
+
+def test_nan_samples_are_rejected(tmp_path):
+    path = tmp_path / "nan.wav"
+    data = np.zeros(22050, dtype=np.float32)
+    data[100] = np.nan
+    soundfile.write(path, data, 22050, subtype="FLOAT")
+    with pytest.raises(AudioError, match="nan.wav: contains NaN"):
+        load_clip(path, CONFIG)
+
+
+@pytest.mark.parametrize("suffix", [".wav", ".flac", ".ogg", ".mp3"])
+def test_write_then_read_back(tmp_path, suffix):
+    rate = 22050
+    t = np.arange(rate * 2) / rate
+    samples = (0.5 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+    path = tmp_path / f"out{suffix}"
+    write_audio(path, samples, rate)
+    info = probe(path)
+    assert info.sample_rate == rate and info.channels == 1
+    back = load_track(path, AudioConfig())
+    assert abs(len(back) - len(samples)) < 2000  # MP3 adds encoder delay padding
+    if suffix in (".wav", ".flac"):
+        np.testing.assert_allclose(back[: len(samples)], samples, atol=1e-4)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_write_to_stdout(capsysbinary):
+    write_audio("-", np.zeros(100, dtype=np.float32), 22050)
+    data, rate = soundfile.read(io.BytesIO(capsysbinary.readouterr().out))
+    assert rate == 22050 and len(data) == 100
+
+
+def test_write_rejects_unknown_extension(tmp_path):
+    with pytest.raises(AudioError, match="cannot write .m4a"):
+        write_audio(tmp_path / "x.m4a", np.zeros(10, dtype=np.float32), 22050)

@@ -1,0 +1,147 @@
+import os
+
+import numpy as np
+import pytest
+
+from autoenc_audio import data as data_module
+from autoenc_audio.config import AudioConfig, DataConfig
+from autoenc_audio.data import (
+    DatasetError,
+    TrackCache,
+    clip_starts,
+    fill_cache,
+    prepare_dataset,
+    scan_folder,
+    split_tracks,
+    summarize_scan,
+)
+
+AUDIO = AudioConfig(sample_rate=8000, clip_seconds=1.0)
+
+
+@pytest.fixture
+def genre_folder(tmp_path, make_audio):
+    """Three labels x four tracks, GTZAN layout, 3.5 s each at 16 kHz stereo."""
+    root = tmp_path / "genres"
+    for label_number, label in enumerate(["blues", "jazz", "rock"]):
+        for number in range(4):
+            make_audio(f"genres/{label}/{label}.{number:05d}.wav", seconds=3.5, rate=16000, channels=2,
+                       freq=200.0 + 50 * label_number + 10 * number)
+    return root
+
+
+def test_scan_labels_from_folders(genre_folder, make_audio, tmp_path):
+    make_audio("genres/loose.wav", seconds=1.0)
+    (genre_folder / "jazz" / "notes.txt").write_text("not audio")
+    (genre_folder / "jazz" / "broken.wav").write_text("not audio either")
+    scan = scan_folder(genre_folder)
+    assert len(scan.tracks) == 13
+    assert scan.labels == ["blues", "jazz", "rock"]
+    assert [t.label for t in scan.tracks if t.path.name == "loose.wav"] == [None]
+    assert len(scan.skipped) == 1 and scan.skipped[0][0].endswith("broken.wav")
+    summary = summarize_scan(scan, AUDIO, DataConfig())
+    assert summary["labels"]["jazz"]["tracks"] == 4
+    assert summary["labels"]["jazz"]["clips"] == 12  # 3 full 1 s clips of a 3.5 s track
+    assert summary["labels"]["(none)"]["clips"] == 1
+
+
+def test_scan_errors(tmp_path):
+    with pytest.raises(DatasetError, match="no such folder"):
+        scan_folder(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="empty: no readable audio files"):
+        scan_folder(tmp_path / "empty")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "x.wav").write_text("text")
+    with pytest.raises(DatasetError, match=r"no readable audio files \(1 unreadable\)"):
+        scan_folder(tmp_path / "bad")
+
+
+def test_clip_starts():
+    assert clip_starts(350, 100, 100) == [0, 100, 200]
+    assert clip_starts(350, 100, 50) == [0, 50, 100, 150, 200, 250]
+    assert clip_starts(60, 100, 100) == [0]
+    assert clip_starts(100, 100, 100) == [0]
+
+
+def test_split_by_track_is_deterministic_disjoint_and_stratified(genre_folder):
+    tracks = scan_folder(genre_folder).tracks
+    split = split_tracks(tracks, 0.25, 0.25, seed=7)
+    assert split == split_tracks(tracks, 0.25, 0.25, seed=7)
+    assert split != split_tracks(tracks, 0.25, 0.25, seed=8)
+    paths = {name: {t.path for t in members} for name, members in split.items()}
+    assert not paths["train"] & paths["test"] and not paths["train"] & paths["validation"]
+    assert not paths["validation"] & paths["test"]
+    assert sum(len(p) for p in paths.values()) == 12
+    assert len(split["test"]) == 3 and len(split["validation"]) == 3
+    assert {t.label for t in split["test"]} == {"blues", "jazz", "rock"}
+
+
+def test_prepare_dataset_no_track_on_two_sides(genre_folder, tmp_path):
+    prepared = prepare_dataset(genre_folder, AUDIO, DataConfig(validation_fraction=0.25, test_fraction=0.25), tmp_path / "cache")
+    sources = {name: {str(t.path) for t in split.index.tracks} for name, split in prepared.splits.items()}
+    assert not sources["train"] & sources["test"]
+    assert len(prepared.splits["train"]) == 6 * 3
+    audio, label = prepared.splits["train"][0]
+    assert audio.shape == (1, 8000) and audio.dtype.is_floating_point
+    assert 0 <= label < 3
+    assert prepared.labels == ["blues", "jazz", "rock"]
+
+
+def test_cache_hit_skips_decoding_and_change_rebuilds(genre_folder, tmp_path, monkeypatch):
+    tracks = scan_folder(genre_folder).tracks[:2]
+    calls = []
+    real = data_module.load_track
+    monkeypatch.setattr(data_module, "load_track", lambda path, audio: calls.append(path) or real(path, audio))
+    cache = TrackCache(tmp_path / "cache", AUDIO)
+    assert fill_cache(cache, tracks) == []
+    assert len(calls) == 2
+    first = np.array(cache.load(tracks[0].path))
+    assert first.shape == (int(3.5 * 8000),)
+    fill_cache(TrackCache(tmp_path / "cache", AUDIO), tracks)
+    assert len(calls) == 2, "second load must come from the cache"
+    # A changed file is decoded again.
+    path = tracks[0].path
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    fill_cache(cache, tracks)
+    assert len(calls) == 3
+    # Other preprocessing settings are another cache entry.
+    fill_cache(TrackCache(tmp_path / "cache", AudioConfig(sample_rate=11025, clip_seconds=1.0)), tracks[:1])
+    assert len(calls) == 4
+
+
+def test_corrupt_cache_entry_is_rebuilt(genre_folder, tmp_path):
+    track = scan_folder(genre_folder).tracks[0]
+    cache = TrackCache(tmp_path / "cache", AUDIO)
+    good = np.array(cache.load(track.path))
+    entry = cache.entry(track.path)
+    entry.write_bytes(entry.read_bytes()[:200])
+    assert cache.cached(track.path) is None
+    np.testing.assert_array_equal(np.array(cache.load(track.path)), good)
+    entry.write_bytes(b"garbage")
+    np.testing.assert_array_equal(np.array(cache.load(track.path)), good)
+
+
+def test_parallel_fill_matches_serial(genre_folder, tmp_path):
+    tracks = scan_folder(genre_folder).tracks
+    progress = []
+    fill_cache(TrackCache(tmp_path / "a", AUDIO), tracks, workers=2, progress=lambda d, t: progress.append((d, t)))
+    fill_cache(TrackCache(tmp_path / "b", AUDIO), tracks, workers=1)
+    assert progress[-1] == (12, 12)
+    for track in tracks:
+        np.testing.assert_array_equal(
+            np.array(TrackCache(tmp_path / "a", AUDIO).load(track.path)),
+            np.array(TrackCache(tmp_path / "b", AUDIO).load(track.path)),
+        )
+
+
+def test_short_track_gives_one_padded_clip(tmp_path, make_audio):
+    make_audio("songs/a.wav", seconds=0.4, rate=8000)
+    make_audio("songs/b.wav", seconds=2.0, rate=8000)
+    prepared = prepare_dataset(tmp_path / "songs", AUDIO, DataConfig(validation_fraction=0, test_fraction=0), tmp_path / "c")
+    train = prepared.splits["train"]
+    assert len(train) == 3
+    clips = [train[i][0] for i in range(3)]
+    padded = [c for c in clips if float(c[0, 3200:].abs().max()) == 0.0]
+    assert len(padded) == 1
+    assert prepared.labels == [] and train[0][1] == -1
