@@ -1,0 +1,5 @@
+"""`python -m autoenc_audio` is the `aea` command."""
+
+from .cli import main
+
+main()

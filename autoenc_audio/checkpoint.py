@@ -1,0 +1,509 @@
+"""Safe, atomic, self-describing checkpoints.
+
+A checkpoint is one `.safetensors` file: the model's tensors (keys prefixed
+`model.`), optional latent statistics (`latent_stats.mean`, `latent_stats.std`,
+each `[latent_size]`), and string metadata holding JSON:
+
+    format            "aea-checkpoint"
+    format_version    "1"
+    aea_version       the aea that wrote it
+    config            Config.to_dict()
+    preprocessing     {"sample_rate", "clip_seconds", "clip_samples", "mono"}
+    latent            {"size", "channels", "frames", "unused", "description", "arch"}
+    labels            ["blues", ...]
+    info              free-form dicts: training data summary, metrics, latent statistics
+    weights_fingerprint   weights_fingerprint() of the model tensors, checked on load
+    created           UTC time of writing
+
+Training state for resuming (optimizer, scheduler, epoch, step, RNG states)
+goes in a sidecar `<name>.state.pt`, written with `torch.save` and read only
+with `torch.load(weights_only=True)`: tensors and plain containers, nothing
+that runs code on load. `rng_state()` / `set_rng_state()` give RNG states in
+that form.
+
+Both files are written atomically (temporary file in the same folder, fsync,
+`os.replace`), so a crash never leaves a half-written checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _datetime
+import hashlib
+import io
+import json
+import os
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from safetensors import safe_open
+from safetensors.torch import save as _safetensors_bytes
+from torch import Tensor, nn
+
+from . import __version__
+from .config import Config
+from .models.base import Autoencoder
+
+FORMAT_NAME = "aea-checkpoint"
+FORMAT_VERSION = 1
+MODEL_PREFIX = "model."
+LATENT_MEAN_KEY = "latent_stats.mean"
+LATENT_STD_KEY = "latent_stats.std"
+STATE_SUFFIX = ".state.pt"
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be written or used; the message names the file and the problem."""
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the rebuilt model (in eval mode) and everything stored with it."""
+
+    model: Autoencoder
+    config: Config
+    metadata: dict[str, Any]
+    labels: list[str]
+    latent_mean: Tensor | None
+    latent_std: Tensor | None
+    path: Path
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The free-form info dicts given to `save_checkpoint`."""
+        return self.metadata.get("info", {})
+
+    @property
+    def fingerprint(self) -> str:
+        return self.metadata["weights_fingerprint"]
+
+
+def state_path(path: str | Path) -> Path:
+    """The training-state sidecar of checkpoint `path`: `run/model.safetensors` -> `run/model.state.pt`."""
+    path = Path(path)
+    return path.with_name(path.stem + STATE_SUFFIX) if path.suffix else path.with_name(path.name + STATE_SUFFIX)
+
+
+# ----------------------------------------------------------------------------- fingerprint
+
+
+def weights_fingerprint(weights: nn.Module | Mapping[str, Tensor]) -> str:
+    """A short stable hash of the weights: sha256 over (name, dtype, shape, bytes) in sorted key order, 16 hex.
+
+    Accepts a module (its `state_dict()`) or a state dict; keys of a checkpoint
+    file's model tensors are compared without their `model.` prefix.
+    """
+    state = weights.state_dict() if isinstance(weights, nn.Module) else weights
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        tensor = state[key].detach().to("cpu").contiguous()
+        digest.update(key.encode())
+        digest.update(f"|{str(tensor.dtype).removeprefix('torch.')}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- saving
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: Autoencoder,
+    config: Config,
+    *,
+    labels: tuple[str, ...] | list[str] = (),
+    info: dict[str, Any] | None = None,
+    latent_mean: Tensor | None = None,
+    latent_std: Tensor | None = None,
+    training_state: dict[str, Any] | None = None,
+) -> Path:
+    """Write `model` and what describes it to `path` (a `.safetensors` file); returns the path.
+
+    `info` holds JSON-able dicts (tensors and numpy values are converted).
+    `latent_mean` / `latent_std` are per-dimension `[latent_size]` statistics.
+    `training_state` (optimizer and scheduler state dicts, epoch, step,
+    `rng_state()`, ...) goes to the sidecar `state_path(path)`; without it, a
+    sidecar left by an earlier save to the same path is removed so it cannot
+    be resumed against other weights.
+    """
+    path = Path(path)
+    weights = {MODEL_PREFIX + key: _own(value) for key, value in model.state_dict().items()}
+    fingerprint = weights_fingerprint({key[len(MODEL_PREFIX) :]: value for key, value in weights.items()})
+    size = model.layout.size
+    for key, stats in ((LATENT_MEAN_KEY, latent_mean), (LATENT_STD_KEY, latent_std)):
+        if stats is None:
+            continue
+        stats = torch.as_tensor(stats).detach().to("cpu", torch.float32).contiguous()
+        if tuple(stats.shape) != (size,):
+            raise CheckpointError(f"{path}: {key} must have shape [{size}], got {list(stats.shape)}")
+        weights[key] = stats.clone()
+
+    audio = config.audio
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "aea_version": __version__,
+        "config": _json(path, "config", config.to_dict()),
+        "preprocessing": _json(
+            path,
+            "preprocessing",
+            {
+                "sample_rate": audio.sample_rate,
+                "clip_seconds": audio.clip_seconds,
+                "clip_samples": audio.clip_samples,
+                "mono": audio.mono,
+            },
+        ),
+        "latent": _json(
+            path,
+            "latent",
+            {
+                "size": size,
+                "channels": model.layout.channels,
+                "frames": model.layout.frames,
+                "unused": model.layout.unused,
+                "description": model.layout.describe(),
+                "variational": bool(model.variational),
+                "arch": getattr(model, "arch_description", None),
+            },
+        ),
+        "labels": _json(path, "labels", [str(label) for label in labels]),
+        "info": _json(path, "info", dict(info or {})),
+        "weights_fingerprint": fingerprint,
+        "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    sidecar = state_path(path)
+    if training_state is not None:
+        state = {"checkpoint_fingerprint": fingerprint, "state": _plain(sidecar, training_state, "training_state")}
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        try:  # refuse now what resuming could not read later
+            torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)
+        except Exception as error:  # noqa: BLE001 - any failure means unreadable
+            raise CheckpointError(f"{sidecar}: training state is not loadable with weights_only ({error})") from None
+        _atomic_write(sidecar, buffer.getvalue())
+    try:
+        data = _safetensors_bytes(weights, metadata=metadata)
+    except Exception as error:  # noqa: BLE001
+        raise CheckpointError(f"{path}: cannot serialise the model tensors ({error})") from None
+    _atomic_write(path, data)
+    if training_state is None and sidecar.exists():
+        sidecar.unlink()
+    return path
+
+
+def _own(tensor: Tensor) -> Tensor:
+    """A detached, contiguous CPU copy (safetensors refuses tensors that share memory)."""
+    return tensor.detach().to("cpu").contiguous().clone()
+
+
+def _json(path: Path, field: str, value: Any) -> str:
+    try:
+        return json.dumps(value, default=_json_default, sort_keys=True)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: {field} is not JSON-serialisable ({error})") from None
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.detach().cpu().tolist()
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} values cannot be stored")
+
+
+def _plain(path: Path, value: Any, where: str) -> Any:
+    """`value` with numpy arrays/scalars turned into tensors/numbers; errors on anything weights_only cannot load."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Tensor):
+        return value.detach().to("cpu")
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(value).copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, (str, int)):
+                raise CheckpointError(f"{path}: {where} has a key of type {type(key).__name__}")
+            out[key] = _plain(path, item, f"{where}[{key!r}]")
+        return out
+    if isinstance(value, (list, tuple)):
+        items = [_plain(path, item, f"{where}[{index}]") for index, item in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    raise CheckpointError(
+        f"{path}: {where} is a {type(value).__name__}; training state holds only tensors, numbers, strings and containers"
+    )
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file in the same folder, fsync, then os.replace."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot write ({error.strerror or error})") from None
+    temporary = Path(handle.name)
+    try:
+        with handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise CheckpointError(f"{path}: cannot write ({error.strerror or error})") from None
+        raise
+    try:  # make the rename itself durable; not possible everywhere (e.g. Windows)
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The checkpoint's metadata (JSON fields decoded), without building the model; for `aea info`.
+
+    Adds `file`: {"bytes", "parameters", "tensors", "latent_stats", "training_state"}.
+    """
+    path = Path(path)
+    metadata, shapes = _open(path, with_tensors=False)
+    parameters = sum(_numel(shape) for key, shape in shapes.items() if key.startswith(MODEL_PREFIX))
+    metadata["file"] = {
+        "bytes": path.stat().st_size,
+        "parameters": parameters,
+        "tensors": sum(1 for key in shapes if key.startswith(MODEL_PREFIX)),
+        "latent_stats": LATENT_MEAN_KEY in shapes or LATENT_STD_KEY in shapes,
+        "training_state": state_path(path).is_file(),
+    }
+    return metadata
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Rebuild the model from the stored config, load its weights (strict) and return it in eval mode."""
+    from .models import build_model
+
+    path = Path(path)
+    metadata, tensors = _open(path, with_tensors=True)
+    try:
+        config = Config.from_dict(metadata["config"])
+    except Exception as error:  # noqa: BLE001 - ConfigError, TypeError, ...
+        raise CheckpointError(f"{path}: stored config does not build ({_one_line(error)})") from None
+    try:
+        model = build_model(config.model, config.audio)
+    except Exception as error:  # noqa: BLE001
+        raise CheckpointError(f"{path}: stored config does not build a model ({_one_line(error)})") from None
+
+    weights = {key[len(MODEL_PREFIX) :]: value for key, value in tensors.items() if key.startswith(MODEL_PREFIX)}
+    expected = metadata.get("weights_fingerprint")
+    if expected is not None and weights_fingerprint(weights) != expected:
+        raise CheckpointError(f"{path}: weights are corrupt (fingerprint does not match the metadata)")
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as error:
+        raise CheckpointError(f"{path}: weights do not match the model ({_mismatch(error)})") from None
+
+    size = model.layout.size
+    stats = []
+    for key in (LATENT_MEAN_KEY, LATENT_STD_KEY):
+        value = tensors.get(key)
+        if value is not None and tuple(value.shape) != (size,):
+            raise CheckpointError(f"{path}: {key} has shape {list(value.shape)}, expected [{size}]")
+        stats.append(None if value is None else value.to(device))
+    labels = metadata.get("labels", [])
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise CheckpointError(f"{path}: labels must be a list of strings")
+    model.to(device).eval()
+    return Checkpoint(
+        model=model,
+        config=config,
+        metadata=metadata,
+        labels=list(labels),
+        latent_mean=stats[0],
+        latent_std=stats[1],
+        path=path,
+    )
+
+
+def load_training_state(path: str | Path) -> dict[str, Any] | None:
+    """The training state saved with checkpoint `path` (read with weights_only=True), or None when there is none.
+
+    Raises CheckpointError when the sidecar is unreadable or belongs to other weights.
+    """
+    path = Path(path)
+    sidecar = state_path(path)
+    if not sidecar.is_file():
+        return None
+    try:
+        loaded = torch.load(sidecar, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001 - pickle/zip errors of any kind
+        raise CheckpointError(f"{sidecar}: not a readable training state ({_one_line(error)})") from None
+    if not isinstance(loaded, dict) or "state" not in loaded:
+        raise CheckpointError(f"{sidecar}: not an aea training state")
+    if path.is_file():
+        expected = _open(path, with_tensors=False)[0].get("weights_fingerprint")
+        if expected is not None and loaded.get("checkpoint_fingerprint") != expected:
+            raise CheckpointError(f"{sidecar}: training state belongs to other weights than {path.name}")
+    return loaded["state"]
+
+
+def _open(path: Path, *, with_tensors: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validated metadata plus tensors (or their shapes). Every problem is a one-line CheckpointError."""
+    if not path.exists():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            raw = handle.metadata() or {}
+            keys = list(handle.keys())
+            if with_tensors:
+                contents = {key: handle.get_tensor(key) for key in keys}
+            else:
+                contents = {key: handle.get_slice(key).get_shape() for key in keys}
+    except Exception as error:  # noqa: BLE001 - SafetensorError, OSError, ...
+        if _looks_pickled(path):
+            raise CheckpointError(
+                f"{path}: not an aea checkpoint (a pickled PyTorch file; aea reads only .safetensors)"
+            ) from None
+        raise CheckpointError(f"{path}: not a readable safetensors file, truncated or corrupt ({_one_line(error)})") from None
+
+    name = raw.get("format")
+    if name is None:
+        raise CheckpointError(f"{path}: not an aea checkpoint (no aea metadata)")
+    if name != FORMAT_NAME:
+        raise CheckpointError(f"{path}: not an aea checkpoint (format {name!r})")
+    try:
+        version = int(raw.get("format_version", ""))
+    except ValueError:
+        raise CheckpointError(f"{path}: bad format version {raw.get('format_version')!r}") from None
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format version {version} is newer than this aea ({__version__}) reads "
+            f"(up to {FORMAT_VERSION}); upgrade aea"
+        )
+    if version < 1:
+        raise CheckpointError(f"{path}: bad format version {version}")
+    metadata: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in ("config", "preprocessing", "latent", "labels", "info"):
+            try:
+                metadata[key] = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise CheckpointError(f"{path}: corrupt metadata field {key!r} ({error.msg})") from None
+        else:
+            metadata[key] = value
+    metadata["format_version"] = version
+    if not isinstance(metadata.get("config"), dict):
+        raise CheckpointError(f"{path}: checkpoint has no stored config")
+    return metadata, contents
+
+
+def _looks_pickled(path: Path) -> bool:
+    """A torch.save zip archive or a bare pickle (protocol 2+)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4)
+    except OSError:
+        return False
+    return head == b"PK\x03\x04" or head[:1] == b"\x80"
+
+
+def _numel(shape: list[int]) -> int:
+    total = 1
+    for dim in shape:
+        total *= dim
+    return total
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0].strip() if text else type(error).__name__
+
+
+def _mismatch(error: RuntimeError) -> str:
+    """The first concrete problem from load_state_dict's multi-line message."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    details = [line for line in lines[1:]] or lines
+    return details[0].rstrip(".") if details else "unknown mismatch"
+
+
+# ----------------------------------------------------------------------------- RNG state
+
+
+def rng_state() -> dict[str, Tensor]:
+    """Python, numpy and torch RNG states as tensors (loadable with weights_only=True)."""
+    version, internal, gauss = random.getstate()
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": torch.tensor(internal, dtype=torch.int64),
+        "python_version": torch.tensor(version),
+        "python_gauss": torch.tensor([] if gauss is None else [gauss], dtype=torch.float64),
+        "numpy_keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+        "numpy_meta": torch.tensor([position, has_gauss], dtype=torch.int64),
+        "numpy_cached": torch.tensor([cached], dtype=torch.float64),
+        "torch": torch.get_rng_state(),
+    }
+    if kind != "MT19937":  # pragma: no cover - numpy's legacy global RNG is always MT19937
+        raise ValueError(f"unsupported numpy RNG {kind}")
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for index, cuda in enumerate(torch.cuda.get_rng_state_all()):
+            state[f"cuda{index}"] = cuda
+    return state
+
+
+def set_rng_state(state: Mapping[str, Tensor]) -> None:
+    """Restore what `rng_state()` captured."""
+    gauss = state["python_gauss"].tolist()
+    random.setstate(
+        (int(state["python_version"]), tuple(int(v) for v in state["python"].tolist()), gauss[0] if gauss else None)
+    )
+    position, has_gauss = (int(v) for v in state["numpy_meta"].tolist())
+    np.random.set_state(
+        (
+            "MT19937",
+            state["numpy_keys"].numpy().astype(np.uint32),
+            position,
+            has_gauss,
+            float(state["numpy_cached"][0]),
+        )
+    )
+    torch.set_rng_state(state["torch"])
+    cuda = [state[f"cuda{index}"] for index in range(sum(key.startswith("cuda") for key in state))]
+    if cuda and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(cuda)
+
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "load_checkpoint",
+    "load_training_state",
+    "read_metadata",
+    "rng_state",
+    "save_checkpoint",
+    "set_rng_state",
+    "state_path",
+    "weights_fingerprint",
+]

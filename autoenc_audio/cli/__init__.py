@@ -1,0 +1,41 @@
+"""The `aea` command: one Click group; each command parses, calls the library, prints."""
+
+from __future__ import annotations
+
+import click
+
+from .. import __version__
+from .common import AeaGroup
+
+
+@click.group(cls=AeaGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="aea")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """aea: learn compact latent vectors of music with convolutional autoencoders.
+
+    Train on a folder of songs (or the built-in synthetic corpus), then encode,
+    decode, reconstruct and generate from the command line.
+
+    \b
+    Example:
+      aea train --latent 18376 --minutes 10
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _register() -> None:
+    from . import data_commands, demo_command, train_commands
+
+    for module in (data_commands, train_commands, demo_command):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="aea")

@@ -1,0 +1,130 @@
+"""What every command shares: error handling, output helpers, shared options, progress."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..audio import AudioError
+from ..config import ConfigError
+from ..data import DatasetError, default_cache_dir
+
+INPUT_ERRORS: tuple[type[BaseException], ...] = (AudioError, DatasetError, ConfigError, FileNotFoundError)
+
+
+def input_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean bad usage or bad input (exit 2), as opposed to failures (exit 1)."""
+    from ..checkpoint import CheckpointError
+
+    return INPUT_ERRORS + (CheckpointError,)
+
+
+class AeaGroup(click.Group):
+    """Turns library errors into one line on stderr and a meaningful exit code.
+
+    Exit 2 for usage and input errors, 1 for failures, 130 for Ctrl-C; a
+    traceback only with `aea --debug`.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("aea: interrupted", err=True)
+            ctx.exit(130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            ctx.exit(1)
+        except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            click.echo(f"aea: error: {message}", err=True)
+            ctx.exit(2 if isinstance(error, input_errors()) else 1)
+
+
+def stderr_console() -> Console:
+    return Console(stderr=True)
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, default=str))
+
+
+def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
+    """A table on stdout (plain text when stdout is not a terminal)."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    for header in headers:
+        table.add_column(header, justify="right" if header not in ("name", "label", "metric", "what") else "left")
+    for row in rows:
+        table.add_row(*row)
+    Console(soft_wrap=True).print(table)
+
+
+def progress_bar(description: str) -> "CountingBar":
+    return CountingBar(description)
+
+
+class CountingBar:
+    """A rich progress bar on stderr when it is a terminal; silent otherwise. Use as `callback(done, total)`."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self.progress: Progress | None = None
+        self.task = None
+
+    def __enter__(self) -> "CountingBar":
+        if is_tty():
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                TimeRemainingColumn(), console=stderr_console(), transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(self.description, total=None)
+        return self
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def cache_dir_option(function: Callable) -> Callable:
+    @click.option(
+        "--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, envvar="AEA_CACHE",
+        help="Preprocessing cache and built-in corpus folder [default: $AEA_CACHE or ~/.cache/aea].",
+    )
+    @functools.wraps(function)
+    def wrapper(*args: Any, cache_dir: Path | None, **kwargs: Any) -> Any:
+        return function(*args, cache_dir=cache_dir or default_cache_dir(), **kwargs)
+
+    return wrapper
+
+
+def json_option(function: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(function)
+
+
+def audio_options(function: Callable) -> Callable:
+    """`--sample-rate` and `--clip-seconds`: preprocessing settings."""
+    function = click.option("--clip-seconds", type=float, default=None, help="Clip length in seconds [default: 5].")(function)
+    function = click.option("--sample-rate", type=int, default=None, help="Target sample rate in Hz [default: 22050].")(function)
+    return function

@@ -1,0 +1,89 @@
+"""`aea synth` and `aea data ...`: the built-in corpus and folder datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import AudioConfig, DataConfig
+from ..data import TrackCache, fill_cache, scan_folder, summarize_scan
+from .common import audio_options, cache_dir_option, json_option, print_json, print_table, progress_bar
+
+
+@click.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--tracks", type=click.IntRange(min=1), default=200, show_default=True, help="Number of tracks.")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True, help="Length of each track.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, byte-identical files.")
+@json_option
+def synth(out: Path, tracks: int, seconds: float, seed: int, as_json: bool) -> None:
+    """Write the built-in synthetic music corpus in the GTZAN layout (style/style.00000.wav).
+
+    \b
+    Example:
+      aea synth corpus/ --tracks 50 --seconds 30 && aea data scan corpus/
+    """
+    from ..synth import write_corpus
+
+    with progress_bar("writing corpus") as bar:
+        paths = write_corpus(out, tracks=tracks, seconds=seconds, seed=seed, progress=bar)
+    if as_json:
+        print_json({"out": str(out), "files": [str(p) for p in paths]})
+    else:
+        click.echo(f"wrote {len(paths)} tracks of {seconds:g} s to {out}")
+
+
+@click.group()
+def data() -> None:
+    """Inspect and prepare folder datasets.
+
+    \b
+    Example:
+      aea data scan ~/music/genres
+    """
+
+
+@data.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+@audio_options
+@click.option("--hop-seconds", type=float, default=None, help="Hop between clips [default: clip length].")
+@click.option("--cache", "build_cache", is_flag=True, help="Also decode every track into the preprocessing cache.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Decoding processes for --cache.")
+@cache_dir_option
+@json_option
+def scan(folder: Path, sample_rate: int | None, clip_seconds: float | None, hop_seconds: float | None,
+         build_cache: bool, workers: int, cache_dir: Path, as_json: bool) -> None:
+    """Count tracks, clips, labels and duration per label of a folder.
+
+    Labels are sub-folders (GTZAN: genres/jazz/jazz.00042.wav is 'jazz').
+
+    \b
+    Example:
+      aea data scan genres/ --json | jq .labels
+    """
+    audio = AudioConfig(**{k: v for k, v in {"sample_rate": sample_rate, "clip_seconds": clip_seconds}.items() if v})
+    scan_result = scan_folder(folder)
+    for path, reason in scan_result.skipped:
+        click.echo(f"aea: skipped {path}: {reason}", err=True)
+    summary = summarize_scan(scan_result, audio, DataConfig(hop_seconds=hop_seconds))
+    if build_cache:
+        with progress_bar("decoding") as bar:
+            failures = fill_cache(TrackCache(cache_dir, audio), scan_result.tracks, workers, bar)
+        for path, reason in failures:
+            click.echo(f"aea: skipped {path}: {reason}", err=True)
+        summary["cache"] = {"folder": str(cache_dir), "failed": len(failures)}
+    if as_json:
+        print_json(summary)
+        return
+    rows = [
+        (label, str(row["tracks"]), str(row["clips"]), f"{row['seconds'] / 60:.1f}")
+        for label, row in sorted(summary["labels"].items())
+    ]
+    rows.append(("total", str(summary["tracks"]), str(summary["clips"]), f"{summary['seconds'] / 60:.1f}"))
+    print_table(f"{folder}  ({audio.clip_seconds:g} s clips at {audio.sample_rate} Hz)", rows, ("label", "tracks", "clips", "minutes"))
+    if scan_result.skipped:
+        click.echo(f"{len(scan_result.skipped)} unreadable files skipped")
+
+
+COMMANDS = [synth, data]

@@ -1,0 +1,220 @@
+"""`aea train` and `aea info`: making models and describing them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..config import Config, load_config
+from ..runs import record_latest_run, resolve_model
+from ..train import SilentReporter, TrainingInterrupted, config_for_resume, train as run_training
+from .common import audio_options, cache_dir_option, is_tty, json_option, print_json, print_table, stderr_console
+
+PRESETS = Path(__file__).resolve().parents[2] / "configs"
+
+
+def resolve_config_path(value: str | None) -> Path | None:
+    """A TOML path, or the name of a preset in configs/ (e.g. `seed`, `tiny`)."""
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.exists() and path.suffix != ".toml" and (PRESETS / f"{value}.toml").exists():
+        return PRESETS / f"{value}.toml"
+    return path
+
+
+class ConsoleReporter:
+    """A progress bar per epoch on a terminal; one plain line per epoch otherwise (all on stderr)."""
+
+    def __init__(self) -> None:
+        self.console = stderr_console()
+        self.progress = None
+        self.task = None
+
+    def message(self, text: str) -> None:
+        click.echo(f"aea: {text}", err=True)
+
+    def start_epoch(self, epoch: int, steps: int, done: int) -> None:
+        if not is_tty():
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn(f"epoch {epoch}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"), console=self.console, transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("train", total=steps, completed=done, loss=float("nan"))
+
+    def advance(self, metrics: dict[str, float]) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, advance=1, loss=metrics["loss"])
+
+    def end_epoch(self, record: dict[str, Any]) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        click.echo(
+            f"epoch {record['epoch']:>3}  train {record.get('train_loss', float('nan')):.4f}  "
+            f"val {record['val_loss']:.4f}  snr {record['val_snr_db']:.2f} dB  mrstft {record['val_mrstft']:.3f}  "
+            f"mel {record['val_mel_l1']:.3f}  {record['clips_per_second']:.1f} clips/s"
+            + ("  *best" if record.get("best") else ""),
+            err=True,
+        )
+
+
+def _strip_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--nproc":
+            skip = True
+            continue
+        if arg.startswith("--nproc="):
+            continue
+        out.append(arg)
+    return out
+
+
+@click.command()
+@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
+              help="Folder of songs, labels from sub-folders [default: the built-in corpus].")
+@click.option("--latent", type=click.IntRange(min=1), default=None, help="Exact number of latent values per clip [default: 18376].")
+@click.option("--arch", type=click.Choice(["default", "seed"]), default=None, help="default: our model; seed: the original 3-layer model.")
+@click.option("--kind", type=click.Choice(["ae", "vae"]), default=None, help="Plain or variational autoencoder [default: ae].")
+@click.option("--config", "config_file", default=None, help="TOML config file or preset name (configs/NAME.toml); flags override it.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Number of epochs [default: 20].")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Wall-clock budget; stops cleanly at its end.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Clips per batch (per process).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Learning rate.")
+@click.option("--seed", type=int, default=None, help="Random seed (same seed, data and device: same weights on CPU).")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder [default: runs/DATE-ARCH-KIND-N].")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="Where to train [default: auto].")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--workers", type=click.IntRange(min=0), default=None, help="Data-loading processes.")
+@click.option("--compile", "compile_model", is_flag=True, default=None, help="torch.compile the model (CUDA only).")
+@click.option("--nproc", type=click.IntRange(min=1), default=None, help="Launch K processes with torchrun (DDP).")
+@audio_options
+@cache_dir_option
+@json_option
+def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_size, lr, seed, out, device, resume,
+          workers, compile_model, nproc, sample_rate, clip_seconds, cache_dir, as_json) -> None:
+    """Train an autoencoder whose latent vector has exactly --latent values.
+
+    Writes RUN_DIR/{best,last}.safetensors, history.jsonl, summary.json and
+    config.toml. Ctrl-C saves; --resume continues exactly where it stopped.
+
+    \b
+    Examples:
+      aea train --latent 18376 --minutes 10
+      aea train --data genres/ --arch seed --config seed --epochs 40
+      aea train --nproc 2 --config tiny --out runs/ddp
+    """
+    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+                   "-m", "autoenc_audio", *_strip_nproc(sys.argv[1:])]
+        raise SystemExit(subprocess.call(command))
+    if resume:
+        if out is None:
+            raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
+        config = config_for_resume(out).override(train={"epochs": epochs, "minutes": minutes})
+    else:
+        config = load_config(resolve_config_path(config_file)).override(
+            audio={"sample_rate": sample_rate, "clip_seconds": clip_seconds},
+            model={"latent": latent, "arch": arch, "kind": kind},
+            train={"epochs": epochs, "minutes": minutes, "batch_size": batch_size, "lr": lr, "seed": seed,
+                   "device": device, "workers": workers, "compile": compile_model},
+        )
+        if minutes is not None and epochs is None:
+            config = _without_epoch_limit(config)
+    if out is None:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
+    main_process = int(os.environ.get("RANK", "0")) == 0
+    reporter = ConsoleReporter() if main_process else SilentReporter()
+    try:
+        summary = run_training(config, out, cache_dir, data_root=data_root, resume=resume, reporter=reporter)
+    except TrainingInterrupted as interrupted:
+        click.echo(f"aea: {interrupted}", err=True)
+        raise SystemExit(130)
+    if not main_process:
+        return
+    record_latest_run(cache_dir, out)
+    if as_json:
+        print_json({"run_dir": str(out), **summary})
+        return
+    test = summary.get("test", {})
+    rows = [
+        ("run", str(out)),
+        ("latent", summary["latent_layout"]),
+        ("parameters", f"{summary['parameters']:,}"),
+        ("epochs / steps", f"{summary['epochs']} / {summary['steps']}"),
+        ("train time", f"{summary['wall_seconds']:.0f} s ({summary['clips_per_second']:.1f} clips/s)"),
+    ]
+    rows += [(f"test {name}", f"{test[name]:.3f}") for name in ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db") if name in test]
+    print_table("training summary", rows, ("what", "value"))
+
+
+def _without_epoch_limit(config: Config) -> Config:
+    """`--minutes` alone: the budget, not the default epoch count, decides when to stop."""
+    values = config.to_dict()
+    values["train"]["epochs"] = None
+    return Config.from_dict(values)
+
+
+@click.command()
+@click.argument("model", required=False, type=click.Path(path_type=Path))
+@cache_dir_option
+@json_option
+def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
+    """Describe a checkpoint: architecture, latent shape, parameters, preprocessing, data, metrics.
+
+    With no argument: the current model ($AEA_MODEL or the latest 'aea train' run).
+
+    \b
+    Example:
+      aea info runs/demo/best.safetensors --json
+    """
+    from ..checkpoint import read_metadata
+
+    path, source = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))
+    metadata = read_metadata(path)
+    if as_json:
+        print_json({"path": str(path), "source": source, **metadata})
+        return
+    config = metadata.get("config", {})
+    layout = metadata.get("latent", {})
+    extra = metadata.get("info", {})
+    rows = [
+        ("checkpoint", f"{path} (from {source})"),
+        ("architecture", f"{config.get('model', {}).get('arch')} / {config.get('model', {}).get('kind')}"),
+        ("latent", str(layout.get("description", layout.get("size")))),
+        ("parameters", f"{extra.get('parameters', 0):,}"),
+        ("preprocessing", _describe_preprocessing(metadata.get("preprocessing", {}))),
+        ("labels", ", ".join(metadata.get("labels", [])) or "(none)"),
+    ]
+    data_summary = extra.get("data")
+    if data_summary:
+        rows.append(("training data", f"{data_summary['root']}: {data_summary['tracks']} tracks, {data_summary['clips']} clips"))
+    for name, value in (extra.get("test") or {}).items():
+        rows.append((f"test {name}", f"{value:.3f}"))
+    print_table("aea model", rows, ("what", "value"))
+
+
+def _describe_preprocessing(pre: dict[str, Any]) -> str:
+    if not pre:
+        return "?"
+    seconds = pre.get("clip_samples", 0) / max(pre.get("sample_rate", 1), 1)
+    return f"{'mono' if pre.get('mono', True) else 'multi-channel'}, {pre.get('sample_rate')} Hz, {seconds:g} s clips"
+
+
+COMMANDS = [train, info]

@@ -1,0 +1,321 @@
+"""Checkpoints: round trips, training state with weights_only, and every way a file can be wrong."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from autoenc_audio import __version__
+from autoenc_audio.checkpoint import (
+    FORMAT_NAME,
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    load_training_state,
+    read_metadata,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    state_path,
+    weights_fingerprint,
+)
+from autoenc_audio.config import AudioConfig, Config, ModelConfig, TrainConfig
+from autoenc_audio.models import build_model
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _config(kind: str = "ae", latent: int = 96) -> Config:
+    return Config(
+        audio=AudioConfig(sample_rate=2000, clip_seconds=1.0),
+        model=ModelConfig(arch="seed", kind=kind, latent=latent),
+        train=TrainConfig(epochs=3, lr=0.02),
+    )
+
+
+def _model(config: Config):
+    torch.manual_seed(0)
+    return build_model(config.model, config.audio)
+
+
+def _save(tmp_path: Path, name: str = "model.safetensors", **kwargs) -> tuple[Path, Config, torch.nn.Module]:
+    config = _config()
+    model = _model(config)
+    path = save_checkpoint(tmp_path / name, model, config, **kwargs)
+    return path, config, model
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_round_trip_gives_identical_model_and_description(tmp_path, kind):
+    config = _config(kind)
+    model = _model(config).eval()
+    mean, std = torch.randn(96), torch.rand(96) + 0.1
+    info = {"data": {"clips": 12, "tracks": ["a.wav"]}, "metrics": {"rmse": np.float32(0.25)}, "stats": {"n": 3}}
+    path = save_checkpoint(
+        tmp_path / "run" / "model.safetensors",
+        model,
+        config,
+        labels=["blues", "jazz"],
+        info=info,
+        latent_mean=mean,
+        latent_std=std,
+    )
+    assert path == tmp_path / "run" / "model.safetensors"
+
+    loaded = load_checkpoint(path)
+    assert isinstance(loaded, Checkpoint)
+    assert loaded.path == path
+    assert loaded.config == config
+    assert loaded.labels == ["blues", "jazz"]
+    assert torch.equal(loaded.latent_mean, mean) and torch.equal(loaded.latent_std, std)
+    assert not loaded.model.training
+    x = torch.randn(2, 1, config.audio.clip_samples)
+    with torch.no_grad():
+        assert torch.equal(loaded.model.encode(x), model.encode(x))
+        z = torch.randn(2, 96)
+        assert torch.equal(loaded.model.decode(z), model.decode(z))
+    assert weights_fingerprint(loaded.model) == weights_fingerprint(model) == loaded.fingerprint
+    meta = loaded.metadata
+    assert meta["format"] == FORMAT_NAME and meta["format_version"] == 1 and meta["aea_version"] == __version__
+    assert meta["preprocessing"] == {"sample_rate": 2000, "clip_seconds": 1.0, "clip_samples": 2000, "mono": True}
+    assert meta["latent"]["size"] == 96
+    assert meta["latent"]["channels"] * meta["latent"]["frames"] == 96
+    assert meta["latent"]["arch"].startswith("channels ")
+    assert loaded.info == {"data": {"clips": 12, "tracks": ["a.wav"]}, "metrics": {"rmse": 0.25}, "stats": {"n": 3}}
+
+
+def test_read_metadata_without_building(tmp_path):
+    path, config, model = _save(tmp_path, labels=["x"])
+    meta = read_metadata(path)
+    assert Config.from_dict(meta["config"]) == config
+    assert meta["labels"] == ["x"]
+    assert meta["file"]["parameters"] == sum(p.numel() for p in model.parameters())
+    assert meta["file"]["latent_stats"] is False and meta["file"]["training_state"] is False
+    assert meta["weights_fingerprint"] == weights_fingerprint(model)
+
+
+def test_no_stats_load_as_none(tmp_path):
+    path, _, _ = _save(tmp_path)
+    loaded = load_checkpoint(path)
+    assert loaded.latent_mean is None and loaded.latent_std is None and loaded.labels == []
+
+
+def test_fingerprint_is_stable_and_sensitive():
+    config = _config()
+    a, b = _model(config), _model(config)
+    assert weights_fingerprint(a) == weights_fingerprint(b.state_dict())
+    assert len(weights_fingerprint(a)) == 16
+    with torch.no_grad():
+        next(b.parameters()).view(-1)[0] += 1e-6
+    assert weights_fingerprint(a) != weights_fingerprint(b)
+
+
+def test_training_state_round_trip_with_weights_only(tmp_path):
+    config = _config()
+    model = _model(config)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
+    x = torch.randn(2, 1, 2000)
+    loss = model(x)["recon"].pow(2).mean()
+    loss.backward()
+    optimizer.step()
+    scheduler.step()
+    random.seed(5)
+    np.random.seed(6)
+    torch.manual_seed(7)
+    state = {
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "epoch": 3,
+        "step": 42,
+        "best": {"loss": 0.5, "epoch": 2},
+        "history": [{"epoch": 1, "loss": 0.9}],
+        "rng": rng_state(),
+        "order": np.arange(5),
+    }
+    path = save_checkpoint(tmp_path / "m.safetensors", model, config, training_state=state)
+    sidecar = state_path(path)
+    assert sidecar == tmp_path / "m.state.pt"
+    # the sidecar is loadable with weights_only=True directly
+    torch.load(sidecar, weights_only=True)
+    expected = (random.random(), np.random.rand(), torch.rand(1))
+
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    loaded = load_training_state(path)
+    assert loaded["epoch"] == 3 and loaded["step"] == 42 and loaded["best"] == {"loss": 0.5, "epoch": 2}
+    assert torch.equal(loaded["order"], torch.arange(5))
+    set_rng_state(loaded["rng"])
+    assert (random.random(), np.random.rand()) == expected[:2] and torch.equal(torch.rand(1), expected[2])
+
+    resumed = _model(config)
+    resumed.load_state_dict(load_checkpoint(path).model.state_dict())
+    new_optimizer = torch.optim.Adam(resumed.parameters(), lr=0.01)
+    new_optimizer.load_state_dict(loaded["optimizer"])
+    new_scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(new_optimizer, T_max=10)
+    new_scheduler.load_state_dict(loaded["scheduler"])
+    assert new_scheduler.get_last_lr() == scheduler.get_last_lr()
+    for a, b in zip(optimizer.state.values(), new_optimizer.state.values()):
+        assert torch.equal(a["exp_avg"], b["exp_avg"])
+    assert read_metadata(path)["file"]["training_state"] is True
+
+
+def test_training_state_rejects_objects_and_stale_sidecars(tmp_path):
+    config = _config()
+    model = _model(config)
+    with pytest.raises(CheckpointError, match="m.state.pt: .*object"):
+        save_checkpoint(tmp_path / "m.safetensors", model, config, training_state={"x": object()})
+    assert not list(tmp_path.iterdir())  # nothing written
+    path = save_checkpoint(tmp_path / "m.safetensors", model, config, training_state={"epoch": 1})
+    assert load_training_state(path) == {"epoch": 1}
+    save_checkpoint(path, model, config)  # a final save without state removes the stale sidecar
+    assert load_training_state(path) is None
+    # a sidecar from other weights is refused
+    save_checkpoint(path, model, config, training_state={"epoch": 2})
+    sidecar = state_path(path).read_bytes()
+    other = _model(config)
+    with torch.no_grad():
+        next(other.parameters()).add_(1.0)
+    save_checkpoint(path, other, config)
+    state_path(path).write_bytes(sidecar)
+    with pytest.raises(CheckpointError, match="m.state.pt: .*other weights"):
+        load_training_state(path)
+
+
+def test_unloadable_pickle_sidecar_is_refused(tmp_path):
+    path, _, _ = _save(tmp_path)
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo should-not-run",))
+
+    torch.save({"state": Evil()}, state_path(path))
+    with pytest.raises(CheckpointError, match="model.state.pt: not a readable training state"):
+        load_training_state(path)
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    for _ in range(2):  # a fresh write and an overwrite
+        path, _, _ = _save(tmp_path, training_state={"epoch": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors", "model.state.pt"]
+
+
+def test_failed_write_leaves_the_old_checkpoint(tmp_path, monkeypatch):
+    path, config, model = _save(tmp_path)
+    before = path.read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(CheckpointError, match="model.safetensors: cannot write"):
+        save_checkpoint(path, model, config, labels=["new"])
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def _assert_refused(path: Path, problem: str) -> None:
+    for read in (load_checkpoint, read_metadata):
+        with pytest.raises(CheckpointError) as caught:
+            read(path)
+        message = str(caught.value)
+        assert path.name in message and problem in message, message
+        assert "\n" not in message
+
+
+def test_missing_file_and_directory(tmp_path):
+    _assert_refused(tmp_path / "absent.safetensors", "not found")
+    (tmp_path / "folder.safetensors").mkdir()
+    _assert_refused(tmp_path / "folder.safetensors", "directory")
+
+
+def test_truncated_file(tmp_path):
+    path, _, _ = _save(tmp_path)
+    data = path.read_bytes()
+    for cut in (len(data) - 10, len(data) // 2, 20, 4, 0):
+        broken = tmp_path / f"cut{cut}.safetensors"
+        broken.write_bytes(data[:cut])
+        _assert_refused(broken, "truncated or corrupt")
+
+
+def test_random_bytes_and_pickled_files(tmp_path):
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    _assert_refused(junk, "truncated or corrupt")
+    pickled = tmp_path / "model.pt"
+    torch.save({"w": torch.zeros(3)}, pickled)
+    _assert_refused(pickled, "pickled PyTorch file")
+
+
+def test_foreign_safetensors(tmp_path):
+    plain = tmp_path / "plain.safetensors"
+    save_file({"w": torch.zeros(3)}, plain)
+    _assert_refused(plain, "not an aea checkpoint (no aea metadata)")
+    other = tmp_path / "other.safetensors"
+    save_file({"w": torch.zeros(3)}, other, metadata={"format": "pt"})
+    _assert_refused(other, "not an aea checkpoint (format 'pt')")
+
+
+def _rewrite(path: Path, target: Path, **changes: str) -> None:
+    """Copy checkpoint `path` to `target` with some metadata fields replaced."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    metadata.update(changes)
+    save_file(tensors, target, metadata=metadata)
+
+
+def test_newer_format_version(tmp_path):
+    path, _, _ = _save(tmp_path)
+    newer = tmp_path / "newer.safetensors"
+    _rewrite(path, newer, format_version="2")
+    _assert_refused(newer, "format version 2 is newer")
+
+
+def test_config_that_does_not_build_or_match(tmp_path):
+    path, config, _ = _save(tmp_path)
+    bad = config.to_dict()
+    bad["model"]["kind"] = "gan"
+    broken = tmp_path / "badconfig.safetensors"
+    _rewrite(path, broken, config=json.dumps(bad))
+    with pytest.raises(CheckpointError, match="badconfig.safetensors: stored config does not build"):
+        load_checkpoint(broken)
+    other = config.to_dict()
+    other["model"]["latent"] = 192  # builds, but other shapes
+    mismatch = tmp_path / "mismatch.safetensors"
+    _rewrite(path, mismatch, config=json.dumps(other))
+    with pytest.raises(CheckpointError, match="mismatch.safetensors: weights do not match the model") as caught:
+        load_checkpoint(mismatch)
+    assert "\n" not in str(caught.value)
+
+
+def test_corrupted_weights_are_detected(tmp_path):
+    path, _, _ = _save(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF  # inside the tensor data: still a valid safetensors file
+    flipped = tmp_path / "flipped.safetensors"
+    flipped.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="flipped.safetensors: weights are corrupt"):
+        load_checkpoint(flipped)
+
+
+def test_bad_stats_shape_is_refused_on_save(tmp_path):
+    config = _config()
+    with pytest.raises(CheckpointError, match=r"latent_stats.mean must have shape \[96\]"):
+        save_checkpoint(tmp_path / "m.safetensors", _model(config), config, latent_mean=torch.zeros(5))
