@@ -27,9 +27,15 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from . import data_commands, demo_command, train_commands
+    import importlib
 
-    for module in (data_commands, train_commands, demo_command):
+    for name in ("data_commands", "train_commands", "latent_commands", "plot_commands", "analysis_commands", "demo_command"):
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
+            continue
         for command in module.COMMANDS:
             cli.add_command(command)
 

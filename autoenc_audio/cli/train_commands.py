@@ -194,19 +194,28 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     config = metadata.get("config", {})
     layout = metadata.get("latent", {})
     extra = metadata.get("info", {})
+    model = config.get("model", {})
     rows = [
         ("checkpoint", f"{path} (from {source})"),
-        ("architecture", f"{config.get('model', {}).get('arch')} / {config.get('model', {}).get('kind')}"),
+        ("architecture", f"{model.get('arch')} / {model.get('kind')}" + (f": {layout['arch']}" if layout.get("arch") else "")),
         ("latent", str(layout.get("description", layout.get("size")))),
-        ("parameters", f"{extra.get('parameters', 0):,}"),
+        ("parameters", f"{metadata.get('file', {}).get('parameters', 0):,}"),
+        ("fingerprint", str(metadata.get("weights_fingerprint"))),
         ("preprocessing", _describe_preprocessing(metadata.get("preprocessing", {}))),
         ("labels", ", ".join(metadata.get("labels", [])) or "(none)"),
     ]
     data_summary = extra.get("data")
     if data_summary:
-        rows.append(("training data", f"{data_summary['root']}: {data_summary['tracks']} tracks, {data_summary['clips']} clips"))
-    for name, value in (extra.get("test") or {}).items():
-        rows.append((f"test {name}", f"{value:.3f}"))
+        tracks, clips = data_summary["tracks"], data_summary["clips"]
+        rows.append(("training data", data_summary["root"]))
+        rows.append(("split (train/val/test)", f"{tracks['train']}/{tracks['validation']}/{tracks['test']} tracks, "
+                     f"{clips['train']}/{clips['validation']}/{clips['test']} clips"))
+    summary = extra.get("summary") or {}
+    if summary:
+        rows.append(("training", f"{summary['epochs']} epochs, {summary['wall_seconds']:.0f} s, {summary['clips_per_second']:.1f} clips/s"))
+    for name in ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db"):
+        if name in (extra.get("test") or {}):
+            rows.append((f"test {name}", f"{extra['test'][name]:.3f}"))
     print_table("aea model", rows, ("what", "value"))
 
 

@@ -1,0 +1,89 @@
+"""The `aea` command as a user meets it: help, exit codes, JSON, one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from autoenc_audio import __version__
+from autoenc_audio.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env)
+
+
+def test_help_lists_every_command_and_each_help_ends_with_an_example():
+    result = run("--help")
+    assert result.exit_code == 0
+    for name, command in cli.commands.items():
+        assert name in result.output
+        help_text = run(name, "--help").output
+        assert "Example" in help_text, name
+
+
+def test_version_and_module_entry_point():
+    result = subprocess.run([sys.executable, "-m", "autoenc_audio", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_synth_then_scan(tmp_path):
+    assert run("synth", tmp_path / "c", "--tracks", 6, "--seconds", 2).exit_code == 0
+    result = run("data", "scan", tmp_path / "c", "--json", "--clip-seconds", 1)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["tracks"] == 6 and len(summary["labels"]) == 6
+    assert summary["clips"] == 12
+    table = run("data", "scan", tmp_path / "c")
+    assert "total" in table.output and "arpeggio" in table.output
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path):
+    result = run("data", "scan", tmp_path / "missing")
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert "missing: no such folder" in result.output and "Traceback" not in result.output
+    (tmp_path / "empty").mkdir()
+    assert run("data", "scan", tmp_path / "empty").exit_code == 2
+
+
+def test_usage_error_exit_2():
+    assert run("train", "--arch", "transformer").exit_code == 2
+    assert run("train", "--resume").exit_code == 2
+
+
+def test_info_without_a_model_says_how_to_get_one(tmp_path):
+    result = run("info", "--cache-dir", tmp_path, env={"AEA_MODEL": ""})
+    assert result.exit_code == 2
+    assert "aea train" in result.output
+
+
+def test_train_then_info(tmp_path, make_audio):
+    for label in ("a", "b"):
+        for number in range(3):
+            make_audio(f"songs/{label}/{label}.{number}.wav", seconds=2.5, rate=16000, freq=200.0 + 300 * (label == "b") + 20 * number)
+    cache = tmp_path / "cache"
+    result = run("train", "--config", ROOT / "configs" / "tiny.toml", "--data", tmp_path / "songs", "--out", tmp_path / "run",
+                 "--epochs", 1, "--latent", 300, "--cache-dir", cache, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert summary["latent_size"] == 300
+    assert "epoch   1" in result.output  # plain per-epoch line when not on a terminal
+    info = run("info", "--cache-dir", cache, "--json", env={"AEA_MODEL": ""})
+    assert info.exit_code == 0, info.output
+    metadata = json.loads(info.output)
+    assert metadata["latent"]["size"] == 300
+    assert metadata["source"].startswith("latest training run")
+    assert metadata["preprocessing"]["sample_rate"] == 8000
+    table = run("info", tmp_path / "run")
+    assert "latent" in table.output and "300" in table.output
+
+
+def test_debug_shows_traceback(tmp_path):
+    result = run("--debug", "data", "scan", tmp_path / "missing")
+    assert result.exit_code == 2
