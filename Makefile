@@ -23,8 +23,11 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m autoenc_audio demo --out runs/demo
 
+# Benchmarks take about an hour on 2 cores; results land in bench/results/.
 bench: $(STAMP)
-	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/bench_audio.py
+	$(BIN)/python bench/bench_latents.py
+	$(BIN)/python bench/bench_quality.py --minutes 10
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
