@@ -1,0 +1,62 @@
+from pathlib import Path
+
+import pytest
+
+from autoenc_audio.config import AudioConfig, Config, ConfigError, load_config
+from autoenc_audio.tomlwrite import dump_toml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in (ROOT / "configs").glob("*.toml")))
+def test_every_preset_loads(preset):
+    config = load_config(ROOT / "configs" / f"{preset}.toml")
+    assert config.audio.clip_samples > 0
+
+
+def test_seed_preset_is_the_original_recipe():
+    config = load_config(ROOT / "configs" / "seed.toml")
+    assert (config.model.arch, config.train.lr, config.train.batch_size) == ("seed", 0.02, 20)
+    assert config.train.loss_weights["rmse"] == 1.0 and config.train.loss_weights["l1"] == 0.0
+
+
+def test_clip_length_and_rate_are_settings():
+    assert AudioConfig().clip_samples == 110250
+    assert AudioConfig(sample_rate=16000, clip_seconds=2.5).clip_samples == 40000
+
+
+def test_round_trip_through_toml(tmp_path):
+    config = Config().override(model={"latent": 777, "arch": "seed"}, train={"minutes": 3.5})
+    path = tmp_path / "c.toml"
+    path.write_text(dump_toml(config.to_dict()))
+    assert load_config(path) == config
+
+
+def test_flags_override_and_none_means_not_given():
+    config = Config().override(train={"lr": None, "batch_size": 4})
+    assert config.train.lr == Config().train.lr and config.train.batch_size == 4
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[model]\narch = 'transformer'", "model.arch"),
+        ("[model]\nlatnet = 5", "unknown keys in [model]: latnet"),
+        ("[training]\nlr = 1", "unknown config sections"),
+        ("[train]\nloss_weights = { l2 = 1.0 }", "unknown losses: l2"),
+        ("[audio]\nclip_seconds = -1", "clip_seconds must be positive"),
+        ("[data]\nvalidation_fraction = 0.6\ntest_fraction = 0.5", "below 1"),
+        ("not toml at all [", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_file_and_the_problem(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "bad.toml" in str(info.value) and message in str(info.value)
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="nope.toml: config file not found"):
+        load_config(tmp_path / "nope.toml")
