@@ -280,3 +280,140 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# ----------------------------------------------------------------------------- whole tracks, streamed
+
+
+def clip_count(track_samples: int, clip_samples: int, hop_samples: int) -> int:
+    """How many clips at starts 0, hop, 2 hop, ... cover a track (the last one may be padded); at least 1."""
+    if track_samples <= clip_samples:
+        return 1
+    return -(-(track_samples - clip_samples) // hop_samples) + 1
+
+
+class TrackClips:
+    """Every clip of a whole track, streamed: iterate to get `Clip`s at starts 0, hop, 2 hop, ...
+
+    The file is decoded in blocks (soundfile `blocks()`), mixed to mono and
+    resampled with `soxr.ResampleStream` (the same output as resampling the
+    whole track at once), so memory stays at one block plus one clip whatever
+    the track's length. Clips overlap when `hop_samples < clip_samples`; the
+    last clip is zero-padded, and together they cover every sample. After
+    iteration, `track_samples` is the preprocessed track's length.
+    """
+
+    BLOCK_SECONDS = 10.0
+
+    def __init__(self, path: PathLike, config: AudioConfig, hop_samples: int) -> None:
+        if not 1 <= hop_samples <= config.clip_samples:
+            raise ValueError(f"hop must be between 1 and the clip length ({config.clip_samples} samples), got {hop_samples}")
+        self.info = probe(path)
+        self.path = Path(path)
+        self.config = config
+        self.hop = hop_samples
+        self.track_samples: int | None = None
+
+    @property
+    def expected_samples(self) -> int:
+        """The preprocessed length predicted from the header (exact for PCM formats)."""
+        return int(math.ceil(self.info.frames * self.config.sample_rate / self.info.sample_rate))
+
+    @property
+    def expected_clips(self) -> int:
+        return clip_count(self.expected_samples, self.config.clip_samples, self.hop)
+
+    def _mono_blocks(self):
+        name = str(self.path)
+        rate = self.info.sample_rate
+        block = max(1, int(self.BLOCK_SECONDS * rate))
+        stream = None if rate == self.config.sample_rate else soxr.ResampleStream(
+            rate, self.config.sample_rate, 1, dtype="float32", quality="HQ")
+        with _open(self.path, name) as handle:
+            try:
+                for data in handle.blocks(blocksize=block, dtype="float32", always_2d=True):
+                    if not np.isfinite(data).all():
+                        raise AudioError(f"{name}: contains NaN or infinite samples")
+                    mono = to_mono(data)
+                    yield mono if stream is None else stream.resample_chunk(mono)
+            except (soundfile.LibsndfileError, RuntimeError) as error:
+                raise AudioError(f"{name}: corrupt or truncated audio ({error})") from None
+        if stream is not None:
+            yield stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+
+    def __iter__(self):
+        clip, hop = self.config.clip_samples, self.hop
+        buffer = np.zeros(0, dtype=np.float32)
+        base = 0  # track position of buffer[0]
+        start = 0  # next clip's start
+        total = 0
+        for piece in self._mono_blocks():
+            total += len(piece)
+            buffer = np.concatenate([buffer, piece.astype(np.float32, copy=False)])
+            while start + clip <= base + len(buffer):
+                yield make_clip(buffer[start - base : start - base + clip], self.config, str(self.path), start / self.config.sample_rate)
+                start += hop
+                drop = min(start - base, len(buffer))
+                buffer, base = buffer[drop:], base + drop
+        self.track_samples = total
+        if total == 0:
+            raise AudioError(f"{self.path}: contains no audio frames")
+        for _ in range(clip_count(total, clip, hop) - (start // hop)):
+            yield make_clip(buffer[start - base :], self.config, str(self.path), start / self.config.sample_rate)
+            start += hop
+
+
+class audio_writer:
+    """Write audio in pieces to `path` (by extension; `-`: WAV on stdout), atomically.
+
+    `with audio_writer(path, rate) as write: write(samples)`; nothing appears
+    at `path` unless the block completes. For `-` the WAV is assembled in a
+    temporary file (its header needs the length) and then copied to stdout.
+    """
+
+    def __init__(self, path: PathLike, sample_rate: int) -> None:
+        self.path = str(path)
+        self.sample_rate = sample_rate
+        self._atomic: atomic_path | None = None
+        self._handle: soundfile.SoundFile | None = None
+        self._temporary: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self):
+        if self.path == "-":
+            self._temporary = tempfile.TemporaryDirectory(prefix="aea-")
+            target, container, subtype = Path(self._temporary.name) / "out.wav", "WAV", "PCM_16"
+        else:
+            path = Path(self.path)
+            suffix = path.suffix.lower()
+            if suffix not in WRITE_FORMATS:
+                raise AudioError(f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg or .mp3")
+            container, subtype = WRITE_FORMATS[suffix]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._atomic = atomic_path(path)
+            target = self._atomic.__enter__()
+        self._target = target
+        self._handle = soundfile.SoundFile(target, "w", samplerate=self.sample_rate, channels=1, format=container, subtype=subtype)
+        return self.write
+
+    def write(self, samples: np.ndarray) -> None:
+        samples = np.asarray(samples, dtype=np.float32)
+        if not np.isfinite(samples).all():
+            raise AudioError(f"{self.path}: refusing to write NaN or infinite samples")
+        assert self._handle is not None
+        self._handle.write(np.clip(samples, -1.0, 1.0))
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        assert self._handle is not None
+        self._handle.close()
+        if self._atomic is not None:
+            self._atomic.__exit__(exc_type, exc, traceback)
+            return
+        assert self._temporary is not None
+        try:
+            if exc_type is None:
+                with open(self._target, "rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        sys.stdout.buffer.write(chunk)
+                sys.stdout.buffer.flush()
+        finally:
+            self._temporary.cleanup()

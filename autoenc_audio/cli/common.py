@@ -17,8 +17,11 @@ from rich.table import Table
 from ..audio import AudioError
 from ..config import ConfigError
 from ..data import DatasetError, default_cache_dir
+from ..latent_files import LatentFileError
+from ..latents import LatentError
 
-INPUT_ERRORS: tuple[type[BaseException], ...] = (AudioError, DatasetError, ConfigError, FileNotFoundError)
+INPUT_ERRORS: tuple[type[BaseException], ...] = (AudioError, DatasetError, ConfigError, FileNotFoundError,
+                                                 LatentFileError, LatentError)
 
 
 def input_errors() -> tuple[type[BaseException], ...]:

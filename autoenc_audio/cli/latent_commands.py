@@ -1,0 +1,352 @@
+"""`aea encode`, `decode`, `reconstruct`, `generate`: working with latent vectors from a shell.
+
+Exit codes with many inputs: a failing input is reported on stderr
+(`aea: error: FILE: problem`) and skipped; the command then exits 1 after
+writing what it could ("some inputs failed"), or 2 when every input failed
+(nothing written). `--strict` stops at the first failing input with exit 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from ..latents import (LatentError, decode_file, encode_inputs, expand_inputs, fingerprint_warning, open_model, reconstruct_inputs,
+                       single_input)
+from .common import cache_dir_option, json_option, print_json, print_table, progress_bar
+
+METRIC_NAMES = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
+
+
+# ----------------------------------------------------------------------------- shared options
+
+
+def model_option(function: Callable) -> Callable:
+    return click.option(
+        "--model", type=click.Path(path_type=Path), default=None,
+        help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].")(function)
+
+
+def device_option(function: Callable) -> Callable:
+    return click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
+                        help="Where the model runs.")(function)
+
+
+def batch_size_option(function: Callable) -> Callable:
+    return click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
+                        help="Clips per batch (memory holds one batch of audio).")(function)
+
+
+def strict_option(function: Callable) -> Callable:
+    return click.option("--strict", is_flag=True, help="Stop at the first failing input (default: report it, skip it, exit 1).")(function)
+
+
+def clip_options(function: Callable) -> Callable:
+    """`--whole`, `--hop`, `--offset`, `--crop`, `--seed`: which part of each input is used."""
+    for decorator in reversed([
+        click.option("--whole", is_flag=True, help="Every clip of the track (50 % overlap by default), not one clip."),
+        click.option("--hop", "hop_seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+                     help="With --whole: seconds between clip starts [default: half a clip]."),
+        click.option("--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds (overrides --crop)."),
+        click.option("--crop", type=click.Choice(["start", "center", "random"]), default="start", show_default=True,
+                     help="Where the clip is taken."),
+        click.option("--seed", "crop_seed", type=int, default=0, show_default=True, help="Seed of --crop random."),
+    ]):
+        function = decorator(function)
+    return function
+
+
+def with_model(function: Callable) -> Callable:
+    """Adds --model/--device/--batch-size/--cache-dir and passes the loaded checkpoint as `checkpoint`."""
+
+    @model_option
+    @device_option
+    @batch_size_option
+    @cache_dir_option
+    @functools.wraps(function)
+    def wrapper(*args: Any, model: Path | None, device: str, cache_dir: Path, **kwargs: Any) -> Any:
+        checkpoint = open_model(model, cache_dir, os.environ.get("AEA_MODEL"), device)
+        return function(*args, checkpoint=checkpoint, cache_dir=cache_dir, **kwargs)
+
+    return wrapper
+
+
+class Failures:
+    """Collects failing inputs, reporting each on stderr as it happens."""
+
+    def __init__(self, strict: bool) -> None:
+        self.strict, self.items = strict, []
+
+    @property
+    def callback(self) -> Callable[[str, BaseException], None] | None:
+        return None if self.strict else self
+
+    def __call__(self, source: str, error: BaseException) -> None:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if source not in message:
+            message = f"{source}: {message}"
+        click.echo(f"aea: error: {message}", err=True)
+        self.items.append(source)
+
+    def report_problems(self, problems: list[tuple[str, str]]) -> None:
+        """Inputs that expanded to nothing (empty folder, unmatched glob)."""
+        for source, problem in problems:
+            if self.strict:
+                raise LatentError(f"{source}: {problem}")
+            self(source, LatentError(f"{source}: {problem}"))
+
+    def exit_if_any(self, total: int) -> None:
+        if self.items:
+            click.echo(f"aea: {len(self.items)} of {total} inputs failed (see above); the rest were written", err=True)
+            raise SystemExit(1)
+
+
+def _echo(text: str, to_stderr: bool) -> None:
+    click.echo(text, err=to_stderr)
+
+
+def _no_json_with_stdout(as_json: bool, out: str) -> None:
+    if as_json and out == "-":
+        raise click.UsageError("--json prints to stdout, which -o - already uses for data: drop one")
+
+
+def _stdin_lines():
+    return sys.stdin
+
+
+# ----------------------------------------------------------------------------- encode
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--out", required=True, help="Latent file (.pt, .npy, .npz, .safetensors) or - for stdout.")
+@click.option("--format", "fmt", type=click.Choice(["pt", "npy", "npz", "safetensors"]), default=None,
+              help="Format, when the extension does not say (default for -o -: pt).")
+@clip_options
+@strict_option
+@with_model
+@json_option
+def encode(inputs, out, fmt, whole, hop_seconds, offset, crop, crop_seed, strict, checkpoint, batch_size, cache_dir,
+           as_json) -> None:
+    """Encode songs into latent vectors of exactly N values.
+
+    INPUT is an audio file, a folder (searched recursively), a quoted glob, or
+    - to read paths from stdin. One file gives one vector [N]; several give an
+    (inputs x N) matrix plus their names; --whole gives every clip of each
+    track, a (clips x N) sequence that 'aea decode' joins back into the track.
+    Every format but .npy stores the model fingerprint, sources and offsets.
+
+    \b
+    Examples:
+      aea encode song.mp3 -o z.pt
+      find music -name '*.mp3' | aea encode - -o all.npz
+      aea encode --whole --model runs/demo long.flac -o - | aea decode --model runs/demo - -o again.wav
+    """
+    from ..latent_files import format_for, save_latents
+
+    _no_json_with_stdout(as_json, out)
+    format_for(out, fmt)  # refuse a bad -o before any work
+    needs_stdin = "-" in inputs
+    paths, problems = expand_inputs(inputs, _stdin_lines() if needs_stdin else None)
+    failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
+    failures.report_problems(problems)
+    with progress_bar("encoding") as bar:
+        result = encode_inputs(checkpoint, paths, whole=whole, crop=crop, offset=offset, hop_seconds=hop_seconds,
+                               seed=crop_seed, vector=single_input(inputs) and not whole, batch_size=batch_size,
+                               progress=bar, on_error=failures.callback)
+    save_latents(out, result.latent_file, fmt)
+    to_stderr = out == "-"
+    for item in result.inputs:
+        _notes(item, checkpoint.config.audio.clip_seconds, whole)
+        if as_json:
+            print_json({"path": item.source, "offset": item.offset_seconds, "padded": item.padded, "silent": item.silent,
+                        "seconds": item.valid_seconds, "latent": out, "rows": [item.start, item.stop], "clips": item.clips,
+                        "latent_size": result.latent_file.latent_size})
+    if not as_json:
+        shape = " x ".join(str(d) for d in result.latent_file.latents.shape)
+        _echo(f"wrote {out}: {result.latent_file.kind} {shape} from {len(result.inputs)} input(s) "
+              f"(model {checkpoint.fingerprint})", to_stderr)
+    failures.exit_if_any(len(paths) + len(problems))
+
+
+def _notes(item, clip_seconds: float, whole: bool) -> None:
+    if item.padded and (not whole or item.valid_seconds < clip_seconds):
+        click.echo(f"aea: note: {item.source}: shorter than a clip ({item.valid_seconds:.2f} s of {clip_seconds:g} s), "
+                   "zero-padded", err=True)
+    if item.silent:
+        click.echo(f"aea: note: {item.source}: silent", err=True)
+
+
+# ----------------------------------------------------------------------------- decode
+
+
+@click.command()
+@click.argument("latent")
+@click.option("-o", "--out", required=True, help="Audio file (.wav, .flac, .ogg, .mp3), a folder (one file per row), or -.")
+@click.option("--join/--no-join", default=None,
+              help="Join rows into one track by overlap-add [default: only for --whole sequences].")
+@with_model
+@json_option
+def decode(latent, out, join, checkpoint, batch_size, cache_dir, as_json) -> None:
+    """Decode a latent file (or - for stdin) back to audio.
+
+    A vector gives one clip; a matrix one clip per row (-o DIR, or -o out.wav
+    for out-000.wav, out-001.wav, ...); a --whole sequence one track per source,
+    joined by overlap-add with raised-cosine cross-fades. The latent size must
+    be the model's; a latent encoded by another model is decoded with a warning.
+
+    \b
+    Examples:
+      aea decode z.pt -o out.wav
+      aea decode all.npz -o decoded/
+    """
+    from ..latent_files import load_latents
+
+    _no_json_with_stdout(as_json, out)
+    latent_file = load_latents(latent)
+    warning = fingerprint_warning(latent_file, checkpoint)
+    if warning:
+        click.echo(f"aea: warning: {warning}", err=True)
+    with progress_bar("decoding") as bar:
+        written = decode_file(checkpoint, latent_file, out, join=join, batch_size=batch_size, progress=bar)
+    rate = checkpoint.config.audio.sample_rate
+    for item in written:
+        if as_json:
+            print_json({"path": item.path, "source": item.source, "rows": list(item.rows), "seconds": item.samples / rate})
+        elif out != "-":
+            click.echo(f"wrote {item.path} ({item.samples / rate:.2f} s)")
+
+
+# ----------------------------------------------------------------------------- reconstruct
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--out", required=True, help="Audio file, a folder (one file per input), or - for stdout.")
+@click.option("--save-input", is_flag=True, help="Also write the preprocessed original beside it (NAME.input.wav).")
+@clip_options
+@strict_option
+@with_model
+@json_option
+def reconstruct(inputs, out, save_input, whole, hop_seconds, offset, crop, crop_seed, strict, checkpoint, batch_size,
+                cache_dir, as_json) -> None:
+    """Encode then decode songs and measure what the latent kept.
+
+    Prints SNR, SI-SDR, multi-resolution STFT, mel and log-spectral distances
+    (shared/METRICS.md) against the preprocessed input. --whole does the full
+    track, streamed: SNR and SI-SDR over the track, the spectral distances
+    averaged over clip-length chunks.
+
+    \b
+    Examples:
+      aea reconstruct song.mp3 -o out.wav --save-input
+      aea reconstruct --whole song.flac -o out.flac --json
+    """
+    _no_json_with_stdout(as_json, out)
+    paths, problems = expand_inputs(inputs, _stdin_lines() if "-" in inputs else None)
+    failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
+    failures.report_problems(problems)
+    with progress_bar("reconstructing") as bar:
+        written = reconstruct_inputs(checkpoint, paths, out, whole=whole, crop=crop, offset=offset,
+                                     hop_seconds=hop_seconds, seed=crop_seed, save_input=save_input,
+                                     batch_size=batch_size, progress=bar, on_error=failures.callback)
+    rate = checkpoint.config.audio.sample_rate
+    for item in written:
+        if as_json:
+            print_json({"path": item.path, "source": item.source, "input": item.input_path, "offset": item.offset_seconds,
+                        "padded": item.padded, "seconds": item.samples / rate, "clips": item.rows[1], **item.metrics})
+            continue
+        rows = [(name, f"{item.metrics[name]:.3f}") for name in METRIC_NAMES if name in item.metrics]
+        rows += [("output", item.path)] + ([("input", item.input_path)] if item.input_path else [])
+        if out == "-":
+            click.echo(" ".join(f"{name}={value}" for name, value in rows[:-1]), err=True)
+        else:
+            print_table(f"reconstruction of {item.source}", rows, ("metric", "value"))
+    failures.exit_if_any(len(paths) + len(problems))
+
+
+# ----------------------------------------------------------------------------- generate
+
+
+@click.command()
+@click.option("--mode", type=click.Choice(["random", "average", "interpolate"]), required=True, help="How latents are made.")
+@click.option("-o", "--out", required=True, help="Audio file (numbered when several), a folder, or - for one file.")
+@click.option("--from", "sources", multiple=True,
+              help="Songs or latent files to average or interpolate: --from A B C (or --from A --from B).")
+@click.argument("more_sources", nargs=-1, metavar="[SOURCE]...")
+@click.option("--n", "count", type=click.IntRange(min=1), default=1, show_default=True, help="random: how many samples.")
+@click.option("--seed", type=int, default=None, help="random: seed [default: a fresh one, recorded in the metadata].")
+@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="random: scale of the random part (0: the mean latent).")
+@click.option("--naive", is_flag=True, help="random: unscaled N(0, 1) vectors, as the original work did (gives noise).")
+@click.option("--weights", multiple=True, help="average: one weight per source, comma-separated: --weights 2,1,1.")
+@click.option("--label", default=None, help="average: every training clip of this label (needs --data).")
+@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None, help="average: dataset folder for --label.")
+@click.option("--steps", type=click.IntRange(min=1), default=5, show_default=True, help="interpolate: latents from A to B.")
+@click.option("--method", type=click.Choice(["linear", "slerp"]), default="linear", show_default=True,
+              help="interpolate: straight line, or spherical about the training mean.")
+@click.option("--morph", is_flag=True, help="interpolate: one clip that morphs from A to B instead of K files.")
+@click.option("--crop", type=click.Choice(["start", "center", "random"]), default="center", show_default=True,
+              help="Clip taken from each audio source.")
+@click.option("--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds in each audio source.")
+@with_model
+@json_option
+def generate(mode, out, sources, more_sources, count, seed, temperature, naive, weights, label, data_root, steps, method,
+             morph, crop, offset, checkpoint, batch_size, cache_dir, as_json) -> None:
+    """Make new sounds from latent vectors: random samples, averages, interpolations.
+
+    random samples the VAE prior, or for a plain autoencoder the Gaussian
+    fitted on its training latents; --naive shows why unscaled random vectors
+    decode to noise. Each file gets a sidecar NAME.json (mode, seed, sources,
+    model fingerprint); --json prints the same on stdout.
+
+    \b
+    Examples:
+      aea generate --mode random --n 4 --seed 1 -o samples/
+      aea generate --mode average --from a.mp3 b.mp3 c.mp3 --weights 2,1,1 -o mean.wav
+      aea generate --mode average --label jazz --data genres/ -o jazz.wav
+      aea generate --mode interpolate --from a.mp3 b.mp3 --steps 8 --method slerp --morph -o morph.wav
+    """
+    from .. import generate as gen
+
+    _no_json_with_stdout(as_json, out)
+    if more_sources and not sources:
+        raise click.UsageError(f"unexpected argument {more_sources[0]!r} (sources go after --from)")
+    all_sources = list(sources) + list(more_sources)
+    weight_values = _parse_weights(weights)
+    if mode == "random":
+        if all_sources:
+            raise click.UsageError("--from is for --mode average or interpolate")
+        generation = gen.sample_random(checkpoint, count, seed, temperature, naive)
+    elif mode == "average":
+        with progress_bar(f"encoding label {label}") as bar:
+            generation = gen.average(checkpoint, all_sources, weight_values, label, data_root, cache_dir, crop, offset,
+                                     batch_size, bar)
+    else:
+        generation = gen.interpolate(checkpoint, all_sources, steps, method, morph, crop, offset, batch_size)
+    for note in generation.notes:
+        click.echo(f"aea: warning: {note}", err=True)
+    records = gen.write_generated(checkpoint, generation, out, batch_size)
+    for record in records:
+        if as_json:
+            print_json(record)
+        elif out != "-":
+            click.echo(f"wrote {record['path']} ({record['seconds']:.2f} s)" +
+                       (f", metadata in {record['sidecar']}" if "sidecar" in record else ""))
+
+
+def _parse_weights(values: tuple[str, ...]) -> list[float] | None:
+    if not values:
+        return None
+    try:
+        return [float(part) for value in values for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{', '.join(values)}: weights are numbers, e.g. --weights 2,1,1", param_hint="--weights") from None
+
+
+COMMANDS = [encode, decode, reconstruct, generate]

@@ -1,0 +1,204 @@
+"""`aea encode/decode/reconstruct/generate` as a user meets them: files, pipes, messages, exit codes."""
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from click.testing import CliRunner
+
+from autoenc_audio.cli import cli
+from autoenc_audio.config import load_config
+from autoenc_audio.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    """A tiny trained model, some songs (stereo 44.1 kHz, a 23 s one), a text file posing as audio."""
+    root = tmp_path_factory.mktemp("cli")
+    for label, base in (("low", 110.0), ("high", 660.0)):
+        for number in range(3):
+            write(root / "songs" / label / f"{label}.{number}.wav", 3.2, 8000, base * (1 + number / 8), channels=1)
+    config = load_config(ROOT / "configs" / "tiny.toml").override(train={"epochs": 2})
+    train(config, root / "run", root / "cache", data_root=root / "songs")
+    inputs = root / "in"
+    write(inputs / "a.mp3", 3.0, 44100, 220.0)
+    write(inputs / "b.flac", 2.0, 48000, 330.0)
+    write(inputs / "long.wav", 23.0, 44100, 440.0)
+    (inputs / "notes.wav").write_text("this is not audio")
+    return {"root": root, "run": root / "run", "model": root / "run" / "best.safetensors", "in": inputs}
+
+
+def write(path: Path, seconds: float, rate: int, freq: float, channels: int = 2) -> Path:
+    t = np.arange(int(round(seconds * rate))) / rate
+    mono = 0.4 * np.sin(2 * np.pi * freq * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 1.5 * t))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, np.stack([mono] * channels, 1).astype("float32"), rate)
+    return path
+
+
+def aea(env, *args, input=None, model=True):
+    extra = ["--model", str(env["model"])] if model else []
+    return CliRunner().invoke(cli, [str(a) for a in args] + extra, input=input, env={"AEA_MODEL": ""})
+
+
+def load(path):
+    return torch.load(path, weights_only=True)
+
+
+def test_encode_one_song_gives_one_vector(env, tmp_path):
+    result = aea(env, "encode", env["in"] / "a.mp3", "-o", tmp_path / "z.pt")
+    assert result.exit_code == 0, result.output
+    stored = load(tmp_path / "z.pt")
+    assert stored["latents"].shape == (512,)
+    assert stored["metadata"]["sources"] == [str(env["in"] / "a.mp3")]
+    assert stored["metadata"]["model_fingerprint"] and stored["metadata"]["offsets"] == [0.0]
+
+
+def test_encode_many_writes_a_matrix_and_json_lines(env, tmp_path):
+    result = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "b.flac", "--crop", "center", "-o", tmp_path / "m.npz", "--json")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [Path(line["path"]).name for line in lines] == ["a.mp3", "b.flac"]
+    assert lines[0]["offset"] == pytest.approx(1.0) and lines[1]["latent"] == str(tmp_path / "m.npz")
+    with np.load(tmp_path / "m.npz", allow_pickle=False) as archive:
+        assert archive["latents"].shape == (2, 512) and len(archive["sources"]) == 2
+
+
+def test_encode_reads_paths_from_stdin(env, tmp_path):
+    paths = f"{env['in'] / 'a.mp3'}\n{env['in'] / 'b.flac'}\n"
+    result = aea(env, "encode", "-", "-o", tmp_path / "all.safetensors", input=paths)
+    assert result.exit_code == 0, result.output
+    decoded = aea(env, "decode", tmp_path / "all.safetensors", "-o", tmp_path / "out", "--json")
+    assert decoded.exit_code == 0, decoded.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000-a.wav", "001-b.wav"]
+
+
+def test_a_failing_input_is_reported_skipped_and_exit_1(env, tmp_path):
+    result = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "notes.wav", tmp_path / "missing.wav", "-o", tmp_path / "z.npy")
+    assert result.exit_code == 1
+    assert "aea: error: " + str(env["in"] / "notes.wav") + ": not a readable audio file" in result.stderr
+    assert "missing.wav: no such file" in result.stderr and "Traceback" not in result.output
+    assert np.load(tmp_path / "z.npy").shape == (1, 512)
+    strict = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "notes.wav", "-o", tmp_path / "s.npy", "--strict")
+    assert strict.exit_code == 2 and not (tmp_path / "s.npy").exists()
+    every = aea(env, "encode", env["in"] / "notes.wav", tmp_path / "missing.wav", "-o", tmp_path / "e.npy")
+    assert every.exit_code == 2 and "nothing encoded" in every.stderr and not (tmp_path / "e.npy").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["encode", "{tmp}/missing.wav", "-o", "{tmp}/z.pt"], "missing.wav: no such file"),
+    (["encode", "{in}/notes.wav", "-o", "{tmp}/z.pt"], "notes.wav: not a readable audio file"),
+    (["encode", "{in}/a.mp3", "-o", "{tmp}/z.txt"], "latent files end in"),
+    (["decode", "{tmp}/missing.pt", "-o", "{tmp}/x.wav"], "missing.pt: no such file"),
+    (["decode", "{in}/a.mp3", "-o", "{tmp}/x.wav"], "a.mp3: not a latent file"),
+    (["reconstruct", "{in}/notes.wav", "-o", "{tmp}/x.wav"], "notes.wav: not a readable audio file"),
+])
+def test_bad_input_is_one_line_and_exit_2(env, tmp_path, args, message):
+    result = aea(env, *[a.format(tmp=tmp_path, **{"in": env["in"]}) for a in args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().count("\n") == 0 and message in result.stderr
+    assert result.stderr.startswith("aea: error: ")
+
+
+def test_decode_refuses_a_wrong_size_and_warns_on_another_model(env, tmp_path):
+    torch.save({"latents": torch.zeros(300)}, tmp_path / "small.pt")
+    result = aea(env, "decode", tmp_path / "small.pt", "-o", tmp_path / "x.wav")
+    assert result.exit_code == 2 and "300 values" in result.stderr and "expects 512" in result.stderr
+    assert aea(env, "encode", env["in"] / "a.mp3", "-o", tmp_path / "z.pt").exit_code == 0
+    stored = load(tmp_path / "z.pt")
+    stored["metadata"]["model_fingerprint"] = "0000000000000000"
+    torch.save(stored, tmp_path / "other.pt")
+    warned = aea(env, "decode", tmp_path / "other.pt", "-o", tmp_path / "x.wav")
+    assert warned.exit_code == 0 and "aea: warning:" in warned.stderr and "0000000000000000" in warned.stderr
+    assert (tmp_path / "x.wav").exists()
+
+
+def test_whole_23_s_file_round_trips_to_its_length(env, tmp_path):
+    result = aea(env, "encode", "--whole", env["in"] / "long.wav", "-o", tmp_path / "seq.pt", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["clips"] == 45 and load(tmp_path / "seq.pt")["latents"].shape == (45, 512)
+    decoded = aea(env, "decode", tmp_path / "seq.pt", "-o", tmp_path / "long.wav")
+    assert decoded.exit_code == 0, decoded.output
+    audio, rate = soundfile.read(tmp_path / "long.wav")
+    assert rate == 8000 and len(audio) == 23 * 8000
+
+
+def test_reconstruct_prints_metrics_and_saves_the_input(env, tmp_path):
+    result = aea(env, "reconstruct", env["in"] / "a.mp3", "-o", tmp_path / "r.wav", "--save-input", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert {"snr_db", "si_sdr_db", "mrstft", "mel_l1"} <= set(record) and record["input"] == str(tmp_path / "r.input.wav")
+    assert (tmp_path / "r.wav").exists() and (tmp_path / "r.input.wav").exists()
+    table = aea(env, "reconstruct", env["in"] / "b.flac", "-o", tmp_path / "b.wav")
+    assert table.exit_code == 0 and "si_sdr_db" in table.stdout and "mrstft" in table.stdout
+
+
+def test_generate_random_is_reproducible_with_sidecar(env, tmp_path):
+    for name in ("one", "two"):
+        result = aea(env, "generate", "--mode", "random", "--seed", 5, "--n", 2, "-o", tmp_path / name / "g.wav")
+        assert result.exit_code == 0, result.output
+    assert (tmp_path / "one" / "g-001.wav").read_bytes() == (tmp_path / "two" / "g-001.wav").read_bytes()
+    side = json.loads((tmp_path / "one" / "g-000.json").read_text())
+    assert side["mode"] == "random" and side["seed"] == 5 and side["model_fingerprint"]
+    naive = aea(env, "generate", "--mode", "random", "--naive", "--seed", 5, "-o", tmp_path / "naive.wav", "--json")
+    assert json.loads(naive.stdout)["naive"] is True
+
+
+def test_generate_average_and_interpolate(env, tmp_path):
+    a, b = env["in"] / "a.mp3", env["in"] / "b.flac"
+    result = aea(env, "generate", "--mode", "average", "--from", a, b, "--weights", "3,1", "-o", tmp_path / "avg.wav", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["weights"] == [0.75, 0.25]
+    label = aea(env, "generate", "--mode", "average", "--label", "low", "--data", env["root"] / "songs",
+                "--cache-dir", env["root"] / "cache", "-o", tmp_path / "low.wav", "--json")
+    assert label.exit_code == 0, label.output
+    assert json.loads(label.stdout)["label"] == "low"
+    steps = aea(env, "generate", "--mode", "interpolate", "--from", a, b, "--steps", 3, "--method", "slerp", "-o", tmp_path / "i")
+    assert steps.exit_code == 0, steps.output
+    names = sorted(p.name for p in (tmp_path / "i").glob("*.wav"))
+    assert names == ["000-interpolate.wav", "001-interpolate.wav", "002-interpolate.wav"]
+    bad = aea(env, "generate", "--mode", "interpolate", "--from", a, "-o", tmp_path / "x.wav")
+    assert bad.exit_code == 2 and "exactly two" in bad.stderr
+
+
+def test_model_comes_from_env_or_latest_run(env, tmp_path):
+    song = env["in"] / "a.mp3"
+    via_env = CliRunner().invoke(cli, ["encode", str(song), "-o", str(tmp_path / "e.pt"), "--cache-dir", str(tmp_path)],
+                                 env={"AEA_MODEL": str(env["run"])})
+    assert via_env.exit_code == 0, via_env.output
+    none = CliRunner().invoke(cli, ["generate", "--mode", "random", "-o", str(tmp_path / "g.wav"), "--cache-dir", str(tmp_path)],
+                              env={"AEA_MODEL": ""})
+    assert none.exit_code == 2 and "aea train" in none.stderr
+
+
+def test_stdin_stdout_pipeline_in_a_subprocess(env, tmp_path):
+    environment = {**os.environ, "AEA_MODEL": str(env["model"]), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "autoenc_audio"]
+    encoder = subprocess.Popen(command + ["encode", str(env["in"] / "a.mp3"), "-o", "-"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=environment)
+    decoder = subprocess.run(command + ["decode", "-", "-o", str(tmp_path / "out.wav")], stdin=encoder.stdout,
+                             capture_output=True, env=environment, timeout=120)
+    encoder.stdout.close()
+    assert encoder.wait(timeout=60) == 0, encoder.stderr.read().decode()
+    assert decoder.returncode == 0, decoder.stderr.decode()
+    audio, rate = soundfile.read(tmp_path / "out.wav")
+    assert rate == 8000 and audio.shape == (8000,)
+    to_stdout = subprocess.run(command + ["decode", "-", "-o", "-"], input=_encoded(env, tmp_path), capture_output=True,
+                               env=environment, timeout=120)
+    assert to_stdout.returncode == 0, to_stdout.stderr.decode()
+    assert soundfile.read(io.BytesIO(to_stdout.stdout))[0].shape == (8000,)
+
+
+def _encoded(env, tmp_path) -> bytes:
+    assert aea(env, "encode", env["in"] / "b.flac", "-o", tmp_path / "z.pt").exit_code == 0
+    return (tmp_path / "z.pt").read_bytes()

@@ -1,0 +1,226 @@
+"""Encoding, decoding and reconstructing with a (tiny, trained) model: shapes, whole tracks, joins, metrics."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from autoenc_audio.audio import TrackClips, clip_count, load_clip, load_track
+from autoenc_audio.checkpoint import load_checkpoint
+from autoenc_audio.config import AudioConfig, load_config
+from autoenc_audio.latent_files import load_latents, save_latents
+from autoenc_audio.latents import (LatentError, LatentSizeError, NoUsableInput, OverlapAdd, TrackMetrics, decode_file,
+                                   encode_clips, encode_inputs, expand_inputs, fingerprint_warning, join_clips,
+                                   open_model, output_paths, reconstruct_inputs, single_input)
+from autoenc_audio.metrics import evaluate
+from autoenc_audio.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+torch.set_num_threads(1)
+
+
+def write_song(path: Path, seconds: float, rate: int = 44100, channels: int = 2, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(round(seconds * rate))) / rate
+    mono = 0.3 * np.sin(2 * np.pi * 220 * (1 + seed / 10) * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 1.3 * t))
+    mono += 0.05 * rng.standard_normal(len(t)) * np.exp(-((t % 0.5) * 20))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, np.stack([mono * (c + 1) / channels for c in range(channels)], 1).astype("float32"), rate)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    """A tiny default model (8 kHz, 1 s clips, latent 512) trained 2 epochs on tones; loaded checkpoint."""
+    root = tmp_path_factory.mktemp("latents")
+    for label in ("low", "high"):
+        for number in range(3):
+            write_song(root / "songs" / label / f"{label}.{number}.wav", 3.2, 8000, 1, seed=number + 5 * (label == "high"))
+    config = load_config(ROOT / "configs" / "tiny.toml").override(train={"epochs": 2})
+    train(config, root / "run", root / "cache", data_root=root / "songs")
+    return load_checkpoint(root / "run" / "best.safetensors")
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inputs")
+    return {
+        "long": write_song(root / "long.flac", 23.0, 44100, 2, seed=1),
+        "a": write_song(root / "a.wav", 2.5, 22050, 1, seed=2),
+        "short": write_song(root / "short.wav", 0.4, 16000, 1, seed=3),
+        "bad": _text(root / "bad.wav"),
+    }
+
+
+def _text(path: Path) -> Path:
+    path.write_text("not audio")
+    return path
+
+
+# ----------------------------------------------------------------------------- whole tracks and joins
+
+
+@pytest.mark.parametrize("hop", [4000, 8000, 3000, 5000])
+def test_track_clips_cover_the_track_and_join_back_exactly(songs, hop):
+    config = AudioConfig(sample_rate=8000, clip_seconds=1.0)
+    clips = TrackClips(songs["long"], config, hop)
+    clips.BLOCK_SECONDS = 0.7  # many small blocks: the stream must not depend on block boundaries
+    stacked = np.stack([c.samples for c in clips])
+    track = load_track(songs["long"], config)
+    assert clips.track_samples == len(track) == 23 * 8000
+    assert len(stacked) == clip_count(len(track), 8000, hop) == clips.expected_clips
+    assert stacked[-1].any() and clips.info.frames == 23 * 44100
+    np.testing.assert_allclose(join_clips(stacked, hop, len(track)), track, atol=1e-6)
+
+
+def test_overlap_add_weights_sum_to_one_and_stream():
+    joiner = OverlapAdd(8, 4, 5)
+    ones = np.concatenate([joiner.push(np.ones(8)) for _ in range(5)] + [joiner.finish()])
+    np.testing.assert_allclose(ones, 1.0)
+    assert len(ones) == 4 * 4 + 8
+    np.testing.assert_allclose(joiner.fade_in[:4] + joiner.fade_out[4:], 1.0)  # Hann at 50 %
+    streamed = OverlapAdd(8, 4)  # count unknown: last flagged on push
+    parts = [streamed.push(np.full(8, i), last=i == 2) for i in range(3)]
+    assert len(np.concatenate(parts + [streamed.finish(13)])) == 13
+
+
+def test_short_track_is_one_padded_clip(songs):
+    config = AudioConfig(sample_rate=8000, clip_seconds=1.0)
+    clips = list(TrackClips(songs["short"], config, 4000))
+    assert len(clips) == 1 and clips[0].padded and clips[0].valid_samples == 3200
+
+
+def test_track_metrics_match_evaluate_on_snr():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(20000).astype(np.float32)
+    y = (0.8 * x + 0.1 * rng.standard_normal(20000)).astype(np.float32)
+    metrics = TrackMetrics(8000, 8000)
+    for start in range(0, 20000, 3000):
+        metrics.add(x[start : start + 3000], y[start : start + 3000])
+    expected = evaluate(torch.from_numpy(x)[None], torch.from_numpy(y)[None], 8000)
+    result = metrics.result()
+    assert result["snr_db"] == pytest.approx(expected["snr_db"], abs=1e-3)
+    assert result["si_sdr_db"] == pytest.approx(expected["si_sdr_db"], abs=1e-3)
+    assert result["mrstft"] == pytest.approx(expected["mrstft"], rel=0.1)
+
+
+# ----------------------------------------------------------------------------- encode
+
+
+def test_one_input_is_one_vector_many_a_matrix(model, songs):
+    one = encode_inputs(model, [str(songs["a"])], vector=True)
+    assert one.latent_file.latents.shape == (512,) and one.latent_file.kind == "vector"
+    meta = one.latent_file.metadata
+    assert meta["model_fingerprint"] == model.fingerprint and meta["sources"] == [str(songs["a"])]
+    many = encode_inputs(model, [str(songs["a"]), str(songs["short"])], offset=0.2)
+    assert many.latent_file.latents.shape == (2, 512) and many.latent_file.kind == "matrix"
+    assert many.latent_file.metadata["offsets"] == [0.2, 0.2]
+    assert [i.padded for i in many.inputs] == [False, True]
+    clip = load_clip(songs["a"], model.config.audio, 0.2)
+    direct = encode_clips(model.model, torch.from_numpy(clip.samples).view(1, 1, -1))
+    torch.testing.assert_close(many.latent_file.latents[0], direct[0])
+
+
+def test_crop_modes_choose_the_offset(model, songs):
+    centre = encode_inputs(model, [str(songs["a"])], crop="center")
+    assert centre.inputs[0].offset_seconds == pytest.approx(0.75)
+    first = encode_inputs(model, [str(songs["a"])], crop="random", seed=3).inputs[0].offset_seconds
+    again = encode_inputs(model, [str(songs["a"])], crop="random", seed=3).inputs[0].offset_seconds
+    assert first == again and 0 <= first <= 1.5
+
+
+def test_failing_inputs_are_reported_and_skipped(model, songs):
+    seen = []
+    result = encode_inputs(model, [str(songs["bad"]), str(songs["a"]), "missing.wav"],
+                           on_error=lambda source, error: seen.append((source, str(error))))
+    assert [s for s, _ in seen] == [str(songs["bad"]), "missing.wav"]
+    assert "not a readable audio file" in seen[0][1] and "no such file" in seen[1][1]
+    assert result.latent_file.latents.shape == (1, 512) and result.latent_file.sources == [str(songs["a"])]
+    with pytest.raises(NoUsableInput):
+        encode_inputs(model, ["missing.wav"], on_error=lambda *_: None)
+    with pytest.raises(Exception, match="no such file"):
+        encode_inputs(model, ["missing.wav"])  # no callback: the error itself
+
+
+def test_whole_23_s_track_gives_every_clip_and_decodes_to_its_length(model, songs, tmp_path):
+    result = encode_inputs(model, [str(songs["long"])], whole=True, batch_size=7)
+    latent = result.latent_file
+    assert latent.kind == "sequence" and latent.latents.shape == (45, 512)  # 1 s clips, 0.5 s hop
+    assert latent.metadata["hop_samples"] == 4000
+    assert latent.metadata["tracks"] == [{"source": str(songs["long"]), "start": 0, "stop": 45, "samples": 23 * 8000}]
+    assert latent.metadata["offsets"][:3] == [0.0, 0.5, 1.0]
+    save_latents(tmp_path / "seq.pt", latent)
+    written = decode_file(model, load_latents(tmp_path / "seq.pt"), str(tmp_path / "out.wav"), batch_size=8)
+    audio, rate = soundfile.read(tmp_path / "out.wav")
+    assert rate == 8000 and len(audio) == 23 * 8000 == written[0].samples
+
+
+def test_whole_sequence_of_two_tracks_decodes_to_two_files(model, songs, tmp_path):
+    latent = encode_inputs(model, [str(songs["a"]), str(songs["short"])], whole=True, hop_seconds=1.0).latent_file
+    assert latent.latents.shape == (4, 512)  # 2.5 s -> 3 clips at hop 1 s; 0.4 s -> 1
+    written = decode_file(model, latent, str(tmp_path / "tracks"))
+    lengths = [len(soundfile.read(w.path)[0]) for w in written]
+    assert [Path(w.path).name for w in written] == ["000-a.wav", "001-short.wav"] and lengths == [20000, 3200]
+
+
+def test_inputs_expand_from_folders_globs_and_stdin(songs, tmp_path):
+    folder = songs["a"].parent
+    paths, problems = expand_inputs([str(folder)])
+    assert str(songs["a"]) in paths and str(songs["long"]) in paths and not problems
+    paths, problems = expand_inputs([str(folder / "*.flac"), "-", str(tmp_path / "nothing*.wav")], ["x.wav\n", "\n", " y.mp3 "])
+    assert paths == [str(songs["long"]), "x.wav", "y.mp3"] and problems[0][1] == "no files match this pattern"
+    assert single_input(["song.wav"]) and not single_input([str(folder)]) and not single_input(["-"])
+
+
+# ----------------------------------------------------------------------------- decode and reconstruct
+
+
+def test_encode_then_decode_equals_reconstruct(model, songs, tmp_path):
+    latent = encode_inputs(model, [str(songs["a"])], crop="center", vector=True).latent_file
+    decode_file(model, latent, str(tmp_path / "decoded.wav"))
+    written = reconstruct_inputs(model, [str(songs["a"])], str(tmp_path / "reconstructed.wav"), crop="center",
+                                 save_input=True)
+    assert (tmp_path / "decoded.wav").read_bytes() == (tmp_path / "reconstructed.wav").read_bytes()
+    assert set(written[0].metrics) == {"snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db"}
+    original, _ = soundfile.read(tmp_path / "reconstructed.input.wav")
+    clip = load_clip(songs["a"], model.config.audio, "center").samples
+    np.testing.assert_allclose(original, clip, atol=1 / 32767 + 1e-6)
+
+
+def test_reconstruct_whole_track_streams_and_measures(model, songs, tmp_path):
+    written = reconstruct_inputs(model, [str(songs["long"])], str(tmp_path / "whole.flac"), whole=True, save_input=True,
+                                 batch_size=5)[0]
+    audio, _ = soundfile.read(tmp_path / "whole.flac")
+    original, _ = soundfile.read(tmp_path / "whole.input.flac")
+    assert len(audio) == len(original) == 23 * 8000 and written.rows == (0, 45)
+    np.testing.assert_allclose(original, load_track(songs["long"], model.config.audio), atol=1e-4)
+    assert np.isfinite(list(written.metrics.values())).all()
+
+
+def test_matrix_decodes_to_numbered_files_and_wrong_size_is_refused(model, songs, tmp_path):
+    latent = encode_inputs(model, [str(songs["a"]), str(songs["long"])]).latent_file
+    written = decode_file(model, latent, str(tmp_path / "out.wav"))
+    assert [Path(w.path).name for w in written] == ["out-000.wav", "out-001.wav"]
+    assert decode_file(model, latent, str(tmp_path / "joined.wav"), join=True)[0].samples == 8000 + 4000
+    latent.latents = latent.latents[:, :100]
+    with pytest.raises(LatentSizeError, match="100 values .* expects 512"):
+        decode_file(model, latent, str(tmp_path / "x.wav"))
+    with pytest.raises(LatentError, match="one output"):
+        output_paths("-", ["a", "b"])
+
+
+def test_fingerprint_mismatch_is_a_warning(model, songs):
+    latent = encode_inputs(model, [str(songs["a"])]).latent_file
+    assert fingerprint_warning(latent, model) is None
+    latent.metadata["model_fingerprint"] = "ffffffffffffffff"
+    assert "ffffffffffffffff" in fingerprint_warning(latent, model)
+
+
+def test_open_model_follows_the_resolution_order(model, tmp_path):
+    run_dir = model.path.parent
+    assert open_model(run_dir, tmp_path, None, "cpu").fingerprint == model.fingerprint
+    assert open_model(None, tmp_path, str(run_dir), "auto").path == model.path
+    with pytest.raises(FileNotFoundError, match="aea train"):
+        open_model(None, tmp_path, None)
