@@ -73,8 +73,8 @@ class ModelConfig:
     kind: str = "ae"  # ae | vae
     latent: int = 18376
     hop: int = 512
-    width: int = 256
-    blocks: int = 4
+    width: int = 128
+    blocks: int = 2
     seed_channels: tuple[int, ...] = ()
     seed_kernels: tuple[int, ...] = ()
     seed_strides: tuple[int, ...] = ()
@@ -99,7 +99,7 @@ class TrainConfig:
     epochs: int | None = 20
     minutes: float | None = None
     batch_size: int = 16
-    lr: float = 1e-3
+    lr: float = 5e-4
     weight_decay: float = 0.0
     seed: int = 0
     grad_clip: float = 1.0

@@ -5,15 +5,21 @@ works at the sample rate (SEANet-like) trains ~1 clip/s and learns nothing in
 minutes. This model is cheap at the sample rate and rich at the frame rate:
 
     audio [B,1,L]
-      -> MDCT analysis (strided Conv1d, window 2H, hop H; TDAC sine window)   [B,H,T]
+      -> MDCT analysis (fixed; unfold + matmul, window 2H, hop H, sine window) [B,H,T]
       -> linear projection (1x1 conv H -> K, PCA of the data's MDCT coefficients,
          weighted so high bands also get components) + nonlinear residual
          correction at the frame rate (zero-initialised)                     [B,K,T]  (x2 for a VAE)
     latent [B,K,T] (flattened to exactly N values by the Autoencoder wrapper)
-      -> linear expansion (the projection's weighted inverse) + nonlinear
-         residual correction (zero-initialised: learns to fill the bands the
-         projection dropped, which the log-magnitude metrics reward)         [B,H,T]
-      -> MDCT synthesis (strided ConvTranspose1d, overlap-add)               [B,1,L]
+      -> (linear expansion (the projection's weighted inverse) + additive
+         correction) * exp(log-gain gate), both zero-initialised           [B,H,T]
+      -> MDCT synthesis (fixed; matmul + overlap-add)                        [B,1,L]
+
+Why the gate: MR-STFT and mel are dominated by log-magnitude error in quiet
+time-frequency bins (measured: on real music a tenth of the STFT bins, below
+1e-3, give ~30 % of weighted PCA's log-magnitude error, and there the
+reconstruction is too LOUD 97 % of the time: truncation leakage). A
+multiplicative per-coefficient gain lets the decoder silence leakage and
+restore dropped energy, which an additive correction learns far more slowly.
 
 The MDCT is critically sampled (H coefficients per hop of H samples) and
 perfect-reconstruction, and its overlapping windows avoid the blocking edges of
@@ -24,11 +30,15 @@ model is exactly weighted PCA in the MDCT domain; training can only refine it.
 Exact latent size (`T` frames of `K` channels, `layout_for(N, T)`): with
 `T = ceil(L/H) + 1` frames, `T*H >= L + H > N`, so `K = ceil(N/T) <= H`
 always. Only when `N < T` (tiny latents) the hop grows to the smallest `H'`
-with `ceil(L/H') + 1 <= N`, giving one channel of `T <= N` frames.
+with `ceil(L/H') + 1 <= N`, giving one channel of `T <= N` frames; it may
+grow to `MAX_HOP` = 2048, so the smallest latent is `ceil(L/2048) + 1`
+(55 for 5 s at 22050 Hz; 5 for 8192 samples), below which a ValueError says so.
 
-Learnable fixed-init weights are reparametrised as `init + scale * delta`
-(`delta` starts at zero): under Adam this sets a per-part learning rate, so the
-front end and the PCA projections drift slowly whatever the trainer's lr.
+The MDCT itself is fixed (buffers): learning it doubled the step time on a
+CPU (weight gradients of a 2H x H transform cost as much as the rest); its
+benefit was not measured. The PCA projections are learnable, reparametrised as
+`init + scale * delta` (`delta` starts at zero): under Adam this is a
+per-part learning rate, so they drift slowly whatever the trainer's lr.
 """
 
 from __future__ import annotations
@@ -44,10 +54,14 @@ from .base import Autoencoder, layout_for
 LOGVAR_INIT = -6.0
 """Initial log-variance of a VAE's latent (std 0.05 against unit-variance PCA channels)."""
 
-PCA_ALPHA = 0.5
+PCA_ALPHA = 0.25
 """Per-bin weight `mean|c_j|^-alpha` before PCA: 0 is plain PCA, 1 whitens the average spectrum."""
 
-FRONT_SCALE = 0.02
+MAX_HOP = 2048
+"""Largest hop the tiny-latent rule may grow to (the MDCT basis is H x 2H floats)."""
+
+GAIN_MAX = 3.0
+"""Largest log-gain the decoder's gate may apply to a coefficient (e^3 = 20x)."""
 PROJECTION_SCALE = 0.1
 
 
@@ -55,12 +69,15 @@ def frame_hop(latent_size: int, clip_samples: int, hop: int) -> int:
     """The hop actually used: `hop`, grown only when the latent has fewer values than frames."""
     if frame_count(clip_samples, hop) <= latent_size:
         return hop
-    if latent_size < 2:
-        return clip_samples
     # smallest h with ceil(L/h) + 1 <= N, i.e. ceil(L/h) <= N - 1
-    h = -(-clip_samples // (latent_size - 1))
+    h = -(-clip_samples // max(latent_size - 1, 1))
     while frame_count(clip_samples, h) > latent_size:
         h += 1
+    if h > MAX_HOP:
+        raise ValueError(
+            f"latent {latent_size} is too small for the default model on {clip_samples}-sample clips: "
+            f"it needs at least {frame_count(clip_samples, MAX_HOP)} values (one per {MAX_HOP}-sample frame)"
+        )
     return h
 
 
@@ -105,21 +122,22 @@ class Reparametrized(nn.Module):
 class MDCTAnalysis(nn.Module):
     """Audio `[B,1,L]` -> coefficients `[B,H,T]`, `T = ceil(L/H) + 1` (window 2H, hop H).
 
-    A strided convolution written as unfold + matrix product: on a CPU this is
-    several times faster than `conv1d` with a 2H-long kernel, backward included.
+    A strided convolution written as unfold + matrix product: on a CPU this was
+    faster than `conv1d` / `conv_transpose1d` with a 2H-long kernel (measured
+    1.7x on the backward pass of a whole training step).
     """
 
     def __init__(self, hop: int) -> None:
         super().__init__()
         self.hop = hop
-        self.weight = Reparametrized(mdct_basis(hop), FRONT_SCALE)  # [H, 2H]
+        self.register_buffer("basis", mdct_basis(hop))  # [H, 2H], fixed (see module doc)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         length = audio.shape[-1]
         frames = frame_count(length, self.hop)
         padded = nn.functional.pad(audio[:, 0], (self.hop, (frames + 1) * self.hop - length - self.hop))
         windows = padded.unfold(-1, 2 * self.hop, self.hop)  # [B, T, 2H]
-        return torch.matmul(self.weight(), windows.transpose(1, 2))
+        return torch.matmul(self.basis, windows.transpose(1, 2))
 
 
 class MDCTSynthesis(nn.Module):
@@ -132,10 +150,10 @@ class MDCTSynthesis(nn.Module):
     def __init__(self, hop: int) -> None:
         super().__init__()
         self.hop = hop
-        self.weight = Reparametrized(mdct_basis(hop), FRONT_SCALE)  # [H, 2H]
+        self.register_buffer("basis", mdct_basis(hop))  # [H, 2H], fixed (see module doc)
 
     def forward(self, coefficients: torch.Tensor) -> torch.Tensor:
-        frames = torch.matmul(coefficients.transpose(1, 2), self.weight())  # [B, T, 2H]
+        frames = torch.matmul(coefficients.transpose(1, 2), self.basis)  # [B, T, 2H]
         first, second = frames[..., : self.hop], frames[..., self.hop :]
         # samples [t*H, (t+1)*H) of the padded signal, t = 1..T-1: second half of frame t-1 + first half of frame t
         audio = first[:, 1:] + second[:, :-1]
@@ -172,14 +190,15 @@ class ResidualBlock(nn.Module):
 class Correction(nn.Module):
     """Nonlinear frame-rate correction `[B,C_in,T] -> [B,C_out,T]`, zero at initialisation.
 
-    Conv k3 in, `blocks` residual blocks (dilations 1, 2, 4, ...: a receptive
-    field of several frames), GELU, zero-initialised 1x1 out: the model starts
-    exactly at its linear solution.
+    Conv in (kernel 3; kernel 1 in the encoder, whose input has 2H channels),
+    `blocks` residual blocks (dilations 1, 2, 4, 8: a receptive field of
+    several frames), GELU, zero-initialised 1x1 out: the model starts exactly
+    at its linear solution.
     """
 
-    def __init__(self, channels_in: int, channels_out: int, width: int, blocks: int) -> None:
+    def __init__(self, channels_in: int, channels_out: int, width: int, blocks: int, kernel: int = 3) -> None:
         super().__init__()
-        self.inp = nn.Conv1d(channels_in, width, 3, padding=1)
+        self.inp = nn.Conv1d(channels_in, width, kernel, padding=kernel // 2)
         self.blocks = nn.Sequential(*[ResidualBlock(width, 2 ** (i % 4)) for i in range(blocks)])
         self.activation = nn.GELU()
         self.out = nn.Conv1d(width, channels_out, 1)
@@ -208,7 +227,7 @@ class FrameEncoder(nn.Module):
         self.project = Projection(hop, channels)
         self.variational = variational
         self.register_buffer("feature_scale", torch.ones(hop))
-        self.correct = Correction(2 * hop, channels, width, blocks) if blocks > 0 else None
+        self.correct = Correction(2 * hop, channels, width, blocks, kernel=1) if blocks > 0 else None
         self.logvar: nn.Conv1d | None = None
         if variational:
             self.logvar = nn.Conv1d(width if self.correct is not None else hop, channels, 1)
@@ -237,6 +256,7 @@ class FrameEncoder(nn.Module):
         variance. Encoder: `diag(1/s) V^T diag(w)`; decoder: `diag(1/w) V diag(s)`,
         the right inverse that is the optimal reconstruction in the weighted norm.
         The last (partly used) channel gets the least important component.
+        The decoder has no hook of its own: this one sets `autoencoder.decoder`.
         """
         decoder = autoencoder.decoder
         coefficients = self.analysis(audio.float())  # [B,H,T]
@@ -253,7 +273,6 @@ class FrameEncoder(nn.Module):
         self.project.weight.reset((basis.T * weight[None] / spread[:, None]).float())
         decoder.expand.weight.reset((basis / weight[:, None] * spread[None]).float())
         self.feature_scale.copy_(magnitude.float())
-        decoder.feature_scale.copy_(torch.ones_like(decoder.feature_scale))
 
 
 class FrameDecoder(nn.Module):
@@ -262,21 +281,27 @@ class FrameDecoder(nn.Module):
     def __init__(self, hop: int, channels: int, width: int, blocks: int) -> None:
         super().__init__()
         self.expand = Projection(channels, hop)
-        self.register_buffer("feature_scale", torch.ones(channels))
         self.correct = Correction(channels, hop, width, blocks) if blocks > 0 else None
+        self.gain: nn.Conv1d | None = None
+        if blocks > 0:
+            self.gain = nn.Conv1d(width, hop, 1)
+            nn.init.zeros_(self.gain.weight)
+            nn.init.zeros_(self.gain.bias)
         self.synthesis = MDCTSynthesis(hop)
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
         coefficients = self.expand(latent)
-        if self.correct is not None:
-            coefficients = coefficients + self.correct(latent)
+        if self.correct is not None and self.gain is not None:
+            hidden = self.correct.hidden(latent)
+            gain = torch.exp(self.gain(hidden).clamp(max=GAIN_MAX))
+            coefficients = (coefficients + self.correct.out(hidden)) * gain
         return self.synthesis(coefficients)
 
 
 def build_frame(model: ModelConfig, clip_samples: int) -> Autoencoder:
     """The default MDCT frame autoencoder for clips of `clip_samples` with exactly `model.latent` values."""
     if not 1 <= model.latent <= clip_samples:
-        raise ValueError(f"latent must be between 1 and {clip_samples}, got {model.latent}")
+        raise ValueError(f"latent must be between 1 and the clip length ({clip_samples}), got {model.latent}")
     hop = frame_hop(model.latent, clip_samples, model.hop)
     layout = layout_for(model.latent, frame_count(clip_samples, hop))
     variational = model.kind == "vae"

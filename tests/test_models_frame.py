@@ -1,0 +1,119 @@
+"""The default MDCT frame model: exact latent sizes, shapes, perfect-reconstruction front end, PCA init, learning."""
+
+import math
+
+import pytest
+import torch
+
+from autoenc_audio import losses, metrics
+from autoenc_audio.config import ModelConfig
+from autoenc_audio.models import build_model
+from autoenc_audio.config import AudioConfig
+from autoenc_audio.models.frame import MDCTAnalysis, MDCTSynthesis, build_frame, frame_count
+
+CLIP = 110250
+
+
+def _music(batch: int, samples: int, seed: int = 0) -> torch.Tensor:
+    """Harmonic tones with an envelope plus a little noise: `[batch, 1, samples]`."""
+    generator = torch.Generator().manual_seed(seed)
+    t = torch.arange(samples) / 22050
+    clips = []
+    for _ in range(batch):
+        f0 = float(110 + 330 * torch.rand(1, generator=generator))
+        tone = sum(torch.sin(2 * math.pi * f0 * k * t + k) / k for k in range(1, 6))
+        envelope = 0.5 + 0.5 * torch.sin(2 * math.pi * 2 * t)
+        clips.append(0.2 * tone * envelope + 0.002 * torch.randn(samples, generator=generator))
+    return torch.stack(clips)[:, None].float()
+
+
+@pytest.mark.parametrize("latent", [64, 9184, 18376, 10007, 55112, 110250])
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_exact_latent_size_for_full_clips(latent: int, kind: str) -> None:
+    model = build_frame(ModelConfig(latent=latent, kind=kind, width=8, blocks=1), CLIP)
+    assert model.latent_size == latent
+    audio = torch.zeros(1, 1, CLIP)
+    audio[..., ::97] = 0.1
+    with torch.no_grad():
+        outputs = model(audio)
+        assert model.encode(audio).shape == (1, latent)
+    assert outputs["latent"].shape == (1, latent)
+    assert outputs["recon"].shape == audio.shape
+    assert ("kl" in outputs) == (kind == "vae")
+
+
+@pytest.mark.parametrize("latent", [5, 17, 64, 1000, 4097, 8192])
+def test_short_clips_any_latent(latent: int) -> None:
+    model = build_frame(ModelConfig(latent=latent, width=8, blocks=1), 8192)
+    audio = _music(2, 8192)
+    with torch.no_grad():
+        recon = model(audio)["recon"]
+    assert model.encode(audio).shape == (2, latent)
+    assert recon.shape == audio.shape
+
+
+def test_build_model_default_arch_uses_frame() -> None:
+    model = build_model(ModelConfig(latent=1000, width=8, blocks=1), AudioConfig(clip_seconds=0.5))
+    assert model.latent_size == 1000 and type(model.encoder).__name__ == "FrameEncoder"
+
+
+@pytest.mark.parametrize("hop,samples", [(512, 8192), (256, 5000), (100, 1001)])
+def test_mdct_front_end_is_perfect_reconstruction(hop: int, samples: int) -> None:
+    audio = torch.randn(3, 1, samples)
+    coefficients = MDCTAnalysis(hop)(audio)
+    assert coefficients.shape == (3, hop, frame_count(samples, hop))
+    recon = MDCTSynthesis(hop)(coefficients)[..., :samples]
+    assert torch.allclose(recon, audio, atol=1e-5)
+
+
+def test_init_reconstructs_like_pca_and_more_latent_is_better() -> None:
+    audio = _music(8, 8192)
+    snrs = []
+    for latent in (256, 8192):
+        model = build_frame(ModelConfig(latent=latent, width=16, blocks=1), 8192)
+        model.initialize_from_data(audio)
+        model.eval()
+        with torch.no_grad():
+            snrs.append(float(metrics.snr_db(audio, model(audio)["recon"]).mean()))
+    assert snrs[0] < snrs[1]
+    assert snrs[1] > 30  # 482 of 512 MDCT coefficients per frame: nearly perfect on tonal audio
+
+
+def test_vae_starts_near_the_ae() -> None:
+    audio = _music(4, 8192)
+    model = build_frame(ModelConfig(latent=2048, kind="vae", width=16, blocks=1), 8192)
+    model.initialize_from_data(audio)
+    mean, logvar = model.encode_distribution(audio)
+    assert torch.allclose(logvar, torch.full_like(logvar, -6.0))
+    model.eval()
+    with torch.no_grad():
+        assert float(metrics.snr_db(audio, model(audio)["recon"]).mean()) > 10
+
+
+def test_a_few_training_steps_lower_the_loss() -> None:
+    torch.manual_seed(0)
+    audio = _music(2, 4096)
+    model = build_frame(ModelConfig(latent=256, hop=256, width=16, blocks=1), 4096)
+    model.initialize_from_data(audio)
+    # lr 3e-4: at 1e-3 Adam's first sign-like steps overshoot from the PCA start (loss rises, then recovers)
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-4)
+
+    def loss() -> torch.Tensor:
+        recon = model(audio)["recon"]
+        return losses.waveform_l1(audio, recon) + losses.multi_resolution_stft_loss(audio, recon)
+
+    with torch.no_grad():
+        first = float(loss())
+    for _ in range(6):
+        optimiser.zero_grad()
+        loss().backward()
+        optimiser.step()
+    with torch.no_grad():
+        assert float(loss()) < first
+
+
+def test_latent_out_of_range_is_an_error() -> None:
+    with pytest.raises(ValueError):
+        build_frame(ModelConfig(latent=9000), 8192)
+    with pytest.raises(ValueError):
+        build_frame(ModelConfig(latent=4), 8192)  # below one value per 2048-sample frame
