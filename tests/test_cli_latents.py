@@ -143,6 +143,18 @@ def test_reconstruct_prints_metrics_and_saves_the_input(env, tmp_path):
     assert table.exit_code == 0 and "si_sdr_db" in table.stdout and "mrstft" in table.stdout
 
 
+def test_reconstruct_plot_writes_a_readable_figure(env, tmp_path):
+    import matplotlib.image
+
+    result = aea(env, "reconstruct", env["in"] / "a.mp3", "-o", tmp_path / "r.wav", "--plot", "--json")
+    assert result.exit_code == 0, result.output
+    figure = json.loads(result.stdout)["figure"]
+    assert figure == str(tmp_path / "r.png")
+    image = matplotlib.image.imread(figure)
+    assert image.shape[0] > 300 and image.shape[1] > 600
+    assert aea(env, "reconstruct", env["in"] / "a.mp3", "-o", "-", "--plot").exit_code == 2
+
+
 def test_generate_random_is_reproducible_with_sidecar(env, tmp_path):
     for name in ("one", "two"):
         result = aea(env, "generate", "--mode", "random", "--seed", 5, "--n", 2, "-o", tmp_path / name / "g.wav")

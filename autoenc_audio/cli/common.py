@@ -26,9 +26,12 @@ INPUT_ERRORS: tuple[type[BaseException], ...] = (AudioError, DatasetError, Confi
 
 def input_errors() -> tuple[type[BaseException], ...]:
     """Errors that mean bad usage or bad input (exit 2), as opposed to failures (exit 1)."""
+    from ..analysis import AnalysisError
     from ..checkpoint import CheckpointError
+    from ..plots import PlotError
+    from ..sweep import SweepError
 
-    return INPUT_ERRORS + (CheckpointError,)
+    return INPUT_ERRORS + (CheckpointError, PlotError, AnalysisError, SweepError)
 
 
 class AeaGroup(click.Group):

@@ -12,9 +12,11 @@ from ..audio import load_clip, write_audio
 from ..checkpoint import load_checkpoint
 from ..config import load_config
 from ..data import builtin_corpus, prepare_dataset, scan_folder, summarize_scan
+from ..generate import average, interpolate, sample_random, write_generated
 from ..latents import reconstruct_clips, reconstruction_metrics
+from ..plots import plot_compare, plot_history
 from ..runs import record_latest_run
-from ..train import train as run_training
+from ..train import iterate_history, train as run_training
 from .common import cache_dir_option, print_table, progress_bar
 from .train_commands import ConsoleReporter, resolve_config_path
 
@@ -26,7 +28,11 @@ from .train_commands import ConsoleReporter, resolve_config_path
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Training budget [default: the config's].")
 @cache_dir_option
 def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) -> None:
-    """Build the built-in corpus, train a model on it and reconstruct a held-out clip.
+    """Build the built-in corpus, train a model on it, reconstruct, generate and plot.
+
+    Writes under --out: the run (checkpoints, history, summary), a held-out
+    clip and its reconstruction with metrics, an average of one style, a random
+    sample, an interpolation between two held-out songs, and figures.
 
     \b
     Example:
@@ -55,10 +61,26 @@ def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) ->
     write_audio(out / "reconstruction.wav", reconstruction[0, 0].numpy(), config.audio.sample_rate)
     (out / "reconstruction.json").write_text(json.dumps({"source": str(held_out.path), "offset_seconds": clip.offset_seconds, **metrics}, indent=2) + "\n")
 
+    plot_compare(original[0, 0], reconstruction[0, 0], config.audio.sample_rate, metrics, out / "compare.png",
+                 title=f"held-out {held_out.path.name}: original vs reconstruction")
+    plot_history([(out.name, list(iterate_history(out)))], out / "history.png")
+
+    label = checkpoint.labels[0] if checkpoint.labels else None
+    if label is not None:
+        write_generated(checkpoint, average(checkpoint, label=label, data_root=corpus, cache_dir=cache_dir),
+                        str(out / f"average-{label}.wav"))
+    write_generated(checkpoint, sample_random(checkpoint, n=1, seed=0), str(out / "random.wav"))
+    ends = [str(t.path) for t in prepared.splits["test"].index.tracks[:2]]
+    if len(ends) == 2:
+        write_generated(checkpoint, interpolate(checkpoint, ends, steps=5, morph=True), str(out / "interpolation.wav"))
+
     rows = [("run", str(out)), ("latent", result["latent_layout"]),
             ("train time", f"{result['wall_seconds']:.0f} s, {result['epochs']} epochs")]
     rows += [(f"held-out {k}", f"{v:.3f}") for k, v in metrics.items()]
-    rows += [("files", "best.safetensors, original.wav, reconstruction.wav, history.jsonl, summary.json")]
+    rows += [("audio", "original.wav, reconstruction.wav, random.wav, interpolation.wav"
+                       + (f", average-{label}.wav" if label else "")),
+             ("figures", "compare.png, history.png"),
+             ("model", "best.safetensors, last.safetensors, history.jsonl, summary.json")]
     print_table(f"demo: reconstruction of held-out {held_out.path.name}", rows, ("what", "value"))
 
 

@@ -229,11 +229,12 @@ def decode(latent, out, join, checkpoint, batch_size, cache_dir, as_json) -> Non
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--out", required=True, help="Audio file, a folder (one file per input), or - for stdout.")
 @click.option("--save-input", is_flag=True, help="Also write the preprocessed original beside it (NAME.input.wav).")
+@click.option("--plot", is_flag=True, help="Also write a comparison figure beside each output (NAME.png).")
 @clip_options
 @strict_option
 @with_model
 @json_option
-def reconstruct(inputs, out, save_input, whole, hop_seconds, offset, crop, crop_seed, strict, checkpoint, batch_size,
+def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop, crop_seed, strict, checkpoint, batch_size,
                 cache_dir, as_json) -> None:
     """Encode then decode songs and measure what the latent kept.
 
@@ -244,10 +245,12 @@ def reconstruct(inputs, out, save_input, whole, hop_seconds, offset, crop, crop_
 
     \b
     Examples:
-      aea reconstruct song.mp3 -o out.wav --save-input
+      aea reconstruct song.mp3 -o out.wav --save-input --plot
       aea reconstruct --whole song.flac -o out.flac --json
     """
     _no_json_with_stdout(as_json, out)
+    if plot and out == "-":
+        raise click.UsageError("--plot needs -o FILE or DIR: the figure is written beside the audio")
     paths, problems = expand_inputs(inputs, _stdin_lines() if "-" in inputs else None)
     failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
     failures.report_problems(problems)
@@ -257,17 +260,39 @@ def reconstruct(inputs, out, save_input, whole, hop_seconds, offset, crop, crop_
                                      batch_size=batch_size, progress=bar, on_error=failures.callback)
     rate = checkpoint.config.audio.sample_rate
     for item in written:
+        if plot:
+            item.metrics["figure"] = str(_plot_reconstruction(checkpoint, item, whole))
         if as_json:
             print_json({"path": item.path, "source": item.source, "input": item.input_path, "offset": item.offset_seconds,
                         "padded": item.padded, "seconds": item.samples / rate, "clips": item.rows[1], **item.metrics})
             continue
         rows = [(name, f"{item.metrics[name]:.3f}") for name in METRIC_NAMES if name in item.metrics]
         rows += [("output", item.path)] + ([("input", item.input_path)] if item.input_path else [])
+        rows += [("figure", item.metrics["figure"])] if plot else []
         if out == "-":
             click.echo(" ".join(f"{name}={value}" for name, value in rows[:-1]), err=True)
         else:
             print_table(f"reconstruction of {item.source}", rows, ("metric", "value"))
     failures.exit_if_any(len(paths) + len(problems))
+
+
+def _plot_reconstruction(checkpoint, item, whole: bool) -> Path:
+    """The comparison figure of one reconstruction, from the files just written."""
+    from ..audio import load_clip, load_track
+    from ..plots import plot_compare
+
+    audio = checkpoint.config.audio
+    reconstruction = load_track(item.path, audio)
+    if item.input_path:
+        original = load_track(item.input_path, audio)
+    elif whole:
+        original = load_track(item.source, audio)
+    else:
+        original = load_clip(item.source, audio, item.offset_seconds).samples
+    length = min(len(original), len(reconstruction))
+    metrics = {k: v for k, v in item.metrics.items() if isinstance(v, float)}
+    return plot_compare(original[:length], reconstruction[:length], audio.sample_rate, metrics,
+                        Path(item.path).with_suffix(".png"), title=f"{Path(item.source).name}: original vs reconstruction")
 
 
 # ----------------------------------------------------------------------------- generate

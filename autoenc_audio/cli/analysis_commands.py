@@ -1,0 +1,125 @@
+"""`aea analyze` and `aea sweep`: what the latents hold, and how quality depends on their size."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from .common import cache_dir_option, json_option, print_json, print_table, progress_bar
+
+
+def _f(value, digits: int = 2) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+@click.command()
+@click.option("--model", "models", multiple=True, type=click.Path(path_type=Path),
+              help="Checkpoint or run folder; repeat to compare sizes [default: $AEA_MODEL, else the latest run].")
+@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
+              help="Folder of songs, labels from sub-folders [default: the built-in corpus].")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Report folder: report.md, analysis.json, figures.")
+@click.option("--max-clips", type=click.IntRange(min=10), default=4000, show_default=True,
+              help="At most this many clips per model, evenly spread over the splits.")
+@click.option("--cv-folds", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Folds of the track-grouped cross-validation of the probes (0: off).")
+@click.option("--tsne/--no-tsne", default=True, show_default=True, help="Draw a t-SNE map (at most 1500 clips).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Clips per encoding batch.")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
+              help="Figure format.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of k-means, t-SNE and tree probes.")
+@cache_dir_option
+@json_option
+def analyze(models, data_root, out_dir, max_clips, cv_folds, tsne, batch_size, fmt, seed, cache_dir, as_json) -> None:
+    """Analyse latent vectors: PCA, k-means, label probes against baselines, latent statistics.
+
+    Encodes the dataset (train/validation/test split by track, as in training)
+    and compares the latent with the raw waveform, log-mel statistics and
+    chance. Several --model give one comparison table across latent sizes.
+
+    \b
+    Example:
+      aea analyze --model runs/n9184 --model runs/n18376 --data genres/ -o analysis/
+    """
+    from ..analysis import run_analysis
+    from ..runs import resolve_model
+
+    paths = [resolve_model(m, cache_dir)[0] for m in models] or [resolve_model(None, cache_dir, os.environ.get("AEA_MODEL"))[0]]
+    analysis = run_analysis(paths, data_root, cache_dir, out_dir, max_clips=max_clips, batch_size=batch_size, tsne=tsne,
+                            cv_folds=cv_folds, fmt=fmt, seed=seed, progress_factory=progress_bar,
+                            message=lambda text: click.echo(f"aea: {text}", err=True))
+    if as_json:
+        print_json({"report": analysis["report"], "comparison": analysis["comparison"], "seconds": analysis["seconds"]})
+        return
+    rows = []
+    for row in analysis["comparison"]:
+        rows.append((str(row["latent_size"]), _f(row.get("latent_logistic")), _f(row.get("latent_pooled_logistic")),
+                     _f(row.get("raw_waveform_logistic")), _f(row.get("log_mel_logistic")), _f(row.get("latent_tree")),
+                     _f(row.get("latent_homogeneity")), _f(row.get("chance_majority"))))
+    print_table("label probes: test accuracy (logistic unless marked)", rows,
+                ("N", "latent", "pooled", "raw wave", "log-mel", "latent tree", "homogeneity", "chance"))
+    click.echo(f"report: {analysis['report']}")
+
+
+@click.command()
+@click.option("--latents", "latent_list", required=True, help="Comma-separated latent sizes, e.g. 55112,18376,9184.")
+@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
+              help="Folder of songs [default: the built-in corpus].")
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Sweep folder: one run per size, report.md, sweep.json, figures, audio/.")
+@click.option("--minutes-per-model", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Training budget of each model in minutes.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs per model [default: the config's].")
+@click.option("--arch", type=click.Choice(["default", "seed"]), default=None, help="Architecture of every model.")
+@click.option("--kind", type=click.Choice(["ae", "vae"]), default=None, help="Plain or variational.")
+@click.option("--config", "config_file", default=None, help="TOML config file or preset name; flags override it.")
+@click.option("--seed", type=int, default=None, help="Training seed (the same for every size).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="Where to train.")
+@click.option("--criterion", type=click.Choice(["mrstft", "mel_l1", "snr_db", "si_sdr_db", "lsd_db"]), default="mrstft",
+              show_default=True, help="Metric of the proposal rule.")
+@click.option("--tolerance", type=click.FloatRange(min=0), default=0.10, show_default=True,
+              help="How far from the largest N the proposal may be: relative for distances, dB for SNR/SI-SDR.")
+@click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
+              help="Figure format.")
+@cache_dir_option
+@json_option
+def sweep(latent_list, data_root, out_dir, minutes_per_model, epochs, arch, kind, config_file, seed, device, criterion,
+          tolerance, fmt, cache_dir, as_json) -> None:
+    """Train one model per latent size and chart reconstruction quality against N.
+
+    Same data, budget and seed for every size; every model and the resample
+    and frame-PCA references are scored on the same test clips. Proposes the
+    smallest N within --tolerance of the largest. Re-running reuses finished
+    models and resumes interrupted ones.
+
+    \b
+    Example:
+      aea sweep --latents 55112,32151,24496,18376,9184 --minutes-per-model 10 -o sweeps/a
+    """
+    from ..config import load_config
+    from ..sweep import ProposalRule, parse_latents, run_sweep
+    from .train_commands import ConsoleReporter, resolve_config_path
+
+    sizes = parse_latents(latent_list)
+    config = load_config(resolve_config_path(config_file)).override(
+        model={"arch": arch, "kind": kind}, train={"seed": seed, "device": device})
+    result = run_sweep(sizes, out_dir, cache_dir, config, data_root, minutes_per_model, epochs,
+                       ProposalRule(criterion, tolerance), reporter=ConsoleReporter(),
+                       message=lambda text: click.echo(f"aea: {text}", err=True), fmt=fmt)
+    proposal = result["proposal"]
+    if as_json:
+        print_json({"report": result["report"], "models": result["models"], "references": result["references"],
+                    "proposal": proposal})
+        return
+    rows = [(str(r["latent"]), f"{r['compression']:.1f}:1", f"{r['parameters']:,}" if r.get("parameters") else "–",
+             f"{r['snr_db']:.2f}", f"{r['si_sdr_db']:.2f}", f"{r['mrstft']:.3f}", f"{r['mel_l1']:.3f}",
+             _f(r.get("train_seconds"), 0)) for r in result["models"]]
+    print_table(f"sweep ({result['test_clips']} test clips)", rows,
+                ("N", "ratio", "params", "SNR dB", "SI-SDR dB", "MR-STFT", "mel", "train s"))
+    click.echo(f"proposed N = {proposal['latent']}; rule: {proposal['rule']}")
+    click.echo(f"report: {result['report']}")
+
+
+COMMANDS = [analyze, sweep]

@@ -1,0 +1,256 @@
+"""`aea plot ...`: waveforms, spectrograms, original vs reconstruction, training history, latent maps."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from ..plots import PlotError
+from .common import cache_dir_option, json_option, print_json, progress_bar
+
+
+def parse_size(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        width, height = (int(part) for part in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: use WIDTHxHEIGHT in pixels, e.g. 1200x800", param_hint="--size") from None
+    if width < 200 or height < 150 or width > 8000 or height > 8000:
+        raise click.BadParameter(f"{value!r}: between 200x150 and 8000x8000 pixels", param_hint="--size")
+    return width, height
+
+
+def figure_options(function: Callable) -> Callable:
+    """`-o/--output`, `--format`, `--size`, `--title`: where and how a figure is written."""
+    function = click.option("--title", default=None, help="Figure title [default: one that says what is shown].")(function)
+    function = click.option("--size", default=None, help="Figure size in pixels, WIDTHxHEIGHT [default: fits the content].")(function)
+    function = click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default=None,
+                            help="Figure format [default: from the -o extension, else png].")(function)
+    function = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+                            help="Figure file to write.")(function)
+    return function
+
+
+def model_option(function: Callable) -> Callable:
+    return click.option("--model", type=click.Path(path_type=Path), default=None,
+                        help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].")(function)
+
+
+def load_model(model: Path | None, cache_dir: Path):
+    from ..checkpoint import load_checkpoint
+    from ..runs import resolve_model
+
+    path, _ = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))
+    return load_checkpoint(path)
+
+
+def done(path: Path, as_json: bool, **extra: Any) -> None:
+    if as_json:
+        print_json({"figure": str(path), **extra})
+    else:
+        click.echo(str(path))
+
+
+def _is_latent_file(path: Path) -> bool:
+    return path.suffix.lower() in (".pt", ".npy", ".npz", ".safetensors")
+
+
+def read_signals(inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, offset: float, seconds: float | None
+                 ) -> list[tuple[str, Any, int]]:
+    """Audio files as they are (mono mix, own rate, `offset`/`seconds` window); latent files decoded with the model."""
+    from ..audio import read_frames, to_mono
+
+    signals: list[tuple[str, Any, int]] = []
+    checkpoint = None
+    for path in inputs:
+        if _is_latent_file(path):
+            from ..latent_files import load_latents
+            from ..latents import decode_latents
+
+            if checkpoint is None:
+                checkpoint = load_model(model, cache_dir)
+            latent_file = load_latents(path)
+            if latent_file.latent_size != checkpoint.model.latent_size:
+                raise PlotError(f"{path}: latents have {latent_file.latent_size} values but the model expects "
+                                 f"{checkpoint.model.latent_size}")
+            decoded = decode_latents(checkpoint.model, latent_file.matrix)
+            rate = checkpoint.config.audio.sample_rate
+            rows = len(decoded)
+            for row in range(rows):
+                signals.append((f"{path.name}" + (f" [{row}]" if rows > 1 else "") + " (decoded)", decoded[row, 0], rate))
+            continue
+        from ..audio import probe
+
+        info = probe(path)
+        start = int(round(offset * info.sample_rate))
+        if start >= info.frames:
+            raise PlotError(f"{path}: --offset {offset:g} s is past the end ({info.duration_seconds:.2f} s)")
+        frames = -1 if seconds is None else int(round(seconds * info.sample_rate))
+        data, rate = read_frames(path, start, frames)
+        signals.append((path.name + (f" from {offset:g} s" if offset else ""), to_mono(data), rate))
+    return signals
+
+
+def signal_options(function: Callable) -> Callable:
+    function = click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+                            help="Length to show, in seconds [default: the whole file].")(function)
+    function = click.option("--offset", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                            help="Where to start in each audio file, in seconds.")(function)
+    return function
+
+
+@click.group()
+def plot() -> None:
+    """Draw figures: waveforms, spectrograms, reconstructions, training history, latent maps.
+
+    Figures are PNG by default (--format svg|pdf), sized with --size WxH.
+
+    \b
+    Example:
+      aea plot compare song.mp3 -o compare.png
+    """
+
+
+@plot.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@figure_options
+@signal_options
+@model_option
+@cache_dir_option
+@json_option
+def waveform(inputs, output, fmt, size, title, offset, seconds, model, cache_dir, as_json) -> None:
+    """Waveforms of audio files or latent files (decoded with the model), stacked on shared axes.
+
+    \b
+    Example:
+      aea plot waveform song.wav song.pt -o waves.png
+    """
+    from ..plots import plot_waveforms
+
+    path = plot_waveforms(read_signals(inputs, model, cache_dir, offset, seconds), output, title, fmt, parse_size(size))
+    done(path, as_json)
+
+
+@plot.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--scale", type=click.Choice(["log", "mel"]), default="log", show_default=True,
+              help="Frequency axis: log-frequency STFT or 80-band mel.")
+@figure_options
+@signal_options
+@model_option
+@cache_dir_option
+@json_option
+def spectrogram(inputs, scale, output, fmt, size, title, offset, seconds, model, cache_dir, as_json) -> None:
+    """Spectrograms (dB, one colour scale) of audio files or latent files, stacked on shared axes.
+
+    \b
+    Example:
+      aea plot spectrogram song.wav --scale mel -o spec.png
+    """
+    from ..plots import plot_spectrograms
+
+    path = plot_spectrograms(read_signals(inputs, model, cache_dir, offset, seconds), output, scale, title, fmt, parse_size(size))
+    done(path, as_json)
+
+
+@plot.command()
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Clip start in seconds.")
+@figure_options
+@model_option
+@cache_dir_option
+@json_option
+def compare(input_path, offset, output, fmt, size, title, model, cache_dir, as_json) -> None:
+    """Original vs reconstruction of one clip: waveforms, spectrograms, difference, metrics.
+
+    The clip is preprocessed as the model was trained (rate, length).
+
+    \b
+    Example:
+      aea plot compare song.mp3 --offset 30 -o compare.png
+    """
+    import torch
+
+    from ..audio import load_clip
+    from ..latents import reconstruct_clips, reconstruction_metrics
+    from ..plots import plot_compare
+
+    checkpoint = load_model(model, cache_dir)
+    audio = checkpoint.config.audio
+    clip = load_clip(input_path, audio, crop=offset)
+    original = torch.from_numpy(clip.samples)[None, None]
+    reconstruction = reconstruct_clips(checkpoint.model, original)
+    metrics = reconstruction_metrics(original[:, 0], reconstruction[:, 0], audio.sample_rate)
+    heading = title or (f"{input_path.name} at {offset:g} s: original vs reconstruction "
+                        f"(N = {checkpoint.model.latent_size}, {checkpoint.path.parent.name}/{checkpoint.path.name})")
+    path = plot_compare(original[0, 0], reconstruction[0, 0], audio.sample_rate, metrics, output, heading, fmt, parse_size(size))
+    done(path, as_json, metrics=metrics)
+
+
+@plot.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@figure_options
+@json_option
+def history(runs, output, fmt, size, title, as_json) -> None:
+    """Train and validation loss and metrics per epoch of one or more runs (one colour per run).
+
+    \b
+    Example:
+      aea plot history runs/a runs/b -o history.png
+    """
+    from ..plots import plot_history
+
+    loaded = []
+    for run in runs:
+        if not run.is_dir():
+            raise PlotError(f"{run}: not a run folder")
+        file = run / "history.jsonl"
+        if not file.is_file():
+            raise PlotError(f"{run}: no history.jsonl (not an aea training run?)")
+        try:
+            records = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
+        except json.JSONDecodeError as error:
+            raise PlotError(f"{file}: corrupt line ({error.msg})") from None
+        if not records:
+            raise PlotError(f"{file}: no epochs recorded yet")
+        loaded.append((run.resolve().name, records))
+    path = plot_history(loaded, output, title, fmt, parse_size(size))
+    done(path, as_json)
+
+
+@plot.command()
+@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
+              help="Folder of songs [default: the built-in corpus].")
+@click.option("--method", type=click.Choice(["pca", "tsne"]), default="pca", show_default=True, help="Projection.")
+@click.option("--3d", "three_d", is_flag=True, help="Three dimensions instead of two.")
+@click.option("--split", type=click.Choice(["all", "train", "validation", "test"]), default="all", show_default=True,
+              help="Which clips (splits as in training, by track).")
+@click.option("--max-clips", type=click.IntRange(min=3), default=2000, show_default=True,
+              help="At most this many clips, evenly spread (t-SNE: at most 1500).")
+@figure_options
+@model_option
+@cache_dir_option
+@json_option
+def latents(data_root, method, three_d, split, max_clips, output, fmt, size, title, model, cache_dir, as_json) -> None:
+    """A dataset's latents in 2-D or 3-D (PCA or t-SNE), coloured by label.
+
+    \b
+    Example:
+      aea plot latents --data genres/ --method tsne -o latents.png
+    """
+    from ..analysis import latent_map
+    from ..runs import resolve_model
+
+    path, _ = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))
+    with progress_bar("encoding") as progress:
+        figure = latent_map(path, data_root, cache_dir, output, method, three_d, split, max_clips, fmt, parse_size(size),
+                            progress=progress, title=title)
+    done(figure, as_json)
+
+
+COMMANDS = [plot]

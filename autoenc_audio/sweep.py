@@ -1,0 +1,266 @@
+"""A latent-size sweep: one model per N, same data, budget and seed; quality against N.
+
+`run_sweep` trains (or resumes, or reuses) one model per size in
+`SWEEP_DIR/N<size>/`, evaluates every model on the same test clips, scores the
+non-learned references (`references.py`) at every size on the same clips, and
+writes `SWEEP_DIR/report.md`, `sweep.json`, the quality-vs-N chart, a grid of
+spectrograms of one clip at every size and the reconstructions of that clip
+(`audio/`). A model whose `summary.json` exists is finished and is not
+trained again; one with a resumable `last` checkpoint continues.
+
+The proposal: the smallest N whose `criterion` metric stays within
+`tolerance` of the largest N's (relative for distances, in dB for SNR/SI-SDR).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from .audio import atomic_path, write_audio
+from .checkpoint import load_checkpoint, state_path
+from .config import Config
+from .data import builtin_corpus, prepare_dataset
+from .latents import reconstruct_clips
+from .references import REFERENCE_NAMES, FramePCAReference, build_references, evaluate_reconstruction
+
+Message = Callable[[str], None]
+METRIC_NAMES = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
+DB_METRICS = ("snr_db", "si_sdr_db")
+MAX_TEST_CLIPS = 256
+PCA_TRAIN_CLIPS = 256
+
+
+class SweepError(ValueError):
+    """A sweep that cannot run as asked."""
+
+
+@dataclass(frozen=True)
+class ProposalRule:
+    """Smallest N whose `criterion` is within `tolerance` of the largest N's."""
+
+    criterion: str = "mrstft"
+    tolerance: float = 0.10  # relative for distances; dB for snr_db / si_sdr_db
+
+    def __post_init__(self) -> None:
+        if self.criterion not in METRIC_NAMES:
+            raise SweepError(f"unknown criterion {self.criterion!r}: use one of {', '.join(METRIC_NAMES)}")
+        if self.tolerance < 0:
+            raise SweepError(f"tolerance must not be negative, got {self.tolerance}")
+
+    def limit(self, reference: float) -> float:
+        if self.criterion in DB_METRICS:
+            return reference - self.tolerance
+        return reference * (1 + self.tolerance)
+
+    def accepts(self, value: float, reference: float) -> bool:
+        limit = self.limit(reference)
+        return value >= limit if self.criterion in DB_METRICS else value <= limit
+
+    def describe(self, largest: int | None = None, reference: float | None = None) -> str:
+        if self.criterion in DB_METRICS:
+            bound = f"at most {self.tolerance:g} dB below"
+        else:
+            bound = f"at most {self.tolerance * 100:g} % above"
+        text = f"smallest N whose {self.criterion} is {bound} that of the largest N"
+        if largest is not None and reference is not None:
+            text += f" (N = {largest}: {reference:.3f}, limit {self.limit(reference):.3f})"
+        return text
+
+
+def parse_latents(text: str) -> list[int]:
+    """`"55112,32151,9184"` -> sorted unique sizes (largest first)."""
+    try:
+        sizes = sorted({int(part) for part in text.replace(" ", "").split(",") if part}, reverse=True)
+    except ValueError:
+        raise SweepError(f"--latents must be comma-separated whole numbers, got {text!r}") from None
+    if not sizes:
+        raise SweepError("--latents needs at least one size")
+    if min(sizes) < 1:
+        raise SweepError(f"latent sizes must be positive, got {min(sizes)}")
+    return sizes
+
+
+def propose(rows: Sequence[dict[str, Any]], rule: ProposalRule) -> dict[str, Any]:
+    """The proposal (`latent`, the rule in words) from evaluated rows with `latent` and metrics."""
+    if not rows:
+        raise SweepError("nothing to propose from")
+    largest = max(rows, key=lambda r: r["latent"])
+    reference = float(largest[rule.criterion])
+    accepted = [r["latent"] for r in rows if math.isfinite(float(r[rule.criterion])) and rule.accepts(float(r[rule.criterion]), reference)]
+    chosen = min(accepted) if accepted else largest["latent"]
+    return {"latent": int(chosen), "rule": rule.describe(largest["latent"], reference), "criterion": rule.criterion,
+            "tolerance": rule.tolerance, "limit": rule.limit(reference)}
+
+
+def _model_config(base: Config, latent: int, minutes: float | None, epochs: int | None) -> Config:
+    values = base.to_dict()
+    values["model"]["latent"] = latent
+    if minutes is not None:
+        values["train"]["minutes"] = minutes
+        values["train"]["epochs"] = epochs  # None: the budget alone decides
+    elif epochs is not None:
+        values["train"]["epochs"] = epochs
+    return Config.from_dict(values)
+
+
+def _is_finished(run_dir: Path) -> bool:
+    return (run_dir / "summary.json").is_file() and ((run_dir / "best.safetensors").is_file() or (run_dir / "last.safetensors").is_file())
+
+
+def _resumable(run_dir: Path) -> bool:
+    last = run_dir / "last.safetensors"
+    return last.is_file() and state_path(last).is_file() and (run_dir / "config.toml").is_file()
+
+
+def run_sweep(
+    latents: Sequence[int],
+    out_dir: Path,
+    cache_dir: Path,
+    base_config: Config,
+    data_root: Path | None = None,
+    minutes_per_model: float | None = None,
+    epochs: int | None = None,
+    rule: ProposalRule = ProposalRule(),
+    reporter: Any = None,
+    message: Message | None = None,
+    fmt: str = "png",
+) -> dict[str, Any]:
+    """Train, evaluate and report a sweep over `latents`; returns what `sweep.json` holds."""
+    from .train import train
+
+    say = message or (lambda text: None)
+    sizes = sorted(set(int(n) for n in latents), reverse=True)
+    clip_samples = base_config.audio.clip_samples
+    too_big = [n for n in sizes if not 1 <= n <= clip_samples]
+    if too_big:
+        raise SweepError(f"latent sizes must be between 1 and the clip length ({clip_samples} samples): {too_big}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    root = data_root if data_root is not None else builtin_corpus(cache_dir, base_config.data)
+
+    for number, latent in enumerate(sizes, 1):
+        run_dir = out_dir / f"N{latent}"
+        if _is_finished(run_dir):
+            say(f"[{number}/{len(sizes)}] N = {latent}: finished earlier, reusing {run_dir}")
+            continue
+        config = _model_config(base_config, latent, minutes_per_model, epochs)
+        resume = _resumable(run_dir)
+        say(f"[{number}/{len(sizes)}] N = {latent}: {'resuming' if resume else 'training'} in {run_dir}")
+        train(config, run_dir, cache_dir, data_root=root, resume=resume, reporter=reporter)
+
+    say("evaluating every model and the references on the same test clips")
+    prepared = prepare_dataset(root, base_config.audio, base_config.data, cache_dir)
+    test_set = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
+    if len(test_set) == 0:
+        raise SweepError(f"{root}: no test or validation clips to evaluate on")
+    picks = np.unique(np.linspace(0, len(test_set) - 1, min(len(test_set), MAX_TEST_CLIPS)).round().astype(int))
+    test_clips = np.stack([test_set.clip(int(i)) for i in picks])
+    train_set = prepared.splits["train"]
+    train_picks = np.unique(np.linspace(0, len(train_set) - 1, min(len(train_set), PCA_TRAIN_CLIPS)).round().astype(int))
+    train_clips = np.stack([train_set.clip(int(i)) for i in train_picks])
+    pca_fit = FramePCAReference.fit(train_clips, min(sizes), clip_samples)  # one fit, resized to every N
+    sample_rate = base_config.audio.sample_rate
+    example = int(np.argmax([np.sqrt(np.mean(c ** 2)) for c in test_clips[: min(len(test_clips), 32)]]))
+
+    rows, reference_rows, reconstructions = [], {name: [] for name in REFERENCE_NAMES}, {}
+    for latent in sizes:
+        run_dir = out_dir / f"N{latent}"
+        summary = json.loads((run_dir / "summary.json").read_text())
+        checkpoint = load_checkpoint(run_dir / "best.safetensors" if (run_dir / "best.safetensors").exists() else run_dir / "last.safetensors")
+        model = checkpoint.model
+
+        def reconstruct(batch: np.ndarray) -> np.ndarray:
+            return reconstruct_clips(model, torch.from_numpy(batch)[:, None])[:, 0].numpy()
+
+        metrics = evaluate_reconstruction(reconstruct, test_clips, sample_rate)
+        reconstructions[latent] = reconstruct(test_clips[example : example + 1])[0]
+        rows.append({"latent": latent, "compression": clip_samples / latent, "parameters": summary.get("parameters"),
+                     "train_seconds": summary.get("wall_seconds"), "epochs": summary.get("epochs"),
+                     "run_dir": run_dir.name, **metrics})
+        for name, reference in build_references(latent, clip_samples, pca_fit).items():
+            reference_rows[name].append({"latent": latent, **evaluate_reconstruction(reference.reconstruct, test_clips, sample_rate)})
+    proposal = propose(rows, rule)
+
+    from . import plots
+
+    audio_dir = out_dir / "audio"
+    audio_dir.mkdir(exist_ok=True)
+    write_audio(audio_dir / "original.wav", test_clips[example], sample_rate)
+    for latent, samples in reconstructions.items():
+        write_audio(audio_dir / f"N{latent}.wav", samples, sample_rate)
+    chart = plots.plot_quality_vs_latent(rows, reference_rows, out_dir / "quality_vs_latent",
+                                         f"Reconstruction quality against latent size ({len(test_clips)} test clips)",
+                                         proposed=proposal["latent"], fmt=fmt)
+    clip_name = _clip_name(test_set, int(picks[example]), sample_rate)
+    grid = plots.plot_spectrogram_grid([("original", test_clips[example])] + [(f"N = {n} ({clip_samples / n:.1f}:1)", reconstructions[n]) for n in sizes],
+                                       sample_rate, out_dir / "spectrograms", f"{clip_name}: original and each latent size", fmt)
+    result = {
+        "data": str(prepared.root), "clip_samples": clip_samples, "sample_rate": sample_rate, "test_clips": len(test_clips),
+        "example_clip": clip_name, "models": rows, "references": reference_rows, "proposal": proposal,
+        "figures": {"quality": chart.name, "spectrograms": grid.name},
+        "audio": {"original": "audio/original.wav", **{str(n): f"audio/N{n}.wav" for n in sizes}},
+        "settings": {"minutes_per_model": minutes_per_model, "epochs": epochs, "arch": base_config.model.arch,
+                     "kind": base_config.model.kind, "seed": base_config.train.seed},
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    _write(out_dir / "sweep.json", json.dumps(result, indent=2) + "\n")
+    _write(out_dir / "report.md", render_report(result))
+    result["report"] = str(out_dir / "report.md")
+    return result
+
+
+def _clip_name(dataset, index: int, sample_rate: int) -> str:
+    track_index, start = dataset.index.items[index]
+    return f"{dataset.index.tracks[track_index].path.name} at {start / sample_rate:g} s"
+
+
+def _write(path: Path, text: str) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+
+
+def render_report(result: dict[str, Any]) -> str:
+    """The sweep's Markdown report."""
+    settings = result["settings"]
+    budget = (f"{settings['minutes_per_model']:g} min" if settings["minutes_per_model"] else "") + \
+             (f"{' / ' if settings['minutes_per_model'] else ''}{settings['epochs']} epochs" if settings["epochs"] else "")
+    lines = ["# Latent size sweep", "",
+             f"Data: `{result['data']}`; {settings['arch']} / {settings['kind']} models, seed {settings['seed']}, "
+             f"budget per model: {budget or 'the config default'}. Every model and reference is scored on the same "
+             f"{result['test_clips']} test clips of {result['clip_samples']} samples ({result['sample_rate']} Hz). "
+             "Metrics as defined in METRICS.md (SNR, SI-SDR: higher is better; MR-STFT, mel: lower is better).", "",
+             "| N | compression | parameters | SNR (dB) | SI-SDR (dB) | MR-STFT | mel | train time (s) | audio |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in sorted(result["models"], key=lambda r: -r["latent"]):
+        lines.append(f"| {row['latent']} | {row['compression']:.1f} : 1 | {_f(row['parameters'])} | {row['snr_db']:.2f} | "
+                     f"{row['si_sdr_db']:.2f} | {row['mrstft']:.3f} | {row['mel_l1']:.3f} | {_f(row['train_seconds'], 0)} | "
+                     f"[N{row['latent']}.wav](audio/N{row['latent']}.wav) |")
+    lines += ["", "Non-learned references at the same N (resample to N samples and back with soxr; frame-wise PCA of "
+              "512-sample frames fitted on training clips):", "",
+              "| N | resample SNR | resample MR-STFT | resample mel | frame PCA SNR | frame PCA MR-STFT | frame PCA mel |",
+              "|---|---|---|---|---|---|---|"]
+    references = result["references"]
+    for resample, pca in zip(sorted(references["resample"], key=lambda r: -r["latent"]),
+                             sorted(references["frame_pca"], key=lambda r: -r["latent"])):
+        lines.append(f"| {resample['latent']} | {resample['snr_db']:.2f} | {resample['mrstft']:.3f} | {resample['mel_l1']:.3f} | "
+                     f"{pca['snr_db']:.2f} | {pca['mrstft']:.3f} | {pca['mel_l1']:.3f} |")
+    proposal = result["proposal"]
+    lines += ["", f"**Proposed latent size: N = {proposal['latent']}.** Rule: {proposal['rule']}.", "",
+              f"![quality against latent size]({result['figures']['quality']})", "",
+              f"Spectrograms of {result['example_clip']} ([original](audio/original.wav)):", "",
+              f"![spectrograms at every size]({result['figures']['spectrograms']})", ""]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,118 @@
+"""Analysis statistics on synthetic latents with known structure."""
+
+import numpy as np
+import pytest
+
+from autoenc_audio.analysis import (
+    AnalysisError, chance_levels, cluster_curve, cluster_scores, latent_statistics, nearest_other_track,
+    neighbour_agreement, pooled_view, probe, probe_cv, wilson_interval,
+)
+
+
+def separated(count_per_label=30, labels=3, dims=40, seed=0, spread=0.1):
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 5, size=(labels, dims))
+    y = np.repeat(np.arange(labels), count_per_label)
+    x = centres[y] + rng.normal(0, spread, size=(len(y), dims))
+    return x.astype(np.float32), y
+
+
+def test_perfect_separation_gives_homogeneity_and_accuracy_one():
+    x, y = separated()
+    scores = cluster_scores(x, y)
+    assert scores["homogeneity"] > 0.99 and scores["completeness"] > 0.99 and scores["adjusted_rand"] > 0.99
+    train = np.arange(len(y)) % 3 != 0
+    for kind in ("logistic", "tree"):
+        result = probe(x[train], y[train], x[~train], y[~train], kind)
+        assert result["accuracy"] > 0.99 and result["balanced_accuracy"] > 0.99
+        assert np.trace(np.asarray(result["confusion"])) == (~train).sum()
+
+
+def test_shuffled_labels_give_chance():
+    x, y = separated(count_per_label=60, labels=4, seed=1)
+    rng = np.random.default_rng(2)
+    shuffled = rng.permutation(y)
+    assert cluster_scores(x, shuffled)["homogeneity"] < 0.1
+    train = np.arange(len(y)) % 2 == 0
+    result = probe(x[train], shuffled[train], x[~train], shuffled[~train], "logistic")
+    chance = chance_levels(shuffled[train], shuffled[~train], 4)
+    assert chance["uniform"] == 0.25
+    assert abs(result["accuracy"] - 0.25) < 0.17
+    low, high = result["accuracy_95"]
+    assert low < 0.25 < high
+
+
+def test_high_dimensional_features_are_reduced_before_probing():
+    x, y = separated(count_per_label=20, dims=3000)
+    train = np.arange(len(y)) % 2 == 0
+    assert probe(x[train], y[train], x[~train], y[~train], "logistic")["accuracy"] > 0.95
+
+
+def test_grouped_cross_validation_keeps_tracks_apart():
+    x, y = separated(count_per_label=24, labels=2)
+    groups = np.arange(len(y)) // 6  # 6 clips per track
+    result = probe_cv(x, y, groups, "tree", folds=4)
+    assert result["folds"] == 4 and result["accuracy"] > 0.95 and result["clips"] == len(y)
+
+
+def test_cluster_curve_and_statistics():
+    x, y = separated(labels=3)
+    curve = cluster_curve(x, range(2, 7))
+    assert curve["k"] == [2, 3, 4, 5, 6]
+    assert int(np.argmax(curve["silhouette"])) == 1  # k = 3 fits best
+    x[:, 5] = 1.0
+    stats = latent_statistics(x)
+    assert stats["near_constant"] == 1 and stats["dims"] == 40
+
+
+def test_pooled_view_uses_the_layout():
+    latents = np.arange(2 * 10, dtype=np.float32).reshape(2, 10)  # 3 channels x 4 frames - 2
+    pooled = pooled_view(latents, channels=3, frames=4)
+    assert pooled.shape == (2, 6)
+    np.testing.assert_allclose(pooled[0, :3], [1.5, 5.5, 8.5])
+    with pytest.raises(AnalysisError):
+        pooled_view(latents, channels=2, frames=4)
+
+
+def test_neighbours_skip_the_same_track():
+    x, y = separated(count_per_label=4, labels=2)
+    tracks = np.arange(len(y)) // 2
+    found = nearest_other_track(x, [0], tracks, top=3)[0]
+    assert all(tracks[i] != tracks[0] for i, _ in found)
+    assert neighbour_agreement(x, y, tracks, range(len(y))) == 1.0
+
+
+def test_wilson_interval():
+    low, high = wilson_interval(50, 100)
+    assert low < 0.5 < high and high - low < 0.2
+    assert wilson_interval(0, 10)[0] == 0.0
+
+
+def test_aea_analyze_writes_report_json_and_figures(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from autoenc_audio.cli import cli
+    from test_cli_plots import make_checkpoint, write_songs
+
+    songs = write_songs(tmp_path / "songs", labels=("a", "b", "c"), tracks=4)
+    small = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m1" / "best.safetensors")
+    result = CliRunner().invoke(cli, ["analyze", "--model", str(small), "--model", str(tmp_path / "m1"), "--data", str(songs),
+                                      "-o", str(tmp_path / "report"), "--cv-folds", "2", "--no-tsne", "--json",
+                                      "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert len(summary["comparison"]) == 2
+    analysis = json.loads((tmp_path / "report" / "analysis.json").read_text())
+    probes = analysis["models"][0]["probes"]
+    assert probes["chance"]["uniform"] == pytest.approx(1 / 3)
+    for view in ("latent", "latent_pooled", "raw_waveform", "log_mel"):
+        assert 0 <= probes[view]["logistic"]["accuracy"] <= 1
+        assert np.asarray(probes[view]["tree"]["confusion"]).shape == (3, 3)
+    # three pitch registers: the log-mel baseline separates them
+    assert probes["log_mel"]["logistic"]["accuracy"] > 0.9
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "| 512 |" in report and "chance" in report
+    for figure in analysis["models"][0]["figures"].values():
+        assert (tmp_path / "report" / figure).stat().st_size > 1000

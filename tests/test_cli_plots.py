@@ -1,0 +1,130 @@
+"""`aea plot ...` as a user meets it: a PNG of the requested size, one-line errors with exit 2."""
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from click.testing import CliRunner
+
+from autoenc_audio.checkpoint import save_checkpoint
+from autoenc_audio.cli import cli
+from autoenc_audio.config import load_config
+from autoenc_audio.data import prepare_dataset
+from autoenc_audio.models import build_model
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = load_config(ROOT / "configs" / "tiny.toml")
+
+
+def png_size(path):
+    data = Path(path).read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+def write_songs(root: Path, labels=("low", "high"), tracks=3, seconds=2.2, rate=8000):
+    rng = np.random.default_rng(0)
+    for number_label, label in enumerate(labels):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for number in range(tracks):
+            t = np.arange(int(seconds * rate)) / rate
+            base = 110.0 * (4 ** number_label) * (1 + number / 8)
+            audio = 0.4 * np.sin(2 * np.pi * base * t) + 0.05 * (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
+            soundfile.write(root / label / f"{label}.{number:05d}.wav", audio.astype("float32"), rate)
+    return root
+
+
+def make_checkpoint(songs: Path, cache: Path, out: Path) -> Path:
+    """A PCA-initialised tiny model saved as a checkpoint (no training: fast, and a real model)."""
+    prepared = prepare_dataset(songs, TINY.audio, TINY.data, cache)
+    model = build_model(TINY.model, TINY.audio)
+    train = prepared.splits["train"]
+    model.initialize_from_data(torch.stack([train[i][0] for i in range(len(train))]))
+    return save_checkpoint(out, model, TINY, labels=prepared.labels)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("plots")
+    songs = write_songs(root / "songs")
+    checkpoint = make_checkpoint(songs, root / "cache", root / "run" / "best.safetensors")
+    records = [{"epoch": e, "train_loss": 2.0 / e, "val_loss": 2.1 / e, "val_snr_db": float(e), "val_mrstft": 2.0 / e,
+                "val_mel_l1": 1.0 / e} for e in (1, 2, 3)]
+    (root / "run" / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return {"root": root, "songs": songs, "model": checkpoint, "cache": root / "cache"}
+
+
+def run(setup, *args):
+    env = {"AEA_MODEL": str(setup["model"]), "AEA_CACHE": str(setup["cache"])}
+    return CliRunner().invoke(cli, ["plot", *[str(a) for a in args]], env=env)
+
+
+def test_waveform_and_spectrogram(setup, tmp_path):
+    song = setup["songs"] / "low" / "low.00000.wav"
+    result = run(setup, "waveform", song, setup["songs"] / "high" / "high.00001.wav", "-o", tmp_path / "w.png", "--size", "640x480")
+    assert result.exit_code == 0, result.output
+    assert png_size(tmp_path / "w.png") == (640, 480)
+    result = run(setup, "spectrogram", song, "--scale", "mel", "-o", tmp_path / "s.png", "--size", "800x300", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["figure"] == str(tmp_path / "s.png")
+    assert png_size(tmp_path / "s.png") == (800, 300)
+    assert run(setup, "spectrogram", song, "-o", tmp_path / "s", "--format", "svg").exit_code == 0
+    assert (tmp_path / "s.svg").read_bytes().lstrip().startswith(b"<?xml")
+
+
+def test_latent_files_are_decoded(setup, tmp_path):
+    latent_files = pytest.importorskip("autoenc_audio.latent_files")
+    latents = torch.randn(2, TINY.model.latent) * 0.1
+    path = tmp_path / "z.pt"
+    latent_files.save_latents(path, latent_files.LatentFile(latents, latent_files.make_metadata("matrix", latents)))
+    result = run(setup, "waveform", path, "-o", tmp_path / "z.png", "--size", "600x500")
+    assert result.exit_code == 0, result.output
+    assert png_size(tmp_path / "z.png") == (600, 500)
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros(7, dtype=np.float32))
+    result = run(setup, "waveform", wrong, "-o", tmp_path / "bad.png")
+    assert result.exit_code == 2 and "expects 512" in result.output
+
+
+def test_compare_history_latents(setup, tmp_path):
+    result = run(setup, "compare", setup["songs"] / "high" / "high.00000.wav", "-o", tmp_path / "c.png", "--size", "1000x700", "--json")
+    assert result.exit_code == 0, result.output
+    assert {"snr_db", "mrstft", "mel_l1"} <= set(json.loads(result.output)["metrics"])
+    assert png_size(tmp_path / "c.png") == (1000, 700)
+    result = run(setup, "history", setup["root"] / "run", setup["root"] / "run", "-o", tmp_path / "h.png", "--size", "900x600")
+    assert result.exit_code == 0, result.output
+    assert png_size(tmp_path / "h.png") == (900, 600)
+    result = run(setup, "latents", "--data", setup["songs"], "-o", tmp_path / "l.png", "--size", "700x600")
+    assert result.exit_code == 0, result.output
+    assert png_size(tmp_path / "l.png") == (700, 600)
+    result = run(setup, "latents", "--data", setup["songs"], "--3d", "-o", tmp_path / "l3.png")
+    assert result.exit_code == 0, result.output
+    assert png_size(tmp_path / "l3.png") == (1000, 800)
+
+
+@pytest.mark.parametrize("args, message", [
+    (("waveform", "missing.wav", "-o", "{tmp}/x.png"), "missing.wav: no such file"),
+    (("compare", "missing.wav", "-o", "{tmp}/x.png"), "missing.wav: no such file"),
+    (("history", "{tmp}", "-o", "{tmp}/x.png"), "no history.jsonl"),
+    (("waveform", "{song}", "--offset", "99", "-o", "{tmp}/x.png"), "past the end"),
+    (("latents", "--data", "{tmp}/nothing", "-o", "{tmp}/x.png"), "no such folder"),
+])
+def test_bad_input_is_one_line_and_exit_2(setup, tmp_path, args, message):
+    song = setup["songs"] / "low" / "low.00000.wav"
+    args = [a.format(tmp=tmp_path, song=song) for a in args]
+    result = run(setup, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output and result.output.strip().count("\n") == 0 and "Traceback" not in result.output
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_bad_size_and_no_model(setup, tmp_path):
+    song = setup["songs"] / "low" / "low.00000.wav"
+    assert run(setup, "waveform", song, "-o", tmp_path / "x.png", "--size", "big").exit_code == 2
+    result = CliRunner().invoke(cli, ["plot", "compare", str(song), "-o", str(tmp_path / "x.png"), "--cache-dir", str(tmp_path)],
+                                env={"AEA_MODEL": ""})
+    assert result.exit_code == 2 and "aea train" in result.output

@@ -1,0 +1,70 @@
+"""Figures from the library: the right format and size, clear errors on bad input."""
+
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from autoenc_audio import plots
+
+RATE = 8000
+
+
+def png_size(path):
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def signal(seconds=1.0, freq=440.0):
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (0.5 * np.sin(2 * np.pi * freq * t) * np.exp(-3 * (t % 0.25))).astype(np.float32)
+
+
+def test_compare_figure_has_the_requested_size(tmp_path):
+    x = signal()
+    y = torch.from_numpy(x * 0.8)
+    path = plots.plot_compare(x, y, RATE, {"snr_db": 12.3, "mrstft": 1.1}, tmp_path / "c.png", size=(900, 600))
+    assert path == tmp_path / "c.png" and png_size(path) == (900, 600)
+    assert not list(tmp_path.glob(".*tmp"))  # atomic write leaves nothing behind
+
+
+def test_waveforms_and_spectrograms(tmp_path):
+    signals = [("a", signal(), RATE), ("b", signal(2.0, 220.0), RATE)]
+    assert png_size(plots.plot_waveforms(signals, tmp_path / "w.png", size=(800, 500))) == (800, 500)
+    for scale in ("log", "mel"):
+        assert png_size(plots.plot_spectrograms(signals, tmp_path / f"s-{scale}.png", scale, size=(700, 400))) == (700, 400)
+
+
+def test_formats_follow_the_option_or_extension(tmp_path):
+    signals = [("a", signal(), RATE)]
+    svg = plots.plot_waveforms(signals, tmp_path / "w.png", fmt="svg")
+    assert svg.suffix == ".svg" and b"<svg" in svg.read_bytes()[:400]
+    pdf = plots.plot_waveforms(signals, tmp_path / "w.pdf")
+    assert pdf.read_bytes()[:4] == b"%PDF"
+    assert plots.plot_waveforms(signals, tmp_path / "noext").name == "noext.png"
+
+
+def test_history_and_latent_map(tmp_path):
+    records = [{"epoch": e, "train_loss": 3 - e * 0.3, "val_loss": 3.2 - e * 0.3, "val_snr_db": e, "val_mrstft": 2 - e * 0.1,
+                "val_mel_l1": 1 - e * 0.05, "best": True} for e in range(1, 6)]
+    assert png_size(plots.plot_history([("a", records), ("b", records[:3])], tmp_path / "h.png", size=(1000, 700))) == (1000, 700)
+    points = np.random.default_rng(0).normal(size=(40, 3))
+    labels = ["x"] * 20 + ["y"] * 20
+    assert png_size(plots.plot_latent_map(points[:, :2], labels, tmp_path / "m2.png", "map", ["a", "b"], size=(600, 500))) == (600, 500)
+    assert png_size(plots.plot_latent_map(points, labels, tmp_path / "m3.png", "map", ["a", "b", "c"])) == (1000, 800)
+
+
+def test_bad_input_is_a_clear_error(tmp_path):
+    with pytest.raises(plots.PlotError, match="samples"):
+        plots.plot_compare(signal(), signal()[:100], RATE, {}, tmp_path / "x.png")
+    with pytest.raises(plots.PlotError, match="NaN"):
+        plots.plot_waveforms([("a", np.array([0.0, np.nan]), RATE)], tmp_path / "x.png")
+    with pytest.raises(plots.PlotError, match="too small"):
+        plots.plot_waveforms([("a", signal(), RATE)], tmp_path / "x.png", size=(10, 10))
+    with pytest.raises(plots.PlotError, match="format"):
+        plots.plot_waveforms([("a", signal(), RATE)], tmp_path / "x.png", fmt="gif")
+    with pytest.raises(plots.PlotError):
+        plots.plot_history([], tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()

@@ -1,0 +1,70 @@
+"""A tiny sweep over two sizes: trains, evaluates, reports, resumes."""
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from autoenc_audio.cli import cli
+from autoenc_audio.sweep import ProposalRule, SweepError, parse_latents, propose
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    from test_cli_plots import write_songs
+
+    root = tmp_path_factory.mktemp("sweep")
+    songs = write_songs(root / "songs", tracks=2, seconds=2.2)
+    args = ["sweep", "--latents", "512,256", "--data", str(songs), "--config", str(ROOT / "configs" / "tiny.toml"),
+            "--epochs", "1", "-o", str(root / "sweep"), "--cache-dir", str(root / "cache"), "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return root, args, result
+
+
+def test_report_has_both_rows_a_chart_and_audio(swept):
+    root, _, result = swept
+    out = root / "sweep"
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert [m["latent"] for m in summary["models"]] == [512, 256]
+    assert summary["proposal"]["latent"] in (512, 256)
+    report = (out / "report.md").read_text()
+    assert "| 512 | 15.6 : 1 |" in report and "| 256 | 31.2 : 1 |" in report
+    assert "Rule: smallest N whose mrstft" in report
+    assert (out / "quality_vs_latent.png").stat().st_size > 10_000
+    assert (out / "spectrograms.png").stat().st_size > 10_000
+    for name in ("original.wav", "N512.wav", "N256.wav"):
+        assert (out / "audio" / name).stat().st_size > 1000
+        assert f"audio/{name}" in report
+    references = summary["references"]
+    assert len(references["resample"]) == 2 and len(references["frame_pca"]) == 2
+
+
+def test_rerun_reuses_finished_models(swept):
+    root, args, _ = swept
+    before = {p: p.stat().st_mtime_ns for p in (root / "sweep").glob("N*/best.safetensors")}
+    result = CliRunner().invoke(cli, args[:-1])
+    assert result.exit_code == 0, result.output
+    assert "finished earlier" in result.output and "proposed N =" in result.output
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+def test_proposal_rule():
+    rows = [{"latent": 4000, "mrstft": 1.0, "snr_db": 20.0}, {"latent": 2000, "mrstft": 1.08, "snr_db": 19.5},
+            {"latent": 1000, "mrstft": 1.3, "snr_db": 15.0}]
+    assert propose(rows, ProposalRule("mrstft", 0.10))["latent"] == 2000
+    assert propose(rows, ProposalRule("snr_db", 0.1))["latent"] == 4000
+    assert propose(rows, ProposalRule("snr_db", 6.0))["latent"] == 1000
+    assert "at most 10 % above" in propose(rows, ProposalRule())["rule"]
+    assert parse_latents("512, 256,512") == [512, 256]
+    with pytest.raises(SweepError):
+        parse_latents("512,abc")
+
+
+def test_bad_sizes_exit_2(tmp_path):
+    result = CliRunner().invoke(cli, ["sweep", "--latents", "512,99999", "--config", str(ROOT / "configs" / "tiny.toml"),
+                                      "-o", str(tmp_path / "s"), "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 2 and "between 1 and the clip length" in result.output
