@@ -252,6 +252,14 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
         soundfile.write(temporary, samples, sample_rate, format=container, subtype=subtype)
 
 
+def write_text_atomic(path: PathLike, text: str) -> None:
+    """Write a text file through `atomic_path`: never half written."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temporary:
+        temporary.write_text(text)
+
+
 class atomic_path:
     """Context manager giving a temporary path beside `path`, renamed onto it on success."""
 

@@ -6,8 +6,9 @@ right after `aea train` needs no `--model`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from .audio import write_text_atomic
 
 LATEST_RUN_FILE = "latest-run"
 
@@ -18,10 +19,7 @@ class NoModelError(FileNotFoundError):
 
 def record_latest_run(cache_dir: Path, run_dir: Path) -> None:
     """Remember `run_dir` as the current model's run (atomic write)."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    temporary = cache_dir / f".{LATEST_RUN_FILE}.tmp"
-    temporary.write_text(str(Path(run_dir).resolve()) + "\n")
-    os.replace(temporary, cache_dir / LATEST_RUN_FILE)
+    write_text_atomic(cache_dir / LATEST_RUN_FILE, str(Path(run_dir).resolve()) + "\n")
 
 
 def checkpoint_in(path: Path) -> Path:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +28,9 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from . import __version__
 from .checkpoint import load_checkpoint, load_training_state, rng_state, save_checkpoint, set_rng_state
-from .config import Config, load_config
-from .data import ClipDataset, PreparedData, builtin_corpus, prepare_dataset
+from .audio import write_text_atomic
+from .config import Config, ConfigError, load_config
+from .data import ClipDataset, DatasetError, PreparedData, builtin_corpus, prepare_dataset
 from .losses import LOSSES
 from .metrics import evaluate
 from .models import Autoencoder, build_model
@@ -64,6 +67,29 @@ class TrainingInterrupted(Exception):
     """Ctrl-C during training; the run was saved and can be resumed."""
 
 
+class StopAtBatchBoundary:
+    """The first Ctrl-C asks training to stop after the current step, so the saved
+    weights, optimiser and position agree; a second Ctrl-C interrupts at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous = None
+
+    def __enter__(self) -> "StopAtBatchBoundary":
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 @dataclass(frozen=True)
 class RunFiles:
     """The files of a run folder."""
@@ -90,6 +116,11 @@ class RunFiles:
     def config(self) -> Path:
         return self.root / "config.toml"
 
+    @property
+    def run(self) -> Path:
+        """What the run was started on (its data folder), for --resume."""
+        return self.root / "run.json"
+
 
 @dataclass
 class Distributed:
@@ -108,6 +139,24 @@ class Distributed:
             dist.barrier()
 
 
+def shared_clock(elapsed_seconds: float, job: Distributed) -> float:
+    """Rank 0's elapsed time on every rank, so all ranks stop a --minutes budget at the same step."""
+    if job.world_size == 1:
+        return elapsed_seconds
+    clock = torch.tensor([elapsed_seconds], dtype=torch.float64, device=job.device)
+    dist.broadcast(clock, src=0)
+    return float(clock)
+
+
+def data_root_of_run(run_dir: Path) -> Path | None:
+    """The data folder a run was trained on (None: the built-in corpus)."""
+    path = RunFiles(Path(run_dir)).run
+    if not path.exists():
+        return None
+    root = json.loads(path.read_text()).get("data_root")
+    return Path(root) if root else None
+
+
 def resolve_device(name: str) -> torch.device:
     """`auto` picks CUDA, then Apple's MPS, then the CPU."""
     if name == "auto":
@@ -117,11 +166,11 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA GPU is available")
+        raise ConfigError("--device cuda: no CUDA GPU is available")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("--device mps: Apple MPS is not available")
+        raise ConfigError("--device mps: Apple MPS is not available")
     if name not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
+        raise ConfigError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
     return torch.device(name)
 
 
@@ -247,7 +296,7 @@ def load_data(config: Config, data_root: Path | None, cache_dir: Path, workers: 
         for path, reason in prepared.skipped:
             reporter.message(f"skipped {path}: {reason}")
     if len(prepared.splits["train"]) == 0:
-        raise ValueError(f"{prepared.root}: no training clips after the split")
+        raise DatasetError(f"{prepared.root}: no training clips after the split")
     return prepared
 
 
@@ -287,6 +336,7 @@ def train(
     job = setup_distributed(config.train.device)
     files = RunFiles(Path(run_dir))
     torch.manual_seed(config.train.seed)
+    model = build_model(config.model, config.audio).to(job.device)  # first: a bad --latent fails before any data work
     prepared = load_data(config, data_root, cache_dir, config.train.workers, reporter, job)
     train_set, validation_set = prepared.splits["train"], prepared.splits["validation"]
     if len(validation_set) == 0:
@@ -294,18 +344,18 @@ def train(
         if job.is_main:
             reporter.message("no validation tracks: validating on the training clips")
 
-    model = build_model(config.model, config.audio).to(job.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
     state = TrainingState()
     if resume:
-        state = _restore(files, model, optimizer, job.device)
+        state = _restore(files, model, optimizer, job)
         if job.is_main:
             reporter.message(f"resuming {files.root} at epoch {state.epoch + 1}, step {state.step}")
     else:
         _initialize(model, train_set, job.device)
         if job.is_main:
             files.root.mkdir(parents=True, exist_ok=True)
-            files.config.write_text(dump_toml(config.to_dict()))
+            write_text_atomic(files.config, dump_toml(config.to_dict()))
+            write_text_atomic(files.run, json.dumps({"data_root": str(Path(data_root).resolve()) if data_root else None}) + "\n")
             files.history.unlink(missing_ok=True)
 
     network: torch.nn.Module = model
@@ -344,42 +394,45 @@ def train(
         job.barrier()
 
     start_clock = time.perf_counter() - state.elapsed_seconds
-    try:
-        while not out_of_budget():
-            batches = epoch_batches(sampler, state.epoch, batch_size)
-            reporter.start_epoch(state.epoch + 1, len(batches), state.batch)
-            # Its own generator keeps the loader from drawing on the global RNG, which resume restores.
-            loader = DataLoader(train_set, batch_sampler=batches[state.batch :], num_workers=config.train.workers,
-                                generator=torch.Generator().manual_seed(config.train.seed + state.epoch))
-            for audio, _ in loader:
-                audio = audio.to(job.device)
-                for group in optimizer.param_groups:
-                    group["lr"] = learning_rate(config.train.lr, config.train.scheduler, progress())
-                warm = config.train.kl_warmup_epochs
-                kl_scale = min(1.0, (state.step / steps_per_epoch) / warm) if warm > 0 else 1.0
-                metrics = train_step(network, audio, optimizer, weights, kl_scale, config.train.grad_clip, autocast)
-                if not math.isfinite(metrics["loss"]):
-                    raise FloatingPointError(f"loss became {metrics['loss']} at step {state.step}: lower --lr")
-                state.batch += 1
-                state.step += 1
-                state.clips_seen += len(audio) * job.world_size
-                state.elapsed_seconds = time.perf_counter() - start_clock
-                for name, value in metrics.items():
-                    state.epoch_sums[name] = state.epoch_sums.get(name, 0.0) + value
-                state.epoch_sums["batches"] = state.epoch_sums.get("batches", 0.0) + 1
-                reporter.advance({**metrics, "lr": optimizer.param_groups[0]["lr"]})
-                if budget is not None and state.elapsed_seconds >= budget:
-                    break
-            record = _end_epoch(state, model, validation_set, weights, batch_size, job, files, config, prepared, info, optimizer)
+    with StopAtBatchBoundary() as interrupt:
+        try:
+            while not out_of_budget():
+                batches = epoch_batches(sampler, state.epoch, batch_size)
+                reporter.start_epoch(state.epoch + 1, len(batches), state.batch)
+                # Its own generator keeps the loader from drawing on the global RNG, which resume restores.
+                loader = DataLoader(train_set, batch_sampler=batches[state.batch :], num_workers=config.train.workers,
+                                    generator=torch.Generator().manual_seed(config.train.seed + state.epoch))
+                for audio, _ in loader:
+                    audio = audio.to(job.device)
+                    for group in optimizer.param_groups:
+                        group["lr"] = learning_rate(config.train.lr, config.train.scheduler, progress())
+                    warm = config.train.kl_warmup_epochs
+                    kl_scale = min(1.0, (state.step / steps_per_epoch) / warm) if warm > 0 else 1.0
+                    metrics = train_step(network, audio, optimizer, weights, kl_scale, config.train.grad_clip, autocast)
+                    if not math.isfinite(metrics["loss"]):
+                        raise FloatingPointError(f"loss became {metrics['loss']} at step {state.step}: lower --lr")
+                    state.batch += 1
+                    state.step += 1
+                    state.clips_seen += len(audio) * job.world_size
+                    state.elapsed_seconds = shared_clock(time.perf_counter() - start_clock, job)
+                    for name, value in metrics.items():
+                        state.epoch_sums[name] = state.epoch_sums.get(name, 0.0) + value
+                    state.epoch_sums["batches"] = state.epoch_sums.get("batches", 0.0) + 1
+                    reporter.advance({**metrics, "lr": optimizer.param_groups[0]["lr"]})
+                    if interrupt.requested:
+                        raise KeyboardInterrupt
+                    if budget is not None and state.elapsed_seconds >= budget:
+                        break
+                record = _end_epoch(state, model, validation_set, weights, batch_size, job, files, config, prepared, info, optimizer)
+                save_last()
+                if job.is_main:
+                    with files.history.open("a") as handle:
+                        handle.write(json.dumps(record) + "\n")
+                    reporter.end_epoch(record)
+        except KeyboardInterrupt:
+            state.elapsed_seconds = time.perf_counter() - start_clock
             save_last()
-            if job.is_main:
-                with files.history.open("a") as handle:
-                    handle.write(json.dumps(record) + "\n")
-                reporter.end_epoch(record)
-    except KeyboardInterrupt:
-        state.elapsed_seconds = time.perf_counter() - start_clock
-        save_last()
-        raise TrainingInterrupted(f"interrupted: saved {files.last}; continue with --resume --out {files.root}") from None
+            raise TrainingInterrupted(f"interrupted: saved {files.last}; continue with --resume --out {files.root}") from None
 
     summary = _finish(model, prepared, weights, batch_size, job, files, config, state, info)
     if job.world_size > 1:
@@ -393,10 +446,10 @@ def _initialize(model: Autoencoder, train_set: ClipDataset, device: torch.device
     model.initialize_from_data(audio)
 
 
-def _restore(files: RunFiles, model: Autoencoder, optimizer: torch.optim.Optimizer, device: torch.device) -> TrainingState:
+def _restore(files: RunFiles, model: Autoencoder, optimizer: torch.optim.Optimizer, job: Distributed) -> TrainingState:
     if not files.last.exists():
         raise FileNotFoundError(f"{files.last}: nothing to resume (no last checkpoint in {files.root})")
-    checkpoint = load_checkpoint(files.last, device=str(device))
+    checkpoint = load_checkpoint(files.last, device=str(job.device))
     model.load_state_dict(checkpoint.model.state_dict())
     saved = load_training_state(files.last)
     if saved is None:
@@ -405,8 +458,10 @@ def _restore(files: RunFiles, model: Autoencoder, optimizer: torch.optim.Optimiz
     set_rng_state(saved["rng"])
     state = TrainingState(**saved["progress"])
     # Epochs logged after the saved state will be run again: drop their records.
-    kept = [r for r in iterate_history(files.root) if r["epoch"] <= state.epoch]
-    files.history.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    if job.is_main:
+        kept = [r for r in iterate_history(files.root) if r["epoch"] <= state.epoch]
+        write_text_atomic(files.history, "".join(json.dumps(r) + "\n" for r in kept))
+    job.barrier()
     return state
 
 
@@ -463,9 +518,7 @@ def _finish(model, prepared, weights, batch_size, job, files, config, state, inf
         training_state = load_training_state(files.last)
         save_checkpoint(files.last, model, config, labels=prepared.labels, info=final_info,
                         latent_mean=mean, latent_std=std, training_state=training_state)
-        tmp = files.summary.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(summary, indent=2) + "\n")
-        os.replace(tmp, files.summary)
+        write_text_atomic(files.summary, json.dumps(summary, indent=2) + "\n")
     job.barrier()
     return summary
 

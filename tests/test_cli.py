@@ -81,8 +81,26 @@ def test_train_then_info(tmp_path, make_audio):
     assert metadata["preprocessing"]["sample_rate"] == 8000
     table = run("info", tmp_path / "run")
     assert "latent" in table.output and "300" in table.output
+    # --resume continues on the run's own data, without --data; another --data is refused.
+    resumed = run("train", "--resume", "--out", tmp_path / "run", "--epochs", 2, "--cache-dir", cache, "--json")
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.output.strip().splitlines()[-1])["data"]["root"] == str(tmp_path / "songs")
+    assert len((tmp_path / "run" / "history.jsonl").read_text().splitlines()) == 2
+    other = run("train", "--resume", "--out", tmp_path / "run", "--data", tmp_path, "--cache-dir", cache)
+    assert other.exit_code == 2 and "was trained on" in other.output
 
 
 def test_debug_shows_traceback(tmp_path):
-    result = run("--debug", "data", "scan", tmp_path / "missing")
+    plain = subprocess.run([sys.executable, "-m", "autoenc_audio", "data", "scan", str(tmp_path / "missing")],
+                           capture_output=True, text=True)
+    debug = subprocess.run([sys.executable, "-m", "autoenc_audio", "--debug", "data", "scan", str(tmp_path / "missing")],
+                           capture_output=True, text=True)
+    assert plain.returncode == debug.returncode == 2
+    assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
+
+
+def test_impossible_latent_is_a_usage_error(tmp_path):
+    result = run("train", "--config", ROOT / "configs" / "tiny.toml", "--latent", 9000, "--out", tmp_path / "r",
+                 "--cache-dir", tmp_path / "c", "--data", tmp_path)
     assert result.exit_code == 2
+    assert "--latent must be between 1 and the clip length (8000 samples)" in result.output

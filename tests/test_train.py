@@ -1,5 +1,6 @@
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -108,6 +109,29 @@ def test_interrupted_run_resumes_to_the_same_weights(songs, tmp_path, kind):
     assert all(torch.equal(whole[k], parts[k]) for k in whole)
     history = [json.loads(line)["epoch"] for line in (tmp_path / "parts" / "history.jsonl").read_text().splitlines()]
     assert history == [1, 2, 3]
+
+
+class SignalAt(SilentReporter):
+    """Sends a real SIGINT (Ctrl-C) to the process during a step."""
+
+    def __init__(self, step: int) -> None:
+        self.step, self.seen = step, 0
+
+    def advance(self, metrics):
+        self.seen += 1
+        if self.seen == self.step:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_ctrl_c_stops_at_a_batch_boundary_and_resumes_exactly(songs, tmp_path):
+    config = tiny(epochs=2)
+    train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
+    with pytest.raises(TrainingInterrupted):
+        train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=SignalAt(3))
+    assert load_training_state(tmp_path / "parts" / "last.safetensors")["progress"]["step"] == 3
+    train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)
+    whole, parts = weights(tmp_path / "whole" / "last.safetensors"), weights(tmp_path / "parts" / "last.safetensors")
+    assert all(torch.equal(whole[k], parts[k]) for k in whole)
 
 
 def test_minutes_budget_stops_training(songs, tmp_path):

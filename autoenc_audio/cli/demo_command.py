@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import torch
 
-from ..audio import load_clip, write_audio
+from ..audio import load_clip, write_audio, write_text_atomic
 from ..checkpoint import load_checkpoint
 from ..config import load_config
 from ..data import builtin_corpus, prepare_dataset, scan_folder, summarize_scan
@@ -52,14 +52,15 @@ def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) ->
 
     checkpoint = load_checkpoint(out / "best.safetensors")
     prepared = prepare_dataset(corpus, config.audio, config.data, cache_dir)
-    held_out = prepared.splits["test"].index.tracks[0]
+    held_out_split = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
+    held_out = held_out_split.index.tracks[0]
     clip = load_clip(held_out.path, config.audio, "center")
     original = torch.from_numpy(clip.samples).view(1, 1, -1)
     reconstruction = reconstruct_clips(checkpoint.model, original)
     metrics = reconstruction_metrics(original, reconstruction, config.audio.sample_rate)
     write_audio(out / "original.wav", clip.samples, config.audio.sample_rate)
     write_audio(out / "reconstruction.wav", reconstruction[0, 0].numpy(), config.audio.sample_rate)
-    (out / "reconstruction.json").write_text(json.dumps({"source": str(held_out.path), "offset_seconds": clip.offset_seconds, **metrics}, indent=2) + "\n")
+    write_text_atomic(out / "reconstruction.json", json.dumps({"source": str(held_out.path), "offset_seconds": clip.offset_seconds, **metrics}, indent=2) + "\n")
 
     plot_compare(original[0, 0], reconstruction[0, 0], config.audio.sample_rate, metrics, out / "compare.png",
                  title=f"held-out {held_out.path.name}: original vs reconstruction")
@@ -70,7 +71,7 @@ def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) ->
         write_generated(checkpoint, average(checkpoint, label=label, data_root=corpus, cache_dir=cache_dir),
                         str(out / f"average-{label}.wav"))
     write_generated(checkpoint, sample_random(checkpoint, n=1, seed=0), str(out / "random.wav"))
-    ends = [str(t.path) for t in prepared.splits["test"].index.tracks[:2]]
+    ends = [str(t.path) for t in held_out_split.index.tracks[:2]]
     if len(ends) == 2:
         write_generated(checkpoint, interpolate(checkpoint, ends, steps=5, morph=True), str(out / "interpolation.wav"))
 

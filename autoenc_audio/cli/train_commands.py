@@ -13,7 +13,7 @@ import click
 
 from ..config import Config, load_config
 from ..runs import record_latest_run, resolve_model
-from ..train import SilentReporter, TrainingInterrupted, config_for_resume, train as run_training
+from ..train import SilentReporter, TrainingInterrupted, config_for_resume, data_root_of_run, train as run_training
 from .common import audio_options, cache_dir_option, is_tty, json_option, print_json, print_table, stderr_console
 
 PRESETS = Path(__file__).resolve().parents[2] / "configs"
@@ -127,6 +127,14 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
         if out is None:
             raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
         config = config_for_resume(out).override(train={"epochs": epochs, "minutes": minutes})
+        trained_on = data_root_of_run(out)
+        if data_root is not None and (trained_on is None or Path(data_root).resolve() != trained_on):
+            raise click.UsageError(f"--resume: {out} was trained on {trained_on or 'the built-in corpus'}, not {data_root}")
+        data_root = trained_on
+        ignored = [name for name, value in (("--latent", latent), ("--arch", arch), ("--kind", kind), ("--config", config_file),
+                   ("--batch-size", batch_size), ("--lr", lr), ("--seed", seed)) if value is not None]
+        if ignored:
+            click.echo(f"aea: --resume keeps the run's own settings; ignoring {', '.join(ignored)}", err=True)
     else:
         config = load_config(resolve_config_path(config_file)).override(
             audio={"sample_rate": sample_rate, "clip_seconds": clip_seconds},

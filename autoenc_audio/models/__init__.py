@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ..config import AudioConfig, ModelConfig
+from ..config import AudioConfig, ConfigError, ModelConfig
 from .base import Autoencoder, LatentLayout, layout_for
 
 
 def build_model(model: ModelConfig, audio: AudioConfig) -> Autoencoder:
     """The autoencoder described by `model` for clips of `audio.clip_samples` samples."""
     if not 1 <= model.latent <= audio.clip_samples:
-        raise ValueError(
+        raise ConfigError(
             f"--latent must be between 1 and the clip length ({audio.clip_samples} samples), got {model.latent}"
         )
     if model.arch == "seed":

@@ -32,7 +32,7 @@ Exact latent size (`T` frames of `K` channels, `layout_for(N, T)`): with
 always. Only when `N < T` (tiny latents) the hop grows to the smallest `H'`
 with `ceil(L/H') + 1 <= N`, giving one channel of `T <= N` frames; it may
 grow to `MAX_HOP` = 2048, so the smallest latent is `ceil(L/2048) + 1`
-(55 for 5 s at 22050 Hz; 5 for 8192 samples), below which a ValueError says so.
+(55 for 5 s at 22050 Hz; 5 for 8192 samples), below which a ConfigError says so.
 
 The MDCT itself is fixed (buffers): learning it doubled the step time on a
 CPU (weight gradients of a 2H x H transform cost as much as the rest); its
@@ -48,7 +48,7 @@ import math
 import torch
 from torch import nn
 
-from ..config import ModelConfig
+from ..config import ConfigError, ModelConfig
 from .base import Autoencoder, layout_for
 
 LOGVAR_INIT = -6.0
@@ -74,7 +74,7 @@ def frame_hop(latent_size: int, clip_samples: int, hop: int) -> int:
     while frame_count(clip_samples, h) > latent_size:
         h += 1
     if h > MAX_HOP:
-        raise ValueError(
+        raise ConfigError(
             f"latent {latent_size} is too small for the default model on {clip_samples}-sample clips: "
             f"it needs at least {frame_count(clip_samples, MAX_HOP)} values (one per {MAX_HOP}-sample frame)"
         )
@@ -301,7 +301,7 @@ class FrameDecoder(nn.Module):
 def build_frame(model: ModelConfig, clip_samples: int) -> Autoencoder:
     """The default MDCT frame autoencoder for clips of `clip_samples` with exactly `model.latent` values."""
     if not 1 <= model.latent <= clip_samples:
-        raise ValueError(f"latent must be between 1 and the clip length ({clip_samples}), got {model.latent}")
+        raise ConfigError(f"latent must be between 1 and the clip length ({clip_samples}), got {model.latent}")
     hop = frame_hop(model.latent, clip_samples, model.hop)
     layout = layout_for(model.latent, frame_count(clip_samples, hop))
     variational = model.kind == "vae"
