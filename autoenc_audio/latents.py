@@ -105,7 +105,7 @@ def open_model(model: Path | None, cache_dir: Path, environment_model: str | Non
     `device` may be `auto`. The result's `path` is the checkpoint file.
     """
     from .runs import resolve_model
-    from .train import resolve_device
+    from .devices import resolve_device
 
     path, _ = resolve_model(model, cache_dir, environment_model)
     return load_checkpoint(path, resolve_device(device))

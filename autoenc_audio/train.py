@@ -29,7 +29,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 from . import __version__
 from .checkpoint import load_checkpoint, load_training_state, rng_state, save_checkpoint, set_rng_state
 from .audio import write_text_atomic
-from .config import Config, ConfigError, load_config
+from .config import Config, load_config
+from .devices import resolve_device
 from .data import ClipDataset, DatasetError, PreparedData, builtin_corpus, prepare_dataset
 from .losses import LOSSES
 from .metrics import evaluate
@@ -155,23 +156,6 @@ def data_root_of_run(run_dir: Path) -> Path | None:
         return None
     root = json.loads(path.read_text()).get("data_root")
     return Path(root) if root else None
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA, then Apple's MPS, then the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA GPU is available")
-    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError("--device mps: Apple MPS is not available")
-    if name not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
-    return torch.device(name)
 
 
 def setup_distributed(device_name: str) -> Distributed:
