@@ -1,8 +1,8 @@
 """Differentiable training losses, built on the metric helpers of `metrics.py`.
 
 One STFT / mel implementation serves both reporting and training, so with
-default arguments `multi_resolution_stft_loss` equals the batch mean of
-`metrics.mrstft` and `mel_loss` the batch mean of `metrics.mel_l1`: training
+default arguments `multi_resolution_stft_loss` equals `metrics.mrstft` for
+a single clip (its spectral convergence is batch-wide, see there) and `mel_loss` the batch mean of `metrics.mel_l1`: training
 optimises what aea reports. Every loss takes `reference, estimate` of shape
 `[batch, samples]` or `[batch, 1, samples]` and returns a scalar.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from . import metrics
-from .metrics import DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, as_batch, mel_l1, stft_distance
+from .metrics import DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, as_batch, mel_l1, stft_magnitude
 
 
 def waveform_l1(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
@@ -34,16 +34,23 @@ def multi_resolution_stft_loss(
     convergence_weight: float = 1.0,
     log_magnitude_weight: float = 1.0,
 ) -> torch.Tensor:
-    """Spectral convergence + log-magnitude L1, averaged over resolutions and batch.
+    """Spectral convergence + log-magnitude L1, averaged over resolutions.
 
-    Defaults give exactly the `mrstft` metric (n_fft 512/1024/2048, hop n_fft/4,
-    ln(|X| + 1e-7)). The log-magnitude term weighs quiet bins as much as loud
-    ones, which is what the metric rewards on music.
+    The log-magnitude term (ln(|X| + 1e-7), n_fft 512/1024/2048, hop n_fft/4)
+    is the metric's, averaged over the batch; it weighs quiet bins as much as
+    loud ones, which is what the metric rewards on music. Spectral convergence
+    is taken over the whole batch (`||X - Y|| / ||X||` of all its spectrograms):
+    per clip, a silent clip (digital silence at the start of a real track)
+    divides by ~0 and one such clip would swamp the batch's gradient. For a
+    batch of one clip the loss equals the `mrstft` metric.
     """
-    total = reference.new_zeros(())
+    x, y = as_batch(reference), as_batch(estimate)
+    total = x.new_zeros(())
     for n_fft in fft_sizes:
-        convergence, log_magnitude = stft_distance(reference, estimate, n_fft)
-        total = total + convergence_weight * convergence.mean() + log_magnitude_weight * log_magnitude.mean()
+        magnitude_x, magnitude_y = stft_magnitude(x, n_fft), stft_magnitude(y, n_fft)
+        convergence = (magnitude_x - magnitude_y).norm() / magnitude_x.norm().clamp_min(1e-6)
+        log_magnitude = (torch.log(magnitude_x + MAG_EPS) - torch.log(magnitude_y + MAG_EPS)).abs().mean()
+        total = total + convergence_weight * convergence + log_magnitude_weight * log_magnitude
     return total / len(fft_sizes)
 
 
