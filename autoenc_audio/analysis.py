@@ -38,6 +38,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from .audio import write_text_atomic
 from .checkpoint import Checkpoint, load_checkpoint
 from .data import PreparedData, builtin_corpus, prepare_dataset
 from .latents import encode_clips
@@ -561,8 +562,8 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
     analysis = {"models": results, "comparison": comparison_rows(results), "seconds": round(time.perf_counter() - started, 1),
                 "settings": {"max_clips": max_clips, "probe_dims": PROBE_DIMS, "raw_dims": RAW_DIMS, "cv_folds": cv_folds,
                              "seed": seed}}
-    _write_text(out_dir / "analysis.json", json.dumps(analysis, indent=2, default=_json_default) + "\n")
-    _write_text(out_dir / "report.md", render_report(analysis))
+    write_text_atomic(out_dir / "analysis.json", json.dumps(analysis, indent=2, default=_json_default) + "\n")
+    write_text_atomic(out_dir / "report.md", render_report(analysis))
     analysis["report"] = str(out_dir / "report.md")
     return analysis
 
@@ -619,13 +620,6 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, (np.ndarray, np.generic)):
         return value.tolist()
     return str(value)
-
-
-def _write_text(path: Path, text: str) -> None:
-    from .audio import atomic_path
-
-    with atomic_path(path) as temporary:
-        temporary.write_text(text)
 
 
 def _f(value: Any, digits: int = 2) -> str:

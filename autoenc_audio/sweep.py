@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .audio import atomic_path, write_audio
+from .audio import write_audio, write_text_atomic
 from .checkpoint import load_checkpoint, state_path
 from .config import Config
 from .data import builtin_corpus, prepare_dataset
@@ -211,8 +211,8 @@ def run_sweep(
                      "kind": base_config.model.kind, "seed": base_config.train.seed},
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    _write(out_dir / "sweep.json", json.dumps(result, indent=2) + "\n")
-    _write(out_dir / "report.md", render_report(result))
+    write_text_atomic(out_dir / "sweep.json", json.dumps(result, indent=2) + "\n")
+    write_text_atomic(out_dir / "report.md", render_report(result))
     result["report"] = str(out_dir / "report.md")
     return result
 
@@ -220,11 +220,6 @@ def run_sweep(
 def _clip_name(dataset, index: int, sample_rate: int) -> str:
     track_index, start = dataset.index.items[index]
     return f"{dataset.index.tracks[track_index].path.name} at {start / sample_rate:g} s"
-
-
-def _write(path: Path, text: str) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(text)
 
 
 def _f(value: Any, digits: int = 2) -> str:
