@@ -104,7 +104,7 @@ class TrainConfig:
     seed: int = 0
     grad_clip: float = 1.0
     loss_weights: dict[str, float] = field(
-        default_factory=lambda: {"l1": 1.0, "mrstft": 1.0, "mel": 0.0, "rmse": 0.0, "kl": 1e-4}
+        default_factory=lambda: {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "rmse": 0.0, "kl": 1e-4}
     )
     kl_warmup_epochs: int = 5
     scheduler: str = "cosine"  # cosine | constant
