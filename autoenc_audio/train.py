@@ -10,6 +10,7 @@ writes files.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -62,6 +63,10 @@ class SilentReporter:
 
     def end_epoch(self, record: dict[str, Any]) -> None:
         pass
+
+
+class RunError(Exception):
+    """A run folder that cannot be read (corrupt history)."""
 
 
 class TrainingInterrupted(Exception):
@@ -267,15 +272,21 @@ def epoch_batches(sampler: DistributedSampler, epoch: int, batch_size: int) -> l
 
 def load_data(config: Config, data_root: Path | None, cache_dir: Path, workers: int, reporter: Reporter, job: Distributed) -> PreparedData:
     """The dataset (built-in corpus when `data_root` is None); rank 0 fills the cache first."""
-    for turn in ("main", "others"):
-        if job.is_main == (turn == "main"):
-            root = data_root
-            if root is None:
-                root = builtin_corpus(cache_dir, config.data, seed=0)
-                if job.is_main:
-                    reporter.message(f"no --data given: using the built-in corpus at {root}")
-            prepared = prepare_dataset(root, config.audio, config.data, cache_dir, workers=workers)
-        job.barrier()
+    def prepare() -> PreparedData:
+        root = data_root
+        if root is None:
+            root = builtin_corpus(cache_dir, config.data, seed=0)
+            if job.is_main:
+                reporter.message(f"no --data given: using the built-in corpus at {root}")
+        return prepare_dataset(root, config.audio, config.data, cache_dir, workers=workers)
+
+    # Rank 0 builds the corpus and fills the cache; the others then read it.
+    if job.is_main:
+        prepared = prepare()
+    job.barrier()
+    if not job.is_main:
+        prepared = prepare()
+    job.barrier()
     if job.is_main:
         for path, reason in prepared.skipped:
             reporter.message(f"skipped {path}: {reason}")
@@ -295,12 +306,6 @@ class TrainingState:
     clips_seen: int = 0
     best_loss: float = float("inf")
     epoch_sums: dict[str, float] = field(default_factory=dict)
-
-    def as_tensors(self) -> dict[str, Any]:
-        return {
-            "epoch": self.epoch, "batch": self.batch, "step": self.step, "elapsed_seconds": self.elapsed_seconds,
-            "clips_seen": self.clips_seen, "best_loss": self.best_loss, "epoch_sums": dict(self.epoch_sums),
-        }
 
 
 def train(
@@ -372,7 +377,7 @@ def train(
     def save_last() -> None:
         if job.is_main:
             training_state = {
-                "optimizer": optimizer.state_dict(), "rng": rng_state(), "progress": state.as_tensors(),
+                "optimizer": optimizer.state_dict(), "rng": rng_state(), "progress": dataclasses.asdict(state),
             }
             save_checkpoint(files.last, model, config, labels=prepared.labels, info=info, training_state=training_state)
         job.barrier()
@@ -516,9 +521,12 @@ def config_for_resume(run_dir: Path) -> Config:
 
 
 def iterate_history(run_dir: Path) -> Iterator[dict[str, Any]]:
-    """The per-epoch records of a run."""
+    """The per-epoch records of a run (none when it has no history yet)."""
     path = RunFiles(Path(run_dir)).history
     if path.exists():
-        for line in path.read_text().splitlines():
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
             if line.strip():
-                yield json.loads(line)
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise RunError(f"{path}: corrupt line {number} ({error.msg})") from None

@@ -128,3 +128,11 @@ def test_bad_size_and_no_model(setup, tmp_path):
     result = CliRunner().invoke(cli, ["plot", "compare", str(song), "-o", str(tmp_path / "x.png"), "--cache-dir", str(tmp_path)],
                                 env={"AEA_MODEL": ""})
     assert result.exit_code == 2 and "aea train" in result.output
+
+
+def test_corrupt_history_is_one_line_exit_2(setup, tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "history.jsonl").write_text('{"epoch": 1, "val_loss": 1.0}\n{"epoch": 2, "val_lo\n')
+    result = run(setup, "history", tmp_path / "run", "-o", tmp_path / "h.png")
+    assert result.exit_code == 2
+    assert "history.jsonl: corrupt line 2" in result.output and "Traceback" not in result.output

@@ -27,15 +27,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    import importlib
+    from . import analysis_commands, data_commands, demo_command, latent_commands, plot_commands, train_commands
 
-    for name in ("data_commands", "train_commands", "latent_commands", "plot_commands", "analysis_commands", "demo_command"):
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"{__name__}.{name}":
-                raise
-            continue
+    for module in (data_commands, train_commands, latent_commands, plot_commands, analysis_commands, demo_command):
         for command in module.COMMANDS:
             cli.add_command(command)
 

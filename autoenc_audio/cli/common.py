@@ -30,8 +30,9 @@ def input_errors() -> tuple[type[BaseException], ...]:
     from ..checkpoint import CheckpointError
     from ..plots import PlotError
     from ..sweep import SweepError
+    from ..train import RunError
 
-    return INPUT_ERRORS + (CheckpointError, PlotError, AnalysisError, SweepError)
+    return INPUT_ERRORS + (CheckpointError, PlotError, AnalysisError, SweepError, RunError)
 
 
 class AeaGroup(click.Group):

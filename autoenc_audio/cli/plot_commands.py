@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -42,11 +41,9 @@ def model_option(function: Callable) -> Callable:
 
 
 def load_model(model: Path | None, cache_dir: Path):
-    from ..checkpoint import load_checkpoint
-    from ..runs import resolve_model
+    from ..latents import open_model
 
-    path, _ = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))
-    return load_checkpoint(path)
+    return open_model(model, cache_dir, os.environ.get("AEA_MODEL"))
 
 
 def done(path: Path, as_json: bool, **extra: Any) -> None:
@@ -204,20 +201,17 @@ def history(runs, output, fmt, size, title, as_json) -> None:
       aea plot history runs/a runs/b -o history.png
     """
     from ..plots import plot_history
+    from ..train import iterate_history
 
     loaded = []
     for run in runs:
         if not run.is_dir():
             raise PlotError(f"{run}: not a run folder")
-        file = run / "history.jsonl"
-        if not file.is_file():
+        if not (run / "history.jsonl").is_file():
             raise PlotError(f"{run}: no history.jsonl (not an aea training run?)")
-        try:
-            records = [json.loads(line) for line in file.read_text().splitlines() if line.strip()]
-        except json.JSONDecodeError as error:
-            raise PlotError(f"{file}: corrupt line ({error.msg})") from None
+        records = list(iterate_history(run))
         if not records:
-            raise PlotError(f"{file}: no epochs recorded yet")
+            raise PlotError(f"{run / 'history.jsonl'}: no epochs recorded yet")
         loaded.append((run.resolve().name, records))
     path = plot_history(loaded, output, title, fmt, parse_size(size))
     done(path, as_json)
