@@ -88,6 +88,12 @@ def state_path(path: str | Path) -> Path:
     return path.with_name(path.stem + STATE_SUFFIX) if path.suffix else path.with_name(path.name + STATE_SUFFIX)
 
 
+def pending_state_path(path: str | Path) -> Path:
+    """Where a new training state waits while its checkpoint is being written (see `save_checkpoint`)."""
+    sidecar = state_path(path)
+    return sidecar.with_name(sidecar.name + ".pending")
+
+
 # ----------------------------------------------------------------------------- fingerprint
 
 
@@ -177,22 +183,31 @@ def save_checkpoint(
         "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     sidecar = state_path(path)
+    pending = pending_state_path(path)
+    state_bytes = None
     if training_state is not None:
         state = {"checkpoint_fingerprint": fingerprint, "state": _plain(sidecar, training_state, "training_state")}
         buffer = io.BytesIO()
         torch.save(state, buffer)
+        state_bytes = buffer.getvalue()
         try:  # refuse now what resuming could not read later
-            torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)
+            torch.load(io.BytesIO(state_bytes), weights_only=True)
         except Exception as error:  # noqa: BLE001 - any failure means unreadable
             raise CheckpointError(f"{sidecar}: training state is not loadable with weights_only ({error})") from None
-        _atomic_write(sidecar, buffer.getvalue())
     try:
         data = _safetensors_bytes(weights, metadata=metadata)
     except Exception as error:  # noqa: BLE001
         raise CheckpointError(f"{path}: cannot serialise the model tensors ({error})") from None
+    # Weights and state are two files: the new state waits as `pending` until the weights are in place,
+    # so a crash at any moment leaves a pair that matches (old/old, or new weights with the pending state).
+    if state_bytes is not None:
+        _atomic_write(pending, state_bytes)
     _atomic_write(path, data)
-    if training_state is None and sidecar.exists():
-        sidecar.unlink()
+    if state_bytes is not None:
+        os.replace(pending, sidecar)
+    else:
+        for stale in (sidecar, pending):
+            stale.unlink(missing_ok=True)
     return path
 
 
@@ -350,9 +365,18 @@ def load_training_state(path: str | Path) -> dict[str, Any] | None:
     Raises CheckpointError when the sidecar is unreadable or belongs to other weights.
     """
     path = Path(path)
-    sidecar = state_path(path)
+    sidecar, pending = state_path(path), pending_state_path(path)
     if not sidecar.is_file():
-        return None
+        return _read_state(pending, path) if pending.is_file() else None
+    try:
+        return _read_state(sidecar, path)
+    except CheckpointError:
+        if pending.is_file():  # a save was interrupted after its weights were written
+            return _read_state(pending, path)
+        raise
+
+
+def _read_state(sidecar: Path, path: Path) -> dict[str, Any]:
     try:
         loaded = torch.load(sidecar, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - pickle/zip errors of any kind
@@ -362,7 +386,7 @@ def load_training_state(path: str | Path) -> dict[str, Any] | None:
     if path.is_file():
         expected = _open(path, with_tensors=False)[0].get("weights_fingerprint")
         if expected is not None and loaded.get("checkpoint_fingerprint") != expected:
-            raise CheckpointError(f"{sidecar}: training state belongs to other weights than {path.name}")
+            raise CheckpointError(f"{state_path(path)}: training state belongs to other weights than {path.name}")
     return loaded["state"]
 
 
@@ -504,6 +528,7 @@ __all__ = [
     "rng_state",
     "save_checkpoint",
     "set_rng_state",
+    "pending_state_path",
     "state_path",
     "weights_fingerprint",
 ]

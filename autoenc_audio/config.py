@@ -181,11 +181,31 @@ def _build_section(section_type: type, name: str, values: dict[str, Any]) -> Any
         raise ConfigError(f"bad value in [{name}]: {error}") from None
 
 
+PRESETS_DIR = Path(__file__).parent / "presets"
+
+
+def preset_names() -> list[str]:
+    """The presets shipped with the package (`configs/` in the source tree links here)."""
+    return sorted(path.stem for path in PRESETS_DIR.glob("*.toml"))
+
+
+def resolve_config_path(value: str | Path | None) -> Path | None:
+    """A TOML path, or the name of a shipped preset (`seed`, `tiny`, ...); a file of that name wins."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.exists() or path.suffix == ".toml":
+        return path
+    if (PRESETS_DIR / f"{value}.toml").is_file():
+        return PRESETS_DIR / f"{value}.toml"
+    raise ConfigError(f"{value}: no such config file or preset (presets: {', '.join(preset_names())})")
+
+
 def load_config(path: str | Path | None = None) -> Config:
-    """Defaults, then the TOML file's values. Raises ConfigError naming the file."""
+    """Defaults, then the values of a TOML file or a preset named like `seed`. Raises ConfigError naming the file."""
+    path = resolve_config_path(path)
     if path is None:
         return Config()
-    path = Path(path)
     try:
         with path.open("rb") as handle:
             values = tomllib.load(handle)

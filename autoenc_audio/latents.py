@@ -252,13 +252,13 @@ def encode_inputs(
     for number, source in enumerate(paths):
         try:
             if whole:
-                before = len(rows)
+                before, before_clips = len(rows), len(offsets)
                 clips = TrackClips(source, audio, hop)
                 try:
                     first = _encode_stream(clips, model, batch_size, device, rows, offsets, padded,
                                            progress if len(paths) == 1 else None)
-                except BaseException:
-                    del rows[before:]
+                except BaseException:  # a track that fails part-way leaves nothing behind
+                    del rows[before:], offsets[before_clips:], padded[before_clips:]
                     raise
                 size = sum(len(r) for r in rows[before:])
                 encoded.append(EncodedInput(source, count, count + size, 0.0, first.padded, first.silent,

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .audio import write_audio, write_text_atomic
-from .checkpoint import load_checkpoint, state_path
+from .checkpoint import load_checkpoint, pending_state_path, state_path
 from .config import Config
 from .data import builtin_corpus, prepare_dataset
 from .latents import reconstruct_clips
@@ -117,7 +117,7 @@ def _is_finished(run_dir: Path) -> bool:
 
 def _resumable(run_dir: Path) -> bool:
     last = run_dir / "last.safetensors"
-    return last.is_file() and state_path(last).is_file() and (run_dir / "config.toml").is_file()
+    return last.is_file() and (state_path(last).is_file() or pending_state_path(last).is_file()) and (run_dir / "config.toml").is_file()
 
 
 def run_sweep(

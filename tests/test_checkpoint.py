@@ -196,6 +196,35 @@ def test_training_state_rejects_objects_and_stale_sidecars(tmp_path):
         load_training_state(path)
 
 
+@pytest.mark.parametrize("crash_at", ["weights", "promotion"])
+def test_a_crash_between_weights_and_state_still_resumes(tmp_path, monkeypatch, crash_at):
+    """kill -9 can land between the two files of a save: the pair on disk must still match."""
+    config = _config()
+    old, new = _model(config), _model(config)
+    with torch.no_grad():
+        next(new.parameters()).add_(1.0)
+    path = save_checkpoint(tmp_path / "last.safetensors", old, config, training_state={"epoch": 1})
+    real_replace = os.replace
+
+    def crash(source, target):
+        if (crash_at == "weights" and Path(target) == path) or (crash_at == "promotion" and Path(target) == state_path(path)):
+            raise KeyboardInterrupt  # the process dies here
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, new, config, training_state={"epoch": 2})
+    monkeypatch.setattr(os, "replace", real_replace)
+    expected = {"weights": (old, 1), "promotion": (new, 2)}[crash_at]
+    assert load_checkpoint(path).model.state_dict().keys() == expected[0].state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(load_checkpoint(path).model.state_dict().values(),
+                                                  expected[0].state_dict().values()))
+    assert load_training_state(path) == {"epoch": expected[1]}
+    save_checkpoint(path, new, config, training_state={"epoch": 3})  # the next save tidies up
+    assert load_training_state(path) == {"epoch": 3}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors", "last.state.pt"]
+
+
 def test_unloadable_pickle_sidecar_is_refused(tmp_path):
     path, _, _ = _save(tmp_path)
 

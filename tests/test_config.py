@@ -2,16 +2,33 @@ from pathlib import Path
 
 import pytest
 
-from autoenc_audio.config import AudioConfig, Config, ConfigError, load_config
+import autoenc_audio
+from autoenc_audio.config import PRESETS_DIR, AudioConfig, Config, ConfigError, load_config, preset_names
 from autoenc_audio.tomlwrite import dump_toml
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("preset", sorted(p.stem for p in (ROOT / "configs").glob("*.toml")))
-def test_every_preset_loads(preset):
+def test_every_preset_loads_by_path_and_by_name(preset):
     config = load_config(ROOT / "configs" / f"{preset}.toml")
     assert config.audio.clip_samples > 0
+    assert load_config(preset) == config
+
+
+def test_presets_ship_inside_the_package():
+    """An installed wheel has no configs/ folder: the presets live in the package, configs/ links to them."""
+    assert preset_names() == sorted(p.stem for p in (ROOT / "configs").glob("*.toml"))
+    assert {"default", "demo", "seed", "tiny"} <= set(preset_names())
+    assert PRESETS_DIR.resolve().is_relative_to(Path(autoenc_audio.__file__).resolve().parent)
+
+
+def test_unknown_preset_lists_the_presets(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="^sead: no such config file or preset \\(presets: default, demo, "):
+        load_config("sead")
+    (tmp_path / "seed").write_text('[train]\nlr = 0.5\n')  # a file of that name wins over the preset
+    assert load_config("seed").train.lr == 0.5
 
 
 def test_seed_preset_is_the_original_recipe():

@@ -165,6 +165,21 @@ def test_whole_sequence_of_two_tracks_decodes_to_two_files(model, songs, tmp_pat
     assert [Path(w.path).name for w in written] == ["000-a.wav", "001-short.wav"] and lengths == [20000, 3200]
 
 
+def test_whole_track_failing_part_way_leaves_the_next_track_aligned(model, songs, tmp_path):
+    good = write_song(tmp_path / "good.flac", 40.0, 22050, 1, seed=4).read_bytes()  # fails after its first 10 s block
+    damaged = tmp_path / "damaged.flac"
+    damaged.write_bytes(good[: len(good) // 2] + np.random.default_rng(0).bytes(20000))
+    failures = []
+    result = encode_inputs(model, [str(damaged), str(songs["a"])], whole=True, hop_seconds=1.0, batch_size=2,
+                           on_error=lambda source, error: failures.append(source))
+    metadata = result.latent_file.metadata
+    assert failures == [str(damaged)]
+    assert result.latent_file.latents.shape == (3, 512)
+    assert len(metadata["offsets"]) == len(metadata["padded"]) == len(metadata["sources"]) == 3
+    assert metadata["offsets"] == [0.0, 1.0, 2.0]
+    assert metadata["tracks"] == [{"source": str(songs["a"]), "start": 0, "stop": 3, "samples": 20000}]
+
+
 def test_inputs_expand_from_folders_globs_and_stdin(songs, tmp_path):
     folder = songs["a"].parent
     paths, problems = expand_inputs([str(folder)])

@@ -100,10 +100,10 @@ def sweep(latent_list, data_root, out_dir, minutes_per_model, epochs, arch, kind
     """
     from ..config import load_config
     from ..sweep import ProposalRule, parse_latents, run_sweep
-    from .train_commands import ConsoleReporter, resolve_config_path
+    from .train_commands import ConsoleReporter
 
     sizes = parse_latents(latent_list)
-    config = load_config(resolve_config_path(config_file)).override(
+    config = load_config(config_file).override(
         model={"arch": arch, "kind": kind}, train={"seed": seed, "device": device})
     result = run_sweep(sizes, out_dir, cache_dir, config, data_root, minutes_per_model, epochs,
                        ProposalRule(criterion, tolerance), reporter=ConsoleReporter(),

@@ -18,7 +18,7 @@ from ..plots import plot_compare, plot_history
 from ..runs import record_latest_run
 from ..train import iterate_history, train as run_training
 from .common import cache_dir_option, print_table, progress_bar
-from .train_commands import ConsoleReporter, resolve_config_path
+from .train_commands import ConsoleReporter
 
 
 @click.command()
@@ -38,7 +38,7 @@ def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) ->
     Example:
       aea demo --out runs/demo --minutes 1
     """
-    config = load_config(resolve_config_path(config_file)).override(train={"minutes": minutes})
+    config = load_config(config_file).override(train={"minutes": minutes})
     with progress_bar("building the built-in corpus") as bar:
         corpus = builtin_corpus(cache_dir, config.data, progress=bar)
     summary = summarize_scan(scan_folder(corpus), config.audio, config.data)

@@ -16,19 +16,6 @@ from ..runs import record_latest_run, resolve_model
 from ..train import SilentReporter, TrainingInterrupted, config_for_resume, data_root_of_run, train as run_training
 from .common import audio_options, cache_dir_option, is_tty, json_option, print_json, print_table, stderr_console
 
-PRESETS = Path(__file__).resolve().parents[2] / "configs"
-
-
-def resolve_config_path(value: str | None) -> Path | None:
-    """A TOML path, or the name of a preset in configs/ (e.g. `seed`, `tiny`)."""
-    if value is None:
-        return None
-    path = Path(value)
-    if not path.exists() and path.suffix != ".toml" and (PRESETS / f"{value}.toml").exists():
-        return PRESETS / f"{value}.toml"
-    return path
-
-
 class ConsoleReporter:
     """A progress bar per epoch on a terminal; one plain line per epoch otherwise (all on stderr)."""
 
@@ -136,7 +123,7 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
         if ignored:
             click.echo(f"aea: --resume keeps the run's own settings; ignoring {', '.join(ignored)}", err=True)
     else:
-        config = load_config(resolve_config_path(config_file)).override(
+        config = load_config(config_file).override(
             audio={"sample_rate": sample_rate, "clip_seconds": clip_seconds},
             model={"latent": latent, "arch": arch, "kind": kind},
             train={"epochs": epochs, "minutes": minutes, "batch_size": batch_size, "lr": lr, "seed": seed,
