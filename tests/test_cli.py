@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from autoenc_audio import __version__
@@ -15,6 +16,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run(*args, env=None):
     return CliRunner().invoke(cli, [str(a) for a in args], env=env)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["train", "--bogus"], "aea train: error: No such option '--bogus'"),
+    (["encode"], "aea encode: error: Missing argument 'INPUTS...'"),
+    (["train", "--latent", "abc"], "aea train: error: Invalid value for '--latent'"),
+    (["nope"], "aea: error: No such command 'nope'"),
+])
+def test_usage_errors_are_one_line_with_exit_2(args, expected):
+    result = CliRunner().invoke(cli, args, prog_name="aea")
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(expected) and "--help'" in lines[0], result.output
 
 
 def test_help_lists_every_command_and_each_help_ends_with_an_example():

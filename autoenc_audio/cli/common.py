@@ -42,6 +42,27 @@ class AeaGroup(click.Group):
     traceback only with `aea --debug`.
     """
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra) -> Any:
+        """As Click's, but a usage error is one line naming the command (Click prints usage, hint and error)."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.UsageError as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # `aea` alone: the help text is the answer
+                error.show()
+                sys.exit(error.exit_code)
+            command = error.ctx.command_path if error.ctx else (prog_name or "aea")
+            click.echo(f"{command}: error: {error.format_message().rstrip('.')}; see '{command} --help'", err=True)
+            sys.exit(error.exit_code)
+        except click.ClickException as error:
+            error.show()
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("aea: aborted", err=True)
+            sys.exit(1)
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
