@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
@@ -108,8 +109,12 @@ def split_tracks(
 
     Tracks are shuffled within each label, then dealt round-robin across labels
     so every prefix of the order is balanced; test takes the first share, then
-    validation, then train. Each non-zero fraction gets at least one track when
-    there are three or more tracks.
+    validation, then train. A label never gives more than its own share of
+    tracks (rounded up) to test and validation together, and always keeps one
+    for training: a label with few tracks among large ones would otherwise go
+    wholly to test (its first tracks come early in the round-robin) and never
+    be trained on. Each non-zero fraction gets at least one track when there
+    are three or more tracks.
     """
     rng = np.random.default_rng(seed)
     by_label: dict[str, list[Track]] = defaultdict(list)
@@ -131,10 +136,26 @@ def split_tracks(
         return max(count, 1) if fraction > 0 and total >= 3 else count
 
     n_test, n_validation = share(test_fraction), share(validation_fraction)
+    held_share = test_fraction + validation_fraction
+    cap = {label: min(math.ceil(len(group) * held_share - 1e-9), len(group) - 1) for label, group in by_label.items()}
+    held: list[Track] = []
+    taken: dict[str, int] = defaultdict(int)
+    for track in order:
+        label = track.label or ""
+        if len(held) < n_test + n_validation and taken[label] < cap[label]:
+            held.append(track)
+            taken[label] += 1
+    for track in order:  # caps must not leave a requested split empty (a few one-track labels)
+        if len(held) >= (n_test > 0) + (n_validation > 0):
+            break
+        if all(track.path != other.path for other in held):
+            held.append(track)
+    n_test = min(n_test, len(held) - (1 if n_validation and len(held) > 1 else 0))
+    held_paths = {track.path for track in held}
     return {
-        "test": order[:n_test],
-        "validation": order[n_test : n_test + n_validation],
-        "train": order[n_test + n_validation :],
+        "test": held[:n_test],
+        "validation": held[n_test:],
+        "train": [track for track in order if track.path not in held_paths],
     }
 
 

@@ -1,3 +1,4 @@
+import math
 import os
 
 import numpy as np
@@ -7,6 +8,7 @@ from autoenc_audio import data as data_module
 from autoenc_audio.config import AudioConfig, DataConfig
 from autoenc_audio.data import (
     DatasetError,
+    Track,
     TrackCache,
     clip_starts,
     fill_cache,
@@ -75,6 +77,22 @@ def test_split_by_track_is_deterministic_disjoint_and_stratified(genre_folder):
     assert sum(len(p) for p in paths.values()) == 12
     assert len(split["test"]) == 3 and len(split["validation"]) == 3
     assert {t.label for t in split["test"]} == {"blues", "jazz", "rock"}
+
+
+def test_a_small_label_among_large_ones_is_still_trained_on(tmp_path):
+    """Round-robin alone sent all three tracks of a small label to test (real bench music did this)."""
+    tracks = [Track(tmp_path / f"{label}{i}.wav", label, 60.0) for label, count in (("a", 3), ("b", 17), ("c", 10), ("d", 63))
+              for i in range(count)]
+    split = split_tracks(tracks, 0.1, 0.1, seed=0)
+    labels = {name: [t.label for t in members] for name, members in split.items()}
+    assert len(split["test"]) == 9 and len(split["validation"]) == 9 and sum(map(len, split.values())) == 93
+    for label, count in (("a", 3), ("b", 17), ("c", 10), ("d", 63)):
+        held = labels["test"].count(label) + labels["validation"].count(label)
+        assert labels["train"].count(label) >= 1 and held <= math.ceil(count * 0.2)
+    assert set(labels["test"]) == {"a", "b", "c", "d"}
+    one_track_labels = [Track(tmp_path / f"{label}.wav", label, 60.0) for label in "xyz"]
+    tiny = split_tracks(one_track_labels, 0.1, 0.1, seed=0)
+    assert [len(tiny[name]) for name in ("train", "validation", "test")] == [1, 1, 1]
 
 
 def test_prepare_dataset_no_track_on_two_sides(genre_folder, tmp_path):
