@@ -377,12 +377,13 @@ def plot_latent_map(points: np.ndarray, labels: Sequence[str], path: str | Path,
     crosses = np.zeros(len(points), bool) if markers is None else np.asarray(markers, bool)
     marker_size = 22 if len(points) < 500 else 10
     for name, color in colors.items():
+        legend_entry = f"{name} ({int((labels == name).sum())})"
         for cross in (False, True):
             keep = (labels == name) & (crosses == cross)
-            if keep.any():
+            if keep.any():  # the label's first series carries its legend entry (a label may have test clips only)
                 axis.scatter(*points[keep].T, s=marker_size * (1.6 if cross else 1), color=color,
-                             marker="x" if cross else "o", alpha=0.8, linewidths=1 if cross else 0,
-                             label=None if cross else f"{name} ({int((labels == name).sum())})")
+                             marker="x" if cross else "o", alpha=0.8, linewidths=1 if cross else 0, label=legend_entry)
+                legend_entry = None
     axis.set_xlabel(axis_names[0])
     axis.set_ylabel(axis_names[1])
     if three:

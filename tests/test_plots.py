@@ -68,3 +68,18 @@ def test_bad_input_is_a_clear_error(tmp_path):
     with pytest.raises(plots.PlotError):
         plots.plot_history([], tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
+
+
+def test_latent_map_legend_lists_a_label_seen_only_in_test_clips(tmp_path, monkeypatch):
+    drawn = {}
+    real_save = plots.save_figure
+
+    def keep(figure, path, fmt=None):
+        drawn["legend"] = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+        return real_save(figure, path, fmt)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    points = np.random.default_rng(0).normal(size=(6, 2))
+    plots.plot_latent_map(points, ["a", "a", "b", "b", "c", "c"], tmp_path / "m.png", "map", ["x", "y"],
+                          markers=[False, True, False, False, True, True])
+    assert drawn["legend"] == ["a (2)", "b (2)", "c (2)"]
