@@ -22,7 +22,11 @@ that runs code on load. `rng_state()` / `set_rng_state()` give RNG states in
 that form.
 
 Both files are written atomically (temporary file in the same folder, fsync,
-`os.replace`), so a crash never leaves a half-written checkpoint behind.
+`os.replace`), so a crash never leaves a half-written checkpoint behind. The
+new state is first written as `<name>.state.pt.pending` and renamed over the
+old one only after the weights are in place; `load_training_state` takes the
+state file, or the pending one when only it matches the weights (a crash
+between the two renames).
 """
 
 from __future__ import annotations
@@ -204,7 +208,10 @@ def save_checkpoint(
         _atomic_write(pending, state_bytes)
     _atomic_write(path, data)
     if state_bytes is not None:
-        os.replace(pending, sidecar)
+        try:
+            os.replace(pending, sidecar)
+        except OSError as error:
+            raise CheckpointError(f"{sidecar}: cannot write ({error.strerror or error})") from None
     else:
         for stale in (sidecar, pending):
             stale.unlink(missing_ok=True)
@@ -308,7 +315,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         "parameters": parameters,
         "tensors": sum(1 for key in shapes if key.startswith(MODEL_PREFIX)),
         "latent_stats": LATENT_MEAN_KEY in shapes or LATENT_STD_KEY in shapes,
-        "training_state": state_path(path).is_file(),
+        "training_state": state_path(path).is_file() or pending_state_path(path).is_file(),
     }
     return metadata
 
@@ -362,18 +369,28 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
 def load_training_state(path: str | Path) -> dict[str, Any] | None:
     """The training state saved with checkpoint `path` (read with weights_only=True), or None when there is none.
 
-    Raises CheckpointError when the sidecar is unreadable or belongs to other weights.
+    The state file is used when it matches the weights; otherwise a pending
+    state that does (a save interrupted between its two renames). A pending
+    state that does not match is an unfinished save and is ignored. Raises
+    CheckpointError when the state file is unreadable or belongs to other
+    weights and no pending state matches.
     """
     path = Path(path)
     sidecar, pending = state_path(path), pending_state_path(path)
     if not sidecar.is_file():
-        return _read_state(pending, path) if pending.is_file() else None
+        try:
+            return _read_state(pending, path) if pending.is_file() else None
+        except CheckpointError:
+            return None
     try:
         return _read_state(sidecar, path)
-    except CheckpointError:
-        if pending.is_file():  # a save was interrupted after its weights were written
-            return _read_state(pending, path)
-        raise
+    except CheckpointError as error:
+        if pending.is_file():
+            try:
+                return _read_state(pending, path)
+            except CheckpointError:
+                pass
+        raise error from None
 
 
 def _read_state(sidecar: Path, path: Path) -> dict[str, Any]:
@@ -386,7 +403,7 @@ def _read_state(sidecar: Path, path: Path) -> dict[str, Any]:
     if path.is_file():
         expected = _open(path, with_tensors=False)[0].get("weights_fingerprint")
         if expected is not None and loaded.get("checkpoint_fingerprint") != expected:
-            raise CheckpointError(f"{state_path(path)}: training state belongs to other weights than {path.name}")
+            raise CheckpointError(f"{sidecar}: training state belongs to other weights than {path.name}")
     return loaded["state"]
 
 

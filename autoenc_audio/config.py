@@ -190,11 +190,11 @@ def preset_names() -> list[str]:
 
 
 def resolve_config_path(value: str | Path | None) -> Path | None:
-    """A TOML path, or the name of a shipped preset (`seed`, `tiny`, ...); a file of that name wins."""
+    """A TOML path, or the name of a shipped preset (`seed`, `tiny`, ...); a file (not a folder) of that name wins."""
     if value is None:
         return None
     path = Path(value)
-    if path.exists() or path.suffix == ".toml":
+    if path.is_file() or path.suffix == ".toml":
         return path
     if (PRESETS_DIR / f"{value}.toml").is_file():
         return PRESETS_DIR / f"{value}.toml"
@@ -211,6 +211,10 @@ def load_config(path: str | Path | None = None) -> Config:
             values = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a config file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     try:

@@ -110,11 +110,13 @@ def split_tracks(
     Tracks are shuffled within each label, then dealt round-robin across labels
     so every prefix of the order is balanced; test takes the first share, then
     validation, then train. A label never gives more than its own share of
-    tracks (rounded up) to test and validation together, and always keeps one
-    for training: a label with few tracks among large ones would otherwise go
+    tracks (rounded up) to test and validation together, and keeps one for
+    training: a label with few tracks among large ones would otherwise go
     wholly to test (its first tracks come early in the round-robin) and never
-    be trained on. Each non-zero fraction gets at least one track when there
-    are three or more tracks.
+    be trained on. Each non-zero fraction still gets at least one track when
+    there are three or more tracks, even if that takes a one-track label's
+    only track; when the caps leave fewer held-out tracks than asked, test and
+    validation share them in proportion to their fractions.
     """
     rng = np.random.default_rng(seed)
     by_label: dict[str, list[Track]] = defaultdict(list)
@@ -150,7 +152,10 @@ def split_tracks(
             break
         if all(track.path != other.path for other in held):
             held.append(track)
-    n_test = min(n_test, len(held) - (1 if n_validation and len(held) > 1 else 0))
+    if len(held) < n_test + n_validation:
+        n_test = round(len(held) * test_fraction / held_share) if held_share else 0
+        if test_fraction > 0 and validation_fraction > 0 and len(held) >= 2:
+            n_test = min(max(n_test, 1), len(held) - 1)
     held_paths = {track.path for track in held}
     return {
         "test": held[:n_test],
@@ -305,6 +310,14 @@ class PreparedData:
     splits: dict[str, ClipDataset]
     skipped: list[tuple[str, str]]
 
+    def split_digest(self) -> str:
+        """A short hash of which track (path relative to the root) is in which split: a resumed run checks it."""
+        digest = hashlib.sha256()
+        for name in sorted(self.splits):
+            for track in sorted(_relative(t.path, self.root) for t in self.splits[name].index.tracks):
+                digest.update(f"{name}\0{track}\n".encode())
+        return digest.hexdigest()[:16]
+
     def summary(self) -> dict:
         return {
             "root": str(self.root),
@@ -312,7 +325,15 @@ class PreparedData:
             "tracks": {name: len(split.index.tracks) for name, split in self.splits.items()},
             "clips": {name: len(split) for name, split in self.splits.items()},
             "skipped": len(self.skipped),
+            "split": self.split_digest(),
         }
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def prepare_dataset(

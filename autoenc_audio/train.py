@@ -154,6 +154,14 @@ def shared_clock(elapsed_seconds: float, job: Distributed) -> float:
     return float(clock)
 
 
+def _check_same_split(files: RunFiles, prepared: PreparedData) -> None:
+    """Resuming on another split (tracks added or removed, another split rule) would train on held-out tracks."""
+    recorded = json.loads(files.run.read_text()).get("split") if files.run.exists() else None
+    if recorded is not None and recorded != prepared.split_digest():
+        raise RunError(f"{files.root}: the dataset's train/validation/test split has changed since this run started "
+                       f"(tracks added, removed or moved); start a new run instead of --resume")
+
+
 def data_root_of_run(run_dir: Path) -> Path | None:
     """The data folder a run was trained on (None: the built-in corpus)."""
     path = RunFiles(Path(run_dir)).run
@@ -336,6 +344,7 @@ def train(
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
     state = TrainingState()
     if resume:
+        _check_same_split(files, prepared)
         state = _restore(files, model, optimizer, job)
         if job.is_main:
             reporter.message(f"resuming {files.root} at epoch {state.epoch + 1}, step {state.step}")
@@ -344,7 +353,8 @@ def train(
         if job.is_main:
             files.root.mkdir(parents=True, exist_ok=True)
             write_text_atomic(files.config, dump_toml(config.to_dict()))
-            write_text_atomic(files.run, json.dumps({"data_root": str(Path(data_root).resolve()) if data_root else None}) + "\n")
+            write_text_atomic(files.run, json.dumps({"data_root": str(Path(data_root).resolve()) if data_root else None,
+                                                     "split": prepared.split_digest()}) + "\n")
             files.history.unlink(missing_ok=True)
 
     network: torch.nn.Module = model

@@ -19,6 +19,7 @@ from autoenc_audio.checkpoint import (
     CheckpointError,
     load_checkpoint,
     load_training_state,
+    pending_state_path,
     read_metadata,
     rng_state,
     save_checkpoint,
@@ -223,6 +224,21 @@ def test_a_crash_between_weights_and_state_still_resumes(tmp_path, monkeypatch, 
     save_checkpoint(path, new, config, training_state={"epoch": 3})  # the next save tidies up
     assert load_training_state(path) == {"epoch": 3}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors", "last.state.pt"]
+
+
+def test_a_pending_state_is_used_only_when_it_matches_the_weights(tmp_path):
+    config = _config()
+    model, other = _model(config), _model(config)
+    with torch.no_grad():
+        next(other.parameters()).add_(1.0)
+    path = save_checkpoint(tmp_path / "last.safetensors", other, config, training_state={"epoch": 5})
+    state_path(path).rename(pending_state_path(path))  # the state never got its final name
+    assert load_training_state(path) == {"epoch": 5} and read_metadata(path)["file"]["training_state"] is True
+    save_checkpoint(path, model, config)  # final weights, no state: the leftover goes
+    assert not pending_state_path(path).exists() and load_training_state(path) is None
+    elsewhere = save_checkpoint(tmp_path / "other.safetensors", other, config, training_state={"epoch": 6})
+    pending_state_path(path).write_bytes(state_path(elsewhere).read_bytes())  # an unfinished save of other weights
+    assert load_training_state(path) is None
 
 
 def test_unloadable_pickle_sidecar_is_refused(tmp_path):

@@ -93,6 +93,10 @@ def test_a_small_label_among_large_ones_is_still_trained_on(tmp_path):
     one_track_labels = [Track(tmp_path / f"{label}.wav", label, 60.0) for label in "xyz"]
     tiny = split_tracks(one_track_labels, 0.1, 0.1, seed=0)
     assert [len(tiny[name]) for name in ("train", "validation", "test")] == [1, 1, 1]
+    capped = [Track(tmp_path / f"solo{i}.wav", f"solo{i}", 60.0) for i in range(10)]
+    capped += [Track(tmp_path / f"big{i}.wav", "big", 60.0) for i in range(10)]
+    shared = split_tracks(capped, 0.2, 0.2, seed=0)  # caps hold back all but 4 of the 8 asked for
+    assert len(shared["test"]) == len(shared["validation"]) == 2 and len(shared["train"]) == 16
 
 
 def test_prepare_dataset_no_track_on_two_sides(genre_folder, tmp_path):

@@ -10,7 +10,7 @@ import torch
 
 from autoenc_audio.checkpoint import load_checkpoint, load_training_state
 from autoenc_audio.config import load_config
-from autoenc_audio.train import SilentReporter, TrainingInterrupted, compute_losses, learning_rate, train
+from autoenc_audio.train import RunError, SilentReporter, TrainingInterrupted, compute_losses, learning_rate, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = load_config(ROOT / "configs" / "tiny.toml")
@@ -145,6 +145,22 @@ def test_minutes_budget_stops_training(songs, tmp_path):
 def test_resume_without_a_run_is_a_clear_error(songs, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         train(tiny(), tmp_path / "none", tmp_path / "cache", data_root=songs, resume=True)
+
+
+def test_resume_refuses_a_changed_split(songs, tmp_path):
+    """Tracks added since the run started would move tracks between splits: resuming would train on test tracks."""
+    import shutil
+
+    data = tmp_path / "songs"
+    shutil.copytree(songs, data)
+    config = tiny(epochs=2)
+    with pytest.raises(TrainingInterrupted):
+        train(config, tmp_path / "run", tmp_path / "cache", data_root=data, reporter=InterruptAt(2))
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["split"]
+    for number in range(4, 8):
+        shutil.copy(data / "low" / "low.00000.wav", data / "low" / f"low.{number:05d}.wav")
+    with pytest.raises(RunError, match="split has changed"):
+        train(config, tmp_path / "run", tmp_path / "cache", data_root=data, resume=True)
 
 
 @pytest.mark.slow

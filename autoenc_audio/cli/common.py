@@ -35,6 +35,22 @@ def input_errors() -> tuple[type[BaseException], ...]:
     return INPUT_ERRORS + (CheckpointError, PlotError, AnalysisError, SweepError, RunError)
 
 
+class OneLineUsageError(click.UsageError):
+    """A usage error shown as one line naming the command (Click shows usage, a hint and the error)."""
+
+    def show(self, file: Any = None) -> None:
+        command = self.ctx.command_path if self.ctx else "aea"
+        click.echo(f"{command}: error: {self.format_message()} (see '{command} --help')", err=True)
+
+
+def one_line_usage_error(error: click.UsageError) -> click.UsageError:
+    if isinstance(error, OneLineUsageError) or type(error).__name__ == "NoArgsIsHelpError":
+        return error  # `aea` or `aea plot` alone: the help text is the answer
+    one_line = OneLineUsageError(error.format_message(), error.ctx)
+    one_line.exit_code = error.exit_code
+    return one_line
+
+
 class AeaGroup(click.Group):
     """Turns library errors into one line on stderr and a meaningful exit code.
 
@@ -42,30 +58,17 @@ class AeaGroup(click.Group):
     traceback only with `aea --debug`.
     """
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra) -> Any:
-        """As Click's, but a usage error is one line naming the command (Click prints usage, hint and error)."""
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
         try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as error:
-            if type(error).__name__ == "NoArgsIsHelpError":  # `aea` alone: the help text is the answer
-                error.show()
-                sys.exit(error.exit_code)
-            command = error.ctx.command_path if error.ctx else (prog_name or "aea")
-            click.echo(f"{command}: error: {error.format_message().rstrip('.')}; see '{command} --help'", err=True)
-            sys.exit(error.exit_code)
-        except click.ClickException as error:
-            error.show()
-            sys.exit(error.exit_code)
-        except click.Abort:
-            click.echo("aea: aborted", err=True)
-            sys.exit(1)
-        sys.exit(result if isinstance(result, int) else 0)
+            raise one_line_usage_error(error) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:  # a subcommand's arguments
+            raise one_line_usage_error(error) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:

@@ -77,7 +77,7 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 @click.option("--latent", type=click.IntRange(min=1), default=None, help="Exact number of latent values per clip [default: 18376].")
 @click.option("--arch", type=click.Choice(["default", "seed"]), default=None, help="default: our model; seed: the original 3-layer model.")
 @click.option("--kind", type=click.Choice(["ae", "vae"]), default=None, help="Plain or variational autoencoder [default: ae].")
-@click.option("--config", "config_file", default=None, help="TOML config file or preset name (configs/NAME.toml); flags override it.")
+@click.option("--config", "config_file", default=None, help="TOML config file or preset name (default, seed, seed-55112, demo, tiny); flags override it.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Number of epochs [default: 20].")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Wall-clock budget; stops cleanly at its end.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Clips per batch (per process).")
