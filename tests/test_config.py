@@ -29,6 +29,11 @@ def test_unknown_preset_lists_the_presets(tmp_path, monkeypatch):
         load_config("sead")
     (tmp_path / "seed").write_text('[train]\nlr = 0.5\n')  # a file of that name wins over the preset
     assert load_config("seed").train.lr == 0.5
+    (tmp_path / "tiny").mkdir()  # a folder does not (e.g. a run folder named like the preset)
+    assert load_config("tiny") == load_config(PRESETS_DIR / "tiny.toml")
+    with pytest.raises(ConfigError, match="^tiny.toml: is a folder, not a config file$"):
+        (tmp_path / "tiny.toml").mkdir()
+        load_config("tiny.toml")
 
 
 def test_seed_preset_is_the_original_recipe():
