@@ -2,7 +2,8 @@
 
 For each dataset (real music from Debian packages, and the built-in corpus),
 trains `--arch default` (its recipe) and `--arch seed` (the original recipe,
-configs/seed.toml) for the same wall-clock budget at N = 18376, evaluates both
+configs/seed.toml) for the same wall-clock budget at N = 18376 (a run folder
+with a summary.json is reused: delete it to train again), evaluates both
 best checkpoints on the same held-out test tracks, and adds the non-learned
 references at the same N fitted on the same training tracks (soxr resampling
 to N samples and back; frame-wise PCA, 512-sample frames). Writes
@@ -53,14 +54,17 @@ def run_dataset(name: str, root: Path, minutes: float, latent: int, out: Path) -
         config = type(config).from_dict({**config.to_dict(), "train": {**config.to_dict()["train"], "epochs": None}})
         run_dir = out / f"{name}-{arch}"
         started = time.perf_counter()
-        summary = train(config, run_dir, CACHE, data_root=root)
+        if (run_dir / "summary.json").exists():  # finished earlier: delete the folder to train again
+            summary = json.loads((run_dir / "summary.json").read_text())
+        else:
+            summary = train(config, run_dir, CACHE, data_root=root)
         checkpoint = load_checkpoint(run_dir / "best.safetensors")
         rows[arch] = {
             **{k: summary["test"][k] for k in METRIC_NAMES},
             "train_clips_per_s": summary["clips_per_second"],
             "epochs": summary["epochs"],
             "parameters": summary["parameters"],
-            "wall_s": round(time.perf_counter() - started, 1),
+            "wall_s": summary.get("wall_seconds", round(time.perf_counter() - started, 1)),
             "latent": checkpoint.model.layout.describe(),
         }
         print(name, arch, json.dumps(rows[arch]), flush=True)
