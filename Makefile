@@ -23,11 +23,12 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m autoenc_audio demo --out runs/demo
 
-# Benchmarks take about an hour on 2 cores; results land in bench/results/.
+# Benchmarks take about an hour and a half on 2 cores; results land in bench/results/.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
 	$(BIN)/python bench/bench_latents.py
 	$(BIN)/python bench/bench_quality.py --minutes 10
+	$(BIN)/python bench/bench_analyze.py --minutes 5
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -49,26 +49,42 @@ def train_model(root: Path, latent: int, minutes: float, run_dir: Path) -> dict:
     return train(config, run_dir, CACHE, data_root=root)
 
 
-def run_dataset(name: str, root: Path, sizes: list[int], minutes: float, out: Path) -> dict:
-    models = []
-    trained = {}
+def run_dataset(name: str, root: Path, sizes: list[int], minutes: float, out: Path, rebuild: bool = False) -> dict:
+    """Train (or reuse) the models and analyse them; `rebuild` only re-reads a finished analysis."""
+    models, trained = [], {}
     for size in sizes:
         run_dir = out / f"{name}-analyze-n{size}"
-        summary = train_model(root, size, minutes, run_dir)
+        summary = json.loads((run_dir / "summary.json").read_text()) if rebuild else train_model(root, size, minutes, run_dir)
         trained[size] = {"epochs": summary["epochs"], "clips_per_s": summary["clips_per_second"],
                          "test_snr_db": summary["test"]["snr_db"], "test_mrstft": summary["test"]["mrstft"]}
         print(name, size, json.dumps(trained[size]), flush=True)
         models.append(run_dir / "best.safetensors")
-    started = time.perf_counter()
-    analysis = run_analysis(models, root, CACHE, out / f"analyze-{name}", message=lambda text: print(text, flush=True))
+    report = out / f"analyze-{name}"
+    if rebuild:
+        analysis = json.loads((report / "analysis.json").read_text())
+    else:
+        analysis = run_analysis(models, root, CACHE, report, message=lambda text: print(text, flush=True))
+    return summarise(root, trained, analysis)
+
+
+def summarise(root: Path, trained: dict, analysis: dict) -> dict:
+    """Per model and view: test and track-grouped cv accuracy and balanced accuracy, k-means, neighbours."""
     first = analysis["models"][0]
+    views = {}
+    for result in analysis["models"]:
+        probes = result["probes"]
+        views[str(result["latent_size"])] = {
+            view: {"test_accuracy": probes[view]["logistic"]["accuracy"],
+                   "test_balanced": probes[view]["logistic"]["balanced_accuracy"],
+                   "cv_accuracy": probes[view]["logistic"].get("cv", {}).get("accuracy"),
+                   "cv_balanced": probes[view]["logistic"].get("cv", {}).get("balanced_accuracy"),
+                   "tree_cv_balanced": probes[view]["tree"].get("cv", {}).get("balanced_accuracy"),
+                   "kmeans_homogeneity": probes[view]["kmeans"]["homogeneity"],
+                   "neighbour_agreement": probes[view]["neighbour_agreement"]}
+            for view, _ in VIEW_COLUMNS if view in probes}
     return {"data": str(root), "labels": first["labels"], "clips": first["clips"], "tracks": first["tracks"],
-            "training": trained, "analysis_seconds": round(time.perf_counter() - started, 1),
-            "comparison": analysis["comparison"],
-            "cv": {str(result["latent_size"]): {view: {kind: result["probes"][view][kind].get("cv", {}).get("accuracy")
-                                                      for kind in ("logistic", "tree")}
-                                               for view, _ in VIEW_COLUMNS if view in result["probes"]}
-                   for result in analysis["models"]}}
+            "chance": first["probes"].get("chance"), "training": {str(k): v for k, v in trained.items()},
+            "analysis_seconds": analysis["seconds"], "views": views}
 
 
 def _f(value) -> str:
@@ -77,27 +93,30 @@ def _f(value) -> str:
 
 def markdown(name: str, minutes: float, block: dict) -> str:
     clips = block["clips"]
+    chance = block["chance"] or {}
     lines = [f"# `aea analyze` on {name}: three latent sizes", "",
              f"Data `{block['data']}`: labels {', '.join(block['labels'])}; {block['tracks']} tracks, clips "
              f"{clips['train']} train / {clips['validation']} validation / {clips['test']} test (split by track). "
              f"Default models trained {minutes:g} min each on 2 CPU cores; analysis of all three took "
-             f"{block['analysis_seconds']:.0f} s. Probes train on the training split and score the test split; "
-             "`cv` is 5-fold cross-validation grouped by track over all labelled clips (the steadier figure).", "",
-             "| N | epochs | test SNR dB | test MR-STFT | view | logistic test acc. | logistic cv | tree cv | "
-             "k-means homogeneity | NN label agreement |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for row in block["comparison"]:
-        size = row["latent_size"]
-        trained = block["training"][size] if size in block["training"] else block["training"][str(size)]
-        cv = block["cv"][str(size)]
+             f"{block['analysis_seconds']:.0f} s. Logistic-regression probes train on the training split and score "
+             "the test split; `cv` is 5-fold cross-validation grouped by track over all labelled clips (the steadier "
+             "figure). Balanced accuracy (mean recall over labels) is the honest one when labels are unbalanced: "
+             "its chance level is 1/k whatever the class sizes.", "",
+             "| N | epochs | test SNR dB | test MR-STFT | view | test acc. | test balanced | cv acc. | cv balanced | "
+             "tree cv balanced | k-means homogeneity | NN label agreement |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for size, views in sorted(block["views"].items(), key=lambda item: int(item[0])):
+        trained = block["training"][size]
         for view, title in VIEW_COLUMNS:
+            row = views.get(view)
+            if row is None:
+                continue
             lines.append(f"| {size} | {trained['epochs']} | {trained['test_snr_db']:.2f} | {trained['test_mrstft']:.3f} | "
-                         f"{title} | {_f(row.get(f'{view}_logistic'))} | {_f(row.get(f'{view}_logistic_cv'))} | "
-                         f"{_f(cv.get(view, {}).get('tree'))} | {_f(row.get(f'{view}_homogeneity'))} | "
-                         f"{_f(row.get(f'{view}_neighbour'))} |")
-    first = block["comparison"][0]
-    lines += ["", f"Chance: {_f(first.get('chance_majority'))} (training majority class on the test clips), "
-                  f"{_f(first.get('chance_uniform'))} (1/k).", ""]
+                         f"{title} | {_f(row['test_accuracy'])} | {_f(row['test_balanced'])} | {_f(row['cv_accuracy'])} | "
+                         f"{_f(row['cv_balanced'])} | {_f(row['tree_cv_balanced'])} | {_f(row['kmeans_homogeneity'])} | "
+                         f"{_f(row['neighbour_agreement'])} |")
+    lines += ["", f"Chance: {_f(chance.get('uniform'))} balanced (1/k); plain accuracy of always answering the training "
+                  f"split's majority label: {_f(chance.get('majority'))} on the test clips.", ""]
     return "\n".join(lines)
 
 
@@ -108,6 +127,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="real,corpus")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / ".runs")
     parser.add_argument("--quick", action="store_true", help="do not overwrite the committed results")
+    parser.add_argument("--rebuild", action="store_true", help="rewrite the results from a finished run (no training)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -115,7 +135,8 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     suffix = "-quick" if args.quick else ""
     for name in args.datasets.split(","):
-        block = run_dataset(name, roots[name](), sizes, args.minutes, args.out / "quick" if args.quick else args.out)
+        block = run_dataset(name, roots[name](), sizes, args.minutes, args.out / "quick" if args.quick else args.out,
+                            args.rebuild)
         block.update({"minutes": args.minutes, "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads, CPU"})
         (RESULTS / f"analyze-{name}{suffix}.json").write_text(json.dumps(block, indent=2, default=str) + "\n")
         (RESULTS / f"analyze-{name}{suffix}.md").write_text(markdown(name, args.minutes, block))
