@@ -545,6 +545,10 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
     tags: set[str] = set()
     for model_path in models:
         checkpoint, prepared = load_for_analysis(model_path, data_root, cache_dir)
+        trained_split = checkpoint.info.get("data", {}).get("split")
+        if message and trained_split and trained_split != prepared.split_digest():
+            message(f"warning: {model_path} was trained on another train/validation/test split of this data: "
+                    f"some 'test' clips may be ones it trained on")
         items = select_clips(prepared, max_clips)
         size = checkpoint.model.latent_size
         if message:

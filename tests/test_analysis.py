@@ -116,3 +116,27 @@ def test_aea_analyze_writes_report_json_and_figures(tmp_path):
     assert "| 512 |" in report and "chance" in report
     for figure in analysis["models"][0]["figures"].values():
         assert (tmp_path / "report" / figure).stat().st_size > 1000
+
+
+def test_analysis_warns_when_the_data_split_differs_from_training(tmp_path):
+    import shutil
+
+    from autoenc_audio.analysis import run_analysis
+    from autoenc_audio.checkpoint import load_checkpoint, save_checkpoint
+    from autoenc_audio.data import prepare_dataset
+    from test_cli_plots import make_checkpoint, write_songs
+
+    songs = write_songs(tmp_path / "songs", labels=("a", "b"), tracks=3)
+    model = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m" / "best.safetensors")
+    trained = load_checkpoint(model)  # as training saves it: with the data summary and its split
+    data = prepare_dataset(songs, trained.config.audio, trained.config.data, tmp_path / "cache").summary()
+    save_checkpoint(model, trained.model, trained.config, labels=trained.labels, info={"data": data})
+    said: list[str] = []
+    run_analysis([model], songs, tmp_path / "cache", tmp_path / "r1", tsne=False, cv_folds=0, message=said.append)
+    assert not any("warning" in line for line in said)
+    first = sorted((songs / "a").iterdir())[0]
+    for number in range(4):  # tracks added since training: another split
+        shutil.copy(first, songs / "a" / f"added{number}.wav")
+    said.clear()
+    run_analysis([model], songs, tmp_path / "cache", tmp_path / "r2", tsne=False, cv_folds=0, message=said.append)
+    assert any("trained on another train/validation/test split" in line for line in said)
