@@ -71,6 +71,22 @@ class Clip:
     silent: bool
 
 
+def sniff_audio_suffix(head: bytes) -> str | None:
+    """The file suffix of audio bytes by their magic number (WAV, FLAC, Ogg, AIFF, MP3), or None: what
+    arrives on a pipe (`ffmpeg -i song.m4a -f wav - | aea encode -`) has no name to tell it by."""
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return ".wav"
+    if head[:4] == b"fLaC":
+        return ".flac"
+    if head[:4] == b"OggS":
+        return ".ogg"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return ".aiff"
+    if head[:3] == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return ".mp3"
+    return None
+
+
 def is_audio_path(path: PathLike) -> bool:
     """True when the file name has an extension aea reads."""
     return Path(path).suffix.lower() in READ_EXTENSIONS

@@ -176,3 +176,13 @@ def test_write_to_stdout(capsysbinary):
 def test_write_rejects_unknown_extension(tmp_path):
     with pytest.raises(AudioError, match="cannot write .m4a"):
         write_audio(tmp_path / "x.m4a", np.zeros(10, dtype=np.float32), 22050)
+
+
+def test_audio_bytes_are_recognised_by_their_magic_number(make_audio):
+    from autoenc_audio.audio import sniff_audio_suffix
+
+    for suffix in (".wav", ".flac", ".ogg", ".mp3", ".aiff"):
+        path = make_audio(f"tone{suffix}", seconds=0.5)
+        assert sniff_audio_suffix(path.read_bytes()[:12]) == suffix, suffix
+    for text in (b"/music/a.mp3\n/music/b.flac\n", b"", b"RIFF\x00\x00\x00\x00AVI "):
+        assert sniff_audio_suffix(text[:12]) is None

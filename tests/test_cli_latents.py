@@ -83,6 +83,26 @@ def test_encode_reads_paths_from_stdin(env, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000-a.wav", "001-b.wav"]
 
 
+def test_audio_bytes_on_stdin_are_one_input(env, tmp_path):
+    """`ffmpeg -i song.m4a -f wav - | aea encode -`: stdin holds audio, not paths."""
+    flac = (env["in"] / "b.flac").read_bytes()
+    audio, rate = soundfile.read(env["in"] / "b.flac")
+    buffer = io.BytesIO()
+    soundfile.write(buffer, audio, rate, format="WAV")
+    result = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=buffer.getvalue())
+    assert result.exit_code == 0, result.output
+    stored = load(tmp_path / "z.pt")
+    assert stored["latents"].shape == (512,) and stored["metadata"]["sources"][0].endswith("stdin.wav")
+    direct = aea(env, "encode", env["in"] / "b.flac", "-o", tmp_path / "direct.pt")
+    assert direct.exit_code == 0 and torch.allclose(stored["latents"], load(tmp_path / "direct.pt")["latents"], atol=1e-5)
+    rebuilt = aea(env, "reconstruct", "-", "-o", tmp_path / "out.wav", "--json", input=flac)
+    from_file = aea(env, "reconstruct", env["in"] / "b.flac", "-o", tmp_path / "file.wav", "--json")
+    assert rebuilt.exit_code == 0 and from_file.exit_code == 0, rebuilt.output + from_file.output
+    piped, direct = (json.loads(r.stdout.splitlines()[-1]) for r in (rebuilt, from_file))
+    assert piped["snr_db"] == pytest.approx(direct["snr_db"], abs=1e-4) and piped["source"].endswith("stdin.flac")
+    assert soundfile.read(tmp_path / "out.wav")[0].shape == (8000,)
+
+
 def test_a_failing_input_is_reported_skipped_and_exit_1(env, tmp_path):
     result = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "notes.wav", tmp_path / "missing.wav", "-o", tmp_path / "z.npy")
     assert result.exit_code == 1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Any, Callable
@@ -14,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..audio import AudioError
+from ..audio import AudioError, sniff_audio_suffix
 from ..config import ConfigError
 from ..data import DatasetError, default_cache_dir
 from ..latent_files import LatentFileError
@@ -159,3 +161,24 @@ def audio_options(function: Callable) -> Callable:
     function = click.option("--clip-seconds", type=float, default=None, help="Clip length in seconds [default: 5].")(function)
     function = click.option("--sample-rate", type=int, default=None, help="Target sample rate in Hz [default: 22050].")(function)
     return function
+
+
+@contextlib.contextmanager
+def stdin_inputs(inputs: tuple[str, ...]):
+    """What `-` stands for: paths, one per line, or audio bytes (`ffmpeg ... -f wav -`) as one input.
+
+    Yields `(lines, audio)`: the lines for `expand_inputs` (None when no `-`), and whether stdin held
+    audio, which is written to a temporary `stdin.<ext>` file that lives as long as the command.
+    """
+    if "-" not in inputs:
+        yield None, False
+        return
+    data = sys.stdin.buffer.read()
+    suffix = sniff_audio_suffix(data[:12])
+    if suffix is None:
+        yield data.decode("utf-8", errors="replace").splitlines(), False
+        return
+    with tempfile.TemporaryDirectory(prefix="aea-stdin-") as folder:
+        path = Path(folder) / f"stdin{suffix}"
+        path.write_bytes(data)
+        yield [str(path)], True

@@ -18,7 +18,7 @@ import click
 
 from ..latents import (LatentError, decode_file, encode_inputs, expand_inputs, fingerprint_warning, open_model, reconstruct_inputs,
                        single_input)
-from .common import cache_dir_option, json_option, print_json, print_table, progress_bar
+from .common import cache_dir_option, json_option, print_json, print_table, progress_bar, stdin_inputs
 
 METRIC_NAMES = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
 
@@ -115,10 +115,6 @@ def _no_json_with_stdout(as_json: bool, out: str) -> None:
         raise click.UsageError("--json prints to stdout, which -o - already uses for data: drop one")
 
 
-def _stdin_lines():
-    return sys.stdin
-
-
 # ----------------------------------------------------------------------------- encode
 
 
@@ -136,7 +132,8 @@ def encode(inputs, out, fmt, whole, hop_seconds, offset, crop, crop_seed, strict
     """Encode songs into latent vectors of exactly N values.
 
     INPUT is an audio file, a folder (searched recursively), a quoted glob, or
-    - to read paths from stdin. One file gives one vector [N]; several give an
+    - for stdin: paths, one per line, or the audio itself (WAV, FLAC, Ogg, MP3
+    bytes, e.g. from ffmpeg). One file gives one vector [N]; several give an
     (inputs x N) matrix plus their names; --whole gives every clip of each
     track, a (clips x N) sequence that 'aea decode' joins back into the track.
     Every format but .npy stores the model fingerprint, sources and offsets.
@@ -145,20 +142,22 @@ def encode(inputs, out, fmt, whole, hop_seconds, offset, crop, crop_seed, strict
     Examples:
       aea encode song.mp3 -o z.pt
       find music -name '*.mp3' | aea encode - -o all.npz
+      ffmpeg -i song.m4a -f wav - | aea encode - -o z.pt
       aea encode --whole --model runs/demo long.flac -o - | aea decode --model runs/demo - -o again.wav
     """
     from ..latent_files import format_for, save_latents
 
     _no_json_with_stdout(as_json, out)
     format_for(out, fmt)  # refuse a bad -o before any work
-    needs_stdin = "-" in inputs
-    paths, problems = expand_inputs(inputs, _stdin_lines() if needs_stdin else None)
-    failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
-    failures.report_problems(problems)
-    with progress_bar("encoding") as bar:
-        result = encode_inputs(checkpoint, paths, whole=whole, crop=crop, offset=offset, hop_seconds=hop_seconds,
-                               seed=crop_seed, vector=single_input(inputs) and not whole, batch_size=batch_size,
-                               progress=bar, on_error=failures.callback)
+    with stdin_inputs(inputs) as (lines, stdin_audio):
+        paths, problems = expand_inputs(inputs, lines)
+        failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
+        failures.report_problems(problems)
+        one_song = single_input(inputs) or (stdin_audio and len(inputs) == 1)
+        with progress_bar("encoding") as bar:
+            result = encode_inputs(checkpoint, paths, whole=whole, crop=crop, offset=offset, hop_seconds=hop_seconds,
+                                   seed=crop_seed, vector=one_song and not whole, batch_size=batch_size,
+                                   progress=bar, on_error=failures.callback)
     save_latents(out, result.latent_file, fmt)
     to_stderr = out == "-"
     for item in result.inputs:
@@ -247,17 +246,19 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
     Examples:
       aea reconstruct song.mp3 -o out.wav --save-input --plot
       aea reconstruct --whole song.flac -o out.flac --json
+      ffmpeg -i song.m4a -f wav - | aea reconstruct - -o out.wav
     """
     _no_json_with_stdout(as_json, out)
     if plot and out == "-":
         raise click.UsageError("--plot needs -o FILE or DIR: the figure is written beside the audio")
-    paths, problems = expand_inputs(inputs, _stdin_lines() if "-" in inputs else None)
-    failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
-    failures.report_problems(problems)
-    with progress_bar("reconstructing") as bar:
-        written = reconstruct_inputs(checkpoint, paths, out, whole=whole, crop=crop, offset=offset,
-                                     hop_seconds=hop_seconds, seed=crop_seed, save_input=save_input,
-                                     batch_size=batch_size, progress=bar, on_error=failures.callback)
+    with stdin_inputs(inputs) as (lines, _):
+        paths, problems = expand_inputs(inputs, lines)
+        failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
+        failures.report_problems(problems)
+        with progress_bar("reconstructing") as bar:
+            written = reconstruct_inputs(checkpoint, paths, out, whole=whole, crop=crop, offset=offset,
+                                         hop_seconds=hop_seconds, seed=crop_seed, save_input=save_input,
+                                         batch_size=batch_size, progress=bar, on_error=failures.callback)
     rate = checkpoint.config.audio.sample_rate
     for item in written:
         if plot:
