@@ -398,10 +398,13 @@ def encode_dataset(checkpoint: Checkpoint, prepared: PreparedData, items: Sequen
 
 def load_for_analysis(model_path: Path, data_root: Path | None, cache_dir: Path,
                       progress: Progress | None = None) -> tuple[Checkpoint, PreparedData]:
-    """The checkpoint and its dataset split as in training (built-in corpus when `data_root` is None)."""
+    """The checkpoint and its dataset split as in training (`data_root`, else the data its run was trained
+    on, else the built-in corpus)."""
+    from .train import data_root_of_run
+
     checkpoint = load_checkpoint(model_path)
     config = checkpoint.config
-    root = data_root if data_root is not None else builtin_corpus(cache_dir, config.data)
+    root = data_root or data_root_of_run(checkpoint.path.parent) or builtin_corpus(cache_dir, config.data)
     prepared = prepare_dataset(root, config.audio, config.data, cache_dir, progress=progress)
     return checkpoint, prepared
 

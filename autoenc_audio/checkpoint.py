@@ -377,20 +377,16 @@ def load_training_state(path: str | Path) -> dict[str, Any] | None:
     """
     path = Path(path)
     sidecar, pending = state_path(path), pending_state_path(path)
-    if not sidecar.is_file():
-        try:
-            return _read_state(pending, path) if pending.is_file() else None
-        except CheckpointError:
-            return None
-    try:
-        return _read_state(sidecar, path)
-    except CheckpointError as error:
-        if pending.is_file():
+    problem = None
+    for candidate in (sidecar, pending):
+        if candidate.is_file():
             try:
-                return _read_state(pending, path)
-            except CheckpointError:
-                pass
-        raise error from None
+                return _read_state(candidate, path)
+            except CheckpointError as error:
+                problem = problem or (error if candidate == sidecar else None)
+    if problem is not None:
+        raise problem
+    return None
 
 
 def _read_state(sidecar: Path, path: Path) -> dict[str, Any]:

@@ -147,16 +147,17 @@ def split_tracks(
         if len(held) < n_test + n_validation and taken[label] < cap[label]:
             held.append(track)
             taken[label] += 1
+    held_paths = {track.path for track in held}
     for track in order:  # caps must not leave a requested split empty (a few one-track labels)
         if len(held) >= (n_test > 0) + (n_validation > 0):
             break
-        if all(track.path != other.path for other in held):
+        if track.path not in held_paths:
             held.append(track)
+            held_paths.add(track.path)
     if len(held) < n_test + n_validation:
         n_test = round(len(held) * test_fraction / held_share) if held_share else 0
         if test_fraction > 0 and validation_fraction > 0 and len(held) >= 2:
             n_test = min(max(n_test, 1), len(held) - 1)
-    held_paths = {track.path for track in held}
     return {
         "test": held[:n_test],
         "validation": held[n_test:],

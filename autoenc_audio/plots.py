@@ -25,7 +25,7 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .audio import atomic_path  # noqa: E402
-from .metrics import MEL_BANDS, mel_filterbank, mel_to_hz, hz_to_mel, stft_power  # noqa: E402
+from .metrics import HIGHER_IS_BETTER, MEL_BANDS, hz_to_mel, mel_filterbank, mel_to_hz, stft_power  # noqa: E402
 
 DPI = 100
 FORMATS = ("png", "svg", "pdf")
@@ -532,7 +532,7 @@ def plot_quality_vs_latent(rows: Sequence[Mapping[str, Any]], references: Mappin
         axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         axis.tick_params(axis="x", labelrotation=30 if len(sizes) > 4 else 0)
         axis.set_ylabel(f"{label} ({unit})" if unit else label)
-        better = "higher" if metric in ("snr_db", "si_sdr_db") else "lower"
+        better = "higher" if HIGHER_IS_BETTER[metric] else "lower"
         axis.set_title(f"{label} ({better} is better)", fontsize=10, loc="left")
         axis.grid(alpha=0.3, which="both")
     for axis in axes[2:]:

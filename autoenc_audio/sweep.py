@@ -29,11 +29,11 @@ from .checkpoint import load_checkpoint, pending_state_path, state_path
 from .config import Config
 from .data import builtin_corpus, prepare_dataset
 from .latents import reconstruct_clips
+from .metrics import HIGHER_IS_BETTER, METRICS
 from .references import REFERENCE_NAMES, FramePCAReference, build_references, evaluate_reconstruction
 
 Message = Callable[[str], None]
-METRIC_NAMES = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
-DB_METRICS = ("snr_db", "si_sdr_db")
+METRIC_NAMES = tuple(METRICS)
 MAX_TEST_CLIPS = 256
 PCA_TRAIN_CLIPS = 256
 
@@ -56,16 +56,16 @@ class ProposalRule:
             raise SweepError(f"tolerance must not be negative, got {self.tolerance}")
 
     def limit(self, reference: float) -> float:
-        if self.criterion in DB_METRICS:
+        if HIGHER_IS_BETTER[self.criterion]:
             return reference - self.tolerance
         return reference * (1 + self.tolerance)
 
     def accepts(self, value: float, reference: float) -> bool:
         limit = self.limit(reference)
-        return value >= limit if self.criterion in DB_METRICS else value <= limit
+        return value >= limit if HIGHER_IS_BETTER[self.criterion] else value <= limit
 
     def describe(self, largest: int | None = None, reference: float | None = None) -> str:
-        if self.criterion in DB_METRICS:
+        if HIGHER_IS_BETTER[self.criterion]:
             bound = f"at most {self.tolerance:g} dB below"
         else:
             bound = f"at most {self.tolerance * 100:g} % above"

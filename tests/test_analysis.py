@@ -1,5 +1,7 @@
 """Analysis statistics on synthetic latents with known structure."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -78,7 +80,7 @@ def test_neighbours_skip_the_same_track():
     x, y = separated(count_per_label=4, labels=2)
     tracks = np.arange(len(y)) // 2
     found = nearest_other_track(x, [0], tracks, top=3)[0]
-    assert all(tracks[i] != tracks[0] for i, _ in found)
+    assert len(found) == 3 and all(tracks[i] != tracks[0] for i, _ in found)
     assert neighbour_agreement(x, y, tracks, range(len(y))) == 1.0
 
 
@@ -114,7 +116,9 @@ def test_aea_analyze_writes_report_json_and_figures(tmp_path):
     assert probes["log_mel"]["logistic"]["accuracy"] > 0.9
     report = (tmp_path / "report" / "report.md").read_text()
     assert "| 512 |" in report and "chance" in report
-    for figure in analysis["models"][0]["figures"].values():
+    figures = analysis["models"][0]["figures"]
+    assert {"explained_variance", "pca_2d", "pca_3d", "latent_statistics", "kmeans_curve", "confusion"} <= set(figures)
+    for figure in figures.values():
         assert (tmp_path / "report" / figure).stat().st_size > 1000
 
 
@@ -140,3 +144,14 @@ def test_analysis_warns_when_the_data_split_differs_from_training(tmp_path):
     said.clear()
     run_analysis([model], songs, tmp_path / "cache", tmp_path / "r2", tsne=False, cv_folds=0, message=said.append)
     assert any("trained on another train/validation/test split" in line for line in said)
+
+
+def test_analysis_without_data_uses_the_data_the_run_was_trained_on(tmp_path):
+    from autoenc_audio.analysis import load_for_analysis
+    from test_cli_plots import make_checkpoint, write_songs
+
+    songs = write_songs(tmp_path / "songs", labels=("a", "b"), tracks=3)
+    model = make_checkpoint(songs, tmp_path / "cache", tmp_path / "run" / "best.safetensors")
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"data_root": str(songs.resolve())}))
+    _, prepared = load_for_analysis(model, None, tmp_path / "cache")
+    assert prepared.root.resolve() == songs.resolve()

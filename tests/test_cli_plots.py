@@ -77,7 +77,8 @@ def test_waveform_and_spectrogram(setup, tmp_path):
 
 
 def test_latent_files_are_decoded(setup, tmp_path):
-    latent_files = pytest.importorskip("autoenc_audio.latent_files")
+    from autoenc_audio import latent_files
+
     latents = torch.randn(2, TINY.model.latent) * 0.1
     path = tmp_path / "z.pt"
     latent_files.save_latents(path, latent_files.LatentFile(latents, latent_files.make_metadata("matrix", latents)))

@@ -30,7 +30,10 @@ def test_report_has_both_rows_a_chart_and_audio(swept):
     out = root / "sweep"
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert [m["latent"] for m in summary["models"]] == [512, 256]
-    assert summary["proposal"]["latent"] in (512, 256)
+    by_size = {m["latent"]: m for m in summary["models"]}
+    expected = 256 if by_size[256]["mrstft"] <= summary["proposal"]["limit"] else 512
+    assert summary["proposal"]["latent"] == expected
+    assert summary["proposal"]["limit"] == pytest.approx(by_size[512]["mrstft"] * 1.10)
     report = (out / "report.md").read_text()
     assert "| 512 | 15.6 : 1 |" in report and "| 256 | 31.2 : 1 |" in report
     assert "Rule: smallest N whose mrstft" in report
@@ -46,6 +49,7 @@ def test_report_has_both_rows_a_chart_and_audio(swept):
 def test_rerun_reuses_finished_models(swept):
     root, args, _ = swept
     before = {p: p.stat().st_mtime_ns for p in (root / "sweep").glob("N*/best.safetensors")}
+    assert len(before) == 2
     result = CliRunner().invoke(cli, args[:-1])
     assert result.exit_code == 0, result.output
     assert "finished earlier" in result.output and "proposed N =" in result.output

@@ -156,6 +156,12 @@ def json_option(function: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(function)
 
 
+def model_option(function: Callable) -> Callable:
+    return click.option(
+        "--model", type=click.Path(path_type=Path), default=None,
+        help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].")(function)
+
+
 def audio_options(function: Callable) -> Callable:
     """`--sample-rate` and `--clip-seconds`: preprocessing settings."""
     function = click.option("--clip-seconds", type=float, default=None, help="Clip length in seconds [default: 5].")(function)

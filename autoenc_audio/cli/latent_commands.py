@@ -18,18 +18,12 @@ import click
 
 from ..latents import (LatentError, decode_file, encode_inputs, expand_inputs, fingerprint_warning, open_model, reconstruct_inputs,
                        single_input)
-from .common import cache_dir_option, json_option, print_json, print_table, progress_bar, stdin_inputs
+from ..metrics import METRICS
+from .common import cache_dir_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs
 
-METRIC_NAMES = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
 
 
 # ----------------------------------------------------------------------------- shared options
-
-
-def model_option(function: Callable) -> Callable:
-    return click.option(
-        "--model", type=click.Path(path_type=Path), default=None,
-        help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].")(function)
 
 
 def device_option(function: Callable) -> Callable:
@@ -267,7 +261,7 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
             print_json({"path": item.path, "source": item.source, "input": item.input_path, "offset": item.offset_seconds,
                         "padded": item.padded, "seconds": item.samples / rate, "clips": item.rows[1], **item.metrics})
             continue
-        rows = [(name, f"{item.metrics[name]:.3f}") for name in METRIC_NAMES if name in item.metrics]
+        rows = [(name, f"{item.metrics[name]:.3f}") for name in METRICS if name in item.metrics]
         rows += [("output", item.path)] + ([("input", item.input_path)] if item.input_path else [])
         rows += [("figure", item.metrics["figure"])] if plot else []
         if out == "-":

@@ -9,7 +9,8 @@ from typing import Any, Callable
 import click
 
 from ..plots import PlotError
-from .common import cache_dir_option, json_option, print_json, progress_bar
+from ..latent_files import is_latent_path
+from .common import cache_dir_option, json_option, model_option, print_json, progress_bar
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:
@@ -35,11 +36,6 @@ def figure_options(function: Callable) -> Callable:
     return function
 
 
-def model_option(function: Callable) -> Callable:
-    return click.option("--model", type=click.Path(path_type=Path), default=None,
-                        help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].")(function)
-
-
 def load_model(model: Path | None, cache_dir: Path):
     from ..latents import open_model
 
@@ -53,10 +49,6 @@ def done(path: Path, as_json: bool, **extra: Any) -> None:
         click.echo(str(path))
 
 
-def _is_latent_file(path: Path) -> bool:
-    return path.suffix.lower() in (".pt", ".npy", ".npz", ".safetensors")
-
-
 def read_signals(inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, offset: float, seconds: float | None
                  ) -> list[tuple[str, Any, int]]:
     """Audio files as they are (mono mix, own rate, `offset`/`seconds` window); latent files decoded with the model."""
@@ -65,16 +57,17 @@ def read_signals(inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, 
     signals: list[tuple[str, Any, int]] = []
     checkpoint = None
     for path in inputs:
-        if _is_latent_file(path):
+        if is_latent_path(path):
             from ..latent_files import load_latents
-            from ..latents import decode_latents
+            from ..latents import check_size, decode_latents, fingerprint_warning
 
             if checkpoint is None:
                 checkpoint = load_model(model, cache_dir)
             latent_file = load_latents(path)
-            if latent_file.latent_size != checkpoint.model.latent_size:
-                raise PlotError(f"{path}: latents have {latent_file.latent_size} values but the model expects "
-                                 f"{checkpoint.model.latent_size}")
+            check_size(latent_file, checkpoint)
+            warning = fingerprint_warning(latent_file, checkpoint)
+            if warning:
+                click.echo(f"aea: warning: {warning}", err=True)
             decoded = decode_latents(checkpoint.model, latent_file.matrix)
             rate = checkpoint.config.audio.sample_rate
             rows = len(decoded)
