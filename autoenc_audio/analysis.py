@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -413,8 +414,9 @@ def load_for_analysis(model_path: Path, data_root: Path | None, cache_dir: Path,
 
 
 def analyse_views(encoded: EncodedSet, views: dict[str, np.ndarray], cv_folds: int = 5, seed: int = 0,
-                  message: Message | None = None) -> dict[str, Any]:
-    """Probes, k-means scores and neighbour agreement for every view."""
+                  message: Message | None = None, known: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Probes, k-means scores and neighbour agreement for every view; views in `known` (their
+    results on the same clips, e.g. the baselines for another model) are copied, not recomputed."""
     labelled = encoded.labels >= 0
     n_classes = len(encoded.label_names)
     train = labelled & (encoded.splits == "train")
@@ -427,6 +429,9 @@ def analyse_views(encoded: EncodedSet, views: dict[str, np.ndarray], cv_folds: i
     results["test_tracks"] = int(len(np.unique(encoded.tracks[test])))
     queries = np.flatnonzero(test)
     for name, features in views.items():
+        if known and name in known:
+            results[name] = known[name]
+            continue
         if message:
             message(f"probing {VIEW_TITLES.get(name, name)}")
         kinds = ("logistic", "tree")
@@ -450,8 +455,9 @@ def analyse_views(encoded: EncodedSet, views: dict[str, np.ndarray], cv_folds: i
 
 
 def analyse_model(checkpoint: Checkpoint, encoded: EncodedSet, folder: Path, fmt: str = "png", tsne: bool = True,
-                  cv_folds: int = 5, seed: int = 0, message: Message | None = None) -> dict[str, Any]:
-    """Every statistic and figure for one model; figures go into `folder`."""
+                  cv_folds: int = 5, seed: int = 0, message: Message | None = None,
+                  known_probes: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every statistic and figure for one model; figures go into `folder` (`known_probes`: see `analyse_views`)."""
     from . import plots
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -486,7 +492,7 @@ def analyse_model(checkpoint: Checkpoint, encoded: EncodedSet, folder: Path, fmt
         stats["mean"], stats["std"], stats["near_constant"], folder / "latent_statistics",
         f"{title}: per-dimension statistics over {len(encoded.latents)} clips", fmt).name
     views = encoded.views()
-    probes = analyse_views(encoded, views, cv_folds, seed, message)
+    probes = analyse_views(encoded, views, cv_folds, seed, message, known_probes)
     labelled = encoded.labels >= 0
     n_classes = len(encoded.label_names)
     curve = None
@@ -546,6 +552,8 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
     started = time.perf_counter()
     results = []
     tags: set[str] = set()
+    # The baselines depend only on the clips: models that see the same clips share their features and probes.
+    shared_baselines: dict[tuple, tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
     for model_path in models:
         checkpoint, prepared = load_for_analysis(model_path, data_root, cache_dir)
         trained_split = checkpoint.info.get("data", {}).get("split")
@@ -556,14 +564,22 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
         size = checkpoint.model.latent_size
         if message:
             message(f"{model_path}: encoding {len(items)} clips of {prepared.root} (N = {size})")
-        with _progress(progress_factory, f"encoding N={size}") as progress:
-            encoded = encode_dataset(checkpoint, prepared, items, batch_size, progress=progress)
+        clips_key = (str(prepared.root), prepared.split_digest(), checkpoint.config.audio, tuple(items))
+        shared = shared_baselines.get(clips_key)
+        with progress_factory(f"encoding N={size}") if progress_factory else nullcontext() as progress:
+            encoded = encode_dataset(checkpoint, prepared, items, batch_size, baselines=shared is None, progress=progress)
+        if shared is not None:
+            encoded.baselines = shared[0]
         tag = f"N{size}"
         while tag in tags:
             tag += "b"
         tags.add(tag)
         with _single_blas_thread():
-            result = analyse_model(checkpoint, encoded, out_dir / tag, fmt, tsne, cv_folds, seed, message)
+            result = analyse_model(checkpoint, encoded, out_dir / tag, fmt, tsne, cv_folds, seed, message,
+                                   known_probes=shared[1] if shared is not None else None)
+        if shared is None:
+            shared_baselines[clips_key] = (encoded.baselines,
+                                           {view: result["probes"][view] for view in encoded.baselines if view in result["probes"]})
         result["data"] = str(prepared.root)
         results.append(result)
     analysis = {"models": results, "comparison": comparison_rows(results), "seconds": round(time.perf_counter() - started, 1),
@@ -587,18 +603,6 @@ def _single_blas_thread():
     from threadpoolctl import threadpool_limits
 
     return threadpool_limits(1)
-
-
-class _progress:
-    def __init__(self, factory, description):
-        self.inner = factory(description) if factory else None
-
-    def __enter__(self):
-        return self.inner.__enter__() if self.inner is not None else None
-
-    def __exit__(self, *exc):
-        if self.inner is not None:
-            self.inner.__exit__(*exc)
 
 
 def comparison_rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -78,10 +78,10 @@ def new_figure(size: tuple[int, int]) -> Figure:
 
 def save_figure(figure: Figure, path: str | Path, fmt: str | None = None) -> Path:
     """Write `figure` atomically; returns the path written. Closes the figure."""
-    fmt = figure_format(path, fmt)
-    path = output_path(path, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        fmt = figure_format(path, fmt)
+        path = output_path(path, fmt)
+        path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as temporary:
             figure.savefig(temporary, format=fmt, dpi=DPI)
     finally:

@@ -155,3 +155,20 @@ def test_analysis_without_data_uses_the_data_the_run_was_trained_on(tmp_path):
     (tmp_path / "run" / "run.json").write_text(json.dumps({"data_root": str(songs.resolve())}))
     _, prepared = load_for_analysis(model, None, tmp_path / "cache")
     assert prepared.root.resolve() == songs.resolve()
+
+
+def test_models_on_the_same_clips_share_the_baselines(tmp_path):
+    from autoenc_audio.analysis import run_analysis
+    from test_cli_plots import make_checkpoint, write_songs
+
+    songs = write_songs(tmp_path / "songs", labels=("a", "b"), tracks=3)
+    first = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m1" / "best.safetensors")
+    second = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m2" / "best.safetensors")
+    said: list[str] = []
+    analysis = run_analysis([first, second], songs, tmp_path / "cache", tmp_path / "report", tsne=False, cv_folds=2,
+                            message=said.append)
+    probed = [line for line in said if line.startswith("probing")]
+    assert sum("log-mel" in line for line in probed) == 1 and sum("raw waveform" in line for line in probed) == 1
+    assert sum(line.startswith("probing latent") for line in probed) == 4  # each model's own views
+    one, two = (model["probes"] for model in analysis["models"])
+    assert one["log_mel"] == two["log_mel"] and one["raw_waveform"] == two["raw_waveform"]

@@ -87,14 +87,20 @@ def test_same_seed_same_weights(songs, tmp_path):
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
-class InterruptAt(SilentReporter):
-    def __init__(self, step: int) -> None:
-        self.step, self.seen = step, 0
+class AtStep(SilentReporter):
+    """Calls `action` when training reports step `step` (raise KeyboardInterrupt, send a real SIGINT, ...)."""
+
+    def __init__(self, step: int, action) -> None:
+        self.step, self.seen, self.action = step, 0, action
 
     def advance(self, metrics):
         self.seen += 1
         if self.seen == self.step:
-            raise KeyboardInterrupt
+            self.action()
+
+
+def raise_interrupt():
+    raise KeyboardInterrupt
 
 
 @pytest.mark.parametrize("kind", ["ae", "vae"])
@@ -102,7 +108,7 @@ def test_interrupted_run_resumes_to_the_same_weights(songs, tmp_path, kind):
     config = tiny(epochs=3).override(model={"kind": kind})
     train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
     with pytest.raises(TrainingInterrupted, match="--resume"):
-        train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=InterruptAt(4))
+        train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=AtStep(4, raise_interrupt))
     assert load_training_state(tmp_path / "parts" / "last.safetensors")["progress"]["step"] == 4
     train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)
     whole, parts = weights(tmp_path / "whole" / "last.safetensors"), weights(tmp_path / "parts" / "last.safetensors")
@@ -111,23 +117,11 @@ def test_interrupted_run_resumes_to_the_same_weights(songs, tmp_path, kind):
     assert history == [1, 2, 3]
 
 
-class SignalAt(SilentReporter):
-    """Sends a real SIGINT (Ctrl-C) to the process during a step."""
-
-    def __init__(self, step: int) -> None:
-        self.step, self.seen = step, 0
-
-    def advance(self, metrics):
-        self.seen += 1
-        if self.seen == self.step:
-            os.kill(os.getpid(), signal.SIGINT)
-
-
 def test_ctrl_c_stops_at_a_batch_boundary_and_resumes_exactly(songs, tmp_path):
     config = tiny(epochs=2)
     train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
     with pytest.raises(TrainingInterrupted):
-        train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=SignalAt(3))
+        train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=AtStep(3, lambda: os.kill(os.getpid(), signal.SIGINT)))
     assert load_training_state(tmp_path / "parts" / "last.safetensors")["progress"]["step"] == 3
     train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)
     whole, parts = weights(tmp_path / "whole" / "last.safetensors"), weights(tmp_path / "parts" / "last.safetensors")
@@ -155,7 +149,7 @@ def test_resume_refuses_a_changed_split(songs, tmp_path):
     shutil.copytree(songs, data)
     config = tiny(epochs=2)
     with pytest.raises(TrainingInterrupted):
-        train(config, tmp_path / "run", tmp_path / "cache", data_root=data, reporter=InterruptAt(2))
+        train(config, tmp_path / "run", tmp_path / "cache", data_root=data, reporter=AtStep(2, raise_interrupt))
     assert json.loads((tmp_path / "run" / "run.json").read_text())["split"]
     for number in range(4, 8):
         shutil.copy(data / "low" / "low.00000.wav", data / "low" / f"low.{number:05d}.wav")

@@ -60,6 +60,9 @@ PCA_ALPHA = 0.25
 MAX_HOP = 2048
 """Largest hop the tiny-latent rule may grow to (the MDCT basis is H x 2H floats)."""
 
+INIT_CHUNK = 16
+"""Clips analysed at a time when fitting the PCA start."""
+
 GAIN_MAX = 3.0
 """Largest log-gain the decoder's gate may apply to a coefficient (e^3 = 20x)."""
 PROJECTION_SCALE = 0.1
@@ -251,25 +254,39 @@ class FrameEncoder(nn.Module):
         """Weighted PCA of the batch's MDCT coefficients sets both projections.
 
         Coefficient bin j is weighted by `w_j = mean|c_j|^-PCA_ALPHA` (partial
-        whitening, so quiet high bands win components), PCA (uncentred SVD)
-        keeps the top K directions `V`, and each latent channel is scaled to unit
+        whitening, so quiet high bands win components), uncentred PCA (the top
+        K eigenvectors `V` of the weighted Gram matrix, accumulated over chunks of clips), and each latent channel is scaled to unit
         variance. Encoder: `diag(1/s) V^T diag(w)`; decoder: `diag(1/w) V diag(s)`,
         the right inverse that is the optimal reconstruction in the weighted norm.
         The last (partly used) channel gets the least important component.
         The decoder has no hook of its own: this one sets `autoencoder.decoder`.
         """
         decoder = autoencoder.decoder
-        coefficients = self.analysis(audio.float())  # [B,H,T]
-        rows = coefficients.transpose(1, 2).reshape(-1, coefficients.shape[1]).double()
-        magnitude = rows.abs().mean(0) + 1e-8
+        hop = self.analysis.hop
+        # Statistics accumulated a chunk of clips at a time: memory O(H^2), not O(clips x samples).
+        gram = torch.zeros(hop, hop, dtype=torch.float64, device=audio.device)
+        total = torch.zeros(hop, dtype=torch.float64, device=audio.device)
+        magnitude_total = torch.zeros(hop, dtype=torch.float64, device=audio.device)
+        count = 0
+        for chunk in audio.split(INIT_CHUNK):
+            coefficients = self.analysis(chunk.float())  # [B,H,T]
+            rows = coefficients.transpose(1, 2).reshape(-1, hop).double()
+            gram += rows.T @ rows
+            total += rows.sum(0)
+            magnitude_total += rows.abs().sum(0)
+            count += rows.shape[0]
+        magnitude = magnitude_total / count + 1e-8
         weight = magnitude.pow(-PCA_ALPHA)
         weight = weight / weight.mean()
-        _, _, vh = torch.linalg.svd(rows * weight, full_matrices=False)
+        weighted_gram = gram * weight[:, None] * weight[None, :]
+        eigenvalues, eigenvectors = torch.linalg.eigh(weighted_gram)  # ascending
         channels = self.project.weight.init.shape[0]
-        basis = vh[:channels].T  # [H, K]
-        if basis.shape[1] < channels:  # fewer data rows than channels: pad with unused directions
-            basis = torch.cat([basis, torch.zeros(basis.shape[0], channels - basis.shape[1], dtype=basis.dtype)], 1)
-        spread = ((rows * weight) @ basis).std(0).clamp_min(1e-6)
+        rank = min(channels, count)  # fewer data rows than channels: the rest are unused directions
+        basis = torch.zeros(hop, channels, dtype=torch.float64, device=audio.device)
+        basis[:, :rank] = eigenvectors.flip(1)[:, :rank]
+        mean = (total * weight) @ basis / count
+        second = ((basis.T @ weighted_gram) * basis.T).sum(1) / count
+        spread = ((second - mean.square()).clamp_min(0) * count / max(count - 1, 1)).sqrt().clamp_min(1e-6)
         self.project.weight.reset((basis.T * weight[None] / spread[:, None]).float())
         decoder.expand.weight.reset((basis / weight[:, None] * spread[None]).float())
         self.feature_scale.copy_(magnitude.float())

@@ -23,6 +23,7 @@ from real_music import real_music_folder  # noqa: E402
 
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import builtin_corpus  # noqa: E402
+from autoenc_audio import train as train_module  # noqa: E402
 from autoenc_audio.train import train  # noqa: E402
 
 CACHE = BENCH / ".cache"
@@ -41,7 +42,10 @@ def main() -> None:
     parser.add_argument("--dataset", choices=("corpus", "real"), default="corpus")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--set", action="append", default=[], help="section.key=JSON value")
+    parser.add_argument("--init-clips", type=int, help="training clips the linear start is fitted on")
     args = parser.parse_args()
+    if args.init_clips:
+        train_module.INIT_CLIPS = args.init_clips
     torch.set_num_threads(2)
     overrides: dict[str, dict] = {}
     for item in args.set:
@@ -58,7 +62,7 @@ def main() -> None:
     run_dir = BENCH / ".runs" / f"exp-{args.name}"
     started = time.perf_counter()
     summary = train(config, run_dir, CACHE, data_root=root)
-    row = {"name": args.name, "dataset": args.dataset, "minutes": args.minutes, "overrides": overrides,
+    row = {"name": args.name, "dataset": args.dataset, "minutes": args.minutes, "overrides": overrides, "init_clips": args.init_clips,
            **{k: round(v, 4) for k, v in summary["test"].items() if isinstance(v, float)},
            "epochs": summary["epochs"], "clips_per_s": summary["clips_per_second"],
            "wall_s": round(time.perf_counter() - started, 1)}
