@@ -255,8 +255,8 @@ class FrameEncoder(nn.Module):
 
         Coefficient bin j is weighted by `w_j = mean|c_j|^-PCA_ALPHA` (partial
         whitening, so quiet high bands win components), uncentred PCA (the top
-        K eigenvectors `V` of the weighted Gram matrix, accumulated over chunks of clips), and each latent channel is scaled to unit
-        variance. Encoder: `diag(1/s) V^T diag(w)`; decoder: `diag(1/w) V diag(s)`,
+        K eigenvectors `V` of the weighted Gram matrix, accumulated over chunks
+        of clips), and each latent channel is scaled to unit variance. Encoder: `diag(1/s) V^T diag(w)`; decoder: `diag(1/w) V diag(s)`,
         the right inverse that is the optimal reconstruction in the weighted norm.
         The last (partly used) channel gets the least important component.
         The decoder has no hook of its own: this one sets `autoencoder.decoder`.
@@ -279,7 +279,7 @@ class FrameEncoder(nn.Module):
         weight = magnitude.pow(-PCA_ALPHA)
         weight = weight / weight.mean()
         weighted_gram = gram * weight[:, None] * weight[None, :]
-        eigenvalues, eigenvectors = torch.linalg.eigh(weighted_gram)  # ascending
+        _, eigenvectors = torch.linalg.eigh(weighted_gram)  # eigenvalues ascending
         channels = self.project.weight.init.shape[0]
         rank = min(channels, count)  # fewer data rows than channels: the rest are unused directions
         basis = torch.zeros(hop, channels, dtype=torch.float64, device=audio.device)
