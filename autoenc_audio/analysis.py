@@ -90,6 +90,12 @@ def _solver(rows: int, columns: int) -> str:
     return "covariance_eigh" if columns <= 2000 else "randomized"
 
 
+def cluster_space(features: np.ndarray, seed: int = 0) -> np.ndarray:
+    """What k-means runs on: the features reduced by PCA to at most `CLUSTER_DIMS` components (a
+    reduced space passes through unchanged, so it can be computed once and reused)."""
+    return reduce_dimensions(features, dims=CLUSTER_DIMS, seed=seed)[0]
+
+
 def cluster_scores(features: np.ndarray, labels: Sequence[int], k: int | None = None, seed: int = 0) -> dict[str, float]:
     """k-means (k = number of labels by default) against the labels: homogeneity, completeness,
     V-measure, adjusted Rand index, plus the silhouette of the clustering."""
@@ -101,7 +107,7 @@ def cluster_scores(features: np.ndarray, labels: Sequence[int], k: int | None = 
     k = k or len(np.unique(labels))
     if k < 2 or len(features) <= k:
         raise AnalysisError(f"k-means needs at least 2 labels and more clips than clusters (k={k}, {len(features)} clips)")
-    reduced, _ = reduce_dimensions(features, dims=CLUSTER_DIMS, seed=seed)
+    reduced = cluster_space(features, seed)
     clusters = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(reduced)
     silhouette = float(silhouette_score(reduced, clusters, sample_size=min(len(reduced), 2000), random_state=seed)) \
         if len(np.unique(clusters)) > 1 else float("nan")
@@ -120,7 +126,7 @@ def cluster_curve(features: np.ndarray, ks: Sequence[int], seed: int = 0) -> dic
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
-    reduced, _ = reduce_dimensions(features, dims=CLUSTER_DIMS, seed=seed)
+    reduced = cluster_space(features, seed)
     ks = [k for k in ks if 2 <= k < len(reduced)]
     inertia, silhouette = [], []
     for k in ks:
@@ -414,9 +420,11 @@ def load_for_analysis(model_path: Path, data_root: Path | None, cache_dir: Path,
 
 
 def analyse_views(encoded: EncodedSet, views: dict[str, np.ndarray], cv_folds: int = 5, seed: int = 0,
-                  message: Message | None = None, known: dict[str, Any] | None = None) -> dict[str, Any]:
+                  message: Message | None = None, known: dict[str, Any] | None = None,
+                  cluster_spaces: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Probes, k-means scores and neighbour agreement for every view; views in `known` (their
-    results on the same clips, e.g. the baselines for another model) are copied, not recomputed."""
+    results on the same clips, e.g. the baselines for another model) are copied, not recomputed.
+    `cluster_spaces`: a view's labelled clips already reduced by `cluster_space`, to reuse."""
     labelled = encoded.labels >= 0
     n_classes = len(encoded.label_names)
     train = labelled & (encoded.splits == "train")
@@ -445,7 +453,9 @@ def analyse_views(encoded: EncodedSet, views: dict[str, np.ndarray], cv_folds: i
                 cv = {kind: {"skipped": str(error)} for kind in kinds}
             for kind in kinds:
                 row[kind]["cv"] = cv[kind]
-        row["kmeans"] = cluster_scores(features[labelled], encoded.labels[labelled], n_classes, seed)
+        space = (cluster_spaces or {}).get(name)
+        row["kmeans"] = cluster_scores(space if space is not None else features[labelled], encoded.labels[labelled],
+                                       n_classes, seed)
         row["neighbour_agreement"] = neighbour_agreement(features, encoded.labels, encoded.tracks, queries)
         results[name] = row
     return results
@@ -492,13 +502,15 @@ def analyse_model(checkpoint: Checkpoint, encoded: EncodedSet, folder: Path, fmt
         stats["mean"], stats["std"], stats["near_constant"], folder / "latent_statistics",
         f"{title}: per-dimension statistics over {len(encoded.latents)} clips", fmt).name
     views = encoded.views()
-    probes = analyse_views(encoded, views, cv_folds, seed, message, known_probes)
     labelled = encoded.labels >= 0
     n_classes = len(encoded.label_names)
+    latent_space = cluster_space(encoded.latents[labelled], seed) if labelled.sum() > 3 else None
+    probes = analyse_views(encoded, views, cv_folds, seed, message, known_probes,
+                           {"latent": latent_space} if latent_space is not None else None)
     curve = None
-    if n_classes >= 2 and labelled.sum() > 3:
+    if n_classes >= 2 and latent_space is not None:
         ks = sorted(set(range(2, max(2 * n_classes, 10) + 1)))
-        curve = cluster_curve(encoded.latents[labelled], ks, seed)
+        curve = cluster_curve(latent_space, ks, seed)
         figures["kmeans_curve"] = plots.plot_cluster_curve(curve["k"], curve["inertia"], curve["silhouette"], n_classes,
                                                            folder / "kmeans_curve", f"{title}: k-means on the latents", fmt).name
     if "latent" in probes:

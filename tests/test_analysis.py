@@ -172,3 +172,13 @@ def test_models_on_the_same_clips_share_the_baselines(tmp_path):
     assert sum(line.startswith("probing latent") for line in probed) == 4  # each model's own views
     one, two = (model["probes"] for model in analysis["models"])
     assert one["log_mel"] == two["log_mel"] and one["raw_waveform"] == two["raw_waveform"]
+
+
+def test_a_cluster_space_is_reused_unchanged():
+    from autoenc_audio.analysis import CLUSTER_DIMS, cluster_space
+
+    x, y = separated(count_per_label=40, labels=3, dims=300)
+    space = cluster_space(x)
+    assert space.shape == (len(y), CLUSTER_DIMS)
+    assert np.array_equal(cluster_space(space), space)
+    assert cluster_scores(space, y) == cluster_scores(x, y)
