@@ -160,6 +160,16 @@ class Config:
             merged[name].update({k: v for k, v in changes.items() if v is not None})
         return Config.from_dict(merged)
 
+    def with_budget(self, minutes: float | None, epochs: int | None) -> "Config":
+        """A copy with a training budget: `minutes` alone lets the clock, not the preset's epochs, decide."""
+        if minutes is None and epochs is None:
+            return self
+        values = self.to_dict()
+        if minutes is not None:
+            values["train"]["minutes"] = minutes
+        values["train"]["epochs"] = epochs
+        return Config.from_dict(values)
+
 
 def _build_section(section_type: type, name: str, values: dict[str, Any]) -> Any:
     if not isinstance(values, dict):

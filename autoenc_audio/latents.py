@@ -171,7 +171,15 @@ def single_input(inputs: Sequence[str]) -> bool:
         Path(inputs[0]).exists() or not any(ch in inputs[0] for ch in "*?["))
 
 
-def _report(on_error: OnError | None, source: str, error: BaseException) -> None:
+STDIN_NAME = "<stdin>"
+"""How audio read from stdin is named in latent files, notes and errors."""
+
+
+def _report(on_error: OnError | None, source: str, error: BaseException, name: str | None = None) -> None:
+    """Pass a failing input to `on_error` (raise when None), named `name` when it has one (stdin's temporary file)."""
+    if name is not None and name != source:
+        error = AudioError(str(error).replace(source, name)) if isinstance(error, AudioError) else error
+        source = name
     if on_error is None:
         raise error
     on_error(source, error)
@@ -219,14 +227,17 @@ def encode_inputs(
     batch_size: int = 16,
     progress: Progress | None = None,
     on_error: OnError | None = None,
+    names: dict[str, str] | None = None,
 ) -> EncodeResult:
     """Encode files into one latent file (not written): a vector, an (inputs x N) matrix or a `whole` sequence.
 
     One clip per input (`crop` or `offset`), or with `whole` every clip of each
     track at `hop_seconds` (default half a clip). An input that fails is passed
     to `on_error(source, error)` and skipped (raised when `on_error` is None);
-    `NoUsableInput` when none is left.
+    `NoUsableInput` when none is left. `names` renames inputs in the result and
+    errors (a temporary file holding stdin's audio -> `STDIN_NAME`).
     """
+    names = names or {}
     model, audio = checkpoint.model, checkpoint.config.audio
     device = model_device(checkpoint)
     rng = np.random.default_rng(seed)
@@ -238,8 +249,9 @@ def encode_inputs(
     hop = hop_samples(audio.clip_samples, audio.sample_rate, hop_seconds)
 
     def fail(source: str, error: BaseException) -> None:
-        failures.append((source, str(error)))
-        _report(on_error, source, error)
+        name = names.get(source, source)
+        failures.append((name, str(error).replace(source, name)))
+        _report(on_error, source, error, name)
 
     def flush(pending: list[tuple[Clip, int]]) -> None:
         if pending:
@@ -261,7 +273,7 @@ def encode_inputs(
                     del rows[before:], offsets[before_clips:], padded[before_clips:]
                     raise
                 size = sum(len(r) for r in rows[before:])
-                encoded.append(EncodedInput(source, count, count + size, 0.0, first.padded, first.silent,
+                encoded.append(EncodedInput(names.get(source, source), count, count + size, 0.0, first.padded, first.silent,
                                             clips.track_samples / audio.sample_rate, clips.track_samples))
                 count += size
             else:
@@ -269,7 +281,7 @@ def encode_inputs(
                 pending.append((clip, number))
                 offsets.append(clip.offset_seconds)
                 padded.append(clip.padded)
-                encoded.append(EncodedInput(source, count, count + 1, clip.offset_seconds, clip.padded, clip.silent,
+                encoded.append(EncodedInput(names.get(source, source), count, count + 1, clip.offset_seconds, clip.padded, clip.silent,
                                             clip.valid_samples / audio.sample_rate))
                 count += 1
                 if len(pending) >= batch_size:
@@ -508,7 +520,7 @@ def output_paths(out: str, names: Sequence[str], extension: str = ".wav") -> lis
 
 
 def stem_of(source: str | None, fallback: str) -> str:
-    return Path(source).stem if source and source != "-" else fallback
+    return Path(source).stem if source and source not in ("-", STDIN_NAME) else fallback
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -614,13 +626,16 @@ def reconstruct_inputs(
     batch_size: int = 16,
     progress: Progress | None = None,
     on_error: OnError | None = None,
+    names: dict[str, str] | None = None,
 ) -> list[Written]:
     """Encode then decode each input, write the result and measure it against the preprocessed input.
 
     One clip per input, or with `whole` the full track (streamed, joined by
     overlap-add; metrics as `TrackMetrics`). `save_input` writes the
-    preprocessed original beside each output (`input_path_for`).
+    preprocessed original beside each output (`input_path_for`). `names`
+    renames inputs in the result and errors, as in `encode_inputs`.
     """
+    names = names or {}
     if save_input and out == "-":
         raise LatentError("--save-input needs -o FILE or a folder, not -")
     audio, model = checkpoint.config.audio, checkpoint.model
@@ -633,6 +648,7 @@ def reconstruct_inputs(
         try:
             if whole:
                 written.append(_reconstruct_track(checkpoint, source, target, hop, save_input, batch_size))
+                written[-1].source = names.get(source, source)
             else:
                 clip = load_clip(source, audio, clip_crop(crop, offset), rng)
                 original = torch.from_numpy(clip.samples).view(1, 1, -1)
@@ -644,9 +660,10 @@ def reconstruct_inputs(
                     saved = input_path_for(target)
                     write_audio(saved, clip.samples, audio.sample_rate)
                 metrics = reconstruction_metrics(original, reconstruction, audio.sample_rate)
-                written.append(Written(target, source, (0, 1), audio.clip_samples, metrics, saved, clip.offset_seconds, clip.padded))
+                written.append(Written(target, names.get(source, source), (0, 1), audio.clip_samples, metrics, saved,
+                                       clip.offset_seconds, clip.padded))
         except INPUT_FAILURES as error:
-            _report(on_error, source, error)
+            _report(on_error, source, error, names.get(source))
         if progress:
             progress(number + 1, len(paths))
     if not written:

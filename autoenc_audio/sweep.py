@@ -100,17 +100,6 @@ def propose(rows: Sequence[dict[str, Any]], rule: ProposalRule) -> dict[str, Any
             "tolerance": rule.tolerance, "limit": rule.limit(reference)}
 
 
-def _model_config(base: Config, latent: int, minutes: float | None, epochs: int | None) -> Config:
-    values = base.to_dict()
-    values["model"]["latent"] = latent
-    if minutes is not None:
-        values["train"]["minutes"] = minutes
-        values["train"]["epochs"] = epochs  # None: the budget alone decides
-    elif epochs is not None:
-        values["train"]["epochs"] = epochs
-    return Config.from_dict(values)
-
-
 def _is_finished(run_dir: Path) -> bool:
     return (run_dir / "summary.json").is_file() and ((run_dir / "best.safetensors").is_file() or (run_dir / "last.safetensors").is_file())
 
@@ -151,7 +140,7 @@ def run_sweep(
         if _is_finished(run_dir):
             say(f"[{number}/{len(sizes)}] N = {latent}: finished earlier, reusing {run_dir}")
             continue
-        config = _model_config(base_config, latent, minutes_per_model, epochs)
+        config = base_config.override(model={"latent": latent}).with_budget(minutes_per_model, epochs)
         resume = _resumable(run_dir)
         say(f"[{number}/{len(sizes)}] N = {latent}: {'resuming' if resume else 'training'} in {run_dir}")
         train(config, run_dir, cache_dir, data_root=root, resume=resume, reporter=reporter)

@@ -92,15 +92,28 @@ def test_audio_bytes_on_stdin_are_one_input(env, tmp_path):
     result = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=buffer.getvalue())
     assert result.exit_code == 0, result.output
     stored = load(tmp_path / "z.pt")
-    assert stored["latents"].shape == (512,) and stored["metadata"]["sources"][0].endswith("stdin.wav")
+    assert stored["latents"].shape == (512,) and stored["metadata"]["sources"] == ["<stdin>"]
     direct = aea(env, "encode", env["in"] / "b.flac", "-o", tmp_path / "direct.pt")
     assert direct.exit_code == 0 and torch.allclose(stored["latents"], load(tmp_path / "direct.pt")["latents"], atol=1e-5)
     rebuilt = aea(env, "reconstruct", "-", "-o", tmp_path / "out.wav", "--json", input=flac)
     from_file = aea(env, "reconstruct", env["in"] / "b.flac", "-o", tmp_path / "file.wav", "--json")
     assert rebuilt.exit_code == 0 and from_file.exit_code == 0, rebuilt.output + from_file.output
     piped, direct = (json.loads(r.stdout.splitlines()[-1]) for r in (rebuilt, from_file))
-    assert piped["snr_db"] == pytest.approx(direct["snr_db"], abs=1e-4) and piped["source"].endswith("stdin.flac")
+    assert piped["snr_db"] == pytest.approx(direct["snr_db"], abs=1e-4) and piped["source"] == "<stdin>"
     assert soundfile.read(tmp_path / "out.wav")[0].shape == (8000,)
+
+
+def test_stdin_audio_is_named_stdin_in_errors_and_plots(env, tmp_path):
+    """Notes, errors and figures name stdin's audio `<stdin>`, not the temporary file it is kept in."""
+    broken = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=b"RIFF\x24\x00\x00\x00WAVEfmt garbage")
+    assert broken.exit_code == 2 and broken.stderr.startswith("aea: error: <stdin>: not a readable audio file"), broken.stderr
+    assert "aea-stdin-" not in broken.stderr
+    for whole in ([], ["--whole"]):
+        plotted = aea(env, "reconstruct", "-", *whole, "-o", tmp_path / f"out{len(whole)}.wav", "--plot", "--json",
+                      input=(env["in"] / "b.flac").read_bytes())
+        assert plotted.exit_code == 0, plotted.output
+        figure = json.loads(plotted.stdout.splitlines()[-1])["figure"]
+        assert Path(figure).exists() and Path(figure).stat().st_size > 10_000
 
 
 def test_a_failing_input_is_reported_skipped_and_exit_1(env, tmp_path):

@@ -20,7 +20,7 @@ from ..audio import AudioError, sniff_audio_suffix
 from ..config import ConfigError
 from ..data import DatasetError, default_cache_dir
 from ..latent_files import LatentFileError
-from ..latents import LatentError
+from ..latents import STDIN_NAME, LatentError
 
 INPUT_ERRORS: tuple[type[BaseException], ...] = (AudioError, DatasetError, ConfigError, FileNotFoundError,
                                                  LatentFileError, LatentError)
@@ -173,18 +173,19 @@ def audio_options(function: Callable) -> Callable:
 def stdin_inputs(inputs: tuple[str, ...]):
     """What `-` stands for: paths, one per line, or audio bytes (`ffmpeg ... -f wav -`) as one input.
 
-    Yields `(lines, audio)`: the lines for `expand_inputs` (None when no `-`), and whether stdin held
-    audio, which is written to a temporary `stdin.<ext>` file that lives as long as the command.
+    Yields `(lines, names)`: the lines for `expand_inputs` (None when no `-`), and the names to
+    report inputs by: stdin's audio is written to a temporary `stdin.<ext>` file, living as long as
+    the command, that results and errors call `<stdin>` (empty when stdin held no audio).
     """
     if "-" not in inputs:
-        yield None, False
+        yield None, {}
         return
     data = sys.stdin.buffer.read()
     suffix = sniff_audio_suffix(data[:12])
     if suffix is None:
-        yield data.decode("utf-8", errors="replace").splitlines(), False
+        yield data.decode("utf-8", errors="replace").splitlines(), {}
         return
     with tempfile.TemporaryDirectory(prefix="aea-stdin-") as folder:
         path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
-        yield [str(path)], True
+        yield [str(path)], {str(path): STDIN_NAME}

@@ -143,15 +143,15 @@ def encode(inputs, out, fmt, whole, hop_seconds, offset, crop, crop_seed, strict
 
     _no_json_with_stdout(as_json, out)
     format_for(out, fmt)  # refuse a bad -o before any work
-    with stdin_inputs(inputs) as (lines, stdin_audio):
+    with stdin_inputs(inputs) as (lines, names):
         paths, problems = expand_inputs(inputs, lines)
         failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
         failures.report_problems(problems)
-        one_song = single_input(inputs) or (stdin_audio and len(inputs) == 1)
+        one_song = single_input(inputs) or (bool(names) and len(inputs) == 1)
         with progress_bar("encoding") as bar:
             result = encode_inputs(checkpoint, paths, whole=whole, crop=crop, offset=offset, hop_seconds=hop_seconds,
                                    seed=crop_seed, vector=one_song and not whole, batch_size=batch_size,
-                                   progress=bar, on_error=failures.callback)
+                                   progress=bar, on_error=failures.callback, names=names)
     save_latents(out, result.latent_file, fmt)
     to_stderr = out == "-"
     for item in result.inputs:
@@ -245,18 +245,20 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
     _no_json_with_stdout(as_json, out)
     if plot and out == "-":
         raise click.UsageError("--plot needs -o FILE or DIR: the figure is written beside the audio")
-    with stdin_inputs(inputs) as (lines, _):
+    with stdin_inputs(inputs) as (lines, names):
         paths, problems = expand_inputs(inputs, lines)
         failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
         failures.report_problems(problems)
         with progress_bar("reconstructing") as bar:
             written = reconstruct_inputs(checkpoint, paths, out, whole=whole, crop=crop, offset=offset,
                                          hop_seconds=hop_seconds, seed=crop_seed, save_input=save_input,
-                                         batch_size=batch_size, progress=bar, on_error=failures.callback)
+                                         batch_size=batch_size, progress=bar, on_error=failures.callback, names=names)
+        if plot:  # while stdin's temporary file still exists
+            path_of = {name: path for path, name in names.items()}
+            for item in written:
+                item.metrics["figure"] = str(_plot_reconstruction(checkpoint, item, whole, path_of.get(item.source, item.source)))
     rate = checkpoint.config.audio.sample_rate
     for item in written:
-        if plot:
-            item.metrics["figure"] = str(_plot_reconstruction(checkpoint, item, whole))
         if as_json:
             print_json({"path": item.path, "source": item.source, "input": item.input_path, "offset": item.offset_seconds,
                         "padded": item.padded, "seconds": item.samples / rate, "clips": item.rows[1], **item.metrics})
@@ -271,8 +273,8 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
     failures.exit_if_any(len(paths) + len(problems))
 
 
-def _plot_reconstruction(checkpoint, item, whole: bool) -> Path:
-    """The comparison figure of one reconstruction, from the files just written."""
+def _plot_reconstruction(checkpoint, item, whole: bool, source_path: str) -> Path:
+    """The comparison figure of one reconstruction, from the files just written and its input at `source_path`."""
     from ..audio import load_clip, load_track
     from ..plots import plot_compare
 
@@ -281,9 +283,9 @@ def _plot_reconstruction(checkpoint, item, whole: bool) -> Path:
     if item.input_path:
         original = load_track(item.input_path, audio)
     elif whole:
-        original = load_track(item.source, audio)
+        original = load_track(source_path, audio)
     else:
-        original = load_clip(item.source, audio, item.offset_seconds).samples
+        original = load_clip(source_path, audio, item.offset_seconds).samples
     length = min(len(original), len(reconstruction))
     metrics = {k: v for k, v in item.metrics.items() if isinstance(v, float)}
     return plot_compare(original[:length], reconstruction[:length], audio.sample_rate, metrics,

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..config import Config, load_config
+from ..config import load_config
 from ..runs import record_latest_run, resolve_model
 from ..train import SilentReporter, TrainingInterrupted, config_for_resume, data_root_of_run, train as run_training
 from .common import audio_options, cache_dir_option, is_tty, json_option, print_json, print_table, stderr_console
@@ -126,11 +126,9 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
         config = load_config(config_file).override(
             audio={"sample_rate": sample_rate, "clip_seconds": clip_seconds},
             model={"latent": latent, "arch": arch, "kind": kind},
-            train={"epochs": epochs, "minutes": minutes, "batch_size": batch_size, "lr": lr, "seed": seed,
-                   "device": device, "workers": workers, "compile": compile_model},
-        )
-        if minutes is not None and epochs is None:
-            config = _without_epoch_limit(config)
+            train={"batch_size": batch_size, "lr": lr, "seed": seed, "device": device, "workers": workers,
+                   "compile": compile_model},
+        ).with_budget(minutes, epochs)
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
@@ -157,13 +155,6 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
     ]
     rows += [(f"test {name}", f"{test[name]:.3f}") for name in ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db") if name in test]
     print_table("training summary", rows, ("what", "value"))
-
-
-def _without_epoch_limit(config: Config) -> Config:
-    """`--minutes` alone: the budget, not the default epoch count, decides when to stop."""
-    values = config.to_dict()
-    values["train"]["epochs"] = None
-    return Config.from_dict(values)
 
 
 @click.command()

@@ -10,6 +10,7 @@ line to results.jsonl.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
@@ -43,9 +44,18 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--set", action="append", default=[], help="section.key=JSON value")
     parser.add_argument("--init-clips", type=int, help="training clips the linear start is fitted on")
+    parser.add_argument("--const", action="append", default=[],
+                        help="module.NAME=JSON value: a module constant of autoenc_audio, e.g. models.frame.PROJECTION_SCALE=1.0")
     args = parser.parse_args()
     if args.init_clips:
         train_module.INIT_CLIPS = args.init_clips
+    for item in args.const:
+        key, value = item.split("=", 1)
+        module_name, constant = key.rsplit(".", 1)
+        module = importlib.import_module(f"autoenc_audio.{module_name}")
+        if not hasattr(module, constant):
+            raise SystemExit(f"autoenc_audio.{module_name} has no {constant}")
+        setattr(module, constant, parse_value(value))
     torch.set_num_threads(2)
     overrides: dict[str, dict] = {}
     for item in args.set:
@@ -62,7 +72,7 @@ def main() -> None:
     run_dir = BENCH / ".runs" / f"exp-{args.name}"
     started = time.perf_counter()
     summary = train(config, run_dir, CACHE, data_root=root)
-    row = {"name": args.name, "dataset": args.dataset, "minutes": args.minutes, "overrides": overrides, "init_clips": args.init_clips,
+    row = {"name": args.name, "dataset": args.dataset, "minutes": args.minutes, "overrides": overrides, "init_clips": args.init_clips, "constants": args.const,
            **{k: round(v, 4) for k, v in summary["test"].items() if isinstance(v, float)},
            "epochs": summary["epochs"], "clips_per_s": summary["clips_per_second"],
            "wall_s": round(time.perf_counter() - started, 1)}
