@@ -43,7 +43,8 @@ from .audio import write_text_atomic
 from .checkpoint import Checkpoint, load_checkpoint
 from .data import PreparedData, builtin_corpus, prepare_dataset
 from .latents import encode_clips
-from .metrics import mel_power
+from .metrics import format_value, mel_power
+from .models.base import LatentLayout
 
 Progress = Callable[[int, int], None]
 Message = Callable[[str], None]
@@ -244,8 +245,10 @@ def pooled_view(latents: np.ndarray, channels: int, frames: int) -> np.ndarray:
     channel over its frames only)."""
     latents = np.asarray(latents, dtype=np.float32)
     count, size = latents.shape
-    if not (channels - 1) * frames < size <= channels * frames:
-        raise AnalysisError(f"latent of {size} values does not fit {channels} channels x {frames} frames")
+    try:
+        LatentLayout(size, channels, frames)
+    except ValueError as error:
+        raise AnalysisError(str(error)) from None
     full = np.full((count, channels * frames), np.nan, dtype=np.float32)
     full[:, :size] = latents
     grid = full.reshape(count, channels, frames)
@@ -645,12 +648,6 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _f(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return f"{value:.{digits}f}"
-
-
 def render_report(analysis: dict[str, Any]) -> str:
     """The Markdown report: comparison across models, then one section per model."""
     results = analysis["models"]
@@ -670,11 +667,11 @@ def render_report(analysis: dict[str, Any]) -> str:
                   "|---|---|---|---|---|---|---|---|---|---|---|"]
         for row in rows:
             lines.append(
-                f"| {row['latent_size']} | {_f(row['snr_db'], 1)} | {_f(row.get('latent_logistic'))} | "
-                f"{_f(row.get('latent_pooled_logistic'))} | {_f(row.get('raw_waveform_logistic'))} | "
-                f"{_f(row.get('log_mel_logistic'))} | {_f(row.get('latent_tree'))} | {_f(row.get('latent_logistic_cv'))} | "
-                f"{_f(row.get('latent_homogeneity'))} | {_f(row.get('latent_neighbour'))} | "
-                f"{_f(row['chance_majority'])} / {_f(row['chance_uniform'])} |")
+                f"| {row['latent_size']} | {format_value(row['snr_db'], 1)} | {format_value(row.get('latent_logistic'))} | "
+                f"{format_value(row.get('latent_pooled_logistic'))} | {format_value(row.get('raw_waveform_logistic'))} | "
+                f"{format_value(row.get('log_mel_logistic'))} | {format_value(row.get('latent_tree'))} | {format_value(row.get('latent_logistic_cv'))} | "
+                f"{format_value(row.get('latent_homogeneity'))} | {format_value(row.get('latent_neighbour'))} | "
+                f"{format_value(row['chance_majority'])} / {format_value(row['chance_uniform'])} |")
         lines.append("")
     for result in results:
         lines += _model_section(result)
@@ -705,11 +702,11 @@ def _model_section(result: dict[str, Any]) -> list[str]:
             cv_l, cv_t = p["logistic"].get("cv", {}), p["tree"].get("cv", {})
             k = p["kmeans"]
             lines.append(
-                f"| {VIEW_TITLES[view]} | {_f(p['logistic']['accuracy'])} [{_f(lo)}, {_f(hi)}] | "
-                f"{_f(p['logistic']['balanced_accuracy'])} | {_f(cv_l.get('accuracy'))} ± {_f(cv_l.get('accuracy_std'))} | "
-                f"{_f(p['tree']['accuracy'])} | {_f(p['tree']['balanced_accuracy'])} | {_f(cv_t.get('accuracy'))} | "
-                f"{_f(k['homogeneity'])} | {_f(k['completeness'])} | {_f(k['v_measure'])} | {_f(k['adjusted_rand'])} | "
-                f"{_f(p['neighbour_agreement'])} |")
+                f"| {VIEW_TITLES[view]} | {format_value(p['logistic']['accuracy'])} [{format_value(lo)}, {format_value(hi)}] | "
+                f"{format_value(p['logistic']['balanced_accuracy'])} | {format_value(cv_l.get('accuracy'))} ± {format_value(cv_l.get('accuracy_std'))} | "
+                f"{format_value(p['tree']['accuracy'])} | {format_value(p['tree']['balanced_accuracy'])} | {format_value(cv_t.get('accuracy'))} | "
+                f"{format_value(k['homogeneity'])} | {format_value(k['completeness'])} | {format_value(k['v_measure'])} | {format_value(k['adjusted_rand'])} | "
+                f"{format_value(p['neighbour_agreement'])} |")
         lines += ["", "NN agreement: share of test clips whose most cosine-similar clip from another track has the same label.", ""]
     else:
         lines += [f"Probes and k-means skipped: {probes.get('skipped')}.", ""]

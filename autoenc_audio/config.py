@@ -98,7 +98,7 @@ class TrainConfig:
 
     epochs: int | None = 20
     minutes: float | None = None
-    batch_size: int = 16
+    batch_size: int = 4  # on a CPU the number of steps decides (presets/default.toml)
     lr: float = 5e-4
     weight_decay: float = 0.0
     seed: int = 0

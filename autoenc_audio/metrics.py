@@ -243,3 +243,12 @@ def evaluate(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int =
         value = float(values.mean())
         results[name] = value if math.isfinite(value) else float("nan")
     return results
+
+
+def format_value(value: object, digits: int = 2) -> str:
+    """A number for a report or table: `digits` decimals, thousands grouped; `–` for missing or non-finite."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if isinstance(value, (int, float)):
+        return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
+    return str(value)

@@ -27,6 +27,7 @@ import soxr
 import torch
 
 from .metrics import evaluate
+from .models.base import LatentLayout
 
 FRAME = 512
 """Frame length of the frame-wise PCA reference, in samples."""
@@ -94,8 +95,7 @@ class FramePCAReference:
         self.frame = frame
         self.frames = math.ceil(clip_samples / frame)
         self.components = basis.shape[1]
-        if not (self.components - 1) * self.frames < latent <= self.components * self.frames:
-            raise ValueError(f"{self.components} components of {self.frames} frames do not hold {latent} values")
+        LatentLayout(latent, self.components, self.frames)  # raises ValueError when they do not hold N values
         self.mean = mean.astype(np.float32)
         self.basis = basis.astype(np.float32)  # [frame, components]
 

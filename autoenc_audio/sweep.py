@@ -29,7 +29,7 @@ from .checkpoint import load_checkpoint, pending_state_path, state_path
 from .config import Config
 from .data import builtin_corpus, prepare_dataset
 from .latents import reconstruct_clips
-from .metrics import HIGHER_IS_BETTER, METRICS
+from .metrics import HIGHER_IS_BETTER, METRICS, format_value
 from .references import REFERENCE_NAMES, FramePCAReference, build_references, evaluate_reconstruction
 
 Message = Callable[[str], None]
@@ -211,12 +211,6 @@ def _clip_name(dataset, index: int, sample_rate: int) -> str:
     return f"{dataset.index.tracks[track_index].path.name} at {start / sample_rate:g} s"
 
 
-def _f(value: Any, digits: int = 2) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
-
-
 def render_report(result: dict[str, Any]) -> str:
     """The sweep's Markdown report."""
     settings = result["settings"]
@@ -230,8 +224,8 @@ def render_report(result: dict[str, Any]) -> str:
              "| N | compression | parameters | SNR (dB) | SI-SDR (dB) | MR-STFT | mel | train time (s) | audio |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in sorted(result["models"], key=lambda r: -r["latent"]):
-        lines.append(f"| {row['latent']} | {row['compression']:.1f} : 1 | {_f(row['parameters'])} | {row['snr_db']:.2f} | "
-                     f"{row['si_sdr_db']:.2f} | {row['mrstft']:.3f} | {row['mel_l1']:.3f} | {_f(row['train_seconds'], 0)} | "
+        lines.append(f"| {row['latent']} | {row['compression']:.1f} : 1 | {format_value(row['parameters'])} | {row['snr_db']:.2f} | "
+                     f"{row['si_sdr_db']:.2f} | {row['mrstft']:.3f} | {row['mel_l1']:.3f} | {format_value(row['train_seconds'], 0)} | "
                      f"[N{row['latent']}.wav](audio/N{row['latent']}.wav) |")
     lines += ["", "Non-learned references at the same N (resample to N samples and back with soxr; frame-wise PCA of "
               "512-sample frames fitted on training clips):", "",

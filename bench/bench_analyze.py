@@ -19,7 +19,6 @@ import argparse
 import json
 import platform
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -30,6 +29,7 @@ from real_music import real_music_folder  # noqa: E402
 from autoenc_audio.analysis import run_analysis  # noqa: E402
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import builtin_corpus  # noqa: E402
+from autoenc_audio.metrics import format_value  # noqa: E402
 from autoenc_audio.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,10 +87,6 @@ def summarise(root: Path, trained: dict, analysis: dict) -> dict:
             "analysis_seconds": analysis["seconds"], "views": views}
 
 
-def _f(value) -> str:
-    return "–" if value is None else f"{value:.2f}"
-
-
 def markdown(name: str, minutes: float, block: dict) -> str:
     clips = block["clips"]
     chance = block["chance"] or {}
@@ -112,11 +108,11 @@ def markdown(name: str, minutes: float, block: dict) -> str:
             if row is None:
                 continue
             lines.append(f"| {size} | {trained['epochs']} | {trained['test_snr_db']:.2f} | {trained['test_mrstft']:.3f} | "
-                         f"{title} | {_f(row['test_accuracy'])} | {_f(row['test_balanced'])} | {_f(row['cv_accuracy'])} | "
-                         f"{_f(row['cv_balanced'])} | {_f(row['tree_cv_balanced'])} | {_f(row['kmeans_homogeneity'])} | "
-                         f"{_f(row['neighbour_agreement'])} |")
-    lines += ["", f"Chance: {_f(chance.get('uniform'))} balanced (1/k); plain accuracy of always answering the training "
-                  f"split's majority label: {_f(chance.get('majority'))} on the test clips.", ""]
+                         f"{title} | {format_value(row['test_accuracy'])} | {format_value(row['test_balanced'])} | {format_value(row['cv_accuracy'])} | "
+                         f"{format_value(row['cv_balanced'])} | {format_value(row['tree_cv_balanced'])} | {format_value(row['kmeans_homogeneity'])} | "
+                         f"{format_value(row['neighbour_agreement'])} |")
+    lines += ["", f"Chance: {format_value(chance.get('uniform'))} balanced (1/k); plain accuracy of always answering the training "
+                  f"split's majority label: {format_value(chance.get('majority'))} on the test clips.", ""]
     return "\n".join(lines)
 
 

@@ -36,6 +36,11 @@ def test_unknown_preset_lists_the_presets(tmp_path, monkeypatch):
         load_config("tiny.toml")
 
 
+def test_training_without_a_config_uses_the_default_preset():
+    """`aea train` with no --config gets exactly the recipe `presets/default.toml` documents and bench measures."""
+    assert load_config(None) == load_config("default")
+
+
 def test_seed_preset_is_the_original_recipe():
     config = load_config(ROOT / "configs" / "seed.toml")
     assert (config.model.arch, config.train.lr, config.train.batch_size) == ("seed", 0.02, 20)
@@ -55,8 +60,8 @@ def test_round_trip_through_toml(tmp_path):
 
 
 def test_flags_override_and_none_means_not_given():
-    config = Config().override(train={"lr": None, "batch_size": 4})
-    assert config.train.lr == Config().train.lr and config.train.batch_size == 4
+    config = Config().override(train={"lr": None, "batch_size": 7})
+    assert config.train.lr == Config().train.lr and config.train.batch_size == 7
 
 
 @pytest.mark.parametrize(

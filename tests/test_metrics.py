@@ -112,3 +112,10 @@ def test_mrstft_terms_match_manual_definition() -> None:
 def test_shape_mismatch_is_an_error() -> None:
     with pytest.raises(ValueError):
         metrics.snr_db(torch.zeros(1, 100), torch.zeros(1, 101))
+
+
+def test_report_numbers_are_formatted_one_way() -> None:
+    """Tables and reports show missing or non-finite values as a dash, large counts grouped."""
+    assert [metrics.format_value(v) for v in (None, float("nan"), float("inf"), 0.4567, 657237, 1234.5)] == [
+        "–", "–", "–", "0.46", "657,237", "1,234.50"]
+    assert metrics.format_value(12.34, 0) == "12" and metrics.format_value("n/a") == "n/a"

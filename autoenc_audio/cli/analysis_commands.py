@@ -7,11 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..metrics import format_value
 from .common import cache_dir_option, json_option, print_json, print_table, progress_bar
-
-
-def _f(value, digits: int = 2) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
 
 
 @click.command()
@@ -55,9 +52,9 @@ def analyze(models, data_root, out_dir, max_clips, cv_folds, tsne, batch_size, f
         return
     rows = []
     for row in analysis["comparison"]:
-        rows.append((str(row["latent_size"]), _f(row.get("latent_logistic")), _f(row.get("latent_pooled_logistic")),
-                     _f(row.get("raw_waveform_logistic")), _f(row.get("log_mel_logistic")), _f(row.get("latent_tree")),
-                     _f(row.get("latent_homogeneity")), _f(row.get("chance_majority"))))
+        rows.append((str(row["latent_size"]), format_value(row.get("latent_logistic")), format_value(row.get("latent_pooled_logistic")),
+                     format_value(row.get("raw_waveform_logistic")), format_value(row.get("log_mel_logistic")), format_value(row.get("latent_tree")),
+                     format_value(row.get("latent_homogeneity")), format_value(row.get("chance_majority"))))
     print_table("label probes: test accuracy (logistic unless marked)", rows,
                 ("N", "latent", "pooled", "raw wave", "log-mel", "latent tree", "homogeneity", "chance"))
     click.echo(f"report: {analysis['report']}")
@@ -115,7 +112,7 @@ def sweep(latent_list, data_root, out_dir, minutes_per_model, epochs, arch, kind
         return
     rows = [(str(r["latent"]), f"{r['compression']:.1f}:1", f"{r['parameters']:,}" if r.get("parameters") else "–",
              f"{r['snr_db']:.2f}", f"{r['si_sdr_db']:.2f}", f"{r['mrstft']:.3f}", f"{r['mel_l1']:.3f}",
-             _f(r.get("train_seconds"), 0)) for r in result["models"]]
+             format_value(r.get("train_seconds"), 0)) for r in result["models"]]
     print_table(f"sweep ({result['test_clips']} test clips)", rows,
                 ("N", "ratio", "params", "SNR dB", "SI-SDR dB", "MR-STFT", "mel", "train s"))
     click.echo(f"proposed N = {proposal['latent']}; rule: {proposal['rule']}")

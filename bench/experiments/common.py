@@ -1,5 +1,5 @@
 """Shared bits of the experiments: real-music clips, test subset, evaluation."""
-import os, time, json
+import os, json
 import numpy as np, torch
 from autoenc_audio import metrics
 

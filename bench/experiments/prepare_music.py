@@ -4,7 +4,7 @@ Sources: planetblupi-music-ogg (/usr/share/planetblupi/music/*.ogg), nexuiz-musi
 ufoai-music (ogg inside .pk3 zips, extracted to /tmp/music_src). Test = every 5th track
 in sorted-name order (by track, so no clip of a test track is in train).
 """
-import glob, hashlib, os, sys
+import glob, os
 import numpy as np, soundfile as sf, soxr
 
 SR, CLIP = 22050, 110250
