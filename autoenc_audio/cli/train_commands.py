@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from ..config import load_config
+from ..config import TrainConfig, load_config
 from ..runs import record_latest_run, resolve_model
 from ..train import SilentReporter, TrainingInterrupted, config_for_resume, data_root_of_run, train as run_training
 from .common import audio_options, cache_dir_option, is_tty, json_option, print_json, print_table, stderr_console
@@ -78,16 +78,16 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 @click.option("--arch", type=click.Choice(["default", "seed"]), default=None, help="default: our model; seed: the original 3-layer model.")
 @click.option("--kind", type=click.Choice(["ae", "vae"]), default=None, help="Plain or variational autoencoder [default: ae].")
 @click.option("--config", "config_file", default=None, help="TOML config file or preset name (default, seed, seed-55112, demo, tiny); flags override it.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Number of epochs [default: 20].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help=f"Number of epochs [default: {TrainConfig().epochs}].")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Wall-clock budget; stops cleanly at its end.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Clips per batch (per process).")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Learning rate.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help=f"Clips per batch, per process [default: {TrainConfig().batch_size}].")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help=f"Adam learning rate [default: {TrainConfig().lr:g}].")
 @click.option("--seed", type=int, default=None, help="Random seed (same seed, data and device: same weights on CPU).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder [default: runs/DATE-ARCH-KIND-N].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="Where to train [default: auto].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--workers", type=click.IntRange(min=0), default=None, help="Data-loading processes.")
+@click.option("--workers", type=click.IntRange(min=0), default=None, help=f"Data-loading processes [default: {TrainConfig().workers}: load in the training process].")
 @click.option("--compile", "compile_model", is_flag=True, default=None, help="torch.compile the model (CUDA only).")
 @click.option("--nproc", type=click.IntRange(min=1), default=None, help="Launch K processes with torchrun (DDP).")
 @audio_options
