@@ -291,13 +291,17 @@ class atomic_path:
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         assert self.temporary is not None
-        if exc_type is None:
+        if exc_type is not None:
+            self.temporary.unlink(missing_ok=True)
+            return
+        try:
             with open(self.temporary, "rb") as handle:
                 os.fsync(handle.fileno())
-            os.chmod(self.temporary, 0o666 & ~_current_umask())
+            os.chmod(self.temporary, 0o666 & ~_current_umask())  # mkstemp makes it 0600
             os.replace(self.temporary, self.path)
-        else:
+        except BaseException:  # a failed or interrupted rename leaves no temporary file behind
             self.temporary.unlink(missing_ok=True)
+            raise
 
 
 def _current_umask() -> int:

@@ -37,7 +37,6 @@ import io
 import json
 import os
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -49,6 +48,7 @@ from safetensors.torch import save as _safetensors_bytes
 from torch import Tensor, nn
 
 from . import __version__
+from .audio import atomic_path
 from .config import Config
 from .models.base import Autoencoder
 
@@ -268,25 +268,14 @@ def _plain(path: Path, value: Any, where: str) -> Any:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same folder, fsync, then os.replace."""
+    """Write `data` to `path` through `atomic_path` (temporary file, fsync, rename), then fsync the folder."""
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle = tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False)
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(data)
     except OSError as error:
         raise CheckpointError(f"{path}: cannot write ({error.strerror or error})") from None
-    temporary = Path(handle.name)
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise CheckpointError(f"{path}: cannot write ({error.strerror or error})") from None
-        raise
     try:  # make the rename itself durable; not possible everywhere (e.g. Windows)
         descriptor = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -227,6 +227,8 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a TOML config file (not UTF-8 text)") from None
     try:
         return Config.from_dict(values)
     except ConfigError as error:

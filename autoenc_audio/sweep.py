@@ -26,7 +26,7 @@ import torch
 
 from .audio import write_audio, write_text_atomic
 from .checkpoint import load_checkpoint, pending_state_path, state_path
-from .config import Config
+from .config import Config, load_config
 from .data import builtin_corpus, prepare_dataset
 from .latents import reconstruct_clips
 from .metrics import HIGHER_IS_BETTER, METRICS, format_value
@@ -109,6 +109,19 @@ def _resumable(run_dir: Path) -> bool:
     return last.is_file() and (state_path(last).is_file() or pending_state_path(last).is_file()) and (run_dir / "config.toml").is_file()
 
 
+def _check_same_settings(run_dir: Path, config: Config) -> None:
+    """A model left in the sweep folder is reused or resumed only if it was made with these settings."""
+    if not (run_dir / "config.toml").is_file():
+        return
+    stored = load_config(run_dir / "config.toml").to_dict()
+    wanted = config.to_dict()
+    changed = [f"{section}.{key}" for section, values in wanted.items() for key, value in values.items()
+               if key != "workers" and stored.get(section, {}).get(key) != value]
+    if changed:
+        raise SweepError(f"{run_dir} was trained with other settings ({', '.join(changed)}): "
+                         "give another output folder, or delete it to train again")
+
+
 def run_sweep(
     latents: Sequence[int],
     out_dir: Path,
@@ -137,10 +150,11 @@ def run_sweep(
 
     for number, latent in enumerate(sizes, 1):
         run_dir = out_dir / f"N{latent}"
+        config = base_config.override(model={"latent": latent}).with_budget(minutes_per_model, epochs)
+        _check_same_settings(run_dir, config)
         if _is_finished(run_dir):
             say(f"[{number}/{len(sizes)}] N = {latent}: finished earlier, reusing {run_dir}")
             continue
-        config = base_config.override(model={"latent": latent}).with_budget(minutes_per_model, epochs)
         resume = _resumable(run_dir)
         say(f"[{number}/{len(sizes)}] N = {latent}: {'resuming' if resume else 'training'} in {run_dir}")
         train(config, run_dir, cache_dir, data_root=root, resume=resume, reporter=reporter)

@@ -25,17 +25,17 @@ so a 30 s track takes a fraction of a second on one core.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import operator
 import os
 import pathlib
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import soundfile as sf
+
+from .audio import atomic_path
 
 SYNTH_SAMPLE_RATE = 44100
 """Sample rate of the corpus: CD rate, so that loaders must resample."""
@@ -1077,15 +1077,8 @@ def _write_wav_atomically(path: pathlib.Path, audio: np.ndarray, sample_rate: in
     """
     pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            sf.write(stream, pcm, sample_rate, subtype="PCM_16", format="WAV")
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    with atomic_path(path) as temporary:
+        sf.write(temporary, pcm, sample_rate, subtype="PCM_16", format="WAV")
 
 
 def write_corpus(

@@ -317,6 +317,13 @@ class TrainingState:
     epoch_sums: dict[str, float] = field(default_factory=dict)
 
 
+def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """RunError when `run_dir` already holds a run that would be replaced without `overwrite`."""
+    files = RunFiles(Path(run_dir))
+    if not resume and not overwrite and (files.last.exists() or files.best.exists()):
+        raise RunError(f"{files.root} already holds a run: continue it with --resume, or start it again with --overwrite")
+
+
 def train(
     config: Config,
     run_dir: Path,
@@ -324,15 +331,19 @@ def train(
     data_root: Path | None = None,
     resume: bool = False,
     reporter: Reporter | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train a model as `config` says, writing checkpoints, history and summary into `run_dir`.
 
+    A `run_dir` that already holds a run is continued (`resume`) or started
+    again (`overwrite`); otherwise RunError, so no finished run is lost.
     Returns the summary (test metrics of the best checkpoint, sizes, speed).
     Raises TrainingInterrupted after saving when interrupted with Ctrl-C.
     """
     reporter = reporter or SilentReporter()
-    job = setup_distributed(config.train.device)
     files = RunFiles(Path(run_dir))
+    check_run_dir(files.root, resume=resume, overwrite=overwrite)
+    job = setup_distributed(config.train.device)
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, config.audio).to(job.device)  # first: a bad --latent fails before any data work
     prepared = load_data(config, data_root, cache_dir, config.train.workers, reporter, job)
@@ -432,7 +443,7 @@ def train(
         except KeyboardInterrupt:
             state.elapsed_seconds = time.perf_counter() - start_clock
             save_last()
-            raise TrainingInterrupted(f"interrupted: saved {files.last}; continue with --resume --out {files.root}") from None
+            raise TrainingInterrupted(f"interrupted: saved {files.last}; continue with: aea train --resume --out {files.root}") from None
 
     summary = _finish(model, prepared, weights, batch_size, job, files, config, state, info)
     if job.world_size > 1:

@@ -364,3 +364,14 @@ def test_bad_stats_shape_is_refused_on_save(tmp_path):
     config = _config()
     with pytest.raises(CheckpointError, match=r"latent_stats.mean must have shape \[96\]"):
         save_checkpoint(tmp_path / "m.safetensors", _model(config), config, latent_mean=torch.zeros(5))
+
+
+def test_checkpoints_are_readable_by_others_as_the_umask_allows(tmp_path):
+    """A run folder on shared storage: other users can load its checkpoints (mkstemp alone gives 0600)."""
+    config = _config()
+    previous = os.umask(0o022)
+    try:
+        path = save_checkpoint(tmp_path / "last.safetensors", _model(config), config, training_state={"epoch": 1})
+    finally:
+        os.umask(previous)
+    assert path.stat().st_mode & 0o777 == 0o644 and state_path(path).stat().st_mode & 0o777 == 0o644

@@ -84,6 +84,13 @@ def test_bad_config_names_the_file_and_the_problem(tmp_path, text, message):
     assert "bad.toml" in str(info.value) and message in str(info.value)
 
 
+def test_a_binary_file_is_not_a_config(tmp_path):
+    path = tmp_path / "song.wav"
+    path.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \xfe\xff\x00")
+    with pytest.raises(ConfigError, match="song.wav: not a TOML config file"):
+        load_config(path)
+
+
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="nope.toml: config file not found"):
         load_config(tmp_path / "nope.toml")

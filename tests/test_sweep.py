@@ -56,6 +56,17 @@ def test_rerun_reuses_finished_models(swept):
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
+def test_rerun_with_other_settings_is_refused(swept):
+    """A model trained with other settings is neither reused nor overwritten."""
+    root, args, _ = swept
+    changed = [*args[:-1], "--seed", "5"]
+    before = {p: p.stat().st_mtime_ns for p in (root / "sweep").glob("N*/best.safetensors")}
+    result = CliRunner().invoke(cli, changed)
+    assert result.exit_code == 2
+    assert "N512 was trained with other settings (train.seed)" in result.output
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
 def test_proposal_rule():
     rows = [{"latent": 4000, "mrstft": 1.0, "snr_db": 20.0}, {"latent": 2000, "mrstft": 1.08, "snr_db": 19.5},
             {"latent": 1000, "mrstft": 1.3, "snr_db": 15.0}]

@@ -129,11 +129,21 @@ def test_ctrl_c_stops_at_a_batch_boundary_and_resumes_exactly(songs, tmp_path):
 
 
 def test_minutes_budget_stops_training(songs, tmp_path):
-    config = TINY.override(train={"minutes": 0.03})
-    config = type(config).from_dict({**config.to_dict(), "train": {**config.to_dict()["train"], "epochs": None}})
+    config = TINY.with_budget(minutes=0.03, epochs=None)
     summary = train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)
     assert summary["wall_seconds"] >= 0.03 * 60
     assert (tmp_path / "run" / "best.safetensors").exists()
+
+
+def test_a_finished_run_is_not_overwritten_unless_asked(songs, tmp_path):
+    config = tiny(epochs=1)
+    train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)
+    before = (tmp_path / "run" / "best.safetensors").read_bytes()
+    with pytest.raises(RunError, match="run already holds a run: continue it with --resume, or start it again with --overwrite"):
+        train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs)
+    assert (tmp_path / "run" / "best.safetensors").read_bytes() == before
+    summary = train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs, overwrite=True)
+    assert summary["latent_size"] == 97
 
 
 def test_resume_without_a_run_is_a_clear_error(songs, tmp_path):

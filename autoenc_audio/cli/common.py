@@ -82,6 +82,11 @@ class AeaGroup(click.Group):
         except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
+            from ..train import TrainingInterrupted
+
+            if isinstance(error, TrainingInterrupted):  # Ctrl-C in a command that trains (demo, sweep): saved
+                click.echo(f"aea: {error}", err=True)
+                ctx.exit(130)
             message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             click.echo(f"aea: error: {message}", err=True)
             ctx.exit(2 if isinstance(error, input_errors()) else 1)

@@ -38,7 +38,7 @@ def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) ->
     Example:
       aea demo --out runs/demo --minutes 1
     """
-    config = load_config(config_file).override(train={"minutes": minutes})
+    config = load_config(config_file).with_budget(minutes, None)
     with progress_bar("building the built-in corpus") as bar:
         corpus = builtin_corpus(cache_dir, config.data, progress=bar)
     summary = summarize_scan(scan_folder(corpus), config.audio, config.data)
@@ -47,7 +47,7 @@ def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) ->
 
     click.echo(f"training {config.model.arch} model, latent {config.model.latent}, for "
                f"{config.train.minutes or '?'} min into {out}", err=True)
-    result = run_training(config, out, cache_dir, data_root=corpus, reporter=ConsoleReporter())
+    result = run_training(config, out, cache_dir, data_root=corpus, reporter=ConsoleReporter(), overwrite=True)
     record_latest_run(cache_dir, out)
 
     checkpoint = load_checkpoint(out / "best.safetensors")

@@ -12,8 +12,9 @@ from typing import Any
 import click
 
 from ..config import TrainConfig, load_config
+from ..models import build_model
 from ..runs import record_latest_run, resolve_model
-from ..train import SilentReporter, TrainingInterrupted, config_for_resume, data_root_of_run, train as run_training
+from ..train import SilentReporter, check_run_dir, config_for_resume, data_root_of_run, train as run_training
 from .common import audio_options, cache_dir_option, is_tty, json_option, print_json, print_table, stderr_console
 
 class ConsoleReporter:
@@ -87,6 +88,7 @@ def _strip_nproc(argv: list[str]) -> list[str]:
               help="Run folder [default: runs/DATE-ARCH-KIND-N].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="Where to train [default: auto].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--overwrite", is_flag=True, help="Start again in an --out that already holds a run (its checkpoints are replaced).")
 @click.option("--workers", type=click.IntRange(min=0), default=None, help=f"Data-loading processes [default: {TrainConfig().workers}: load in the training process].")
 @click.option("--compile", "compile_model", is_flag=True, default=None, help="torch.compile the model (CUDA only).")
 @click.option("--nproc", type=click.IntRange(min=1), default=None, help="Launch K processes with torchrun (DDP).")
@@ -94,7 +96,7 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 @cache_dir_option
 @json_option
 def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_size, lr, seed, out, device, resume,
-          workers, compile_model, nproc, sample_rate, clip_seconds, cache_dir, as_json) -> None:
+          overwrite, workers, compile_model, nproc, sample_rate, clip_seconds, cache_dir, as_json) -> None:
     """Train an autoencoder whose latent vector has exactly --latent values.
 
     Writes RUN_DIR/{best,last}.safetensors, history.jsonl, summary.json and
@@ -106,10 +108,6 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
-    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-                   "-m", "autoenc_audio", *_strip_nproc(sys.argv[1:])]
-        raise SystemExit(subprocess.call(command))
     if resume:
         if out is None:
             raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
@@ -132,13 +130,17 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
+    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
+        # Refuse bad settings here, once, not in every worker; every worker gets the same --out.
+        check_run_dir(out, resume=resume, overwrite=overwrite)
+        build_model(config.model, config.audio)
+        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+                   "-m", "autoenc_audio", *_strip_nproc(sys.argv[1:]), "--out", str(out)]
+        raise SystemExit(subprocess.call(command))
     main_process = int(os.environ.get("RANK", "0")) == 0
     reporter = ConsoleReporter() if main_process else SilentReporter()
-    try:
-        summary = run_training(config, out, cache_dir, data_root=data_root, resume=resume, reporter=reporter)
-    except TrainingInterrupted as interrupted:
-        click.echo(f"aea: {interrupted}", err=True)
-        raise SystemExit(130)
+    summary = run_training(config, out, cache_dir, data_root=data_root, resume=resume, reporter=reporter,
+                           overwrite=overwrite)
     if not main_process:
         return
     record_latest_run(cache_dir, out)
