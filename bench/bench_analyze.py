@@ -46,7 +46,7 @@ def train_model(root: Path, latent: int, minutes: float, run_dir: Path) -> dict:
     config = load_config(ROOT / "configs" / "default.toml").override(
         model={"latent": latent}, train={"minutes": minutes, "device": "cpu"})
     config = type(config).from_dict({**config.to_dict(), "train": {**config.to_dict()["train"], "epochs": None}})
-    return train(config, run_dir, CACHE, data_root=root)
+    return train(config, run_dir, CACHE, data_root=root, overwrite=True)
 
 
 def run_dataset(name: str, root: Path, sizes: list[int], minutes: float, out: Path, rebuild: bool = False) -> dict:

@@ -100,7 +100,7 @@ def train_model(folder: Path, cache: Path, minutes: float, kind: str) -> tuple[P
     values["model"]["kind"] = kind
     config = Config.from_dict(values)
     corpus = builtin_corpus(cache, config.data)
-    summary = train(config, folder / f"run-{kind}", cache, data_root=corpus)
+    summary = train(config, folder / f"run-{kind}", cache, data_root=corpus, overwrite=True)
     return folder / f"run-{kind}" / "best.safetensors", {
         "kind": kind, "minutes": minutes, "epochs": summary["epochs"], "latent": summary["latent_size"],
         "test": {k: round(v, 3) for k, v in summary["test"].items() if k in ("snr_db", "mrstft", "mel_l1")},

@@ -57,7 +57,7 @@ def run_dataset(name: str, root: Path, minutes: float, latent: int, out: Path) -
         if (run_dir / "summary.json").exists():  # finished earlier: delete the folder to train again
             summary = json.loads((run_dir / "summary.json").read_text())
         else:
-            summary = train(config, run_dir, CACHE, data_root=root)
+            summary = train(config, run_dir, CACHE, data_root=root, overwrite=True)
         checkpoint = load_checkpoint(run_dir / "best.safetensors")
         rows[arch] = {
             **{k: summary["test"][k] for k in METRIC_NAMES},

@@ -71,7 +71,7 @@ def main() -> None:
     root = real_music_folder() if args.dataset == "real" else builtin_corpus(CACHE, config.data)
     run_dir = BENCH / ".runs" / f"exp-{args.name}"
     started = time.perf_counter()
-    summary = train(config, run_dir, CACHE, data_root=root)
+    summary = train(config, run_dir, CACHE, data_root=root, overwrite=True)
     row = {"name": args.name, "dataset": args.dataset, "minutes": args.minutes, "overrides": overrides, "init_clips": args.init_clips, "constants": args.const,
            **{k: round(v, 4) for k, v in summary["test"].items() if isinstance(v, float)},
            "epochs": summary["epochs"], "clips_per_s": summary["clips_per_second"],
