@@ -184,6 +184,7 @@ def save_checkpoint(
         "labels": _json(path, "labels", [str(label) for label in labels]),
         "info": _json(path, "info", dict(info or {})),
         "weights_fingerprint": fingerprint,
+        "parameters": str(sum(parameter.numel() for parameter in model.parameters())),
         "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     sidecar = state_path(path)
@@ -294,14 +295,18 @@ def _atomic_write(path: Path, data: bytes) -> None:
 def read_metadata(path: str | Path) -> dict[str, Any]:
     """The checkpoint's metadata (JSON fields decoded), without building the model; for `aea info`.
 
-    Adds `file`: {"bytes", "parameters", "tensors", "latent_stats", "training_state"}.
+    Adds `file`: {"bytes", "parameters", "stored_values", "tensors", "latent_stats", "training_state"};
+    `parameters` counts the learned ones, as training reports them, not the fixed buffers (e.g.
+    the MDCT basis) that `stored_values` also counts.
     """
     path = Path(path)
     metadata, shapes = _open(path, with_tensors=False)
-    parameters = sum(_numel(shape) for key, shape in shapes.items() if key.startswith(MODEL_PREFIX))
+    stored = sum(_numel(shape) for key, shape in shapes.items() if key.startswith(MODEL_PREFIX))
+    learned = metadata.pop("parameters", None)  # absent in checkpoints older than this field
     metadata["file"] = {
         "bytes": path.stat().st_size,
-        "parameters": parameters,
+        "parameters": int(learned) if learned and learned.isdigit() else stored,
+        "stored_values": stored,
         "tensors": sum(1 for key in shapes if key.startswith(MODEL_PREFIX)),
         "latent_stats": LATENT_MEAN_KEY in shapes or LATENT_STD_KEY in shapes,
         "training_state": state_path(path).is_file() or pending_state_path(path).is_file(),

@@ -104,6 +104,15 @@ def test_read_metadata_without_building(tmp_path):
     assert Config.from_dict(meta["config"]) == config
     assert meta["labels"] == ["x"]
     assert meta["file"]["parameters"] == sum(p.numel() for p in model.parameters())
+
+
+def test_info_counts_learned_parameters_not_buffers(tmp_path):
+    """The default model stores a fixed MDCT basis: `aea info` must agree with training's parameter count."""
+    config = Config(audio=AudioConfig(sample_rate=2000, clip_seconds=1.0), model=ModelConfig(latent=96, width=8, blocks=1))
+    model = build_model(config.model, config.audio)
+    meta = read_metadata(save_checkpoint(tmp_path / "d.safetensors", model, config))
+    assert meta["file"]["parameters"] == sum(p.numel() for p in model.parameters())
+    assert meta["file"]["stored_values"] == sum(t.numel() for t in model.state_dict().values()) > meta["file"]["parameters"]
     assert meta["file"]["latent_stats"] is False and meta["file"]["training_state"] is False
     assert meta["weights_fingerprint"] == weights_fingerprint(model)
 
