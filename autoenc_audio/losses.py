@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from . import metrics
-from .metrics import DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, as_batch, mel_l1, stft_magnitude
+from .metrics import DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, as_batch, mel_l1, spectral_convergence, stft_magnitude
 
 
 def waveform_l1(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
@@ -39,16 +39,16 @@ def multi_resolution_stft_loss(
     The log-magnitude term (ln(|X| + 1e-7), n_fft 512/1024/2048, hop n_fft/4)
     is the metric's, averaged over the batch; it weighs quiet bins as much as
     loud ones, which is what the metric rewards on music. Spectral convergence
-    is taken over the whole batch (`||X - Y|| / ||X||` of all its spectrograms):
-    per clip, a silent clip (digital silence at the start of a real track)
-    divides by ~0 and one such clip would swamp the batch's gradient. For a
+    is taken over the whole batch (`||X - Y|| / ||X||` of all its spectrograms,
+    with the metric's silence floor): per clip, a silent clip (digital silence
+    at the start of a real track) would swamp the batch's gradient. For a
     batch of one clip the loss equals the `mrstft` metric.
     """
     x, y = as_batch(reference), as_batch(estimate)
     total = x.new_zeros(())
     for n_fft in fft_sizes:
         magnitude_x, magnitude_y = stft_magnitude(x, n_fft), stft_magnitude(y, n_fft)
-        convergence = (magnitude_x - magnitude_y).norm() / magnitude_x.norm().clamp_min(1e-6)
+        convergence = spectral_convergence(magnitude_x, magnitude_y, dims=(0, 1, 2))
         log_magnitude = (torch.log(magnitude_x + MAG_EPS) - torch.log(magnitude_y + MAG_EPS)).abs().mean()
         total = total + convergence_weight * convergence + log_magnitude_weight * log_magnitude
     return total / len(fft_sizes)

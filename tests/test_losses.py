@@ -62,4 +62,5 @@ def test_a_silent_clip_does_not_swamp_the_batch() -> None:
     y = torch.cat([y, 0.01 * torch.randn_like(y[:1])])
     loss = float(losses.multi_resolution_stft_loss(x, y))
     assert loss < 20, loss
-    assert float(metrics.mrstft(x, y)[-1]) > 1000  # per clip (the metric), the silent one is unbounded
+    silent_clip = float(metrics.mrstft(x, y)[-1])  # per clip (the metric): large, measured against the silence floor
+    assert 50 < silent_clip < 1000, silent_clip  # noise at -40 dBFS is ~47 dB above the floor

@@ -72,6 +72,18 @@ def test_silent_reference_gives_no_nan() -> None:
     assert torch.isfinite(metrics.spectral_flatness(silence)).all()
 
 
+def test_against_silence_spectral_convergence_measures_the_estimate_above_a_floor() -> None:
+    """A silent input's reconstruction gets a sane score: louder noise scores worse, nothing explodes."""
+    silence = torch.zeros(1, 22050)
+    scores = [float(metrics.stft_distance(silence, level * torch.randn(1, 22050), 1024)[0]) for level in (1e-5, 1e-3, 1e-1)]
+    assert scores[0] < 2 < scores[1] < scores[2] < 5000, scores
+    assert float(metrics.stft_distance(silence, silence, 1024)[0]) < 1e-3  # silence reconstructed as silence: perfect
+    music = torch.sin(torch.arange(22050) * 0.05)[None] * 0.3
+    floorless = ((metrics.stft_magnitude(music, 1024) - metrics.stft_magnitude(0.9 * music, 1024)).norm()
+                 / metrics.stft_magnitude(music, 1024).norm())
+    assert float(metrics.stft_distance(music, 0.9 * music, 1024)[0]) == pytest.approx(float(floorless), rel=1e-5)
+
+
 def test_spectral_flatness_noise_and_sine() -> None:
     noise = torch.randn(2, 4 * SR, generator=torch.Generator().manual_seed(1))
     flatness = metrics.spectral_flatness(noise)
