@@ -538,6 +538,8 @@ class Written:
     input_path: str | None = None
     offset_seconds: float = 0.0
     padded: bool = False
+    silent: bool = False
+    valid_seconds: float | None = None
 
 
 def decode_file(
@@ -661,7 +663,7 @@ def reconstruct_inputs(
                     write_audio(saved, clip.samples, audio.sample_rate)
                 metrics = reconstruction_metrics(original, reconstruction, audio.sample_rate)
                 written.append(Written(target, names.get(source, source), (0, 1), audio.clip_samples, metrics, saved,
-                                       clip.offset_seconds, clip.padded))
+                                       clip.offset_seconds, clip.padded, clip.silent, clip.valid_samples / audio.sample_rate))
         except INPUT_FAILURES as error:
             _report(on_error, source, error, names.get(source))
         if progress:
@@ -695,7 +697,8 @@ def _reconstruct_track(checkpoint: Checkpoint, source: str, target: str, hop: in
         assert held is not None
         x, y = join_x.push(held[0], last=True), join_y.push(held[1], last=True)
         emit(np.concatenate([x, join_x.finish(clips.track_samples)]), np.concatenate([y, join_y.finish(clips.track_samples)]))
-    return Written(target, source, (0, join_y.pushed), join_y.emitted, metrics.result(), saved, 0.0, False)
+    return Written(target, source, (0, join_y.pushed), join_y.emitted, metrics.result(), saved, 0.0,
+                   clips.track_samples < audio.clip_samples, False, clips.track_samples / audio.sample_rate)
 
 
 def _reconstructed_pairs(checkpoint: Checkpoint, clips: Iterable[Clip], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -116,6 +116,18 @@ def test_stdin_audio_is_named_stdin_in_errors_and_plots(env, tmp_path):
         assert Path(figure).exists() and Path(figure).stat().st_size > 10_000
 
 
+def test_reconstruct_notes_short_and_silent_inputs_as_encode_does(env, tmp_path):
+    short = write(tmp_path / "short.wav", 0.3, 8000, 220.0)
+    silent = tmp_path / "silent.wav"
+    soundfile.write(silent, np.zeros(16000, dtype="float32"), 8000)
+    for command in ("encode", "reconstruct"):
+        out = tmp_path / command / ("z.pt" if command == "encode" else "")
+        result = aea(env, command, short, silent, "-o", out)
+        assert result.exit_code == 0, result.output
+        assert f"aea: note: {short}: shorter than a clip (0.30 s of 1 s), zero-padded" in result.stderr
+        assert f"aea: note: {silent}: silent" in result.stderr
+
+
 def test_a_failing_input_is_reported_skipped_and_exit_1(env, tmp_path):
     result = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "notes.wav", tmp_path / "missing.wav", "-o", tmp_path / "z.npy")
     assert result.exit_code == 1

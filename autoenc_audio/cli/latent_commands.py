@@ -258,6 +258,7 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
                 item.metrics["figure"] = str(_plot_reconstruction(checkpoint, item, whole, path_of.get(item.source, item.source)))
     rate = checkpoint.config.audio.sample_rate
     for item in written:
+        _notes(item, checkpoint.config.audio.clip_seconds, whole)
         if as_json:
             print_json({"path": item.path, "source": item.source, "input": item.input_path, "offset": item.offset_seconds,
                         "padded": item.padded, "seconds": item.samples / rate, "clips": item.rows[1], **item.metrics})
