@@ -1,4 +1,4 @@
-"""Reconstruction metrics, exactly as defined in `shared/METRICS.md`.
+"""Reconstruction metrics, exactly as defined in `METRICS.md`.
 
 Every function takes a reference `x` and an estimate `y` as float tensors of
 shape `[batch, samples]` or `[batch, 1, samples]` (same shape, same sample

@@ -158,7 +158,7 @@ def cache_dir_option(function: Callable) -> Callable:
 
 
 def json_option(function: Callable) -> Callable:
-    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")(function)
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (one object per line).")(function)
 
 
 def model_option(function: Callable) -> Callable:

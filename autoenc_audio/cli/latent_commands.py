@@ -231,7 +231,7 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
     """Encode then decode songs and measure what the latent kept.
 
     Prints SNR, SI-SDR, multi-resolution STFT, mel and log-spectral distances
-    (shared/METRICS.md) against the preprocessed input. --whole does the full
+    (METRICS.md) against the preprocessed input. --whole does the full
     track, streamed: SNR and SI-SDR over the track, the spectral distances
     averaged over clip-length chunks.
 
