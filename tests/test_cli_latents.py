@@ -103,6 +103,11 @@ def test_audio_bytes_on_stdin_are_one_input(env, tmp_path):
     assert soundfile.read(tmp_path / "out.wav")[0].shape == (8000,)
 
 
+def test_empty_stdin_is_a_usage_error(env, tmp_path):
+    result = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=b"")
+    assert result.exit_code == 2 and "stdin, which is empty" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
 def test_stdin_audio_is_named_stdin_in_errors_and_plots(env, tmp_path):
     """Notes, errors and figures name stdin's audio `<stdin>`, not the temporary file it is kept in."""
     broken = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=b"RIFF\x24\x00\x00\x00WAVEfmt garbage")

@@ -186,6 +186,8 @@ def stdin_inputs(inputs: tuple[str, ...]):
         yield None, {}
         return
     data = sys.stdin.buffer.read()
+    if not data.strip():
+        raise click.UsageError("- reads stdin, which is empty: pipe paths, one per line, or audio into it")
     suffix = sniff_audio_suffix(data[:12])
     if suffix is None:
         yield data.decode("utf-8", errors="replace").splitlines(), {}
