@@ -103,6 +103,15 @@ def test_audio_bytes_on_stdin_are_one_input(env, tmp_path):
     assert soundfile.read(tmp_path / "out.wav")[0].shape == (8000,)
 
 
+@pytest.mark.parametrize("command", ["encode", "reconstruct"])
+def test_clip_options_that_contradict_each_other_are_refused(env, tmp_path, command):
+    out = tmp_path / ("z.pt" if command == "encode" else "r.wav")
+    both = aea(env, command, env["in"] / "a.mp3", "--whole", "--offset", "1", "-o", out)
+    assert both.exit_code == 2 and "--offset picks one clip, --whole takes every clip" in both.stderr
+    hop = aea(env, command, env["in"] / "a.mp3", "--hop", "0.5", "-o", out)
+    assert hop.exit_code == 2 and "--hop spaces the clips of --whole" in hop.stderr and not out.exists()
+
+
 def test_empty_stdin_is_a_usage_error(env, tmp_path):
     result = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=b"")
     assert result.exit_code == 2 and "stdin, which is empty" in result.stderr and len(result.stderr.splitlines()) == 1

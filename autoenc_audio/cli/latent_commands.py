@@ -41,6 +41,18 @@ def strict_option(function: Callable) -> Callable:
 
 def clip_options(function: Callable) -> Callable:
     """`--whole`, `--hop`, `--offset`, `--crop`, `--seed`: which part of each input is used."""
+
+    command = function
+
+    @functools.wraps(command)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["whole"] and kwargs["offset"] is not None:
+            raise click.UsageError("--offset picks one clip, --whole takes every clip: give one of them")
+        if not kwargs["whole"] and kwargs["hop_seconds"] is not None:
+            raise click.UsageError("--hop spaces the clips of --whole: add --whole or drop --hop")
+        return command(*args, **kwargs)
+
+    function = checked
     for decorator in reversed([
         click.option("--whole", is_flag=True, help="Every clip of the track (50 % overlap by default), not one clip."),
         click.option("--hop", "hop_seconds", type=click.FloatRange(min=0, min_open=True), default=None,
