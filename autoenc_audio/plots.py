@@ -12,6 +12,7 @@ Audio arguments are mono arrays or tensors `[samples]`.
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -48,6 +49,10 @@ class PlotError(ValueError):
 # ----------------------------------------------------------------------------- helpers
 
 
+OTHER_IMAGE_SUFFIXES = {"jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp", "eps", "ps"}
+"""Image extensions a user may type that aea does not write: refused rather than renamed."""
+
+
 def figure_format(path: str | Path, fmt: str | None = None) -> str:
     """`fmt` if given, else the path's extension when it is png/svg/pdf, else png."""
     if fmt:
@@ -56,6 +61,8 @@ def figure_format(path: str | Path, fmt: str | None = None) -> str:
             raise PlotError(f"unknown figure format {fmt!r}: use png, svg or pdf")
         return fmt
     suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix in OTHER_IMAGE_SUFFIXES:
+        raise PlotError(f"{path}: {suffix} figures are not supported: use .png, .svg or .pdf")
     return suffix if suffix in FORMATS else "png"
 
 
@@ -77,9 +84,13 @@ def new_figure(size: tuple[int, int]) -> Figure:
 
 
 def save_figure(figure: Figure, path: str | Path, fmt: str | None = None) -> Path:
-    """Write `figure` atomically; returns the path written. Closes the figure."""
+    """Write `figure` atomically (or to stdout for `-`); returns the path written. Closes the figure."""
     try:
         fmt = figure_format(path, fmt)
+        if str(path) == "-":
+            figure.savefig(sys.stdout.buffer, format=fmt, dpi=DPI)
+            sys.stdout.buffer.flush()
+            return Path("-")
         path = output_path(path, fmt)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as temporary:

@@ -76,6 +76,17 @@ def test_waveform_and_spectrogram(setup, tmp_path):
     assert (tmp_path / "s.svg").read_bytes().lstrip().startswith(b"<?xml")
 
 
+def test_a_figure_goes_to_stdout_and_other_image_types_are_refused(setup, tmp_path):
+    song = setup["songs"] / "low" / "low.00000.wav"
+    piped = run(setup, "spectrogram", song, "-o", "-", "--size", "400x300")
+    assert piped.exit_code == 0, piped.output
+    assert piped.stdout_bytes.startswith(b"\x89PNG") and not (Path.cwd() / "-.png").exists()
+    assert run(setup, "spectrogram", song, "-o", "-", "--json").exit_code == 2
+    jpeg = run(setup, "waveform", song, "-o", tmp_path / "w.jpg")
+    assert jpeg.exit_code == 2 and "w.jpg: jpg figures are not supported: use .png, .svg or .pdf" in jpeg.output
+    assert not list(tmp_path.iterdir())
+
+
 def test_latent_files_are_decoded(setup, tmp_path):
     from autoenc_audio import latent_files
 

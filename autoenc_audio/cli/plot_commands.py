@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any, Callable
@@ -26,13 +27,22 @@ def parse_size(value: str | None) -> tuple[int, int] | None:
 
 
 def figure_options(function: Callable) -> Callable:
-    """`-o/--output`, `--format`, `--size`, `--title`: where and how a figure is written."""
+    """`-o/--output`, `--format`, `--size`, `--title`: where and how a figure is written (`-o -`: stdout)."""
+    command = function
+
+    @functools.wraps(command)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if str(kwargs["output"]) == "-" and kwargs.get("as_json"):
+            raise click.UsageError("--json prints to stdout, which -o - already uses for the figure: drop one")
+        return command(*args, **kwargs)
+
+    function = checked
     function = click.option("--title", default=None, help="Figure title [default: one that says what is shown].")(function)
     function = click.option("--size", default=None, help="Figure size in pixels, WIDTHxHEIGHT [default: fits the content].")(function)
     function = click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default=None,
                             help="Figure format [default: from the -o extension, else png].")(function)
     function = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-                            help="Figure file to write.")(function)
+                            help="Figure file to write (png, svg, pdf), or - for stdout.")(function)
     return function
 
 
@@ -43,6 +53,8 @@ def load_model(model: Path | None, cache_dir: Path):
 
 
 def done(path: Path, as_json: bool, **extra: Any) -> None:
+    if str(path) == "-":  # the figure went to stdout: nothing else may
+        return
     if as_json:
         print_json({"figure": str(path), **extra})
     else:
