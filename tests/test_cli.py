@@ -95,6 +95,8 @@ def test_train_then_info(tmp_path, make_audio):
     assert metadata["preprocessing"]["sample_rate"] == 8000
     table = run("info", tmp_path / "run")
     assert "latent" in table.output and "300" in table.output
+    rows = dict(line.split("\t", 1) for line in table.output.splitlines() if "\t" in line)  # piped: tab-separated
+    assert rows["parameters"].replace(",", "").isdigit() and rows["latent"].startswith("300 = ")
     # --resume continues on the run's own data, without --data; another --data is refused.
     resumed = run("train", "--resume", "--out", tmp_path / "run", "--epochs", 2, "--cache-dir", cache, "--json")
     assert resumed.exit_code == 0, resumed.output

@@ -105,7 +105,12 @@ def print_json(value: Any) -> None:
 
 
 def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
-    """A table on stdout (plain text when stdout is not a terminal)."""
+    """A table on stdout: drawn on a terminal; otherwise `# title`, then tab-separated lines for cut/awk."""
+    if not sys.stdout.isatty():
+        click.echo(f"# {title}")
+        for row in (headers, *rows):
+            click.echo("\t".join(str(cell) for cell in row))
+        return
     table = Table(title=title, show_header=True, header_style="bold")
     for header in headers:
         table.add_column(header, justify="right" if header not in ("name", "label", "metric", "what") else "left")
