@@ -9,14 +9,16 @@ clip needs are decoded where the format can seek, so a 5 s clip from a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal, Union
+from typing import BinaryIO, Iterator, Literal, Union
 
 import numpy as np
 import soundfile
@@ -109,11 +111,38 @@ def _check_path(path: PathLike) -> Path:
     return path
 
 
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Silence file descriptor 2 while libsndfile probes a file: its MP3 decoder (libmpg123) prints
+    resync notes there for a corrupt file, which would break aea's one-line errors."""
+    with _STDERR_LOCK:  # threads opening files at once must not save each other's /dev/null
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError):  # no real stderr (e.g. captured): nothing to silence
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+
+
 def _open(source: PathLike | BinaryIO, name: str) -> soundfile.SoundFile:
     try:
-        return soundfile.SoundFile(source)
+        with _native_stderr_silenced():
+            return soundfile.SoundFile(source)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
         detail = str(error).split(":")[-1].strip() or "unreadable"
+        if "possibly a pipe" in detail:  # libsndfile's words for a stream its MP3 decoder rejected
+            detail = "no valid audio stream"
         supported = "WAV, FLAC, OGG (Vorbis, Opus), MP3, AIFF"
         raise AudioError(f"{name}: not a readable audio file ({detail}); supported: {supported}") from None
 

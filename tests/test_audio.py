@@ -186,3 +186,13 @@ def test_audio_bytes_are_recognised_by_their_magic_number(make_audio):
         assert sniff_audio_suffix(path.read_bytes()[:12]) == suffix, suffix
     for text in (b"/music/a.mp3\n/music/b.flac\n", b"", b"RIFF\x00\x00\x00\x00AVI "):
         assert sniff_audio_suffix(text[:12]) is None
+
+
+def test_a_corrupt_mp3_is_one_error_and_nothing_else_on_stderr(tmp_path, capfd):
+    """libmpg123 prints resync notes to file descriptor 2; aea's error must stay the only line."""
+    noise = np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes()
+    for name, data in (("noise.mp3", noise), ("header.mp3", b"\xff\xfb\x90\x00" + noise[:5000])):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(AudioError, match=f"{name}: not a readable audio file"):
+            probe(tmp_path / name)
+    assert capfd.readouterr().err == ""
