@@ -42,7 +42,8 @@ class OneLineUsageError(click.UsageError):
 
     def show(self, file: Any = None) -> None:
         command = self.ctx.command_path if self.ctx else "aea"
-        click.echo(f"{command}: error: {self.format_message()} (see '{command} --help')", err=True)
+        message = " ".join(self.format_message().split())  # Click lists choices on lines of their own
+        click.echo(f"{command}: error: {message} (see '{command} --help')", err=True)
 
 
 def one_line_usage_error(error: click.UsageError) -> click.UsageError:
