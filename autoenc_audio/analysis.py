@@ -100,7 +100,6 @@ def cluster_space(features: np.ndarray, seed: int = 0) -> np.ndarray:
 def cluster_scores(features: np.ndarray, labels: Sequence[int], k: int | None = None, seed: int = 0) -> dict[str, float]:
     """k-means (k = number of labels by default) against the labels: homogeneity, completeness,
     V-measure, adjusted Rand index, plus the silhouette of the clustering."""
-    from sklearn.cluster import KMeans
     from sklearn.metrics import (adjusted_rand_score, completeness_score, homogeneity_score, silhouette_score,
                                  v_measure_score)
 
@@ -109,7 +108,7 @@ def cluster_scores(features: np.ndarray, labels: Sequence[int], k: int | None = 
     if k < 2 or len(features) <= k:
         raise AnalysisError(f"k-means needs at least 2 labels and more clips than clusters (k={k}, {len(features)} clips)")
     reduced = cluster_space(features, seed)
-    clusters = KMeans(n_clusters=k, n_init=4, random_state=seed).fit_predict(reduced)
+    clusters = _kmeans(reduced, k, n_init=4, seed=seed).labels_
     silhouette = float(silhouette_score(reduced, clusters, sample_size=min(len(reduced), 2000), random_state=seed)) \
         if len(np.unique(clusters)) > 1 else float("nan")
     return {
@@ -122,16 +121,28 @@ def cluster_scores(features: np.ndarray, labels: Sequence[int], k: int | None = 
     }
 
 
+def _kmeans(points: np.ndarray, k: int, n_init: int, seed: int):
+    """k-means fitted quietly: on few or tonal clips sklearn warns per fit that it found fewer
+    distinct clusters than k, which the scores (and the curve's silhouette) already show."""
+    import warnings
+
+    from sklearn.cluster import KMeans
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return KMeans(n_clusters=k, n_init=n_init, random_state=seed).fit(points)
+
+
 def cluster_curve(features: np.ndarray, ks: Sequence[int], seed: int = 0) -> dict[str, list[float]]:
     """k-means inertia and silhouette for each k (features reduced to `CLUSTER_DIMS` by PCA)."""
-    from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
 
     reduced = cluster_space(features, seed)
     ks = [k for k in ks if 2 <= k < len(reduced)]
     inertia, silhouette = [], []
     for k in ks:
-        model = KMeans(n_clusters=k, n_init=2, random_state=seed).fit(reduced)
+        model = _kmeans(reduced, k, n_init=2, seed=seed)
         inertia.append(float(model.inertia_))
         silhouette.append(float(silhouette_score(reduced, model.labels_, sample_size=min(len(reduced), 2000),
                                                  random_state=seed)) if len(np.unique(model.labels_)) > 1 else float("nan"))

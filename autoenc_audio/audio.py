@@ -111,7 +111,7 @@ def _check_path(path: PathLike) -> Path:
     return path
 
 
-_STDERR_LOCK = threading.Lock()
+_STDERR_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
@@ -168,7 +168,7 @@ def read_frames(
         source = _check_path(source)
         name = name or str(source)
     name = name or "<stream>"
-    with _open(source, name) as handle:
+    with _native_stderr_silenced(), _open(source, name) as handle:
         if handle.frames == 0:
             raise AudioError(f"{name}: contains no audio frames")
         try:
@@ -388,7 +388,12 @@ class TrackClips:
             rate, self.config.sample_rate, 1, dtype="float32", quality="HQ")
         with _open(self.path, name) as handle:
             try:
-                for data in handle.blocks(blocksize=block, dtype="float32", always_2d=True):
+                blocks = handle.blocks(blocksize=block, dtype="float32", always_2d=True)
+                while True:
+                    with _native_stderr_silenced():  # per block: the consumer's own stderr stays open
+                        data = next(blocks, None)
+                    if data is None:
+                        break
                     if not np.isfinite(data).all():
                         raise AudioError(f"{name}: contains NaN or infinite samples")
                     mono = to_mono(data)

@@ -94,7 +94,11 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train: budget, optimiser, losses. `loss_weights` is applied once, in one place."""
+    """How to train: budget, optimiser, losses. `loss_weights` is applied once, in one place.
+
+    `epochs` and `minutes` both limit training, whichever ends first; `minutes` given without
+    `epochs` (a flag, or a TOML file) means no epoch limit.
+    """
 
     epochs: int | None = 20
     minutes: float | None = None
@@ -145,6 +149,11 @@ class Config:
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ConfigError(f"unknown config sections: {', '.join(sorted(unknown))}")
+        train = values.get("train")
+        if isinstance(train, dict) and train.get("minutes") is not None and "epochs" not in train:
+            # `minutes` alone: the clock decides, as with `--minutes` (TOML has no null, so a saved
+            # run config without an epoch limit reads back this way).
+            values = {**values, "train": {**train, "epochs": None}}
         sections = {}
         for section in dataclasses.fields(cls):
             section_type = section.default_factory  # type: ignore[misc]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 
 import torch
 
@@ -263,8 +264,8 @@ def evaluate(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int =
 
 def format_value(value: object, digits: int = 2) -> str:
     """A number for a report or table: `digits` decimals, thousands grouped; `–` for missing or non-finite."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "–"
-    if isinstance(value, (int, float)):
-        return f"{value:,.{digits}f}" if isinstance(value, float) else f"{value:,}"
-    return str(value)
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}"
+    if isinstance(value, numbers.Real):
+        return f"{float(value):,.{digits}f}" if math.isfinite(float(value)) else "–"
+    return "–" if value is None else str(value)

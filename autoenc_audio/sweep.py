@@ -109,6 +109,10 @@ def _resumable(run_dir: Path) -> bool:
     return last.is_file() and (state_path(last).is_file() or pending_state_path(last).is_file()) and (run_dir / "config.toml").is_file()
 
 
+NOT_RESULT_SETTINGS = {"workers", "device", "compile"}
+"""Settings a sweep may change on a re-run without making its finished models stale."""
+
+
 def _check_same_settings(run_dir: Path, config: Config) -> None:
     """A model left in the sweep folder is reused or resumed only if it was made with these settings."""
     if not (run_dir / "config.toml").is_file():
@@ -116,7 +120,7 @@ def _check_same_settings(run_dir: Path, config: Config) -> None:
     stored = load_config(run_dir / "config.toml").to_dict()
     wanted = config.to_dict()
     changed = [f"{section}.{key}" for section, values in wanted.items() for key, value in values.items()
-               if key != "workers" and stored.get(section, {}).get(key) != value]
+               if key not in NOT_RESULT_SETTINGS and stored.get(section, {}).get(key) != value]
     if changed:
         raise SweepError(f"{run_dir} was trained with other settings ({', '.join(changed)}): "
                          "give another output folder, or delete it to train again")
@@ -157,7 +161,8 @@ def run_sweep(
             continue
         resume = _resumable(run_dir)
         say(f"[{number}/{len(sizes)}] N = {latent}: {'resuming' if resume else 'training'} in {run_dir}")
-        train(config, run_dir, cache_dir, data_root=root, resume=resume, reporter=reporter)
+        # Same settings (checked above): a model that cannot be resumed is started again.
+        train(config, run_dir, cache_dir, data_root=root, resume=resume, reporter=reporter, overwrite=not resume)
 
     say("evaluating every model and the references on the same test clips")
     prepared = prepare_dataset(root, base_config.audio, base_config.data, cache_dir)

@@ -28,7 +28,9 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 from . import __version__
-from .checkpoint import load_checkpoint, load_training_state, rng_state, save_checkpoint, set_rng_state
+from .checkpoint import (
+    load_checkpoint, load_training_state, pending_state_path, rng_state, save_checkpoint, set_rng_state, state_path,
+)
 from .audio import write_text_atomic
 from .config import Config, load_config
 from .devices import resolve_device
@@ -127,6 +129,14 @@ class RunFiles:
     def run(self) -> Path:
         """What the run was started on (its data folder), for --resume."""
         return self.root / "run.json"
+
+    def clear(self) -> None:
+        """Remove a previous run's checkpoints (with their training state), history and summary."""
+        for path in (self.last, self.best):
+            for file in (path, state_path(path), pending_state_path(path)):
+                file.unlink(missing_ok=True)
+        for path in (self.history, self.summary, self.run):
+            path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -317,11 +327,18 @@ class TrainingState:
     epoch_sums: dict[str, float] = field(default_factory=dict)
 
 
-def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
-    """RunError when `run_dir` already holds a run that would be replaced without `overwrite`."""
+def prepare_run(config: Config, run_dir: Path, resume: bool, overwrite: bool) -> Autoencoder:
+    """Check that a run can start, before any data work or process launch, and build its model.
+
+    RunError for `resume` with `overwrite`, or when `run_dir` holds a run that would be replaced
+    without `overwrite`; ConfigError for settings no model can have (e.g. the latent size).
+    """
     files = RunFiles(Path(run_dir))
+    if resume and overwrite:
+        raise RunError("--resume continues a run and --overwrite starts it again: give one of them")
     if not resume and not overwrite and (files.last.exists() or files.best.exists()):
         raise RunError(f"{files.root} already holds a run: continue it with --resume, or start it again with --overwrite")
+    return build_model(config.model, config.audio)
 
 
 def train(
@@ -342,10 +359,11 @@ def train(
     """
     reporter = reporter or SilentReporter()
     files = RunFiles(Path(run_dir))
-    check_run_dir(files.root, resume=resume, overwrite=overwrite)
     job = setup_distributed(config.train.device)
     torch.manual_seed(config.train.seed)
-    model = build_model(config.model, config.audio).to(job.device)  # first: a bad --latent fails before any data work
+    model = prepare_run(config, files.root, resume, overwrite).to(job.device)  # first: fails before any data work
+    if overwrite and not resume and job.is_main:
+        files.clear()  # no old checkpoint or summary may outlive the new run's first epoch
     prepared = load_data(config, data_root, cache_dir, config.train.workers, reporter, job)
     train_set, validation_set = prepared.splits["train"], prepared.splits["validation"]
     if len(validation_set) == 0:

@@ -44,8 +44,7 @@ def train_model(root: Path, latent: int, minutes: float, run_dir: Path) -> dict:
     if summary_path.exists():
         return json.loads(summary_path.read_text())
     config = load_config(ROOT / "configs" / "default.toml").override(
-        model={"latent": latent}, train={"minutes": minutes, "device": "cpu"})
-    config = type(config).from_dict({**config.to_dict(), "train": {**config.to_dict()["train"], "epochs": None}})
+        model={"latent": latent}, train={"device": "cpu"}).with_budget(minutes, None)
     return train(config, run_dir, CACHE, data_root=root, overwrite=True)
 
 

@@ -49,9 +49,7 @@ def run_dataset(name: str, root: Path, minutes: float, latent: int, out: Path) -
     rows = {}
     for arch, preset in (("default", "default"), ("seed", "seed")):
         config = load_config(ROOT / "configs" / f"{preset}.toml").override(
-            model={"latent": latent}, train={"minutes": minutes, "device": "cpu"}
-        )
-        config = type(config).from_dict({**config.to_dict(), "train": {**config.to_dict()["train"], "epochs": None}})
+            model={"latent": latent}, train={"device": "cpu"}).with_budget(minutes, None)
         run_dir = out / f"{name}-{arch}"
         started = time.perf_counter()
         if (run_dir / "summary.json").exists():  # finished earlier: delete the folder to train again

@@ -131,3 +131,6 @@ def test_report_numbers_are_formatted_one_way() -> None:
     assert [metrics.format_value(v) for v in (None, float("nan"), float("inf"), 0.4567, 657237, 1234.5)] == [
         "–", "–", "–", "0.46", "657,237", "1,234.50"]
     assert metrics.format_value(12.34, 0) == "12" and metrics.format_value("n/a") == "n/a"
+    import numpy as np
+
+    assert [metrics.format_value(v) for v in (np.float32(0.456), np.float64("nan"), np.int64(18376))] == ["0.46", "–", "18,376"]

@@ -56,6 +56,20 @@ def test_rerun_reuses_finished_models(swept):
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
+def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path):
+    """A saved config without an epoch limit reads back without one: the same sweep again reuses its models."""
+    from test_cli_plots import write_songs
+
+    songs = write_songs(tmp_path / "songs", tracks=2, seconds=2.2)
+    args = ["sweep", "--latents", "256", "--data", str(songs), "--config", str(ROOT / "configs" / "tiny.toml"),
+            "--minutes-per-model", "0.02", "-o", str(tmp_path / "sweep"), "--cache-dir", str(tmp_path / "cache")]
+    first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 0, first.output
+    again = CliRunner().invoke(cli, [*args, "--device", "cpu"])  # where it runs does not make a model stale
+    assert again.exit_code == 0, again.output
+    assert "finished earlier" in again.output
+
+
 def test_rerun_with_other_settings_is_refused(swept):
     """A model trained with other settings is neither reused nor overwritten."""
     root, args, _ = swept

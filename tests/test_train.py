@@ -142,8 +142,15 @@ def test_a_finished_run_is_not_overwritten_unless_asked(songs, tmp_path):
     with pytest.raises(RunError, match="run already holds a run: continue it with --resume, or start it again with --overwrite"):
         train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs)
     assert (tmp_path / "run" / "best.safetensors").read_bytes() == before
+    with pytest.raises(TrainingInterrupted):  # interrupted in its first epoch: no old file may remain beside it
+        train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs,
+              overwrite=True, reporter=AtStep(1, raise_interrupt))
+    assert not (tmp_path / "run" / "best.safetensors").exists() and not (tmp_path / "run" / "summary.json").exists()
+    assert load_checkpoint(tmp_path / "run" / "last.safetensors").model.latent_size == 97
     summary = train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs, overwrite=True)
     assert summary["latent_size"] == 97
+    with pytest.raises(RunError, match="give one of them"):
+        train(config, tmp_path / "run", tmp_path / "cache", data_root=songs, resume=True, overwrite=True)
 
 
 def test_resume_without_a_run_is_a_clear_error(songs, tmp_path):

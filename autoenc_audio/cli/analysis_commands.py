@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 
 import click
@@ -41,17 +40,13 @@ def analyze(models, data_root, out_dir, max_clips, cv_folds, tsne, batch_size, f
     Example:
       aea analyze --model runs/n9184 --model runs/n18376 --data genres/ -o analysis/
     """
-    from sklearn.exceptions import ConvergenceWarning
-
     from ..analysis import run_analysis
     from ..runs import resolve_model
 
     paths = [resolve_model(m, cache_dir)[0] for m in models] or [resolve_model(None, cache_dir, os.environ.get("AEA_MODEL"))[0]]
-    with warnings.catch_warnings():  # k-means on few clips warns per fit; the report states the cluster scores
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        analysis = run_analysis(paths, data_root, cache_dir, out_dir, max_clips=max_clips, batch_size=batch_size, tsne=tsne,
-                                cv_folds=cv_folds, fmt=fmt, seed=seed, progress_factory=progress_bar,
-                                message=lambda text: click.echo(f"aea: {text}", err=True))
+    analysis = run_analysis(paths, data_root, cache_dir, out_dir, max_clips=max_clips, batch_size=batch_size, tsne=tsne,
+                            cv_folds=cv_folds, fmt=fmt, seed=seed, progress_factory=progress_bar,
+                            message=lambda text: click.echo(f"aea: {text}", err=True))
     if as_json:
         print_json({"report": analysis["report"], "comparison": analysis["comparison"], "seconds": analysis["seconds"]})
         return

@@ -81,13 +81,13 @@ class AeaGroup(click.Group):
             sys.stderr.close()
             ctx.exit(1)
         except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
-            if ctx.obj and ctx.obj.get("debug"):
-                traceback.print_exc()
             from ..train import TrainingInterrupted
 
             if isinstance(error, TrainingInterrupted):  # Ctrl-C in a command that trains (demo, sweep): saved
                 click.echo(f"aea: {error}", err=True)
                 ctx.exit(130)
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
             message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             click.echo(f"aea: error: {message}", err=True)
             ctx.exit(2 if isinstance(error, input_errors()) else 1)
@@ -110,7 +110,7 @@ def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...
     if not sys.stdout.isatty():
         click.echo(f"# {title}")
         for row in (headers, *rows):
-            click.echo("\t".join(str(cell) for cell in row))
+            click.echo("\t".join(" ".join(str(cell).split("\t")).replace("\n", " ") for cell in row))
         return
     table = Table(title=title, show_header=True, header_style="bold")
     for header in headers:
@@ -192,7 +192,7 @@ def stdin_inputs(inputs: tuple[str, ...]):
         yield None, {}
         return
     data = sys.stdin.buffer.read()
-    if not data.strip():
+    if not data or data.isspace():
         raise click.UsageError("- reads stdin, which is empty: pipe paths, one per line, or audio into it")
     suffix = sniff_audio_suffix(data[:12])
     if suffix is None:

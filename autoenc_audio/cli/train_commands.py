@@ -12,9 +12,8 @@ from typing import Any
 import click
 
 from ..config import TrainConfig, load_config
-from ..models import build_model
 from ..runs import record_latest_run, resolve_model
-from ..train import SilentReporter, check_run_dir, config_for_resume, data_root_of_run, train as run_training
+from ..train import SilentReporter, prepare_run, config_for_resume, data_root_of_run, train as run_training
 from .common import audio_options, cache_dir_option, is_tty, json_option, print_json, print_table, stderr_console
 
 class ConsoleReporter:
@@ -111,7 +110,7 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
     if resume:
         if out is None:
             raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
-        config = config_for_resume(out).override(train={"epochs": epochs, "minutes": minutes})
+        config = config_for_resume(out).with_budget(minutes, epochs)
         trained_on = data_root_of_run(out)
         if data_root is not None and (trained_on is None or Path(data_root).resolve() != trained_on):
             raise click.UsageError(f"--resume: {out} was trained on {trained_on or 'the built-in corpus'}, not {data_root}")
@@ -131,9 +130,7 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
     if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
-        # Refuse bad settings here, once, not in every worker; every worker gets the same --out.
-        check_run_dir(out, resume=resume, overwrite=overwrite)
-        build_model(config.model, config.audio)
+        prepare_run(config, out, resume, overwrite)  # bad settings fail here, once, not in every worker
         command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                    "-m", "autoenc_audio", *_strip_nproc(sys.argv[1:]), "--out", str(out)]
         raise SystemExit(subprocess.call(command))

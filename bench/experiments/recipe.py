@@ -62,12 +62,7 @@ def main() -> None:
         key, value = item.split("=", 1)
         section, name = key.split(".")
         overrides.setdefault(section, {})[name] = parse_value(value)
-    config = load_config("default")
-    values = config.to_dict()
-    values["train"].update({"minutes": args.minutes, "epochs": None, "device": "cpu"})
-    for section, changes in overrides.items():
-        values[section].update(changes)
-    config = type(config).from_dict(values)
+    config = load_config("default").override(train={"device": "cpu"}).with_budget(args.minutes, None).override(**overrides)
     root = real_music_folder() if args.dataset == "real" else builtin_corpus(CACHE, config.data)
     run_dir = BENCH / ".runs" / f"exp-{args.name}"
     started = time.perf_counter()
