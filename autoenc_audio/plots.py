@@ -538,6 +538,8 @@ def plot_quality_vs_latent(rows: Sequence[Mapping[str, Any]], references: Mappin
             axis.axvline(proposed, color="gray", ls=":", lw=1.2, label=f"proposed N = {proposed}")
         axis.set_xscale("log")
         sizes = sorted({int(r["latent"]) for r in rows})
+        if len(sizes) == 1:  # one size: give the log axis a width (a factor of 2 either side)
+            axis.set_xlim(sizes[0] / 2, sizes[0] * 2)
         axis.xaxis.set_major_locator(matplotlib.ticker.FixedLocator(sizes))
         axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{int(round(value))}"))
         axis.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
