@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -34,6 +35,8 @@ def figure_options(function: Callable) -> Callable:
     def checked(*args: Any, **kwargs: Any) -> Any:
         if str(kwargs["output"]) == "-" and kwargs.get("as_json"):
             raise click.UsageError("--json prints to stdout, which -o - already uses for the figure: drop one")
+        if str(kwargs["output"]) == "-" and sys.stdout.isatty():
+            raise click.UsageError("-o - writes an image to stdout: pipe or redirect it, or give -o FILE.png")
         return command(*args, **kwargs)
 
     function = checked
