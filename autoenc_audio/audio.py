@@ -32,7 +32,7 @@ CropMode = Literal["start", "center", "random"]
 READ_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc")
 WRITE_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"), ".mp3": ("MP3", "MPEG_LAYER_III")}
 _KNOWN_UNSUPPORTED = (".m4a", ".aac", ".mp4", ".wma", ".webm", ".mka", ".ape", ".alac", ".amr")
-_SILENCE_PEAK = 1e-6
+SILENCE_PEAK = 1e-6  # a clip whose peak is below this is reported as silent
 # soxr needs a little context either side of a cut to avoid edge ringing.
 _RESAMPLE_MARGIN_SECONDS = 0.05
 
@@ -262,7 +262,7 @@ def make_clip(samples: np.ndarray, config: AudioConfig, source: str, offset_seco
     valid = min(len(samples), length)
     clip = np.zeros(length, dtype=np.float32)
     clip[:valid] = samples[:valid]
-    silent = bool(valid == 0 or np.abs(clip).max() < _SILENCE_PEAK)
+    silent = bool(valid == 0 or np.abs(clip).max() < SILENCE_PEAK)
     return Clip(clip, source, offset_seconds, valid < length, valid, silent)
 
 

@@ -28,7 +28,9 @@ import numpy as np
 import torch
 
 from . import __version__
-from .audio import AudioError, Clip, CropMode, TrackClips, audio_writer, is_audio_path, load_clip, write_audio
+from .audio import (
+    SILENCE_PEAK, AudioError, Clip, CropMode, TrackClips, audio_writer, is_audio_path, load_clip, write_audio,
+)
 from .checkpoint import Checkpoint, load_checkpoint
 from .latent_files import LatentFile, make_metadata
 from .metrics import GUARD, evaluate
@@ -684,7 +686,11 @@ def _reconstruct_track(checkpoint: Checkpoint, source: str, target: str, hop: in
     with audio_writer(target, audio.sample_rate) as write, (
             audio_writer(saved, audio.sample_rate) if saved else _NoWriter()) as write_input:
 
+        peak = 0.0
+
         def emit(x: np.ndarray, y: np.ndarray) -> None:
+            nonlocal peak
+            peak = max(peak, float(np.abs(x).max(initial=0.0)))
             metrics.add(x, y)
             write(y)
             write_input(x)
@@ -698,7 +704,7 @@ def _reconstruct_track(checkpoint: Checkpoint, source: str, target: str, hop: in
         x, y = join_x.push(held[0], last=True), join_y.push(held[1], last=True)
         emit(np.concatenate([x, join_x.finish(clips.track_samples)]), np.concatenate([y, join_y.finish(clips.track_samples)]))
     return Written(target, source, (0, join_y.pushed), join_y.emitted, metrics.result(), saved, 0.0,
-                   clips.track_samples < audio.clip_samples, False, clips.track_samples / audio.sample_rate)
+                   clips.track_samples < audio.clip_samples, peak < SILENCE_PEAK, clips.track_samples / audio.sample_rate)
 
 
 def _reconstructed_pairs(checkpoint: Checkpoint, clips: Iterable[Clip], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:

@@ -140,6 +140,9 @@ def test_reconstruct_notes_short_and_silent_inputs_as_encode_does(env, tmp_path)
         assert result.exit_code == 0, result.output
         assert f"aea: note: {short}: shorter than a clip (0.30 s of 1 s), zero-padded" in result.stderr
         assert f"aea: note: {silent}: silent" in result.stderr
+    whole = aea(env, "reconstruct", "--whole", silent, "-o", tmp_path / "whole.wav", "--json")
+    assert whole.exit_code == 0 and f"aea: note: {silent}: silent" in whole.stderr
+    assert json.loads(whole.stdout.splitlines()[-1])["silent"] is True
 
 
 def test_a_failing_input_is_reported_skipped_and_exit_1(env, tmp_path):

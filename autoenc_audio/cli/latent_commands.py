@@ -273,7 +273,8 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
         _notes(item, checkpoint.config.audio.clip_seconds, whole)
         if as_json:
             print_json({"path": item.path, "source": item.source, "input": item.input_path, "offset": item.offset_seconds,
-                        "padded": item.padded, "seconds": item.samples / rate, "clips": item.rows[1], **item.metrics})
+                        "padded": item.padded, "silent": item.silent, "seconds": item.samples / rate, "clips": item.rows[1],
+                        **item.metrics})
             continue
         rows = [(name, f"{item.metrics[name]:.3f}") for name in METRICS if name in item.metrics]
         rows += [("output", item.path)] + ([("input", item.input_path)] if item.input_path else [])
