@@ -111,7 +111,7 @@ def _check_path(path: PathLike) -> Path:
     return path
 
 
-_STDERR_LOCK = threading.RLock()
+_STDERR_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
@@ -136,9 +136,9 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def _open(source: PathLike | BinaryIO, name: str) -> soundfile.SoundFile:
+    """Open for reading; callers hold `_native_stderr_silenced()` around the open and the reads."""
     try:
-        with _native_stderr_silenced():
-            return soundfile.SoundFile(source)
+        return soundfile.SoundFile(source)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
         detail = str(error).split(":")[-1].strip() or "unreadable"
         if "possibly a pipe" in detail:  # libsndfile's words for a stream its MP3 decoder rejected
@@ -150,7 +150,7 @@ def _open(source: PathLike | BinaryIO, name: str) -> soundfile.SoundFile:
 def probe(path: PathLike) -> AudioInfo:
     """Header facts of an audio file. Raises AudioError naming the file."""
     path = _check_path(path)
-    with _open(path, str(path)) as handle:
+    with _native_stderr_silenced(), _open(path, str(path)) as handle:
         info = AudioInfo(str(path), handle.format, handle.subtype, handle.samplerate, handle.channels, handle.frames)
     if info.frames <= 0:
         raise AudioError(f"{path}: contains no audio frames")
@@ -386,7 +386,9 @@ class TrackClips:
         block = max(1, int(self.BLOCK_SECONDS * rate))
         stream = None if rate == self.config.sample_rate else soxr.ResampleStream(
             rate, self.config.sample_rate, 1, dtype="float32", quality="HQ")
-        with _open(self.path, name) as handle:
+        with _native_stderr_silenced():
+            handle = _open(self.path, name)
+        with handle:
             try:
                 blocks = handle.blocks(blocksize=block, dtype="float32", always_2d=True)
                 while True:

@@ -177,11 +177,12 @@ STDIN_NAME = "<stdin>"
 """How audio read from stdin is named in latent files, notes and errors."""
 
 
-def _report(on_error: OnError | None, source: str, error: BaseException, name: str | None = None) -> None:
-    """Pass a failing input to `on_error` (raise when None), named `name` when it has one (stdin's temporary file)."""
-    if name is not None and name != source:
-        error = AudioError(str(error).replace(source, name)) if isinstance(error, AudioError) else error
-        source = name
+def _renamed(error: BaseException, source: str, name: str) -> BaseException:
+    """`error` with the input's path replaced by the name it is reported by (stdin's temporary file)."""
+    return AudioError(str(error).replace(source, name)) if name != source and isinstance(error, AudioError) else error
+
+
+def _report(on_error: OnError | None, source: str, error: BaseException) -> None:
     if on_error is None:
         raise error
     on_error(source, error)
@@ -252,8 +253,9 @@ def encode_inputs(
 
     def fail(source: str, error: BaseException) -> None:
         name = names.get(source, source)
-        failures.append((name, str(error).replace(source, name)))
-        _report(on_error, source, error, name)
+        error = _renamed(error, source, name)
+        failures.append((name, str(error)))
+        _report(on_error, name, error)
 
     def flush(pending: list[tuple[Clip, int]]) -> None:
         if pending:
@@ -667,7 +669,8 @@ def reconstruct_inputs(
                 written.append(Written(target, names.get(source, source), (0, 1), audio.clip_samples, metrics, saved,
                                        clip.offset_seconds, clip.padded, clip.silent, clip.valid_samples / audio.sample_rate))
         except INPUT_FAILURES as error:
-            _report(on_error, source, error, names.get(source))
+            name = names.get(source, source)
+            _report(on_error, name, _renamed(error, source, name))
         if progress:
             progress(number + 1, len(paths))
     if not written:

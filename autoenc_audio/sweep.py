@@ -140,7 +140,7 @@ def run_sweep(
     fmt: str = "png",
 ) -> dict[str, Any]:
     """Train, evaluate and report a sweep over `latents`; returns what `sweep.json` holds."""
-    from .train import train
+    from .train import TrainingInterrupted, train
 
     say = message or (lambda text: None)
     sizes = sorted(set(int(n) for n in latents), reverse=True)
@@ -162,7 +162,10 @@ def run_sweep(
         resume = _resumable(run_dir)
         say(f"[{number}/{len(sizes)}] N = {latent}: {'resuming' if resume else 'training'} in {run_dir}")
         # Same settings (checked above): a model that cannot be resumed is started again.
-        train(config, run_dir, cache_dir, data_root=root, resume=resume, reporter=reporter, overwrite=not resume)
+        try:
+            train(config, run_dir, cache_dir, data_root=root, resume=resume, reporter=reporter, overwrite=not resume)
+        except TrainingInterrupted:
+            raise TrainingInterrupted(f"interrupted: {run_dir} was saved; run the same sweep again to continue") from None
 
     say("evaluating every model and the references on the same test clips")
     prepared = prepare_dataset(root, base_config.audio, base_config.data, cache_dir)

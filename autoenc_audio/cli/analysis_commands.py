@@ -97,19 +97,14 @@ def sweep(latent_list, data_root, out_dir, minutes_per_model, epochs, arch, kind
     """
     from ..config import load_config
     from ..sweep import ProposalRule, parse_latents, run_sweep
-    from ..train import TrainingInterrupted
     from .train_commands import ConsoleReporter
 
     sizes = parse_latents(latent_list)
     config = load_config(config_file).override(
         model={"arch": arch, "kind": kind}, train={"seed": seed, "device": device})
-    try:
-        result = run_sweep(sizes, out_dir, cache_dir, config, data_root, minutes_per_model, epochs,
-                           ProposalRule(criterion, tolerance), reporter=ConsoleReporter(),
-                           message=lambda text: click.echo(f"aea: {text}", err=True), fmt=fmt)
-    except TrainingInterrupted:
-        click.echo("aea: interrupted: the model in training was saved; run the same 'aea sweep' again to continue", err=True)
-        raise SystemExit(130) from None
+    result = run_sweep(sizes, out_dir, cache_dir, config, data_root, minutes_per_model, epochs,
+                       ProposalRule(criterion, tolerance), reporter=ConsoleReporter(),
+                       message=lambda text: click.echo(f"aea: {text}", err=True), fmt=fmt)
     proposal = result["proposal"]
     if as_json:
         print_json({"report": result["report"], "models": result["models"], "references": result["references"],

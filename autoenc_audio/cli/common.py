@@ -163,6 +163,17 @@ def cache_dir_option(function: Callable) -> Callable:
     return wrapper
 
 
+def with_check(function: Callable, check: Callable[[dict[str, Any]], None]) -> Callable:
+    """`function` that first runs `check(options)`, which raises click.UsageError for options that contradict."""
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        check(kwargs)
+        return function(*args, **kwargs)
+
+    return checked
+
+
 def json_option(function: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (one object per line).")(function)
 

@@ -18,7 +18,9 @@ import click
 from ..latents import (LatentError, decode_file, encode_inputs, expand_inputs, fingerprint_warning, open_model, reconstruct_inputs,
                        single_input)
 from ..metrics import METRICS
-from .common import cache_dir_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs
+from .common import (
+    cache_dir_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs, with_check,
+)
 
 
 
@@ -42,17 +44,14 @@ def strict_option(function: Callable) -> Callable:
 def clip_options(function: Callable) -> Callable:
     """`--whole`, `--hop`, `--offset`, `--crop`, `--seed`: which part of each input is used."""
 
-    command = function
 
-    @functools.wraps(command)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if kwargs["whole"] and kwargs["offset"] is not None:
+    def check(options: dict[str, Any]) -> None:
+        if options["whole"] and options["offset"] is not None:
             raise click.UsageError("--offset picks one clip, --whole takes every clip: give one of them")
-        if not kwargs["whole"] and kwargs["hop_seconds"] is not None:
+        if not options["whole"] and options["hop_seconds"] is not None:
             raise click.UsageError("--hop spaces the clips of --whole: add --whole or drop --hop")
-        return command(*args, **kwargs)
 
-    function = checked
+    function = with_check(function, check)
     for decorator in reversed([
         click.option("--whole", is_flag=True, help="Every clip of the track (50 % overlap by default), not one clip."),
         click.option("--hop", "hop_seconds", type=click.FloatRange(min=0, min_open=True), default=None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from pathlib import Path
@@ -12,7 +11,7 @@ import click
 
 from ..plots import PlotError
 from ..latent_files import is_latent_path
-from .common import cache_dir_option, json_option, model_option, print_json, progress_bar
+from .common import cache_dir_option, json_option, model_option, print_json, progress_bar, with_check
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:
@@ -29,17 +28,14 @@ def parse_size(value: str | None) -> tuple[int, int] | None:
 
 def figure_options(function: Callable) -> Callable:
     """`-o/--output`, `--format`, `--size`, `--title`: where and how a figure is written (`-o -`: stdout)."""
-    command = function
 
-    @functools.wraps(command)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if str(kwargs["output"]) == "-" and kwargs.get("as_json"):
+    def check(options: dict[str, Any]) -> None:
+        if str(options["output"]) == "-" and options.get("as_json"):
             raise click.UsageError("--json prints to stdout, which -o - already uses for the figure: drop one")
-        if str(kwargs["output"]) == "-" and sys.stdout.isatty():
+        if str(options["output"]) == "-" and sys.stdout.isatty():
             raise click.UsageError("-o - writes an image to stdout: pipe or redirect it, or give -o FILE.png")
-        return command(*args, **kwargs)
 
-    function = checked
+    function = with_check(function, check)
     function = click.option("--title", default=None, help="Figure title [default: one that says what is shown].")(function)
     function = click.option("--size", default=None, help="Figure size in pixels, WIDTHxHEIGHT [default: fits the content].")(function)
     function = click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default=None,
