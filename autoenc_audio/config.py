@@ -65,7 +65,10 @@ class ModelConfig:
     """Which network, which latent kind and how many latent values.
 
     `latent` is the exact number of values in a clip's latent vector. The fields
-    `hop`, `width`, `blocks` shape the default frame-rate model; the `seed_*`
+    `hop`, `width`, `blocks` and `envelope` shape the default frame-rate model
+    (`envelope`: the share of its latent channels that code the log energies of
+    narrow bands above 2.7 kHz instead of coefficients: better MR-STFT and mel,
+    lower SNR; 0, the default, for none; presets/spectral.toml); the `seed_*`
     fields pin the original 3-layer model's layers (empty: searched for `latent`).
     """
 
@@ -75,6 +78,7 @@ class ModelConfig:
     hop: int = 512
     width: int = 128
     blocks: int = 2
+    envelope: float = 0.0
     seed_channels: tuple[int, ...] = ()
     seed_kernels: tuple[int, ...] = ()
     seed_strides: tuple[int, ...] = ()
@@ -87,6 +91,8 @@ class ModelConfig:
             raise ConfigError(f"model.kind must be 'ae' or 'vae', got {self.kind!r}")
         if self.latent < 1:
             raise ConfigError(f"model.latent must be positive, got {self.latent}")
+        if not 0.0 <= self.envelope < 1.0:
+            raise ConfigError(f"model.envelope must be at least 0 and below 1, got {self.envelope}")
         lengths = {len(self.seed_channels), len(self.seed_kernels), len(self.seed_strides), len(self.seed_paddings)}
         if len(lengths) != 1:
             raise ConfigError("model.seed_channels, seed_kernels, seed_strides and seed_paddings need equal lengths")

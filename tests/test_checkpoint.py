@@ -98,6 +98,25 @@ def test_round_trip_gives_identical_model_and_description(tmp_path, kind):
     assert loaded.info == {"data": {"clips": 12, "tracks": ["a.wav"]}, "metrics": {"rmse": 0.25}, "stats": {"n": 3}}
 
 
+def test_round_trip_of_a_default_model_with_envelope_channels(tmp_path):
+    """The fitted envelope (band means, projections) travels with the weights: the loaded model decodes identically."""
+    config = Config(
+        audio=AudioConfig(sample_rate=8000, clip_seconds=1.0),
+        model=ModelConfig(latent=512, hop=128, width=8, blocks=1, envelope=0.3),
+    )
+    model = _model(config)
+    audio = torch.sin(torch.arange(8000) * 0.9)[None, None].repeat(3, 1, 1) * torch.rand(3, 1, 1)
+    model.initialize_from_data(audio)
+    model.eval()
+    assert model.encoder.envelope is not None
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "env.safetensors", model, config))
+    assert loaded.config.model.envelope == 0.3
+    z = torch.randn(2, 512)
+    with torch.no_grad():
+        assert torch.equal(loaded.model.decode(z), model.decode(z))
+        assert torch.equal(loaded.model.encode(audio), model.encode(audio))
+
+
 def test_read_metadata_without_building(tmp_path):
     path, config, model = _save(tmp_path, labels=["x"])
     meta = read_metadata(path)

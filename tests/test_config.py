@@ -69,6 +69,7 @@ def test_flags_override_and_none_means_not_given():
     [
         ("[model]\narch = 'transformer'", "model.arch"),
         ("[model]\nlatnet = 5", "unknown keys in [model]: latnet"),
+        ("[model]\nenvelope = 1.0", "model.envelope must be at least 0 and below 1"),
         ("[training]\nlr = 1", "unknown config sections"),
         ("[train]\nloss_weights = { l2 = 1.0 }", "unknown losses: l2"),
         ("[audio]\nclip_seconds = -1", "clip_seconds must be positive"),
