@@ -394,9 +394,10 @@ class FrameEncoder(nn.Module):
             total += rows.sum(0)
             magnitude_total += rows.abs().sum(0)
             count += rows.shape[0]
-            log_energies = bands.log_energy(coefficients).transpose(1, 2).reshape(-1, bands.count).double()
-            envelope_gram += log_energies.T @ log_energies
-            envelope_total += log_energies.sum(0)
+            if self.envelope is not None:
+                log_energies = bands.log_energy(coefficients).transpose(1, 2).reshape(-1, bands.count).double()
+                envelope_gram += log_energies.T @ log_energies
+                envelope_total += log_energies.sum(0)
         if self.envelope is not None and decoder.envelope is not None:
             fit_envelope(self.envelope, decoder.envelope, envelope_total, envelope_gram, count)
         magnitude = magnitude_total / count + 1e-8
