@@ -14,16 +14,26 @@ from autoenc_audio.models.frame import EnvelopeBands, MDCTAnalysis, MDCTSynthesi
 CLIP = 110250
 
 
-def _music(batch: int, samples: int, seed: int = 0) -> torch.Tensor:
-    """Harmonic tones with an envelope plus a little noise: `[batch, 1, samples]`."""
+def _music(batch: int, samples: int, seed: int = 0, bright: bool = False) -> torch.Tensor:
+    """Harmonic tones at random pitches plus a little noise: `[batch, 1, samples]`.
+
+    Plain: 5 partials under a slow envelope. Bright: every partial up to ~10 kHz at a steady level.
+    """
     generator = torch.Generator().manual_seed(seed)
     t = torch.arange(samples) / 22050
     clips = []
     for _ in range(batch):
-        f0 = float(110 + 330 * torch.rand(1, generator=generator))
-        tone = sum(torch.sin(2 * math.pi * f0 * k * t + k) / k for k in range(1, 6))
-        envelope = 0.5 + 0.5 * torch.sin(2 * math.pi * 2 * t)
-        clips.append(0.2 * tone * envelope + 0.002 * torch.randn(samples, generator=generator))
+        if bright:
+            f0 = float(150 + 250 * torch.rand(1, generator=generator))
+            partials = [k for k in range(1, 40) if k * f0 < 10000]
+            tone = 0.1 * sum(torch.sin(2 * math.pi * f0 * k * t + k) / k**0.7 for k in partials)
+            noise = 0.001
+        else:
+            f0 = float(110 + 330 * torch.rand(1, generator=generator))
+            tone = 0.2 * sum(torch.sin(2 * math.pi * f0 * k * t + k) / k for k in range(1, 6))
+            tone = tone * (0.5 + 0.5 * torch.sin(2 * math.pi * 2 * t))
+            noise = 0.002
+        clips.append(tone + noise * torch.randn(samples, generator=generator))
     return torch.stack(clips)[:, None].float()
 
 
@@ -88,23 +98,10 @@ def test_envelope_channels_take_their_share_of_the_latent() -> None:
     assert build_frame(ModelConfig(latent=64, envelope=0.28), CLIP).encoder.envelope is None  # 1 channel: no room
 
 
-def _bright_music(batch: int, samples: int, seed: int = 0) -> torch.Tensor:
-    """Tones with many partials (up to ~10 kHz) at random pitches: `[batch, 1, samples]`."""
-    generator = torch.Generator().manual_seed(seed)
-    t = torch.arange(samples) / 22050
-    clips = []
-    for _ in range(batch):
-        f0 = float(150 + 250 * torch.rand(1, generator=generator))
-        partials = [k for k in range(1, 40) if k * f0 < 10000]
-        tone = sum(torch.sin(2 * math.pi * f0 * k * t + k) / k**0.7 for k in partials)
-        clips.append(0.1 * tone + 0.001 * torch.randn(samples, generator=generator))
-    return torch.stack(clips)[:, None].float()
-
-
 def test_envelope_channels_restore_the_high_bands_energy_before_training() -> None:
     """At the same latent size, trading coefficient channels for envelope channels brings the bands above
     2.7 kHz to their energy, where a coefficient code alone drops the partials it has no components for."""
-    train, test = _bright_music(24, 8192), _bright_music(4, 8192, seed=1)
+    train, test = _music(24, 8192, bright=True), _music(4, 8192, seed=1, bright=True)
     bands = EnvelopeBands(512)
     errors, distances = [], []
     for envelope in (0.0, 0.28):
