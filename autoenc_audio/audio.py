@@ -271,6 +271,13 @@ def read_stdin_bytes() -> io.BytesIO:
     return io.BytesIO(sys.stdin.buffer.read())
 
 
+def standard_output() -> BinaryIO:
+    """Standard output as a binary stream, for `-o -`; an OSError saying so when the shell closed it (`>&-`)."""
+    if sys.stdout is None:
+        raise OSError("standard output is closed: cannot write to '-'")
+    return sys.stdout.buffer
+
+
 def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
     """Write `[samples]` or `[samples, channels]` by extension; `-` writes WAV to stdout.
 
@@ -284,8 +291,9 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
     if str(path) == "-":
         buffer = io.BytesIO()
         soundfile.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
-        sys.stdout.buffer.write(buffer.getvalue())
-        sys.stdout.buffer.flush()
+        stdout = standard_output()
+        stdout.write(buffer.getvalue())
+        stdout.flush()
         return
     path = Path(path)
     suffix = path.suffix.lower()
@@ -475,9 +483,10 @@ class audio_writer:
         assert self._temporary is not None
         try:
             if exc_type is None:
+                stdout = standard_output()
                 with open(self._target, "rb") as handle:
                     while chunk := handle.read(1 << 20):
-                        sys.stdout.buffer.write(chunk)
-                sys.stdout.buffer.flush()
+                        stdout.write(chunk)
+                stdout.flush()
         finally:
             self._temporary.cleanup()

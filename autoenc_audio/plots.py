@@ -12,7 +12,6 @@ Audio arguments are mono arrays or tensors `[samples]`.
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -25,7 +24,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .audio import atomic_path  # noqa: E402
+from .audio import atomic_path, standard_output  # noqa: E402
 from .metrics import HIGHER_IS_BETTER, MEL_BANDS, hz_to_mel, mel_filterbank, mel_to_hz, stft_power  # noqa: E402
 
 DPI = 100
@@ -88,8 +87,9 @@ def save_figure(figure: Figure, path: str | Path, fmt: str | None = None) -> Pat
     try:
         fmt = figure_format(path, fmt)
         if str(path) == "-":
-            figure.savefig(sys.stdout.buffer, format=fmt, dpi=DPI)
-            sys.stdout.buffer.flush()
+            stdout = standard_output()
+            figure.savefig(stdout, format=fmt, dpi=DPI)
+            stdout.flush()
             return Path("-")
         path = output_path(path, fmt)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 import io
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -276,3 +277,16 @@ def test_stdin_stdout_pipeline_in_a_subprocess(env, tmp_path):
 def _encoded(env, tmp_path) -> bytes:
     assert aea(env, "encode", env["in"] / "b.flac", "-o", tmp_path / "z.pt").exit_code == 0
     return (tmp_path / "z.pt").read_bytes()
+
+
+def test_writing_to_a_closed_stdout_is_one_line_and_exit_1(env):
+    """`aea reconstruct x -o - >&-`: the shell closed standard output; say so instead of a Python error."""
+    command = [sys.executable, "-m", "autoenc_audio", "reconstruct", str(env["in"] / "b.flac"), "-o", "-",
+               "--model", str(env["model"])]
+    result = subprocess.run(" ".join(shlex.quote(part) for part in command) + " >&-", shell=True,
+                            capture_output=False, stderr=subprocess.PIPE, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "aea: error: standard output is closed: cannot write to '-'"
+    plot = [sys.executable, "-m", "autoenc_audio", "plot", "history", str(env["run"]), "-o", "-"]
+    result = subprocess.run(" ".join(shlex.quote(part) for part in plot) + " >&-", shell=True, stderr=subprocess.PIPE, text=True)
+    assert (result.returncode, result.stderr.strip()) == (1, "aea: error: standard output is closed: cannot write to '-'")

@@ -105,9 +105,14 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(value, default=str))
 
 
+def stdout_is_tty() -> bool:
+    """Standard output is a terminal (False when the shell closed it)."""
+    return sys.stdout is not None and sys.stdout.isatty()
+
+
 def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
     """A table on stdout: drawn on a terminal; otherwise `# title`, then tab-separated lines for cut/awk."""
-    if not sys.stdout.isatty():
+    if not stdout_is_tty():
         click.echo(f"# {title}")
         for row in (headers, *rows):
             click.echo("\t".join(" ".join(str(cell).split("\t")).replace("\n", " ") for cell in row))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -11,7 +10,7 @@ import click
 
 from ..plots import PlotError
 from ..latent_files import is_latent_path
-from .common import cache_dir_option, json_option, model_option, print_json, progress_bar, with_check
+from .common import cache_dir_option, json_option, model_option, print_json, progress_bar, stdout_is_tty, with_check
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:
@@ -32,7 +31,7 @@ def figure_options(function: Callable) -> Callable:
     def check(options: dict[str, Any]) -> None:
         if str(options["output"]) == "-" and options.get("as_json"):
             raise click.UsageError("--json prints to stdout, which -o - already uses for the figure: drop one")
-        if str(options["output"]) == "-" and sys.stdout.isatty():
+        if str(options["output"]) == "-" and stdout_is_tty():
             raise click.UsageError("-o - writes an image to stdout: pipe or redirect it, or give -o FILE.png")
 
     function = with_check(function, check)
