@@ -13,6 +13,7 @@ import contextlib
 import io
 import math
 import os
+import shutil
 import sys
 import tempfile
 import threading
@@ -278,6 +279,16 @@ def standard_output() -> BinaryIO:
     return sys.stdout.buffer
 
 
+def write_standard_output(data: bytes | memoryview | BinaryIO) -> None:
+    """Write `data` (bytes, or a binary file read to its end) to standard output and flush it."""
+    stdout = standard_output()
+    if isinstance(data, (bytes, memoryview)):
+        stdout.write(data)
+    else:
+        shutil.copyfileobj(data, stdout, 1 << 20)
+    stdout.flush()
+
+
 def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
     """Write `[samples]` or `[samples, channels]` by extension; `-` writes WAV to stdout.
 
@@ -291,9 +302,7 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
     if str(path) == "-":
         buffer = io.BytesIO()
         soundfile.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
-        stdout = standard_output()
-        stdout.write(buffer.getvalue())
-        stdout.flush()
+        write_standard_output(buffer.getbuffer())
         return
     path = Path(path)
     suffix = path.suffix.lower()
@@ -483,10 +492,7 @@ class audio_writer:
         assert self._temporary is not None
         try:
             if exc_type is None:
-                stdout = standard_output()
                 with open(self._target, "rb") as handle:
-                    while chunk := handle.read(1 << 20):
-                        stdout.write(chunk)
-                stdout.flush()
+                    write_standard_output(handle)
         finally:
             self._temporary.cleanup()

@@ -67,8 +67,9 @@ class ModelConfig:
     `latent` is the exact number of values in a clip's latent vector. The fields
     `hop`, `width`, `blocks` and `envelope` shape the default frame-rate model
     (`envelope`: the share of its latent channels that code the log energies of
-    narrow bands above 2.7 kHz instead of coefficients: better MR-STFT and mel,
-    lower SNR; 0, the default, for none; presets/spectral.toml); the `seed_*`
+    narrow bands above a quarter of the Nyquist frequency, 2.7 kHz at 22050 Hz,
+    instead of coefficients: better MR-STFT and mel, lower SNR; 0, the default,
+    for none; presets/spectral.toml); the `seed_*`
     fields pin the original 3-layer model's layers (empty: searched for `latent`).
     """
 

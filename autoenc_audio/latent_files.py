@@ -46,7 +46,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from .audio import atomic_path, standard_output
+from .audio import atomic_path, write_standard_output
 
 FORMAT_NAME = "aea-latents"
 FORMAT_VERSION = 1
@@ -159,9 +159,7 @@ def save_latents(path: str | os.PathLike, latent_file: LatentFile, fmt: str | No
     if str(path) == "-":
         buffer = io.BytesIO()  # torch.save and np.savez need a seekable file
         write_to(buffer, latent_file, fmt)
-        stdout = standard_output()
-        stdout.write(buffer.getbuffer())
-        stdout.flush()
+        write_standard_output(buffer.getbuffer())
         return fmt
     path = Path(path)
     try:

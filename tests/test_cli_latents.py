@@ -280,13 +280,10 @@ def _encoded(env, tmp_path) -> bytes:
 
 
 def test_writing_to_a_closed_stdout_is_one_line_and_exit_1(env):
-    """`aea reconstruct x -o - >&-`: the shell closed standard output; say so instead of a Python error."""
-    command = [sys.executable, "-m", "autoenc_audio", "reconstruct", str(env["in"] / "b.flac"), "-o", "-",
-               "--model", str(env["model"])]
-    result = subprocess.run(" ".join(shlex.quote(part) for part in command) + " >&-", shell=True,
-                            capture_output=False, stderr=subprocess.PIPE, text=True)
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == "aea: error: standard output is closed: cannot write to '-'"
-    plot = [sys.executable, "-m", "autoenc_audio", "plot", "history", str(env["run"]), "-o", "-"]
-    result = subprocess.run(" ".join(shlex.quote(part) for part in plot) + " >&-", shell=True, stderr=subprocess.PIPE, text=True)
-    assert (result.returncode, result.stderr.strip()) == (1, "aea: error: standard output is closed: cannot write to '-'")
+    """`aea ... -o - >&-`: the shell closed standard output; say so instead of a Python error."""
+    for args in (["reconstruct", env["in"] / "b.flac", "-o", "-", "--model", env["model"]],
+                 ["plot", "history", env["run"], "-o", "-"]):
+        command = " ".join(shlex.quote(str(part)) for part in [sys.executable, "-m", "autoenc_audio", *args])
+        result = subprocess.run(command + " >&-", shell=True, stderr=subprocess.PIPE, text=True)
+        assert result.returncode == 1, args
+        assert result.stderr.strip().splitlines()[-1] == "aea: error: standard output is closed: cannot write to '-'"

@@ -383,9 +383,9 @@ class FrameEncoder(nn.Module):
         gram = torch.zeros(hop, hop, dtype=torch.float64, device=audio.device)
         total = torch.zeros(hop, dtype=torch.float64, device=audio.device)
         magnitude_total = torch.zeros(hop, dtype=torch.float64, device=audio.device)
-        bands = EnvelopeBands(hop)
-        envelope_gram = torch.zeros(bands.count, bands.count, dtype=torch.float64, device=audio.device)
-        envelope_total = torch.zeros(bands.count, dtype=torch.float64, device=audio.device)
+        bands = self.envelope.bands if self.envelope is not None else None
+        envelope_gram = torch.zeros(bands.count, bands.count, dtype=torch.float64, device=audio.device) if bands else None
+        envelope_total = torch.zeros(bands.count, dtype=torch.float64, device=audio.device) if bands else None
         count = 0
         for chunk in audio.split(INIT_CHUNK):
             coefficients = self.analysis(chunk.float())  # [B,H,T]
@@ -394,11 +394,11 @@ class FrameEncoder(nn.Module):
             total += rows.sum(0)
             magnitude_total += rows.abs().sum(0)
             count += rows.shape[0]
-            if self.envelope is not None:
+            if bands is not None:
                 log_energies = bands.log_energy(coefficients).transpose(1, 2).reshape(-1, bands.count).double()
                 envelope_gram += log_energies.T @ log_energies
                 envelope_total += log_energies.sum(0)
-        if self.envelope is not None and decoder.envelope is not None:
+        if self.envelope is not None:
             fit_envelope(self.envelope, decoder.envelope, envelope_total, envelope_gram, count)
         magnitude = magnitude_total / count + 1e-8
         weight = magnitude.pow(-PCA_ALPHA)
