@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator, Literal, Union
@@ -40,6 +41,29 @@ _RESAMPLE_MARGIN_SECONDS = 0.05
 
 class AudioError(Exception):
     """An input that cannot be used; the message names the file and the cause."""
+
+
+class ClippingWarning(UserWarning):
+    """Samples beyond full scale were clipped to [-1, 1] in a written file (the file is still written).
+
+    Outputs are 16-bit (or lossy) files, which cannot hold them. Metrics are
+    computed on the unclipped signals, so the warning says where they differ
+    from what a listener hears.
+    """
+
+
+def clip_to_full_scale(samples: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """`samples` clipped to [-1, 1], with how many were beyond full scale and the peak before clipping."""
+    beyond = int(np.count_nonzero(np.abs(samples) > 1.0))
+    peak = float(np.abs(samples).max(initial=0.0))
+    return (np.clip(samples, -1.0, 1.0) if beyond else samples), beyond, peak
+
+
+def warn_clipped(path: PathLike, beyond: int, total: int, peak: float) -> None:
+    """Issue a `ClippingWarning` naming the file, when any sample was clipped."""
+    if beyond:
+        warnings.warn(ClippingWarning(f"{path}: {beyond} of {total} samples beyond full scale were clipped "
+                                      f"(peak {peak:.2f}, {20 * math.log10(peak):+.1f} dBFS)"), stacklevel=3)
 
 
 @dataclass(frozen=True)
@@ -293,12 +317,14 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
     """Write `[samples]` or `[samples, channels]` by extension; `-` writes WAV to stdout.
 
     Atomic: a temporary file in the same folder is renamed over the target, so
-    an interrupted write never leaves a partial file.
+    an interrupted write never leaves a partial file. Samples beyond full scale
+    are clipped, with a `ClippingWarning`.
     """
     samples = np.asarray(samples, dtype=np.float32)
     if not np.isfinite(samples).all():
         raise AudioError(f"{path}: refusing to write NaN or infinite samples")
-    samples = np.clip(samples, -1.0, 1.0)
+    samples, beyond, peak = clip_to_full_scale(samples)
+    warn_clipped(path, beyond, samples.size, peak)
     if str(path) == "-":
         buffer = io.BytesIO()
         soundfile.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
@@ -458,6 +484,8 @@ class audio_writer:
         self._atomic: atomic_path | None = None
         self._handle: soundfile.SoundFile | None = None
         self._temporary: tempfile.TemporaryDirectory | None = None
+        self._written = self._beyond = 0
+        self._peak = 0.0
 
     def __enter__(self):
         if self.path == "-":
@@ -481,11 +509,15 @@ class audio_writer:
         if not np.isfinite(samples).all():
             raise AudioError(f"{self.path}: refusing to write NaN or infinite samples")
         assert self._handle is not None
-        self._handle.write(np.clip(samples, -1.0, 1.0))
+        samples, beyond, peak = clip_to_full_scale(samples)
+        self._written, self._beyond, self._peak = self._written + samples.size, self._beyond + beyond, max(self._peak, peak)
+        self._handle.write(samples)
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         assert self._handle is not None
         self._handle.close()
+        if exc_type is None:
+            warn_clipped(self.path, self._beyond, self._written, self._peak)
         if self._atomic is not None:
             self._atomic.__exit__(exc_type, exc, traceback)
             return

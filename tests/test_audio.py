@@ -173,6 +173,26 @@ def test_write_to_stdout(capsysbinary):
     assert rate == 22050 and len(data) == 100
 
 
+def test_samples_beyond_full_scale_are_clipped_with_a_warning_naming_the_file(tmp_path):
+    from autoenc_audio.audio import ClippingWarning, audio_writer
+
+    loud = np.array([0.5, 1.5, -2.0, 0.25], dtype=np.float32)
+    with pytest.warns(ClippingWarning, match=r"loud.wav: 2 of 4 samples beyond full scale were clipped \(peak 2.00, \+6.0 dBFS\)"):
+        write_audio(tmp_path / "loud.wav", loud, 22050)
+    np.testing.assert_allclose(soundfile.read(tmp_path / "loud.wav")[0], [0.5, 1.0, -1.0, 0.25], atol=1e-4)
+    with pytest.warns(ClippingWarning, match="streamed.flac: 4 of 8 samples") as caught:
+        with audio_writer(tmp_path / "streamed.flac", 22050) as write:
+            write(loud)
+            write(loud)
+    assert len(caught) == 1  # one warning per file, not per piece
+    assert soundfile.read(tmp_path / "streamed.flac")[0].max() == pytest.approx(1.0, abs=1e-4)
+
+
+def test_audio_within_full_scale_writes_without_a_warning(tmp_path, recwarn):
+    write_audio(tmp_path / "quiet.wav", np.array([1.0, -1.0, 0.5], dtype=np.float32), 22050)
+    assert not recwarn.list
+
+
 def test_write_rejects_unknown_extension(tmp_path):
     with pytest.raises(AudioError, match="cannot write .m4a"):
         write_audio(tmp_path / "x.m4a", np.zeros(10, dtype=np.float32), 22050)

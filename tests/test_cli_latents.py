@@ -206,6 +206,20 @@ def test_reconstruct_prints_metrics_and_saves_the_input(env, tmp_path):
     assert table.exit_code == 0 and "si_sdr_db" in table.stdout and "mrstft" in table.stdout
 
 
+def test_reconstruct_of_a_louder_than_full_scale_input_warns_that_the_saved_input_is_clipped(env, tmp_path):
+    loud = tmp_path / "loud.wav"
+    rate = 8000
+    t = np.arange(3 * rate) / rate
+    soundfile.write(loud, (1.6 * np.sin(2 * np.pi * 220 * t)).astype("float32"), rate, subtype="FLOAT")
+    result = aea(env, "reconstruct", loud, "-o", tmp_path / "r.wav", "--save-input", "--json")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "clipped" in line]
+    assert warnings and warnings[0].startswith(f"aea: warning: {tmp_path / 'r.input.wav'}: "), result.stderr
+    assert "peak 1.6" in warnings[0] and json.loads(result.stdout)["snr_db"] is not None
+    saved, _ = soundfile.read(tmp_path / "r.input.wav")
+    assert np.abs(saved).max() == pytest.approx(1.0, abs=1e-3)
+
+
 def test_reconstruct_plot_writes_a_readable_figure(env, tmp_path):
     import matplotlib.image
 

@@ -8,6 +8,7 @@ import json
 import sys
 import tempfile
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..audio import AudioError, sniff_audio_suffix
+from ..audio import AudioError, ClippingWarning, sniff_audio_suffix
 from ..config import ConfigError
 from ..data import DatasetError, default_cache_dir
 from ..latent_files import LatentFileError
@@ -69,7 +70,8 @@ class AeaGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with one_line_warnings():
+                return super().invoke(ctx)
         except click.UsageError as error:  # a subcommand's arguments
             raise one_line_usage_error(error) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -91,6 +93,23 @@ class AeaGroup(click.Group):
             message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
             click.echo(f"aea: error: {message}", err=True)
             ctx.exit(2 if isinstance(error, input_errors()) else 1)
+
+
+@contextlib.contextmanager
+def one_line_warnings():
+    """Show aea's own warnings (clipped samples) as `aea: warning: ...` on stderr, every time they occur."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ClippingWarning)
+        shown_before = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None) -> None:
+            if issubclass(category, ClippingWarning):
+                click.echo(f"aea: warning: {message}", err=True)
+            else:
+                shown_before(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
 
 
 def stderr_console() -> Console:
