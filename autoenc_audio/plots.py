@@ -274,7 +274,7 @@ def plot_compare(original: Any, reconstruction: Any, sample_rate: int, metrics: 
     whole.legend(loc="upper right", fontsize=8, ncols=3)
     whole.grid(alpha=0.3)
     width = min(len(x), max(int(0.05 * sample_rate), 16))
-    centre = int(np.argmax(np.abs(x)))
+    centre = int(np.argmax(np.abs(x if np.abs(x).max(initial=0.0) > 0 else y)))  # a silent original: the output's peak
     start = int(np.clip(centre - width // 2, 0, len(x) - width))
     for signal, label, color, alpha in ((x, "original", COLORS[0], 1.0), (y, "reconstruction", COLORS[1], 0.85)):
         zoom.plot((start + np.arange(width)) / sample_rate * 1000, signal[start : start + width], lw=1.0, color=color,
@@ -284,7 +284,7 @@ def plot_compare(original: Any, reconstruction: Any, sample_rate: int, metrics: 
     zoom.grid(alpha=0.3)
     image_x, times, freqs = spectrogram_db(x, sample_rate)
     image_y, _, _ = spectrogram_db(y, sample_rate)
-    vmin, vmax = _db_range([image_x])
+    vmin, vmax = _db_range([image_x, image_y])  # one scale for both, set by the louder (a silent original shows)
     panels = []
     for column, (image, name) in enumerate(((image_x, "original"), (image_y, "reconstruction"))):
         axis = figure.add_subplot(grid[1, column])

@@ -30,6 +30,23 @@ def test_compare_figure_has_the_requested_size(tmp_path):
     assert not list(tmp_path.glob(".*tmp"))  # atomic write leaves nothing behind
 
 
+def test_compare_of_a_silent_original_scales_colours_to_the_reconstruction(tmp_path, monkeypatch):
+    drawn = {}
+    real_save = plots.save_figure
+
+    def keep(figure, path, fmt=None):
+        drawn["limits"] = [axis.collections[0].get_clim() for axis in figure.axes if "spectrogram" in axis.get_title(loc="left")]
+        return real_save(figure, path, fmt)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    hum = signal()
+    plots.plot_compare(np.zeros_like(hum), hum, RATE, {}, tmp_path / "c.png")
+    top = float(plots.spectrogram_db(hum, RATE)[0].max())
+    assert len(drawn["limits"]) == 2
+    for low, high in drawn["limits"]:  # the reconstruction's spectrum lies inside the scale, not above it
+        assert high == pytest.approx(top) and low < top - 40
+
+
 def test_waveforms_and_spectrograms(tmp_path):
     signals = [("a", signal(), RATE), ("b", signal(2.0, 220.0), RATE)]
     assert png_size(plots.plot_waveforms(signals, tmp_path / "w.png", size=(800, 500))) == (800, 500)
