@@ -678,6 +678,30 @@ def reconstruct_inputs(
     return written
 
 
+def plot_reconstruction(checkpoint: Checkpoint, item: Written, source_path: str, whole: bool = False) -> Path:
+    """The comparison figure of one reconstruction, beside it (`out.wav` -> `out.png`).
+
+    Read back from the files just written (the saved input when there is one,
+    else the input at `source_path` taken as `reconstruct_inputs` took it), so
+    the figure shows exactly what the files hold.
+    """
+    from .audio import load_track
+    from .plots import plot_compare
+
+    audio = checkpoint.config.audio
+    reconstruction = load_track(item.path, audio)
+    if item.input_path:
+        original = load_track(item.input_path, audio)
+    elif whole:
+        original = load_track(source_path, audio)
+    else:
+        original = load_clip(source_path, audio, item.offset_seconds).samples
+    length = min(len(original), len(reconstruction))
+    metrics = {k: v for k, v in (item.metrics or {}).items() if isinstance(v, float)}
+    return plot_compare(original[:length], reconstruction[:length], audio.sample_rate, metrics,
+                        Path(item.path).with_suffix(".png"), title=f"{Path(item.source or item.path).name}: original vs reconstruction")
+
+
 def _reconstruct_track(checkpoint: Checkpoint, source: str, target: str, hop: int, save_input: bool,
                        batch_size: int) -> Written:
     """Stream a whole track: clips -> encode -> decode -> overlap-add, for the original and the reconstruction."""

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
-import torch
 
-from ..audio import load_clip, write_audio, write_text_atomic
-from ..checkpoint import load_checkpoint
 from ..config import load_config
-from ..data import builtin_corpus, prepare_dataset, scan_folder, summarize_scan
-from ..generate import average, interpolate, sample_random, write_generated
-from ..latents import reconstruct_clips, reconstruction_metrics
-from ..plots import plot_compare, plot_history
-from ..runs import record_latest_run
-from ..train import iterate_history, train as run_training
+from ..data import builtin_corpus, scan_folder, summarize_scan
+from ..demo import run_demo
 from .common import cache_dir_option, print_table, progress_bar
 from .train_commands import ConsoleReporter
 
@@ -47,42 +39,18 @@ def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) ->
 
     click.echo(f"training {config.model.arch} model, latent {config.model.latent}, for "
                f"{config.train.minutes or '?'} min into {out}", err=True)
-    result = run_training(config, out, cache_dir, data_root=corpus, reporter=ConsoleReporter(), overwrite=True)
-    record_latest_run(cache_dir, out)
+    result = run_demo(config, out, cache_dir, corpus, reporter=ConsoleReporter())
 
-    checkpoint = load_checkpoint(out / "best.safetensors")
-    prepared = prepare_dataset(corpus, config.audio, config.data, cache_dir)
-    held_out_split = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
-    held_out = held_out_split.index.tracks[0]
-    clip = load_clip(held_out.path, config.audio, "center")
-    original = torch.from_numpy(clip.samples).view(1, 1, -1)
-    reconstruction = reconstruct_clips(checkpoint.model, original)
-    metrics = reconstruction_metrics(original, reconstruction, config.audio.sample_rate)
-    write_audio(out / "original.wav", clip.samples, config.audio.sample_rate)
-    write_audio(out / "reconstruction.wav", reconstruction[0, 0].numpy(), config.audio.sample_rate)
-    write_text_atomic(out / "reconstruction.json", json.dumps({"source": str(held_out.path), "offset_seconds": clip.offset_seconds, **metrics}, indent=2) + "\n")
-
-    plot_compare(original[0, 0], reconstruction[0, 0], config.audio.sample_rate, metrics, out / "compare.png",
-                 title=f"held-out {held_out.path.name}: original vs reconstruction")
-    plot_history([(out.name, list(iterate_history(out)))], out / "history.png")
-
-    label = checkpoint.labels[0] if checkpoint.labels else None
-    if label is not None:
-        write_generated(checkpoint, average(checkpoint, label=label, data_root=corpus, cache_dir=cache_dir),
-                        str(out / f"average-{label}.wav"))
-    write_generated(checkpoint, sample_random(checkpoint, n=1, seed=0), str(out / "random.wav"))
-    ends = [str(t.path) for t in held_out_split.index.tracks[:2]]
-    if len(ends) == 2:
-        write_generated(checkpoint, interpolate(checkpoint, ends, steps=5, morph=True), str(out / "interpolation.wav"))
-
-    rows = [("run", str(out)), ("latent", result["latent_layout"]),
-            ("train time", f"{result['wall_seconds']:.0f} s, {result['epochs']} epochs")]
-    rows += [(f"held-out {k}", f"{v:.3f}") for k, v in metrics.items()]
-    rows += [("audio", "original.wav, reconstruction.wav, random.wav, interpolation.wav"
-                       + (f", average-{label}.wav" if label else "")),
-             ("figures", "compare.png, history.png"),
+    rows = [("run", str(out)), ("latent", result.training["latent_layout"]),
+            ("train time", f"{result.training['wall_seconds']:.0f} s, {result.training['epochs']} epochs")]
+    rows += [(f"held-out {k}", f"{v:.3f}") for k, v in (result.reconstruction.metrics or {}).items()]
+    rows += [("audio", _names(result.audio)), ("figures", _names(result.figures)),
              ("model", "best.safetensors, last.safetensors, history.jsonl, summary.json")]
-    print_table(f"demo: reconstruction of held-out {held_out.path.name}", rows, ("what", "value"))
+    print_table(f"demo: reconstruction of held-out {Path(result.held_out).name}", rows, ("what", "value"))
+
+
+def _names(paths: list[str]) -> str:
+    return ", ".join(Path(path).name for path in paths)
 
 
 COMMANDS = [demo]

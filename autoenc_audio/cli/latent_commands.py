@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import click
 
-from ..latents import (LatentError, decode_file, encode_inputs, expand_inputs, fingerprint_warning, open_model, reconstruct_inputs,
-                       single_input)
+from ..latents import (LatentError, decode_file, encode_inputs, expand_inputs, fingerprint_warning, open_model, plot_reconstruction,
+                       reconstruct_inputs, single_input)
 from ..metrics import METRICS
 from .common import (
     cache_dir_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs, with_check,
@@ -266,7 +266,7 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
         if plot:  # while stdin's temporary file still exists
             path_of = {name: path for path, name in names.items()}
             for item in written:
-                item.metrics["figure"] = str(_plot_reconstruction(checkpoint, item, whole, path_of.get(item.source, item.source)))
+                item.metrics["figure"] = str(plot_reconstruction(checkpoint, item, path_of.get(item.source, item.source), whole))
     rate = checkpoint.config.audio.sample_rate
     for item in written:
         _notes(item, checkpoint.config.audio.clip_seconds, whole)
@@ -283,25 +283,6 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
         else:
             print_table(f"reconstruction of {item.source}", rows, ("metric", "value"))
     failures.exit_if_any(len(paths) + len(problems))
-
-
-def _plot_reconstruction(checkpoint, item, whole: bool, source_path: str) -> Path:
-    """The comparison figure of one reconstruction, from the files just written and its input at `source_path`."""
-    from ..audio import load_clip, load_track
-    from ..plots import plot_compare
-
-    audio = checkpoint.config.audio
-    reconstruction = load_track(item.path, audio)
-    if item.input_path:
-        original = load_track(item.input_path, audio)
-    elif whole:
-        original = load_track(source_path, audio)
-    else:
-        original = load_clip(source_path, audio, item.offset_seconds).samples
-    length = min(len(original), len(reconstruction))
-    metrics = {k: v for k, v in item.metrics.items() if isinstance(v, float)}
-    return plot_compare(original[:length], reconstruction[:length], audio.sample_rate, metrics,
-                        Path(item.path).with_suffix(".png"), title=f"{Path(item.source).name}: original vs reconstruction")
 
 
 # ----------------------------------------------------------------------------- generate

@@ -1,0 +1,71 @@
+"""The whole pipeline on the built-in corpus in one call: what `aea demo` (and `make demo`) runs.
+
+Train on the corpus, then reconstruct a held-out song, generate (an average
+of one style, a random sample, an interpolation between two held-out songs)
+and draw the figures, with the same library calls the commands use, so the
+demo's files are what `aea reconstruct --save-input --plot` and `aea
+generate` would write.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .audio import write_text_atomic
+from .checkpoint import load_checkpoint
+from .config import Config
+from .data import prepare_dataset
+from .generate import average, interpolate, sample_random, write_generated
+from .latents import Written, plot_reconstruction, reconstruct_inputs
+from .plots import plot_history
+from .runs import record_latest_run
+from .train import Reporter, iterate_history, train
+
+
+@dataclass
+class DemoResult:
+    """What the demo wrote under `run_dir`: the run, the held-out reconstruction, generated audio, figures."""
+
+    run_dir: Path
+    training: dict[str, Any]
+    held_out: str
+    reconstruction: Written
+    audio: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+
+
+def run_demo(config: Config, run_dir: Path, cache_dir: Path, corpus: Path, reporter: Reporter | None = None) -> DemoResult:
+    """Train `config` on `corpus` into `run_dir` (started afresh), then reconstruct, generate and plot there.
+
+    The held-out song is the first test track (validation when the split has
+    no test tracks), its centre clip; the interpolation morphs from it to the
+    second one.
+    """
+    training = train(config, run_dir, cache_dir, data_root=corpus, reporter=reporter, overwrite=True)
+    record_latest_run(cache_dir, run_dir)
+    checkpoint = load_checkpoint(run_dir / "best.safetensors")
+    prepared = prepare_dataset(corpus, config.audio, config.data, cache_dir)
+    held_out_split = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
+    held_out = [str(track.path) for track in held_out_split.index.tracks[:2]]
+
+    written = reconstruct_inputs(checkpoint, held_out[:1], str(run_dir / "reconstruction.wav"), crop="center", save_input=True)[0]
+    write_text_atomic(run_dir / "reconstruction.json",
+                      json.dumps({"source": written.source, "offset_seconds": written.offset_seconds, **(written.metrics or {})},
+                                 indent=2) + "\n")
+    result = DemoResult(run_dir, training, held_out[0], written, audio=[p for p in (written.input_path, written.path) if p])
+    result.figures.append(str(plot_reconstruction(checkpoint, written, held_out[0])))
+    result.figures.append(str(plot_history([(run_dir.name, list(iterate_history(run_dir)))], run_dir / "history.png")))
+
+    generations = []
+    if checkpoint.labels:
+        label = checkpoint.labels[0]
+        generations.append((average(checkpoint, label=label, data_root=corpus, cache_dir=cache_dir), f"average-{label}.wav"))
+    generations.append((sample_random(checkpoint, n=1, seed=0), "random.wav"))
+    if len(held_out) == 2:
+        generations.append((interpolate(checkpoint, held_out, steps=5, morph=True), "interpolation.wav"))
+    for generation, name in generations:
+        result.audio += [record["path"] for record in write_generated(checkpoint, generation, str(run_dir / name))]
+    return result
