@@ -52,17 +52,18 @@ class ClippingWarning(UserWarning):
     """
 
 
-def clip_to_full_scale(samples: np.ndarray) -> tuple[np.ndarray, int, float]:
+def _clip_to_full_scale(samples: np.ndarray) -> tuple[np.ndarray, int, float]:
     """`samples` clipped to [-1, 1], with how many were beyond full scale and the peak before clipping."""
-    beyond = int(np.count_nonzero(np.abs(samples) > 1.0))
-    peak = float(np.abs(samples).max(initial=0.0))
-    return (np.clip(samples, -1.0, 1.0) if beyond else samples), beyond, peak
+    magnitude = np.abs(samples)
+    beyond = int(np.count_nonzero(magnitude > 1.0))
+    return (np.clip(samples, -1.0, 1.0) if beyond else samples), beyond, float(magnitude.max(initial=0.0))
 
 
-def warn_clipped(path: PathLike, beyond: int, total: int, peak: float) -> None:
-    """Issue a `ClippingWarning` naming the file, when any sample was clipped."""
+def _warn_clipped(path: PathLike, beyond: int, total: int, peak: float) -> None:
+    """A `ClippingWarning` naming the file, when any sample was clipped; issued once the file is written."""
     if beyond:
-        warnings.warn(ClippingWarning(f"{path}: {beyond} of {total} samples beyond full scale were clipped "
+        name = "standard output" if str(path) == "-" else str(path)
+        warnings.warn(ClippingWarning(f"{name}: {beyond} of {total} samples beyond full scale were clipped "
                                       f"(peak {peak:.2f}, {20 * math.log10(peak):+.1f} dBFS)"), stacklevel=3)
 
 
@@ -323,21 +324,21 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
     samples = np.asarray(samples, dtype=np.float32)
     if not np.isfinite(samples).all():
         raise AudioError(f"{path}: refusing to write NaN or infinite samples")
-    samples, beyond, peak = clip_to_full_scale(samples)
-    warn_clipped(path, beyond, samples.size, peak)
+    samples, beyond, peak = _clip_to_full_scale(samples)
     if str(path) == "-":
         buffer = io.BytesIO()
         soundfile.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
         write_standard_output(buffer.getbuffer())
-        return
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in WRITE_FORMATS:
-        raise AudioError(f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg or .mp3")
-    container, subtype = WRITE_FORMATS[suffix]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as temporary:
-        soundfile.write(temporary, samples, sample_rate, format=container, subtype=subtype)
+    else:
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix not in WRITE_FORMATS:
+            raise AudioError(f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg or .mp3")
+        container, subtype = WRITE_FORMATS[suffix]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as temporary:
+            soundfile.write(temporary, samples, sample_rate, format=container, subtype=subtype)
+    _warn_clipped(path, beyond, samples.size, peak)
 
 
 def write_text_atomic(path: PathLike, text: str) -> None:
@@ -509,22 +510,22 @@ class audio_writer:
         if not np.isfinite(samples).all():
             raise AudioError(f"{self.path}: refusing to write NaN or infinite samples")
         assert self._handle is not None
-        samples, beyond, peak = clip_to_full_scale(samples)
+        samples, beyond, peak = _clip_to_full_scale(samples)
         self._written, self._beyond, self._peak = self._written + samples.size, self._beyond + beyond, max(self._peak, peak)
         self._handle.write(samples)
 
     def __exit__(self, exc_type, exc, traceback) -> None:
         assert self._handle is not None
         self._handle.close()
-        if exc_type is None:
-            warn_clipped(self.path, self._beyond, self._written, self._peak)
         if self._atomic is not None:
             self._atomic.__exit__(exc_type, exc, traceback)
-            return
-        assert self._temporary is not None
-        try:
-            if exc_type is None:
-                with open(self._target, "rb") as handle:
-                    write_standard_output(handle)
-        finally:
-            self._temporary.cleanup()
+        else:
+            assert self._temporary is not None
+            try:
+                if exc_type is None:
+                    with open(self._target, "rb") as handle:
+                        write_standard_output(handle)
+            finally:
+                self._temporary.cleanup()
+        if exc_type is None:
+            _warn_clipped(self.path, self._beyond, self._written, self._peak)

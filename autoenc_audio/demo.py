@@ -12,12 +12,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .audio import write_text_atomic
 from .checkpoint import load_checkpoint
 from .config import Config
-from .data import prepare_dataset
+from .data import DatasetError, Progress, builtin_corpus, prepare_dataset, scan_folder, summarize_scan
 from .generate import average, interpolate, sample_random, write_generated
 from .latents import Written, plot_reconstruction, reconstruct_inputs
 from .plots import plot_history
@@ -37,26 +37,36 @@ class DemoResult:
     figures: list[str] = field(default_factory=list)
 
 
-def run_demo(config: Config, run_dir: Path, cache_dir: Path, corpus: Path, reporter: Reporter | None = None) -> DemoResult:
-    """Train `config` on `corpus` into `run_dir` (started afresh), then reconstruct, generate and plot there.
+def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter | None = None,
+             corpus_progress: Progress | None = None,
+             on_corpus: Callable[[Path, dict[str, Any]], None] | None = None) -> DemoResult:
+    """Build the built-in corpus, train `config` on it into `run_dir` (started afresh), then reconstruct,
+    generate and plot there.
 
-    The held-out song is the first test track (validation when the split has
-    no test tracks), its centre clip; the interpolation morphs from it to the
-    second one.
+    `on_corpus(folder, summary)` is called once the corpus is ready, before
+    training (`summary` as `data.summarize_scan`). The held-out song is the
+    first test track (validation when the split has no test tracks), its
+    centre clip; the interpolation morphs from it to the second one.
     """
+    corpus = builtin_corpus(cache_dir, config.data, progress=corpus_progress)
+    if on_corpus is not None:
+        on_corpus(corpus, summarize_scan(scan_folder(corpus), config.audio, config.data))
     training = train(config, run_dir, cache_dir, data_root=corpus, reporter=reporter, overwrite=True)
     record_latest_run(cache_dir, run_dir)
     checkpoint = load_checkpoint(run_dir / "best.safetensors")
     prepared = prepare_dataset(corpus, config.audio, config.data, cache_dir)
     held_out_split = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
     held_out = [str(track.path) for track in held_out_split.index.tracks[:2]]
+    if not held_out:
+        raise DatasetError(f"{corpus}: the split leaves no test or validation track to reconstruct; "
+                           "raise data.corpus_tracks or the test fraction")
 
     written = reconstruct_inputs(checkpoint, held_out[:1], str(run_dir / "reconstruction.wav"), crop="center", save_input=True)[0]
     write_text_atomic(run_dir / "reconstruction.json",
                       json.dumps({"source": written.source, "offset_seconds": written.offset_seconds, **(written.metrics or {})},
                                  indent=2) + "\n")
     result = DemoResult(run_dir, training, held_out[0], written, audio=[p for p in (written.input_path, written.path) if p])
-    result.figures.append(str(plot_reconstruction(checkpoint, written, held_out[0])))
+    result.figures.append(str(plot_reconstruction(checkpoint, written, held_out[0], title=f"held-out {Path(held_out[0]).name}")))
     result.figures.append(str(plot_history([(run_dir.name, list(iterate_history(run_dir)))], run_dir / "history.png")))
 
     generations = []

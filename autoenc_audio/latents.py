@@ -678,7 +678,8 @@ def reconstruct_inputs(
     return written
 
 
-def plot_reconstruction(checkpoint: Checkpoint, item: Written, source_path: str, whole: bool = False) -> Path:
+def plot_reconstruction(checkpoint: Checkpoint, item: Written, source_path: str, whole: bool = False,
+                        title: str | None = None) -> Path:
     """The comparison figure of one reconstruction, beside it (`out.wav` -> `out.png`).
 
     Read back from the files just written (the saved input when there is one,
@@ -699,7 +700,8 @@ def plot_reconstruction(checkpoint: Checkpoint, item: Written, source_path: str,
     length = min(len(original), len(reconstruction))
     metrics = {k: v for k, v in (item.metrics or {}).items() if isinstance(v, float)}
     return plot_compare(original[:length], reconstruction[:length], audio.sample_rate, metrics,
-                        Path(item.path).with_suffix(".png"), title=f"{Path(item.source or item.path).name}: original vs reconstruction")
+                        Path(item.path).with_suffix(".png"),
+                        title=f"{title or Path(item.source or item.path).name}: original vs reconstruction")
 
 
 def _reconstruct_track(checkpoint: Checkpoint, source: str, target: str, hop: int, save_input: bool,

@@ -256,7 +256,12 @@ def plot_compare(original: Any, reconstruction: Any, sample_rate: int, metrics: 
                  path: str | Path, title: str | None = None, fmt: str | None = None,
                  size: tuple[int, int] | None = None) -> Path:
     """Original vs reconstruction: waveforms overlaid (whole clip and a 50 ms zoom at the loudest
-    point), both spectrograms and their difference in dB; the metrics in the title."""
+    point), both spectrograms and their difference in dB; the metrics in the title.
+
+    Both spectrograms share one colour scale set by the louder of the two, and
+    the zoom follows the reconstruction's peak when the original is silent, so
+    a reconstruction of silence shows what the model added.
+    """
     x, y = as_array(original), as_array(reconstruction)
     if len(x) != len(y):
         raise PlotError(f"original has {len(x)} samples but the reconstruction {len(y)}")

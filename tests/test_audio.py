@@ -188,6 +188,18 @@ def test_samples_beyond_full_scale_are_clipped_with_a_warning_naming_the_file(tm
     assert soundfile.read(tmp_path / "streamed.flac")[0].max() == pytest.approx(1.0, abs=1e-4)
 
 
+def test_clipping_is_announced_only_for_a_file_actually_written(tmp_path, capsysbinary, recwarn):
+    from autoenc_audio.audio import ClippingWarning
+
+    loud = np.array([1.5, 0.0], dtype=np.float32)
+    with pytest.raises(AudioError, match="cannot write .m4a"):
+        write_audio(tmp_path / "x.m4a", loud, 22050)
+    assert not recwarn.list
+    with pytest.warns(ClippingWarning, match="^standard output: 1 of 2 samples"):
+        write_audio("-", loud, 22050)
+    assert soundfile.read(io.BytesIO(capsysbinary.readouterr().out))[0][0] == pytest.approx(1.0, abs=1e-4)
+
+
 def test_audio_within_full_scale_writes_without_a_warning(tmp_path, recwarn):
     write_audio(tmp_path / "quiet.wav", np.array([1.0, -1.0, 0.5], dtype=np.float32), 22050)
     assert not recwarn.list

@@ -213,11 +213,14 @@ def test_reconstruct_of_a_louder_than_full_scale_input_warns_that_the_saved_inpu
     soundfile.write(loud, (1.6 * np.sin(2 * np.pi * 220 * t)).astype("float32"), rate, subtype="FLOAT")
     result = aea(env, "reconstruct", loud, "-o", tmp_path / "r.wav", "--save-input", "--json")
     assert result.exit_code == 0, result.output
-    warnings = [line for line in result.stderr.splitlines() if "clipped" in line]
-    assert warnings and warnings[0].startswith(f"aea: warning: {tmp_path / 'r.input.wav'}: "), result.stderr
-    assert "peak 1.6" in warnings[0] and json.loads(result.stdout)["snr_db"] is not None
+    saved_input = [line for line in result.stderr.splitlines() if "r.input.wav" in line]
+    assert len(saved_input) == 1 and saved_input[0].startswith(f"aea: warning: {tmp_path / 'r.input.wav'}: "), result.stderr
+    assert "clipped (peak 1.6" in saved_input[0] and json.loads(result.stdout)["snr_db"] is not None
     saved, _ = soundfile.read(tmp_path / "r.input.wav")
     assert np.abs(saved).max() == pytest.approx(1.0, abs=1e-3)
+    whole = aea(env, "reconstruct", "--whole", loud, "-o", tmp_path / "w.flac", "--save-input")  # streamed writer
+    assert whole.exit_code == 0, whole.output
+    assert [line for line in whole.stderr.splitlines() if "w.input.flac" in line and "clipped" in line], whole.stderr
 
 
 def test_reconstruct_plot_writes_a_readable_figure(env, tmp_path):

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pytest
 import soundfile
 import torch
 from click.testing import CliRunner
@@ -11,6 +12,7 @@ from autoenc_audio import metrics
 from autoenc_audio.cli import cli
 
 
+@pytest.mark.slow
 def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path):
     out = tmp_path / "demo"
     result = CliRunner().invoke(cli, ["demo", "--config", "tiny", "--out", str(out), "--cache-dir", str(tmp_path / "cache")])

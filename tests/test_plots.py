@@ -36,11 +36,14 @@ def test_compare_of_a_silent_original_scales_colours_to_the_reconstruction(tmp_p
 
     def keep(figure, path, fmt=None):
         drawn["limits"] = [axis.collections[0].get_clim() for axis in figure.axes if "spectrogram" in axis.get_title(loc="left")]
+        drawn["zoom"] = [axis.get_xlim() for axis in figure.axes if axis.get_title(loc="left").startswith("zoom")][0]
         return real_save(figure, path, fmt)
 
     monkeypatch.setattr(plots, "save_figure", keep)
     hum = signal()
+    hum[int(0.7 * RATE)] = 0.9  # the reconstruction's peak, at 700 ms
     plots.plot_compare(np.zeros_like(hum), hum, RATE, {}, tmp_path / "c.png")
+    assert drawn["zoom"][0] < 700 < drawn["zoom"][1]  # the zoom shows the reconstruction's peak, not sample 0
     top = float(plots.spectrogram_db(hum, RATE)[0].max())
     assert len(drawn["limits"]) == 2
     for low, high in drawn["limits"]:  # the reconstruction's spectrum lies inside the scale, not above it

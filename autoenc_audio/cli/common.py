@@ -97,7 +97,12 @@ class AeaGroup(click.Group):
 
 @contextlib.contextmanager
 def one_line_warnings():
-    """Show aea's own warnings (clipped samples) as `aea: warning: ...` on stderr, every time they occur."""
+    """Show aea's own warnings (clipped samples) as `aea: warning: ...` on stderr, every time they occur.
+
+    Always shown, whatever `-W` or `PYTHONWARNINGS` say: a clipped output file
+    is part of a command's result, like its exit code. Other warnings are
+    left to Python's handler.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("always", ClippingWarning)
         shown_before = warnings.showwarning

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
 from ..config import load_config
-from ..data import builtin_corpus, scan_folder, summarize_scan
 from ..demo import run_demo
 from .common import cache_dir_option, print_table, progress_bar
 from .train_commands import ConsoleReporter
@@ -31,15 +31,18 @@ def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) ->
       aea demo --out runs/demo --minutes 1
     """
     config = load_config(config_file).with_budget(minutes, None)
-    with progress_bar("building the built-in corpus") as bar:
-        corpus = builtin_corpus(cache_dir, config.data, progress=bar)
-    summary = summarize_scan(scan_folder(corpus), config.audio, config.data)
-    rows = [(label, str(r["tracks"]), str(r["clips"]), f"{r['seconds'] / 60:.1f}") for label, r in sorted(summary["labels"].items())]
-    print_table(f"built-in corpus: {corpus}", rows, ("label", "tracks", "clips", "minutes"))
+    with contextlib.ExitStack() as corpus_stage:
+        bar = corpus_stage.enter_context(progress_bar("building the built-in corpus"))
 
-    click.echo(f"training {config.model.arch} model, latent {config.model.latent}, for "
-               f"{config.train.minutes or '?'} min into {out}", err=True)
-    result = run_demo(config, out, cache_dir, corpus, reporter=ConsoleReporter())
+        def show_corpus(corpus: Path, summary: dict) -> None:
+            corpus_stage.close()  # the corpus bar ends here: training shows its own progress
+            rows = [(label, str(r["tracks"]), str(r["clips"]), f"{r['seconds'] / 60:.1f}")
+                    for label, r in sorted(summary["labels"].items())]
+            print_table(f"built-in corpus: {corpus}", rows, ("label", "tracks", "clips", "minutes"))
+            click.echo(f"training {config.model.arch} model, latent {config.model.latent}, for "
+                       f"{config.train.minutes or '?'} min into {out}", err=True)
+
+        result = run_demo(config, out, cache_dir, reporter=ConsoleReporter(), corpus_progress=bar, on_corpus=show_corpus)
 
     rows = [("run", str(out)), ("latent", result.training["latent_layout"]),
             ("train time", f"{result.training['wall_seconds']:.0f} s, {result.training['epochs']} epochs")]
