@@ -21,7 +21,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/python -m autoenc_audio demo --out runs/demo
+	$(BIN)/python -m autoenc_audio demo --out runs/demo --overwrite
 
 # Benchmarks take about an hour and a half on 2 cores; results land in bench/results/.
 bench: $(STAMP)

@@ -22,7 +22,7 @@ from .generate import average, interpolate, sample_random, write_generated
 from .latents import Written, plot_reconstruction, reconstruct_inputs
 from .plots import plot_history
 from .runs import record_latest_run
-from .train import Reporter, iterate_history, train
+from .train import Reporter, RunError, RunFiles, iterate_history, train
 
 
 @dataclass
@@ -39,19 +39,23 @@ class DemoResult:
 
 def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter | None = None,
              corpus_progress: Progress | None = None,
-             on_corpus: Callable[[Path, dict[str, Any]], None] | None = None) -> DemoResult:
-    """Build the built-in corpus, train `config` on it into `run_dir` (started afresh), then reconstruct,
-    generate and plot there.
+             on_corpus: Callable[[Path, dict[str, Any]], None] | None = None, overwrite: bool = False) -> DemoResult:
+    """Build the built-in corpus, train `config` on it into `run_dir`, then reconstruct, generate and plot there.
+
+    A `run_dir` that already holds a run is replaced only with `overwrite`
+    (RunError otherwise, before any work), so a demo never destroys a model.
 
     `on_corpus(folder, summary)` is called once the corpus is ready, before
     training (`summary` as `data.summarize_scan`). The held-out song is the
     first test track (validation when the split has no test tracks), its
     centre clip; the interpolation morphs from it to the second one.
     """
+    if not overwrite and (RunFiles(run_dir).last.exists() or RunFiles(run_dir).best.exists()):
+        raise RunError(f"{run_dir} already holds a run: give another --out, or replace it with --overwrite")
     corpus = builtin_corpus(cache_dir, config.data, progress=corpus_progress)
     if on_corpus is not None:
         on_corpus(corpus, summarize_scan(scan_folder(corpus), config.audio, config.data))
-    training = train(config, run_dir, cache_dir, data_root=corpus, reporter=reporter, overwrite=True)
+    training = train(config, run_dir, cache_dir, data_root=corpus, reporter=reporter, overwrite=overwrite)
     record_latest_run(cache_dir, run_dir)
     checkpoint = load_checkpoint(run_dir / "best.safetensors")
     prepared = prepare_dataset(corpus, config.audio, config.data, cache_dir)

@@ -567,6 +567,9 @@ def iterate_history(run_dir: Path) -> Iterator[dict[str, Any]]:
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             if line.strip():
                 try:
-                    yield json.loads(line)
+                    record = json.loads(line)
                 except json.JSONDecodeError as error:
                     raise RunError(f"{path}: corrupt line {number} ({error.msg})") from None
+                if not isinstance(record, dict):
+                    raise RunError(f"{path}: corrupt line {number} (a record is a JSON object, not {type(record).__name__})")
+                yield record

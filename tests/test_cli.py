@@ -116,6 +116,16 @@ def test_debug_shows_traceback(tmp_path):
     assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
 
 
+def test_a_reader_that_goes_away_ends_the_command_as_sigpipe_would_with_no_message(make_audio, tmp_path):
+    for number in range(3):
+        make_audio(f"songs/a/{number}.wav", seconds=1.0)
+    process = subprocess.Popen([sys.executable, "-m", "autoenc_audio", "data", "scan", str(tmp_path / "songs")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # like `| head -0`: nobody reads what the command prints
+    assert process.wait(timeout=120) == 141
+    assert process.stderr.read() == b""
+
+
 def test_impossible_latent_is_a_usage_error(tmp_path):
     result = run("train", "--config", ROOT / "configs" / "tiny.toml", "--latent", 9000, "--out", tmp_path / "r",
                  "--cache-dir", tmp_path / "c", "--data", tmp_path)

@@ -148,3 +148,6 @@ def test_corrupt_history_is_one_line_exit_2(setup, tmp_path):
     result = run(setup, "history", tmp_path / "run", "-o", tmp_path / "h.png")
     assert result.exit_code == 2
     assert "history.jsonl: corrupt line 2" in result.output and "Traceback" not in result.output
+    (tmp_path / "run" / "history.jsonl").write_text('{"epoch": 1, "val_loss": 1.0}\n[1, 2]\n')  # valid JSON, not a record
+    result = run(setup, "history", tmp_path / "run", "-o", tmp_path / "h.png")
+    assert result.exit_code == 2 and "history.jsonl: corrupt line 2 (a record is a JSON object, not list)" in result.output

@@ -35,3 +35,12 @@ def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path
     for figure in ("reconstruction.png", "history.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {"best.safetensors", "last.safetensors", "history.jsonl", "summary.json"} <= {p.name for p in out.iterdir()}
+
+
+def test_demo_keeps_a_run_already_in_its_folder_unless_told_to_overwrite(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "best.safetensors").write_bytes(b"someone's model")
+    result = CliRunner().invoke(cli, ["demo", "--config", "tiny", "--out", str(tmp_path / "run"), "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 2 and "already holds a run: give another --out, or replace it with --overwrite" in result.stderr
+    assert (tmp_path / "run" / "best.safetensors").read_bytes() == b"someone's model"
+    assert not (tmp_path / "cache").exists()  # refused before any work

@@ -155,5 +155,6 @@ def test_a_few_training_steps_lower_the_loss(envelope: float) -> None:
 def test_latent_out_of_range_is_an_error() -> None:
     with pytest.raises(ValueError):
         build_frame(ModelConfig(latent=9000), 8192)
-    with pytest.raises(ValueError):
-        build_frame(ModelConfig(latent=4), 8192)  # below one value per 2048-sample frame
+    for latent in (4, 2, 1):  # below one value per 2048-sample frame; 1 used to loop forever
+        with pytest.raises(ValueError, match=f"latent {latent} is too small .* needs at least 5 values"):
+            build_frame(ModelConfig(latent=latent), 8192)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 import tempfile
 import traceback
@@ -22,6 +23,9 @@ from ..config import ConfigError
 from ..data import DatasetError, default_cache_dir
 from ..latent_files import LatentFileError
 from ..latents import STDIN_NAME, LatentError
+
+BROKEN_PIPE_EXIT = 128 + 13
+"""Exit status when standard output's reader has gone: what a process killed by SIGPIPE reports."""
 
 INPUT_ERRORS: tuple[type[BaseException], ...] = (AudioError, DatasetError, ConfigError, FileNotFoundError,
                                                  LatentFileError, LatentError)
@@ -79,9 +83,10 @@ class AeaGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("aea: interrupted", err=True)
             ctx.exit(130)
-        except BrokenPipeError:
-            sys.stderr.close()
-            ctx.exit(1)
+        except BrokenPipeError:  # the reader went away (`aea info | head -1`): exit as a killed writer would
+            descriptor = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(descriptor, sys.stdout.fileno())  # Python's flush at exit must not fail again
+            ctx.exit(BROKEN_PIPE_EXIT)
         except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
             from ..train import TrainingInterrupted
 

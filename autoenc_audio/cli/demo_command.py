@@ -18,17 +18,19 @@ from .train_commands import ConsoleReporter
               help="Folder for the run and its outputs.")
 @click.option("--config", "config_file", default="demo", show_default=True, help="Config file or preset name.")
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Training budget [default: the config's].")
+@click.option("--overwrite", is_flag=True, help="Replace the run already in --out (make demo does).")
 @cache_dir_option
-def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) -> None:
+def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, cache_dir: Path) -> None:
     """Build the built-in corpus, train a model on it, reconstruct, generate and plot.
 
     Writes under --out: the run (checkpoints, history, summary), a held-out
     clip and its reconstruction with metrics, an average of one style, a random
-    sample, an interpolation between two held-out songs, and figures.
+    sample, an interpolation between two held-out songs, and figures. A run
+    already in --out is kept unless --overwrite says to replace it.
 
     \b
     Example:
-      aea demo --out runs/demo --minutes 1
+      aea demo --out runs/demo --minutes 1 --overwrite
     """
     config = load_config(config_file).with_budget(minutes, None)
     with contextlib.ExitStack() as corpus_stage:
@@ -42,7 +44,8 @@ def demo(out: Path, config_file: str, minutes: float | None, cache_dir: Path) ->
             click.echo(f"training {config.model.arch} model, latent {config.model.latent}, for "
                        f"{config.train.minutes or '?'} min into {out}", err=True)
 
-        result = run_demo(config, out, cache_dir, reporter=ConsoleReporter(), corpus_progress=bar, on_corpus=show_corpus)
+        result = run_demo(config, out, cache_dir, reporter=ConsoleReporter(), corpus_progress=bar, on_corpus=show_corpus,
+                          overwrite=overwrite)
 
     rows = [("run", str(out)), ("latent", result.training["latent_layout"]),
             ("train time", f"{result.training['wall_seconds']:.0f} s, {result.training['epochs']} epochs")]

@@ -97,15 +97,15 @@ def frame_hop(latent_size: int, clip_samples: int, hop: int) -> int:
     """The hop actually used: `hop`, grown only when the latent has fewer values than frames."""
     if frame_count(clip_samples, hop) <= latent_size:
         return hop
-    # smallest h with ceil(L/h) + 1 <= N, i.e. ceil(L/h) <= N - 1
-    h = -(-clip_samples // max(latent_size - 1, 1))
-    while frame_count(clip_samples, h) > latent_size:
-        h += 1
-    if h > MAX_HOP:
+    if frame_count(clip_samples, MAX_HOP) > latent_size:  # checked first: below 2 values no hop is enough
         raise ConfigError(
             f"latent {latent_size} is too small for the default model on {clip_samples}-sample clips: "
             f"it needs at least {frame_count(clip_samples, MAX_HOP)} values (one per {MAX_HOP}-sample frame)"
         )
+    # smallest h with ceil(L/h) + 1 <= N, i.e. ceil(L/h) <= N - 1
+    h = -(-clip_samples // max(latent_size - 1, 1))
+    while frame_count(clip_samples, h) > latent_size:
+        h += 1
     return h
 
 
