@@ -349,15 +349,26 @@ def write_text_atomic(path: PathLike, text: str) -> None:
         temporary.write_text(text)
 
 
+class OutputError(OSError):
+    """An output that cannot be written (no such folder, no space, no permission); the message names it."""
+
+
 class atomic_path:
-    """Context manager giving a temporary path beside `path`, renamed onto it on success."""
+    """Context manager giving a temporary path beside `path`, renamed onto it on success.
+
+    A failure to create, write or rename the temporary file is an
+    `OutputError` naming `path`, the file the user asked for, not the temporary.
+    """
 
     def __init__(self, path: PathLike) -> None:
         self.path = Path(path)
         self.temporary: Path | None = None
 
     def __enter__(self) -> Path:
-        descriptor, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        try:
+            descriptor, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        except OSError as error:
+            raise self._cannot_write(error) from None
         os.close(descriptor)
         self.temporary = Path(name)
         return self.temporary
@@ -366,15 +377,25 @@ class atomic_path:
         assert self.temporary is not None
         if exc_type is not None:
             self.temporary.unlink(missing_ok=True)
+            if isinstance(exc, (OSError, RuntimeError)) and str(self.temporary) in str(exc):  # e.g. libsndfile: disk full
+                raise self._cannot_write(exc) from None
             return
         try:
             with open(self.temporary, "rb") as handle:
                 os.fsync(handle.fileno())
             os.chmod(self.temporary, 0o666 & ~_current_umask())  # mkstemp makes it 0600
             os.replace(self.temporary, self.path)
-        except BaseException:  # a failed or interrupted rename leaves no temporary file behind
+        except BaseException as error:  # a failed or interrupted rename leaves no temporary file behind
             self.temporary.unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise self._cannot_write(error) from None
             raise
+
+    def _cannot_write(self, error: BaseException) -> OutputError:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        if self.temporary is not None:
+            reason = reason.replace(str(self.temporary), str(self.path))
+        return OutputError(f"{self.path}: cannot write ({reason})")
 
 
 def _current_umask() -> int:

@@ -196,6 +196,7 @@ def _build_section(section_type: type, name: str, values: dict[str, Any]) -> Any
         raise ConfigError(f"unknown keys in [{name}]: {', '.join(sorted(unknown))}")
     cleaned = {}
     for key, value in values.items():
+        _check_kind(name, key, value, known[key])
         if isinstance(value, list):
             value = tuple(value)
         if key == "loss_weights" and isinstance(value, dict):
@@ -205,6 +206,24 @@ def _build_section(section_type: type, name: str, values: dict[str, Any]) -> Any
         return section_type(**cleaned)
     except TypeError as error:
         raise ConfigError(f"bad value in [{name}]: {error}") from None
+
+
+_KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _check_kind(section: str, key: str, value: Any, field: dataclasses.Field) -> None:
+    """ConfigError unless `value` has the kind of the field's default (an int where an int is, a number
+    where a float is); fields without a plain default (None, tables, lists) are left to the dataclass."""
+    default = field.default
+    kind = type(default)
+    if default is dataclasses.MISSING or kind not in _KIND_NAMES or (value is None and "None" in str(field.type)):
+        return
+    if kind is float:
+        fits = isinstance(value, (int, float)) and not isinstance(value, bool)
+    else:
+        fits = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+    if not fits:
+        raise ConfigError(f"{section}.{key} must be {_KIND_NAMES[kind]}, got {value!r}")
 
 
 PRESETS_DIR = Path(__file__).parent / "presets"

@@ -113,8 +113,14 @@ NOT_RESULT_SETTINGS = {"workers", "device", "compile"}
 """Settings a sweep may change on a re-run without making its finished models stale."""
 
 
-def _check_same_settings(run_dir: Path, config: Config) -> None:
-    """A model left in the sweep folder is reused or resumed only if it was made with these settings."""
+def _check_same_settings(run_dir: Path, config: Config, data_root: Path) -> None:
+    """A model left in the sweep folder is reused or resumed only if it was made with these settings and data."""
+    from .train import data_root_of_run
+
+    trained_on = data_root_of_run(run_dir)
+    if trained_on is not None and trained_on.resolve() != data_root.resolve():
+        raise SweepError(f"{run_dir} was trained on {trained_on}, not {data_root}: "
+                         "give another output folder, or delete it to train again")
     if not (run_dir / "config.toml").is_file():
         return
     stored = load_config(run_dir / "config.toml").to_dict()
@@ -155,7 +161,7 @@ def run_sweep(
     for number, latent in enumerate(sizes, 1):
         run_dir = out_dir / f"N{latent}"
         config = base_config.override(model={"latent": latent}).with_budget(minutes_per_model, epochs)
-        _check_same_settings(run_dir, config)
+        _check_same_settings(run_dir, config, root)
         if _is_finished(run_dir):
             say(f"[{number}/{len(sizes)}] N = {latent}: finished earlier, reusing {run_dir}")
             continue

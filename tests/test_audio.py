@@ -1,4 +1,5 @@
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -203,6 +204,17 @@ def test_clipping_is_announced_only_for_a_file_actually_written(tmp_path, capsys
 def test_audio_within_full_scale_writes_without_a_warning(tmp_path, recwarn):
     write_audio(tmp_path / "quiet.wav", np.array([1.0, -1.0, 0.5], dtype=np.float32), 22050)
     assert not recwarn.list
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc, where no file can be created")
+def test_an_unwritable_output_is_named_in_the_error_not_its_temporary_file():
+    from autoenc_audio.audio import OutputError, audio_writer
+
+    with pytest.raises(OutputError, match=r"^/proc/aea-test.wav: cannot write \(No such file or directory\)$"):
+        write_audio("/proc/aea-test.wav", np.zeros(10, dtype=np.float32), 22050)
+    with pytest.raises(OutputError, match=r"^/proc/aea-test.flac: cannot write"):
+        with audio_writer("/proc/aea-test.flac", 22050) as write:
+            write(np.zeros(10, dtype=np.float32))
 
 
 def test_write_rejects_unknown_extension(tmp_path):

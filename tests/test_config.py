@@ -75,6 +75,10 @@ def test_flags_override_and_none_means_not_given():
         ("[audio]\nclip_seconds = -1", "clip_seconds must be positive"),
         ("[data]\nvalidation_fraction = 0.6\ntest_fraction = 0.5", "below 1"),
         ("not toml at all [", "not valid TOML"),
+        ("[audio]\nsample_rate = 'x'", "audio.sample_rate must be an integer, got 'x'"),
+        ("[model]\nlatent = 18376.5", "model.latent must be an integer, got 18376.5"),
+        ("[train]\nlr = '1e-3'", "train.lr must be a number, got '1e-3'"),
+        ("[train]\nepochs = true", "train.epochs must be an integer, got True"),
     ],
 )
 def test_bad_config_names_the_file_and_the_problem(tmp_path, text, message):

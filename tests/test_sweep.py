@@ -68,6 +68,9 @@ def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path):
     again = CliRunner().invoke(cli, [*args, "--device", "cpu"])  # where it runs does not make a model stale
     assert again.exit_code == 0, again.output
     assert "finished earlier" in again.output
+    other_data = write_songs(tmp_path / "other", tracks=2, seconds=2.2)
+    elsewhere = CliRunner().invoke(cli, [a if a != str(songs) else str(other_data) for a in args])
+    assert elsewhere.exit_code == 2 and f"N256 was trained on {songs}, not {other_data}" in elsewhere.output
 
 
 def test_rerun_with_other_settings_is_refused(swept):
