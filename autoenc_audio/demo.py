@@ -50,7 +50,7 @@ def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter 
     first test track (validation when the split has no test tracks), its
     centre clip; the interpolation morphs from it to the second one.
     """
-    if not overwrite and (RunFiles(run_dir).last.exists() or RunFiles(run_dir).best.exists()):
+    if not overwrite and RunFiles(Path(run_dir)).holds_run:
         raise RunError(f"{run_dir} already holds a run: give another --out, or replace it with --overwrite")
     corpus = builtin_corpus(cache_dir, config.data, progress=corpus_progress)
     if on_corpus is not None:

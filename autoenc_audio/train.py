@@ -114,6 +114,11 @@ class RunFiles:
         return self.root / "best.safetensors"
 
     @property
+    def holds_run(self) -> bool:
+        """A model was saved here: starting again would replace it."""
+        return self.last.exists() or self.best.exists()
+
+    @property
     def history(self) -> Path:
         return self.root / "history.jsonl"
 
@@ -336,7 +341,7 @@ def prepare_run(config: Config, run_dir: Path, resume: bool, overwrite: bool) ->
     files = RunFiles(Path(run_dir))
     if resume and overwrite:
         raise RunError("--resume continues a run and --overwrite starts it again: give one of them")
-    if not resume and not overwrite and (files.last.exists() or files.best.exists()):
+    if not resume and not overwrite and files.holds_run:
         raise RunError(f"{files.root} already holds a run: continue it with --resume, or start it again with --overwrite")
     return build_model(config.model, config.audio)
 
