@@ -52,8 +52,20 @@ class ClippingWarning(UserWarning):
     """
 
 
-def _clip_to_full_scale(samples: np.ndarray) -> tuple[np.ndarray, int, float]:
-    """`samples` clipped to [-1, 1], with how many were beyond full scale and the peak before clipping."""
+def _output_format(path: Path) -> tuple[str, str]:
+    """(container, subtype) that `path`'s extension asks for; AudioError for one aea cannot write."""
+    suffix = path.suffix.lower()
+    if suffix not in WRITE_FORMATS:
+        raise AudioError(f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg or .mp3")
+    return WRITE_FORMATS[suffix]
+
+
+def _samples_to_write(path: PathLike, samples: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """`samples` as float32 clipped to [-1, 1], with how many were beyond full scale and the peak before
+    clipping; AudioError for NaN or infinite samples."""
+    samples = np.asarray(samples, dtype=np.float32)
+    if not np.isfinite(samples).all():
+        raise AudioError(f"{path}: refusing to write NaN or infinite samples")
     magnitude = np.abs(samples)
     beyond = int(np.count_nonzero(magnitude > 1.0))
     return (np.clip(samples, -1.0, 1.0) if beyond else samples), beyond, float(magnitude.max(initial=0.0))
@@ -321,20 +333,14 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
     an interrupted write never leaves a partial file. Samples beyond full scale
     are clipped, with a `ClippingWarning`.
     """
-    samples = np.asarray(samples, dtype=np.float32)
-    if not np.isfinite(samples).all():
-        raise AudioError(f"{path}: refusing to write NaN or infinite samples")
-    samples, beyond, peak = _clip_to_full_scale(samples)
+    samples, beyond, peak = _samples_to_write(path, samples)
     if str(path) == "-":
         buffer = io.BytesIO()
         soundfile.write(buffer, samples, sample_rate, format="WAV", subtype="PCM_16")
         write_standard_output(buffer.getbuffer())
     else:
         path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix not in WRITE_FORMATS:
-            raise AudioError(f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg or .mp3")
-        container, subtype = WRITE_FORMATS[suffix]
+        container, subtype = _output_format(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as temporary:
             soundfile.write(temporary, samples, sample_rate, format=container, subtype=subtype)
@@ -515,10 +521,7 @@ class audio_writer:
             target, container, subtype = Path(self._temporary.name) / "out.wav", "WAV", "PCM_16"
         else:
             path = Path(self.path)
-            suffix = path.suffix.lower()
-            if suffix not in WRITE_FORMATS:
-                raise AudioError(f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg or .mp3")
-            container, subtype = WRITE_FORMATS[suffix]
+            container, subtype = _output_format(path)
             path.parent.mkdir(parents=True, exist_ok=True)
             self._atomic = atomic_path(path)
             target = self._atomic.__enter__()
@@ -527,11 +530,8 @@ class audio_writer:
         return self.write
 
     def write(self, samples: np.ndarray) -> None:
-        samples = np.asarray(samples, dtype=np.float32)
-        if not np.isfinite(samples).all():
-            raise AudioError(f"{self.path}: refusing to write NaN or infinite samples")
         assert self._handle is not None
-        samples, beyond, peak = _clip_to_full_scale(samples)
+        samples, beyond, peak = _samples_to_write(self.path, samples)
         self._written, self._beyond, self._peak = self._written + samples.size, self._beyond + beyond, max(self._peak, peak)
         self._handle.write(samples)
 

@@ -29,7 +29,7 @@ import torch
 
 from . import __version__
 from .audio import (
-    SILENCE_PEAK, AudioError, Clip, CropMode, TrackClips, audio_writer, is_audio_path, load_clip, write_audio,
+    SILENCE_PEAK, AudioError, Clip, CropMode, TrackClips, audio_writer, is_audio_path, load_clip, load_track, write_audio,
 )
 from .checkpoint import Checkpoint, load_checkpoint
 from .latent_files import LatentFile, make_metadata
@@ -686,8 +686,7 @@ def plot_reconstruction(checkpoint: Checkpoint, item: Written, source_path: str,
     else the input at `source_path` taken as `reconstruct_inputs` took it), so
     the figure shows exactly what the files hold.
     """
-    from .audio import load_track
-    from .plots import plot_compare
+    from .plots import plot_compare  # matplotlib: loaded only when a figure is drawn
 
     audio = checkpoint.config.audio
     reconstruction = load_track(item.path, audio)
