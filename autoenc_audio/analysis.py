@@ -39,7 +39,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .audio import write_text_atomic
+from .errors import InputError
+from .files import write_text_atomic
 from .checkpoint import Checkpoint, load_checkpoint
 from .data import PreparedData, builtin_corpus, prepare_dataset
 from .latents import encode_clips
@@ -64,7 +65,7 @@ VIEW_TITLES = {
 }
 
 
-class AnalysisError(ValueError):
+class AnalysisError(InputError, ValueError):
     """An analysis that cannot be run on the given data."""
 
 

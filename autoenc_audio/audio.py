@@ -13,9 +13,7 @@ import contextlib
 import io
 import math
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
@@ -26,9 +24,9 @@ import numpy as np
 import soundfile
 import soxr
 
+from .errors import ClippingWarning, InputError
 from .config import AudioConfig
-
-PathLike = Union[str, os.PathLike]
+from .files import PathLike, atomic_path, write_standard_output
 CropMode = Literal["start", "center", "random"]
 
 READ_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc")
@@ -39,17 +37,12 @@ SILENCE_PEAK = 1e-6  # a clip whose peak is below this is reported as silent
 _RESAMPLE_MARGIN_SECONDS = 0.05
 
 
-class AudioError(Exception):
+STDIN_NAME = "<stdin>"
+"""What results and errors call audio read from standard input."""
+
+
+class AudioError(InputError):
     """An input that cannot be used; the message names the file and the cause."""
-
-
-class ClippingWarning(UserWarning):
-    """Samples beyond full scale were clipped to [-1, 1] in a written file (the file is still written).
-
-    Outputs are 16-bit (or lossy) files, which cannot hold them. Metrics are
-    computed on the unclipped signals, so the warning says where they differ
-    from what a listener hears.
-    """
 
 
 def _output_format(path: Path) -> tuple[str, str]:
@@ -304,28 +297,6 @@ def make_clip(samples: np.ndarray, config: AudioConfig, source: str, offset_seco
     return Clip(clip, source, offset_seconds, valid < length, valid, silent)
 
 
-def read_stdin_bytes() -> io.BytesIO:
-    """Standard input as a seekable buffer, so `-` can stand for an audio file."""
-    return io.BytesIO(sys.stdin.buffer.read())
-
-
-def standard_output() -> BinaryIO:
-    """Standard output as a binary stream, for `-o -`; an OSError saying so when the shell closed it (`>&-`)."""
-    if sys.stdout is None:
-        raise OSError("standard output is closed: cannot write to '-'")
-    return sys.stdout.buffer
-
-
-def write_standard_output(data: bytes | memoryview | BinaryIO) -> None:
-    """Write `data` (bytes, or a binary file read to its end) to standard output and flush it."""
-    stdout = standard_output()
-    if isinstance(data, (bytes, memoryview)):
-        stdout.write(data)
-    else:
-        shutil.copyfileobj(data, stdout, 1 << 20)
-    stdout.flush()
-
-
 def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
     """Write `[samples]` or `[samples, channels]` by extension; `-` writes WAV to stdout.
 
@@ -345,69 +316,6 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
         with atomic_path(path) as temporary:
             soundfile.write(temporary, samples, sample_rate, format=container, subtype=subtype)
     _warn_clipped(path, beyond, samples.size, peak)
-
-
-def write_text_atomic(path: PathLike, text: str) -> None:
-    """Write a text file through `atomic_path`: never half written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as temporary:
-        temporary.write_text(text)
-
-
-class OutputError(OSError):
-    """An output that cannot be written (no such folder, no space, no permission); the message names it."""
-
-
-class atomic_path:
-    """Context manager giving a temporary path beside `path`, renamed onto it on success.
-
-    A failure to create, write or rename the temporary file is an
-    `OutputError` naming `path`, the file the user asked for, not the temporary.
-    """
-
-    def __init__(self, path: PathLike) -> None:
-        self.path = Path(path)
-        self.temporary: Path | None = None
-
-    def __enter__(self) -> Path:
-        try:
-            descriptor, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        except OSError as error:
-            raise self._cannot_write(error) from None
-        os.close(descriptor)
-        self.temporary = Path(name)
-        return self.temporary
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        assert self.temporary is not None
-        if exc_type is not None:
-            self.temporary.unlink(missing_ok=True)
-            if isinstance(exc, (OSError, RuntimeError)) and str(self.temporary) in str(exc):  # e.g. libsndfile: disk full
-                raise self._cannot_write(exc) from None
-            return
-        try:
-            with open(self.temporary, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.chmod(self.temporary, 0o666 & ~_current_umask())  # mkstemp makes it 0600
-            os.replace(self.temporary, self.path)
-        except BaseException as error:  # a failed or interrupted rename leaves no temporary file behind
-            self.temporary.unlink(missing_ok=True)
-            if isinstance(error, OSError):
-                raise self._cannot_write(error) from None
-            raise
-
-    def _cannot_write(self, error: BaseException) -> OutputError:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        if self.temporary is not None:
-            reason = reason.replace(str(self.temporary), str(self.path))
-        return OutputError(f"{self.path}: cannot write ({reason})")
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # ----------------------------------------------------------------------------- whole tracks, streamed

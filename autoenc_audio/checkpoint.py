@@ -47,22 +47,14 @@ from safetensors import safe_open
 from safetensors.torch import save as _safetensors_bytes
 from torch import Tensor, nn
 
+from .checkpoint_header import (FORMAT_NAME, FORMAT_VERSION, LATENT_MEAN_KEY, LATENT_STD_KEY, MODEL_PREFIX,  # noqa: F401
+                                CheckpointError, pending_state_path, read_header, read_metadata, state_path)
+from .errors import first_line
+from .torch_files import UnsafeFileError, load_plain
 from . import __version__
-from .audio import atomic_path
+from .files import atomic_path
 from .config import Config
 from .models.base import Autoencoder
-
-FORMAT_NAME = "aea-checkpoint"
-FORMAT_VERSION = 1
-MODEL_PREFIX = "model."
-LATENT_MEAN_KEY = "latent_stats.mean"
-LATENT_STD_KEY = "latent_stats.std"
-STATE_SUFFIX = ".state.pt"
-
-
-class CheckpointError(Exception):
-    """A checkpoint that cannot be written or used; the message names the file and the problem."""
-
 
 @dataclass
 class Checkpoint:
@@ -84,18 +76,6 @@ class Checkpoint:
     @property
     def fingerprint(self) -> str:
         return self.metadata["weights_fingerprint"]
-
-
-def state_path(path: str | Path) -> Path:
-    """The training-state sidecar of checkpoint `path`: `run/model.safetensors` -> `run/model.state.pt`."""
-    path = Path(path)
-    return path.with_name(path.stem + STATE_SUFFIX) if path.suffix else path.with_name(path.name + STATE_SUFFIX)
-
-
-def pending_state_path(path: str | Path) -> Path:
-    """Where a new training state waits while its checkpoint is being written (see `save_checkpoint`)."""
-    sidecar = state_path(path)
-    return sidecar.with_name(sidecar.name + ".pending")
 
 
 # ----------------------------------------------------------------------------- fingerprint
@@ -292,42 +272,21 @@ def _atomic_write(path: Path, data: bytes) -> None:
 # ----------------------------------------------------------------------------- loading
 
 
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The checkpoint's metadata (JSON fields decoded), without building the model; for `aea info`.
-
-    Adds `file`: {"bytes", "parameters", "stored_values", "tensors", "latent_stats", "training_state"};
-    `parameters` counts the learned ones, as training reports them, not the fixed buffers (e.g.
-    the MDCT basis) that `stored_values` also counts.
-    """
-    path = Path(path)
-    metadata, shapes = _open(path, with_tensors=False)
-    stored = sum(_numel(shape) for key, shape in shapes.items() if key.startswith(MODEL_PREFIX))
-    learned = metadata.pop("parameters", None)  # absent in checkpoints older than this field
-    metadata["file"] = {
-        "bytes": path.stat().st_size,
-        "parameters": int(learned) if learned and learned.isdigit() else stored,
-        "stored_values": stored,
-        "tensors": sum(1 for key in shapes if key.startswith(MODEL_PREFIX)),
-        "latent_stats": LATENT_MEAN_KEY in shapes or LATENT_STD_KEY in shapes,
-        "training_state": state_path(path).is_file() or pending_state_path(path).is_file(),
-    }
-    return metadata
-
-
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
     """Rebuild the model from the stored config, load its weights (strict) and return it in eval mode."""
     from .models import build_model
 
     path = Path(path)
-    metadata, tensors = _open(path, with_tensors=True)
+    metadata, _ = read_header(path)
+    tensors = load_tensors(path)
     try:
         config = Config.from_dict(metadata["config"])
     except Exception as error:  # noqa: BLE001 - ConfigError, TypeError, ...
-        raise CheckpointError(f"{path}: stored config does not build ({_one_line(error)})") from None
+        raise CheckpointError(f"{path}: stored config does not build ({first_line(error)})") from None
     try:
         model = build_model(config.model, config.audio)
     except Exception as error:  # noqa: BLE001
-        raise CheckpointError(f"{path}: stored config does not build a model ({_one_line(error)})") from None
+        raise CheckpointError(f"{path}: stored config does not build a model ({first_line(error)})") from None
 
     weights = {key[len(MODEL_PREFIX) :]: value for key, value in tensors.items() if key.startswith(MODEL_PREFIX)}
     expected = metadata.get("weights_fingerprint")
@@ -385,90 +344,27 @@ def load_training_state(path: str | Path) -> dict[str, Any] | None:
 
 def _read_state(sidecar: Path, path: Path) -> dict[str, Any]:
     try:
-        loaded = torch.load(sidecar, map_location="cpu", weights_only=True)
+        loaded = load_plain(sidecar, str(sidecar))
+    except UnsafeFileError as error:
+        raise CheckpointError(str(error)) from None
     except Exception as error:  # noqa: BLE001 - pickle/zip errors of any kind
-        raise CheckpointError(f"{sidecar}: not a readable training state ({_one_line(error)})") from None
+        raise CheckpointError(f"{sidecar}: not a readable training state ({first_line(error)})") from None
     if not isinstance(loaded, dict) or "state" not in loaded:
         raise CheckpointError(f"{sidecar}: not an aea training state")
     if path.is_file():
-        expected = _open(path, with_tensors=False)[0].get("weights_fingerprint")
+        expected = read_header(path)[0].get("weights_fingerprint")
         if expected is not None and loaded.get("checkpoint_fingerprint") != expected:
             raise CheckpointError(f"{sidecar}: training state belongs to other weights than {path.name}")
     return loaded["state"]
 
 
-def _open(path: Path, *, with_tensors: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Validated metadata plus tensors (or their shapes). Every problem is a one-line CheckpointError."""
-    if not path.exists():
-        raise CheckpointError(f"{path}: checkpoint not found")
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a directory, not a checkpoint file")
+def load_tensors(path: Path) -> dict[str, Tensor]:
+    """Every tensor of a checkpoint whose header `read_header` accepted, on the CPU."""
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
-            raw = handle.metadata() or {}
-            keys = list(handle.keys())
-            if with_tensors:
-                contents = {key: handle.get_tensor(key) for key in keys}
-            else:
-                contents = {key: handle.get_slice(key).get_shape() for key in keys}
+            return {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as error:  # noqa: BLE001 - SafetensorError, OSError, ...
-        if _looks_pickled(path):
-            raise CheckpointError(
-                f"{path}: not an aea checkpoint (a pickled PyTorch file; aea reads only .safetensors)"
-            ) from None
-        raise CheckpointError(f"{path}: not a readable safetensors file, truncated or corrupt ({_one_line(error)})") from None
-
-    name = raw.get("format")
-    if name is None:
-        raise CheckpointError(f"{path}: not an aea checkpoint (no aea metadata)")
-    if name != FORMAT_NAME:
-        raise CheckpointError(f"{path}: not an aea checkpoint (format {name!r})")
-    try:
-        version = int(raw.get("format_version", ""))
-    except ValueError:
-        raise CheckpointError(f"{path}: bad format version {raw.get('format_version')!r}") from None
-    if version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"{path}: checkpoint format version {version} is newer than this aea ({__version__}) reads "
-            f"(up to {FORMAT_VERSION}); upgrade aea"
-        )
-    if version < 1:
-        raise CheckpointError(f"{path}: bad format version {version}")
-    metadata: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key in ("config", "preprocessing", "latent", "labels", "info"):
-            try:
-                metadata[key] = json.loads(value)
-            except json.JSONDecodeError as error:
-                raise CheckpointError(f"{path}: corrupt metadata field {key!r} ({error.msg})") from None
-        else:
-            metadata[key] = value
-    metadata["format_version"] = version
-    if not isinstance(metadata.get("config"), dict):
-        raise CheckpointError(f"{path}: checkpoint has no stored config")
-    return metadata, contents
-
-
-def _looks_pickled(path: Path) -> bool:
-    """A torch.save zip archive or a bare pickle (protocol 2+)."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4)
-    except OSError:
-        return False
-    return head == b"PK\x03\x04" or head[:1] == b"\x80"
-
-
-def _numel(shape: list[int]) -> int:
-    total = 1
-    for dim in shape:
-        total *= dim
-    return total
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0].strip() if text else type(error).__name__
+        raise CheckpointError(f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(error)})") from None
 
 
 def _mismatch(error: RuntimeError) -> str:

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
-import torch
 
-from .audio import AudioError, PathLike, atomic_path, is_audio_path, load_track, probe
+from .errors import InputError
+from .audio import AudioError, is_audio_path, load_track, probe
+from .files import PathLike, atomic_path
 from .config import AudioConfig, DataConfig
 
 CACHE_FORMAT = 1
@@ -30,7 +31,7 @@ SPLITS = ("train", "validation", "test")
 Progress = Callable[[int, int], None]
 
 
-class DatasetError(Exception):
+class DatasetError(InputError):
     """A dataset that cannot be used (no folder, no readable file)."""
 
 
@@ -273,8 +274,12 @@ def index_clips(tracks: Sequence[Track], arrays: Sequence[np.ndarray], clip_samp
     return ClipIndex(list(tracks), items)
 
 
-class ClipDataset(torch.utils.data.Dataset):
-    """Clips of cached tracks: item -> (audio `[1, clip_samples]` float32, label index or -1)."""
+class ClipDataset:
+    """Clips of cached tracks: item -> (audio `[1, clip_samples]` float32 tensor, label index or -1).
+
+    A map-style dataset as torch's DataLoader takes it; torch is imported only
+    when items are taken, so scanning and splitting need no torch.
+    """
 
     def __init__(
         self, tracks: Sequence[Track], arrays: Sequence[np.ndarray], labels: Sequence[str], audio: AudioConfig, hop: int
@@ -297,7 +302,9 @@ class ClipDataset(torch.utils.data.Dataset):
         out[: len(piece)] = piece
         return out
 
-    def __getitem__(self, item: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, item: int) -> tuple["torch.Tensor", int]:
+        import torch
+
         number, _ = self.index.items[item]
         return torch.from_numpy(self.clip(item)).unsqueeze(0), self.track_labels[number]
 

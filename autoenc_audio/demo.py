@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .audio import write_text_atomic
+from .files import write_text_atomic
 from .checkpoint import load_checkpoint
 from .config import Config
 from .data import DatasetError, Progress, builtin_corpus, prepare_dataset, scan_folder, summarize_scan

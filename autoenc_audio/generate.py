@@ -29,7 +29,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .audio import CropMode, atomic_path, load_clip, write_audio
+from .audio import CropMode, load_clip, write_audio
+from .files import atomic_path
 from .checkpoint import Checkpoint
 from .data import DatasetError, prepare_dataset
 from .latent_files import is_latent_path, load_latents

@@ -46,18 +46,11 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
-from .audio import atomic_path, write_standard_output
-
-FORMAT_NAME = "aea-latents"
-FORMAT_VERSION = 1
-FORMATS = ("pt", "npy", "npz", "safetensors")
-LATENT_EXTENSIONS = tuple(f".{name}" for name in FORMATS)
-STDOUT_FORMAT = "pt"
-
-
-class LatentFileError(Exception):
-    """A latent file that cannot be read, written or used; the message names it."""
-
+from .errors import first_line
+from .latent_formats import (FORMAT_NAME, FORMAT_VERSION, FORMATS, LATENT_EXTENSIONS, STDOUT_FORMAT,  # noqa: F401 - re-exported
+                             LatentFileError, format_for, is_latent_path, sniff_format)
+from .torch_files import UnsafeFileError, load_plain
+from .files import atomic_path, write_standard_output
 
 @dataclass
 class LatentFile:
@@ -105,25 +98,6 @@ def make_metadata(kind: str, latents: torch.Tensor, **fields: Any) -> dict[str, 
     }
 
 
-def format_for(path: str | os.PathLike, explicit: str | None = None) -> str:
-    """The format to write: `explicit`, else the extension, else (stdout) `STDOUT_FORMAT`."""
-    if explicit:
-        explicit = explicit.lower().lstrip(".")
-        if explicit not in FORMATS:
-            raise LatentFileError(f"unknown latent format {explicit!r}: use {', '.join(FORMATS)}")
-        return explicit
-    if str(path) == "-":
-        return STDOUT_FORMAT
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix not in FORMATS:
-        raise LatentFileError(f"{path}: latent files end in {', '.join(LATENT_EXTENSIONS)} (got {suffix or 'no extension'!r})")
-    return suffix
-
-
-def is_latent_path(path: str | os.PathLike) -> bool:
-    return Path(path).suffix.lower() in LATENT_EXTENSIONS
-
-
 # ----------------------------------------------------------------------------- writing
 
 
@@ -155,7 +129,7 @@ def to_bytes(latent_file: LatentFile, fmt: str) -> bytes:
 
 def save_latents(path: str | os.PathLike, latent_file: LatentFile, fmt: str | None = None) -> str:
     """Write atomically to `path` (format from the extension or `fmt`); `-` writes to stdout. Returns the format."""
-    fmt = format_for(path, fmt)
+    fmt = format_for(path, fmt, sequence=latent_file.kind == "sequence")
     if str(path) == "-":
         buffer = io.BytesIO()  # torch.save and np.savez need a seekable file
         write_to(buffer, latent_file, fmt)
@@ -188,17 +162,6 @@ def _plain(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------- reading
-
-
-def sniff_format(head: bytes) -> str | None:
-    """The format of a latent file from its first bytes (None: not one of ours)."""
-    if head.startswith(b"\x93NUMPY"):
-        return "npy"
-    if head.startswith(b"PK\x03\x04"):
-        return "zip"  # .pt or .npz: told apart by their members
-    if len(head) >= 9 and head[8:9] == b"{":
-        return "safetensors"
-    return None
 
 
 def load_latents(source: str | os.PathLike | BinaryIO) -> LatentFile:
@@ -235,8 +198,10 @@ def from_bytes(data: bytes, name: str) -> LatentFile:
             raise LatentFileError(f"{name}: not a latent file (expected {', '.join(LATENT_EXTENSIONS)}; audio goes to 'aea encode')")
     except LatentFileError:
         raise
+    except UnsafeFileError as error:
+        raise LatentFileError(str(error)) from None
     except Exception as error:  # noqa: BLE001 - numpy/zip/torch/safetensors errors of any kind
-        raise LatentFileError(f"{name}: unreadable latent file ({_one_line(error)})") from None
+        raise LatentFileError(f"{name}: unreadable latent file ({first_line(error)})") from None
     return _validated(latents, metadata, name)
 
 
@@ -248,7 +213,7 @@ def _read_npz(data: bytes) -> tuple[torch.Tensor, dict]:
 
 
 def _read_pt(data: bytes, name: str) -> tuple[torch.Tensor, dict]:
-    loaded = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    loaded = load_plain(io.BytesIO(data), name)
     if isinstance(loaded, torch.Tensor):
         return loaded, {}
     if not isinstance(loaded, dict) or not isinstance(loaded.get("latents"), torch.Tensor):
@@ -288,7 +253,3 @@ def _validated(latents: torch.Tensor, metadata: dict, name: str) -> LatentFile:
         raise LatentFileError(f"{name}: latent file version {metadata['version']} is newer than this aea reads; upgrade aea")
     return LatentFile(latents, metadata, name)
 
-
-def _one_line(error: BaseException) -> str:
-    lines = str(error).strip().splitlines()
-    return lines[0].strip() if lines else type(error).__name__

@@ -27,9 +27,10 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
+from .errors import InputError
 from . import __version__
 from .audio import (
-    SILENCE_PEAK, AudioError, Clip, CropMode, TrackClips, audio_writer, is_audio_path, load_clip, load_track, write_audio,
+    SILENCE_PEAK, STDIN_NAME, AudioError, Clip, CropMode, TrackClips, audio_writer, is_audio_path, load_clip, load_track, write_audio,
 )
 from .checkpoint import Checkpoint, load_checkpoint
 from .latent_files import LatentFile, make_metadata
@@ -42,7 +43,7 @@ INPUT_FAILURES: tuple[type[BaseException], ...] = (AudioError, FileNotFoundError
 """Errors that make one input unusable; with many inputs such an input is reported and skipped."""
 
 
-class LatentError(Exception):
+class LatentError(InputError):
     """Latents or inputs that cannot be used as asked (wrong size, nothing usable); exit 2 in the CLI."""
 
 
@@ -171,10 +172,6 @@ def single_input(inputs: Sequence[str]) -> bool:
     """One plain file argument (not a folder, glob or `-`): encode writes a vector, not a matrix."""
     return len(inputs) == 1 and inputs[0] != "-" and not Path(inputs[0]).is_dir() and (
         Path(inputs[0]).exists() or not any(ch in inputs[0] for ch in "*?["))
-
-
-STDIN_NAME = "<stdin>"
-"""How audio read from stdin is named in latent files, notes and errors."""
 
 
 def _renamed(error: BaseException, source: str, name: str) -> BaseException:

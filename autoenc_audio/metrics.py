@@ -36,9 +36,12 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 
 import torch
+
+from . import spectra
+from .metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value  # noqa: F401 - re-exported
+from .spectra import DEFAULT_SAMPLE_RATE, MEL_BANDS, MEL_FFT, MEL_HOP  # noqa: F401 - the metrics' settings
 
 FFT_SIZES: tuple[int, ...] = (512, 1024, 2048)
 """The MR-STFT resolutions (hop = n_fft / 4)."""
@@ -48,11 +51,6 @@ MEL_EPS = 1e-5  # inside log10(M + eps) of mel_l1
 POWER_EPS = 1e-10  # added to the power spectrum of lsd_db and spectral_flatness
 GUARD = 1e-12  # added to energies in ratios so a silent reference gives no NaN
 SPECTRAL_FLOOR = 1e-3  # per-bin STFT magnitude added (squared) to spectral convergence's energies
-
-MEL_BANDS = 80
-MEL_FFT = 2048
-MEL_HOP = 512
-DEFAULT_SAMPLE_RATE = 22050
 
 
 # ---------------------------------------------------------------- helpers
@@ -119,12 +117,7 @@ def mel_to_hz(mel: torch.Tensor) -> torch.Tensor:
 
 @functools.lru_cache(maxsize=16)
 def _mel_filterbank_cached(sample_rate: int, n_fft: int, n_mels: int) -> torch.Tensor:
-    bin_hz = torch.arange(n_fft // 2 + 1, dtype=torch.float64) * sample_rate / n_fft
-    edges = mel_to_hz(torch.linspace(0.0, float(hz_to_mel(sample_rate / 2.0)), n_mels + 2, dtype=torch.float64))
-    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    rising = (bin_hz[None] - lower) / (centre - lower)
-    falling = (upper - bin_hz[None]) / (upper - centre)
-    return torch.clamp(torch.minimum(rising, falling), min=0.0).to(torch.float32)
+    return torch.from_numpy(spectra.mel_filterbank(sample_rate, n_fft, n_mels)).to(torch.float32)
 
 
 def mel_filterbank(
@@ -244,9 +237,8 @@ METRICS = {
     "mel_l1": mel_l1,
     "lsd_db": lsd_db,
 }
-"""Name -> per-item metric function, in report order."""
-
-HIGHER_IS_BETTER = {"snr_db": True, "si_sdr_db": True, "mrstft": False, "mel_l1": False, "lsd_db": False}
+"""Name -> per-item metric function, in report order (`METRIC_NAMES`)."""
+assert tuple(METRICS) == METRIC_NAMES
 
 
 @torch.no_grad()
@@ -260,12 +252,3 @@ def evaluate(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int =
         value = float(values.mean())
         results[name] = value if math.isfinite(value) else float("nan")
     return results
-
-
-def format_value(value: object, digits: int = 2) -> str:
-    """A number for a report or table: `digits` decimals, thousands grouped; `–` for missing or non-finite."""
-    if isinstance(value, numbers.Integral):
-        return f"{int(value):,}"
-    if isinstance(value, numbers.Real):
-        return f"{float(value):,.{digits}f}" if math.isfinite(float(value)) else "–"
-    return "–" if value is None else str(value)

@@ -18,20 +18,20 @@ from typing import Any, Mapping, Sequence
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .audio import atomic_path, standard_output  # noqa: E402
-from .metrics import HIGHER_IS_BETTER, MEL_BANDS, hz_to_mel, mel_filterbank, mel_to_hz, stft_power  # noqa: E402
+from .errors import InputError
+from .files import atomic_path, standard_output  # noqa: E402
+from .metric_info import HIGHER_IS_BETTER  # noqa: E402
+from .spectra import MEL_BANDS, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power  # noqa: E402
 
 DPI = 100
 FORMATS = ("png", "svg", "pdf")
 DB_FLOOR = 80.0  # dB below the loudest bin shown in spectrograms
 ENVELOPE_POINTS = 4000  # longer waveforms are drawn as a min/max envelope
-COLORS = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+COLORS = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
 METRIC_LABELS = {
     "snr_db": ("SNR", "dB"),
     "si_sdr_db": ("SI-SDR", "dB"),
@@ -41,7 +41,7 @@ METRIC_LABELS = {
 }
 
 
-class PlotError(ValueError):
+class PlotError(InputError, ValueError):
     """A figure that cannot be drawn from the given inputs."""
 
 
@@ -79,30 +79,27 @@ def new_figure(size: tuple[int, int]) -> Figure:
     width, height = size
     if width < 200 or height < 150:
         raise PlotError(f"figure size {width}x{height} is too small (at least 200x150 pixels)")
-    return plt.figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")
+    return Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")  # no pyplot: nothing global to close
 
 
 def save_figure(figure: Figure, path: str | Path, fmt: str | None = None) -> Path:
-    """Write `figure` atomically (or to stdout for `-`); returns the path written. Closes the figure."""
-    try:
-        fmt = figure_format(path, fmt)
-        if str(path) == "-":
-            stdout = standard_output()
-            figure.savefig(stdout, format=fmt, dpi=DPI)
-            stdout.flush()
-            return Path("-")
-        path = output_path(path, fmt)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as temporary:
-            figure.savefig(temporary, format=fmt, dpi=DPI)
-    finally:
-        plt.close(figure)
+    """Write `figure` atomically (or to stdout for `-`); returns the path written."""
+    fmt = figure_format(path, fmt)
+    if str(path) == "-":
+        stdout = standard_output()
+        figure.savefig(stdout, format=fmt, dpi=DPI)
+        stdout.flush()
+        return Path("-")
+    path = output_path(path, fmt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format=fmt, dpi=DPI)
     return path
 
 
 def as_array(samples: Any) -> np.ndarray:
     """A mono float32 array `[samples]` from a tensor or array (`[1, samples]` and `[1, 1, samples]` too)."""
-    if isinstance(samples, torch.Tensor):
+    if hasattr(samples, "detach"):  # a torch tensor, without importing torch
         samples = samples.detach().float().cpu().numpy()
     array = np.asarray(samples, dtype=np.float32)
     array = array.reshape(-1) if array.ndim > 1 and array.size == max(array.shape) else array
@@ -127,20 +124,17 @@ def spectrogram_db(samples: Any, sample_rate: int, scale: str = "log") -> tuple[
     METRICS.md 80-band HTK mel filterbank on the same STFT, with band centre
     frequencies.
     """
-    audio = torch.from_numpy(as_array(samples))[None]
     n_fft = spectrogram_fft(sample_rate)
     hop = n_fft // 4
-    power = stft_power(audio, n_fft, hop)[0].double()
+    power = stft_power(as_array(samples), n_fft, hop)
     if scale == "mel":
-        bank = mel_filterbank(sample_rate, n_fft, MEL_BANDS).double()
-        power = bank @ power
-        edges = mel_to_hz(torch.linspace(0.0, float(hz_to_mel(sample_rate / 2.0)), MEL_BANDS + 2, dtype=torch.float64))
-        freqs = edges[1:-1].numpy()
+        power = mel_filterbank(sample_rate, n_fft, MEL_BANDS) @ power
+        freqs = mel_edges(sample_rate, MEL_BANDS)[1:-1]
     elif scale == "log":
         freqs = np.arange(power.shape[0]) * sample_rate / n_fft
     else:
         raise PlotError(f"unknown spectrogram scale {scale!r}: use log or mel")
-    image = 10 * np.log10(power.numpy() + 1e-10)
+    image = 10 * np.log10(power + 1e-10)
     times = np.arange(image.shape[1]) * hop / sample_rate
     return image.astype(np.float32), times, freqs
 
@@ -156,7 +150,7 @@ def _draw_spectrogram(axis, image: np.ndarray, times: np.ndarray, freqs: np.ndar
     mesh = axis.pcolormesh(times + step / 2, freqs, image, shading="nearest", cmap=cmap, vmin=vmin, vmax=vmax,
                            rasterized=True)
     if scale == "mel":
-        axis.set_yscale("function", functions=(_hz_to_mel_np, _mel_to_hz_np))
+        axis.set_yscale("function", functions=(hz_to_mel, mel_to_hz))
         ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000) if freqs[0] <= f <= freqs[-1]]
         axis.yaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
         axis.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
@@ -164,14 +158,6 @@ def _draw_spectrogram(axis, image: np.ndarray, times: np.ndarray, freqs: np.ndar
     axis.set_ylabel("frequency (Hz)")
     axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_hz_label))
     return mesh
-
-
-def _hz_to_mel_np(hz):
-    return 2595.0 * np.log10(1.0 + np.maximum(hz, 0) / 700.0)
-
-
-def _mel_to_hz_np(mel):
-    return 700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0)
 
 
 def _hz_label(value: float, _position: Any) -> str:
@@ -372,7 +358,7 @@ def plot_history(runs: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], path: 
 
 def _label_colors(labels: Sequence[str]) -> dict[str, Any]:
     names = sorted(set(labels))
-    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    palette = matplotlib.colormaps.get_cmap("tab10" if len(names) <= 10 else "tab20")
     return {name: palette(number % palette.N) for number, name in enumerate(names)}
 
 

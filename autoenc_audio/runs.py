@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .audio import write_text_atomic
+from .files import write_text_atomic
 
 LATEST_RUN_FILE = "latest-run"
 

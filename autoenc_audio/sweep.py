@@ -24,7 +24,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from .audio import write_audio, write_text_atomic
+from .errors import InputError
+from .audio import write_audio
+from .files import write_text_atomic
 from .checkpoint import load_checkpoint, pending_state_path, state_path
 from .config import Config, load_config
 from .data import builtin_corpus, prepare_dataset
@@ -38,7 +40,7 @@ MAX_TEST_CLIPS = 256
 PCA_TRAIN_CLIPS = 256
 
 
-class SweepError(ValueError):
+class SweepError(InputError, ValueError):
     """A sweep that cannot run as asked."""
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 import soundfile as sf
 
-from .audio import atomic_path
+from .files import atomic_path
 
 SYNTH_SAMPLE_RATE = 44100
 """Sample rate of the corpus: CD rate, so that loaders must resample."""

@@ -27,11 +27,12 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
+from .errors import InputError, SavedInterrupt
 from . import __version__
 from .checkpoint import (
     load_checkpoint, load_training_state, pending_state_path, rng_state, save_checkpoint, set_rng_state, state_path,
 )
-from .audio import write_text_atomic
+from .files import write_text_atomic
 from .config import Config, load_config
 from .devices import resolve_device
 from .data import ClipDataset, DatasetError, PreparedData, builtin_corpus, prepare_dataset
@@ -68,11 +69,11 @@ class SilentReporter:
         pass
 
 
-class RunError(Exception):
+class RunError(InputError):
     """A run folder that cannot be read (corrupt history)."""
 
 
-class TrainingInterrupted(Exception):
+class TrainingInterrupted(SavedInterrupt):
     """Ctrl-C during training; the run was saved and can be resumed."""
 
 

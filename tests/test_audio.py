@@ -208,7 +208,8 @@ def test_audio_within_full_scale_writes_without_a_warning(tmp_path, recwarn):
 
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc, where no file can be created")
 def test_an_unwritable_output_is_named_in_the_error_not_its_temporary_file():
-    from autoenc_audio.audio import OutputError, audio_writer
+    from autoenc_audio.audio import audio_writer
+    from autoenc_audio.files import OutputError
 
     with pytest.raises(OutputError, match=r"^/proc/aea-test.wav: cannot write \(No such file or directory\)$"):
         write_audio("/proc/aea-test.wav", np.zeros(10, dtype=np.float32), 22050)

@@ -131,3 +131,39 @@ def test_impossible_latent_is_a_usage_error(tmp_path):
                  "--cache-dir", tmp_path / "c", "--data", tmp_path)
     assert result.exit_code == 2
     assert "--latent must be between 1 and the clip length (8000 samples)" in result.output
+
+
+LIGHT_PROBE = """
+import sys
+from click.testing import CliRunner
+from autoenc_audio.cli import cli
+for args in (line.split("\\t") for line in sys.stdin.read().splitlines()):
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, (args, result.output)
+    if "torch" in sys.modules:
+        print("torch imported by", " ".join(args))
+        break
+"""
+
+
+def test_light_commands_never_import_torch(tmp_path, make_audio):
+    """Help, version, synth, data scan, info and plots of audio files start without torch (3-4 s on 2 cores)."""
+    from autoenc_audio.checkpoint import save_checkpoint
+    from autoenc_audio.config import load_config
+    from autoenc_audio.models import build_model
+
+    config = load_config(ROOT / "configs" / "tiny.toml")
+    checkpoint = save_checkpoint(tmp_path / "model.safetensors", build_model(config.model, config.audio), config)
+    song = make_audio("song.wav", seconds=2.0, rate=8000)
+    commands = [["--help"], ["--version"], *([name, "--help"] for name in cli.commands),
+                *(["plot", name, "--help"] for name in cli.commands["plot"].commands),
+                ["synth", str(tmp_path / "corpus"), "--tracks", "2", "--seconds", "1"],
+                ["data", "scan", str(tmp_path / "corpus"), "--json"],
+                ["info", str(checkpoint), "--json"],
+                ["plot", "waveform", str(song), "-o", str(tmp_path / "w.png")],
+                ["plot", "spectrogram", str(song), "-o", str(tmp_path / "s.png"), "--scale", "mel"]]
+    probe = subprocess.run([sys.executable, "-c", LIGHT_PROBE], input="\n".join("\t".join(c) for c in commands),
+                           capture_output=True, text=True, timeout=120)
+    assert probe.returncode == 0, probe.stderr[-2000:]
+    assert probe.stdout == "", probe.stdout
+    assert (tmp_path / "s.png").stat().st_size > 0 and (tmp_path / "corpus").is_dir()

@@ -196,6 +196,17 @@ def test_whole_23_s_file_round_trips_to_its_length(env, tmp_path):
     assert rate == 8000 and len(audio) == 23 * 8000
 
 
+def test_whole_to_npy_is_refused_before_any_work_naming_the_formats_that_keep_the_track(env, tmp_path):
+    result = aea(env, "encode", "--whole", env["in"] / "long.wav", "-o", tmp_path / "seq.npy")
+    assert result.exit_code == 2 and not (tmp_path / "seq.npy").exists()
+    assert result.stderr.count("\n") == 1 and "seq.npy: .npy keeps no track layout" in result.stderr
+    assert ".pt, .npz or .safetensors" in result.stderr
+    explicit = aea(env, "encode", "--whole", env["in"] / "long.wav", "-o", "-", "--format", "npy")
+    assert explicit.exit_code == 2 and "keeps no track layout" in explicit.stderr
+    single = aea(env, "encode", env["in"] / "long.wav", "-o", tmp_path / "one.npy")  # one clip: a bare array is fine
+    assert single.exit_code == 0 and np.load(tmp_path / "one.npy").shape == (512,)
+
+
 def test_reconstruct_prints_metrics_and_saves_the_input(env, tmp_path):
     result = aea(env, "reconstruct", env["in"] / "a.mp3", "-o", tmp_path / "r.wav", "--save-input", "--json")
     assert result.exit_code == 0, result.output

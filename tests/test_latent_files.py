@@ -1,6 +1,7 @@
 """Latent files: every format round-trips, .pt loads with weights_only, bad files give one clear error."""
 
 import io
+import os
 import json
 
 import numpy as np
@@ -26,6 +27,11 @@ def sample(kind="matrix"):
 def test_round_trip_every_format(tmp_path, fmt, kind):
     original = sample(kind)
     path = tmp_path / f"z.{fmt}"
+    if fmt == "npy" and kind == "sequence":  # a bare array would lose the track layout: refused, nothing written
+        with pytest.raises(LatentFileError, match="keeps no track layout"):
+            save_latents(path, original)
+        assert not path.exists()
+        return
     save_latents(path, original)
     loaded = load_latents(path)
     assert torch.equal(loaded.latents, original.latents)
@@ -122,6 +128,18 @@ def test_bad_contents_are_refused(tmp_path):
             load_latents(tmp_path / name)
     with pytest.raises(LatentFileError, match="no such file"):
         load_latents(tmp_path / "missing.pt")
+
+
+def test_a_file_with_python_objects_is_refused_in_one_line(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo should-not-run",))
+
+    path = tmp_path / "z.pt"
+    torch.save({"latents": torch.zeros(4), "metadata": {"x": Evil()}}, path)
+    with pytest.raises(LatentFileError) as refused:
+        load_latents(path)
+    assert str(refused.value) == f"{path}: holds Python objects, not plain tensors; refused (aea never runs code from a file)"
 
 
 def test_newer_version_and_foreign_format_are_refused(tmp_path):

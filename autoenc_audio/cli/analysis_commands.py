@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..metrics import format_value
+from ..metric_info import format_value
 from .common import cache_dir_option, json_option, print_json, print_table, progress_bar
 
 

@@ -14,32 +14,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
-from ..audio import AudioError, ClippingWarning, sniff_audio_suffix
-from ..config import ConfigError
-from ..data import DatasetError, default_cache_dir
-from ..latent_files import LatentFileError
-from ..latents import STDIN_NAME, LatentError
+from ..errors import ClippingWarning, InputError, SavedInterrupt, first_line
 
 BROKEN_PIPE_EXIT = 128 + 13
 """Exit status when standard output's reader has gone: what a process killed by SIGPIPE reports."""
-
-INPUT_ERRORS: tuple[type[BaseException], ...] = (AudioError, DatasetError, ConfigError, FileNotFoundError,
-                                                 LatentFileError, LatentError)
-
-
-def input_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean bad usage or bad input (exit 2), as opposed to failures (exit 1)."""
-    from ..analysis import AnalysisError
-    from ..checkpoint import CheckpointError
-    from ..plots import PlotError
-    from ..sweep import SweepError
-    from ..train import RunError
-
-    return INPUT_ERRORS + (CheckpointError, PlotError, AnalysisError, SweepError, RunError)
 
 
 class OneLineUsageError(click.UsageError):
@@ -87,17 +66,14 @@ class AeaGroup(click.Group):
             descriptor = os.open(os.devnull, os.O_WRONLY)
             os.dup2(descriptor, sys.stdout.fileno())  # Python's flush at exit must not fail again
             ctx.exit(BROKEN_PIPE_EXIT)
+        except SavedInterrupt as error:  # Ctrl-C in a command that trains (demo, sweep): saved
+            click.echo(f"aea: {error}", err=True)
+            ctx.exit(130)
         except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
-            from ..train import TrainingInterrupted
-
-            if isinstance(error, TrainingInterrupted):  # Ctrl-C in a command that trains (demo, sweep): saved
-                click.echo(f"aea: {error}", err=True)
-                ctx.exit(130)
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            click.echo(f"aea: error: {message}", err=True)
-            ctx.exit(2 if isinstance(error, input_errors()) else 1)
+            click.echo(f"aea: error: {first_line(error)}", err=True)
+            ctx.exit(2 if isinstance(error, (InputError, FileNotFoundError)) else 1)
 
 
 @contextlib.contextmanager
@@ -122,7 +98,10 @@ def one_line_warnings():
         yield
 
 
-def stderr_console() -> Console:
+def stderr_console():
+    """A rich Console on stderr (rich is imported only by commands that draw)."""
+    from rich.console import Console
+
     return Console(stderr=True)
 
 
@@ -146,6 +125,9 @@ def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...
         for row in (headers, *rows):
             click.echo("\t".join(" ".join(str(cell).split("\t")).replace("\n", " ") for cell in row))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_header=True, header_style="bold")
     for header in headers:
         table.add_column(header, justify="right" if header not in ("name", "label", "metric", "what") else "left")
@@ -163,11 +145,14 @@ class CountingBar:
 
     def __init__(self, description: str) -> None:
         self.description = description
-        self.progress: Progress | None = None
+        self.progress = None
         self.task = None
 
     def __enter__(self) -> "CountingBar":
         if is_tty():
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
             self.progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                 TimeRemainingColumn(), console=stderr_console(), transient=True,
@@ -192,6 +177,8 @@ def cache_dir_option(function: Callable) -> Callable:
     )
     @functools.wraps(function)
     def wrapper(*args: Any, cache_dir: Path | None, **kwargs: Any) -> Any:
+        from ..data import default_cache_dir
+
         return function(*args, cache_dir=cache_dir or default_cache_dir(), **kwargs)
 
     return wrapper
@@ -233,6 +220,8 @@ def stdin_inputs(inputs: tuple[str, ...]):
     report inputs by: stdin's audio is written to a temporary `stdin.<ext>` file, living as long as
     the command, that results and errors call `<stdin>` (empty when stdin held no audio).
     """
+    from ..audio import STDIN_NAME, sniff_audio_suffix
+
     if "-" not in inputs:
         yield None, {}
         return

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..config import AudioConfig, DataConfig
-from ..data import TrackCache, fill_cache, scan_folder, summarize_scan
 from .common import audio_options, cache_dir_option, json_option, print_json, print_table, progress_bar
 
 
@@ -62,6 +60,9 @@ def scan(folder: Path, sample_rate: int | None, clip_seconds: float | None, hop_
     Example:
       aea data scan genres/ --json | jq .labels
     """
+    from ..config import AudioConfig, DataConfig
+    from ..data import TrackCache, fill_cache, scan_folder, summarize_scan
+
     audio = AudioConfig(**{k: v for k, v in {"sample_rate": sample_rate, "clip_seconds": clip_seconds}.items() if v})
     scan_result = scan_folder(folder)
     for path, reason in scan_result.skipped:

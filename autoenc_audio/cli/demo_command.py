@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from ..config import load_config
-from ..demo import run_demo
 from .common import cache_dir_option, print_table, progress_bar
 from .train_commands import ConsoleReporter
 
@@ -32,6 +30,9 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
     Example:
       aea demo --out runs/demo --minutes 1 --overwrite
     """
+    from ..config import load_config
+    from ..demo import run_demo
+
     config = load_config(config_file).with_budget(minutes, None)
     with contextlib.ExitStack() as corpus_stage:
         bar = corpus_stage.enter_context(progress_bar("building the built-in corpus"))

@@ -15,9 +15,8 @@ from typing import Any, Callable
 
 import click
 
-from ..latents import (LatentError, decode_file, encode_inputs, expand_inputs, fingerprint_warning, open_model, plot_reconstruction,
-                       reconstruct_inputs, single_input)
-from ..metrics import METRICS
+from ..errors import first_line
+from ..metric_info import METRIC_NAMES
 from .common import (
     cache_dir_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs, with_check,
 )
@@ -74,6 +73,8 @@ def with_model(function: Callable) -> Callable:
     @cache_dir_option
     @functools.wraps(function)
     def wrapper(*args: Any, model: Path | None, device: str, cache_dir: Path, **kwargs: Any) -> Any:
+        from ..latents import open_model
+
         checkpoint = open_model(model, cache_dir, os.environ.get("AEA_MODEL"), device)
         return function(*args, checkpoint=checkpoint, cache_dir=cache_dir, **kwargs)
 
@@ -91,7 +92,7 @@ class Failures:
         return None if self.strict else self
 
     def __call__(self, source: str, error: BaseException) -> None:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        message = first_line(error)
         if source not in message:
             message = f"{source}: {message}"
         click.echo(f"aea: error: {message}", err=True)
@@ -99,6 +100,8 @@ class Failures:
 
     def report_problems(self, problems: list[tuple[str, str]]) -> None:
         """Inputs that expanded to nothing (empty folder, unmatched glob)."""
+        from ..latents import LatentError
+
         for source, problem in problems:
             if self.strict:
                 raise LatentError(f"{source}: {problem}")
@@ -140,7 +143,8 @@ def encode(inputs, out, fmt, whole, hop_seconds, offset, crop, crop_seed, strict
     bytes, e.g. from ffmpeg). One file gives one vector [N]; several give an
     (inputs x N) matrix plus their names; --whole gives every clip of each
     track, a (clips x N) sequence that 'aea decode' joins back into the track.
-    Every format but .npy stores the model fingerprint, sources and offsets.
+    Every format but .npy stores the model fingerprint, sources and offsets,
+    so --whole needs .pt, .npz or .safetensors.
 
     \b
     Examples:
@@ -150,9 +154,10 @@ def encode(inputs, out, fmt, whole, hop_seconds, offset, crop, crop_seed, strict
       aea encode --whole --model runs/demo long.flac -o - | aea decode --model runs/demo - -o again.wav
     """
     from ..latent_files import format_for, save_latents
+    from ..latents import encode_inputs, expand_inputs, single_input
 
     _no_json_with_stdout(as_json, out)
-    format_for(out, fmt)  # refuse a bad -o before any work
+    format_for(out, fmt, sequence=whole)  # refuse a bad -o before any work
     with stdin_inputs(inputs) as (lines, names):
         paths, problems = expand_inputs(inputs, lines)
         failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
@@ -209,6 +214,7 @@ def decode(latent, out, join, checkpoint, batch_size, cache_dir, as_json) -> Non
       aea decode all.npz -o decoded/
     """
     from ..latent_files import load_latents
+    from ..latents import decode_file, fingerprint_warning
 
     _no_json_with_stdout(as_json, out)
     latent_file = load_latents(latent)
@@ -252,6 +258,8 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
       aea reconstruct --whole song.flac -o out.flac --json
       ffmpeg -i song.m4a -f wav - | aea reconstruct - -o out.wav
     """
+    from ..latents import expand_inputs, plot_reconstruction, reconstruct_inputs
+
     _no_json_with_stdout(as_json, out)
     if plot and out == "-":
         raise click.UsageError("--plot needs -o FILE or DIR: the figure is written beside the audio")
@@ -275,7 +283,7 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
                         "padded": item.padded, "silent": item.silent, "seconds": item.samples / rate, "clips": item.rows[1],
                         **item.metrics})
             continue
-        rows = [(name, f"{item.metrics[name]:.3f}") for name in METRICS if name in item.metrics]
+        rows = [(name, f"{item.metrics[name]:.3f}") for name in METRIC_NAMES if name in item.metrics]
         rows += [("output", item.path)] + ([("input", item.input_path)] if item.input_path else [])
         rows += [("figure", item.metrics["figure"])] if plot else []
         if out == "-":

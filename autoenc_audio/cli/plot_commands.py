@@ -8,8 +8,7 @@ from typing import Any, Callable
 
 import click
 
-from ..plots import PlotError
-from ..latent_files import is_latent_path
+from ..latent_formats import is_latent_path
 from .common import cache_dir_option, json_option, model_option, print_json, progress_bar, stdout_is_tty, with_check
 
 
@@ -63,6 +62,7 @@ def read_signals(inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, 
                  ) -> list[tuple[str, Any, int]]:
     """Audio files as they are (mono mix, own rate, `offset`/`seconds` window); latent files decoded with the model."""
     from ..audio import read_frames, to_mono
+    from ..plots import PlotError
 
     signals: list[tuple[str, Any, int]] = []
     checkpoint = None
@@ -203,7 +203,7 @@ def history(runs, output, fmt, size, title, as_json) -> None:
     Example:
       aea plot history runs/a runs/b -o history.png
     """
-    from ..plots import plot_history
+    from ..plots import PlotError, plot_history
     from ..train import iterate_history
 
     loaded = []

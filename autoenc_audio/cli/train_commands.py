@@ -13,7 +13,6 @@ import click
 
 from ..config import TrainConfig, load_config
 from ..runs import record_latest_run, resolve_model
-from ..train import SilentReporter, prepare_run, config_for_resume, data_root_of_run, train as run_training
 from .common import audio_options, cache_dir_option, is_tty, json_option, print_json, print_table, stderr_console
 
 class ConsoleReporter:
@@ -107,6 +106,8 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
+    from ..train import SilentReporter, config_for_resume, data_root_of_run, prepare_run, train as run_training
+
     if resume:
         if out is None:
             raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
@@ -169,7 +170,7 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     Example:
       aea info runs/demo/best.safetensors --json
     """
-    from ..checkpoint import read_metadata
+    from ..checkpoint_header import read_metadata
 
     path, source = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))
     metadata = read_metadata(path)
