@@ -158,7 +158,7 @@ def save_checkpoint(
                 "unused": model.layout.unused,
                 "description": model.layout.describe(),
                 "variational": bool(model.variational),
-                "arch": getattr(model, "arch_description", None),
+                "arch": model.arch_description or None,
             },
         ),
         "labels": _json(path, "labels", [str(label) for label in labels]),

@@ -66,6 +66,8 @@ class Autoencoder(nn.Module):
         layout: LatentLayout,
         clip_samples: int,
         variational: bool,
+        frame_hop: int,
+        arch_description: str = "",
     ) -> None:
         super().__init__()
         self.encoder = encoder
@@ -73,6 +75,10 @@ class Autoencoder(nn.Module):
         self.layout = layout
         self.clip_samples = clip_samples
         self.variational = variational
+        self.frame_hop = frame_hop
+        """Samples per latent frame: frame t of a clip's `[channels, frames]` map starts near sample t * frame_hop."""
+        self.arch_description = arch_description
+        """What the architecture is, in words (shown by `aea info`)."""
 
     @property
     def latent_size(self) -> int:
@@ -97,13 +103,20 @@ class Autoencoder(nn.Module):
         """The deterministic latent (the mean for a VAE): `[batch, latent_size]`."""
         return self.encode_distribution(audio)[0]
 
+    def frames_of(self, latent: torch.Tensor) -> torch.Tensor:
+        """`[batch, latent_size]` -> the latent map `[batch, channels, frames]` (unused positions are zeros)."""
+        padded = nn.functional.pad(latent, (0, self.layout.unused))
+        return padded.view(latent.shape[0], self.layout.channels, self.layout.frames)
+
+    def latent_of(self, frames: torch.Tensor) -> torch.Tensor:
+        """The latent map `[batch, channels, frames]` -> `[batch, latent_size]` (the inverse of `frames_of`)."""
+        return frames.flatten(1)[:, : self.layout.size]
+
     def decode(self, latent: torch.Tensor) -> torch.Tensor:
         """`[batch, latent_size]` -> audio `[batch, 1, clip_samples]`."""
         if latent.dim() != 2 or latent.shape[1] != self.layout.size:
             raise ValueError(f"latent must be [batch, {self.layout.size}], got {list(latent.shape)}")
-        padded = nn.functional.pad(latent, (0, self.layout.unused))
-        features = padded.view(latent.shape[0], self.layout.channels, self.layout.frames)
-        audio = self.decoder(features)
+        audio = self.decoder(self.frames_of(latent))
         return fit_length(audio, self.clip_samples)
 
     def forward(self, audio: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -457,9 +457,8 @@ def build_frame(model: ModelConfig, clip_samples: int) -> Autoencoder:
     envelope = envelope_channels(layout.channels, hop, model.envelope)
     encoder = FrameEncoder(hop, layout.channels, envelope, model.width, model.blocks, variational)
     decoder = FrameDecoder(hop, layout.channels, envelope, model.width, model.blocks)
-    autoencoder = Autoencoder(encoder, decoder, layout, clip_samples, variational)
     bands = EnvelopeBands(hop)
-    autoencoder.arch_description = f"MDCT hop {hop}, {layout.channels} channels per frame: {layout.channels - envelope} coefficient" + (
+    description = f"MDCT hop {hop}, {layout.channels} channels per frame: {layout.channels - envelope} coefficient" + (
         f" + {envelope} envelope (log energies of {bands.count} bands from bin {bands.start} of {hop})" if envelope else ""
     )
-    return autoencoder
+    return Autoencoder(encoder, decoder, layout, clip_samples, variational, frame_hop=hop, arch_description=description)

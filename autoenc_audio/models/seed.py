@@ -24,6 +24,7 @@ Which layers? In order:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from torch import nn
@@ -269,6 +270,5 @@ def build_seed(model: ModelConfig, clip_samples: int) -> Autoencoder:
             decoder.append(nn.Tanh())
 
     layout = LatentLayout(model.latent, layers.channels[-1], layers.frames(clip_samples))
-    autoencoder = Autoencoder(nn.Sequential(*encoder), nn.Sequential(*decoder), layout, clip_samples, variational)
-    autoencoder.arch_description = layers.describe(clip_samples)
-    return autoencoder
+    return Autoencoder(nn.Sequential(*encoder), nn.Sequential(*decoder), layout, clip_samples, variational,
+                       frame_hop=math.prod(layers.strides), arch_description=layers.describe(clip_samples))
