@@ -142,6 +142,52 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class PriorConfig:
+    """The prior over latent frame sequences (`aea train-prior`) and how it generates.
+
+    The prior keeps the frames of `memory_clips` training clips and a recurrent
+    model of their phase-free features; generation walks over the memory,
+    jumping where the context of the last `context_frames` frames matches and
+    the model finds the continuation likely (see `prior/walk.py`).
+    """
+
+    memory_clips: int = 1024
+    feature_dims: int = 16
+    hidden: int = 128
+    sequence_frames: int = 64
+    batch_size: int = 16
+    lr: float = 2e-3
+    epochs: int | None = 30
+    minutes: float | None = None
+    seed: int = 0
+    device: str = "auto"
+    jump_probability: float = 0.05
+    max_run_seconds: float = 1.0
+    context_frames: int = 16
+    candidates: int = 32
+    crossfade_frames: int = 4
+    model_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("memory_clips", "feature_dims", "hidden", "sequence_frames", "batch_size", "context_frames",
+                     "candidates"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"prior.{name} must be at least 1, got {getattr(self, name)}")
+        if self.epochs is not None and self.epochs < 1:
+            raise ConfigError(f"prior.epochs must be at least 1, got {self.epochs}")
+        if self.minutes is not None and self.minutes <= 0:
+            raise ConfigError(f"prior.minutes must be positive, got {self.minutes}")
+        if self.lr <= 0:
+            raise ConfigError(f"prior.lr must be positive, got {self.lr}")
+        if not 0 <= self.jump_probability <= 1:
+            raise ConfigError(f"prior.jump_probability must be in [0, 1], got {self.jump_probability}")
+        if self.max_run_seconds <= 0:
+            raise ConfigError(f"prior.max_run_seconds must be positive, got {self.max_run_seconds}")
+        if self.crossfade_frames < 0 or self.model_weight < 0:
+            raise ConfigError("prior.crossfade_frames and prior.model_weight must not be negative")
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything that defines a run."""
 
@@ -149,6 +195,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -158,11 +205,12 @@ class Config:
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ConfigError(f"unknown config sections: {', '.join(sorted(unknown))}")
-        train = values.get("train")
-        if isinstance(train, dict) and train.get("minutes") is not None and "epochs" not in train:
-            # `minutes` alone: the clock decides, as with `--minutes` (TOML has no null, so a saved
-            # run config without an epoch limit reads back this way).
-            values = {**values, "train": {**train, "epochs": None}}
+        for name in ("train", "prior"):
+            budget = values.get(name)
+            if isinstance(budget, dict) and budget.get("minutes") is not None and "epochs" not in budget:
+                # `minutes` alone: the clock decides, as with `--minutes` (TOML has no null, so a saved
+                # run config without an epoch limit reads back this way).
+                values = {**values, name: {**budget, "epochs": None}}
         sections = {}
         for section in dataclasses.fields(cls):
             section_type = section.default_factory  # type: ignore[misc]

@@ -23,7 +23,7 @@ def run(*args, env=None):
     (["encode"], "aea encode: error: Missing argument 'INPUTS...'"),
     (["train", "--latent", "abc"], "aea train: error: Invalid value for '--latent'"),
     (["nope"], "aea: error: No such command 'nope'"),
-    (["generate", "-o", "x.wav"], "aea generate: error: Missing option '--mode'. Choose from: random, average, interpolate"),
+    (["generate", "-o", "x.wav"], "aea generate: error: Missing option '--mode'. Choose from: random, continue, average, interpolate"),
 ])
 def test_usage_errors_are_one_line_with_exit_2(args, expected):
     result = CliRunner().invoke(cli, args, prog_name="aea")

@@ -297,65 +297,74 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
 
 
 @click.command()
-@click.option("--mode", type=click.Choice(["random", "average", "interpolate"]), required=True, help="How latents are made.")
+@click.option("--mode", type=click.Choice(["random", "continue", "average", "interpolate"]), required=True,
+              help="random: a new piece; continue: go on from a song's opening; average: in the style of songs or "
+                   "a label; interpolate: from one song to another.")
 @click.option("-o", "--out", required=True, help="Audio file (numbered when several), a folder, or - for one file.")
 @click.option("--from", "sources", multiple=True,
-              help="Songs or latent files to average or interpolate: --from A B C (or --from A --from B).")
+              help="Songs (or latent files, for --method mean/linear/slerp): --from A B C (or --from A --from B).")
 @click.argument("more_sources", nargs=-1, metavar="[SOURCE]...")
-@click.option("--n", "count", type=click.IntRange(min=1), default=1, show_default=True, help="random: how many samples.")
-@click.option("--seed", type=int, default=None, help="random: seed [default: a fresh one, recorded in the metadata].")
+@click.option("--method", type=click.Choice(["prior", "gaussian", "mean", "linear", "slerp"]), default=None,
+              help="random: prior (default when the run has one) or gaussian; continue: prior; average: prior "
+                   "(default when there is one) or mean (the plain mean latent); interpolate: linear (default) or slerp.")
+@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Length of each prior or gaussian piece [default: one clip; continue: 20, the opening included].")
+@click.option("--n", "count", type=click.IntRange(min=1), default=1, show_default=True, help="random, average: how many pieces.")
+@click.option("--seed", type=int, default=None, help="Seed [default: a fresh one, recorded in the sidecar].")
 @click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="random: scale of the random part (0: the mean latent).")
+              help="prior: how freely the walk picks among good continuations (0: always the likeliest); "
+                   "gaussian: scale of the random part (0: the mean latent).")
 @click.option("--naive", is_flag=True, help="random: unscaled N(0, 1) vectors, as the original work did (gives noise).")
-@click.option("--weights", multiple=True, help="average: one weight per source, comma-separated: --weights 2,1,1.")
-@click.option("--label", default=None, help="average: every training clip of this label (needs --data).")
-@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None, help="average: dataset folder for --label.")
+@click.option("--prior", "prior_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Prior file [default: prior.safetensors beside the model's checkpoint].")
+@click.option("--weights", multiple=True, help="average --method mean: one weight per source, comma-separated: --weights 2,1,1.")
+@click.option("--label", default=None, help="average: the style of this label's training clips.")
+@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
+              help="average --method mean --label: dataset folder the label comes from.")
 @click.option("--steps", type=click.IntRange(min=1), default=5, show_default=True, help="interpolate: latents from A to B.")
-@click.option("--method", type=click.Choice(["linear", "slerp"]), default="linear", show_default=True,
-              help="interpolate: straight line, or spherical about the training mean.")
 @click.option("--morph", is_flag=True, help="interpolate: one clip that morphs from A to B instead of K files.")
 @click.option("--crop", type=click.Choice(["start", "center", "random"]), default="center", show_default=True,
-              help="Clip taken from each audio source.")
+              help="Clip taken from each audio source (continue: the opening starts at --offset, default 0).")
 @click.option("--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds in each audio source.")
 @with_model
 @json_option
-def generate(mode, out, sources, more_sources, count, seed, temperature, naive, weights, label, data_root, steps, method,
-             morph, crop, offset, checkpoint, batch_size, cache_dir, as_json) -> None:
-    """Make new sounds from latent vectors: random samples, averages, interpolations.
+def generate(mode, out, sources, more_sources, method, seconds, count, seed, temperature, naive, prior_path, weights, label,
+             data_root, steps, morph, crop, offset, checkpoint, batch_size, cache_dir, as_json) -> None:
+    """Make new music: random pieces, continuations, pieces in a style, interpolations.
 
-    random samples the VAE prior, or for a plain autoencoder the Gaussian
-    fitted on its training latents; --naive shows why unscaled random vectors
-    decode to noise. Each file gets a sidecar NAME.json (mode, seed, sources,
-    model fingerprint); --json prints the same on stdout.
+    With a prior ('aea train-prior'), random, continue and average walk over
+    real latent frames of the training music, so they give music of any
+    length; without one, random samples the Gaussian fitted on the training
+    latents (--naive: unscaled vectors, the original work's noise). Each
+    file gets a sidecar NAME.json (method, prior, seed, sources); --json
+    prints the same on stdout.
 
     \b
     Examples:
-      aea generate --mode random --n 4 --seed 1 -o samples/
-      aea generate --mode average --from a.mp3 b.mp3 c.mp3 --weights 2,1,1 -o mean.wav
-      aea generate --mode average --label jazz --data genres/ -o jazz.wav
+      aea generate --mode random --seconds 30 --n 4 --seed 1 -o samples/
+      aea generate --mode continue --from song.mp3 --seconds 20 -o more.wav
+      aea generate --mode average --from a.mp3 b.mp3 c.mp3 --seconds 20 -o mix.wav
+      aea generate --mode average --label jazz -o jazz.wav
+      aea generate --mode random --method gaussian -o noise.wav
       aea generate --mode interpolate --from a.mp3 b.mp3 --steps 8 --method slerp --morph -o morph.wav
     """
-    from .. import generate as gen
+    from ..compose import GenerateRequest, generate_pieces, write_pieces
 
     _no_json_with_stdout(as_json, out)
     if more_sources and not sources:
         raise click.UsageError(f"unexpected argument {more_sources[0]!r} (sources go after --from)")
-    all_sources = list(sources) + list(more_sources)
-    weight_values = _parse_weights(weights)
-    if mode == "random":
-        if all_sources:
-            raise click.UsageError("--from is for --mode average or interpolate")
-        generation = gen.sample_random(checkpoint, count, seed, temperature, naive)
-    elif mode == "average":
-        with progress_bar(f"encoding label {label}") as bar:
-            generation = gen.average(checkpoint, all_sources, weight_values, label, data_root, cache_dir, crop, offset,
-                                     batch_size, bar)
-    else:
-        generation = gen.interpolate(checkpoint, all_sources, steps, method, morph, crop, offset, batch_size)
-    for note in generation.notes:
-        click.echo(f"aea: warning: {note}", err=True)
-    records = gen.write_generated(checkpoint, generation, out, batch_size)
-    for record in records:
+    all_sources = tuple(sources) + tuple(more_sources)
+    if mode == "random" and all_sources:
+        raise click.UsageError("--from is for --mode continue, average or interpolate")
+    if mode == "continue" and not all_sources:
+        raise click.UsageError("--mode continue needs --from SONG (the song whose opening it continues)")
+    request = GenerateRequest(mode, method, seconds, count, seed, temperature, naive, all_sources, _parse_weights(weights),
+                              label, data_root, steps, morph, crop, offset, prior_path, cache_dir, batch_size)
+    with progress_bar("generating") as bar:
+        outcome = generate_pieces(checkpoint, request, bar)
+    for note in outcome.notes:
+        click.echo(f"aea: {note}", err=True)
+    for record in write_pieces(checkpoint, outcome.pieces, out, mode):
         if as_json:
             print_json(record)
         elif out != "-":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import click
 
 from ..config import TrainConfig, load_config
 from ..runs import record_latest_run, resolve_model
-from .common import audio_options, cache_dir_option, is_tty, json_option, print_json, print_table, stderr_console
+from .common import (audio_options, cache_dir_option, is_tty, json_option, model_option, print_json, print_table,
+                     progress_bar, stderr_console)
 
 class ConsoleReporter:
     """A progress bar per epoch on a terminal; one plain line per epoch otherwise (all on stderr)."""
@@ -157,6 +159,71 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
     print_table("training summary", rows, ("what", "value"))
 
 
+class PriorConsoleReporter:
+    """A progress bar per epoch on a terminal; one plain line per epoch on stderr."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def message(self, text: str) -> None:
+        click.echo(f"aea: {text}", err=True)
+
+    def progress(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = progress_bar("prior").__enter__()
+        self.bar(done, total)
+
+    def end_epoch(self, record: dict[str, Any]) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+        click.echo(f"prior epoch {record['epoch']:>3}  train {record['train_loss']:.4f}  val {record['val_loss']:.4f}",
+                   err=True)
+
+
+@click.command("train-prior")
+@model_option
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Wall-clock budget [default: the epochs decide].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs over the memory [default: [prior] epochs of the run's config].")
+@click.option("--memory-clips", type=click.IntRange(min=1), default=None, help="Training clips the prior keeps [default: 1024].")
+@click.option("--seed", type=int, default=None, help="Seed of the model's initialisation and batches.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="Where to train [default: auto].")
+@click.option("--resume", is_flag=True, help="Continue the run's prior exactly where it stopped.")
+@click.option("--overwrite", is_flag=True, help="Replace a prior the run already has.")
+@cache_dir_option
+@json_option
+def train_prior(model, minutes, epochs, memory_clips, seed, device, resume, overwrite, cache_dir, as_json) -> None:
+    """Fit a prior over the latent frame sequences of a run's training music.
+
+    Encodes up to --memory-clips training clips into a memory of latent
+    frames and trains a recurrent model of how their phase-free features go
+    on; 'aea generate' then walks over the memory to make music of any length.
+    Saved as RUN/prior.safetensors; Ctrl-C saves, --resume continues exactly.
+
+    \b
+    Examples:
+      aea train-prior --model runs/demo --minutes 2
+      aea train-prior --model runs/demo --resume --epochs 60
+    """
+    from ..latents import open_model
+    from ..prior.train import train_prior as fit_prior
+
+    checkpoint = open_model(model, cache_dir, os.environ.get("AEA_MODEL"), device or "auto")
+    config = checkpoint.config.override(prior={"minutes": minutes, "memory_clips": memory_clips, "seed": seed,
+                                               "device": device})
+    budget = {"epochs": epochs} if epochs is not None else ({"epochs": None} if minutes is not None else {})
+    config = dataclasses.replace(config.prior, **budget)
+    prior = fit_prior(checkpoint, checkpoint.path.parent, config, cache_dir, resume=resume,
+                      reporter=PriorConsoleReporter(), overwrite=overwrite)
+    last = prior.history[-1] if prior.history else {}
+    summary = {"prior": str(prior.path), "epochs": prior.epoch, "steps": prior.step, "memory_clips": prior.memory.clips,
+               "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss")}
+    if as_json:
+        print_json(summary)
+        return
+    print_table("prior", [(key, str(value)) for key, value in summary.items()], ("what", "value"))
+
+
 @click.command()
 @click.argument("model", required=False, type=click.Path(path_type=Path))
 @cache_dir_option
@@ -175,7 +242,10 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     path, source = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))
     metadata = read_metadata(path)
     if as_json:
-        print_json({"path": str(path), "source": source, **metadata})
+        from ..prior.header import prior_path, read_prior_metadata
+
+        prior = read_prior_metadata(prior_path(path.parent)) if prior_path(path.parent).exists() else None
+        print_json({"path": str(path), "source": source, **metadata, "prior": prior})
         return
     config = metadata.get("config", {})
     layout = metadata.get("latent", {})
@@ -202,7 +272,22 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     for name in ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db"):
         if name in (extra.get("test") or {}):
             rows.append((f"test {name}", f"{extra['test'][name]:.3f}"))
+    rows += _prior_rows(path)
     print_table("aea model", rows, ("what", "value"))
+
+
+def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
+    """What `aea info` says of the prior beside a checkpoint (nothing when there is none)."""
+    from ..prior.header import prior_path, read_prior_metadata
+
+    path = prior_path(Path(checkpoint_path).parent)
+    if not path.exists():
+        return [("prior", "(none: 'aea train-prior' fits one)")]
+    prior = read_prior_metadata(path)
+    progress, history = prior.get("progress") or {}, prior.get("history") or []
+    last = f", val loss {history[-1]['val_loss']:.3f}" if history else ""
+    return [("prior", f"{path}: {progress.get('epoch', 0)} epochs{last}, memory of {prior['data'].get('clips')} clips "
+                      f"from {prior['data'].get('tracks')} tracks, fingerprint {prior.get('fingerprint')}")]
 
 
 def _describe_preprocessing(pre: dict[str, Any]) -> str:
@@ -212,4 +297,4 @@ def _describe_preprocessing(pre: dict[str, Any]) -> str:
     return f"{'mono' if pre.get('mono', True) else 'multi-channel'}, {pre.get('sample_rate')} Hz, {seconds:g} s clips"
 
 
-COMMANDS = [train, info]
+COMMANDS = [train, train_prior, info]

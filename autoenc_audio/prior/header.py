@@ -1,0 +1,47 @@
+"""A prior file's name and metadata, read without torch (for `aea info`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from safetensors import safe_open
+
+from ..errors import InputError, first_line
+
+PRIOR_FILE = "prior.safetensors"
+STATE_FILE = "prior.state.pt"
+FORMAT_NAME = "aea-prior"
+FORMAT_VERSION = 1
+JSON_FIELDS = ("config", "autoencoder", "data", "labels", "history", "progress")
+
+
+class PriorError(InputError):
+    """A prior that cannot be read or does not belong to the model; the message names the file."""
+
+
+def prior_path(run_dir: Path) -> Path:
+    return Path(run_dir) / PRIOR_FILE
+
+
+def read_prior_metadata(path: Path, framework: str = "numpy") -> dict[str, Any]:
+    """The prior's validated metadata with JSON fields decoded; every problem is a one-line PriorError."""
+    path = Path(path)
+    if not path.is_file():
+        raise PriorError(f"{path}: no prior here (train one with 'aea train-prior')")
+    try:
+        with safe_open(str(path), framework=framework) as handle:
+            raw = dict(handle.metadata() or {})
+    except Exception as error:  # noqa: BLE001 - SafetensorError, OSError, ...
+        raise PriorError(f"{path}: not a readable safetensors file ({first_line(error)})") from None
+    if raw.get("format") != FORMAT_NAME:
+        raise PriorError(f"{path}: not an aea prior (format {raw.get('format')!r})")
+    if int(raw.get("format_version", "0")) > FORMAT_VERSION:
+        raise PriorError(f"{path}: prior format {raw['format_version']} is newer than this aea reads; upgrade aea")
+    for key in JSON_FIELDS:
+        try:
+            raw[key] = json.loads(raw.get(key, "null"))
+        except json.JSONDecodeError as error:
+            raise PriorError(f"{path}: corrupt metadata field {key!r} ({error.msg})") from None
+    return raw

@@ -1,0 +1,112 @@
+"""New pieces from the prior: random, continuing a song, or in the style of songs or of a label.
+
+Each function returns `Piece`s: audio of exactly the asked length and the
+facts a sidecar records (method, prior fingerprint, seed, sources, jumps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from ..audio import load_clip
+from ..checkpoint import Checkpoint
+from ..latents import LatentError, encode_clips, model_device
+from ..pieces import decode_frames, frames_needed
+from .memory import EDGE_FRAMES
+from .store import Prior
+from .walk import WalkRequest, walk
+
+STYLE_SHARE = 0.25
+"""A style is the quarter of the memory's clips nearest to the sources (at least 4 clips)."""
+
+
+@dataclass
+class Piece:
+    samples: np.ndarray  # [samples]
+    metadata: dict[str, Any]
+
+
+def _seconds_to_samples(checkpoint: Checkpoint, seconds: float) -> int:
+    if not seconds > 0:
+        raise LatentError(f"--seconds must be positive, got {seconds:g}")
+    return int(round(seconds * checkpoint.config.audio.sample_rate))
+
+
+def _piece(checkpoint: Checkpoint, prior: Prior, request: WalkRequest, samples: int, facts: dict[str, Any],
+           first_latent: torch.Tensor | None = None) -> Piece:
+    result = walk(prior, request)
+    audio = decode_frames(checkpoint, result.frames, samples, first_latent)
+    metadata = {"method": "prior", "prior": str(prior.path), "prior_fingerprint": prior.fingerprint, "seed": request.seed,
+                "temperature": request.temperature, "jumps": len(result.jumps),
+                "tracks_visited": len({jump["track"] for jump in result.jumps}), **facts}
+    return Piece(audio, metadata)
+
+
+def random_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, seed: int,
+                  temperature: float = 1.0) -> list[Piece]:
+    """`n` new pieces of `seconds` each; piece i uses seed `seed + i`."""
+    samples = _seconds_to_samples(checkpoint, seconds)
+    frames = frames_needed(checkpoint, samples)
+    return [_piece(checkpoint, prior, WalkRequest(frames, seed + i, temperature), samples, {"mode": "random", "index": i})
+            for i in range(n)]
+
+
+def continuation(checkpoint: Checkpoint, prior: Prior, source: str, seconds: float, seed: int,
+                 temperature: float = 1.0, offset: float = 0.0) -> Piece:
+    """`source`'s opening clip (from `offset`) reconstructed, then continued by the prior to `seconds` in all."""
+    audio_config, model = checkpoint.config.audio, checkpoint.model
+    samples = _seconds_to_samples(checkpoint, seconds)
+    if samples < model.clip_samples:
+        raise LatentError(f"--seconds {seconds:g} is shorter than the opening it continues ({audio_config.clip_seconds:g} s)")
+    clip = load_clip(source, audio_config, offset, np.random.default_rng(0))
+    latent = encode_clips(model, torch.from_numpy(clip.samples).view(1, 1, -1), 1, model_device(checkpoint))
+    prime = model.frames_of(latent)[0]
+    request = WalkRequest(frames_needed(checkpoint, samples), seed, temperature, prime=prime)
+    facts = {"mode": "continue", "sources": [source], "offset": offset, "prime_seconds": audio_config.clip_seconds}
+    return _piece(checkpoint, prior, request, samples, facts, first_latent=latent[0])
+
+
+def style_mask(prior: Prior, maps: torch.Tensor, share: float = STYLE_SHARE) -> torch.Tensor:
+    """Memory clips `[clips]` bool nearest to any of the sources' latent maps `[sources, channels, frames]`,
+    by the mean and spread of their phase-free features."""
+    def pooled(frames: torch.Tensor) -> torch.Tensor:
+        features = prior.features(frames)[:, EDGE_FRAMES:-EDGE_FRAMES]
+        return torch.cat([features.mean(1), features.std(1)], dim=1)
+
+    memory = pooled(prior.memory.frames)
+    distance = torch.cdist(memory, pooled(maps)).min(dim=1).values
+    keep = min(len(distance), max(4, round(share * len(distance))))
+    mask = torch.zeros(len(distance), dtype=torch.bool)
+    mask[torch.topk(distance, keep, largest=False).indices] = True
+    return mask
+
+
+def label_mask(prior: Prior, label: str) -> torch.Tensor:
+    names = prior.memory.label_names
+    if label not in names:
+        raise LatentError(f"no label {label!r} in the prior's memory; labels: {', '.join(names) or '(none)'}")
+    mask = prior.memory.labels == names.index(label)
+    if not bool(mask.any()):
+        raise LatentError(f"label {label!r} has no clip in the prior's memory")
+    return mask
+
+
+def style_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, seed: int, temperature: float = 1.0,
+                 sources: Sequence[str] = (), label: str | None = None, source_maps: torch.Tensor | None = None
+                 ) -> list[Piece]:
+    """`n` pieces in the mixed style of `sources` (their latent maps `source_maps`) or of a label's training clips."""
+    if label is not None:
+        allowed, facts = label_mask(prior, label), {"label": label}
+    elif source_maps is not None and len(source_maps):
+        allowed, facts = style_mask(prior, source_maps), {"sources": list(sources)}
+    else:
+        raise LatentError("average needs --from FILE... (songs or latent files) or --label L")
+    samples = _seconds_to_samples(checkpoint, seconds)
+    frames = frames_needed(checkpoint, samples)
+    facts = {"mode": "average", **facts, "style_clips": int(allowed.sum())}
+    return [_piece(checkpoint, prior, WalkRequest(frames, seed + i, temperature, allowed=allowed), samples,
+                   {**facts, "index": i}) for i in range(n)]

@@ -1,0 +1,143 @@
+"""`prior.safetensors`: the prior in one self-describing file, loaded without running code.
+
+Tensors: `memory.*` (frames in float16, tracks, starts, labels), `features.*`
+(the feature map) and `model.*` (the GRU). Metadata (JSON strings): format,
+config (`[prior]`), the autoencoder it belongs to (weights fingerprint and
+latent layout), the data it was built from, the loss history, epoch and step.
+The training state for `--resume` lives in `prior.state.pt`, read with
+`weights_only=True`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save as safetensors_bytes
+
+from .. import __version__
+from ..checkpoint import Checkpoint, weights_fingerprint
+from ..config import ConfigError, PriorConfig
+from ..errors import first_line
+from ..files import atomic_path
+from ..torch_files import UnsafeFileError, load_plain
+from .header import FORMAT_NAME, FORMAT_VERSION, PRIOR_FILE, STATE_FILE, PriorError, prior_path, read_prior_metadata  # noqa: F401
+from .memory import FeatureMap, FrameMemory
+from .model import FeaturePrior
+
+@dataclass
+class Prior:
+    """A loaded prior: memory, feature map, recurrent model and what describes them."""
+
+    config: PriorConfig
+    memory: FrameMemory
+    features: FeatureMap
+    model: FeaturePrior
+    autoencoder: dict[str, Any]
+    data: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    epoch: int = 0
+    step: int = 0
+    position: int = 0  # batches done in the epoch after `epoch` (non-zero only when interrupted)
+    path: Path | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return weights_fingerprint(self.model)
+
+    def check_belongs_to(self, checkpoint: Checkpoint) -> None:
+        """PriorError unless this prior was built from `checkpoint`'s latents."""
+        if self.autoencoder.get("fingerprint") != checkpoint.fingerprint:
+            raise PriorError(f"{self.path}: a prior of another model (autoencoder {self.autoencoder.get('fingerprint')}, "
+                             f"not {checkpoint.fingerprint}); train one with 'aea train-prior --model {checkpoint.path.parent}'")
+
+
+def autoencoder_fields(checkpoint: Checkpoint) -> dict[str, Any]:
+    model = checkpoint.model
+    return {"fingerprint": checkpoint.fingerprint, "path": str(checkpoint.path), "latent_size": model.latent_size,
+            "channels": model.layout.channels, "frames": model.layout.frames, "frame_hop": model.frame_hop,
+            "sample_rate": checkpoint.config.audio.sample_rate}
+
+
+def save_prior(path: Path, prior: Prior, training_state: dict[str, Any] | None = None) -> Path:
+    """Write the prior atomically; with `training_state`, first its resumable state beside it."""
+    memory, features = prior.memory, prior.features
+    tensors = {
+        "memory.frames": memory.frames.to(torch.float16).contiguous(),
+        "memory.tracks": memory.tracks.contiguous(), "memory.starts": memory.starts.contiguous(),
+        "memory.labels": memory.labels.contiguous(),
+        "features.floor": features.floor.reshape(1).contiguous(), "features.mean": features.mean.contiguous(),
+        "features.std": features.std.contiguous(), "features.basis": features.basis.contiguous(),
+        **{f"model.{key}": value.detach().cpu().contiguous() for key, value in prior.model.state_dict().items()},
+    }
+    fingerprint = prior.fingerprint
+    metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "aea_version": __version__,
+                "fingerprint": fingerprint, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                **{key: json.dumps(value) for key, value in (
+                    ("config", prior.config.__dict__), ("autoencoder", prior.autoencoder), ("data", prior.data),
+                    ("labels", memory.label_names), ("history", prior.history),
+                    ("progress", {"epoch": prior.epoch, "step": prior.step, "position": prior.position}))}}
+    if training_state is not None:
+        buffer = io.BytesIO()
+        torch.save({"prior_fingerprint": fingerprint, "state": training_state}, buffer)
+        with atomic_path(Path(path).with_name(STATE_FILE)) as temporary:
+            temporary.write_bytes(buffer.getvalue())
+    with atomic_path(path) as temporary:
+        temporary.write_bytes(safetensors_bytes(tensors, metadata=metadata))
+    return Path(path)
+
+
+def load_prior(path: Path) -> Prior:
+    """Read a prior written by `save_prior`; every problem is a one-line PriorError naming the file."""
+    path = Path(path)
+    raw, tensors = _open(path, with_tensors=True)
+    try:
+        config = PriorConfig(**raw["config"])
+    except (TypeError, ConfigError) as error:
+        raise PriorError(f"{path}: stored prior config does not build ({first_line(error)})") from None
+    features = FeatureMap(tensors["features.floor"][0], tensors["features.mean"], tensors["features.std"],
+                          tensors["features.basis"])
+    model = FeaturePrior(features.dims, config.hidden)
+    try:
+        model.load_state_dict({key[len("model."):]: value for key, value in tensors.items() if key.startswith("model.")})
+    except RuntimeError as error:
+        raise PriorError(f"{path}: model tensors do not match its config ({first_line(error)})") from None
+    model.eval()
+    memory = FrameMemory(tensors["memory.frames"].float(), tensors["memory.tracks"], tensors["memory.starts"],
+                         tensors["memory.labels"], list(raw.get("labels", [])))
+    progress = raw.get("progress", {})
+    return Prior(config, memory, features, model, raw["autoencoder"], raw.get("data", {}), raw.get("history", []),
+                 int(progress.get("epoch", 0)), int(progress.get("step", 0)), int(progress.get("position", 0)), path)
+
+
+def load_prior_state(path: Path, prior: Prior) -> dict[str, Any]:
+    """The training state saved beside the prior at `path`; PriorError when it is missing or belongs to other weights."""
+    sidecar = Path(path).with_name(STATE_FILE)
+    if not sidecar.is_file():
+        raise PriorError(f"{sidecar}: no training state to resume from (train again without --resume)")
+    try:
+        loaded = load_plain(sidecar, str(sidecar))
+    except UnsafeFileError as error:
+        raise PriorError(str(error)) from None
+    except Exception as error:  # noqa: BLE001 - zip or pickle errors of any kind
+        raise PriorError(f"{sidecar}: not a readable training state ({first_line(error)})") from None
+    if not isinstance(loaded, dict) or loaded.get("prior_fingerprint") != prior.fingerprint:
+        raise PriorError(f"{sidecar}: training state belongs to other weights than {Path(path).name}")
+    return loaded["state"]
+
+
+def _open(path: Path, *, with_tensors: bool) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    raw = read_prior_metadata(path)
+    if not with_tensors:
+        return raw, {}
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as handle:
+            return raw, {key: handle.get_tensor(key) for key in handle.keys()}
+    except Exception as error:  # noqa: BLE001 - SafetensorError, OSError, ...
+        raise PriorError(f"{path}: not a readable safetensors file ({first_line(error)})") from None

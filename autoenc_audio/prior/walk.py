@@ -1,0 +1,178 @@
+"""Generating latent frame sequences of any length with the prior: a walk over the memory.
+
+The walk plays real training frames (their phases are right) and jumps to
+another place in another track where the phase-free context of the last
+`context_frames` generated frames matches, choosing among the best matches
+by how likely the recurrent model finds their continuation (a softmax at
+`temperature`). Jumps come at random (`jump_probability` per frame), at the
+latest after `max_run_seconds`, and are crossfaded over `crossfade_frames`.
+A run never stays in one track for long, so 2-second windows are new music,
+not copies of the training tracks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from .memory import EDGE_FRAMES
+from .store import Prior
+
+LOOKAHEAD_FRAMES = 8
+"""Frames of each candidate continuation the recurrent model scores."""
+
+
+@dataclass(frozen=True)
+class WalkRequest:
+    """What to generate: `frames` latent frames, from `seed`.
+
+    `prime` `[channels, frames]`: frames the output starts with (a song's opening) before the walk goes on.
+    `allowed` `[memory clips]` bool: the clips the walk may play (a style); None: all.
+    """
+
+    frames: int
+    seed: int
+    temperature: float = 1.0
+    prime: torch.Tensor | None = None
+    allowed: torch.Tensor | None = None
+
+
+@dataclass
+class WalkResult:
+    frames: torch.Tensor  # [channels, frames]
+    jumps: list[dict[str, int]] = field(default_factory=list)  # where the walk went: frame, clip, track
+
+
+class _Memory:
+    """The memory's playable frames and features, laid out for fast context matching."""
+
+    def __init__(self, prior: Prior) -> None:
+        self.frames = prior.memory.frames  # [clips, channels, T]
+        self.features = prior.features(self.frames)[:, EDGE_FRAMES:-EDGE_FRAMES]  # [clips, P, dims]
+        self.playable = self.features.shape[1]
+        squares = self.features.square().sum(-1)
+        self.cumulative = F.pad(squares.cumsum(1), (1, 0))  # [clips, P + 1]
+        self.tracks = prior.memory.tracks
+
+    def frame(self, clip: int, index: int) -> torch.Tensor:
+        """Playable frame `index` (0 .. P-1) of `clip`, `[channels, frames]` slice of one."""
+        return self.frames[clip, :, index + EDGE_FRAMES]
+
+    def block(self, clip: int, start: int, count: int) -> torch.Tensor:
+        return self.frames[clip, :, start + EDGE_FRAMES : start + EDGE_FRAMES + count]
+
+    def context_distance(self, context: torch.Tensor) -> torch.Tensor:
+        """Squared distance `[clips, P]` between `context` `[C, dims]` and the C frames before each position
+        (infinite where fewer than C frames come before it)."""
+        width = context.shape[0]
+        dot = F.conv1d(self.features.transpose(1, 2), context.T.unsqueeze(0))[:, 0]  # [clips, P - C + 1]
+        windows = self.cumulative[:, width:] - self.cumulative[:, :-width]  # [clips, P - C + 1]
+        distance = windows - 2 * dot + context.square().sum()
+        return F.pad(distance[:, :-1], (width, 0), value=float("inf"))
+
+
+def walk(prior: Prior, request: WalkRequest) -> WalkResult:
+    """A frame sequence `[channels, request.frames]` (see the module docstring)."""
+    memory, config = _Memory(prior), prior.config
+    generator = torch.Generator().manual_seed(request.seed)
+    allowed = request.allowed if request.allowed is not None else torch.ones(len(memory.frames), dtype=torch.bool)
+    if not bool(allowed.any()):
+        raise ValueError("the walk has no memory clip to play")
+    hop_seconds = prior.autoencoder["frame_hop"] / prior.autoencoder["sample_rate"]
+    max_run = max(2, round(config.max_run_seconds / hop_seconds))
+    if request.prime is not None:
+        output = [request.prime[:, :-EDGE_FRAMES] if request.prime.shape[1] > 2 * EDGE_FRAMES else request.prime]
+        clip, index = -1, 0
+    else:
+        choices = allowed.nonzero()[:, 0]
+        clip = int(choices[torch.randint(len(choices), (1,), generator=generator)])
+        first = _run_length(config.jump_probability, max_run, generator)
+        index = int(torch.randint(0, max(1, memory.playable - first), (1,), generator=generator))
+        output = [memory.block(clip, index, first)]
+        index += output[0].shape[1]
+    length, jumps, history = output[0].shape[1], [], _History(prior)
+    while length < request.frames:
+        run = min(_run_length(config.jump_probability, max_run, generator), request.frames - length)
+        recent = torch.cat(output, dim=1)[:, -(config.context_frames + 1):]
+        target = _choose(prior, memory, history.state(torch.cat(output, dim=1)), recent, clip, allowed,
+                         request.temperature, generator)
+        block = _crossfaded(memory, (clip, index), target, config.crossfade_frames, run)
+        jumps.append({"frame": length, "clip": target[0], "track": int(memory.tracks[target[0]])})
+        output.append(block)
+        length += block.shape[1]
+        clip, index = target[0], target[1] + block.shape[1]
+    return WalkResult(torch.cat(output, dim=1)[:, : request.frames], jumps)
+
+
+def _run_length(probability: float, max_run: int, generator: torch.Generator) -> int:
+    """Frames until the next jump: geometric with `probability` per frame, capped at `max_run`."""
+    if probability <= 0:
+        return max_run
+    if probability >= 1:
+        return 1
+    draw = max(float(torch.rand((), generator=generator)), 1e-12)
+    return max(1, min(int(math.log(draw) / math.log(1 - probability)) + 1, max_run))
+
+
+class _History:
+    """The recurrent model's state over the generated frames, advanced as they are generated."""
+
+    def __init__(self, prior: Prior) -> None:
+        self.prior = prior
+        self.hidden: torch.Tensor | None = None
+        self.consumed = 0
+
+    @torch.no_grad()
+    def state(self, frames: torch.Tensor) -> torch.Tensor:
+        start = max(self.consumed - 1, 0)
+        features = self.prior.features(frames[:, start:])
+        new = features[1:] if self.consumed else features
+        if len(new):
+            _, _, self.hidden = self.prior.model(new.unsqueeze(0), self.hidden)
+            self.consumed = frames.shape[1]
+        return self.hidden
+
+
+def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Tensor, clip: int,
+            allowed: torch.Tensor, temperature: float, generator: torch.Generator) -> tuple[int, int]:
+    """Where to jump: (clip, playable index) among the best context matches outside the current track."""
+    config = prior.config
+    context = prior.features(recent)[1:]  # the last C frames' features
+    distance = memory.context_distance(context) / max(context.numel(), 1)
+    distance[:, memory.playable - LOOKAHEAD_FRAMES :] = float("inf")
+    blocked = ~allowed
+    if clip >= 0 and bool((allowed & (memory.tracks != memory.tracks[clip])).any()):
+        blocked = blocked | (memory.tracks == memory.tracks[clip])
+    distance[blocked] = float("inf")
+    count = min(config.candidates, int(torch.isfinite(distance).sum()))
+    if count == 0:  # clips shorter than the context: any allowed start will do
+        choices = allowed.nonzero()[:, 0]
+        return int(choices[torch.randint(len(choices), (1,), generator=generator)]), 0
+    best = torch.topk(distance.flatten(), count, largest=False)
+    clips, indices = best.indices // memory.playable, best.indices % memory.playable
+    score = best.values
+    if config.model_weight > 0 and state is not None:
+        windows = torch.stack([memory.features[c, i : i + LOOKAHEAD_FRAMES] for c, i in zip(clips.tolist(), indices.tolist())])
+        score = score + config.model_weight * prior.model.continuation_nll(state, windows)
+    if temperature <= 0:
+        pick = int(torch.argmin(score))
+    else:
+        weights = torch.softmax(-(score - score.min()) / temperature, dim=0)
+        pick = int(torch.multinomial(weights, 1, generator=generator))
+    return int(clips[pick]), int(indices[pick])
+
+
+def _crossfaded(memory: _Memory, old: tuple[int, int], new: tuple[int, int], fade: int, run: int) -> torch.Tensor:
+    """`run` frames from `new`, the first `fade` mixed with the old position's continuation (latents mix
+    like audio in this nearly linear decoder, so this is a crossfade)."""
+    clip, index = new
+    block = memory.block(clip, index, run).clone()
+    old_clip, old_index = old
+    span = min(fade, block.shape[1], memory.playable - old_index) if old_clip >= 0 else 0
+    if span > 0:
+        weights = torch.arange(1, span + 1, dtype=block.dtype) / (span + 1)
+        block[:, :span] = weights * block[:, :span] + (1 - weights) * memory.block(old_clip, old_index, span)
+    return block

@@ -1,0 +1,178 @@
+"""Is generated audio music? GENERATION.md's table for every way `aea generate` makes audio.
+
+On the bench's real music (split by track), at N = 18376: trains the default
+model (--minutes, 10) and its prior (--prior-minutes, at most 10), optionally a
+VAE and its prior (--vae), generates 32 five-second clips per set, and scores
+them all with `aea score`'s library against the held-out clips, beside the
+real floor and shaped noise. Finished models and priors are reused. Writes
+bench/results/generation.json and generation.md; the audio stays in
+bench/.runs/generation/.
+
+    .venv/bin/python bench/bench_generation.py
+    .venv/bin/python bench/bench_generation.py --vae --sets random,continue
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from real_music import real_music_folder  # noqa: E402
+
+from autoenc_audio.audio import write_audio  # noqa: E402
+from autoenc_audio.checkpoint import load_checkpoint  # noqa: E402
+from autoenc_audio.compose import GenerateRequest, generate_pieces  # noqa: E402
+from autoenc_audio.config import load_config  # noqa: E402
+from autoenc_audio.data import prepare_dataset  # noqa: E402
+from autoenc_audio.prior.store import load_prior, prior_path  # noqa: E402
+from autoenc_audio.prior.train import train_prior  # noqa: E402
+from autoenc_audio.score import score_sets  # noqa: E402
+from autoenc_audio.train import train  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).parent / "results"
+CACHE = Path(__file__).parent / ".cache"
+CLIPS = 32
+PIECE_SECONDS = 20.0
+
+
+def trained(kind: str, minutes: float, prior_minutes: float, out: Path, root: Path) -> Path:
+    """The run folder of a `kind` (ae or vae) model with a prior, trained when missing."""
+    run = out / f"model-{kind}"
+    if not (run / "summary.json").exists():
+        config = load_config(ROOT / "configs" / "default.toml").override(
+            model={"latent": 18376, "kind": kind}, train={"device": "cpu"}).with_budget(minutes, None)
+        train(config, run, CACHE, data_root=root, overwrite=True)
+    if not prior_path(run).exists():
+        checkpoint = load_checkpoint(run / "best.safetensors")
+        config = checkpoint.config.override(prior={"minutes": prior_minutes, "device": "cpu"}).prior
+        train_prior(checkpoint, run, config.__class__(**{**config.__dict__, "epochs": None}), CACHE)
+    return run
+
+
+def write_clips(folder: Path, pieces: list, rate: int, skip_seconds: float = 0.0) -> int:
+    """Cut the pieces into 5 s clips (after `skip_seconds` of each) into `folder`; returns how many."""
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    count, clip = 0, 5 * rate
+    for number, piece in enumerate(pieces):
+        samples = piece.samples[int(skip_seconds * rate):]
+        for start in range(0, len(samples) - clip + 1, clip):
+            write_audio(folder / f"{number:03d}-{start // clip:02d}.wav", samples[start : start + clip], rate)
+            count += 1
+    return count
+
+
+def test_songs(checkpoint, root: Path) -> dict[str, list[str]]:
+    """Held-out (test split) songs per label, in a fixed order."""
+    prepared = prepare_dataset(root, checkpoint.config.audio, checkpoint.config.data, CACHE)
+    test = prepared.splits["test"]
+    songs: dict[str, list[str]] = {}
+    for track in test.index.tracks:
+        songs.setdefault(track.label, []).append(str(track.path))
+    return {label: sorted(paths) for label, paths in songs.items()}
+
+
+def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[dict[str, Path], dict[str, float]]:
+    """Write each set's 32 clips; returns their folders and the real-time factor of each generation."""
+    checkpoint = load_checkpoint(run / "best.safetensors")
+    rate, pieces_needed = checkpoint.config.audio.sample_rate, CLIPS // int(PIECE_SECONDS / 5)
+    songs = test_songs(checkpoint, root)
+    labels = [label for label, paths in songs.items() if len(paths) >= 3]
+    folders, speed = {}, {}
+    for name in sets:
+        started, skip = time.perf_counter(), 0.0
+        if name in ("random", "gaussian", "naive"):
+            request = GenerateRequest("random", "prior" if name == "random" else "gaussian", PIECE_SECONDS, pieces_needed,
+                                      seed=1, naive=name == "naive")
+            pieces = generate_pieces(checkpoint, request).pieces
+        elif name == "continue":
+            sources = [path for label in songs for path in songs[label]][:pieces_needed]
+            pieces = [generate_pieces(checkpoint, GenerateRequest("continue", "prior", PIECE_SECONDS + 5, seed=i,
+                                                                  sources=(song,))).pieces[0] for i, song in enumerate(sources)]
+            skip = 5.0  # score what the prior made, not the reconstructed opening
+        elif name == "average":  # pieces in the style of 3 held-out songs of a label
+            pieces = [generate_pieces(checkpoint, GenerateRequest(
+                "average", "prior", PIECE_SECONDS, seed=i, sources=tuple(songs[labels[i % len(labels)]][:3]))).pieces[0]
+                for i in range(pieces_needed)]
+        elif name == "mean":  # the assignment's plain mean latent of 3 songs, one clip each, at 32 offsets
+            pieces = [generate_pieces(checkpoint, GenerateRequest(
+                "average", "mean", seed=i, sources=tuple(songs[labels[i % len(labels)]][:3]),
+                offset=5.0 * (i // len(labels)))).pieces[0] for i in range(CLIPS)]
+        elif name == "label":
+            names = load_prior(prior_path(run)).memory.label_names
+            pieces = [generate_pieces(checkpoint, GenerateRequest("average", "prior", PIECE_SECONDS, seed=i,
+                                                                  label=names[i % len(names)])).pieces[0]
+                      for i in range(pieces_needed)]
+        else:
+            raise SystemExit(f"unknown set {name}")
+        elapsed = time.perf_counter() - started
+        audio_seconds = sum(len(p.samples) for p in pieces) / rate - skip * len(pieces)
+        speed[name] = round(audio_seconds / elapsed, 1)
+        folders[name] = out / "sets" / f"{run.name}-{name}"
+        count = write_clips(folders[name], pieces, rate, skip)
+        print(f"{run.name} {name}: {count} clips, {speed[name]}x real time", flush=True)
+    return folders, speed
+
+
+def markdown(results: dict) -> str:
+    lines = ["# Generation: is it music? (GENERATION.md)", "",
+             f"Real music of the bench ({results['held_out_tracks']} held-out tracks, {results['training_tracks']} training "
+             f"tracks), N = 18376, default model {results['minutes']:g} min, prior at most {results['prior_minutes']:g} min, "
+             f"{results['machine']}. Every set: 32 clips of 5 s. Speed: seconds of audio per second of generation "
+             "(model loaded).", "",
+             "| set | clips | c2st | fd | tonal | continuity | rhythm | flatness | copied | speed |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    fmt = lambda value, digits=3: "-" if value is None else f"{value:.{digits}f}"  # noqa: E731
+    for row in results["rows"]:
+        lines.append(f"| {row['name']} | {row['clips']} | {fmt(row['c2st'], 2)} | {fmt(row['fd'], 0)} | {fmt(row['tonal'])} | "
+                     f"{fmt(row['continuity'], 2)} | {fmt(row['rhythm'], 2)} | {fmt(row['flatness'])} | "
+                     f"{fmt(row['copied'], 2)} | {results['speed'].get(row['name'], '-')} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--prior-minutes", type=float, default=10.0)
+    parser.add_argument("--sets", default="random,continue,average,label,gaussian,naive,mean")
+    parser.add_argument("--vae", action="store_true", help="also a VAE (10 min) and its prior's random samples")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / ".runs" / "generation")
+    parser.add_argument("--quick", action="store_true", help="do not overwrite the committed results")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    root = real_music_folder()
+    run = trained("ae", args.minutes, args.prior_minutes, args.out, root)
+    folders, speed = generate_sets(run, root, args.sets.split(","), args.out)
+    if args.vae:
+        vae = trained("vae", args.minutes, args.prior_minutes, args.out, root)
+        vae_folders, vae_speed = generate_sets(vae, root, ["random", "gaussian"], args.out)
+        folders.update({f"vae {k}": v for k, v in vae_folders.items()})
+        speed.update({f"vae {k}": v for k, v in vae_speed.items()})
+    names = {str(folder): name for name, folder in folders.items()}
+    report = score_sets(list(folders.values()), checkpoint=run / "best.safetensors", cache_dir=CACHE,
+                        message=lambda text: print(text, flush=True))
+    rows = [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
+    results = {"minutes": args.minutes, "prior_minutes": args.prior_minutes, "machine": f"{platform.machine()}, 2 torch threads, CPU",
+               "held_out_tracks": report.held_out_tracks, "training_tracks": report.training_tracks, "rows": rows,
+               "speed": speed, "settings": json.loads(json.dumps(load_prior(prior_path(run)).config.__dict__))}
+    suffix = "-quick" if args.quick else ""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"generation{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"generation{suffix}.md").write_text(markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
