@@ -1,14 +1,23 @@
-"""`aea score`: features against their definitions (GENERATION.md), and the statistics."""
+"""`aea score`: features against their definitions (GENERATION.md), statistics, and the command on synthetic music."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
+from click.testing import CliRunner
 
 from autoenc_audio import score_features as F
 from autoenc_audio import score_stats
+from autoenc_audio.cli import cli
+from autoenc_audio.score import ScoreError, checkpoint_data, load_set, shaped_noise
 from autoenc_audio.synth import render_track
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +58,18 @@ def test_pieces_are_5_s_at_peak_half_and_short_remainders_are_dropped():
     assert F.cut_pieces(signal[: F.CLIP_SAMPLES - 100]).shape == (1, F.CLIP_SAMPLES)  # within 10 ms: padded
     assert F.cut_pieces(signal[: int(4.9 * RATE)]).shape == (0, F.CLIP_SAMPLES)
     assert len(F.cut_pieces(signal, hop=F.CLIP_SAMPLES // 2)) == 3  # the data's hop when clips overlap
+
+
+def test_a_set_is_resampled_mono_and_subsampled(tmp_path):
+    stereo = np.stack([np.sin(2 * np.pi * 440 * np.arange(44100 * 11) / 44100)] * 2, axis=1) * 0.1
+    (tmp_path / "set" / "deeper").mkdir(parents=True)
+    for number in range(5):
+        soundfile.write(tmp_path / "set" / ("deeper" if number % 2 else "") / f"{number}.flac", stereo, 44100)
+    (tmp_path / "set" / "notes.txt").write_text("not audio")
+    clips = load_set(tmp_path / "set", clips=8)  # 5 files x 2 pieces = 10, subsampled to 8
+    assert clips.shape == (8, F.CLIP_SAMPLES) and np.allclose(np.abs(clips).max(axis=1), 0.5)
+    with pytest.raises(ScoreError, match=r"10 clips of 5 s; 12 are needed"):
+        load_set(tmp_path / "set", clips=12)
 
 
 # ----------------------------------------------------------------------------- features
@@ -171,3 +192,118 @@ def test_copied_finds_a_copied_window_at_any_frame_offset_exactly():
             brute = np.maximum(brute, (queries * window).sum(axis=(1, 2)) / np.linalg.norm(window))
     assert np.allclose(finder.maxima(), brute, atol=1e-4)
     assert score_stats.copied_shares([clips[:1], clips[1:]], tracks) == [0.0, 1.0]
+
+
+def test_shaped_noise_has_the_spectrum_and_the_loudness_envelope():
+    hz = np.arange(1025) * RATE / 2048
+    mean_magnitude = np.exp(-hz / 2000) + 0.01 * np.exp(-(((hz - 6000) / 800) ** 2)) + 1e-4  # smooth, as an average is
+    template = np.concatenate([np.zeros(F.CLIP_SAMPLES // 2), _white()[: F.CLIP_SAMPLES - F.CLIP_SAMPLES // 2]])
+    noise = shaped_noise(mean_magnitude, template[None], seed=3)[0]
+    assert np.abs(noise).max() == pytest.approx(0.5)
+    assert np.abs(noise[: F.CLIP_SAMPLES // 2 - 2205]).max() < 1e-3  # silent where the template is
+    ratio = np.log(F.stft_magnitude(noise)[:, 120:].mean(axis=1) / mean_magnitude)
+    assert np.abs(ratio - np.median(ratio)).max() < 0.3  # the same shape, within the frames' random scatter
+
+
+def test_checkpoint_data_reads_the_header_without_torch(tmp_path):
+    metadata = {"format": "aea-checkpoint", "config": json.dumps({"data": {"test_fraction": 0.2}}),
+                "info": json.dumps({"data": {"root": "/somewhere/music"}})}
+    header = json.dumps({"__metadata__": metadata}).encode()
+    (tmp_path / "best.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
+    root, data = checkpoint_data(tmp_path / "best.safetensors")
+    assert root == Path("/somewhere/music") and data.test_fraction == 0.2
+    (tmp_path / "run.json").write_text(json.dumps({"data_root": None}))
+    assert checkpoint_data(tmp_path / "best.safetensors")[0] is None  # the built-in corpus
+    (tmp_path / "junk.safetensors").write_bytes(b"\x05" + b"\x00" * 20)
+    with pytest.raises(ScoreError, match="not a readable aea checkpoint"):
+        checkpoint_data(tmp_path / "junk.safetensors")
+
+
+def test_scoring_never_imports_torch():
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from autoenc_audio.score import RealData, score_against
+        from autoenc_audio.synth import render_track
+        tracks = [render_track(s, n, 10.0, 22050).mean(axis=1) for n in range(4) for s in ("arpeggio", "groove")]
+        real = RealData(root="synthetic", held_out=tracks[:4], training=tracks[4:], hop=110250)
+        sets = [("copy", np.stack([tracks[4][:110250], tracks[5][:110250]] * 4))]
+        report = score_against(sets, real, clips=8)
+        assert [row.kind for row in report.rows] == ["reference", "control", "control", "generated"]
+        assert report.rows[-1].copied == 1.0, report.rows[-1]
+        print("torch" in sys.modules)
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- the command on synthetic music
+
+
+@pytest.fixture(scope="module")
+def music(tmp_path_factory) -> Path:
+    """20 tracks x 2 labels (plucked arpeggios; bass, chords and drums) of 20 s, and 8 new 10 s tracks of both."""
+    root = tmp_path_factory.mktemp("music")
+    for style in ("arpeggio", "groove"):
+        for number in range(20):
+            path = root / "data" / style / f"{style}.{number:03d}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            soundfile.write(path, render_track(style, number, 20.0, RATE).mean(axis=1), RATE)
+        for number in range(4):
+            path = root / "new" / f"{style}.{number:03d}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            soundfile.write(path, render_track(style, 1000 + number, 10.0, RATE).mean(axis=1), RATE)
+    return root
+
+
+def _run(*args: object):
+    return CliRunner().invoke(cli, [str(a) for a in args], prog_name="aea")
+
+
+def test_score_puts_shaped_noise_far_and_new_real_music_near(music):
+    result = _run("score", music / "new", "--data", music / "data", "--clips", 16, "--json",
+                  "--cache-dir", music / "cache")
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in map(json.loads, result.output.strip().splitlines())}
+    held_out, floor, noise, new = (rows["held-out real (R)"], rows["real floor"], rows["shaped noise"],
+                                   rows[str(music / "new")])
+    assert [held_out["kind"], floor["kind"], noise["kind"], new["kind"]] == ["reference", "control", "control", "generated"]
+    assert held_out["clips"] == 16 and held_out["c2st"] is None  # 4 test tracks x 4 clips
+    assert noise["c2st"] >= 0.9 and new["c2st"] <= 0.8 and floor["c2st"] <= 0.8
+    assert noise["fd"] > 3 * new["fd"] and noise["fd"] > 3 * floor["fd"]
+    assert noise["tonal"] < new["tonal"] / 3 and noise["continuity"] < new["continuity"] - 0.15
+    assert floor["copied"] >= 0.9 and new["copied"] <= 0.1 and noise["copied"] is None
+
+
+def test_score_with_a_model_uses_its_data_and_split(music, tmp_path):
+    import torch
+
+    from autoenc_audio.checkpoint import save_checkpoint
+    from autoenc_audio.config import AudioConfig, Config, DataConfig, ModelConfig
+    from autoenc_audio.models import build_model
+
+    config = Config(audio=AudioConfig(sample_rate=2000, clip_seconds=1.0), data=DataConfig(test_fraction=0.2),
+                    model=ModelConfig(arch="seed", latent=96))
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "run" / "best.safetensors", build_model(config.model, config.audio), config)
+    (tmp_path / "run" / "run.json").write_text(json.dumps({"data_root": str(music / "data")}))
+    result = _run("score", music / "new", "--model", tmp_path / "run", "--clips", 8, "--cache-dir", music / "cache")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"# aea score: against 32 held-out clips (8 test tracks) of {music / 'data'}")
+    assert "real floor\tcontrol\t8\t" in result.output and "shaped noise" in result.output
+
+
+def test_too_few_clips_and_bad_paths_are_one_line_errors(music, tmp_path):
+    short = tmp_path / "short.wav"
+    soundfile.write(short, np.zeros(RATE * 12), RATE)
+    for args, expected in (
+        ((short, "--data", music / "data"), f"aea: error: {short}: 2 clips of 5 s; 32 are needed"),
+        ((tmp_path / "nope", "--data", music / "data"), f"aea: error: {tmp_path / 'nope'}: no such file or folder"),
+        ((music / "new", "--data", tmp_path / "nodata", "--clips", 8), f"aea: error: {tmp_path / 'nodata'}: no such folder"),
+        ((music / "new", "--data", music / "data", "--model", tmp_path), "aea score: error: give --model or --data"),
+    ):
+        result = _run("score", *args, "--cache-dir", tmp_path / "cache")
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith(expected), result.output

@@ -36,10 +36,11 @@ def input_errors() -> tuple[type[BaseException], ...]:
     from ..analysis import AnalysisError
     from ..checkpoint import CheckpointError
     from ..plots import PlotError
+    from ..score import ScoreError
     from ..sweep import SweepError
     from ..train import RunError
 
-    return INPUT_ERRORS + (CheckpointError, PlotError, AnalysisError, SweepError, RunError)
+    return INPUT_ERRORS + (CheckpointError, PlotError, AnalysisError, SweepError, RunError, ScoreError)
 
 
 class OneLineUsageError(click.UsageError):
