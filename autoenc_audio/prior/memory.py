@@ -65,7 +65,7 @@ def build_memory(model, dataset: ClipDataset, labels: list[str], clips: int, bat
             progress(start + len(chosen), len(picks))
     items = [dataset.index.items[i] for i in picks]
     return FrameMemory(
-        frames=torch.cat(maps),
+        frames=torch.cat(maps).half().float(),  # as stored: training and a resumed run see the same frames
         tracks=torch.tensor([track for track, _ in items], dtype=torch.int64),
         starts=torch.tensor([start for _, start in items], dtype=torch.int64),
         labels=torch.tensor([dataset.track_labels[track] for track, _ in items], dtype=torch.int64),

@@ -1,0 +1,159 @@
+"""The prior: it learns (loss falls), resumes exactly, and generates pieces of exact length, repeatably."""
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from click.testing import CliRunner
+
+from autoenc_audio.checkpoint import load_checkpoint
+from autoenc_audio.cli import cli
+from autoenc_audio.compose import GenerateRequest, generate_pieces
+from autoenc_audio.config import load_config
+from autoenc_audio.latents import reconstruct_clips
+from autoenc_audio.audio import load_clip
+from autoenc_audio.prior.memory import EDGE_FRAMES
+from autoenc_audio.prior.store import PriorError, load_prior, prior_path
+from autoenc_audio.prior.train import train_prior
+from autoenc_audio.prior.walk import WalkRequest, walk
+from autoenc_audio.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny model trained on the tiny built-in corpus, and a prior of it trained for 8 epochs."""
+    root = tmp_path_factory.mktemp("prior")
+    config = load_config(ROOT / "configs" / "tiny.toml")
+    train(config, root / "run", root / "cache")
+    checkpoint = load_checkpoint(root / "run" / "best.safetensors")
+    prior_config = dataclasses.replace(config.prior, epochs=8, device="cpu")
+    train_prior(checkpoint, root / "run", prior_config, root / "cache")
+    return {"root": root, "dir": root / "run", "checkpoint": checkpoint, "config": prior_config, "cache": root / "cache"}
+
+
+def test_the_prior_learns_its_loss_falls(run):
+    history = load_prior(prior_path(run["dir"])).history
+    assert len(history) == 8
+    assert history[-1]["train_loss"] < history[0]["train_loss"] - 0.1, history
+
+
+def test_resume_is_exact(run, tmp_path):
+    """3 epochs, then --resume to 8, give the same weights as 8 epochs straight."""
+    copy = tmp_path / "run"
+    shutil.copytree(run["dir"], copy)
+    prior_path(copy).unlink()
+    first = dataclasses.replace(run["config"], epochs=3)
+    train_prior(run["checkpoint"], copy, first, run["cache"])
+    assert load_prior(prior_path(copy)).epoch == 3
+    resumed = train_prior(run["checkpoint"], copy, run["config"], run["cache"], resume=True)
+    straight = load_prior(prior_path(run["dir"]))
+    assert resumed.epoch == 8 and resumed.step == straight.step
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    assert [r["train_loss"] for r in resumed.history] == pytest.approx([r["train_loss"] for r in straight.history])
+
+
+def test_a_second_prior_needs_overwrite_or_resume(run):
+    with pytest.raises(PriorError, match="already there"):
+        train_prior(run["checkpoint"], run["dir"], run["config"], run["cache"])
+
+
+def test_the_walk_plays_memory_frames_and_never_stays_in_one_track(run):
+    prior = load_prior(prior_path(run["dir"]))
+    result = walk(prior, WalkRequest(frames=300, seed=3))
+    assert result.frames.shape == (prior.memory.frames.shape[1], 300)
+    assert len(result.jumps) >= 300 / round(prior.config.max_run_seconds * 8000 / 128) - 1
+    tracks = [jump["track"] for jump in result.jumps]
+    assert all(a != b for a, b in zip(tracks, tracks[1:])), "a jump went to the track it left"
+    playable = prior.memory.frames[:, :, EDGE_FRAMES:-EDGE_FRAMES]
+    last = result.frames[:, -1]
+    assert bool((playable == last[None, :, None]).all(dim=1).any()), "the last frame is not a memory frame"
+
+
+@pytest.mark.parametrize("method", ["prior", "gaussian"])
+def test_seconds_give_exact_lengths_and_a_seed_gives_the_same_audio(run, method):
+    request = GenerateRequest("random", method, seconds=3.3, n=2, seed=5)
+    first = generate_pieces(run["checkpoint"], request).pieces
+    again = generate_pieces(run["checkpoint"], request).pieces
+    assert [len(piece.samples) for piece in first] == [round(3.3 * 8000)] * 2
+    assert np.array_equal(first[0].samples, again[0].samples) and np.array_equal(first[1].samples, again[1].samples)
+    assert not np.array_equal(first[0].samples, first[1].samples)
+    other = generate_pieces(run["checkpoint"], dataclasses.replace(request, seed=6)).pieces[0]
+    assert not np.array_equal(other.samples, first[0].samples)
+
+
+def test_a_continuation_starts_with_the_reconstruction_of_the_opening(run, tmp_path):
+    song = tmp_path / "song.wav"
+    t = np.arange(3 * 8000) / 8000
+    soundfile.write(song, (0.3 * np.sin(2 * np.pi * 330 * t) * (1 + np.sin(2 * np.pi * 2 * t)) / 2).astype("float32"), 8000)
+    checkpoint = run["checkpoint"]
+    piece = generate_pieces(checkpoint, GenerateRequest("continue", seconds=4.0, seed=1, sources=(str(song),))).pieces[0]
+    assert len(piece.samples) == 4 * 8000 and piece.metadata["mode"] == "continue"
+    clip = load_clip(song, checkpoint.config.audio, 0.0, np.random.default_rng(0))
+    reconstruction = reconstruct_clips(checkpoint.model, torch.from_numpy(clip.samples).view(1, 1, -1))[0, 0].numpy()
+    exact = 3 * checkpoint.model.clip_samples // 4 - checkpoint.model.frame_hop  # before the first window's fade
+    assert np.allclose(piece.samples[:exact], reconstruction[:exact], atol=1e-5)
+    assert np.abs(piece.samples[checkpoint.model.clip_samples:]).max() > 1e-3, "nothing after the opening"
+
+
+def test_style_pieces_play_only_the_label_or_the_nearest_clips(run):
+    prior = load_prior(prior_path(run["dir"]))
+    label = prior.memory.label_names[0]
+    piece = generate_pieces(run["checkpoint"], GenerateRequest("average", seconds=2.0, seed=1, label=label)).pieces[0]
+    assert piece.metadata["label"] == label and piece.metadata["style_clips"] == int((prior.memory.labels == 0).sum())
+    with pytest.raises(Exception, match="no label 'nope'"):
+        generate_pieces(run["checkpoint"], GenerateRequest("average", seconds=2.0, seed=1, label="nope"))
+
+
+def aea(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], env={"AEA_MODEL": ""})
+
+
+def test_cli_generates_with_a_sidecar_and_info_shows_the_prior(run, tmp_path):
+    result = aea("generate", "--model", run["dir"], "--mode", "random", "--seconds", "2.5", "--seed", "1", "-o",
+                 tmp_path / "r.wav", "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["method"] == "prior" and record["seed"] == 1 and record["prior_fingerprint"]
+    assert json.loads((tmp_path / "r.json").read_text())["prior_fingerprint"] == record["prior_fingerprint"]
+    assert soundfile.info(tmp_path / "r.wav").frames == 20000
+    info = aea("info", run["dir"] / "best.safetensors")
+    assert "prior" in info.stdout and "8 epochs" in info.stdout
+
+
+def test_cli_errors_are_one_line_with_exit_2(run, tmp_path):
+    other = tmp_path / "other"
+    shutil.copytree(run["dir"], other)
+    config = load_config(ROOT / "configs" / "tiny.toml").override(train={"seed": 9, "epochs": 1})
+    train(config, tmp_path / "other-run", run["cache"])
+    shutil.copy(prior_path(run["dir"]), tmp_path / "other-run" / "prior.safetensors")
+    cases = [
+        (["generate", "--model", tmp_path / "other-run", "--mode", "random", "-o", tmp_path / "x.wav"], "a prior of another model"),
+        (["generate", "--model", run["dir"], "--mode", "continue", "-o", tmp_path / "x.wav"], "needs --from SONG"),
+        (["generate", "--model", run["dir"], "--mode", "random", "--seconds", "0", "-o", tmp_path / "x.wav"], "--seconds"),
+        (["generate", "--model", run["dir"], "--mode", "interpolate", "--method", "prior", "--from", "a", "b", "-o", "x.wav"],
+         "not for --mode interpolate"),
+    ]
+    for args, message in cases:
+        result = aea(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_without_a_prior_random_falls_back_to_the_gaussian_and_says_so(run, tmp_path):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(run["dir"] / "best.safetensors", bare / "best.safetensors")
+    result = aea("generate", "--model", bare, "--mode", "random", "-o", tmp_path / "g.wav", "--seed", "1")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("\n") == 1 and "no prior for this model: using --method gaussian" in result.stderr
+    continued = aea("generate", "--model", bare, "--mode", "continue", "--from", tmp_path / "g.wav", "-o", tmp_path / "c.wav")
+    assert continued.exit_code == 2 and "needs a prior" in continued.stderr
