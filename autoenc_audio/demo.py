@@ -9,20 +9,28 @@ generate` would write.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from .files import write_text_atomic
-from .checkpoint import load_checkpoint
+from .checkpoint import Checkpoint, load_checkpoint
 from .config import Config
 from .data import DatasetError, Progress, builtin_corpus, prepare_dataset, scan_folder, summarize_scan
-from .generate import average, interpolate, sample_random, write_generated
+from .compose import GenerateRequest, generate_pieces, write_pieces
+from .prior.train import PriorReporter, train_prior
+from .score import ScoreError, score_sets
 from .latents import Written, plot_reconstruction, reconstruct_inputs
 from .plots import plot_history
 from .runs import record_latest_run
 from .train import Reporter, RunError, RunFiles, iterate_history, train
+
+
+DEMO_SECONDS = 20.0
+SCORE_CLIPS = 16
+"""Pieces per set the demo scores: fewer than a bench's 32, so its c2st and fd are rougher."""
 
 
 @dataclass
@@ -35,11 +43,15 @@ class DemoResult:
     reconstruction: Written
     audio: list[str] = field(default_factory=list)
     figures: list[str] = field(default_factory=list)
+    score: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
 
 
 def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter | None = None,
              corpus_progress: Progress | None = None,
-             on_corpus: Callable[[Path, dict[str, Any]], None] | None = None, overwrite: bool = False) -> DemoResult:
+             on_corpus: Callable[[Path, dict[str, Any]], None] | None = None, overwrite: bool = False,
+             prior_reporter: PriorReporter | None = None) -> DemoResult:
     """Build the built-in corpus, train `config` on it into `run_dir`, then reconstruct, generate and plot there.
 
     A `run_dir` that already holds a run is replaced only with `overwrite`
@@ -73,13 +85,42 @@ def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter 
     result.figures.append(str(plot_reconstruction(checkpoint, written, held_out[0], title=f"held-out {Path(held_out[0]).name}")))
     result.figures.append(str(plot_history([(run_dir.name, list(iterate_history(run_dir)))], run_dir / "history.png")))
 
-    generations = []
+    train_prior(checkpoint, run_dir, config.prior, cache_dir, reporter=prior_reporter, overwrite=True)
+    result.audio += generate_demo_audio(checkpoint, run_dir, held_out, cache_dir, corpus)
+    try:
+        result.score = score_demo(checkpoint, run_dir, cache_dir)
+    except ScoreError as error:  # a corpus too small for 5-second held-out clips (the tiny preset)
+        result.notes.append(f"score skipped: {error}")
+    return result
+
+
+def generate_demo_audio(checkpoint: Checkpoint, run_dir: Path, held_out: list[str], cache_dir: Path, corpus: Path
+                        ) -> list[str]:
+    """random.wav (20 s), continue.wav (a held-out song's opening, continued), average-<label>.wav (a label's
+    style), interpolation.wav (one held-out song morphing into another), each with a sidecar."""
+    requests = [(GenerateRequest("random", seconds=DEMO_SECONDS, seed=0), "random.wav"),
+                (GenerateRequest("continue", seconds=DEMO_SECONDS, seed=0, sources=(held_out[0],), offset=0.0), "continue.wav")]
     if checkpoint.labels:
         label = checkpoint.labels[0]
-        generations.append((average(checkpoint, label=label, data_root=corpus, cache_dir=cache_dir), f"average-{label}.wav"))
-    generations.append((sample_random(checkpoint, n=1, seed=0), "random.wav"))
+        requests.append((GenerateRequest("average", seconds=DEMO_SECONDS, seed=0, label=label), f"average-{label}.wav"))
     if len(held_out) == 2:
-        generations.append((interpolate(checkpoint, held_out, steps=5, morph=True), "interpolation.wav"))
-    for generation, name in generations:
-        result.audio += [record["path"] for record in write_generated(checkpoint, generation, str(run_dir / name))]
-    return result
+        requests.append((GenerateRequest("interpolate", sources=tuple(held_out), steps=5, morph=True), "interpolation.wav"))
+    written = []
+    for request, name in requests:
+        pieces = generate_pieces(checkpoint, dataclasses.replace(request, cache_dir=cache_dir, data_root=corpus)).pieces
+        written += [record["path"] for record in write_pieces(checkpoint, pieces, str(run_dir / name), request.mode)]
+    return written
+
+
+def score_demo(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path) -> list[dict[str, Any]]:
+    """`aea score` of 16 prior pieces and 16 Gaussian ones (5 s each) against the held-out clips; in score.json."""
+    folders = {}
+    for method in ("prior", "gaussian"):
+        folders[method] = run_dir / "samples" / method
+        pieces = generate_pieces(checkpoint, GenerateRequest("random", method, 5.0, n=SCORE_CLIPS, seed=100)).pieces
+        write_pieces(checkpoint, pieces, str(folders[method]) + "/", "random", sidecar=False)
+    report = score_sets(list(folders.values()), checkpoint=checkpoint.path, cache_dir=cache_dir, clips=SCORE_CLIPS)
+    names = {str(folder): f"random ({method})" for method, folder in folders.items()}
+    rows = [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
+    write_text_atomic(run_dir / "score.json", json.dumps(rows, indent=2) + "\n")
+    return rows

@@ -27,11 +27,15 @@ def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path
     assert abs(recorded["snr_db"] - measured) < 0.1  # the metrics describe the files written
     assert recorded["source"].endswith(".wav") and np.abs(reconstruction).max() > 0.01
 
-    for name in ("random.wav", "interpolation.wav"):
+    for name in ("random.wav", "continue.wav"):  # 20 s pieces from the prior trained after the model
         audio, _ = soundfile.read(out / name, dtype="float32")
-        assert len(audio) >= 8000 and np.isfinite(audio).all()
-        assert json.loads((out / name).with_suffix(".json").read_text())["mode"] in ("random", "interpolate")
-    assert list(out.glob("average-*.wav")), "an average of one style"
+        assert len(audio) == 20 * 8000 and np.isfinite(audio).all() and np.abs(audio).max() > 0.01
+        sidecar = json.loads((out / name).with_suffix(".json").read_text())
+        assert sidecar["method"] == "prior" and sidecar["prior_fingerprint"] and sidecar["mode"] == name[:-4]
+    assert json.loads((out / "interpolation.json").read_text())["mode"] == "interpolate"
+    assert [p.name for p in out.glob("average-*.wav")], "a piece in the style of one label"
+    assert (out / "prior.safetensors").exists()
+    assert "aea: score skipped:" in result.stderr and "16 are needed" in result.stderr  # 3 s tracks: no 5 s clips
     for figure in ("reconstruction.png", "history.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {"best.safetensors", "last.safetensors", "history.jsonl", "summary.json"} <= {p.name for p in out.iterdir()}

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import click
 
+from ..metric_info import format_value
 from .common import cache_dir_option, print_table, progress_bar
-from .train_commands import ConsoleReporter
+from .train_commands import ConsoleReporter, PriorConsoleReporter
+
+
+SCORE_COLUMNS = ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")
 
 
 @click.command()
@@ -46,7 +50,7 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
                        f"{config.train.minutes or '?'} min into {out}", err=True)
 
         result = run_demo(config, out, cache_dir, reporter=ConsoleReporter(), corpus_progress=bar, on_corpus=show_corpus,
-                          overwrite=overwrite)
+                          overwrite=overwrite, prior_reporter=PriorConsoleReporter())
 
     rows = [("run", str(out)), ("latent", result.training["latent_layout"]),
             ("train time", f"{result.training['wall_seconds']:.0f} s, {result.training['epochs']} epochs")]
@@ -54,6 +58,13 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
     rows += [("audio", _names(result.audio)), ("figures", _names(result.figures)),
              ("model", "best.safetensors, last.safetensors, history.jsonl, summary.json")]
     print_table(f"demo: reconstruction of held-out {Path(result.held_out).name}", rows, ("what", "value"))
+    for note in result.notes:
+        click.echo(f"aea: {note}", err=True)
+    score = [(row["name"].split("/")[-1], str(row["clips"]), *(format_value(row[key], 2) for key in SCORE_COLUMNS))
+             for row in result.score]
+    if score:
+        print_table("demo: is it music? (aea score against held-out clips; GENERATION.md)", score,
+                    ("name", "clips", *SCORE_COLUMNS))
 
 
 def _names(paths: list[str]) -> str:
