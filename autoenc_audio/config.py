@@ -165,12 +165,13 @@ class PriorConfig:
     max_run_seconds: float = 1.0
     context_frames: int = 16
     candidates: int = 32
+    search_clips: int = 256
     crossfade_frames: int = 4
     model_weight: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("memory_clips", "feature_dims", "hidden", "sequence_frames", "batch_size", "context_frames",
-                     "candidates"):
+                     "candidates", "search_clips"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"prior.{name} must be at least 1, got {getattr(self, name)}")
         if self.epochs is not None and self.epochs < 1:

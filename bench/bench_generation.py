@@ -83,6 +83,18 @@ def test_songs(checkpoint, root: Path) -> dict[str, list[str]]:
     return {label: sorted(paths) for label, paths in songs.items()}
 
 
+def reconstructed_training_clips(checkpoint, root: Path) -> list:
+    """32 training clips, evenly spread, encoded and decoded: real music as the model renders it."""
+    from autoenc_audio.latents import reconstruct_clips
+    from autoenc_audio.prior.memory import evenly_spaced
+    from autoenc_audio.prior.sample import Piece
+
+    train_split = prepare_dataset(root, checkpoint.config.audio, checkpoint.config.data, CACHE).splits["train"]
+    clips = torch.stack([torch.from_numpy(train_split.clip(i)) for i in evenly_spaced(CLIPS, len(train_split))])
+    decoded = reconstruct_clips(checkpoint.model, clips.unsqueeze(1))[:, 0].numpy()
+    return [Piece(clip, {}) for clip in decoded]
+
+
 def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[dict[str, Path], dict[str, float]]:
     """Write each set's 32 clips; returns their folders and the real-time factor of each generation."""
     checkpoint = load_checkpoint(run / "best.safetensors")
@@ -114,6 +126,8 @@ def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[di
             pieces = [generate_pieces(checkpoint, GenerateRequest("average", "prior", PIECE_SECONDS, seed=i,
                                                                   label=names[i % len(names)])).pieces[0]
                       for i in range(pieces_needed)]
+        elif name == "reconstruction":  # the ceiling of any walk: training clips through the autoencoder
+            pieces = reconstructed_training_clips(checkpoint, root)
         else:
             raise SystemExit(f"unknown set {name}")
         elapsed = time.perf_counter() - started
@@ -145,7 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--prior-minutes", type=float, default=10.0)
-    parser.add_argument("--sets", default="random,continue,average,label,gaussian,naive,mean")
+    parser.add_argument("--sets", default="random,continue,average,label,gaussian,naive,mean,reconstruction")
     parser.add_argument("--vae", action="store_true", help="also a VAE (10 min) and its prior's random samples")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / ".runs" / "generation")
     parser.add_argument("--quick", action="store_true", help="do not overwrite the committed results")

@@ -73,9 +73,9 @@ def test_the_walk_plays_memory_frames_and_never_stays_in_one_track(run):
     assert len(result.jumps) >= 300 / round(prior.config.max_run_seconds * 8000 / 128) - 1
     tracks = [jump["track"] for jump in result.jumps]
     assert all(a != b for a, b in zip(tracks, tracks[1:])), "a jump went to the track it left"
-    playable = prior.memory.frames[:, :, EDGE_FRAMES:-EDGE_FRAMES]
-    last = result.frames[:, -1]
-    assert bool((playable == last[None, :, None]).all(dim=1).any()), "the last frame is not a memory frame"
+    playable = prior.memory.frames[:, :, EDGE_FRAMES:-EDGE_FRAMES].permute(0, 2, 1).reshape(-1, result.frames.shape[0])
+    real = [bool((playable == frame).all(dim=1).any()) for frame in result.frames.T]
+    assert sum(real) > 0.5 * len(real), "the walk should play memory frames (all but the crossfades)"
 
 
 @pytest.mark.parametrize("method", ["prior", "gaussian"])

@@ -52,6 +52,8 @@ class _Memory:
     def __init__(self, prior: Prior) -> None:
         self.frames = prior.memory.frames  # [clips, channels, T]
         self.features = prior.features(self.frames)[:, EDGE_FRAMES:-EDGE_FRAMES]  # [clips, P, dims]
+        self.features_by_dim = self.features.transpose(1, 2).contiguous()  # [clips, dims, P]
+        self.onsets = onset_frames(prior.features.energy(self.frames)[:, EDGE_FRAMES:-EDGE_FRAMES])  # [clips, P]
         self.playable = self.features.shape[1]
         squares = self.features.square().sum(-1)
         self.cumulative = F.pad(squares.cumsum(1), (1, 0))  # [clips, P + 1]
@@ -64,19 +66,45 @@ class _Memory:
     def block(self, clip: int, start: int, count: int) -> torch.Tensor:
         return self.frames[clip, :, start + EDGE_FRAMES : start + EDGE_FRAMES + count]
 
-    def context_distance(self, context: torch.Tensor) -> torch.Tensor:
-        """Squared distance `[clips, P]` between `context` `[C, dims]` and the C frames before each position
-        (infinite where fewer than C frames come before it)."""
+    def context_distance(self, context: torch.Tensor, clips: torch.Tensor) -> torch.Tensor:
+        """Squared distance `[len(clips), P]` between `context` `[C, dims]` and the C frames before each
+        position of the given memory clips (infinite where fewer than C frames come before it)."""
         width = context.shape[0]
-        dot = F.conv1d(self.features.transpose(1, 2), context.T.unsqueeze(0))[:, 0]  # [clips, P - C + 1]
-        windows = self.cumulative[:, width:] - self.cumulative[:, :-width]  # [clips, P - C + 1]
+        products = context @ self.features_by_dim[clips]  # [clips, C, P]: context frame j against frame p
+        count = self.playable - width + 1
+        dot = products[:, 0, :count].clone()  # [clips, P - C + 1]
+        for j in range(1, width):
+            dot += products[:, j, j : j + count]
+        cumulative = self.cumulative[clips]
+        windows = cumulative[:, width:] - cumulative[:, :-width]  # [clips, P - C + 1]
         distance = windows - 2 * dot + context.square().sum()
         return F.pad(distance[:, :-1], (width, 0), value=float("inf"))
 
 
+def onset_frames(energy: torch.Tensor) -> torch.Tensor:
+    """Where notes and beats start: `[clips, P]` bool from log energies `[clips, P, channels]`.
+
+    Onset strength is the mean rise of the log energies from the frame before;
+    an onset is a local maximum of it above its clip's mean plus one deviation.
+    """
+    rise = torch.relu(energy[:, 1:] - energy[:, :-1]).mean(-1)
+    strength = F.pad(rise, (1, 0))
+    threshold = strength.mean(1, keepdim=True) + strength.std(1, keepdim=True)
+    left = F.pad(strength[:, :-1], (1, 0))
+    right = F.pad(strength[:, 1:], (0, 1))
+    return (strength > threshold) & (strength >= left) & (strength >= right)
+
+
+def _memory_of(prior: Prior) -> _Memory:
+    """The prior's memory laid out for the walk, made once per loaded prior."""
+    if prior.cache.get("walk") is None:
+        prior.cache["walk"] = _Memory(prior)
+    return prior.cache["walk"]
+
+
 def walk(prior: Prior, request: WalkRequest) -> WalkResult:
     """A frame sequence `[channels, request.frames]` (see the module docstring)."""
-    memory, config = _Memory(prior), prior.config
+    memory, config = _memory_of(prior), prior.config
     generator = torch.Generator().manual_seed(request.seed)
     allowed = request.allowed if request.allowed is not None else torch.ones(len(memory.frames), dtype=torch.bool)
     if not bool(allowed.any()):
@@ -96,6 +124,7 @@ def walk(prior: Prior, request: WalkRequest) -> WalkResult:
     length, jumps, history = output[0].shape[1], [], _History(prior)
     while length < request.frames:
         run = min(_run_length(config.jump_probability, max_run, generator), request.frames - length)
+        run = _until_onset(memory, clip, index, run)
         recent = torch.cat(output, dim=1)[:, -(config.context_frames + 1):]
         target = _choose(prior, memory, history.state(torch.cat(output, dim=1)), recent, clip, allowed,
                          request.temperature, generator)
@@ -105,6 +134,15 @@ def walk(prior: Prior, request: WalkRequest) -> WalkResult:
         length += block.shape[1]
         clip, index = target[0], target[1] + block.shape[1]
     return WalkResult(torch.cat(output, dim=1)[:, : request.frames], jumps)
+
+
+def _until_onset(memory: _Memory, clip: int, index: int, run: int) -> int:
+    """`run`, moved back to the current source's first onset in its second half, so a jump lands on a beat."""
+    if clip < 0 or run < 4:
+        return run
+    ahead = memory.onsets[clip, index + run // 2 : index + run]
+    hits = ahead.nonzero()
+    return run // 2 + int(hits[0, 0]) if len(hits) else run
 
 
 def _run_length(probability: float, max_run: int, generator: torch.Generator) -> int:
@@ -141,18 +179,18 @@ def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Te
     """Where to jump: (clip, playable index) among the best context matches outside the current track."""
     config = prior.config
     context = prior.features(recent)[1:]  # the last C frames' features
-    distance = memory.context_distance(context) / max(context.numel(), 1)
-    distance[:, memory.playable - LOOKAHEAD_FRAMES :] = float("inf")
-    blocked = ~allowed
-    if clip >= 0 and bool((allowed & (memory.tracks != memory.tracks[clip])).any()):
-        blocked = blocked | (memory.tracks == memory.tracks[clip])
-    distance[blocked] = float("inf")
-    count = min(config.candidates, int(torch.isfinite(distance).sum()))
-    if count == 0:  # clips shorter than the context: any allowed start will do
+    searched = _searched_clips(memory, allowed, clip, config.search_clips, generator)
+    if len(searched) == 0 or memory.playable <= context.shape[0] + LOOKAHEAD_FRAMES:  # nothing to match against
         choices = allowed.nonzero()[:, 0]
         return int(choices[torch.randint(len(choices), (1,), generator=generator)]), 0
+    distance = memory.context_distance(context, searched) / max(context.numel(), 1)
+    distance[:, memory.playable - LOOKAHEAD_FRAMES :] = float("inf")
+    on_beat = memory.onsets[searched] & torch.isfinite(distance)
+    if bool(on_beat.any()):  # land on an onset, as the jump leaves at one
+        distance[~on_beat] = float("inf")
+    count = min(config.candidates, int(torch.isfinite(distance).sum()))
     best = torch.topk(distance.flatten(), count, largest=False)
-    clips, indices = best.indices // memory.playable, best.indices % memory.playable
+    clips, indices = searched[best.indices // memory.playable], best.indices % memory.playable
     score = best.values
     if config.model_weight > 0 and state is not None:
         windows = torch.stack([memory.features[c, i : i + LOOKAHEAD_FRAMES] for c, i in zip(clips.tolist(), indices.tolist())])
@@ -163,6 +201,18 @@ def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Te
         weights = torch.softmax(-(score - score.min()) / temperature, dim=0)
         pick = int(torch.multinomial(weights, 1, generator=generator))
     return int(clips[pick]), int(indices[pick])
+
+
+def _searched_clips(memory: _Memory, allowed: torch.Tensor, clip: int, count: int,
+                    generator: torch.Generator) -> torch.Tensor:
+    """Up to `count` allowed memory clips, drawn at random, outside the current clip's track (when any is)."""
+    usable = allowed.clone()
+    if clip >= 0 and bool((usable & (memory.tracks != memory.tracks[clip])).any()):
+        usable &= memory.tracks != memory.tracks[clip]
+    choices = usable.nonzero()[:, 0]
+    if len(choices) > count:
+        choices = choices[torch.randperm(len(choices), generator=generator)[:count]].sort().values
+    return choices
 
 
 def _crossfaded(memory: _Memory, old: tuple[int, int], new: tuple[int, int], fade: int, run: int) -> torch.Tensor:
