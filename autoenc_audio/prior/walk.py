@@ -53,7 +53,10 @@ class _Memory:
         self.frames = prior.memory.frames  # [clips, channels, T]
         self.features = prior.features(self.frames)[:, EDGE_FRAMES:-EDGE_FRAMES]  # [clips, P, dims]
         self.features_by_dim = self.features.transpose(1, 2).contiguous()  # [clips, dims, P]
-        self.onsets = onset_frames(prior.features.energy(self.frames)[:, EDGE_FRAMES:-EDGE_FRAMES])  # [clips, P]
+        strength = onset_strength(prior.features.energy(self.frames)[:, EDGE_FRAMES:-EDGE_FRAMES])
+        hop_seconds = prior.autoencoder["frame_hop"] / prior.autoencoder["sample_rate"]
+        self.beats = beat_lags(strength, round(0.25 / hop_seconds), round(1.5 / hop_seconds))  # [clips]
+        self.on_beat = beat_grid(strength, self.beats)  # [clips, P]
         self.playable = self.features.shape[1]
         squares = self.features.square().sum(-1)
         self.cumulative = F.pad(squares.cumsum(1), (1, 0))  # [clips, P + 1]
@@ -81,18 +84,34 @@ class _Memory:
         return F.pad(distance[:, :-1], (width, 0), value=float("inf"))
 
 
-def onset_frames(energy: torch.Tensor) -> torch.Tensor:
-    """Where notes and beats start: `[clips, P]` bool from log energies `[clips, P, channels]`.
+def onset_strength(energy: torch.Tensor) -> torch.Tensor:
+    """`[clips, P]`: the mean rise of the log energies `[clips, P, channels]` from the frame before."""
+    return F.pad(torch.relu(energy[:, 1:] - energy[:, :-1]).mean(-1), (1, 0))
 
-    Onset strength is the mean rise of the log energies from the frame before;
-    an onset is a local maximum of it above its clip's mean plus one deviation.
-    """
-    rise = torch.relu(energy[:, 1:] - energy[:, :-1]).mean(-1)
-    strength = F.pad(rise, (1, 0))
-    threshold = strength.mean(1, keepdim=True) + strength.std(1, keepdim=True)
-    left = F.pad(strength[:, :-1], (1, 0))
-    right = F.pad(strength[:, 1:], (0, 1))
-    return (strength > threshold) & (strength >= left) & (strength >= right)
+
+def beat_grid(strength: torch.Tensor, beats: torch.Tensor, tolerance: int = 1) -> torch.Tensor:
+    """`[clips, P]` bool: frames on each clip's beat grid (within `tolerance` frames), the grid being
+    the multiples of its beat period shifted to where its onsets are strongest."""
+    clips, playable = strength.shape
+    positions = torch.arange(playable)
+    grid = torch.zeros(clips, playable, dtype=torch.bool)
+    for clip in range(clips):
+        period = max(int(beats[clip]), 1)
+        phase_strength = torch.zeros(period).index_add_(0, positions % period, strength[clip])
+        offset = (positions - int(phase_strength.argmax())) % period
+        grid[clip] = (offset <= tolerance) | (offset >= period - tolerance)
+    return grid
+
+
+def beat_lags(strength: torch.Tensor, shortest: int, longest: int) -> torch.Tensor:
+    """Each clip's beat period in frames `[clips]`: the lag in [shortest, longest] where its onset
+    strength (mean removed) correlates best with itself (as GENERATION.md's `rhythm` measures)."""
+    centred = strength - strength.mean(1, keepdim=True)
+    longest = min(longest, centred.shape[1] - 1)
+    if longest < shortest:
+        return torch.zeros(len(strength), dtype=torch.int64)
+    scores = torch.stack([(centred[:, lag:] * centred[:, :-lag]).mean(1) for lag in range(shortest, longest + 1)], 1)
+    return scores.argmax(1) + shortest
 
 
 def _memory_of(prior: Prior) -> _Memory:
@@ -127,9 +146,13 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
     if request.prime is not None:
         output = [request.prime[:, :-EDGE_FRAMES] if request.prime.shape[1] > 2 * EDGE_FRAMES else request.prime]
         clip, index = -1, 0
+        prime = request.prime.unsqueeze(0)
+        energy = prior.features.energy(prime)
+        beat = int(beat_lags(onset_strength(energy), int(memory.beats.min()), int(memory.beats.max()))[0])
     else:
         choices = allowed.nonzero()[:, 0]
         clip = int(choices[torch.randint(len(choices), (1,), generator=generator)])
+        beat = int(memory.beats[clip])
         first = _run_length(config.jump_probability, max_run, generator)
         index = int(torch.randint(0, max(1, memory.playable - first), (1,), generator=generator))
         output = [memory.block(clip, index, first)]
@@ -137,9 +160,9 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
     length, jumps, history = output[0].shape[1], [], _History(prior)
     while length < request.frames:
         run = min(_run_length(config.jump_probability, max_run, generator), request.frames - length)
-        run = _until_onset(memory, clip, index, run)
+        run = _until_beat(memory, clip, index, run)
         recent = torch.cat(output, dim=1)[:, -(config.context_frames + 1):]
-        target = _choose(prior, memory, history.state(torch.cat(output, dim=1)), recent, clip, allowed,
+        target = _choose(prior, memory, history.state(torch.cat(output, dim=1)), recent, clip, _same_beat(memory, allowed, beat),
                          request.temperature, generator)
         block = _crossfaded(memory, (clip, index), target, config.crossfade_frames, run)
         jumps.append({"frame": length, "clip": target[0], "track": int(memory.tracks[target[0]])})
@@ -149,13 +172,12 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
     return WalkResult(torch.cat(output, dim=1)[:, : request.frames], jumps)
 
 
-def _until_onset(memory: _Memory, clip: int, index: int, run: int) -> int:
-    """`run`, moved back to the current source's first onset in its second half, so a jump lands on a beat."""
+def _until_beat(memory: _Memory, clip: int, index: int, run: int) -> int:
+    """`run`, moved to the nearest beat of the current source after half of it, so a jump leaves on a beat."""
     if clip < 0 or run < 4:
         return run
-    ahead = memory.onsets[clip, index + run // 2 : index + run]
-    hits = ahead.nonzero()
-    return run // 2 + int(hits[0, 0]) if len(hits) else run
+    ahead = memory.on_beat[clip, index + run // 2 : index + run + 1].nonzero()
+    return run // 2 + int(ahead[-1, 0]) if len(ahead) else run
 
 
 def _run_length(probability: float, max_run: int, generator: torch.Generator) -> int:
@@ -198,8 +220,8 @@ def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Te
         return int(choices[torch.randint(len(choices), (1,), generator=generator)]), 0
     distance = memory.context_distance(context, searched) / max(context.numel(), 1)
     distance[:, memory.playable - LOOKAHEAD_FRAMES :] = float("inf")
-    on_beat = memory.onsets[searched] & torch.isfinite(distance)
-    if bool(on_beat.any()):  # land on an onset, as the jump leaves at one
+    on_beat = memory.on_beat[searched] & torch.isfinite(distance)
+    if bool(on_beat.any()):  # land on a beat, as the jump leaves on one
         distance[~on_beat] = float("inf")
     count = min(config.candidates, int(torch.isfinite(distance).sum()))
     best = torch.topk(distance.flatten(), count, largest=False)
@@ -214,6 +236,16 @@ def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Te
         weights = torch.softmax(-(score - score.min()) / temperature, dim=0)
         pick = int(torch.multinomial(weights, 1, generator=generator))
     return int(clips[pick]), int(indices[pick])
+
+
+def _same_beat(memory: _Memory, allowed: torch.Tensor, beat: int, enough: int = 8) -> torch.Tensor:
+    """The allowed clips whose beat period is the piece's (within a frame, else two), so the beat goes on
+    across jumps; all allowed clips when fewer than `enough` share it."""
+    for tolerance in (1, 2):
+        matching = allowed & ((memory.beats - beat).abs() <= tolerance)
+        if int(matching.sum()) >= enough:
+            return matching
+    return allowed
 
 
 def _searched_clips(memory: _Memory, allowed: torch.Tensor, clip: int, count: int,
