@@ -168,6 +168,7 @@ class PriorConfig:
     search_clips: int = 256
     crossfade_frames: int = 4
     model_weight: float = 1.0
+    repeat_probability: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("memory_clips", "feature_dims", "hidden", "sequence_frames", "batch_size", "context_frames",
@@ -180,8 +181,9 @@ class PriorConfig:
             raise ConfigError(f"prior.minutes must be positive, got {self.minutes}")
         if self.lr <= 0:
             raise ConfigError(f"prior.lr must be positive, got {self.lr}")
-        if not 0 <= self.jump_probability <= 1:
-            raise ConfigError(f"prior.jump_probability must be in [0, 1], got {self.jump_probability}")
+        for name in ("jump_probability", "repeat_probability"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"prior.{name} must be in [0, 1], got {getattr(self, name)}")
         if self.max_run_seconds <= 0:
             raise ConfigError(f"prior.max_run_seconds must be positive, got {self.max_run_seconds}")
         if self.crossfade_frames < 0 or self.model_weight < 0:

@@ -158,23 +158,28 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
         output = [memory.block(clip, index, first)]
         index += output[0].shape[1]
     length, jumps, history = output[0].shape[1], [], _History(prior)
+    previous, repeated = None, False
     while length < request.frames:
-        run = min(_run_length(config.jump_probability, max_run, generator), request.frames - length)
-        run = _until_beat(memory, clip, index, run)
-        recent = torch.cat(output, dim=1)[:, -(config.context_frames + 1):]
-        target = _choose(prior, memory, history.state(torch.cat(output, dim=1)), recent, clip, _same_beat(memory, allowed, beat),
-                         request.temperature, generator)
-        block = _crossfaded(memory, (clip, index), target, config.crossfade_frames, run)
-        jumps.append({"frame": length, "clip": target[0], "track": int(memory.tracks[target[0]])})
+        if previous is not None and not repeated and float(torch.rand((), generator=generator)) < config.repeat_probability:
+            (target, run), repeated = previous, True  # play the last run again: music repeats itself
+        else:
+            recent = torch.cat(output, dim=1)[:, -(config.context_frames + 1):]
+            target = _choose(prior, memory, history.state(torch.cat(output, dim=1)), recent, clip,
+                             _same_beat(memory, allowed, beat), request.temperature, generator)
+            run = _until_beat(memory, *target, _run_length(config.jump_probability, max_run, generator))
+            repeated = False
+        block = _crossfaded(memory, (clip, index), target, config.crossfade_frames, min(run, request.frames - length))
+        jumps.append({"frame": length, "clip": target[0], "track": int(memory.tracks[target[0]]), "repeat": repeated})
         output.append(block)
         length += block.shape[1]
         clip, index = target[0], target[1] + block.shape[1]
+        previous = (target, block.shape[1])
     return WalkResult(torch.cat(output, dim=1)[:, : request.frames], jumps)
 
 
 def _until_beat(memory: _Memory, clip: int, index: int, run: int) -> int:
-    """`run`, moved to the nearest beat of the current source after half of it, so a jump leaves on a beat."""
-    if clip < 0 or run < 4:
+    """`run` frames from (clip, index), shortened to the last beat after half of it, so the next jump leaves on a beat."""
+    if run < 4:
         return run
     ahead = memory.on_beat[clip, index + run // 2 : index + run + 1].nonzero()
     return run // 2 + int(ahead[-1, 0]) if len(ahead) else run
