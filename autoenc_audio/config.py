@@ -148,7 +148,8 @@ class PriorConfig:
     The prior keeps the frames of `memory_clips` training clips and a recurrent
     model of their phase-free features; generation walks over the memory,
     jumping where the context of the last `context_frames` frames matches and
-    the model finds the continuation likely (see `prior/walk.py`).
+    the model finds the continuation likely, on the beat, and replaying a run
+    with `repeat_probability` (see `prior/walk.py`).
     """
 
     memory_clips: int = 1024
@@ -161,14 +162,14 @@ class PriorConfig:
     minutes: float | None = None
     seed: int = 0
     device: str = "auto"
-    jump_probability: float = 0.05
-    max_run_seconds: float = 1.0
+    jump_probability: float = 0.02
+    max_run_seconds: float = 1.5
     context_frames: int = 16
     candidates: int = 32
     search_clips: int = 256
     crossfade_frames: int = 4
     model_weight: float = 1.0
-    repeat_probability: float = 0.0
+    repeat_probability: float = 0.6
 
     def __post_init__(self) -> None:
         for name in ("memory_clips", "feature_dims", "hidden", "sequence_frames", "batch_size", "context_frames",

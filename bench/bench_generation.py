@@ -15,6 +15,7 @@ bench/.runs/generation/.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import shutil
@@ -53,9 +54,9 @@ def trained(kind: str, minutes: float, prior_minutes: float, out: Path, root: Pa
             model={"latent": 18376, "kind": kind}, train={"device": "cpu"}).with_budget(minutes, None)
         train(config, run, CACHE, data_root=root, overwrite=True)
     if not prior_path(run).exists():
-        checkpoint = load_checkpoint(run / "best.safetensors")
-        config = checkpoint.config.override(prior={"minutes": prior_minutes, "device": "cpu"}).prior
-        train_prior(checkpoint, run, config.__class__(**{**config.__dict__, "epochs": None}), CACHE)
+        checkpoint = load_checkpoint(run / "best.safetensors")  # the prior's settings: today's default preset
+        config = load_config(ROOT / "configs" / "default.toml").prior
+        train_prior(checkpoint, run, dataclasses.replace(config, minutes=prior_minutes, epochs=None, device="cpu"), CACHE)
     return run
 
 

@@ -24,6 +24,9 @@ from .store import Prior
 LOOKAHEAD_FRAMES = 8
 """Frames of each candidate continuation the recurrent model scores."""
 
+MAX_REPEATS = 3
+"""A run is played at most this many times more in a row."""
+
 
 @dataclass(frozen=True)
 class WalkRequest:
@@ -158,18 +161,19 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
         output = [memory.block(clip, index, first)]
         index += output[0].shape[1]
     length, jumps, history = output[0].shape[1], [], _History(prior)
-    previous, repeated = None, False
+    previous, repeated = None, 0
     while length < request.frames:
-        if previous is not None and not repeated and float(torch.rand((), generator=generator)) < config.repeat_probability:
-            (target, run), repeated = previous, True  # play the last run again: music repeats itself
+        again = float(torch.rand((), generator=generator)) < config.repeat_probability
+        if previous is not None and repeated < MAX_REPEATS and again:
+            (target, run), repeated = previous, repeated + 1  # play the last run again: music repeats itself
         else:
             recent = torch.cat(output, dim=1)[:, -(config.context_frames + 1):]
             target = _choose(prior, memory, history.state(torch.cat(output, dim=1)), recent, clip,
                              _same_beat(memory, allowed, beat), request.temperature, generator)
             run = _until_beat(memory, *target, _run_length(config.jump_probability, max_run, generator))
-            repeated = False
+            repeated = 0
         block = _crossfaded(memory, (clip, index), target, config.crossfade_frames, min(run, request.frames - length))
-        jumps.append({"frame": length, "clip": target[0], "track": int(memory.tracks[target[0]]), "repeat": repeated})
+        jumps.append({"frame": length, "clip": target[0], "track": int(memory.tracks[target[0]]), "repeat": repeated > 0})
         output.append(block)
         length += block.shape[1]
         clip, index = target[0], target[1] + block.shape[1]
