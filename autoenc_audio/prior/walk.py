@@ -5,9 +5,12 @@ another place in another track where the phase-free context of the last
 `context_frames` generated frames matches, choosing among the best matches
 by how likely the recurrent model finds their continuation (a softmax at
 `temperature`). Jumps come at random (`jump_probability` per frame), at the
-latest after `max_run_seconds`, and are crossfaded over `crossfade_frames`.
-A run never stays in one track for long, so 2-second windows are new music,
-not copies of the training tracks.
+latest after `max_run_seconds`; they stay among clips of the piece's beat
+period, leave on a beat and land on one, and are crossfaded over
+`crossfade_frames`. A run is replayed with `repeat_probability` (up to
+`MAX_REPEATS` times), as music repeats its bars. A run never stays in one
+track for long, so 2-second windows are new music, not copies of the
+training tracks.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from .memory import EDGE_FRAMES
-from .store import Prior
+from .store import Prior, PriorError
 
 LOOKAHEAD_FRAMES = 8
 """Frames of each candidate continuation the recurrent model scores."""
@@ -143,7 +146,7 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
     generator = torch.Generator().manual_seed(request.seed)
     allowed = request.allowed if request.allowed is not None else torch.ones(len(memory.frames), dtype=torch.bool)
     if not bool(allowed.any()):
-        raise ValueError("the walk has no memory clip to play")
+        raise PriorError("the walk has no memory clip to play")
     hop_seconds = prior.autoencoder["frame_hop"] / prior.autoencoder["sample_rate"]
     max_run = max(2, round(config.max_run_seconds / hop_seconds))
     if request.prime is not None:
