@@ -34,7 +34,7 @@ from .audio import (
 )
 from .checkpoint import Checkpoint, load_checkpoint
 from .latent_files import LatentFile, make_metadata
-from .metrics import GUARD, evaluate
+from .metrics import GUARD, METRIC_NAMES, evaluate
 from .models import Autoencoder
 
 Progress = Callable[[int, int], None]
@@ -493,7 +493,7 @@ class TrackMetrics:
         si_sdr = 10 * math.log10((target + GUARD) / (residual + GUARD))
         out = {"snr_db": snr, "si_sdr_db": si_sdr}
         out.update({k: v / max(self.weight, 1) for k, v in self.spectral.items()})
-        return {name: out[name] for name in ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db") if name in out}
+        return {name: out[name] for name in METRIC_NAMES if name in out}
 
 
 # ----------------------------------------------------------------------------- outputs

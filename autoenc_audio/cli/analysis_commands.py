@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..metric_info import format_value
-from .common import cache_dir_option, json_option, print_json, print_table, progress_bar
+from .common import cache_dir_option, device_option, json_option, print_json, print_table, progress_bar
 
 
 @click.command()
@@ -73,7 +73,7 @@ def analyze(models, data_root, out_dir, max_clips, cv_folds, tsne, batch_size, f
 @click.option("--kind", type=click.Choice(["ae", "vae"]), default=None, help="Plain or variational.")
 @click.option("--config", "config_file", default=None, help="TOML config file or preset name; flags override it.")
 @click.option("--seed", type=int, default=None, help="Training seed (the same for every size).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="Where to train.")
+@device_option("Where to train.")
 @click.option("--criterion", type=click.Choice(["mrstft", "mel_l1", "snr_db", "si_sdr_db", "lsd_db"]), default="mrstft",
               show_default=True, help="Metric of the proposal rule.")
 @click.option("--tolerance", type=click.FloatRange(min=0), default=0.10, show_default=True,

@@ -195,6 +195,14 @@ def with_check(function: Callable, check: Callable[[dict[str, Any]], None]) -> C
     return checked
 
 
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def device_option(help: str = "Where the model runs.", default: str | None = None) -> Callable[[Callable], Callable]:
+    """`--device auto|cpu|cuda|mps` (auto: CUDA, then Apple's MPS, then the CPU)."""
+    return click.option("--device", type=click.Choice(DEVICES), default=default, show_default=default is not None, help=help)
+
+
 def json_option(function: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (one object per line).")(function)
 

@@ -18,17 +18,12 @@ import click
 from ..errors import first_line
 from ..metric_info import METRIC_NAMES
 from .common import (
-    cache_dir_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs, with_check,
+    cache_dir_option, device_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs, with_check,
 )
 
 
 
 # ----------------------------------------------------------------------------- shared options
-
-
-def device_option(function: Callable) -> Callable:
-    return click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto", show_default=True,
-                        help="Where the model runs.")(function)
 
 
 def batch_size_option(function: Callable) -> Callable:
@@ -68,7 +63,7 @@ def with_model(function: Callable) -> Callable:
     """Adds --model/--device/--batch-size/--cache-dir and passes the loaded checkpoint as `checkpoint`."""
 
     @model_option
-    @device_option
+    @device_option(default="auto")
     @batch_size_option
     @cache_dir_option
     @functools.wraps(function)

@@ -13,8 +13,9 @@ from typing import Any
 import click
 
 from ..config import TrainConfig, load_config
+from ..metric_info import METRIC_NAMES
 from ..runs import record_latest_run, resolve_model
-from .common import (audio_options, cache_dir_option, is_tty, json_option, model_option, print_json, print_table,
+from .common import (audio_options, cache_dir_option, device_option, is_tty, json_option, model_option, print_json, print_table,
                      progress_bar, stderr_console)
 
 class ConsoleReporter:
@@ -86,7 +87,7 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 @click.option("--seed", type=int, default=None, help="Random seed (same seed, data and device: same weights on CPU).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder [default: runs/DATE-ARCH-KIND-N].")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="Where to train [default: auto].")
+@device_option("Where to train [default: auto].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--overwrite", is_flag=True, help="Start again in an --out that already holds a run (its checkpoints are replaced).")
 @click.option("--workers", type=click.IntRange(min=0), default=None, help=f"Data-loading processes [default: {TrainConfig().workers}: load in the training process].")
@@ -155,7 +156,7 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
         ("epochs / steps", f"{summary['epochs']} / {summary['steps']}"),
         ("train time", f"{summary['wall_seconds']:.0f} s ({summary['clips_per_second']:.1f} clips/s)"),
     ]
-    rows += [(f"test {name}", f"{test[name]:.3f}") for name in ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db") if name in test]
+    rows += [(f"test {name}", f"{test[name]:.3f}") for name in METRIC_NAMES if name in test]
     print_table("training summary", rows, ("what", "value"))
 
 
@@ -187,7 +188,7 @@ class PriorConsoleReporter:
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs over the memory [default: [prior] epochs of the run's config].")
 @click.option("--memory-clips", type=click.IntRange(min=1), default=None, help="Training clips the prior keeps [default: 1024].")
 @click.option("--seed", type=int, default=None, help="Seed of the model's initialisation and batches.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None, help="Where to train [default: auto].")
+@device_option("Where to train [default: auto].")
 @click.option("--resume", is_flag=True, help="Continue the run's prior exactly where it stopped.")
 @click.option("--overwrite", is_flag=True, help="Replace a prior the run already has.")
 @cache_dir_option
@@ -269,7 +270,7 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     summary = extra.get("summary") or {}
     if summary:
         rows.append(("training", f"{summary['epochs']} epochs, {summary['wall_seconds']:.0f} s, {summary['clips_per_second']:.1f} clips/s"))
-    for name in ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db"):
+    for name in METRIC_NAMES:
         if name in (extra.get("test") or {}):
             rows.append((f"test {name}", f"{extra['test'][name]:.3f}"))
     rows += _prior_rows(path)
