@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import soundfile
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -140,6 +141,22 @@ def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[di
     return folders, speed
 
 
+def figure(folders: dict[str, Path], root: Path, run: Path) -> Path:
+    """docs/generation.png: spectrograms of a held-out real clip, a Gaussian sample and a prior sample."""
+    from autoenc_audio.audio import load_clip
+    from autoenc_audio.plots import plot_spectrograms
+
+    checkpoint = load_checkpoint(run / "best.safetensors")
+    song = next(iter(test_songs(checkpoint, root).values()))[0]
+    real = load_clip(song, checkpoint.config.audio, "center", np.random.default_rng(0)).samples
+    rate = checkpoint.config.audio.sample_rate
+    signals = [(f"held-out real: {Path(song).name}", real, rate)]
+    for name, title in (("gaussian", "the fitted Gaussian (--method gaussian)"), ("random", "the prior (--mode random)")):
+        clip = sorted(folders[name].glob("*.wav"))[0]
+        signals.append((title, soundfile.read(clip, dtype="float32")[0], rate))
+    return plot_spectrograms(signals, ROOT / "docs" / "generation.png", title="Real music, a Gaussian sample, a prior sample")
+
+
 def markdown(results: dict) -> str:
     lines = ["# Generation: is it music? (GENERATION.md)", "",
              f"Real music of the bench ({results['held_out_tracks']} held-out tracks, {results['training_tracks']} training "
@@ -174,6 +191,8 @@ def main() -> None:
         vae_folders, vae_speed = generate_sets(vae, root, ["random", "gaussian"], args.out)
         folders.update({f"vae {k}": v for k, v in vae_folders.items()})
         speed.update({f"vae {k}": v for k, v in vae_speed.items()})
+    if {"gaussian", "random"} <= set(folders) and not args.quick:
+        print("figure:", figure(folders, root, run), flush=True)
     names = {str(folder): name for name, folder in folders.items()}
     report = score_sets(list(folders.values()), checkpoint=run / "best.safetensors", cache_dir=CACHE,
                         message=lambda text: print(text, flush=True))
