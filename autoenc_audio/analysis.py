@@ -15,7 +15,8 @@ on 100 test clips) is done here with statistics that say what they mean:
   training splits, by track): standardised logistic regression and a decision
   tree; accuracy with a 95 % Wilson interval, balanced accuracy, confusion
   matrix, chance levels (majority class, 1/k), and the same probes in
-  cross-validation grouped by track over every labelled clip.
+  cross-validation stratified by label, grouped by track, over every labelled
+  clip.
   Feature sets above `PROBE_DIMS` dimensions are first reduced to `PROBE_DIMS`
   principal components fitted on the training clips (the same for every view).
 - latent statistics: per-dimension mean/std, nearly constant dimensions, the
@@ -220,23 +221,48 @@ def probe(train_x: np.ndarray, train_y: Sequence[int], test_x: np.ndarray, test_
 
 def probe_cv(features: np.ndarray, labels: Sequence[int], groups: Sequence[int], kind: str, folds: int = 5,
              seed: int = 0) -> dict[str, Any]:
-    """The probe in k-fold cross-validation grouped by track (no track on both sides): mean and std accuracy."""
+    """The probe in k-fold cross-validation stratified by label and grouped by track (no track on both
+    sides, each label spread over the folds as evenly as its tracks allow): mean and std accuracy."""
     return probe_cv_all(features, labels, groups, (kind,), folds, seed)[kind]
+
+
+def cv_splits(labels: Sequence[int], groups: Sequence[int], folds: int = 5,
+              seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`(train, test)` clip indices of a cross-validation stratified by label and grouped by track
+    (sklearn's `StratifiedGroupKFold`, shuffled with `seed`). At most `folds` folds, one per track, and
+    no more than the label with the most tracks has tracks: with more, no fold could hold every label,
+    the folds would hold out a few labels each while training on the others, and the scores would
+    fall below chance (6 labels of 2 tracks in 5 folds)."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    labels, groups = np.asarray(labels), np.asarray(groups)
+    if folds < 2:
+        raise AnalysisError("cross-validation needs at least two folds")
+    if len(np.unique(groups)) < 2:
+        raise AnalysisError("cross-validation needs at least two tracks")
+    most = max(len(np.unique(groups[labels == label])) for label in np.unique(labels))
+    if most < 2:
+        raise AnalysisError("cross-validation needs a label with at least two tracks")
+    splitter = StratifiedGroupKFold(n_splits=min(folds, most), shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        # sklearn warns when a label has fewer clips (not tracks) than folds; such a label just sits
+        # in fewer test folds, as does any label with fewer tracks than folds, which it does not warn of
+        warnings.filterwarnings("ignore", message="The least populated class in y has only", category=UserWarning)
+        return list(splitter.split(np.zeros((len(labels), 1)), labels, groups))
 
 
 def probe_cv_all(features: np.ndarray, labels: Sequence[int], groups: Sequence[int], kinds: Sequence[str],
                  folds: int = 5, seed: int = 0) -> dict[str, dict[str, Any]]:
-    """`probe_cv` for several probe kinds, sharing each fold's PCA reduction."""
-    from sklearn.model_selection import GroupKFold
-
+    """`probe_cv` for several probe kinds over the folds of `cv_splits`, sharing each fold's PCA
+    reduction. `folds` in the result counts the folds scored (a fold whose training clips hold fewer
+    than two labels, or with no test clips, is skipped); `folds_asked` is the number asked for."""
     labels, groups = np.asarray(labels), np.asarray(groups)
-    folds = min(folds, len(np.unique(groups)))
-    if folds < 2:
-        raise AnalysisError("cross-validation needs at least two tracks")
     scores: dict[str, dict[str, list[float]]] = {kind: {"accuracy": [], "balanced": []} for kind in kinds}
     total = 0
-    for train_index, test_index in GroupKFold(n_splits=folds).split(features, labels, groups):
-        if len(np.unique(labels[train_index])) < 2:
+    for train_index, test_index in cv_splits(labels, groups, folds, seed):
+        if len(test_index) == 0 or len(np.unique(labels[train_index])) < 2:
             continue
         train_x, (test_x,) = reduce_dimensions(features[train_index], [features[test_index]], seed=seed)
         for kind in kinds:
@@ -247,7 +273,7 @@ def probe_cv_all(features: np.ndarray, labels: Sequence[int], groups: Sequence[i
         total += len(test_index)
     if total == 0:
         raise AnalysisError("no cross-validation fold had two labels to train on")
-    return {kind: {"folds": len(values["accuracy"]), "accuracy": float(np.mean(values["accuracy"])),
+    return {kind: {"folds": len(values["accuracy"]), "folds_asked": folds, "accuracy": float(np.mean(values["accuracy"])),
                    "accuracy_std": float(np.std(values["accuracy"])), "balanced_accuracy": float(np.mean(values["balanced"])),
                    "clips": total} for kind, values in scores.items()}
 
@@ -660,6 +686,20 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _cv_text(analysis: dict[str, Any]) -> str:
+    """What `cv` means in a report, with the number of folds actually scored when it differs from the setting."""
+    asked = analysis["settings"]["cv_folds"]
+    if asked < 2:
+        return "no cross-validation (`--cv-folds` below 2)"
+    used = sorted({probes[view][kind]["cv"]["folds"] for probes in (result["probes"] for result in analysis["models"])
+                   for view in VIEWS if view in probes for kind in ("logistic", "tree")
+                   if "folds" in probes[view][kind].get("cv", {})})
+    folds = f"{asked}-fold" if used in ([], [asked]) else (
+        f"{'/'.join(map(str, used))}-fold (of {asked} asked: no more folds than the label with the most tracks "
+        f"has tracks, and only folds with two labels to train on count)")
+    return f"`cv` is {folds} cross-validation stratified by label, grouped by track, over every labelled clip"
+
+
 def render_report(analysis: dict[str, Any]) -> str:
     """The Markdown report: comparison across models, then one section per model."""
     results = analysis["models"]
@@ -667,8 +707,7 @@ def render_report(analysis: dict[str, Any]) -> str:
     first = results[0]
     lines += [f"Data: `{first.get('data')}`, labels: {', '.join(first['labels']) or '(none)'}. "
               f"Probes are trained on the training split and scored on the test split (split by track, as in "
-              f"training); `cv` is {analysis['settings']['cv_folds']}-fold cross-validation grouped by track over "
-              f"every labelled clip. Feature sets above {PROBE_DIMS} dimensions are reduced to {PROBE_DIMS} "
+              f"training); {_cv_text(analysis)}. Feature sets above {PROBE_DIMS} dimensions are reduced to {PROBE_DIMS} "
               f"principal components fitted on the training clips before probing; k-means runs on "
               f"{CLUSTER_DIMS} principal components. Analysis took {analysis['seconds']:.0f} s.", ""]
     rows = analysis["comparison"]

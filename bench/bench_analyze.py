@@ -67,7 +67,8 @@ def run_dataset(name: str, root: Path, sizes: list[int], minutes: float, out: Pa
 
 
 def summarise(root: Path, trained: dict, analysis: dict) -> dict:
-    """Per model and view: test and track-grouped cv accuracy and balanced accuracy, k-means, neighbours."""
+    """Per model and view: test and cv (stratified by label, grouped by track) accuracy and balanced
+    accuracy, k-means, neighbours; the numbers of cv folds scored."""
     first = analysis["models"][0]
     views = {}
     for result in analysis["models"]:
@@ -81,8 +82,11 @@ def summarise(root: Path, trained: dict, analysis: dict) -> dict:
                    "kmeans_homogeneity": probes[view]["kmeans"]["homogeneity"],
                    "neighbour_agreement": probes[view]["neighbour_agreement"]}
             for view, _ in VIEW_COLUMNS if view in probes}
+    folds = sorted({probes[view][kind]["cv"]["folds"] for probes in (result["probes"] for result in analysis["models"])
+                    for view, _ in VIEW_COLUMNS if view in probes for kind in ("logistic", "tree")
+                    if "folds" in probes[view][kind].get("cv", {})})
     return {"data": str(root), "labels": first["labels"], "clips": first["clips"], "tracks": first["tracks"],
-            "chance": first["probes"].get("chance"), "training": {str(k): v for k, v in trained.items()},
+            "chance": first["probes"].get("chance"), "cv_folds": folds, "training": {str(k): v for k, v in trained.items()},
             "analysis_seconds": analysis["seconds"], "views": views}
 
 
@@ -94,7 +98,8 @@ def markdown(name: str, minutes: float, block: dict) -> str:
              f"{clips['train']} train / {clips['validation']} validation / {clips['test']} test (split by track). "
              f"Default models trained {minutes:g} min each on 2 CPU cores; analysis of all three took "
              f"{block['analysis_seconds']:.0f} s. Logistic-regression probes train on the training split and score "
-             "the test split; `cv` is 5-fold cross-validation grouped by track over all labelled clips (the steadier "
+             f"the test split; `cv` is {'/'.join(map(str, block.get('cv_folds') or [5]))}-fold cross-validation stratified by label, "
+             "grouped by track, over all labelled clips (the steadier "
              "figure). Balanced accuracy (mean recall over labels) is the honest one when labels are unbalanced: "
              "its chance level is 1/k whatever the class sizes.", "",
              "| N | epochs | test SNR dB | test MR-STFT | view | test acc. | test balanced | cv acc. | cv balanced | "

@@ -21,7 +21,7 @@ from .common import cache_dir_option, device_option, json_option, print_json, pr
 @click.option("--max-clips", type=click.IntRange(min=10), default=4000, show_default=True,
               help="At most this many clips per model, evenly spread over the splits.")
 @click.option("--cv-folds", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Folds of the track-grouped cross-validation of the probes (0: off).")
+              help="Folds of the probes' cross-validation, stratified by label and grouped by track (0: off).")
 @click.option("--tsne/--no-tsne", default=True, show_default=True, help="Draw a t-SNE map (at most 1500 clips).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True, help="Clips per encoding batch.")
 @click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
