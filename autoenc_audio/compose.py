@@ -54,6 +54,7 @@ class GenerateRequest:
     morph: bool = False
     crop: CropMode = "center"
     offset: float | None = None
+    prime_seconds: float | None = None
     prior: Path | None = None
     cache_dir: Path | None = None
     batch_size: int = 16
@@ -88,6 +89,8 @@ def choose_method(request: GenerateRequest, prior: Prior | None) -> tuple[str, l
         raise PriorError(f"--mode {request.mode} needs a prior: train one with 'aea train-prior' (or pass --prior FILE)")
     if request.naive and method != "gaussian":
         raise LatentError("--naive draws unscaled Gaussian vectors: use it with --mode random --method gaussian")
+    if request.weights is not None and method != "mean":
+        raise LatentError(f"--weights weighs the sources of --method mean, not of --method {method}")
     if request.seconds is not None and method not in ("prior", "gaussian"):
         raise LatentError(f"--seconds sets the length of prior and gaussian pieces; --method {method} gives one clip")
     return method, []
@@ -105,7 +108,7 @@ def generate_pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: 
         if len(request.sources) != 1:
             raise LatentError(f"--mode continue takes one song (--from SONG), got {len(request.sources)}")
         piece = continuation(checkpoint, prior, request.sources[0], request.seconds or CONTINUE_SECONDS, seed,
-                             request.temperature, request.offset or 0.0)
+                             request.temperature, request.offset or 0.0, request.prime_seconds)
         return Outcome([piece], notes)
     if method == "prior":
         maps = None if request.label else source_maps(checkpoint, request.sources, request.crop, request.offset)

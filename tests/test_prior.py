@@ -105,6 +105,17 @@ def test_a_continuation_starts_with_the_reconstruction_of_the_opening(run, tmp_p
     assert np.abs(piece.samples[checkpoint.model.clip_samples:]).max() > 1e-3, "nothing after the opening"
 
 
+def test_a_shorter_opening_is_continued_and_a_longer_one_refused(run, tmp_path):
+    song = tmp_path / "song.wav"
+    soundfile.write(song, (0.3 * np.sin(2 * np.pi * 220 * np.arange(2 * 8000) / 8000)).astype("float32"), 8000)
+    request = GenerateRequest("continue", seconds=3.0, seed=1, sources=(str(song),), prime_seconds=0.5)
+    piece = generate_pieces(run["checkpoint"], request).pieces[0]
+    assert len(piece.samples) == 3 * 8000 and piece.metadata["prime_seconds"] == 0.5
+    assert np.abs(piece.samples[: 4000]).max() > 0.05, "the opening is there"
+    with pytest.raises(Exception, match="at most one clip"):
+        generate_pieces(run["checkpoint"], dataclasses.replace(request, prime_seconds=2.0))
+
+
 def test_style_pieces_play_only_the_label_or_the_nearest_clips(run):
     prior = load_prior(prior_path(run["dir"]))
     label = prior.memory.label_names[0]

@@ -321,10 +321,12 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
 @click.option("--crop", type=click.Choice(["start", "center", "random"]), default="center", show_default=True,
               help="Clip taken from each audio source (continue: the opening starts at --offset, default 0).")
 @click.option("--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds in each audio source.")
+@click.option("--prime-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="continue: seconds of the song's opening to continue from, at most one clip [default: one clip].")
 @with_model
 @json_option
 def generate(mode, out, sources, more_sources, method, seconds, count, seed, temperature, naive, prior_path, weights, label,
-             data_root, steps, morph, crop, offset, checkpoint, batch_size, cache_dir, as_json) -> None:
+             data_root, steps, morph, crop, offset, prime_seconds, checkpoint, batch_size, cache_dir, as_json) -> None:
     """Make new music: random pieces, continuations, pieces in a style, interpolations.
 
     With a prior ('aea train-prior'), random, continue and average walk over
@@ -354,7 +356,7 @@ def generate(mode, out, sources, more_sources, method, seconds, count, seed, tem
     if mode == "continue" and not all_sources:
         raise click.UsageError("--mode continue needs --from SONG (the song whose opening it continues)")
     request = GenerateRequest(mode, method, seconds, count, seed, temperature, naive, all_sources, _parse_weights(weights),
-                              label, data_root, steps, morph, crop, offset, prior_path, cache_dir, batch_size)
+                              label, data_root, steps, morph, crop, offset, prime_seconds, prior_path, cache_dir, batch_size)
     with progress_bar("generating") as bar:
         outcome = generate_pieces(checkpoint, request, bar)
     for note in outcome.notes:

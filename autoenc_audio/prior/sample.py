@@ -56,18 +56,27 @@ def random_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, 
 
 
 def continuation(checkpoint: Checkpoint, prior: Prior, source: str, seconds: float, seed: int,
-                 temperature: float = 1.0, offset: float = 0.0) -> Piece:
-    """`source`'s opening clip (from `offset`) reconstructed, then continued by the prior to `seconds` in all."""
+                 temperature: float = 1.0, offset: float = 0.0, prime_seconds: float | None = None) -> Piece:
+    """`source`'s opening (`prime_seconds` from `offset`, at most one clip) reconstructed, then continued by
+    the prior to `seconds` in all. With a whole clip as the opening, the piece starts with exactly its
+    reconstruction."""
     audio_config, model = checkpoint.config.audio, checkpoint.model
+    prime_seconds = audio_config.clip_seconds if prime_seconds is None else prime_seconds
+    if not 0 < prime_seconds <= audio_config.clip_seconds:
+        raise LatentError(f"--prime-seconds must be more than 0 and at most one clip ({audio_config.clip_seconds:g} s), "
+                          f"got {prime_seconds:g}")
     samples = _seconds_to_samples(checkpoint, seconds)
-    if samples < model.clip_samples:
-        raise LatentError(f"--seconds {seconds:g} is shorter than the opening it continues ({audio_config.clip_seconds:g} s)")
-    clip = load_clip(source, audio_config, offset, np.random.default_rng(0))
-    latent = encode_clips(model, torch.from_numpy(clip.samples).view(1, 1, -1), 1, model_device(checkpoint))
-    prime = model.frames_of(latent)[0]
+    prime_samples = int(round(prime_seconds * audio_config.sample_rate))
+    if samples < prime_samples:
+        raise LatentError(f"--seconds {seconds:g} is shorter than the opening it continues ({prime_seconds:g} s)")
+    clip = load_clip(source, audio_config, offset, np.random.default_rng(0)).samples.copy()
+    clip[prime_samples:] = 0.0
+    latent = encode_clips(model, torch.from_numpy(clip).view(1, 1, -1), 1, model_device(checkpoint))
+    whole = prime_samples == model.clip_samples
+    prime = model.frames_of(latent)[0, :, : None if whole else -(-prime_samples // model.frame_hop) + EDGE_FRAMES]
     request = WalkRequest(frames_needed(checkpoint, samples), seed, temperature, prime=prime)
-    facts = {"mode": "continue", "sources": [source], "offset": offset, "prime_seconds": audio_config.clip_seconds}
-    return _piece(checkpoint, prior, request, samples, facts, first_latent=latent[0])
+    facts = {"mode": "continue", "sources": [source], "offset": offset, "prime_seconds": prime_seconds}
+    return _piece(checkpoint, prior, request, samples, facts, first_latent=latent[0] if whole else None)
 
 
 def style_mask(prior: Prior, maps: torch.Tensor, share: float = STYLE_SHARE) -> torch.Tensor:
