@@ -12,14 +12,12 @@
   about the training mean when the checkpoint has one (else about zero), so it
   keeps the distance from the typical latent instead of cutting through it.
 
-Every result carries JSON-able metadata (mode, seed, sources, model
-fingerprint, ...), written by `write_generated` as a sidecar `OUT.json` beside
-each audio file.
+Every result carries JSON-able metadata (mode, seed, sources, ...); `compose`
+decodes it and writes each file with a sidecar `OUT.json`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import secrets
 from dataclasses import dataclass, field
@@ -29,15 +27,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .audio import CropMode, load_clip, write_audio
-from .files import atomic_path
+from .audio import CropMode, load_clip
 from .checkpoint import Checkpoint
 from .data import DatasetError, prepare_dataset
 from .latent_files import is_latent_path, load_latents
-from .latents import (LatentError, Progress, check_size, clip_crop, decode_latents, encode_clips, join_clips,
-                      model_device, model_fields, output_paths)
+from .latents import LatentError, Progress, check_size, clip_crop, encode_clips, model_device
 
-MODES = ("random", "average", "interpolate")
 METHODS = ("linear", "slerp")
 
 
@@ -202,36 +197,3 @@ def interpolate(checkpoint: Checkpoint, sources: Sequence[str], steps: int = 5, 
     metadata = {"mode": "interpolate", "sources": list(sources), "steps": steps, "method": method, "morph": morph,
                 "slerp_centre": ("training mean" if centre is not None else "zero") if method == "slerp" else None}
     return Generation(torch.stack(rows), metadata, [{"step": i, "t": t} for i, t in enumerate(ts)], morph=morph)
-
-
-# ----------------------------------------------------------------------------- output
-
-
-def write_generated(checkpoint: Checkpoint, generation: Generation, out: str, batch_size: int = 16,
-                    sidecar: bool = True) -> list[dict[str, Any]]:
-    """Decode and write the generation: one file per latent (numbered), or one morphing clip.
-
-    Each file gets a sidecar `NAME.json` with its metadata (not for `-`).
-    Returns the metadata of each file written (with `path`).
-    """
-    audio = checkpoint.config.audio
-    clips = decode_latents(checkpoint.model, generation.latents, batch_size, model_device(checkpoint))[:, 0].numpy()
-    common = {**generation.metadata, **{k: v for k, v in model_fields(checkpoint).items() if k != "aea_version"}}
-    if generation.morph:
-        hop = max(1, audio.clip_samples // 2)
-        items = [(join_clips(clips, hop), {**common, "hop_samples": hop, "t": [i.get("t") for i in generation.per_item]})]
-        names = ["morph"]
-    else:
-        items = [(clip, {**common, **extra}) for clip, extra in zip(clips, generation.per_item)]
-        names = [generation.metadata["mode"]] * len(items)  # output_paths numbers them
-    written = []
-    for target, (samples, metadata) in zip(output_paths(out, names), items):
-        write_audio(target, samples, audio.sample_rate)
-        record = {"path": target, **metadata, "seconds": len(samples) / audio.sample_rate}
-        if sidecar and target != "-":
-            side = Path(target).with_suffix(".json")
-            with atomic_path(side) as temporary:
-                temporary.write_text(json.dumps(record, indent=2) + "\n")
-            record["sidecar"] = str(side)
-        written.append(record)
-    return written

@@ -12,7 +12,8 @@ import torch
 from autoenc_audio.checkpoint import load_checkpoint
 from autoenc_audio.config import load_config
 from autoenc_audio.data import DatasetError, prepare_dataset
-from autoenc_audio.generate import average, interpolate, sample_random, slerp, source_latents, write_generated
+from autoenc_audio.compose import GenerateRequest, generate_pieces, write_pieces
+from autoenc_audio.generate import average, interpolate, sample_random, slerp, source_latents
 from autoenc_audio.latent_files import LatentFile, save_latents
 from autoenc_audio.latents import LatentError, decode_latents, encode_clips
 from autoenc_audio.metrics import spectral_flatness
@@ -131,13 +132,15 @@ def test_interpolation_goes_from_a_to_b(setup):
 
 def test_written_files_have_sidecars(setup, tmp_path):
     ae = setup["ae"]
-    records = write_generated(ae, sample_random(ae, 2, seed=4), str(tmp_path / "r.wav"))
+    pieces = generate_pieces(ae, GenerateRequest("random", "gaussian", n=2, seed=4)).pieces
+    records = write_pieces(ae, pieces, str(tmp_path / "r.wav"), "random")
     assert [Path(r["path"]).name for r in records] == ["r-000.wav", "r-001.wav"]
     side = json.loads((tmp_path / "r-001.json").read_text())
-    assert side["mode"] == "random" and side["seed"] == 4 and side["index"] == 1
+    assert side["mode"] == "random" and side["seed"] == 5 and side["index"] == 1  # piece i: seed + i, repeatable alone
     assert side["model_fingerprint"] == ae.fingerprint
     paths = [str(setup["songs"] / "low" / "low.00000.wav"), str(setup["songs"] / "high" / "high.00000.wav")]
-    morph = write_generated(ae, interpolate(ae, paths, steps=4, morph=True), str(tmp_path / "morph"))
+    morph_pieces = generate_pieces(ae, GenerateRequest("interpolate", sources=tuple(paths), steps=4, morph=True)).pieces
+    morph = write_pieces(ae, morph_pieces, str(tmp_path / "morph"), "interpolate")
     audio, rate = soundfile.read(morph[0]["path"])
     assert len(audio) == 8000 + 3 * 4000 and Path(morph[0]["path"]).name == "morph.wav"
     assert json.loads(Path(morph[0]["sidecar"]).read_text())["sources"] == paths
