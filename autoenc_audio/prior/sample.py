@@ -20,6 +20,9 @@ from .memory import EDGE_FRAMES
 from .store import Prior
 from .walk import WalkRequest, walk
 
+PEAK = 0.99
+"""A piece whose peak would pass this is scaled down to it (the sidecar's `gain`), so files are never clipped."""
+
 STYLE_SHARE = 0.25
 """A style is the quarter of the memory's clips nearest to the sources (at least 4 clips)."""
 
@@ -40,7 +43,11 @@ def _piece(checkpoint: Checkpoint, prior: Prior, request: WalkRequest, samples: 
            first_latent: torch.Tensor | None = None) -> Piece:
     result = walk(prior, request)
     audio = decode_frames(checkpoint, result.frames, samples, first_latent)
-    metadata = {"method": "prior", "prior": str(prior.path), "prior_fingerprint": prior.fingerprint, "seed": request.seed,
+    peak = float(np.abs(audio).max()) if len(audio) else 0.0
+    # Splices can overshoot: scale down rather than clip (a continuation keeps its opening exact).
+    gain = min(1.0, PEAK / peak) if peak > 0 and first_latent is None else 1.0
+    audio = audio * gain
+    metadata = {"gain": round(gain, 4), "method": "prior", "prior": str(prior.path), "prior_fingerprint": prior.fingerprint, "seed": request.seed,
                 "temperature": request.temperature, "jumps": len(result.jumps),
                 "tracks_visited": len({jump["track"] for jump in result.jumps}), **facts}
     return Piece(audio, metadata)
