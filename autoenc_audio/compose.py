@@ -96,9 +96,11 @@ def choose_method(request: GenerateRequest, prior: Prior | None) -> tuple[str, l
     return method, []
 
 
-def generate_pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None = None) -> Outcome:
-    """The pieces `request` asks for, decoded to audio."""
-    prior = find_prior(checkpoint, request.prior) if "prior" in METHODS[request.mode] else None
+def generate_pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None = None,
+                    prior: Prior | None = None) -> Outcome:
+    """The pieces `request` asks for, decoded to audio; `prior`: one already loaded (else `find_prior`)."""
+    if prior is None and "prior" in METHODS[request.mode]:
+        prior = find_prior(checkpoint, request.prior)
     method, notes = choose_method(request, prior)
     seed = gen.new_seed() if request.seed is None else request.seed
     seconds = request.seconds or checkpoint.config.audio.clip_seconds
