@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import subprocess
 import sys
@@ -160,11 +161,16 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
     print_table("training summary", rows, ("what", "value"))
 
 
+PRIOR_LINE_SECONDS = 5.0
+"""At most one line per this many seconds of prior training."""
+
+
 class PriorConsoleReporter:
     """A progress bar per epoch on a terminal; one plain line per epoch on stderr."""
 
     def __init__(self) -> None:
         self.bar = None
+        self.printed = -math.inf
 
     def message(self, text: str) -> None:
         click.echo(f"aea: {text}", err=True)
@@ -178,6 +184,9 @@ class PriorConsoleReporter:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+        if time.monotonic() - self.printed < PRIOR_LINE_SECONDS:  # epochs of a small memory take well under a second
+            return
+        self.printed = time.monotonic()
         click.echo(f"prior epoch {record['epoch']:>3}  train {record['train_loss']:.4f}  val {record['val_loss']:.4f}",
                    err=True)
 
