@@ -79,6 +79,19 @@ def test_the_walk_plays_memory_frames_and_never_stays_in_one_track(run):
     assert sum(real) > 0.5 * len(real), "the walk should play memory frames (all but the crossfades)"
 
 
+def test_the_walk_survives_a_jump_at_every_frame_and_a_damaged_prior_is_one_error(run, tmp_path):
+    from safetensors.torch import save_file
+
+    prior = load_prior(prior_path(run["dir"]))
+    prior.config = dataclasses.replace(prior.config, jump_probability=1.0, repeat_probability=0.0)
+    for seed in range(5):
+        assert walk(prior, WalkRequest(frames=120, seed=seed)).frames.shape[1] == 120
+    damaged = tmp_path / "prior.safetensors"
+    save_file({"x": torch.zeros(1)}, damaged, metadata={"format": "aea-prior", "format_version": "1"})
+    with pytest.raises(PriorError, match="incomplete or damaged prior"):
+        load_prior(damaged)
+
+
 @pytest.mark.parametrize("method", ["prior", "gaussian"])
 def test_seconds_give_exact_lengths_and_a_seed_gives_the_same_audio(run, method):
     request = GenerateRequest("random", method, seconds=3.3, n=2, seed=5)

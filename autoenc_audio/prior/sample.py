@@ -65,8 +65,8 @@ def random_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, 
 def continuation(checkpoint: Checkpoint, prior: Prior, source: str, seconds: float, seed: int,
                  temperature: float = 1.0, offset: float = 0.0, prime_seconds: float | None = None) -> Piece:
     """`source`'s opening (`prime_seconds` from `offset`, at most one clip) reconstructed, then continued by
-    the prior to `seconds` in all. With a whole clip as the opening, the piece starts with exactly its
-    reconstruction."""
+    the prior to `seconds` in all. With a whole clip as the opening, the piece's first three quarters of a
+    clip (before the first window's crossfade) are exactly its reconstruction."""
     audio_config, model = checkpoint.config.audio, checkpoint.model
     prime_seconds = audio_config.clip_seconds if prime_seconds is None else prime_seconds
     if not 0 < prime_seconds <= audio_config.clip_seconds:

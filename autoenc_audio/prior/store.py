@@ -99,9 +99,15 @@ def load_prior(path: Path) -> Prior:
     path = Path(path)
     raw, tensors = _open(path, with_tensors=True)
     try:
-        config = PriorConfig(**raw["config"])
-    except (TypeError, ConfigError) as error:
-        raise PriorError(f"{path}: stored prior config does not build ({first_line(error)})") from None
+        return _prior_from(path, raw, tensors)
+    except (KeyError, TypeError, AttributeError, ConfigError) as error:
+        raise PriorError(f"{path}: incomplete or damaged prior ({first_line(error)})") from None
+
+
+def _prior_from(path: Path, raw: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Prior:
+    if not isinstance(raw.get("autoencoder"), dict):
+        raise KeyError("no autoencoder metadata")
+    config = PriorConfig(**raw["config"])
     features = FeatureMap(tensors["features.floor"][0], tensors["features.mean"], tensors["features.std"],
                           tensors["features.basis"])
     model = FeaturePrior(features.dims, config.hidden)

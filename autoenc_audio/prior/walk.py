@@ -73,6 +73,8 @@ class _Memory:
         return self.frames[clip, :, index + EDGE_FRAMES]
 
     def block(self, clip: int, start: int, count: int) -> torch.Tensor:
+        """Playable frames `start .. start + count` of `clip` (fewer at its end: edge frames are never played)."""
+        count = max(0, min(count, self.playable - start))
         return self.frames[clip, :, start + EDGE_FRAMES : start + EDGE_FRAMES + count]
 
     def context_distance(self, context: torch.Tensor, clips: torch.Tensor) -> torch.Tensor:
@@ -113,7 +115,7 @@ def beat_lags(strength: torch.Tensor, shortest: int, longest: int) -> torch.Tens
     """Each clip's beat period in frames `[clips]`: the lag in [shortest, longest] where its onset
     strength (mean removed) correlates best with itself (as GENERATION.md's `rhythm` measures)."""
     centred = strength - strength.mean(1, keepdim=True)
-    longest = min(longest, centred.shape[1] - 1)
+    shortest, longest = max(1, shortest), min(longest, centred.shape[1] - 1)
     if longest < shortest:
         return torch.zeros(len(strength), dtype=torch.int64)
     scores = torch.stack([(centred[:, lag:] * centred[:, :-lag]).mean(1) for lag in range(shortest, longest + 1)], 1)
@@ -154,12 +156,12 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
         clip, index = -1, 0
         prime = request.prime.unsqueeze(0)
         energy = prior.features.energy(prime)
-        beat = int(beat_lags(onset_strength(energy), int(memory.beats.min()), int(memory.beats.max()))[0])
+        beat = int(beat_lags(onset_strength(energy), int(memory.beats.min()), int(memory.beats.max()))[0])  # 0: unknown
     else:
         choices = allowed.nonzero()[:, 0]
         clip = int(choices[torch.randint(len(choices), (1,), generator=generator)])
         beat = int(memory.beats[clip])
-        first = _run_length(config.jump_probability, max_run, generator)
+        first = max(2, _run_length(config.jump_probability, max_run, generator))
         index = int(torch.randint(0, max(1, memory.playable - first), (1,), generator=generator))
         output = [memory.block(clip, index, first)]
         index += output[0].shape[1]
@@ -227,7 +229,7 @@ def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Te
     config = prior.config
     context = prior.features(recent)[1:]  # the last C frames' features
     searched = _searched_clips(memory, allowed, clip, config.search_clips, generator)
-    if len(searched) == 0 or memory.playable <= context.shape[0] + LOOKAHEAD_FRAMES:  # nothing to match against
+    if len(searched) == 0 or len(context) == 0 or memory.playable <= context.shape[0] + LOOKAHEAD_FRAMES:  # nothing to match
         choices = allowed.nonzero()[:, 0]
         return int(choices[torch.randint(len(choices), (1,), generator=generator)]), 0
     distance = memory.context_distance(context, searched) / max(context.numel(), 1)
