@@ -14,11 +14,12 @@ import io
 import math
 import os
 import sys
+import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Literal, Union
+from typing import BinaryIO, Iterator, Literal
 
 import numpy as np
 import soundfile

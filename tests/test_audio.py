@@ -174,6 +174,16 @@ def test_write_to_stdout(capsysbinary):
     assert rate == 22050 and len(data) == 100
 
 
+def test_streamed_writes_to_stdout_give_one_wav_of_every_piece(capsysbinary):
+    from autoenc_audio.audio import audio_writer
+
+    with audio_writer("-", 22050) as write:
+        for value in (0.1, 0.2, 0.3):
+            write(np.full(1000, value, dtype=np.float32))
+    data, rate = soundfile.read(io.BytesIO(capsysbinary.readouterr().out))
+    assert rate == 22050 and len(data) == 3000 and abs(data[-1] - 0.3) < 1e-3
+
+
 def test_samples_beyond_full_scale_are_clipped_with_a_warning_naming_the_file(tmp_path):
     from autoenc_audio.audio import ClippingWarning, audio_writer
 

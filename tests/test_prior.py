@@ -15,7 +15,7 @@ from autoenc_audio.checkpoint import load_checkpoint
 from autoenc_audio.cli import cli
 from autoenc_audio.compose import GenerateRequest, generate_pieces
 from autoenc_audio.config import load_config
-from autoenc_audio.latents import reconstruct_clips
+from autoenc_audio.latents import LatentError, reconstruct_clips
 from autoenc_audio.audio import load_clip
 from autoenc_audio.prior.memory import EDGE_FRAMES
 from autoenc_audio.prior.store import PriorError, load_prior, prior_path
@@ -125,7 +125,7 @@ def test_a_shorter_opening_is_continued_and_a_longer_one_refused(run, tmp_path):
     piece = generate_pieces(run["checkpoint"], request).pieces[0]
     assert len(piece.samples) == 3 * 8000 and piece.metadata["prime_seconds"] == 0.5
     assert np.abs(piece.samples[: 4000]).max() > 0.05, "the opening is there"
-    with pytest.raises(Exception, match="at most one clip"):
+    with pytest.raises(LatentError, match="at most one clip"):
         generate_pieces(run["checkpoint"], dataclasses.replace(request, prime_seconds=2.0))
 
 
@@ -134,7 +134,7 @@ def test_style_pieces_play_only_the_label_or_the_nearest_clips(run):
     label = prior.memory.label_names[0]
     piece = generate_pieces(run["checkpoint"], GenerateRequest("average", seconds=2.0, seed=1, label=label)).pieces[0]
     assert piece.metadata["label"] == label and piece.metadata["style_clips"] == int((prior.memory.labels == 0).sum())
-    with pytest.raises(Exception, match="no label 'nope'"):
+    with pytest.raises(LatentError, match="no label 'nope'"):
         generate_pieces(run["checkpoint"], GenerateRequest("average", seconds=2.0, seed=1, label="nope"))
 
 

@@ -27,7 +27,7 @@ from ..config import ConfigError, PriorConfig
 from ..errors import first_line
 from ..files import atomic_path
 from ..torch_files import UnsafeFileError, load_plain
-from .header import FORMAT_NAME, FORMAT_VERSION, PRIOR_FILE, STATE_FILE, PriorError, prior_path, read_prior_metadata  # noqa: F401
+from .header import FORMAT_NAME, FORMAT_VERSION, STATE_FILE, PriorError, prior_path, read_prior_metadata  # noqa: F401 - re-exported
 from .memory import FeatureMap, FrameMemory
 from .model import FeaturePrior
 
@@ -97,7 +97,7 @@ def save_prior(path: Path, prior: Prior, training_state: dict[str, Any] | None =
 def load_prior(path: Path) -> Prior:
     """Read a prior written by `save_prior`; every problem is a one-line PriorError naming the file."""
     path = Path(path)
-    raw, tensors = _open(path, with_tensors=True)
+    raw, tensors = read_prior_metadata(path), _tensors(path)
     try:
         return _prior_from(path, raw, tensors)
     except (KeyError, TypeError, AttributeError, ConfigError) as error:
@@ -139,12 +139,9 @@ def load_prior_state(path: Path, prior: Prior) -> dict[str, Any]:
     return loaded["state"]
 
 
-def _open(path: Path, *, with_tensors: bool) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
-    raw = read_prior_metadata(path)
-    if not with_tensors:
-        return raw, {}
+def _tensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
-            return raw, {key: handle.get_tensor(key) for key in handle.keys()}
+            return {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as error:  # noqa: BLE001 - SafetensorError, OSError, ...
         raise PriorError(f"{path}: not a readable safetensors file ({first_line(error)})") from None

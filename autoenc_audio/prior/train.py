@@ -11,7 +11,7 @@ import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -105,10 +105,10 @@ def start_run(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cache_
         prior = load_prior(path)
         prior.check_belongs_to(checkpoint)
         state = load_prior_state(path, prior)
-        prior.config = replace(prior.config, epochs=config.epochs, minutes=config.minutes)
+        prior.config = replace(prior.config, epochs=config.epochs, minutes=config.minutes, device=config.device)
     else:
         prior, state = new_prior(checkpoint, config, cache_dir, reporter), None
-    device = resolve_device(prior.config.device if not resume else config.device)
+    device = resolve_device(prior.config.device)
     prior.model.to(device)
     optimizer = torch.optim.Adam(prior.model.parameters(), lr=prior.config.lr)
     if state is not None:
@@ -176,5 +176,3 @@ class _Silent:
     def end_epoch(self, record: dict[str, Any]) -> None:
         pass
 
-
-ProgressCallback = Callable[[int, int], None]

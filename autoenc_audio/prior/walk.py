@@ -172,8 +172,8 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
         if previous is not None and repeated < MAX_REPEATS and again:
             (target, run), repeated = previous, repeated + 1  # play the last run again: music repeats itself
         else:
-            recent = torch.cat(output, dim=1)[:, -(config.context_frames + 1):]
-            target = _choose(prior, memory, history.state(torch.cat(output, dim=1)), recent, clip,
+            output = [torch.cat(output, dim=1)]  # one tensor so far: each jump joins only what came since
+            target = _choose(prior, memory, history.state(output[0]), output[0][:, -(config.context_frames + 1):], clip,
                              _same_beat(memory, allowed, beat), request.temperature, generator)
             run = _until_beat(memory, *target, _run_length(config.jump_probability, max_run, generator))
             repeated = 0
