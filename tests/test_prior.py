@@ -18,6 +18,7 @@ from autoenc_audio.config import load_config
 from autoenc_audio.latents import LatentError, reconstruct_clips
 from autoenc_audio.audio import load_clip
 from autoenc_audio.prior.memory import EDGE_FRAMES
+from autoenc_audio.prior.sample import PEAK, fit_peak
 from autoenc_audio.prior.store import PriorError, load_prior, prior_path
 from autoenc_audio.prior.train import train_prior
 from autoenc_audio.prior.walk import WalkRequest, walk
@@ -182,3 +183,20 @@ def test_without_a_prior_random_falls_back_to_the_gaussian_and_says_so(run, tmp_
     assert result.stderr.count("\n") == 1 and "no prior for this model: using --method gaussian" in result.stderr
     continued = aea("generate", "--model", bare, "--mode", "continue", "--from", tmp_path / "g.wav", "-o", tmp_path / "c.wav")
     assert continued.exit_code == 2 and "needs a prior" in continued.stderr
+
+
+def test_a_loud_continuation_is_scaled_down_after_its_exact_opening():
+    rate = 8000
+    t = np.arange(4 * rate) / rate
+    audio = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    audio[2 * rate :] *= 6.0  # the walk went on into a much louder track: peak 3.0
+    exact, ramp = rate, rate // 2
+    scaled, gain = fit_peak(audio, exact, ramp)
+    assert np.array_equal(scaled[:exact], audio[:exact]), "the opening stays exactly the reconstruction"
+    assert np.abs(scaled).max() <= PEAK + 1e-6 and np.isclose(gain, PEAK / 3.0, rtol=1e-3)
+    curve = scaled[exact:] / np.where(np.abs(audio[exact:]) > 1e-3, audio[exact:], np.nan)
+    assert np.nanmax(np.abs(np.diff(curve))) < 0.01, "the gain fades in: no step"
+    quiet, unity = fit_peak(audio[: 2 * rate], exact, ramp)
+    assert unity == 1.0 and np.array_equal(quiet, audio[: 2 * rate])
+    whole, whole_gain = fit_peak(audio)  # any other piece: one gain for all of it
+    assert np.isclose(np.abs(whole).max(), PEAK) and np.allclose(whole, audio * whole_gain)

@@ -15,13 +15,14 @@ import torch
 from ..audio import load_clip
 from ..checkpoint import Checkpoint
 from ..latents import LatentError, encode_clips, model_device
-from ..pieces import decode_frames, frames_needed
+from ..pieces import decode_frames, frames_needed, window_hop
 from .memory import EDGE_FRAMES
 from .store import Prior
 from .walk import WalkRequest, walk
 
 PEAK = 0.99
-"""A piece whose peak would pass this is scaled down to it (the sidecar's `gain`), so files are never clipped."""
+"""A piece whose peak would pass this is scaled down to it (the sidecar's `gain`), so files are never clipped;
+a continuation only after its exact opening (`gain_from_seconds`)."""
 
 STYLE_SHARE = 0.25
 """A style is the quarter of the memory's clips nearest to the sources (at least 4 clips)."""
@@ -39,17 +40,42 @@ def _seconds_to_samples(checkpoint: Checkpoint, seconds: float) -> int:
     return int(round(seconds * checkpoint.config.audio.sample_rate))
 
 
+def fit_peak(audio: np.ndarray, exact: int = 0, ramp: int = 0) -> tuple[np.ndarray, float]:
+    """`audio` `[samples]` scaled so its peak is at most PEAK, and the gain it ends at.
+
+    The first `exact` samples (a continuation's opening, its exact
+    reconstruction) are kept; the gain is reached over the next `ramp` samples
+    by a raised-cosine fade and held from there. Splices of loud and quiet
+    tracks can overshoot full scale: scaling down beats clipping.
+    """
+    rest = np.abs(audio[exact:])
+    peak = float(rest.max()) if len(rest) else 0.0
+    if peak <= PEAK:
+        return audio, 1.0
+    gain, curve = PEAK / peak, np.ones(len(audio))
+    ramp = min(ramp, len(audio) - exact)
+    for _ in range(4):  # a peak inside the fade needs a lower end gain
+        curve[exact : exact + ramp] = 1 - (1 - gain) * np.sin(0.5 * np.pi * (np.arange(ramp) + 0.5) / max(ramp, 1)) ** 2
+        curve[exact + ramp :] = gain
+        over = float(np.abs(audio[exact:] * curve[exact:]).max())
+        if over <= PEAK * (1 + 1e-6):
+            break
+        gain *= PEAK / over
+    return (audio * curve).astype(audio.dtype), gain
+
+
 def _piece(checkpoint: Checkpoint, prior: Prior, request: WalkRequest, samples: int, facts: dict[str, Any],
            first_latent: torch.Tensor | None = None) -> Piece:
     result = walk(prior, request)
     audio = decode_frames(checkpoint, result.frames, samples, first_latent)
-    peak = float(np.abs(audio).max()) if len(audio) else 0.0
-    # Splices can overshoot: scale down rather than clip (a continuation keeps its opening exact).
-    gain = min(1.0, PEAK / peak) if peak > 0 and first_latent is None else 1.0
-    audio = audio * gain
+    model = checkpoint.model
+    exact = 0 if first_latent is None else window_hop(model.layout.frames) * model.frame_hop  # before the first fade
+    audio, gain = fit_peak(audio, exact, model.clip_samples - exact if exact else 0)
     metadata = {"gain": round(gain, 4), "method": "prior", "prior": str(prior.path), "prior_fingerprint": prior.fingerprint, "seed": request.seed,
                 "temperature": request.temperature, "jumps": len(result.jumps),
                 "tracks_visited": len({jump["track"] for jump in result.jumps}), **facts}
+    if exact and gain < 1:
+        metadata["gain_from_seconds"] = round(exact / checkpoint.config.audio.sample_rate, 3)
     return Piece(audio, metadata)
 
 
