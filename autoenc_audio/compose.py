@@ -23,7 +23,9 @@ from . import generate as gen
 from .audio import CropMode, write_audio
 from .checkpoint import Checkpoint
 from .files import atomic_path
-from .latents import LatentError, Progress, decode_latents, join_clips, model_device, model_fields, output_paths
+from .latents import (
+    LatentError, Progress, decode_latents, is_folder_target, join_clips, model_device, model_fields, output_paths,
+)
 from .pieces import window_hop
 from .prior.sample import Piece, continuation, random_pieces, style_pieces
 from .prior.store import Prior, PriorError, load_prior, prior_path
@@ -179,3 +181,10 @@ def write_pieces(checkpoint: Checkpoint, pieces: Sequence[Piece], out: str, mode
         written.append(record)
     return written
 
+
+
+def page_path(out: str) -> Path:
+    """Where `generate --html` writes its page: `DIR/index.html` for a folder, `NAME.html` beside `NAME.wav`."""
+    if out == "-":
+        raise LatentError("--html writes a page beside the audio files; -o - writes no file to show")
+    return Path(out) / "index.html" if is_folder_target(out) else Path(out).with_suffix(".html")

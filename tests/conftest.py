@@ -27,3 +27,29 @@ def make_audio(tmp_path: Path):
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (tests/browser.py). Without one the test is skipped and says why (pytest -rs prints it)."""
+    from browser import Browser, find_chromium
+
+    executable = find_chromium()
+    if executable is None:
+        pytest.skip("no chromium here: the page tests need Debian's chromium (.ci/run installs it with apt)")
+    instance = Browser(executable)
+    yield instance
+    instance.close()
+
+
+@pytest.fixture
+def check_page(browser):
+    """check_page(path): load the page in Chromium and fail on what a person would find wrong; returns the report."""
+    from browser import problems
+
+    def check(path: Path):
+        report = browser.check_page(path)
+        assert problems(report, path) == [], problems(report, path)
+        return report
+
+    return check

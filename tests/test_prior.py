@@ -200,3 +200,17 @@ def test_a_loud_continuation_is_scaled_down_after_its_exact_opening():
     assert unity == 1.0 and np.array_equal(quiet, audio[: 2 * rate])
     whole, whole_gain = fit_peak(audio)  # any other piece: one gain for all of it
     assert np.isclose(np.abs(whole).max(), PEAK) and np.allclose(whole, audio * whole_gain)
+
+
+def test_generate_html_writes_a_page_of_its_pieces(run, tmp_path, check_page):
+    out = tmp_path / "gen"
+    result = aea("generate", "--model", run["dir"], "--mode", "random", "--seconds", "2", "--n", "2", "--seed", "1",
+                 "-o", f"{out}/", "--html")
+    assert result.exit_code == 0, result.stderr
+    assert f"page {out / 'index.html'}" in result.stdout
+    report = check_page(out / "index.html")
+    assert len(report.audio) == 2 and len(report.images) == 2
+    single = aea("generate", "--model", run["dir"], "--mode", "random", "--seed", "1", "-o", tmp_path / "one.wav", "--html")
+    assert single.exit_code == 0 and (tmp_path / "one.html").is_file() and (tmp_path / "one.png").is_file()
+    refused = aea("generate", "--model", run["dir"], "--mode", "random", "-o", "-", "--html")
+    assert refused.exit_code == 2 and "--html" in refused.stderr

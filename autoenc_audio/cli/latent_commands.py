@@ -323,10 +323,13 @@ def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop,
 @click.option("--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds in each audio source.")
 @click.option("--prime-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
               help="continue: seconds of the song's opening to continue from, at most one clip [default: one clip].")
+@click.option("--html", "html_page", is_flag=True,
+              help="Also write a page to listen and look: DIR/index.html, or NAME.html beside NAME.wav "
+                   "(a player, a spectrogram and the sidecar's facts per piece).")
 @with_model
 @json_option
 def generate(mode, out, sources, more_sources, method, seconds, count, seed, temperature, naive, prior_path, weights, label,
-             data_root, steps, morph, crop, offset, prime_seconds, checkpoint, batch_size, cache_dir, as_json) -> None:
+             data_root, steps, morph, crop, offset, prime_seconds, html_page, checkpoint, batch_size, cache_dir, as_json) -> None:
     """Make new music: random pieces, continuations, pieces in a style, interpolations.
 
     With a prior ('aea train-prior'), random, continue and average walk over
@@ -338,16 +341,18 @@ def generate(mode, out, sources, more_sources, method, seconds, count, seed, tem
 
     \b
     Examples:
-      aea generate --mode random --seconds 30 --n 4 --seed 1 -o samples/
+      aea generate --mode random --seconds 30 --n 4 --seed 1 -o samples/ --html
       aea generate --mode continue --from song.mp3 --seconds 20 -o more.wav
       aea generate --mode average --from a.mp3 b.mp3 c.mp3 --seconds 20 -o mix.wav
       aea generate --mode average --label jazz -o jazz.wav
       aea generate --mode random --method gaussian -o noise.wav
       aea generate --mode interpolate --from a.mp3 b.mp3 --steps 8 --method slerp --morph -o morph.wav
     """
-    from ..compose import GenerateRequest, generate_pieces, write_pieces
+    from ..compose import GenerateRequest, generate_pieces, page_path, write_pieces
 
     _no_json_with_stdout(as_json, out)
+    if html_page and out == "-":
+        raise click.UsageError("--html writes a page beside the audio files; -o - writes none (give a file or folder)")
     if more_sources and not sources:
         raise click.UsageError(f"unexpected argument {more_sources[0]!r} (sources go after --from)")
     all_sources = tuple(sources) + tuple(more_sources)
@@ -361,12 +366,21 @@ def generate(mode, out, sources, more_sources, method, seconds, count, seed, tem
         outcome = generate_pieces(checkpoint, request, bar)
     for note in outcome.notes:
         click.echo(f"aea: {note}", err=True)
-    for record in write_pieces(checkpoint, outcome.pieces, out, mode):
+    records = write_pieces(checkpoint, outcome.pieces, out, mode)
+    for record in records:
         if as_json:
             print_json(record)
         elif out != "-":
             click.echo(f"wrote {record['path']} ({record['seconds']:.2f} s)" +
                        (f", metadata in {record['sidecar']}" if "sidecar" in record else ""))
+    if html_page:
+        from ..pages.generation import write_generation_page
+
+        page = write_generation_page(records, page_path(out))
+        if as_json:
+            print_json({"page": str(page)})
+        else:
+            click.echo(f"page {page}")
 
 
 def _parse_weights(values: tuple[str, ...]) -> list[float] | None:

@@ -1,0 +1,61 @@
+"""The generation page (`aea generate --html`): a player, a spectrogram and the sidecar's facts per piece."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .html import Page, audio_player, document, facts, figure, link, section, text, write_page
+
+FIRST_FACTS = ("mode", "method", "seconds", "seed", "temperature", "sources", "label", "offset", "prime_seconds", "jumps",
+               "tracks_visited", "gain", "gain_from_seconds", "prior_fingerprint", "model_fingerprint", "model_kind")
+HIDDEN_FACTS = {"path", "sidecar", "prior", "model", "clip_samples", "aea_version"}
+
+
+def spectrogram_png(audio_path: Path) -> Path | None:
+    """`NAME.png` beside `NAME.wav`: its spectrogram (None when the audio cannot be read)."""
+    import soundfile
+
+    from ..plots import plot_spectrograms
+
+    try:
+        samples, rate = soundfile.read(str(audio_path), dtype="float32", always_2d=True)
+    except (OSError, RuntimeError, soundfile.LibsndfileError):
+        return None
+    mono = samples.mean(axis=1)
+    return plot_spectrograms([(audio_path.name, mono, rate)], audio_path.with_suffix(".png"), size=(1000, 330),
+                             title=f"{audio_path.name}: spectrogram")
+
+
+def ordered_facts(record: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The sidecar's facts worth reading, the telling ones first; sources by file name."""
+    shown = {key: value for key, value in record.items() if key not in HIDDEN_FACTS}
+    if isinstance(shown.get("sources"), list):
+        shown["sources"] = [Path(str(source)).name for source in shown["sources"]]
+    keys = [k for k in FIRST_FACTS if k in shown] + sorted(k for k in shown if k not in FIRST_FACTS)
+    return [(key, shown[key] if not isinstance(shown[key], dict) else str(shown[key])) for key in keys]
+
+
+def piece_section(page: Page, record: Mapping[str, Any], number: int) -> str:
+    audio = Path(record["path"])
+    png = spectrogram_png(audio) if audio.is_file() else None
+    listen = audio_player(page, audio, f"{audio.name} ({record.get('seconds', 0):.1f} s)", f"piece-{number}")
+    sidecar = link(page, record["sidecar"], Path(record["sidecar"]).name) if record.get("sidecar") else ""
+    body = (f'<div class="columns"><div>{listen}{figure(page, png, f"spectrogram of {audio.name}")}</div>'
+            f"<div>{facts(ordered_facts(record))}<p>{sidecar}</p></div></div>")
+    return section(f"{number + 1}. {audio.name}", body, f"section-{number}")
+
+
+def write_generation_page(records: Sequence[Mapping[str, Any]], path: str | Path, command: str | None = None) -> Path:
+    """One page for what one `aea generate` wrote (`records` as `write_pieces` returns them)."""
+    page = Page(Path(path))
+    modes = sorted({str(r.get("mode", "?")) for r in records})
+    methods = sorted({str(r.get("method", "?")) for r in records})
+    seconds = float(np.sum([r.get("seconds", 0.0) for r in records]))
+    lede = (f"{len(records)} piece{'s' if len(records) != 1 else ''} ({seconds:.1f} s in all), mode {', '.join(modes)}, "
+            f"method {', '.join(methods)}. Each piece: a player, its spectrogram and how it was made (its sidecar).")
+    header = f"<p><code>{text(command)}</code></p>" if command else ""
+    body = header + "".join(piece_section(page, record, number) for number, record in enumerate(records))
+    return write_page(page, document("aea generate", lede, body))

@@ -1,0 +1,64 @@
+"""Pages (autoenc_audio/pages/): the blocks, the generation page, and how they load in a real browser."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+from autoenc_audio.pages.generation import write_generation_page
+from autoenc_audio.pages.html import Page, audio_player, document, facts, figure, table
+
+
+def _piece(folder: Path, name: str, seconds: float, rate: int = 8000) -> dict:
+    """A generated-looking file with its sidecar, and the record `write_pieces` would return."""
+    t = np.arange(int(seconds * rate)) / rate
+    path = folder / f"{name}.wav"
+    soundfile.write(path, (0.3 * np.sin(2 * np.pi * 330 * t) * (t % 0.5 < 0.25)).astype("float32"), rate)
+    record = {"path": str(path), "mode": "random", "method": "prior", "seed": 3, "seconds": seconds, "jumps": 4,
+              "sources": [str(folder / "song a.mp3")], "prior_fingerprint": "abc123", "model": "x/best.safetensors"}
+    sidecar = path.with_suffix(".json")
+    sidecar.write_text(json.dumps(record))
+    return {**record, "sidecar": str(sidecar)}
+
+
+def test_text_is_escaped_and_a_missing_file_says_so_instead_of_a_broken_player(tmp_path):
+    page = Page(tmp_path / "index.html")
+    (tmp_path / "a b.wav").write_bytes(b"RIFF")
+    player = audio_player(page, tmp_path / "a b.wav", "<clip>", "p1")
+    assert 'src="a%20b.wav"' in player and "&lt;clip&gt;" in player and 'for="p1"' in player
+    missing = audio_player(page, tmp_path / "gone.wav", "gone", "p2")
+    assert "<audio" not in missing and "missing" in missing and "gone.wav" in missing
+    assert "<img" not in figure(page, tmp_path / "gone.png", "a figure")
+    assert "&amp;" in table(["a&b"], [[1.23456, None, [1, 2]]]) and ">1.235<" in table(["x"], [[1.23456]])
+    assert "<th scope=\"row\">seed</th>" in facts([("seed", 3)])
+    html = document("t<", "lede", "<p>body</p>")
+    assert html.startswith("<!doctype html>") and "<title>t&lt;</title>" in html and "<script" not in html
+
+
+def test_the_generation_page_shows_each_piece_with_its_spectrogram_and_facts(tmp_path):
+    records = [_piece(tmp_path, "000-random", 2.0), _piece(tmp_path, "001-random", 3.0)]
+    page = write_generation_page(records, tmp_path / "index.html")
+    html = page.read_text()
+    assert html.count("<audio") == 2 and html.count("<img") == 2
+    assert (tmp_path / "000-random.png").is_file() and (tmp_path / "001-random.png").is_file()
+    assert "song a.mp3" in html and "abc123" in html and "x/best.safetensors" not in html  # sources by name
+    assert "2 pieces (5.0 s in all)" in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "every link is relative"
+    (tmp_path / "001-random.wav").unlink()  # a piece gone since: said, not a broken player
+    again = write_generation_page(records, tmp_path / "index.html").read_text()
+    assert again.count("<audio") == 1 and "no audio (missing" in again
+    assert not list(tmp_path.glob(".*.tmp")), "written atomically: no temporary left"
+
+
+def test_the_generation_page_works_in_a_real_browser(tmp_path, check_page, browser):
+    records = [_piece(tmp_path, "000-random", 2.0), _piece(tmp_path, "001-random", 4.5)]
+    page = write_generation_page(records, tmp_path / "index.html")
+    report = check_page(page)
+    assert [round(a["duration"], 2) for a in report.audio] == [2.0, 4.5]
+    assert len(report.images) == 2 and report.title == "aea generate"
+    shot = browser.screenshot(tmp_path / "shot.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
