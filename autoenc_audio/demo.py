@@ -45,6 +45,7 @@ class DemoResult:
     figures: list[str] = field(default_factory=list)
     score: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    page: str | None = None
 
 
 
@@ -86,16 +87,31 @@ def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter 
     result.figures.append(str(plot_history([(run_dir.name, list(iterate_history(run_dir)))], run_dir / "history.png")))
 
     train_prior(checkpoint, run_dir, config.prior, cache_dir, reporter=prior_reporter, overwrite=True)
-    result.audio += generate_demo_audio(checkpoint, run_dir, held_out, cache_dir, corpus)
+    generated = generate_demo_audio(checkpoint, run_dir, held_out, cache_dir, corpus)
+    result.audio += [record["path"] for record in generated]
     try:
         result.score = score_demo(checkpoint, run_dir, cache_dir)
     except ScoreError as error:  # a corpus too small for 5-second held-out clips (the tiny preset)
         result.notes.append(f"score skipped: {error}")
+    result.page = str(demo_page(result, generated))
     return result
 
 
+def demo_page(result: DemoResult, generated: list[dict[str, Any]]) -> Path:
+    """RUN/index.html: the run page of what the demo wrote (curves, the held-out clip, generated pieces, score)."""
+    from .pages.run import HeldOutClip, RunSection, write_run_page
+
+    written = result.reconstruction
+    clip = HeldOutClip(Path(result.held_out).parent.name, result.held_out, written.input_path, written.path,
+                       result.figures[0] if result.figures else None, written.metrics or {})
+    history = result.run_dir / "history.png"
+    section = RunSection(result.run_dir.name, result.training, str(history) if history.is_file() else None, [clip],
+                         generated, result.score or None, list(result.notes))
+    return write_run_page([section], result.run_dir / "index.html", title="aea demo")
+
+
 def generate_demo_audio(checkpoint: Checkpoint, run_dir: Path, held_out: list[str], cache_dir: Path, corpus: Path
-                        ) -> list[str]:
+                        ) -> list[dict[str, Any]]:
     """random.wav (20 s), continue.wav (a held-out song's opening, continued), average-<label>.wav (a label's
     style), interpolation.wav (one held-out song morphing into another), each with a sidecar."""
     requests = [(GenerateRequest("random", seconds=DEMO_SECONDS, seed=0), "random.wav"),
@@ -108,7 +124,7 @@ def generate_demo_audio(checkpoint: Checkpoint, run_dir: Path, held_out: list[st
     written = []
     for request, name in requests:
         pieces = generate_pieces(checkpoint, dataclasses.replace(request, cache_dir=cache_dir, data_root=corpus)).pieces
-        written += [record["path"] for record in write_pieces(checkpoint, pieces, str(run_dir / name), request.mode)]
+        written += write_pieces(checkpoint, pieces, str(run_dir / name), request.mode)
     return written
 
 

@@ -31,6 +31,7 @@ PROBE = """
     setTimeout(done, 15000);
   })));
   const images = [...document.images];
+  images.forEach(i => { i.loading = 'eager'; });  // lazy images below the fold: load them to see they decode
   await Promise.all(images.map(i => i.complete ? null : new Promise(done => {
     i.addEventListener('load', done, {once: true}); i.addEventListener('error', done, {once: true}); setTimeout(done, 15000);
   })));

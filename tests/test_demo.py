@@ -13,7 +13,7 @@ from autoenc_audio.cli import cli
 
 
 @pytest.mark.slow
-def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path):
+def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path, check_page):
     out = tmp_path / "demo"
     result = CliRunner().invoke(cli, ["demo", "--config", "tiny", "--out", str(out), "--cache-dir", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output
@@ -39,6 +39,9 @@ def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path
     for figure in ("reconstruction.png", "history.png"):
         assert (out / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {"best.safetensors", "last.safetensors", "history.jsonl", "summary.json"} <= {p.name for p in out.iterdir()}
+    assert result.stdout.rstrip().endswith(f"page {out / 'index.html'}")
+    page = check_page(out / "index.html")  # the demo's run page, in a real browser
+    assert len(page.audio) == 2 + 4 and len(page.images) >= 2 + 4  # the held-out pair; random, continue, average, morph
 
 
 def test_demo_keeps_a_run_already_in_its_folder_unless_told_to_overwrite(tmp_path):

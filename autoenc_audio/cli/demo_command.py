@@ -65,6 +65,8 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
     if score:
         print_table("demo: is it music? (aea score against held-out clips; GENERATION.md)", score,
                     ("name", "clips", *SCORE_COLUMNS))
+    if result.page:
+        click.echo(f"page {result.page}")
 
 
 def _names(paths: list[str]) -> str:

@@ -28,9 +28,11 @@ th { background: #eef1f5; font-weight: 600; }
 td.number { text-align: right; }
 figure { margin: 8px 0; } figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 0.92em; }
-.player { display: flex; align-items: center; gap: 12px; margin: 6px 0; flex-wrap: wrap; }
-.player label { min-width: 11em; font-weight: 600; }
-.player audio { width: 420px; max-width: 100%; }
+.player { display: grid; grid-template-columns: minmax(8em, 15em) minmax(180px, 1fr) auto; align-items: center;
+          gap: 10px; margin: 6px 0; }
+.player label { font-weight: 600; overflow-wrap: anywhere; }
+.player audio { width: 100%; }
+.player .missing { grid-column: 1 / -1; }
 .missing { color: #9a3412; font-style: italic; }
 a { color: var(--accent); }
 .columns { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 18px; align-items: start; }

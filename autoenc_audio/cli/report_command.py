@@ -1,0 +1,48 @@
+"""`aea report`: a page to listen and look at trained runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import cache_dir_option, json_option, print_json
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for index.html and its files (one sub-folder per run).")
+@click.option("--audio-format", type=click.Choice(["mp3", "flac", "wav"]), default="mp3", show_default=True,
+              help="Format of the page's audio (mp3 keeps pages small).")
+@click.option("--clips-per-label", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Held-out tracks shown per label.")
+@click.option("--no-generate", is_flag=True, help="Do not make new pieces with a run's prior (files it holds are shown).")
+@cache_dir_option
+@json_option
+def report(runs: tuple[Path, ...], out: Path, audio_format: str, clips_per_label: int, no_generate: bool,
+           cache_dir: Path, as_json: bool) -> None:
+    """Write a page for trained runs: curves, held-out clips heard and seen, generated pieces and their scores.
+
+    Per run: the training curves, the centre clip of a held-out track of each
+    label (original and reconstruction as players, both spectrograms, the
+    metrics), two new 10 s pieces when the run has a prior, and the generated
+    files and score.json it already holds. Several runs get a comparison
+    table and a section each. The page is one HTML file with no script and no
+    network; its files sit beside it in OUT.
+
+    \b
+    Examples:
+      aea report runs/a -o report/
+      aea report runs/a runs/b --audio-format flac --clips-per-label 2 -o report/
+    """
+    from ..report import ReportRequest, write_report
+
+    page = write_report(ReportRequest(tuple(runs), out, cache_dir, audio_format, clips_per_label, not no_generate))
+    if as_json:
+        print_json({"page": str(page)})
+    else:
+        click.echo(f"page {page}")
+
+
+COMMANDS = [report]

@@ -1,0 +1,140 @@
+"""`aea report`: one page for trained runs, to listen and look (the run page of issue #16).
+
+Per run: its training curves; for each label, the centre clip of its first
+held-out track (test split, else validation), reconstructed, with both
+spectrograms and the metrics; when the run has a prior, two new pieces; and
+the generated files and `score.json` the run folder already holds (what
+`make demo` writes). Audio lands in the page's folder (`OUT/RUN-NAME/`) in
+`audio_format`, so the page is self-contained; running it again replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .audio import write_audio
+from .checkpoint import Checkpoint, load_checkpoint
+from .data import builtin_corpus, prepare_dataset
+from .errors import InputError
+from .latents import plot_reconstruction, reconstruct_inputs
+from .pages.run import HeldOutClip, RunSection, write_run_page
+from .plots import plot_history
+from .runs import checkpoint_in
+from .train import data_root_of_run, iterate_history
+
+AUDIO_FORMATS = ("mp3", "flac", "wav")
+GENERATED_SECONDS = 10.0
+
+
+class ReportError(InputError):
+    """A run that cannot be reported (no checkpoint, two runs of one name)."""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    runs: tuple[Path, ...]
+    out: Path
+    cache_dir: Path
+    audio_format: str = "mp3"
+    clips_per_label: int = 1
+    generate: bool = True
+
+
+def held_out_tracks(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, per_label: int) -> list[tuple[str, str]]:
+    """(label, path) of the first `per_label` held-out tracks of each label (test split, else validation)."""
+    config = checkpoint.config
+    root = data_root_of_run(run_dir) or builtin_corpus(cache_dir, config.data)
+    prepared = prepare_dataset(root, config.audio, config.data, cache_dir)
+    split = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
+    chosen: dict[str, list[str]] = {}
+    for track in split.index.tracks:
+        if len(chosen.setdefault(track.label, [])) < per_label:
+            chosen[track.label].append(str(track.path))
+    return [(label, path) for label in sorted(chosen) for path in chosen[label]]
+
+
+def _held_out_clips(checkpoint: Checkpoint, tracks: list[tuple[str, str]], folder: Path, fmt: str) -> list[HeldOutClip]:
+    clips = []
+    for number, (label, source) in enumerate(tracks):
+        target = folder / f"{number:02d}-{label}.{fmt}"
+        written = reconstruct_inputs(checkpoint, [source], str(target), crop="center", save_input=True)[0]
+        picture = plot_reconstruction(checkpoint, written, source, title=f"{label}: {Path(source).name}")
+        clips.append(HeldOutClip(label, source, written.input_path, written.path, str(picture), written.metrics or {}))
+    return clips
+
+
+def _new_pieces(checkpoint: Checkpoint, folder: Path, fmt: str) -> list[dict[str, Any]]:
+    """Two 10 s pieces from the run's prior (seed 0), none without a prior."""
+    from .compose import GenerateRequest, generate_pieces, write_pieces
+    from .prior.store import prior_path
+
+    if not prior_path(Path(checkpoint.path).parent).exists():
+        return []
+    pieces = generate_pieces(checkpoint, GenerateRequest("random", "prior", GENERATED_SECONDS, 2, seed=0)).pieces
+    return write_pieces(checkpoint, pieces, str(folder / f"random.{fmt}"), "random")
+
+
+def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[str, Any]]:
+    """The generated files the run folder holds (an audio file with a sidecar that names a mode), copied in `fmt`."""
+    records = []
+    for sidecar in sorted(run_dir.glob("*.json")):
+        try:
+            record = json.loads(sidecar.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        audio = next((p for p in sidecar.parent.glob(sidecar.stem + ".*") if p.suffix in (".wav", ".flac", ".mp3", ".ogg")), None)
+        if not isinstance(record, dict) or "mode" not in record or audio is None:
+            continue
+        copy = folder / f"run-{audio.stem}.{fmt}"
+        write_audio(copy, *_read(audio))
+        records.append({**record, "path": str(copy)})
+    return records
+
+
+def _read(path: Path) -> tuple[np.ndarray, int]:
+    """Mono samples `[samples]` of an audio file at its own rate."""
+    import soundfile
+
+    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    return samples.mean(axis=1), rate
+
+
+def run_section(run_dir: Path, folder: Path, request: ReportRequest) -> RunSection:
+    """Everything the page shows of one run, its files written into `folder`."""
+    checkpoint = load_checkpoint(checkpoint_in(run_dir))
+    folder.mkdir(parents=True, exist_ok=True)
+    summary_file = run_dir / "summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else dict(checkpoint.info or {})
+    section = RunSection(run_dir.name, summary)
+    history = list(iterate_history(run_dir))
+    if history:
+        section.history_figure = str(plot_history([(run_dir.name, history)], folder / "history.png"))
+    tracks = held_out_tracks(checkpoint, run_dir, request.cache_dir, request.clips_per_label)
+    section.clips = _held_out_clips(checkpoint, tracks, folder, request.audio_format)
+    section.generated = copied_generated_files(run_dir, folder, request.audio_format)
+    if request.generate:
+        section.generated += _new_pieces(checkpoint, folder, request.audio_format)
+    score = run_dir / "score.json"
+    if score.is_file():
+        section.score = json.loads(score.read_text())
+    return section
+
+
+def write_report(request: ReportRequest) -> Path:
+    """`OUT/index.html` for `request.runs`, their files in `OUT/<run name>/`."""
+    if request.audio_format not in AUDIO_FORMATS:
+        raise ReportError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}, got {request.audio_format!r}")
+    names = [Path(run).resolve().name if Path(run).is_dir() else Path(run).resolve().parent.name for run in request.runs]
+    if len(set(names)) != len(names):
+        raise ReportError(f"two runs share the folder name {sorted(n for n in names if names.count(n) > 1)[0]!r}; "
+                          "report them separately")
+    sections = []
+    for run, name in zip(request.runs, names):
+        run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
+        sections.append(run_section(run_dir, Path(request.out) / name, request))
+    return write_run_page(sections, Path(request.out) / "index.html")
