@@ -47,6 +47,7 @@ from .data import PreparedData, builtin_corpus, prepare_dataset
 from .latents import encode_clips
 from .metrics import format_value, mel_power
 from .models.base import LatentLayout
+from .runs import data_root_of_run
 
 Progress = Callable[[int, int], None]
 Message = Callable[[str], None]
@@ -448,8 +449,6 @@ def load_for_analysis(model_path: Path, data_root: Path | None, cache_dir: Path,
                       progress: Progress | None = None) -> tuple[Checkpoint, PreparedData]:
     """The checkpoint and its dataset split as in training (`data_root`, else the data its run was trained
     on, else the built-in corpus)."""
-    from .train import data_root_of_run
-
     checkpoint = load_checkpoint(model_path)
     config = checkpoint.config
     root = data_root or data_root_of_run(checkpoint.path.parent) or builtin_corpus(cache_dir, config.data)

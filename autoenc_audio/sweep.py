@@ -27,11 +27,12 @@ import torch
 from .errors import InputError
 from .audio import write_audio
 from .files import write_text_atomic
-from .checkpoint import load_checkpoint, pending_state_path, state_path
+from .checkpoint import load_checkpoint
 from .config import Config, load_config
 from .data import builtin_corpus, prepare_dataset
 from .latents import reconstruct_clips
 from .metrics import HIGHER_IS_BETTER, METRICS, format_value
+from .runs import RunFiles
 from .references import REFERENCE_NAMES, FramePCAReference, build_references, evaluate_reconstruction
 
 Message = Callable[[str], None]
@@ -102,30 +103,20 @@ def propose(rows: Sequence[dict[str, Any]], rule: ProposalRule) -> dict[str, Any
             "tolerance": rule.tolerance, "limit": rule.limit(reference)}
 
 
-def _is_finished(run_dir: Path) -> bool:
-    return (run_dir / "summary.json").is_file() and ((run_dir / "best.safetensors").is_file() or (run_dir / "last.safetensors").is_file())
-
-
-def _resumable(run_dir: Path) -> bool:
-    last = run_dir / "last.safetensors"
-    return last.is_file() and (state_path(last).is_file() or pending_state_path(last).is_file()) and (run_dir / "config.toml").is_file()
-
-
 NOT_RESULT_SETTINGS = {"workers", "device", "compile"}
 """Settings a sweep may change on a re-run without making its finished models stale."""
 
 
 def _check_same_settings(run_dir: Path, config: Config, data_root: Path) -> None:
     """A model left in the sweep folder is reused or resumed only if it was made with these settings and data."""
-    from .train import data_root_of_run
-
-    trained_on = data_root_of_run(run_dir)
+    files = RunFiles(run_dir)
+    trained_on = files.data_root
     if trained_on is not None and trained_on.resolve() != data_root.resolve():
         raise SweepError(f"{run_dir} was trained on {trained_on}, not {data_root}: "
                          "give another output folder, or delete it to train again")
-    if not (run_dir / "config.toml").is_file():
+    if not files.config.is_file():
         return
-    stored = load_config(run_dir / "config.toml").to_dict()
+    stored = load_config(files.config).to_dict()
     wanted = config.to_dict()
     changed = [f"{section}.{key}" for section, values in wanted.items() for key, value in values.items()
                if key not in NOT_RESULT_SETTINGS and stored.get(section, {}).get(key) != value]
@@ -164,10 +155,10 @@ def run_sweep(
         run_dir = out_dir / f"N{latent}"
         config = base_config.override(model={"latent": latent}).with_budget(minutes_per_model, epochs)
         _check_same_settings(run_dir, config, root)
-        if _is_finished(run_dir):
+        if RunFiles(run_dir).finished:
             say(f"[{number}/{len(sizes)}] N = {latent}: finished earlier, reusing {run_dir}")
             continue
-        resume = _resumable(run_dir)
+        resume = RunFiles(run_dir).resumable
         say(f"[{number}/{len(sizes)}] N = {latent}: {'resuming' if resume else 'training'} in {run_dir}")
         # Same settings (checked above): a model that cannot be resumed is started again.
         try:
@@ -193,7 +184,7 @@ def run_sweep(
     for latent in sizes:
         run_dir = out_dir / f"N{latent}"
         summary = json.loads((run_dir / "summary.json").read_text())
-        checkpoint = load_checkpoint(run_dir / "best.safetensors" if (run_dir / "best.safetensors").exists() else run_dir / "last.safetensors")
+        checkpoint = load_checkpoint(RunFiles(run_dir).checkpoint)
         model = checkpoint.model
 
         def reconstruct(batch: np.ndarray) -> np.ndarray:

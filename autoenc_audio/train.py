@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -27,18 +27,19 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from .errors import InputError, SavedInterrupt
+from .errors import SavedInterrupt
 from . import __version__
 from .checkpoint import (
-    load_checkpoint, load_training_state, pending_state_path, rng_state, save_checkpoint, set_rng_state, state_path,
+    load_checkpoint, load_training_state, rng_state, save_checkpoint, set_rng_state,
 )
 from .files import write_text_atomic
-from .config import Config, load_config
+from .config import Config
 from .devices import resolve_device
 from .data import ClipDataset, DatasetError, PreparedData, builtin_corpus, prepare_dataset
 from .losses import LOSSES
 from .metrics import evaluate
 from .models import Autoencoder, build_model
+from .runs import RunError, RunFiles, config_for_resume, data_root_of_run, iterate_history  # noqa: F401 - re-exported for demo.py and the CLI
 from .tomlwrite import dump_toml
 
 INIT_CLIPS = 512
@@ -69,10 +70,6 @@ class SilentReporter:
         pass
 
 
-class RunError(InputError):
-    """A run folder that cannot be read (corrupt history)."""
-
-
 class TrainingInterrupted(SavedInterrupt):
     """Ctrl-C during training; the run was saved and can be resumed."""
 
@@ -98,51 +95,6 @@ class StopAtBatchBoundary:
     def __exit__(self, *exc) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
-
-
-@dataclass(frozen=True)
-class RunFiles:
-    """The files of a run folder."""
-
-    root: Path
-
-    @property
-    def last(self) -> Path:
-        return self.root / "last.safetensors"
-
-    @property
-    def best(self) -> Path:
-        return self.root / "best.safetensors"
-
-    @property
-    def holds_run(self) -> bool:
-        """A model was saved here: starting again would replace it."""
-        return self.last.exists() or self.best.exists()
-
-    @property
-    def history(self) -> Path:
-        return self.root / "history.jsonl"
-
-    @property
-    def summary(self) -> Path:
-        return self.root / "summary.json"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.toml"
-
-    @property
-    def run(self) -> Path:
-        """What the run was started on (its data folder), for --resume."""
-        return self.root / "run.json"
-
-    def clear(self) -> None:
-        """Remove a previous run's checkpoints (with their training state), history and summary."""
-        for path in (self.last, self.best):
-            for file in (path, state_path(path), pending_state_path(path)):
-                file.unlink(missing_ok=True)
-        for path in (self.history, self.summary, self.run):
-            path.unlink(missing_ok=True)
 
 
 @dataclass
@@ -177,15 +129,6 @@ def _check_same_split(files: RunFiles, prepared: PreparedData) -> None:
     if recorded is not None and recorded != prepared.split_digest():
         raise RunError(f"{files.root}: the dataset's train/validation/test split has changed since this run started "
                        f"(tracks added, removed or moved); start a new run instead of --resume")
-
-
-def data_root_of_run(run_dir: Path) -> Path | None:
-    """The data folder a run was trained on (None: the built-in corpus)."""
-    path = RunFiles(Path(run_dir)).run
-    if not path.exists():
-        return None
-    root = json.loads(path.read_text()).get("data_root")
-    return Path(root) if root else None
 
 
 def setup_distributed(device_name: str) -> Distributed:
@@ -526,7 +469,7 @@ def _end_epoch(state, model, validation_set, weights, batch_size, job, files, co
 
 def _finish(model, prepared, weights, batch_size, job, files, config, state, info) -> dict[str, Any]:
     job.barrier()
-    best = load_checkpoint(files.best if files.best.exists() else files.last, device=str(job.device))
+    best = load_checkpoint(files.checkpoint or files.last, device=str(job.device))
     best_model = best.model
     test_set = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
     test = evaluate_model(best_model, test_set, weights, batch_size, job.device, config.audio.sample_rate) if len(test_set) else {}
@@ -556,26 +499,3 @@ def _finish(model, prepared, weights, batch_size, job, files, config, state, inf
         write_text_atomic(files.summary, json.dumps(summary, indent=2) + "\n")
     job.barrier()
     return summary
-
-
-def config_for_resume(run_dir: Path) -> Config:
-    """The configuration a run was started with (its `config.toml`)."""
-    path = RunFiles(Path(run_dir)).config
-    if not path.exists():
-        raise FileNotFoundError(f"{run_dir}: not a run folder (no config.toml); nothing to resume")
-    return load_config(path)
-
-
-def iterate_history(run_dir: Path) -> Iterator[dict[str, Any]]:
-    """The per-epoch records of a run (none when it has no history yet)."""
-    path = RunFiles(Path(run_dir)).history
-    if path.exists():
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise RunError(f"{path}: corrupt line {number} ({error.msg})") from None
-                if not isinstance(record, dict):
-                    raise RunError(f"{path}: corrupt line {number} (a record is a JSON object, not {type(record).__name__})")
-                yield record

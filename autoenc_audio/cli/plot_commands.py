@@ -204,7 +204,7 @@ def history(runs, output, fmt, size, title, as_json) -> None:
       aea plot history runs/a runs/b -o history.png
     """
     from ..plots import PlotError, plot_history
-    from ..train import iterate_history
+    from ..runs import iterate_history
 
     loaded = []
     for run in runs:

@@ -110,7 +110,8 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
-    from ..train import SilentReporter, config_for_resume, data_root_of_run, prepare_run, train as run_training
+    from ..runs import config_for_resume, data_root_of_run
+    from ..train import SilentReporter, prepare_run, train as run_training
 
     if resume:
         if out is None:
