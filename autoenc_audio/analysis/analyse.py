@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -65,68 +66,36 @@ def analyse_views(encoded: EncodedSet, views: dict[str, np.ndarray], cv_folds: i
     return results
 
 
+@dataclass
+class _Figures:
+    """Where one model's figures go, their title prefix, and the file names drawn so far."""
+
+    folder: Path
+    fmt: str
+    title: str
+    names: dict[str, str] = field(default_factory=dict)
+
+    def add(self, key: str, path: Path) -> None:
+        self.names[key] = path.name
+
+
 def analyse_model(checkpoint: Checkpoint, encoded: EncodedSet, folder: Path, fmt: str = "png", tsne: bool = True,
                   cv_folds: int = 5, seed: int = 0, message: Message | None = None,
                   known_probes: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every statistic and figure for one model; figures go into `folder` (`known_probes`: see `analyse_views`)."""
-    from .. import plots
-
     folder.mkdir(parents=True, exist_ok=True)
     size = encoded.latents.shape[1]
-    figures: dict[str, str] = {}
+    figures = _Figures(folder, fmt, f"N = {size}")
     label_text = np.array([encoded.label_names[i] if i >= 0 else "(none)" for i in encoded.labels])
-    is_test = encoded.splits == "test"
-    title = f"N = {size}"
     if message:
         message(f"N = {size}: PCA")
-    coordinates, ratios = pca_projection(encoded.latents, 3, seed=seed)
-    figures["explained_variance"] = plots.plot_explained_variance(
-        ratios, folder / "pca_variance", f"{title}: explained variance of the latents", fmt).name
-    axis_names = [f"PC{i + 1} ({ratios[i] * 100:.1f}%)" for i in range(min(3, len(ratios)))]
-    if coordinates.shape[1] >= 2:
-        figures["pca_2d"] = plots.plot_latent_map(coordinates[:, :2], label_text, folder / "pca_2d",
-                                                  f"{title}: latents on the first two principal components", axis_names, fmt,
-                                                  markers=is_test).name
-    if coordinates.shape[1] >= 3:
-        figures["pca_3d"] = plots.plot_latent_map(coordinates, label_text, folder / "pca_3d",
-                                                  f"{title}: first three principal components", axis_names, fmt).name
+    ratios = _draw_pca(figures, encoded, label_text, seed)
     if tsne and len(encoded.latents) >= 10:
         if message:
             message(f"N = {size}: t-SNE")
-        pick = np.sort(np.random.default_rng(seed).permutation(len(encoded.latents))[:TSNE_MAX])
-        points = tsne_projection(encoded.latents[pick], seed=seed)
-        figures["tsne"] = plots.plot_latent_map(points, label_text[pick], folder / "tsne",
-                                                f"{title}: t-SNE of the latents ({len(pick)} clips)",
-                                                ["t-SNE 1", "t-SNE 2"], fmt, markers=is_test[pick]).name
-    stats = latent_statistics(encoded.latents)
-    figures["latent_statistics"] = plots.plot_latent_statistics(
-        stats["mean"], stats["std"], stats["near_constant"], folder / "latent_statistics",
-        f"{title}: per-dimension statistics over {len(encoded.latents)} clips", fmt).name
-    views = encoded.views()
-    labelled = encoded.labels >= 0
-    n_classes = len(encoded.label_names)
-    latent_space = cluster_space(encoded.latents[labelled], seed) if labelled.sum() > 3 else None
-    probes = analyse_views(encoded, views, cv_folds, seed, message, known_probes,
-                           {"latent": latent_space} if latent_space is not None else None)
-    curve = None
-    if n_classes >= 2 and latent_space is not None:
-        ks = sorted(set(range(2, max(2 * n_classes, 10) + 1)))
-        curve = cluster_curve(latent_space, ks, seed)
-        figures["kmeans_curve"] = plots.plot_cluster_curve(curve["k"], curve["inertia"], curve["silhouette"], n_classes,
-                                                           folder / "kmeans_curve", f"{title}: k-means on the latents", fmt).name
-    if "latent" in probes:
-        matrices = [(f"{VIEW_TITLES[v]}\n{kind} probe: accuracy {probes[v][kind]['accuracy']:.2f}",
-                     np.asarray(probes[v][kind]["confusion"])) for v in views for kind in ("logistic",) if v in probes]
-        matrices.append((f"{VIEW_TITLES['latent']}\ntree probe: accuracy {probes['latent']['tree']['accuracy']:.2f}",
-                         np.asarray(probes["latent"]["tree"]["confusion"])))
-        figures["confusion"] = plots.plot_confusion(matrices, encoded.label_names, folder / "confusion",
-                                                    f"{title}: confusion matrices on the test clips", fmt).name
-    queries = np.flatnonzero(is_test)[:: max(1, int(is_test.sum()) // 5)][:5] if is_test.any() else np.arange(min(5, len(encoded.latents)))
-    neighbours = [
-        {"clip": encoded.names[q], "label": label_text[q],
-         "neighbours": [{"clip": encoded.names[i], "label": label_text[i], "cosine": round(s, 4)} for i, s in found]}
-        for q, found in zip(queries, nearest_other_track(encoded.latents, queries, encoded.tracks))
-    ]
+        _draw_tsne(figures, encoded, label_text, seed)
+    stats = _draw_statistics(figures, encoded)
+    probes, curve = _probe_and_cluster(figures, encoded, cv_folds, seed, message, known_probes)
     summary = checkpoint.info.get("summary", {})
     return {
         "model": str(checkpoint.path),
@@ -144,9 +113,90 @@ def analyse_model(checkpoint: Checkpoint, encoded: EncodedSet, folder: Path, fmt
         "latent_statistics": {"near_constant": stats["near_constant"], "dims": stats["dims"], "median_std": stats["median_std"],
                               "mean_abs_mean": float(np.abs(stats["mean"]).mean())},
         "probes": probes,
-        "neighbours": neighbours,
-        "figures": {k: f"{folder.name}/{v}" for k, v in figures.items()},
+        "neighbours": _neighbours(encoded, label_text),
+        "figures": {k: f"{folder.name}/{v}" for k, v in figures.names.items()},
     }
+
+
+def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, seed: int) -> np.ndarray:
+    """The explained-variance chart and the 2-D and 3-D PCA maps (test clips marked); returns the variance ratios."""
+    from .. import plots
+
+    coordinates, ratios = pca_projection(encoded.latents, 3, seed=seed)
+    figures.add("explained_variance", plots.plot_explained_variance(
+        ratios, figures.folder / "pca_variance", f"{figures.title}: explained variance of the latents", figures.fmt))
+    axis_names = [f"PC{i + 1} ({ratios[i] * 100:.1f}%)" for i in range(min(3, len(ratios)))]
+    if coordinates.shape[1] >= 2:
+        figures.add("pca_2d", plots.plot_latent_map(
+            coordinates[:, :2], label_text, figures.folder / "pca_2d",
+            f"{figures.title}: latents on the first two principal components", axis_names, figures.fmt,
+            markers=encoded.splits == "test"))
+    if coordinates.shape[1] >= 3:
+        figures.add("pca_3d", plots.plot_latent_map(coordinates, label_text, figures.folder / "pca_3d",
+                                                    f"{figures.title}: first three principal components", axis_names,
+                                                    figures.fmt))
+    return ratios
+
+
+def _draw_tsne(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, seed: int) -> None:
+    """A t-SNE map of up to `TSNE_MAX` clips picked at random."""
+    from .. import plots
+
+    pick = np.sort(np.random.default_rng(seed).permutation(len(encoded.latents))[:TSNE_MAX])
+    points = tsne_projection(encoded.latents[pick], seed=seed)
+    figures.add("tsne", plots.plot_latent_map(points, label_text[pick], figures.folder / "tsne",
+                                              f"{figures.title}: t-SNE of the latents ({len(pick)} clips)",
+                                              ["t-SNE 1", "t-SNE 2"], figures.fmt, markers=(encoded.splits == "test")[pick]))
+
+
+def _draw_statistics(figures: _Figures, encoded: EncodedSet) -> dict[str, Any]:
+    """Per-dimension latent statistics and their chart."""
+    from .. import plots
+
+    stats = latent_statistics(encoded.latents)
+    figures.add("latent_statistics", plots.plot_latent_statistics(
+        stats["mean"], stats["std"], stats["near_constant"], figures.folder / "latent_statistics",
+        f"{figures.title}: per-dimension statistics over {len(encoded.latents)} clips", figures.fmt))
+    return stats
+
+
+def _probe_and_cluster(figures: _Figures, encoded: EncodedSet, cv_folds: int, seed: int, message: Message | None,
+                       known_probes: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, list[float]] | None]:
+    """Probes of every view, the k-means curve on the latents and the confusion matrices; returns (probes, curve)."""
+    from .. import plots
+
+    views = encoded.views()
+    labelled = encoded.labels >= 0
+    n_classes = len(encoded.label_names)
+    latent_space = cluster_space(encoded.latents[labelled], seed) if labelled.sum() > 3 else None
+    probes = analyse_views(encoded, views, cv_folds, seed, message, known_probes,
+                           {"latent": latent_space} if latent_space is not None else None)
+    curve = None
+    if n_classes >= 2 and latent_space is not None:
+        ks = sorted(set(range(2, max(2 * n_classes, 10) + 1)))
+        curve = cluster_curve(latent_space, ks, seed)
+        figures.add("kmeans_curve", plots.plot_cluster_curve(curve["k"], curve["inertia"], curve["silhouette"], n_classes,
+                                                             figures.folder / "kmeans_curve",
+                                                             f"{figures.title}: k-means on the latents", figures.fmt))
+    if "latent" in probes:
+        matrices = [(f"{VIEW_TITLES[v]}\n{kind} probe: accuracy {probes[v][kind]['accuracy']:.2f}",
+                     np.asarray(probes[v][kind]["confusion"])) for v in views for kind in ("logistic",) if v in probes]
+        matrices.append((f"{VIEW_TITLES['latent']}\ntree probe: accuracy {probes['latent']['tree']['accuracy']:.2f}",
+                         np.asarray(probes["latent"]["tree"]["confusion"])))
+        figures.add("confusion", plots.plot_confusion(matrices, encoded.label_names, figures.folder / "confusion",
+                                                      f"{figures.title}: confusion matrices on the test clips", figures.fmt))
+    return probes, curve
+
+
+def _neighbours(encoded: EncodedSet, label_text: np.ndarray) -> list[dict[str, Any]]:
+    """The nearest clips from other tracks of up to five test clips, spread over the test split."""
+    is_test = encoded.splits == "test"
+    queries = np.flatnonzero(is_test)[:: max(1, int(is_test.sum()) // 5)][:5] if is_test.any() else np.arange(min(5, len(encoded.latents)))
+    return [
+        {"clip": encoded.names[q], "label": label_text[q],
+         "neighbours": [{"clip": encoded.names[i], "label": label_text[i], "cosine": round(s, 4)} for i, s in found]}
+        for q, found in zip(queries, nearest_other_track(encoded.latents, queries, encoded.tracks))
+    ]
 
 
 def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path, out_dir: Path,

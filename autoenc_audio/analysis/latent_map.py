@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from .analyse import single_blas_thread
-from .dataset import Progress, encode_dataset, load_for_analysis, select_clips
+from .dataset import EncodedSet, Progress, encode_dataset, load_for_analysis, select_clips
 from .stats import AnalysisError, TSNE_MAX, pca_projection, tsne_projection
+
+
+@dataclass(frozen=True)
+class MapFigure:
+    """How a latent map is drawn and where it goes."""
+
+    method: str  # "pca" | "tsne"
+    dims: int  # 2 or 3
+    split: str  # "all" (test clips marked) or one split's name
+    out: Path
+    fmt: str | None
+    size: tuple[int, int] | None
+    seed: int
+    title: str | None
 
 
 def latent_map(model_path: Path, data_root: Path | None, cache_dir: Path, out: Path, method: str = "pca",
@@ -25,25 +40,26 @@ def latent_map(model_path: Path, data_root: Path | None, cache_dir: Path, out: P
     if len(items) < 3:
         raise AnalysisError(f"{prepared.root}: only {len(items)} clips in split {split}; need at least 3 for a map")
     encoded = encode_dataset(checkpoint, prepared, items, batch_size, baselines=False, progress=progress)
-    dims = 3 if three_d else 2
+    figure = MapFigure(method, 3 if three_d else 2, split, out, fmt, size, seed, title)
     with single_blas_thread():
-        return _draw_map(encoded, method, dims, seed, prepared, split, items, out, fmt, size, title)
+        return _draw_map(encoded, figure, Path(prepared.root).name)
 
 
-def _draw_map(encoded, method, dims, seed, prepared, split, items, out, fmt, size, title) -> Path:
+def _draw_map(encoded: EncodedSet, figure: MapFigure, dataset_name: str) -> Path:
     from .. import plots
 
     labels = [encoded.label_names[i] if i >= 0 else "(none)" for i in encoded.labels]
-    size_n = encoded.latents.shape[1]
-    if method == "pca":
-        points, ratios = pca_projection(encoded.latents, dims, seed=seed)
+    size_n, dims = encoded.latents.shape[1], figure.dims
+    if figure.method == "pca":
+        points, ratios = pca_projection(encoded.latents, dims, seed=figure.seed)
         if points.shape[1] < dims:
             raise AnalysisError(f"latent of {size_n} values has fewer than {dims} principal components")
         names = [f"PC{i + 1} ({ratios[i] * 100:.1f}% of variance)" for i in range(dims)]
     else:
-        points = tsne_projection(encoded.latents, dims, seed=seed)
+        points = tsne_projection(encoded.latents, dims, seed=figure.seed)
         names = [f"t-SNE {i + 1}" for i in range(dims)]
-    where = "" if split == "all" else f", {split} split"
-    title = title or f"Latents of {Path(prepared.root).name} by {method.upper() if method == 'pca' else 't-SNE'} (N = {size_n}, {len(items)} clips{where})"
-    return plots.plot_latent_map(points, labels, out, title, names, fmt, size,
-                                 markers=(encoded.splits == "test") if split == "all" else None)
+    where = "" if figure.split == "all" else f", {figure.split} split"
+    method = "PCA" if figure.method == "pca" else "t-SNE"
+    title = figure.title or f"Latents of {dataset_name} by {method} (N = {size_n}, {len(encoded.latents)} clips{where})"
+    return plots.plot_latent_map(points, labels, figure.out, title, names, figure.fmt, figure.size,
+                                 markers=(encoded.splits == "test") if figure.split == "all" else None)
