@@ -53,6 +53,7 @@ from .errors import first_line
 from .torch_files import UnsafeFileError, load_plain
 from . import __version__
 from .files import atomic_path
+from .jsonable import json_value
 from .config import Config
 from .models.base import Autoencoder
 
@@ -209,21 +210,9 @@ def _own(tensor: Tensor) -> Tensor:
 
 def _json(path: Path, field: str, value: Any) -> str:
     try:
-        return json.dumps(value, default=_json_default, sort_keys=True)
+        return json.dumps(value, default=json_value, sort_keys=True)
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: {field} is not JSON-serialisable ({error})") from None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.detach().cpu().tolist()
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} values cannot be stored")
 
 
 def _plain(path: Path, value: Any, where: str) -> Any:

@@ -31,12 +31,12 @@ from .checkpoint import load_checkpoint
 from .config import Config, load_config
 from .data import PreparedData, builtin_corpus, prepare_dataset
 from .latents import reconstruct_clips
-from .metrics import HIGHER_IS_BETTER, METRICS, format_value
+from .metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
+from .picks import evenly_spread
 from .runs import RunFiles
 from .references import REFERENCE_NAMES, FramePCAReference, build_references, evaluate_reconstruction
 
 Message = Callable[[str], None]
-METRIC_NAMES = tuple(METRICS)
 MAX_TEST_CLIPS = 256
 PCA_TRAIN_CLIPS = 256
 
@@ -235,10 +235,10 @@ def evaluation_clips(plan: SweepPlan, prepared: PreparedData) -> EvaluationClips
     test_set = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
     if len(test_set) == 0:
         raise SweepError(f"{plan.data_root}: no test or validation clips to evaluate on")
-    picks = np.unique(np.linspace(0, len(test_set) - 1, min(len(test_set), MAX_TEST_CLIPS)).round().astype(int))
+    picks = evenly_spread(len(test_set), MAX_TEST_CLIPS)
     clips = np.stack([test_set.clip(int(i)) for i in picks])
     train_set = prepared.splits["train"]
-    train_picks = np.unique(np.linspace(0, len(train_set) - 1, min(len(train_set), PCA_TRAIN_CLIPS)).round().astype(int))
+    train_picks = evenly_spread(len(train_set), PCA_TRAIN_CLIPS)
     train_clips = np.stack([train_set.clip(int(i)) for i in train_picks])
     clip_samples = plan.base_config.audio.clip_samples
     pca_fit = FramePCAReference.fit(train_clips, min(plan.sizes), clip_samples)  # one fit, resized to every N

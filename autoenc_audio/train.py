@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
@@ -38,6 +37,7 @@ from .data import ClipDataset, DatasetError, PreparedData, builtin_corpus, prepa
 from .losses import LOSSES
 from .metrics import evaluate
 from .models import Autoencoder, build_model
+from .picks import evenly_spread
 from .runs import RunError, RunFiles, config_for_resume, data_root_of_run, iterate_history  # noqa: F401 - re-exported for demo.py and the CLI
 from .tomlwrite import dump_toml
 
@@ -174,8 +174,8 @@ def learning_rate(base: float, schedule: str, progress: float) -> float:
 def latent_statistics(model: Autoencoder, dataset: ClipDataset, batch_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-dimension mean and std `[latent_size]` of training latents (up to 2048 clips, evenly spread)."""
     model.eval()
-    picks = np.linspace(0, len(dataset) - 1, min(len(dataset), LATENT_STATS_CLIPS)).astype(int)
-    subset = torch.utils.data.Subset(dataset, sorted(set(picks.tolist())))
+    picks = evenly_spread(len(dataset), LATENT_STATS_CLIPS, rounded=False)
+    subset = torch.utils.data.Subset(dataset, picks.tolist())
     total = torch.zeros(model.latent_size, dtype=torch.float64)
     squares = torch.zeros_like(total)
     count = 0
@@ -475,7 +475,7 @@ def log_epoch(run: Run, record: dict[str, Any]) -> None:
 
 
 def _initialize(model: Autoencoder, train_set: ClipDataset, device: torch.device) -> None:
-    picks = np.linspace(0, len(train_set) - 1, min(len(train_set), INIT_CLIPS)).astype(int)
+    picks = evenly_spread(len(train_set), INIT_CLIPS, rounded=False)
     audio = torch.stack([train_set[int(i)][0] for i in picks]).to(device)
     model.initialize_from_data(audio)
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..checkpoint import Checkpoint
 from ..files import write_text_atomic
+from ..jsonable import json_value_or_text
 from .dataset import (
     EncodedSet, MAX_CLIPS, Message, RAW_DIMS, VIEWS, VIEW_TITLES, encode_dataset, load_for_analysis, select_clips,
 )
@@ -248,7 +249,7 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
     analysis = {"models": results, "comparison": comparison_rows(results), "seconds": round(time.perf_counter() - started, 1),
                 "settings": {"max_clips": max_clips, "probe_dims": PROBE_DIMS, "raw_dims": RAW_DIMS, "cv_folds": cv_folds,
                              "seed": seed}}
-    write_text_atomic(out_dir / "analysis.json", json.dumps(analysis, indent=2, default=_json_default) + "\n")
+    write_text_atomic(out_dir / "analysis.json", json.dumps(analysis, indent=2, default=json_value_or_text) + "\n")
     write_text_atomic(out_dir / "report.md", render_report(analysis))
     analysis["report"] = str(out_dir / "report.md")
     return analysis
@@ -288,9 +289,3 @@ def comparison_rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                     row[f"{view}_neighbour"] = probes[view]["neighbour_agreement"]
         rows.append(row)
     return rows
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.tolist()
-    return str(value)

@@ -14,6 +14,7 @@ from ..data import PreparedData, builtin_corpus, prepare_dataset
 from ..latents import encode_clips
 from ..metrics import mel_power
 from ..runs import data_root_of_run
+from ..picks import evenly_spread
 from .stats import AnalysisError, pooled_view
 
 Progress = Callable[[int, int], None]
@@ -63,7 +64,7 @@ def select_clips(prepared: PreparedData, max_clips: int = MAX_CLIPS, splits: Seq
     out = []
     for name, size in sizes.items():
         keep = size if total <= max_clips else max(min(size, 1), int(round(max_clips * size / total)))
-        out += [(name, int(i)) for i in np.unique(np.linspace(0, size - 1, keep).round().astype(int))] if size else []
+        out += [(name, int(i)) for i in evenly_spread(size, keep)]
     return out
 
 

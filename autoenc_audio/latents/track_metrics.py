@@ -7,7 +7,8 @@ import math
 import numpy as np
 import torch
 
-from ..metrics import GUARD, METRIC_NAMES, evaluate
+from ..metric_info import METRIC_NAMES, SPECTRAL_METRIC_NAMES
+from ..metrics import GUARD, evaluate
 
 
 class TrackMetrics:
@@ -42,7 +43,7 @@ class TrackMetrics:
     def _chunk(self, size: int) -> None:
         x, y = np.concatenate(self.x), np.concatenate(self.y)
         values = evaluate(torch.from_numpy(x[:size]).view(1, -1), torch.from_numpy(y[:size]).view(1, -1), self.sample_rate)
-        for name in ("mrstft", "mel_l1", "lsd_db"):
+        for name in SPECTRAL_METRIC_NAMES:
             self.spectral[name] = self.spectral.get(name, 0.0) + values[name] * size
         self.weight += size
         self.x, self.y, self.buffered = [x[size:]], [y[size:]], len(x) - size

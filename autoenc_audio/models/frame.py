@@ -62,7 +62,7 @@ import torch
 from torch import nn
 
 from ..config import ConfigError, ModelConfig
-from .base import Autoencoder, layout_for
+from .base import Autoencoder, DataInitialized, layout_for
 
 LOGVAR_INIT = -6.0
 """Initial log-variance of a VAE's latent (std 0.05 against unit-variance PCA channels)."""
@@ -334,7 +334,7 @@ def log_features(coefficients: torch.Tensor, scale: torch.Tensor) -> torch.Tenso
     return torch.cat([scaled, torch.log(scaled.square() + 1e-4)], dim=1)
 
 
-class FrameEncoder(nn.Module):
+class FrameEncoder(DataInitialized):
     """Audio `[B,1,L]` -> latent map `[B,K,T]` (AE) or `[B,2K,T]` (mean, log-variance; VAE)."""
 
     def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int, variational: bool) -> None:
