@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -32,13 +33,25 @@ def test_usage_errors_are_one_line_with_exit_2(args, expected):
     assert len(lines) == 1 and lines[0].startswith(expected) and "--help'" in lines[0], result.output
 
 
+def _commands(group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
 def test_help_lists_every_command_and_each_help_ends_with_an_example():
     result = run("--help")
     assert result.exit_code == 0
-    for name, command in cli.commands.items():
+    for name in cli.commands:
         assert name in result.output
-        help_text = run(name, "--help").output
-        assert "Example" in help_text, name
+    for path, _ in [((), cli), *_commands(cli)]:
+        help_text = run(*path, "--help").output
+        description = help_text.split("\nOptions:")[0].rstrip().splitlines()
+        headings = [i for i, line in enumerate(description) if line.strip() in ("Example:", "Examples:")]
+        assert headings, path
+        examples = [line.strip() for line in description[headings[-1] + 1 :] if line.strip()]
+        assert examples and all(line.startswith("aea ") or " aea " in line for line in examples), (path, examples)
 
 
 def test_version_and_module_entry_point():

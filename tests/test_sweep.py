@@ -13,9 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory):
-    from test_cli_plots import write_songs
-
+def swept(tmp_path_factory, write_songs):
     root = tmp_path_factory.mktemp("sweep")
     songs = write_songs(root / "songs", tracks=2, seconds=2.2)
     args = ["sweep", "--latents", "512,256", "--data", str(songs), "--config", str(ROOT / "configs" / "tiny.toml"),
@@ -56,10 +54,8 @@ def test_rerun_reuses_finished_models(swept):
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
-def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path):
+def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path, write_songs):
     """A saved config without an epoch limit reads back without one: the same sweep again reuses its models."""
-    from test_cli_plots import write_songs
-
     songs = write_songs(tmp_path / "songs", tracks=2, seconds=2.2)
     args = ["sweep", "--latents", "256", "--data", str(songs), "--config", str(ROOT / "configs" / "tiny.toml"),
             "--minutes-per-model", "0.02", "-o", str(tmp_path / "sweep"), "--cache-dir", str(tmp_path / "cache")]
