@@ -158,6 +158,7 @@ def test_wilson_interval():
     assert wilson_interval(0, 10)[0] == 0.0
 
 
+@pytest.mark.slow
 def test_aea_analyze_writes_report_json_and_figures(tmp_path, make_checkpoint, write_songs):
     import json
 
@@ -189,6 +190,7 @@ def test_aea_analyze_writes_report_json_and_figures(tmp_path, make_checkpoint, w
         assert (tmp_path / "report" / figure).stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_analysis_warns_when_the_data_split_differs_from_training(tmp_path, make_checkpoint, write_songs):
     import shutil
 
@@ -212,6 +214,7 @@ def test_analysis_warns_when_the_data_split_differs_from_training(tmp_path, make
     assert any("trained on another train/validation/test split" in line for line in said)
 
 
+@pytest.mark.slow
 def test_analysis_without_data_uses_the_data_the_run_was_trained_on(tmp_path, make_checkpoint, write_songs):
     from autoenc_audio.analysis import load_for_analysis
 
@@ -222,6 +225,7 @@ def test_analysis_without_data_uses_the_data_the_run_was_trained_on(tmp_path, ma
     assert prepared.root.resolve() == songs.resolve()
 
 
+@pytest.mark.slow
 def test_models_on_the_same_clips_share_the_baselines(tmp_path, make_checkpoint, write_songs):
     from autoenc_audio.analysis import run_analysis
 

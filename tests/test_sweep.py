@@ -23,6 +23,7 @@ def swept(tmp_path_factory, write_songs):
     return root, args, result
 
 
+@pytest.mark.slow
 def test_report_has_both_rows_a_chart_and_audio(swept):
     root, _, result = swept
     out = root / "sweep"
@@ -44,6 +45,7 @@ def test_report_has_both_rows_a_chart_and_audio(swept):
     assert len(references["resample"]) == 2 and len(references["frame_pca"]) == 2
 
 
+@pytest.mark.slow
 def test_rerun_reuses_finished_models(swept):
     root, args, _ = swept
     before = {p: p.stat().st_mtime_ns for p in (root / "sweep").glob("N*/best.safetensors")}
@@ -54,6 +56,7 @@ def test_rerun_reuses_finished_models(swept):
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
+@pytest.mark.slow
 def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path, write_songs):
     """A saved config without an epoch limit reads back without one: the same sweep again reuses its models."""
     songs = write_songs(tmp_path / "songs", tracks=2, seconds=2.2)
@@ -69,6 +72,7 @@ def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path, write_son
     assert elsewhere.exit_code == 2 and f"N256 was trained on {songs}, not {other_data}" in elsewhere.output
 
 
+@pytest.mark.slow
 def test_rerun_with_other_settings_is_refused(swept):
     """A model trained with other settings is neither reused nor overwritten."""
     root, args, _ = swept
