@@ -53,6 +53,7 @@ from .errors import first_line
 from .torch_files import UnsafeFileError, load_plain
 from . import __version__
 from .files import atomic_path
+from .jsonable import json_value
 from .config import Config
 from .models.base import Autoencoder
 
@@ -123,68 +124,72 @@ def save_checkpoint(
     path = Path(path)
     weights = {MODEL_PREFIX + key: _own(value) for key, value in model.state_dict().items()}
     fingerprint = weights_fingerprint({key[len(MODEL_PREFIX) :]: value for key, value in weights.items()})
-    size = model.layout.size
     for key, stats in ((LATENT_MEAN_KEY, latent_mean), (LATENT_STD_KEY, latent_std)):
-        if stats is None:
-            continue
-        stats = torch.as_tensor(stats).detach().to("cpu", torch.float32).contiguous()
-        if tuple(stats.shape) != (size,):
-            raise CheckpointError(f"{path}: {key} must have shape [{size}], got {list(stats.shape)}")
-        weights[key] = stats.clone()
+        if stats is not None:
+            weights[key] = _latent_stats(path, key, stats, model.layout.size)
+    metadata = _metadata(path, model, config, labels, info, fingerprint)
+    state_bytes = None if training_state is None else _state_bytes(path, training_state, fingerprint)
+    try:
+        data = _safetensors_bytes(weights, metadata=metadata)
+    except Exception as error:  # noqa: BLE001
+        raise CheckpointError(f"{path}: cannot serialise the model tensors ({error})") from None
+    _write_pair(path, data, state_bytes)
+    return path
 
-    audio = config.audio
-    metadata = {
+
+def _latent_stats(path: Path, key: str, stats: Tensor, size: int) -> Tensor:
+    """Per-dimension statistics as a float32 CPU tensor `[size]`; CheckpointError for another shape."""
+    stats = torch.as_tensor(stats).detach().to("cpu", torch.float32).contiguous()
+    if tuple(stats.shape) != (size,):
+        raise CheckpointError(f"{path}: {key} must have shape [{size}], got {list(stats.shape)}")
+    return stats.clone()
+
+
+def _metadata(path: Path, model: Autoencoder, config: Config, labels: tuple[str, ...] | list[str],
+              info: dict[str, Any] | None, fingerprint: str) -> dict[str, str]:
+    """The string metadata the module docstring lists, each value JSON."""
+    audio, layout = config.audio, model.layout
+    preprocessing = {"sample_rate": audio.sample_rate, "clip_seconds": audio.clip_seconds,
+                     "clip_samples": audio.clip_samples, "mono": audio.mono}
+    latent = {"size": layout.size, "channels": layout.channels, "frames": layout.frames, "unused": layout.unused,
+              "description": layout.describe(), "variational": bool(model.variational),
+              "arch": model.arch_description or None}
+    return {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
         "aea_version": __version__,
         "config": _json(path, "config", config.to_dict()),
-        "preprocessing": _json(
-            path,
-            "preprocessing",
-            {
-                "sample_rate": audio.sample_rate,
-                "clip_seconds": audio.clip_seconds,
-                "clip_samples": audio.clip_samples,
-                "mono": audio.mono,
-            },
-        ),
-        "latent": _json(
-            path,
-            "latent",
-            {
-                "size": size,
-                "channels": model.layout.channels,
-                "frames": model.layout.frames,
-                "unused": model.layout.unused,
-                "description": model.layout.describe(),
-                "variational": bool(model.variational),
-                "arch": model.arch_description or None,
-            },
-        ),
+        "preprocessing": _json(path, "preprocessing", preprocessing),
+        "latent": _json(path, "latent", latent),
         "labels": _json(path, "labels", [str(label) for label in labels]),
         "info": _json(path, "info", dict(info or {})),
         "weights_fingerprint": fingerprint,
         "parameters": str(sum(parameter.numel() for parameter in model.parameters())),
         "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _state_bytes(path: Path, training_state: dict[str, Any], fingerprint: str) -> bytes:
+    """The sidecar's bytes, tied to the weights by their fingerprint; refused now if resuming could not read them."""
     sidecar = state_path(path)
-    pending = pending_state_path(path)
-    state_bytes = None
-    if training_state is not None:
-        state = {"checkpoint_fingerprint": fingerprint, "state": _plain(sidecar, training_state, "training_state")}
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        state_bytes = buffer.getvalue()
-        try:  # refuse now what resuming could not read later
-            torch.load(io.BytesIO(state_bytes), weights_only=True)
-        except Exception as error:  # noqa: BLE001 - any failure means unreadable
-            raise CheckpointError(f"{sidecar}: training state is not loadable with weights_only ({error})") from None
+    state = {"checkpoint_fingerprint": fingerprint, "state": _plain(sidecar, training_state, "training_state")}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    state_bytes = buffer.getvalue()
     try:
-        data = _safetensors_bytes(weights, metadata=metadata)
-    except Exception as error:  # noqa: BLE001
-        raise CheckpointError(f"{path}: cannot serialise the model tensors ({error})") from None
-    # Weights and state are two files: the new state waits as `pending` until the weights are in place,
-    # so a crash at any moment leaves a pair that matches (old/old, or new weights with the pending state).
+        torch.load(io.BytesIO(state_bytes), weights_only=True)
+    except Exception as error:  # noqa: BLE001 - any failure means unreadable
+        raise CheckpointError(f"{sidecar}: training state is not loadable with weights_only ({error})") from None
+    return state_bytes
+
+
+def _write_pair(path: Path, data: bytes, state_bytes: bytes | None) -> None:
+    """Write the weights and their state so that a crash at any moment leaves a pair that matches.
+
+    The new state waits as `pending` until the weights are in place (old/old, or new weights with the
+    pending state); without a state, any old sidecar is removed.
+    """
+    sidecar, pending = state_path(path), pending_state_path(path)
     if state_bytes is not None:
         _atomic_write(pending, state_bytes)
     _atomic_write(path, data)
@@ -196,7 +201,6 @@ def save_checkpoint(
     else:
         for stale in (sidecar, pending):
             stale.unlink(missing_ok=True)
-    return path
 
 
 def _own(tensor: Tensor) -> Tensor:
@@ -206,21 +210,9 @@ def _own(tensor: Tensor) -> Tensor:
 
 def _json(path: Path, field: str, value: Any) -> str:
     try:
-        return json.dumps(value, default=_json_default, sort_keys=True)
+        return json.dumps(value, default=json_value, sort_keys=True)
     except (TypeError, ValueError) as error:
         raise CheckpointError(f"{path}: {field} is not JSON-serialisable ({error})") from None
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Tensor):
-        return value.detach().cpu().tolist()
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (tuple, set, frozenset)):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} values cannot be stored")
 
 
 def _plain(path: Path, value: Any, where: str) -> Any:

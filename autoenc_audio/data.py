@@ -17,7 +17,7 @@ from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -235,27 +235,26 @@ def fill_cache(
     total, done, failures = len(tracks), len(tracks) - len(missing), []
     if progress:
         progress(done, total)
-    audio = asdict(cache.audio)
-    if workers > 1 and len(missing) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            results: Iterable = pool.map(_decode_for_cache, [str(t.path) for t in missing], [audio] * len(missing))
-            for path, samples, error in results:
-                done = _record(cache, path, samples, error, failures, done, total, progress)
-    else:
-        for track in missing:
-            path, samples, error = _decode_for_cache(str(track.path), audio)
-            done = _record(cache, path, samples, error, failures, done, total, progress)
+    for path, samples, error in _decode_missing(missing, asdict(cache.audio), workers):
+        if samples is None:
+            failures.append((path, error.removeprefix(f"{path}: ")))
+        else:
+            cache.store(path, samples)
+        done += 1
+        if progress:
+            progress(done, total)
     return failures
 
 
-def _record(cache, path, samples, error, failures, done, total, progress) -> int:
-    if samples is None:
-        failures.append((path, error.removeprefix(f"{path}: ")))
+def _decode_missing(missing: Sequence[Track], audio: dict[str, Any],
+                    workers: int) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+    """(path, samples or None, error or None) of each track, decoded in `workers` processes when there are several."""
+    if workers > 1 and len(missing) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            yield from pool.map(_decode_for_cache, [str(t.path) for t in missing], [audio] * len(missing))
     else:
-        cache.store(path, samples)
-    if progress:
-        progress(done + 1, total)
-    return done + 1
+        for track in missing:
+            yield _decode_for_cache(str(track.path), audio)
 
 
 @dataclass

@@ -12,6 +12,9 @@ import numbers
 METRIC_NAMES = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
 """Every reported metric, in report order (METRICS.md)."""
 
+SPECTRAL_METRIC_NAMES = ("mrstft", "mel_l1", "lsd_db")
+"""The metrics computed on spectra, over a bounded window (the others are exact over any length)."""
+
 HIGHER_IS_BETTER = {"snr_db": True, "si_sdr_db": True, "mrstft": False, "mel_l1": False, "lsd_db": False}
 
 

@@ -20,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.ticker  # noqa: E402,F401
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from .errors import InputError
@@ -139,8 +140,8 @@ def spectrogram_db(samples: Any, sample_rate: int, scale: str = "log") -> tuple[
     return image.astype(np.float32), times, freqs
 
 
-def _draw_spectrogram(axis, image: np.ndarray, times: np.ndarray, freqs: np.ndarray, vmin: float, vmax: float,
-                      scale: str, cmap: str = "magma"):
+def _draw_spectrogram(axis: Axes, image: np.ndarray, times: np.ndarray, freqs: np.ndarray, vmin: float, vmax: float,
+                      scale: str, cmap: str = "magma") -> Any:
     """pcolormesh with a log (or mel-spaced) frequency axis in Hz; returns the mesh for a colour bar."""
     if scale == "log":
         keep = freqs > 0
@@ -164,7 +165,7 @@ def _hz_label(value: float, _position: Any) -> str:
     return f"{value / 1000:g}k" if value >= 1000 else f"{value:g}"
 
 
-def _draw_waveform(axis, samples: np.ndarray, sample_rate: int, label: str | None = None, color: str | None = None,
+def _draw_waveform(axis: Axes, samples: np.ndarray, sample_rate: int, label: str | None = None, color: str | None = None,
                    alpha: float = 1.0, offset_seconds: float = 0.0) -> None:
     """A line, or a min/max envelope for long signals (so a 30 s track stays readable and light)."""
     times = offset_seconds + np.arange(len(samples)) / sample_rate

@@ -1,13 +1,22 @@
-"""Which model a command uses: `--model`, else `$AEA_MODEL`, else the latest `aea train` run.
+"""The run folder: its files, which checkpoint it offers, whether it is finished or resumable.
 
-`aea train` records its run folder in the cache folder, so `aea encode song.mp3`
-right after `aea train` needs no `--model`.
+A run folder holds `best` and `last` checkpoints, `history.jsonl`,
+`summary.json`, `config.toml` and `run.json` (the data folder and split it was
+started on). Which model a command uses: `--model`, else `$AEA_MODEL`, else
+the latest `aea train` run, recorded in the cache folder so `aea encode
+song.mp3` right after `aea train` needs no `--model`.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator
 
+from .checkpoint_header import pending_state_path, state_path
+from .config import Config, load_config
+from .errors import InputError
 from .files import write_text_atomic
 
 LATEST_RUN_FILE = "latest-run"
@@ -15,6 +24,110 @@ LATEST_RUN_FILE = "latest-run"
 
 class NoModelError(FileNotFoundError):
     """No checkpoint given and none can be found; the message says how to get one."""
+
+
+class RunError(InputError):
+    """A run folder that cannot be read (corrupt history)."""
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of a run folder."""
+
+    root: Path
+
+    @property
+    def last(self) -> Path:
+        return self.root / "last.safetensors"
+
+    @property
+    def best(self) -> Path:
+        return self.root / "best.safetensors"
+
+    @property
+    def checkpoint(self) -> Path | None:
+        """The checkpoint a run offers: `best`, else `last` (None when it saved neither)."""
+        for path in (self.best, self.last):
+            if path.exists():
+                return path
+        return None
+
+    @property
+    def holds_run(self) -> bool:
+        """A model was saved here: starting again would replace it."""
+        return self.last.exists() or self.best.exists()
+
+    @property
+    def finished(self) -> bool:
+        """Training ended: the summary was written, and a checkpoint is there to use."""
+        return self.summary.is_file() and (self.best.is_file() or self.last.is_file())
+
+    @property
+    def resumable(self) -> bool:
+        """`--resume` can continue it: a `last` checkpoint with its training state, and the config."""
+        last = self.last
+        return last.is_file() and (state_path(last).is_file() or pending_state_path(last).is_file()) and self.config.is_file()
+
+    @property
+    def history(self) -> Path:
+        return self.root / "history.jsonl"
+
+    @property
+    def summary(self) -> Path:
+        return self.root / "summary.json"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.toml"
+
+    @property
+    def run(self) -> Path:
+        """What the run was started on (its data folder), for --resume."""
+        return self.root / "run.json"
+
+    @property
+    def data_root(self) -> Path | None:
+        """The data folder the run was trained on (None: the built-in corpus, or not recorded)."""
+        if not self.run.exists():
+            return None
+        root = json.loads(self.run.read_text()).get("data_root")
+        return Path(root) if root else None
+
+    def clear(self) -> None:
+        """Remove a previous run's checkpoints (with their training state), history and summary."""
+        for path in (self.last, self.best):
+            for file in (path, state_path(path), pending_state_path(path)):
+                file.unlink(missing_ok=True)
+        for path in (self.history, self.summary, self.run):
+            path.unlink(missing_ok=True)
+
+
+def data_root_of_run(run_dir: Path) -> Path | None:
+    """The data folder a run was trained on (None: the built-in corpus)."""
+    return RunFiles(Path(run_dir)).data_root
+
+
+def config_for_resume(run_dir: Path) -> Config:
+    """The configuration a run was started with (its `config.toml`)."""
+    path = RunFiles(Path(run_dir)).config
+    if not path.exists():
+        raise FileNotFoundError(f"{run_dir}: not a run folder (no config.toml); nothing to resume")
+    return load_config(path)
+
+
+def iterate_history(run_dir: Path) -> Iterator[dict[str, Any]]:
+    """The per-epoch records of a run (none when it has no history yet)."""
+    path = RunFiles(Path(run_dir)).history
+    if path.exists():
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if line.strip():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as error:
+                    raise RunError(f"{path}: corrupt line {number} ({error.msg})") from None
+                if not isinstance(record, dict):
+                    raise RunError(f"{path}: corrupt line {number} (a record is a JSON object, not {type(record).__name__})")
+                yield record
 
 
 def record_latest_run(cache_dir: Path, run_dir: Path) -> None:
@@ -26,10 +139,10 @@ def checkpoint_in(path: Path) -> Path:
     """A checkpoint file itself, or the best (else last) checkpoint of a run folder."""
     path = Path(path)
     if path.is_dir():
-        for name in ("best.safetensors", "last.safetensors"):
-            if (path / name).exists():
-                return path / name
-        raise NoModelError(f"{path}: no best.safetensors or last.safetensors in this run folder")
+        checkpoint = RunFiles(path).checkpoint
+        if checkpoint is None:
+            raise NoModelError(f"{path}: no best.safetensors or last.safetensors in this run folder")
+        return checkpoint
     return path
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,15 +27,16 @@ import torch
 from .errors import InputError
 from .audio import write_audio
 from .files import write_text_atomic
-from .checkpoint import load_checkpoint, pending_state_path, state_path
+from .checkpoint import load_checkpoint
 from .config import Config, load_config
-from .data import builtin_corpus, prepare_dataset
+from .data import PreparedData, builtin_corpus, prepare_dataset
 from .latents import reconstruct_clips
-from .metrics import HIGHER_IS_BETTER, METRICS, format_value
+from .metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
+from .picks import evenly_spread
+from .runs import RunFiles
 from .references import REFERENCE_NAMES, FramePCAReference, build_references, evaluate_reconstruction
 
 Message = Callable[[str], None]
-METRIC_NAMES = tuple(METRICS)
 MAX_TEST_CLIPS = 256
 PCA_TRAIN_CLIPS = 256
 
@@ -102,36 +103,64 @@ def propose(rows: Sequence[dict[str, Any]], rule: ProposalRule) -> dict[str, Any
             "tolerance": rule.tolerance, "limit": rule.limit(reference)}
 
 
-def _is_finished(run_dir: Path) -> bool:
-    return (run_dir / "summary.json").is_file() and ((run_dir / "best.safetensors").is_file() or (run_dir / "last.safetensors").is_file())
-
-
-def _resumable(run_dir: Path) -> bool:
-    last = run_dir / "last.safetensors"
-    return last.is_file() and (state_path(last).is_file() or pending_state_path(last).is_file()) and (run_dir / "config.toml").is_file()
-
-
 NOT_RESULT_SETTINGS = {"workers", "device", "compile"}
 """Settings a sweep may change on a re-run without making its finished models stale."""
 
 
 def _check_same_settings(run_dir: Path, config: Config, data_root: Path) -> None:
     """A model left in the sweep folder is reused or resumed only if it was made with these settings and data."""
-    from .train import data_root_of_run
-
-    trained_on = data_root_of_run(run_dir)
+    files = RunFiles(run_dir)
+    trained_on = files.data_root
     if trained_on is not None and trained_on.resolve() != data_root.resolve():
         raise SweepError(f"{run_dir} was trained on {trained_on}, not {data_root}: "
                          "give another output folder, or delete it to train again")
-    if not (run_dir / "config.toml").is_file():
+    if not files.config.is_file():
         return
-    stored = load_config(run_dir / "config.toml").to_dict()
+    stored = load_config(files.config).to_dict()
     wanted = config.to_dict()
     changed = [f"{section}.{key}" for section, values in wanted.items() for key, value in values.items()
                if key not in NOT_RESULT_SETTINGS and stored.get(section, {}).get(key) != value]
     if changed:
         raise SweepError(f"{run_dir} was trained with other settings ({', '.join(changed)}): "
                          "give another output folder, or delete it to train again")
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep trains and where: one model per size in `out_dir/N<size>/`, all on `data_root`."""
+
+    sizes: tuple[int, ...]  # largest first
+    out_dir: Path
+    cache_dir: Path
+    base_config: Config
+    data_root: Path
+    minutes_per_model: float | None
+    epochs: int | None
+
+    def run_dir(self, latent: int) -> Path:
+        return self.out_dir / f"N{latent}"
+
+    def config(self, latent: int) -> Config:
+        return self.base_config.override(model={"latent": latent}).with_budget(self.minutes_per_model, self.epochs)
+
+
+@dataclass(frozen=True)
+class EvaluationClips:
+    """The clips every model and reference is scored on: `clips` `[count, clip_samples]`, one `example` to listen to."""
+
+    clips: np.ndarray
+    name: str  # the example clip's track and start, for captions
+    example: int  # index into `clips`
+    pca_fit: FramePCAReference  # frame PCA fitted on training clips at the smallest size
+
+
+@dataclass
+class SweepScores:
+    """Each model's and each reference's metrics on the test clips, and each model's version of the example clip."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    references: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {name: [] for name in REFERENCE_NAMES})
+    example_reconstructions: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def run_sweep(
@@ -148,10 +177,8 @@ def run_sweep(
     fmt: str = "png",
 ) -> dict[str, Any]:
     """Train, evaluate and report a sweep over `latents`; returns what `sweep.json` holds."""
-    from .train import TrainingInterrupted, train
-
     say = message or (lambda text: None)
-    sizes = sorted(set(int(n) for n in latents), reverse=True)
+    sizes = tuple(sorted(set(int(n) for n in latents), reverse=True))
     clip_samples = base_config.audio.clip_samples
     too_big = [n for n in sizes if not 1 <= n <= clip_samples]
     if too_big:
@@ -159,72 +186,17 @@ def run_sweep(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     root = data_root if data_root is not None else builtin_corpus(cache_dir, base_config.data)
-
-    for number, latent in enumerate(sizes, 1):
-        run_dir = out_dir / f"N{latent}"
-        config = base_config.override(model={"latent": latent}).with_budget(minutes_per_model, epochs)
-        _check_same_settings(run_dir, config, root)
-        if _is_finished(run_dir):
-            say(f"[{number}/{len(sizes)}] N = {latent}: finished earlier, reusing {run_dir}")
-            continue
-        resume = _resumable(run_dir)
-        say(f"[{number}/{len(sizes)}] N = {latent}: {'resuming' if resume else 'training'} in {run_dir}")
-        # Same settings (checked above): a model that cannot be resumed is started again.
-        try:
-            train(config, run_dir, cache_dir, data_root=root, resume=resume, reporter=reporter, overwrite=not resume)
-        except TrainingInterrupted:
-            raise TrainingInterrupted(f"interrupted: {run_dir} was saved; run the same sweep again to continue") from None
-
+    plan = SweepPlan(sizes, out_dir, cache_dir, base_config, root, minutes_per_model, epochs)
+    train_models(plan, reporter, say)
     say("evaluating every model and the references on the same test clips")
     prepared = prepare_dataset(root, base_config.audio, base_config.data, cache_dir)
-    test_set = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
-    if len(test_set) == 0:
-        raise SweepError(f"{root}: no test or validation clips to evaluate on")
-    picks = np.unique(np.linspace(0, len(test_set) - 1, min(len(test_set), MAX_TEST_CLIPS)).round().astype(int))
-    test_clips = np.stack([test_set.clip(int(i)) for i in picks])
-    train_set = prepared.splits["train"]
-    train_picks = np.unique(np.linspace(0, len(train_set) - 1, min(len(train_set), PCA_TRAIN_CLIPS)).round().astype(int))
-    train_clips = np.stack([train_set.clip(int(i)) for i in train_picks])
-    pca_fit = FramePCAReference.fit(train_clips, min(sizes), clip_samples)  # one fit, resized to every N
-    sample_rate = base_config.audio.sample_rate
-    example = int(np.argmax([np.sqrt(np.mean(c ** 2)) for c in test_clips[: min(len(test_clips), 32)]]))
-
-    rows, reference_rows, reconstructions = [], {name: [] for name in REFERENCE_NAMES}, {}
-    for latent in sizes:
-        run_dir = out_dir / f"N{latent}"
-        summary = json.loads((run_dir / "summary.json").read_text())
-        checkpoint = load_checkpoint(run_dir / "best.safetensors" if (run_dir / "best.safetensors").exists() else run_dir / "last.safetensors")
-        model = checkpoint.model
-
-        def reconstruct(batch: np.ndarray) -> np.ndarray:
-            return reconstruct_clips(model, torch.from_numpy(batch)[:, None])[:, 0].numpy()
-
-        metrics = evaluate_reconstruction(reconstruct, test_clips, sample_rate)
-        reconstructions[latent] = reconstruct(test_clips[example : example + 1])[0]
-        rows.append({"latent": latent, "compression": clip_samples / latent, "parameters": summary.get("parameters"),
-                     "train_seconds": summary.get("wall_seconds"), "epochs": summary.get("epochs"),
-                     "run_dir": run_dir.name, **metrics})
-        for name, reference in build_references(latent, clip_samples, pca_fit).items():
-            reference_rows[name].append({"latent": latent, **evaluate_reconstruction(reference.reconstruct, test_clips, sample_rate)})
-    proposal = propose(rows, rule)
-
-    from . import plots
-
-    audio_dir = out_dir / "audio"
-    audio_dir.mkdir(exist_ok=True)
-    write_audio(audio_dir / "original.wav", test_clips[example], sample_rate)
-    for latent, samples in reconstructions.items():
-        write_audio(audio_dir / f"N{latent}.wav", samples, sample_rate)
-    chart = plots.plot_quality_vs_latent(rows, reference_rows, out_dir / "quality_vs_latent",
-                                         f"Reconstruction quality against latent size ({len(test_clips)} test clips)",
-                                         proposed=proposal["latent"], fmt=fmt)
-    clip_name = _clip_name(test_set, int(picks[example]), sample_rate)
-    grid = plots.plot_spectrogram_grid([("original", test_clips[example])] + [(f"N = {n} ({clip_samples / n:.1f}:1)", reconstructions[n]) for n in sizes],
-                                       sample_rate, out_dir / "spectrograms", f"{clip_name}: original and each latent size", fmt)
+    test = evaluation_clips(plan, prepared)
+    scores = score_models(plan, test)
+    proposal = propose(scores.rows, rule)
     result = {
-        "data": str(prepared.root), "clip_samples": clip_samples, "sample_rate": sample_rate, "test_clips": len(test_clips),
-        "example_clip": clip_name, "models": rows, "references": reference_rows, "proposal": proposal,
-        "figures": {"quality": chart.name, "spectrograms": grid.name},
+        "data": str(prepared.root), "clip_samples": clip_samples, "sample_rate": base_config.audio.sample_rate,
+        "test_clips": len(test.clips), "example_clip": test.name, "models": scores.rows, "references": scores.references,
+        "proposal": proposal, "figures": _write_figures(plan, test, scores, proposal["latent"], fmt),
         "audio": {"original": "audio/original.wav", **{str(n): f"audio/N{n}.wav" for n in sizes}},
         "settings": {"minutes_per_model": minutes_per_model, "epochs": epochs, "arch": base_config.model.arch,
                      "kind": base_config.model.kind, "seed": base_config.train.seed},
@@ -234,6 +206,88 @@ def run_sweep(
     write_text_atomic(out_dir / "report.md", render_report(result))
     result["report"] = str(out_dir / "report.md")
     return result
+
+
+def train_models(plan: SweepPlan, reporter: Any, say: Message) -> None:
+    """Train each size's model, resume one left unfinished, reuse one already finished."""
+    from .train import TrainingInterrupted, train
+
+    for number, latent in enumerate(plan.sizes, 1):
+        run_dir = plan.run_dir(latent)
+        config = plan.config(latent)
+        _check_same_settings(run_dir, config, plan.data_root)
+        files = RunFiles(run_dir)
+        if files.finished:
+            say(f"[{number}/{len(plan.sizes)}] N = {latent}: finished earlier, reusing {run_dir}")
+            continue
+        resume = files.resumable
+        say(f"[{number}/{len(plan.sizes)}] N = {latent}: {'resuming' if resume else 'training'} in {run_dir}")
+        # Same settings (checked above): a model that cannot be resumed is started again.
+        try:
+            train(config, run_dir, plan.cache_dir, data_root=plan.data_root, resume=resume, reporter=reporter,
+                  overwrite=not resume)
+        except TrainingInterrupted:
+            raise TrainingInterrupted(f"interrupted: {run_dir} was saved; run the same sweep again to continue") from None
+
+
+def evaluation_clips(plan: SweepPlan, prepared: PreparedData) -> EvaluationClips:
+    """Up to `MAX_TEST_CLIPS` evenly spread test clips (validation when there is no test split), and the PCA fit."""
+    test_set = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
+    if len(test_set) == 0:
+        raise SweepError(f"{plan.data_root}: no test or validation clips to evaluate on")
+    picks = evenly_spread(len(test_set), MAX_TEST_CLIPS)
+    clips = np.stack([test_set.clip(int(i)) for i in picks])
+    train_set = prepared.splits["train"]
+    train_picks = evenly_spread(len(train_set), PCA_TRAIN_CLIPS)
+    train_clips = np.stack([train_set.clip(int(i)) for i in train_picks])
+    clip_samples = plan.base_config.audio.clip_samples
+    pca_fit = FramePCAReference.fit(train_clips, min(plan.sizes), clip_samples)  # one fit, resized to every N
+    example = int(np.argmax([np.sqrt(np.mean(c ** 2)) for c in clips[: min(len(clips), 32)]]))
+    name = _clip_name(test_set, int(picks[example]), plan.base_config.audio.sample_rate)
+    return EvaluationClips(clips, name, example, pca_fit)
+
+
+def score_models(plan: SweepPlan, test: EvaluationClips) -> SweepScores:
+    """Every model's and every reference's metrics on the same test clips."""
+    scores = SweepScores()
+    clip_samples, sample_rate = plan.base_config.audio.clip_samples, plan.base_config.audio.sample_rate
+    for latent in plan.sizes:
+        files = RunFiles(plan.run_dir(latent))
+        summary = json.loads(files.summary.read_text())
+        model = load_checkpoint(files.checkpoint).model
+
+        def reconstruct(batch: np.ndarray) -> np.ndarray:
+            return reconstruct_clips(model, torch.from_numpy(batch)[:, None])[:, 0].numpy()
+
+        metrics = evaluate_reconstruction(reconstruct, test.clips, sample_rate)
+        scores.example_reconstructions[latent] = reconstruct(test.clips[test.example : test.example + 1])[0]
+        scores.rows.append({"latent": latent, "compression": clip_samples / latent, "parameters": summary.get("parameters"),
+                            "train_seconds": summary.get("wall_seconds"), "epochs": summary.get("epochs"),
+                            "run_dir": files.root.name, **metrics})
+        for name, reference in build_references(latent, clip_samples, test.pca_fit).items():
+            scores.references[name].append({"latent": latent, **evaluate_reconstruction(reference.reconstruct, test.clips, sample_rate)})
+    return scores
+
+
+def _write_figures(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, proposed: int, fmt: str) -> dict[str, str]:
+    """The example clip and its reconstructions (`audio/`), the quality chart and the spectrogram grid."""
+    from . import plots
+
+    clip_samples, sample_rate = plan.base_config.audio.clip_samples, plan.base_config.audio.sample_rate
+    original = test.clips[test.example]
+    audio_dir = plan.out_dir / "audio"
+    audio_dir.mkdir(exist_ok=True)
+    write_audio(audio_dir / "original.wav", original, sample_rate)
+    for latent, samples in scores.example_reconstructions.items():
+        write_audio(audio_dir / f"N{latent}.wav", samples, sample_rate)
+    chart = plots.plot_quality_vs_latent(scores.rows, scores.references, plan.out_dir / "quality_vs_latent",
+                                         f"Reconstruction quality against latent size ({len(test.clips)} test clips)",
+                                         proposed=proposed, fmt=fmt)
+    panels = [("original", original)] + [(f"N = {n} ({clip_samples / n:.1f}:1)", scores.example_reconstructions[n])
+                                         for n in plan.sizes]
+    grid = plots.plot_spectrogram_grid(panels, sample_rate, plan.out_dir / "spectrograms",
+                                       f"{test.name}: original and each latent size", fmt)
+    return {"quality": chart.name, "spectrograms": grid.name}
 
 
 def _clip_name(dataset, index: int, sample_rate: int) -> str:

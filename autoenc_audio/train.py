@@ -13,36 +13,36 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from .errors import InputError, SavedInterrupt
+from .errors import SavedInterrupt
 from . import __version__
 from .checkpoint import (
-    load_checkpoint, load_training_state, pending_state_path, rng_state, save_checkpoint, set_rng_state, state_path,
+    load_checkpoint, load_training_state, rng_state, save_checkpoint, set_rng_state,
 )
 from .files import write_text_atomic
-from .config import Config, load_config
-from .devices import resolve_device
+from .config import Config
+from .distributed import Distributed, setup_distributed, shared_clock
 from .data import ClipDataset, DatasetError, PreparedData, builtin_corpus, prepare_dataset
 from .losses import LOSSES
 from .metrics import evaluate
 from .models import Autoencoder, build_model
+from .picks import evenly_spread
+from .runs import RunError, RunFiles, config_for_resume, data_root_of_run, iterate_history  # noqa: F401 - re-exported for demo.py and the CLI
 from .tomlwrite import dump_toml
 
 INIT_CLIPS = 512
-"""Training clips the linear start is fitted on: on the corpus 480 instead of 64 gave MR-STFT 1.289 vs 1.310."""
+"""Training clips the linear start is fitted on (evenly spread): more clips give a better start, at a one-off cost."""
 LATENT_STATS_CLIPS = 2048
 
 
@@ -67,10 +67,6 @@ class SilentReporter:
 
     def end_epoch(self, record: dict[str, Any]) -> None:
         pass
-
-
-class RunError(InputError):
-    """A run folder that cannot be read (corrupt history)."""
 
 
 class TrainingInterrupted(SavedInterrupt):
@@ -100,107 +96,12 @@ class StopAtBatchBoundary:
             signal.signal(signal.SIGINT, self.previous)
 
 
-@dataclass(frozen=True)
-class RunFiles:
-    """The files of a run folder."""
-
-    root: Path
-
-    @property
-    def last(self) -> Path:
-        return self.root / "last.safetensors"
-
-    @property
-    def best(self) -> Path:
-        return self.root / "best.safetensors"
-
-    @property
-    def holds_run(self) -> bool:
-        """A model was saved here: starting again would replace it."""
-        return self.last.exists() or self.best.exists()
-
-    @property
-    def history(self) -> Path:
-        return self.root / "history.jsonl"
-
-    @property
-    def summary(self) -> Path:
-        return self.root / "summary.json"
-
-    @property
-    def config(self) -> Path:
-        return self.root / "config.toml"
-
-    @property
-    def run(self) -> Path:
-        """What the run was started on (its data folder), for --resume."""
-        return self.root / "run.json"
-
-    def clear(self) -> None:
-        """Remove a previous run's checkpoints (with their training state), history and summary."""
-        for path in (self.last, self.best):
-            for file in (path, state_path(path), pending_state_path(path)):
-                file.unlink(missing_ok=True)
-        for path in (self.history, self.summary, self.run):
-            path.unlink(missing_ok=True)
-
-
-@dataclass
-class Distributed:
-    """This process's place in a (possibly one-process) job."""
-
-    rank: int = 0
-    world_size: int = 1
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    def barrier(self) -> None:
-        if self.world_size > 1:
-            dist.barrier()
-
-
-def shared_clock(elapsed_seconds: float, job: Distributed) -> float:
-    """Rank 0's elapsed time on every rank, so all ranks stop a --minutes budget at the same step."""
-    if job.world_size == 1:
-        return elapsed_seconds
-    clock = torch.tensor([elapsed_seconds], dtype=torch.float64, device=job.device)
-    dist.broadcast(clock, src=0)
-    return float(clock)
-
-
 def _check_same_split(files: RunFiles, prepared: PreparedData) -> None:
     """Resuming on another split (tracks added or removed, another split rule) would train on held-out tracks."""
     recorded = json.loads(files.run.read_text()).get("split") if files.run.exists() else None
     if recorded is not None and recorded != prepared.split_digest():
         raise RunError(f"{files.root}: the dataset's train/validation/test split has changed since this run started "
                        f"(tracks added, removed or moved); start a new run instead of --resume")
-
-
-def data_root_of_run(run_dir: Path) -> Path | None:
-    """The data folder a run was trained on (None: the built-in corpus)."""
-    path = RunFiles(Path(run_dir)).run
-    if not path.exists():
-        return None
-    root = json.loads(path.read_text()).get("data_root")
-    return Path(root) if root else None
-
-
-def setup_distributed(device_name: str) -> Distributed:
-    """Join the torchrun job described by the environment, or run alone."""
-    device = resolve_device(device_name)
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return Distributed(0, 1, device)
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device.type == "cuda":
-        torch.cuda.set_device(local_rank)
-        device = torch.device("cuda", local_rank)
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return Distributed(dist.get_rank(), dist.get_world_size(), device)
 
 
 def compute_losses(
@@ -273,8 +174,8 @@ def learning_rate(base: float, schedule: str, progress: float) -> float:
 def latent_statistics(model: Autoencoder, dataset: ClipDataset, batch_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-dimension mean and std `[latent_size]` of training latents (up to 2048 clips, evenly spread)."""
     model.eval()
-    picks = np.linspace(0, len(dataset) - 1, min(len(dataset), LATENT_STATS_CLIPS)).astype(int)
-    subset = torch.utils.data.Subset(dataset, sorted(set(picks.tolist())))
+    picks = evenly_spread(len(dataset), LATENT_STATS_CLIPS, rounded=False)
+    subset = torch.utils.data.Subset(dataset, picks.tolist())
     total = torch.zeros(model.latent_size, dtype=torch.float64)
     squares = torch.zeros_like(total)
     count = 0
@@ -347,6 +248,109 @@ def prepare_run(config: Config, run_dir: Path, resume: bool, overwrite: bool) ->
     return build_model(config.model, config.audio)
 
 
+@dataclass
+class Run:
+    """One training run: what it trains, on what, where it writes, and where it stands."""
+
+    config: Config
+    files: RunFiles
+    job: Distributed
+    model: Autoencoder
+    network: torch.nn.Module  # the model as trained: wrapped by DDP and torch.compile when they apply
+    optimizer: torch.optim.Optimizer
+    data: PreparedData
+    validation_set: ClipDataset
+    sampler: DistributedSampler
+    reporter: Reporter
+    state: TrainingState = field(default_factory=TrainingState)
+    started: float = 0.0  # perf_counter() at the run's zero of elapsed time
+    info: dict[str, Any] = field(default_factory=dict)  # what every checkpoint records about the data and model size
+
+    @property
+    def train_set(self) -> ClipDataset:
+        return self.data.splits["train"]
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return dict(self.config.train.loss_weights)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.sampler) / self.config.train.batch_size)
+
+    @property
+    def budget_seconds(self) -> float | None:
+        return self.config.train.minutes * 60 if self.config.train.minutes else None
+
+    def progress(self) -> float:
+        """How far training is, 0 to 1, by steps or by time, whichever is further."""
+        fractions = [0.0]
+        epochs = self.config.train.epochs
+        total_steps = self.steps_per_epoch * epochs if epochs else None
+        if total_steps:
+            fractions.append(self.state.step / total_steps)
+        if self.budget_seconds:
+            fractions.append(self.state.elapsed_seconds / self.budget_seconds)
+        return min(1.0, max(fractions))
+
+    def out_of_time(self) -> bool:
+        return self.budget_seconds is not None and self.state.elapsed_seconds >= self.budget_seconds
+
+    def out_of_budget(self) -> bool:
+        epochs = self.config.train.epochs
+        return self.out_of_time() or (epochs is not None and self.state.epoch >= epochs)
+
+
+def start_run(config: Config, files: RunFiles, cache_dir: Path, data_root: Path | None, resume: bool,
+              reporter: Reporter, overwrite: bool) -> Run:
+    """A run ready for its first (or next) step: model, data, optimiser, and state restored or initialised."""
+    job = setup_distributed(config.train.device)
+    torch.manual_seed(config.train.seed)
+    model = prepare_run(config, files.root, resume, overwrite).to(job.device)  # first: fails before any data work
+    if overwrite and not resume and job.is_main:
+        files.clear()  # no old checkpoint or summary may outlive the new run's first epoch
+    prepared = load_data(config, data_root, cache_dir, config.train.workers, reporter, job)
+    train_set, validation_set = prepared.splits["train"], prepared.splits["validation"]
+    if len(validation_set) == 0:
+        validation_set = train_set
+        if job.is_main:
+            reporter.message("no validation tracks: validating on the training clips")
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
+    state = TrainingState()
+    if resume:
+        _check_same_split(files, prepared)
+        state = _restore(files, model, optimizer, job)
+        if job.is_main:
+            reporter.message(f"resuming {files.root} at epoch {state.epoch + 1}, step {state.step}")
+    else:
+        _initialize(model, train_set, job.device)
+        if job.is_main:
+            _write_run_files(files, config, data_root, prepared)
+    sampler = DistributedSampler(train_set, num_replicas=job.world_size, rank=job.rank, shuffle=True, seed=config.train.seed)
+    info = {"data": prepared.summary(), "parameters": sum(p.numel() for p in model.parameters())}
+    return Run(config, files, job, model, _network(model, config, job), optimizer, prepared, validation_set, sampler,
+               reporter, state, info=info)
+
+
+def _write_run_files(files: RunFiles, config: Config, data_root: Path | None, prepared: PreparedData) -> None:
+    """A new run's config and what it was started on; no history yet."""
+    files.root.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(files.config, dump_toml(config.to_dict()))
+    write_text_atomic(files.run, json.dumps({"data_root": str(Path(data_root).resolve()) if data_root else None,
+                                             "split": prepared.split_digest()}) + "\n")
+    files.history.unlink(missing_ok=True)
+
+
+def _network(model: Autoencoder, config: Config, job: Distributed) -> torch.nn.Module:
+    """The model wrapped for training: DDP across processes, torch.compile on CUDA when asked."""
+    network: torch.nn.Module = model
+    if job.world_size > 1:
+        network = DistributedDataParallel(model, device_ids=[job.device.index] if job.device.type == "cuda" else None)
+    if config.train.compile and job.device.type == "cuda":
+        network = torch.compile(network)
+    return network
+
+
 def train(
     config: Config,
     run_dir: Path,
@@ -363,120 +367,115 @@ def train(
     Returns the summary (test metrics of the best checkpoint, sizes, speed).
     Raises TrainingInterrupted after saving when interrupted with Ctrl-C.
     """
-    reporter = reporter or SilentReporter()
     files = RunFiles(Path(run_dir))
-    job = setup_distributed(config.train.device)
-    torch.manual_seed(config.train.seed)
-    model = prepare_run(config, files.root, resume, overwrite).to(job.device)  # first: fails before any data work
-    if overwrite and not resume and job.is_main:
-        files.clear()  # no old checkpoint or summary may outlive the new run's first epoch
-    prepared = load_data(config, data_root, cache_dir, config.train.workers, reporter, job)
-    train_set, validation_set = prepared.splits["train"], prepared.splits["validation"]
-    if len(validation_set) == 0:
-        validation_set = train_set
-        if job.is_main:
-            reporter.message("no validation tracks: validating on the training clips")
-
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
-    state = TrainingState()
-    if resume:
-        _check_same_split(files, prepared)
-        state = _restore(files, model, optimizer, job)
-        if job.is_main:
-            reporter.message(f"resuming {files.root} at epoch {state.epoch + 1}, step {state.step}")
-    else:
-        _initialize(model, train_set, job.device)
-        if job.is_main:
-            files.root.mkdir(parents=True, exist_ok=True)
-            write_text_atomic(files.config, dump_toml(config.to_dict()))
-            write_text_atomic(files.run, json.dumps({"data_root": str(Path(data_root).resolve()) if data_root else None,
-                                                     "split": prepared.split_digest()}) + "\n")
-            files.history.unlink(missing_ok=True)
-
-    network: torch.nn.Module = model
-    if job.world_size > 1:
-        network = DistributedDataParallel(model, device_ids=[job.device.index] if job.device.type == "cuda" else None)
-    if config.train.compile and job.device.type == "cuda":
-        network = torch.compile(network)
-    autocast = job.device.type == "cuda"
-
-    sampler = DistributedSampler(train_set, num_replicas=job.world_size, rank=job.rank, shuffle=True, seed=config.train.seed)
-    batch_size = config.train.batch_size
-    steps_per_epoch = math.ceil(len(sampler) / batch_size)
-    epochs = config.train.epochs
-    budget = config.train.minutes * 60 if config.train.minutes else None
-    total_steps = steps_per_epoch * epochs if epochs else None
-    weights = dict(config.train.loss_weights)
-    info = {"data": prepared.summary(), "parameters": sum(p.numel() for p in model.parameters())}
-
-    def progress() -> float:
-        fractions = [0.0]
-        if total_steps:
-            fractions.append(state.step / total_steps)
-        if budget:
-            fractions.append(state.elapsed_seconds / budget)
-        return min(1.0, max(fractions))
-
-    def out_of_budget() -> bool:
-        return (budget is not None and state.elapsed_seconds >= budget) or (epochs is not None and state.epoch >= epochs)
-
-    def save_last() -> None:
-        if job.is_main:
-            training_state = {
-                "optimizer": optimizer.state_dict(), "rng": rng_state(), "progress": dataclasses.asdict(state),
-            }
-            save_checkpoint(files.last, model, config, labels=prepared.labels, info=info, training_state=training_state)
-        job.barrier()
-
-    start_clock = time.perf_counter() - state.elapsed_seconds
+    run = start_run(config, files, cache_dir, data_root, resume, reporter or SilentReporter(), overwrite)
+    run.started = time.perf_counter() - run.state.elapsed_seconds
     with StopAtBatchBoundary() as interrupt:
         try:
-            while not out_of_budget():
-                batches = epoch_batches(sampler, state.epoch, batch_size)
-                reporter.start_epoch(state.epoch + 1, len(batches), state.batch)
-                # Its own generator keeps the loader from drawing on the global RNG, which resume restores.
-                loader = DataLoader(train_set, batch_sampler=batches[state.batch :], num_workers=config.train.workers,
-                                    generator=torch.Generator().manual_seed(config.train.seed + state.epoch))
-                for audio, _ in loader:
-                    audio = audio.to(job.device)
-                    for group in optimizer.param_groups:
-                        group["lr"] = learning_rate(config.train.lr, config.train.scheduler, progress())
-                    warm = config.train.kl_warmup_epochs
-                    kl_scale = min(1.0, (state.step / steps_per_epoch) / warm) if warm > 0 else 1.0
-                    metrics = train_step(network, audio, optimizer, weights, kl_scale, config.train.grad_clip, autocast)
-                    if not math.isfinite(metrics["loss"]):
-                        raise FloatingPointError(f"loss became {metrics['loss']} at step {state.step}: lower --lr")
-                    state.batch += 1
-                    state.step += 1
-                    state.clips_seen += len(audio) * job.world_size
-                    state.elapsed_seconds = shared_clock(time.perf_counter() - start_clock, job)
-                    for name, value in metrics.items():
-                        state.epoch_sums[name] = state.epoch_sums.get(name, 0.0) + value
-                    state.epoch_sums["batches"] = state.epoch_sums.get("batches", 0.0) + 1
-                    reporter.advance({**metrics, "lr": optimizer.param_groups[0]["lr"]})
-                    if interrupt.requested:
-                        raise KeyboardInterrupt
-                    if budget is not None and state.elapsed_seconds >= budget:
-                        break
-                record = _end_epoch(state, model, validation_set, weights, batch_size, job, files, config, prepared, info, optimizer)
-                save_last()
-                if job.is_main:
-                    with files.history.open("a") as handle:
-                        handle.write(json.dumps(record) + "\n")
-                    reporter.end_epoch(record)
+            while not run.out_of_budget():
+                run_epoch(run, interrupt)
+                record = validate(run)
+                save(run)
+                log_epoch(run, record)
         except KeyboardInterrupt:
-            state.elapsed_seconds = time.perf_counter() - start_clock
-            save_last()
+            run.state.elapsed_seconds = time.perf_counter() - run.started
+            save(run)
             raise TrainingInterrupted(f"interrupted: saved {files.last}; continue with: aea train --resume --out {files.root}") from None
-
-    summary = _finish(model, prepared, weights, batch_size, job, files, config, state, info)
-    if job.world_size > 1:
+    summary = finish(run)
+    if run.job.world_size > 1:
         dist.destroy_process_group()
     return summary
 
 
+def run_epoch(run: Run, interrupt: StopAtBatchBoundary) -> None:
+    """The epoch's remaining batches, one `train_step` each; stops early at the time budget.
+
+    KeyboardInterrupt after the step in which Ctrl-C was asked for.
+    """
+    state, settings = run.state, run.config.train
+    batches = epoch_batches(run.sampler, state.epoch, settings.batch_size)
+    run.reporter.start_epoch(state.epoch + 1, len(batches), state.batch)
+    # Its own generator keeps the loader from drawing on the global RNG, which resume restores.
+    loader = DataLoader(run.train_set, batch_sampler=batches[state.batch :], num_workers=settings.workers,
+                        generator=torch.Generator().manual_seed(settings.seed + state.epoch))
+    for audio, _ in loader:
+        metrics = _step(run, audio.to(run.job.device))
+        run.reporter.advance({**metrics, "lr": run.optimizer.param_groups[0]["lr"]})
+        if interrupt.requested:
+            raise KeyboardInterrupt
+        if run.out_of_time():
+            break
+
+
+def _step(run: Run, audio: torch.Tensor) -> dict[str, float]:
+    """One optimiser step on `audio` `[batch, 1, samples]` at the scheduled learning rate and KL weight."""
+    state, settings = run.state, run.config.train
+    for group in run.optimizer.param_groups:
+        group["lr"] = learning_rate(settings.lr, settings.scheduler, run.progress())
+    warm = settings.kl_warmup_epochs
+    kl_scale = min(1.0, (state.step / run.steps_per_epoch) / warm) if warm > 0 else 1.0
+    metrics = train_step(run.network, audio, run.optimizer, run.weights, kl_scale, settings.grad_clip,
+                         autocast=run.job.device.type == "cuda")
+    if not math.isfinite(metrics["loss"]):
+        raise FloatingPointError(f"loss became {metrics['loss']} at step {state.step}: lower --lr")
+    state.batch += 1
+    state.step += 1
+    state.clips_seen += len(audio) * run.job.world_size
+    state.elapsed_seconds = shared_clock(time.perf_counter() - run.started, run.job)
+    for name, value in metrics.items():
+        state.epoch_sums[name] = state.epoch_sums.get(name, 0.0) + value
+    state.epoch_sums["batches"] = state.epoch_sums.get("batches", 0.0) + 1
+    return metrics
+
+
+def validate(run: Run) -> dict[str, Any]:
+    """End the epoch: its history record (train means, validation metrics); saves `best` when it improved."""
+    state = run.state
+    batches = max(state.epoch_sums.pop("batches", 1.0), 1.0)
+    train_means = {f"train_{k}": v / batches for k, v in state.epoch_sums.items()}
+    validation = evaluate_model(run.model, run.validation_set, run.weights, run.config.train.batch_size, run.job.device,
+                                run.config.audio.sample_rate)
+    record = {
+        "epoch": state.epoch + 1,
+        "step": state.step,
+        **train_means,
+        **{f"val_{k}": v for k, v in validation.items()},
+        "lr": run.optimizer.param_groups[0]["lr"],
+        "elapsed_seconds": round(state.elapsed_seconds, 2),
+        "clips_per_second": state.clips_seen / max(state.elapsed_seconds, 1e-9),
+    }
+    state.epoch += 1
+    state.batch = 0
+    state.epoch_sums = {}
+    if run.job.is_main and validation["loss"] < state.best_loss:
+        state.best_loss = validation["loss"]
+        save_checkpoint(run.files.best, run.model, run.config, labels=run.data.labels,
+                        info={**run.info, "epoch": state.epoch, "validation": validation})
+        record["best"] = True
+    return record
+
+
+def save(run: Run) -> None:
+    """The `last` checkpoint with everything resuming needs: optimiser, RNG, position in the epoch."""
+    if run.job.is_main:
+        training_state = {
+            "optimizer": run.optimizer.state_dict(), "rng": rng_state(), "progress": dataclasses.asdict(run.state),
+        }
+        save_checkpoint(run.files.last, run.model, run.config, labels=run.data.labels, info=run.info,
+                        training_state=training_state)
+    run.job.barrier()
+
+
+def log_epoch(run: Run, record: dict[str, Any]) -> None:
+    """Append the epoch's record to the history and show it."""
+    if run.job.is_main:
+        with run.files.history.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        run.reporter.end_epoch(record)
+
+
 def _initialize(model: Autoencoder, train_set: ClipDataset, device: torch.device) -> None:
-    picks = np.linspace(0, len(train_set) - 1, min(len(train_set), INIT_CLIPS)).astype(int)
+    picks = evenly_spread(len(train_set), INIT_CLIPS, rounded=False)
     audio = torch.stack([train_set[int(i)][0] for i in picks]).to(device)
     model.initialize_from_data(audio)
 
@@ -500,82 +499,43 @@ def _restore(files: RunFiles, model: Autoencoder, optimizer: torch.optim.Optimiz
     return state
 
 
-def _end_epoch(state, model, validation_set, weights, batch_size, job, files, config, prepared, info, optimizer) -> dict:
-    batches = max(state.epoch_sums.pop("batches", 1.0), 1.0)
-    train_means = {f"train_{k}": v / batches for k, v in state.epoch_sums.items()}
-    validation = evaluate_model(model, validation_set, weights, batch_size, job.device, config.audio.sample_rate)
-    record = {
-        "epoch": state.epoch + 1,
-        "step": state.step,
-        **train_means,
-        **{f"val_{k}": v for k, v in validation.items()},
-        "lr": optimizer.param_groups[0]["lr"],
-        "elapsed_seconds": round(state.elapsed_seconds, 2),
-        "clips_per_second": state.clips_seen / max(state.elapsed_seconds, 1e-9),
-    }
-    state.epoch += 1
-    state.batch = 0
-    state.epoch_sums = {}
-    if job.is_main:
-        if validation["loss"] < state.best_loss:
-            state.best_loss = validation["loss"]
-            save_checkpoint(files.best, model, config, labels=prepared.labels, info={**info, "epoch": state.epoch, "validation": validation})
-            record["best"] = True
-    return record
-
-
-def _finish(model, prepared, weights, batch_size, job, files, config, state, info) -> dict[str, Any]:
+def finish(run: Run) -> dict[str, Any]:
+    """Test the best checkpoint and store the summary and latent statistics in both checkpoints; returns the summary."""
+    job, batch_size = run.job, run.config.train.batch_size
     job.barrier()
-    best = load_checkpoint(files.best if files.best.exists() else files.last, device=str(job.device))
-    best_model = best.model
-    test_set = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
-    test = evaluate_model(best_model, test_set, weights, batch_size, job.device, config.audio.sample_rate) if len(test_set) else {}
-    mean, std = latent_statistics(best_model, prepared.splits["train"], batch_size, job.device)
-    summary = {
+    best = load_checkpoint(run.files.checkpoint or run.files.last, device=str(job.device))
+    splits = run.data.splits
+    test_set = splits["test"] if len(splits["test"]) else splits["validation"]
+    test = evaluate_model(best.model, test_set, run.weights, batch_size, job.device, run.config.audio.sample_rate) if len(test_set) else {}
+    mean, std = latent_statistics(best.model, run.train_set, batch_size, job.device)
+    summary = _summary(run, best.model, test, len(test_set))
+    if job.is_main:
+        final_info = {**best.metadata.get("info", {}), "test": test, "summary": summary}
+        stats = {"labels": run.data.labels, "info": final_info, "latent_mean": mean, "latent_std": std}
+        save_checkpoint(run.files.best, best.model, run.config, **stats)
+        training_state = load_training_state(run.files.last)
+        save_checkpoint(run.files.last, run.model, run.config, **stats, training_state=training_state)
+        write_text_atomic(run.files.summary, json.dumps(summary, indent=2) + "\n")
+    job.barrier()
+    return summary
+
+
+def _summary(run: Run, best_model: Autoencoder, test: dict[str, float], test_clips: int) -> dict[str, Any]:
+    """What `summary.json` holds: the model, how long it trained, and its test metrics."""
+    state, config = run.state, run.config
+    return {
         "aea_version": __version__,
         "arch": config.model.arch,
         "kind": config.model.kind,
         "latent_size": best_model.latent_size,
         "latent_layout": best_model.layout.describe(),
-        "parameters": info["parameters"],
+        "parameters": run.info["parameters"],
         "epochs": state.epoch,
         "steps": state.step,
         "wall_seconds": round(state.elapsed_seconds, 2),
         "clips_per_second": round(state.clips_seen / max(state.elapsed_seconds, 1e-9), 2),
         "best_validation_loss": state.best_loss,
         "test": test,
-        "test_clips": len(test_set),
-        "data": prepared.summary(),
+        "test_clips": test_clips,
+        "data": run.data.summary(),
     }
-    if job.is_main:
-        final_info = {**best.metadata.get("info", {}), "test": test, "summary": summary}
-        save_checkpoint(files.best, best_model, config, labels=prepared.labels, info=final_info, latent_mean=mean, latent_std=std)
-        training_state = load_training_state(files.last)
-        save_checkpoint(files.last, model, config, labels=prepared.labels, info=final_info,
-                        latent_mean=mean, latent_std=std, training_state=training_state)
-        write_text_atomic(files.summary, json.dumps(summary, indent=2) + "\n")
-    job.barrier()
-    return summary
-
-
-def config_for_resume(run_dir: Path) -> Config:
-    """The configuration a run was started with (its `config.toml`)."""
-    path = RunFiles(Path(run_dir)).config
-    if not path.exists():
-        raise FileNotFoundError(f"{run_dir}: not a run folder (no config.toml); nothing to resume")
-    return load_config(path)
-
-
-def iterate_history(run_dir: Path) -> Iterator[dict[str, Any]]:
-    """The per-epoch records of a run (none when it has no history yet)."""
-    path = RunFiles(Path(run_dir)).history
-    if path.exists():
-        for number, line in enumerate(path.read_text().splitlines(), start=1):
-            if line.strip():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise RunError(f"{path}: corrupt line {number} ({error.msg})") from None
-                if not isinstance(record, dict):
-                    raise RunError(f"{path}: corrupt line {number} (a record is a JSON object, not {type(record).__name__})")
-                yield record

@@ -29,6 +29,52 @@ def make_audio(tmp_path: Path):
     return make
 
 
+ROOT = Path(__file__).resolve().parents[1]
+TINY_CONFIG = ROOT / "configs" / "tiny.toml"
+
+
+def _write_songs(root: Path, labels=("low", "high"), tracks=3, seconds=2.2, rate=8000) -> Path:
+    """Labelled sub-folders of short harmonic tones with clicks, one pitch per track."""
+    rng = np.random.default_rng(0)
+    for number_label, label in enumerate(labels):
+        (root / label).mkdir(parents=True, exist_ok=True)
+        for number in range(tracks):
+            t = np.arange(int(seconds * rate)) / rate
+            base = 110.0 * (4 ** number_label) * (1 + number / 8)
+            audio = 0.4 * np.sin(2 * np.pi * base * t) + 0.05 * (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
+            soundfile.write(root / label / f"{label}.{number:05d}.wav", audio.astype("float32"), rate)
+    return root
+
+
+def _make_checkpoint(songs: Path, cache: Path, out: Path) -> Path:
+    """A PCA-initialised tiny model saved as a checkpoint (no training: fast, and a real model)."""
+    import torch
+
+    from autoenc_audio.checkpoint import save_checkpoint
+    from autoenc_audio.config import load_config
+    from autoenc_audio.data import prepare_dataset
+    from autoenc_audio.models import build_model
+
+    tiny = load_config(TINY_CONFIG)
+    prepared = prepare_dataset(songs, tiny.audio, tiny.data, cache)
+    model = build_model(tiny.model, tiny.audio)
+    train = prepared.splits["train"]
+    model.initialize_from_data(torch.stack([train[i][0] for i in range(len(train))]))
+    return save_checkpoint(out, model, tiny, labels=prepared.labels)
+
+
+@pytest.fixture(scope="session")
+def write_songs():
+    """write_songs(root, labels=("low", "high"), tracks=3, seconds=2.2, rate=8000) -> root."""
+    return _write_songs
+
+
+@pytest.fixture(scope="session")
+def make_checkpoint():
+    """make_checkpoint(songs, cache, out) -> a checkpoint of an untrained, PCA-initialised tiny model."""
+    return _make_checkpoint
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Headless Chromium (tests/browser.py). Without one the test is skipped and says why (pytest -rs prints it)."""

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -32,15 +33,28 @@ def test_usage_errors_are_one_line_with_exit_2(args, expected):
     assert len(lines) == 1 and lines[0].startswith(expected) and "--help'" in lines[0], result.output
 
 
+def _commands(group, prefix=()):
+    for name, command in group.commands.items():
+        yield (*prefix, name), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*prefix, name))
+
+
 def test_help_lists_every_command_and_each_help_ends_with_an_example():
     result = run("--help")
     assert result.exit_code == 0
-    for name, command in cli.commands.items():
+    for name in cli.commands:
         assert name in result.output
-        help_text = run(name, "--help").output
-        assert "Example" in help_text, name
+    for path, _ in [((), cli), *_commands(cli)]:
+        help_text = run(*path, "--help").output
+        description = help_text.split("\nOptions:")[0].rstrip().splitlines()
+        headings = [i for i, line in enumerate(description) if line.strip() in ("Example:", "Examples:")]
+        assert headings, path
+        examples = [line.strip() for line in description[headings[-1] + 1 :] if line.strip()]
+        assert examples and all(line.startswith("aea ") or " aea " in line for line in examples), (path, examples)
 
 
+@pytest.mark.slow
 def test_version_and_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "autoenc_audio", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and __version__ in result.stdout
@@ -66,6 +80,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path):
     assert run("data", "scan", tmp_path / "empty").exit_code == 2
 
 
+@pytest.mark.slow
 def test_usage_error_exit_2():
     assert run("train", "--arch", "transformer").exit_code == 2
     assert run("train", "--resume").exit_code == 2
@@ -77,6 +92,7 @@ def test_info_without_a_model_says_how_to_get_one(tmp_path):
     assert "aea train" in result.output
 
 
+@pytest.mark.slow
 def test_train_then_info(tmp_path, make_audio):
     for label in ("a", "b"):
         for number in range(3):
@@ -107,6 +123,7 @@ def test_train_then_info(tmp_path, make_audio):
     assert other.exit_code == 2 and "was trained on" in other.output
 
 
+@pytest.mark.slow
 def test_debug_shows_traceback(tmp_path):
     plain = subprocess.run([sys.executable, "-m", "autoenc_audio", "data", "scan", str(tmp_path / "missing")],
                            capture_output=True, text=True)
@@ -116,6 +133,7 @@ def test_debug_shows_traceback(tmp_path):
     assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
 
 
+@pytest.mark.slow
 def test_a_reader_that_goes_away_ends_the_command_as_sigpipe_would_with_no_message(make_audio, tmp_path):
     for number in range(3):
         make_audio(f"songs/a/{number}.wav", seconds=1.0)
@@ -126,6 +144,7 @@ def test_a_reader_that_goes_away_ends_the_command_as_sigpipe_would_with_no_messa
     assert process.stderr.read() == b""
 
 
+@pytest.mark.slow
 def test_impossible_latent_is_a_usage_error(tmp_path):
     result = run("train", "--config", ROOT / "configs" / "tiny.toml", "--latent", 9000, "--out", tmp_path / "r",
                  "--cache-dir", tmp_path / "c", "--data", tmp_path)
@@ -146,6 +165,7 @@ for args in (line.split("\\t") for line in sys.stdin.read().splitlines()):
 """
 
 
+@pytest.mark.slow
 def test_light_commands_never_import_torch(tmp_path, make_audio):
     """Help, version, synth, data scan, info and plots of audio files start without torch (3-4 s on 2 cores)."""
     from autoenc_audio.checkpoint import save_checkpoint

@@ -56,6 +56,7 @@ def load(path):
     return torch.load(path, weights_only=True)
 
 
+@pytest.mark.slow
 def test_encode_one_song_gives_one_vector(env, tmp_path):
     result = aea(env, "encode", env["in"] / "a.mp3", "-o", tmp_path / "z.pt")
     assert result.exit_code == 0, result.output
@@ -65,6 +66,7 @@ def test_encode_one_song_gives_one_vector(env, tmp_path):
     assert stored["metadata"]["model_fingerprint"] and stored["metadata"]["offsets"] == [0.0]
 
 
+@pytest.mark.slow
 def test_encode_many_writes_a_matrix_and_json_lines(env, tmp_path):
     result = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "b.flac", "--crop", "center", "-o", tmp_path / "m.npz", "--json")
     assert result.exit_code == 0, result.output
@@ -75,6 +77,7 @@ def test_encode_many_writes_a_matrix_and_json_lines(env, tmp_path):
         assert archive["latents"].shape == (2, 512) and len(archive["sources"]) == 2
 
 
+@pytest.mark.slow
 def test_encode_reads_paths_from_stdin(env, tmp_path):
     paths = f"{env['in'] / 'a.mp3'}\n{env['in'] / 'b.flac'}\n"
     result = aea(env, "encode", "-", "-o", tmp_path / "all.safetensors", input=paths)
@@ -84,6 +87,7 @@ def test_encode_reads_paths_from_stdin(env, tmp_path):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000-a.wav", "001-b.wav"]
 
 
+@pytest.mark.slow
 def test_audio_bytes_on_stdin_are_one_input(env, tmp_path):
     """`ffmpeg -i song.m4a -f wav - | aea encode -`: stdin holds audio, not paths."""
     flac = (env["in"] / "b.flac").read_bytes()
@@ -104,6 +108,7 @@ def test_audio_bytes_on_stdin_are_one_input(env, tmp_path):
     assert soundfile.read(tmp_path / "out.wav")[0].shape == (8000,)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["encode", "reconstruct"])
 def test_clip_options_that_contradict_each_other_are_refused(env, tmp_path, command):
     out = tmp_path / ("z.pt" if command == "encode" else "r.wav")
@@ -113,11 +118,13 @@ def test_clip_options_that_contradict_each_other_are_refused(env, tmp_path, comm
     assert hop.exit_code == 2 and "--hop spaces the clips of --whole" in hop.stderr and not out.exists()
 
 
+@pytest.mark.slow
 def test_empty_stdin_is_a_usage_error(env, tmp_path):
     result = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=b"")
     assert result.exit_code == 2 and "stdin, which is empty" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_stdin_audio_is_named_stdin_in_errors_and_plots(env, tmp_path):
     """Notes, errors and figures name stdin's audio `<stdin>`, not the temporary file it is kept in."""
     broken = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=b"RIFF\x24\x00\x00\x00WAVEfmt garbage")
@@ -131,6 +138,7 @@ def test_stdin_audio_is_named_stdin_in_errors_and_plots(env, tmp_path):
         assert Path(figure).exists() and Path(figure).stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_reconstruct_notes_short_and_silent_inputs_as_encode_does(env, tmp_path):
     short = write(tmp_path / "short.wav", 0.3, 8000, 220.0)
     silent = tmp_path / "silent.wav"
@@ -146,6 +154,7 @@ def test_reconstruct_notes_short_and_silent_inputs_as_encode_does(env, tmp_path)
     assert json.loads(whole.stdout.splitlines()[-1])["silent"] is True
 
 
+@pytest.mark.slow
 def test_a_failing_input_is_reported_skipped_and_exit_1(env, tmp_path):
     result = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "notes.wav", tmp_path / "missing.wav", "-o", tmp_path / "z.npy")
     assert result.exit_code == 1
@@ -158,6 +167,7 @@ def test_a_failing_input_is_reported_skipped_and_exit_1(env, tmp_path):
     assert every.exit_code == 2 and "nothing encoded" in every.stderr and not (tmp_path / "e.npy").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", [
     (["encode", "{tmp}/missing.wav", "-o", "{tmp}/z.pt"], "missing.wav: no such file"),
     (["encode", "{in}/notes.wav", "-o", "{tmp}/z.pt"], "notes.wav: not a readable audio file"),
@@ -173,6 +183,7 @@ def test_bad_input_is_one_line_and_exit_2(env, tmp_path, args, message):
     assert result.stderr.startswith("aea: error: ")
 
 
+@pytest.mark.slow
 def test_decode_refuses_a_wrong_size_and_warns_on_another_model(env, tmp_path):
     torch.save({"latents": torch.zeros(300)}, tmp_path / "small.pt")
     result = aea(env, "decode", tmp_path / "small.pt", "-o", tmp_path / "x.wav")
@@ -186,6 +197,7 @@ def test_decode_refuses_a_wrong_size_and_warns_on_another_model(env, tmp_path):
     assert (tmp_path / "x.wav").exists()
 
 
+@pytest.mark.slow
 def test_whole_23_s_file_round_trips_to_its_length(env, tmp_path):
     result = aea(env, "encode", "--whole", env["in"] / "long.wav", "-o", tmp_path / "seq.pt", "--json")
     assert result.exit_code == 0, result.output
@@ -196,6 +208,7 @@ def test_whole_23_s_file_round_trips_to_its_length(env, tmp_path):
     assert rate == 8000 and len(audio) == 23 * 8000
 
 
+@pytest.mark.slow
 def test_whole_to_npy_is_refused_before_any_work_naming_the_formats_that_keep_the_track(env, tmp_path):
     result = aea(env, "encode", "--whole", env["in"] / "long.wav", "-o", tmp_path / "seq.npy")
     assert result.exit_code == 2 and not (tmp_path / "seq.npy").exists()
@@ -207,6 +220,7 @@ def test_whole_to_npy_is_refused_before_any_work_naming_the_formats_that_keep_th
     assert single.exit_code == 0 and np.load(tmp_path / "one.npy").shape == (512,)
 
 
+@pytest.mark.slow
 def test_reconstruct_prints_metrics_and_saves_the_input(env, tmp_path):
     result = aea(env, "reconstruct", env["in"] / "a.mp3", "-o", tmp_path / "r.wav", "--save-input", "--json")
     assert result.exit_code == 0, result.output
@@ -217,6 +231,7 @@ def test_reconstruct_prints_metrics_and_saves_the_input(env, tmp_path):
     assert table.exit_code == 0 and "si_sdr_db" in table.stdout and "mrstft" in table.stdout
 
 
+@pytest.mark.slow
 def test_reconstruct_of_a_louder_than_full_scale_input_warns_that_the_saved_input_is_clipped(env, tmp_path):
     loud = tmp_path / "loud.wav"
     rate = 8000
@@ -234,6 +249,7 @@ def test_reconstruct_of_a_louder_than_full_scale_input_warns_that_the_saved_inpu
     assert [line for line in whole.stderr.splitlines() if "w.input.flac" in line and "clipped" in line], whole.stderr
 
 
+@pytest.mark.slow
 def test_reconstruct_plot_writes_a_readable_figure(env, tmp_path):
     import matplotlib.image
 
@@ -246,6 +262,7 @@ def test_reconstruct_plot_writes_a_readable_figure(env, tmp_path):
     assert aea(env, "reconstruct", env["in"] / "a.mp3", "-o", "-", "--plot").exit_code == 2
 
 
+@pytest.mark.slow
 def test_generate_random_is_reproducible_with_sidecar(env, tmp_path):
     for name in ("one", "two"):
         result = aea(env, "generate", "--mode", "random", "--seed", 5, "--n", 2, "-o", tmp_path / name / "g.wav")
@@ -257,6 +274,7 @@ def test_generate_random_is_reproducible_with_sidecar(env, tmp_path):
     assert json.loads(naive.stdout)["naive"] is True
 
 
+@pytest.mark.slow
 def test_generate_average_and_interpolate(env, tmp_path):
     a, b = env["in"] / "a.mp3", env["in"] / "b.flac"
     result = aea(env, "generate", "--mode", "average", "--from", a, b, "--weights", "3,1", "-o", tmp_path / "avg.wav", "--json")
@@ -274,6 +292,7 @@ def test_generate_average_and_interpolate(env, tmp_path):
     assert bad.exit_code == 2 and "exactly two" in bad.stderr
 
 
+@pytest.mark.slow
 def test_model_comes_from_env_or_latest_run(env, tmp_path):
     song = env["in"] / "a.mp3"
     via_env = CliRunner().invoke(cli, ["encode", str(song), "-o", str(tmp_path / "e.pt"), "--cache-dir", str(tmp_path)],
@@ -284,6 +303,7 @@ def test_model_comes_from_env_or_latest_run(env, tmp_path):
     assert none.exit_code == 2 and "aea train" in none.stderr
 
 
+@pytest.mark.slow
 def test_stdin_stdout_pipeline_in_a_subprocess(env, tmp_path):
     environment = {**os.environ, "AEA_MODEL": str(env["model"]), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "autoenc_audio"]
@@ -307,6 +327,7 @@ def _encoded(env, tmp_path) -> bytes:
     return (tmp_path / "z.pt").read_bytes()
 
 
+@pytest.mark.slow
 def test_writing_to_a_closed_stdout_is_one_line_and_exit_1(env):
     """`aea ... -o - >&-`: the shell closed standard output; say so instead of a Python error."""
     for args in (["reconstruct", env["in"] / "b.flac", "-o", "-", "--model", env["model"]],

@@ -6,15 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 import torch
 from click.testing import CliRunner
 
-from autoenc_audio.checkpoint import save_checkpoint
 from autoenc_audio.cli import cli
 from autoenc_audio.config import load_config
-from autoenc_audio.data import prepare_dataset
-from autoenc_audio.models import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = load_config(ROOT / "configs" / "tiny.toml")
@@ -26,29 +22,8 @@ def png_size(path):
     return struct.unpack(">II", data[16:24])
 
 
-def write_songs(root: Path, labels=("low", "high"), tracks=3, seconds=2.2, rate=8000):
-    rng = np.random.default_rng(0)
-    for number_label, label in enumerate(labels):
-        (root / label).mkdir(parents=True, exist_ok=True)
-        for number in range(tracks):
-            t = np.arange(int(seconds * rate)) / rate
-            base = 110.0 * (4 ** number_label) * (1 + number / 8)
-            audio = 0.4 * np.sin(2 * np.pi * base * t) + 0.05 * (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
-            soundfile.write(root / label / f"{label}.{number:05d}.wav", audio.astype("float32"), rate)
-    return root
-
-
-def make_checkpoint(songs: Path, cache: Path, out: Path) -> Path:
-    """A PCA-initialised tiny model saved as a checkpoint (no training: fast, and a real model)."""
-    prepared = prepare_dataset(songs, TINY.audio, TINY.data, cache)
-    model = build_model(TINY.model, TINY.audio)
-    train = prepared.splits["train"]
-    model.initialize_from_data(torch.stack([train[i][0] for i in range(len(train))]))
-    return save_checkpoint(out, model, TINY, labels=prepared.labels)
-
-
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory):
+def setup(tmp_path_factory, write_songs, make_checkpoint):
     root = tmp_path_factory.mktemp("plots")
     songs = write_songs(root / "songs")
     checkpoint = make_checkpoint(songs, root / "cache", root / "run" / "best.safetensors")

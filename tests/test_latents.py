@@ -109,6 +109,7 @@ def test_track_metrics_match_evaluate_on_snr():
 # ----------------------------------------------------------------------------- encode
 
 
+@pytest.mark.slow
 def test_one_input_is_one_vector_many_a_matrix(model, songs):
     one = encode_inputs(model, [str(songs["a"])], vector=True)
     assert one.latent_file.latents.shape == (512,) and one.latent_file.kind == "vector"
@@ -123,6 +124,7 @@ def test_one_input_is_one_vector_many_a_matrix(model, songs):
     torch.testing.assert_close(many.latent_file.latents[0], direct[0])
 
 
+@pytest.mark.slow
 def test_crop_modes_choose_the_offset(model, songs):
     centre = encode_inputs(model, [str(songs["a"])], crop="center")
     assert centre.inputs[0].offset_seconds == pytest.approx(0.75)
@@ -131,6 +133,7 @@ def test_crop_modes_choose_the_offset(model, songs):
     assert first == again and 0 <= first <= 1.5
 
 
+@pytest.mark.slow
 def test_failing_inputs_are_reported_and_skipped(model, songs):
     seen = []
     result = encode_inputs(model, [str(songs["bad"]), str(songs["a"]), "missing.wav"],
@@ -144,6 +147,7 @@ def test_failing_inputs_are_reported_and_skipped(model, songs):
         encode_inputs(model, ["missing.wav"])  # no callback: the error itself
 
 
+@pytest.mark.slow
 def test_whole_23_s_track_gives_every_clip_and_decodes_to_its_length(model, songs, tmp_path):
     result = encode_inputs(model, [str(songs["long"])], whole=True, batch_size=7)
     latent = result.latent_file
@@ -157,6 +161,7 @@ def test_whole_23_s_track_gives_every_clip_and_decodes_to_its_length(model, song
     assert rate == 8000 and len(audio) == 23 * 8000 == written[0].samples
 
 
+@pytest.mark.slow
 def test_whole_sequence_of_two_tracks_decodes_to_two_files(model, songs, tmp_path):
     latent = encode_inputs(model, [str(songs["a"]), str(songs["short"])], whole=True, hop_seconds=1.0).latent_file
     assert latent.latents.shape == (4, 512)  # 2.5 s -> 3 clips at hop 1 s; 0.4 s -> 1
@@ -165,6 +170,7 @@ def test_whole_sequence_of_two_tracks_decodes_to_two_files(model, songs, tmp_pat
     assert [Path(w.path).name for w in written] == ["000-a.wav", "001-short.wav"] and lengths == [20000, 3200]
 
 
+@pytest.mark.slow
 def test_whole_track_failing_part_way_leaves_the_next_track_aligned(model, songs, tmp_path):
     good = write_song(tmp_path / "good.flac", 40.0, 22050, 1, seed=4).read_bytes()  # fails after its first 10 s block
     damaged = tmp_path / "damaged.flac"
@@ -192,6 +198,7 @@ def test_inputs_expand_from_folders_globs_and_stdin(songs, tmp_path):
 # ----------------------------------------------------------------------------- decode and reconstruct
 
 
+@pytest.mark.slow
 def test_encode_then_decode_equals_reconstruct(model, songs, tmp_path):
     latent = encode_inputs(model, [str(songs["a"])], crop="center", vector=True).latent_file
     decode_file(model, latent, str(tmp_path / "decoded.wav"))
@@ -204,6 +211,7 @@ def test_encode_then_decode_equals_reconstruct(model, songs, tmp_path):
     np.testing.assert_allclose(original, clip, atol=1 / 32767 + 1e-6)
 
 
+@pytest.mark.slow
 def test_reconstruct_whole_track_streams_and_measures(model, songs, tmp_path):
     written = reconstruct_inputs(model, [str(songs["long"])], str(tmp_path / "whole.flac"), whole=True, save_input=True,
                                  batch_size=5)[0]
@@ -214,6 +222,7 @@ def test_reconstruct_whole_track_streams_and_measures(model, songs, tmp_path):
     assert np.isfinite(list(written.metrics.values())).all()
 
 
+@pytest.mark.slow
 def test_matrix_decodes_to_numbered_files_and_wrong_size_is_refused(model, songs, tmp_path):
     latent = encode_inputs(model, [str(songs["a"]), str(songs["long"])]).latent_file
     written = decode_file(model, latent, str(tmp_path / "out.wav"))
@@ -226,6 +235,7 @@ def test_matrix_decodes_to_numbered_files_and_wrong_size_is_refused(model, songs
         output_paths("-", ["a", "b"])
 
 
+@pytest.mark.slow
 def test_fingerprint_mismatch_is_a_warning(model, songs):
     latent = encode_inputs(model, [str(songs["a"])]).latent_file
     assert fingerprint_warning(latent, model) is None
@@ -233,6 +243,7 @@ def test_fingerprint_mismatch_is_a_warning(model, songs):
     assert "ffffffffffffffff" in fingerprint_warning(latent, model)
 
 
+@pytest.mark.slow
 def test_open_model_follows_the_resolution_order(model, tmp_path):
     run_dir = model.path.parent
     assert open_model(run_dir, tmp_path, None, "cpu").fingerprint == model.fingerprint

@@ -13,9 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def swept(tmp_path_factory):
-    from test_cli_plots import write_songs
-
+def swept(tmp_path_factory, write_songs):
     root = tmp_path_factory.mktemp("sweep")
     songs = write_songs(root / "songs", tracks=2, seconds=2.2)
     args = ["sweep", "--latents", "512,256", "--data", str(songs), "--config", str(ROOT / "configs" / "tiny.toml"),
@@ -25,6 +23,7 @@ def swept(tmp_path_factory):
     return root, args, result
 
 
+@pytest.mark.slow
 def test_report_has_both_rows_a_chart_and_audio(swept):
     root, _, result = swept
     out = root / "sweep"
@@ -46,6 +45,7 @@ def test_report_has_both_rows_a_chart_and_audio(swept):
     assert len(references["resample"]) == 2 and len(references["frame_pca"]) == 2
 
 
+@pytest.mark.slow
 def test_rerun_reuses_finished_models(swept):
     root, args, _ = swept
     before = {p: p.stat().st_mtime_ns for p in (root / "sweep").glob("N*/best.safetensors")}
@@ -56,10 +56,9 @@ def test_rerun_reuses_finished_models(swept):
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
-def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path):
+@pytest.mark.slow
+def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path, write_songs):
     """A saved config without an epoch limit reads back without one: the same sweep again reuses its models."""
-    from test_cli_plots import write_songs
-
     songs = write_songs(tmp_path / "songs", tracks=2, seconds=2.2)
     args = ["sweep", "--latents", "256", "--data", str(songs), "--config", str(ROOT / "configs" / "tiny.toml"),
             "--minutes-per-model", "0.02", "-o", str(tmp_path / "sweep"), "--cache-dir", str(tmp_path / "cache")]
@@ -73,6 +72,7 @@ def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path):
     assert elsewhere.exit_code == 2 and f"N256 was trained on {songs}, not {other_data}" in elsewhere.output
 
 
+@pytest.mark.slow
 def test_rerun_with_other_settings_is_refused(swept):
     """A model trained with other settings is neither reused nor overwritten."""
     root, args, _ = swept

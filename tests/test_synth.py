@@ -72,10 +72,13 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[P
     return out, write_corpus(out, tracks=6, seconds=1.0, seed=7)
 
 
-def test_there_are_at_least_five_named_styles() -> None:
-    assert len(STYLES) >= 5
-    assert len(set(STYLES)) == len(STYLES)
-    assert SYNTH_SAMPLE_RATE == 44100
+def test_each_named_style_renders_its_own_music_and_other_names_are_refused() -> None:
+    tracks = {style: render_track(style, 0, 0.5, sample_rate=8000) for style in STYLES}
+    assert len(tracks) >= 5
+    digests = {track.tobytes() for track in tracks.values()}
+    assert len(digests) == len(STYLES), "two styles rendered the same samples"
+    with pytest.raises(ValueError, match="unknown style 'polka'; choose one of " + ", ".join(STYLES)):
+        render_track("polka", 0, 0.5)
 
 
 @pytest.mark.parametrize("style", STYLES)

@@ -57,6 +57,7 @@ def test_learning_rate_schedule():
     assert learning_rate(1.0, "constant", 0.7) == 1.0
 
 
+@pytest.mark.slow
 def test_train_writes_a_complete_run(songs, tmp_path):
     run = tmp_path / "run"
     summary = train(tiny(epochs=3), run, tmp_path / "cache", data_root=songs)
@@ -74,12 +75,14 @@ def test_train_writes_a_complete_run(songs, tmp_path):
     assert load_config(run / "config.toml") == tiny(epochs=3)
 
 
+@pytest.mark.slow
 def test_loss_falls_over_training(songs, tmp_path):
     train(tiny(epochs=6, lr=3e-3), tmp_path / "run", tmp_path / "cache", data_root=songs)
     history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
 
 
+@pytest.mark.slow
 def test_same_seed_same_weights(songs, tmp_path):
     for name in ("a", "b"):
         train(tiny(epochs=2), tmp_path / name, tmp_path / "cache", data_root=songs)
@@ -103,6 +106,7 @@ def raise_interrupt():
     raise KeyboardInterrupt
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 def test_interrupted_run_resumes_to_the_same_weights(songs, tmp_path, kind):
     config = tiny(epochs=3).override(model={"kind": kind})
@@ -117,6 +121,7 @@ def test_interrupted_run_resumes_to_the_same_weights(songs, tmp_path, kind):
     assert history == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_at_a_batch_boundary_and_resumes_exactly(songs, tmp_path):
     config = tiny(epochs=2)
     train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
@@ -128,6 +133,7 @@ def test_ctrl_c_stops_at_a_batch_boundary_and_resumes_exactly(songs, tmp_path):
     assert all(torch.equal(whole[k], parts[k]) for k in whole)
 
 
+@pytest.mark.slow
 def test_minutes_budget_stops_training(songs, tmp_path):
     config = TINY.with_budget(minutes=0.03, epochs=None)
     summary = train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)
@@ -135,6 +141,7 @@ def test_minutes_budget_stops_training(songs, tmp_path):
     assert (tmp_path / "run" / "best.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_a_finished_run_is_not_overwritten_unless_asked(songs, tmp_path):
     config = tiny(epochs=1)
     train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)
@@ -153,11 +160,13 @@ def test_a_finished_run_is_not_overwritten_unless_asked(songs, tmp_path):
         train(config, tmp_path / "run", tmp_path / "cache", data_root=songs, resume=True, overwrite=True)
 
 
+@pytest.mark.slow
 def test_resume_without_a_run_is_a_clear_error(songs, tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         train(tiny(), tmp_path / "none", tmp_path / "cache", data_root=songs, resume=True)
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_changed_split(songs, tmp_path):
     """Tracks added since the run started would move tracks between splits: resuming would train on test tracks."""
     import shutil
@@ -186,3 +195,27 @@ def test_two_process_gloo_run(songs, tmp_path):
     assert sorted(p.name for p in (tmp_path / "ddp").glob("*.safetensors")) == ["best.safetensors", "last.safetensors"]
     history = (tmp_path / "ddp" / "history.jsonl").read_text().splitlines()
     assert len(history) == 2  # rank 0 alone writes
+
+
+
+MATRIX = [("default", "ae", 0.0), ("default", "vae", 0.0), ("default", "ae", 0.25), ("default", "vae", 0.25),
+          ("seed", "ae", 0.0), ("seed", "vae", 0.0)]
+
+
+@pytest.fixture(scope="module")
+def one_track(tmp_path_factory, write_songs):
+    """One four-second track: four clips, all of them training clips, seen in every epoch."""
+    return write_songs(tmp_path_factory.mktemp("one"), labels=("a",), tracks=1, seconds=4.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch, kind, envelope", MATRIX, ids=[f"{a}-{k}-envelope{e:g}" for a, k, e in MATRIX])
+def test_every_arch_kind_and_envelope_trains_through_the_loop(one_track, tmp_path, arch, kind, envelope):
+    """Every model the CLI can build goes through the real `train()` loop, and its loss on the same clips falls."""
+    config = TINY.override(model={"arch": arch, "kind": kind, "envelope": envelope},
+                           train={"epochs": 3, "batch_size": 1, "lr": 5e-4})
+    summary = train(config, tmp_path / "run", tmp_path / "cache", data_root=one_track)
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert [(r["epoch"], r["step"]) for r in history] == [(1, 4), (2, 8), (3, 12)]
+    assert summary["arch"] == arch and summary["kind"] == kind and ("train_kl" in history[0]) == (kind == "vae")
+    assert history[-1]["train_loss"] < history[0]["train_loss"]

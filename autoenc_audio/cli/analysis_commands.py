@@ -29,7 +29,10 @@ from .common import cache_dir_option, device_option, json_option, print_json, pr
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of k-means, t-SNE and tree probes.")
 @cache_dir_option
 @json_option
-def analyze(models, data_root, out_dir, max_clips, cv_folds, tsne, batch_size, fmt, seed, cache_dir, as_json) -> None:
+def analyze(
+    models: tuple[Path, ...], data_root: Path | None, out_dir: Path, max_clips: int, cv_folds: int, tsne: bool,
+    batch_size: int, fmt: str, seed: int, cache_dir: Path | None, as_json: bool,
+) -> None:
     """Analyse latent vectors: PCA, k-means, label probes against baselines, latent statistics.
 
     Encodes the dataset (train/validation/test split by track, as in training)
@@ -82,8 +85,11 @@ def analyze(models, data_root, out_dir, max_clips, cv_folds, tsne, batch_size, f
               help="Figure format.")
 @cache_dir_option
 @json_option
-def sweep(latent_list, data_root, out_dir, minutes_per_model, epochs, arch, kind, config_file, seed, device, criterion,
-          tolerance, fmt, cache_dir, as_json) -> None:
+def sweep(
+    latent_list: str, data_root: Path | None, out_dir: Path, minutes_per_model: float | None, epochs: int | None,
+    arch: str | None, kind: str | None, config_file: str | None, seed: int | None, device: str | None,
+    criterion: str, tolerance: float, fmt: str, cache_dir: Path | None, as_json: bool,
+) -> None:
     """Train one model per latent size and chart reconstruction quality against N.
 
     Same data, budget and seed for every size; every model and the resample

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -21,6 +21,8 @@ from .common import (
     cache_dir_option, device_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs, with_check,
 )
 
+if TYPE_CHECKING:
+    from ..checkpoint import Checkpoint
 
 
 # ----------------------------------------------------------------------------- shared options
@@ -129,8 +131,11 @@ def _no_json_with_stdout(as_json: bool, out: str) -> None:
 @strict_option
 @with_model
 @json_option
-def encode(inputs, out, fmt, whole, hop_seconds, offset, crop, crop_seed, strict, checkpoint, batch_size, cache_dir,
-           as_json) -> None:
+def encode(
+    inputs: tuple[str, ...], out: str, fmt: str | None, whole: bool, hop_seconds: float | None,
+    offset: float | None, crop: str, crop_seed: int, strict: bool, checkpoint: Checkpoint, batch_size: int,
+    cache_dir: Path | None, as_json: bool,
+) -> None:
     """Encode songs into latent vectors of exactly N values.
 
     INPUT is an audio file, a folder (searched recursively), a quoted glob, or
@@ -195,7 +200,10 @@ def _notes(item, clip_seconds: float, whole: bool) -> None:
               help="Join rows into one track by overlap-add [default: only for --whole sequences].")
 @with_model
 @json_option
-def decode(latent, out, join, checkpoint, batch_size, cache_dir, as_json) -> None:
+def decode(
+    latent: str, out: str, join: bool, checkpoint: Checkpoint, batch_size: int, cache_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Decode a latent file (or - for stdin) back to audio.
 
     A vector gives one clip; a matrix one clip per row (-o DIR, or -o out.wav
@@ -238,8 +246,11 @@ def decode(latent, out, join, checkpoint, batch_size, cache_dir, as_json) -> Non
 @strict_option
 @with_model
 @json_option
-def reconstruct(inputs, out, save_input, plot, whole, hop_seconds, offset, crop, crop_seed, strict, checkpoint, batch_size,
-                cache_dir, as_json) -> None:
+def reconstruct(
+    inputs: tuple[str, ...], out: str, save_input: bool, plot: bool, whole: bool, hop_seconds: float | None,
+    offset: float | None, crop: str, crop_seed: int, strict: bool, checkpoint: Checkpoint, batch_size: int,
+    cache_dir: Path | None, as_json: bool,
+) -> None:
     """Encode then decode songs and measure what the latent kept.
 
     Prints SNR, SI-SDR, multi-resolution STFT, mel and log-spectral distances

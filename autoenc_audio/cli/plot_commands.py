@@ -123,7 +123,10 @@ def plot() -> None:
 @model_option
 @cache_dir_option
 @json_option
-def waveform(inputs, output, fmt, size, title, offset, seconds, model, cache_dir, as_json) -> None:
+def waveform(
+    inputs: tuple[Path, ...], output: Path, fmt: str | None, size: str | None, title: str | None, offset: float,
+    seconds: float | None, model: Path | None, cache_dir: Path | None, as_json: bool,
+) -> None:
     """Waveforms of audio files or latent files (decoded with the model), stacked on shared axes.
 
     \b
@@ -145,7 +148,10 @@ def waveform(inputs, output, fmt, size, title, offset, seconds, model, cache_dir
 @model_option
 @cache_dir_option
 @json_option
-def spectrogram(inputs, scale, output, fmt, size, title, offset, seconds, model, cache_dir, as_json) -> None:
+def spectrogram(
+    inputs: tuple[Path, ...], scale: str, output: Path, fmt: str | None, size: str | None, title: str | None,
+    offset: float, seconds: float | None, model: Path | None, cache_dir: Path | None, as_json: bool,
+) -> None:
     """Spectrograms (dB, one colour scale) of audio files or latent files, stacked on shared axes.
 
     \b
@@ -165,7 +171,10 @@ def spectrogram(inputs, scale, output, fmt, size, title, offset, seconds, model,
 @model_option
 @cache_dir_option
 @json_option
-def compare(input_path, offset, output, fmt, size, title, model, cache_dir, as_json) -> None:
+def compare(
+    input_path: Path, offset: float, output: Path, fmt: str | None, size: str | None, title: str | None,
+    model: Path | None, cache_dir: Path | None, as_json: bool,
+) -> None:
     """Original vs reconstruction of one clip: waveforms, spectrograms, difference, metrics.
 
     The clip is preprocessed as the model was trained (rate, length).
@@ -196,7 +205,9 @@ def compare(input_path, offset, output, fmt, size, title, model, cache_dir, as_j
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @figure_options
 @json_option
-def history(runs, output, fmt, size, title, as_json) -> None:
+def history(
+    runs: tuple[Path, ...], output: Path, fmt: str | None, size: str | None, title: str | None, as_json: bool,
+) -> None:
     """Train and validation loss and metrics per epoch of one or more runs (one colour per run).
 
     \b
@@ -204,7 +215,7 @@ def history(runs, output, fmt, size, title, as_json) -> None:
       aea plot history runs/a runs/b -o history.png
     """
     from ..plots import PlotError, plot_history
-    from ..train import iterate_history
+    from ..runs import iterate_history
 
     loaded = []
     for run in runs:
@@ -233,7 +244,10 @@ def history(runs, output, fmt, size, title, as_json) -> None:
 @model_option
 @cache_dir_option
 @json_option
-def latents(data_root, method, three_d, split, max_clips, output, fmt, size, title, model, cache_dir, as_json) -> None:
+def latents(
+    data_root: Path | None, method: str, three_d: bool, split: str, max_clips: int, output: Path, fmt: str | None,
+    size: str | None, title: str | None, model: Path | None, cache_dir: Path | None, as_json: bool,
+) -> None:
     """A dataset's latents in 2-D or 3-D (PCA or t-SNE), coloured by label.
 
     \b

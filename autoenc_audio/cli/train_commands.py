@@ -97,8 +97,12 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 @audio_options
 @cache_dir_option
 @json_option
-def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_size, lr, seed, out, device, resume,
-          overwrite, workers, compile_model, nproc, sample_rate, clip_seconds, cache_dir, as_json) -> None:
+def train(
+    data_root: Path | None, latent: int | None, arch: str | None, kind: str | None, config_file: str | None,
+    epochs: int | None, minutes: float | None, batch_size: int | None, lr: float | None, seed: int | None,
+    out: Path | None, device: str | None, resume: bool, overwrite: bool, workers: int | None, compile_model: bool,
+    nproc: int | None, sample_rate: int | None, clip_seconds: float | None, cache_dir: Path | None, as_json: bool,
+) -> None:
     """Train an autoencoder whose latent vector has exactly --latent values.
 
     Writes RUN_DIR/{best,last}.safetensors, history.jsonl, summary.json and
@@ -110,7 +114,8 @@ def train(data_root, latent, arch, kind, config_file, epochs, minutes, batch_siz
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
-    from ..train import SilentReporter, config_for_resume, data_root_of_run, prepare_run, train as run_training
+    from ..runs import config_for_resume, data_root_of_run
+    from ..train import SilentReporter, prepare_run, train as run_training
 
     if resume:
         if out is None:
@@ -202,7 +207,10 @@ class PriorConsoleReporter:
 @click.option("--overwrite", is_flag=True, help="Replace a prior the run already has.")
 @cache_dir_option
 @json_option
-def train_prior(model, minutes, epochs, memory_clips, seed, device, resume, overwrite, cache_dir, as_json) -> None:
+def train_prior(
+    model: Path | None, minutes: float | None, epochs: int | None, memory_clips: int | None, seed: int | None,
+    device: str | None, resume: bool, overwrite: bool, cache_dir: Path | None, as_json: bool,
+) -> None:
     """Fit a prior over the latent frame sequences of a run's training music.
 
     Encodes up to --memory-clips training clips into a memory of latent

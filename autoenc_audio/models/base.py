@@ -53,6 +53,14 @@ def layout_for(latent_size: int, frames: int) -> LatentLayout:
     return LatentLayout(latent_size, channels, frames)
 
 
+class DataInitialized(nn.Module):
+    """An encoder or decoder whose start is fitted to data (e.g. the MDCT front end's linear optimum)."""
+
+    def initialize_from_data(self, audio: torch.Tensor, autoencoder: Autoencoder) -> None:
+        """Fit the start to a batch `[batch, 1, clip_samples]`, with the whole `autoencoder` at hand."""
+        raise NotImplementedError
+
+
 class Autoencoder(nn.Module):
     """Encoder, decoder and the exact-size latent between them.
 
@@ -137,9 +145,8 @@ class Autoencoder(nn.Module):
     def initialize_from_data(self, audio: torch.Tensor) -> None:
         """Data-dependent initialisation from a batch `[batch, 1, clip_samples]`, where the arch has one."""
         for part in (self.encoder, self.decoder):
-            hook = getattr(part, "initialize_from_data", None)
-            if hook is not None:
-                hook(audio, self)
+            if isinstance(part, DataInitialized):
+                part.initialize_from_data(audio, self)
 
 
 def fit_length(audio: torch.Tensor, samples: int) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """The default model: a lapped-transform (MDCT) autoencoder that learns at the frame rate.
 
-Why this shape. On a CPU, speed of learning decides quality: a network that
-works at the sample rate (SEANet-like) trains ~1 clip/s and learns nothing in
+Why this shape: on a CPU, speed of learning decides quality, and a network that
+works at the sample rate (SEANet-like) is too slow to learn anything in
 minutes. This model is cheap at the sample rate and rich at the frame rate:
 
     audio [B,1,L]
@@ -21,16 +21,12 @@ Why the envelope channels (optional, `model.envelope`, 0 by default): above
 a few kHz a fixed coefficient subspace cannot follow where a note's partials
 are (it reconstructs a fixed comb of the basis's own partials), and
 log-magnitude metrics weigh those quiet bins like loud ones. A share of the
-channels may code the log energy of 86-Hz bands above 2.7 kHz instead. With 8
-of 85 channels, 10 CPU minutes: corpus MR-STFT 1.106 -> 1.056 and real music
-0.949 -> 0.904, but SNR 15.88 -> 15.64 and 11.62 -> 11.25 dB (below the
-original model's 11.36 on real music), so it is a choice, not the default.
+channels may code the log energy of narrow high bands instead; that trades
+SNR for spectral distance, so it is a choice, not the default.
 
 Why the gate: MR-STFT and mel are dominated by log-magnitude error in quiet
-time-frequency bins (measured: on real music a tenth of the STFT bins, below
-1e-3, give ~30 % of weighted PCA's log-magnitude error, and there the
-reconstruction is too LOUD 97 % of the time: truncation leakage). A
-multiplicative per-coefficient gain lets the decoder silence leakage and
+time-frequency bins, where truncation leakage makes the reconstruction too
+loud. A multiplicative per-coefficient gain lets the decoder silence leakage and
 restore dropped energy, which an additive correction learns far more slowly.
 
 The MDCT is critically sampled (H coefficients per hop of H samples) and
@@ -47,9 +43,8 @@ with `ceil(L/H') + 1 <= N`, giving one channel of `T <= N` frames; it may
 grow to `MAX_HOP` = 2048, so the smallest latent is `ceil(L/2048) + 1`
 (55 for 5 s at 22050 Hz; 5 for 8192 samples), below which a ConfigError says so.
 
-The MDCT itself is fixed (buffers): learning it doubled the step time on a
-CPU (weight gradients of a 2H x H transform cost as much as the rest); its
-benefit was not measured. The PCA projections are learnable, reparametrised as
+The MDCT itself is fixed (buffers): the weight gradients of a 2H x H transform
+would cost as much as the rest of a training step. The PCA projections are learnable, reparametrised as
 `init + scale * delta` (`delta` starts at zero): under Adam this is a
 per-part learning rate, so they drift slowly whatever the trainer's lr.
 """
@@ -62,7 +57,7 @@ import torch
 from torch import nn
 
 from ..config import ConfigError, ModelConfig
-from .base import Autoencoder, layout_for
+from .base import Autoencoder, DataInitialized, layout_for
 
 LOGVAR_INIT = -6.0
 """Initial log-variance of a VAE's latent (std 0.05 against unit-variance PCA channels)."""
@@ -87,8 +82,7 @@ ENVELOPE_GAIN_MAX = 6.0
 ENVELOPE_START = 1 / 4
 """Where the envelope bands start, as a fraction of the Nyquist frequency (2756 Hz at 22050 Hz).
 
-From 1378 Hz (1/8) the bands also rescale the loud 1.4-2.7 kHz band, which the
-coefficient code already holds well, and SNR suffers more (bench/experiments/NOTES.md, session 6)."""
+Starting lower, the bands would also rescale loud mid bands the coefficient code already holds well, at a cost in SNR."""
 ENERGY_EPS = 1e-10
 """Added to band energies (mean squared MDCT coefficient) before the log."""
 
@@ -150,9 +144,8 @@ class Reparametrized(nn.Module):
 class MDCTAnalysis(nn.Module):
     """Audio `[B,1,L]` -> coefficients `[B,H,T]`, `T = ceil(L/H) + 1` (window 2H, hop H).
 
-    A strided convolution written as unfold + matrix product: on a CPU this was
-    faster than `conv1d` / `conv_transpose1d` with a 2H-long kernel (measured
-    1.7x on the backward pass of a whole training step).
+    A strided convolution written as unfold + matrix product, which on a CPU is
+    faster than `conv1d` / `conv_transpose1d` with a 2H-long kernel.
     """
 
     def __init__(self, hop: int) -> None:
@@ -251,10 +244,8 @@ class EnvelopeBands:
     """The narrow high bands whose log energies the envelope channels code.
 
     Bands are `H/128` MDCT bins wide (86 Hz at hop 512 and 22050 Hz) from
-    `ENVELOPE_START` of the bins (2756 Hz) up. Measured on the corpus's linear
-    start (no training): trading 8 of 85 coefficient channels for envelope
-    channels and rescaling the decoded coefficients' bands to the coded
-    energies took MR-STFT from 1.84 to 1.27 (SNR 16.4 -> 15.4 dB).
+    `ENVELOPE_START` of the bins (2756 Hz) up. The decoded coefficients' bands are
+    rescaled to the coded energies, which lowers spectral distance at some cost in SNR.
     """
 
     def __init__(self, hop: int) -> None:
@@ -334,7 +325,7 @@ def log_features(coefficients: torch.Tensor, scale: torch.Tensor) -> torch.Tenso
     return torch.cat([scaled, torch.log(scaled.square() + 1e-4)], dim=1)
 
 
-class FrameEncoder(nn.Module):
+class FrameEncoder(DataInitialized):
     """Audio `[B,1,L]` -> latent map `[B,K,T]` (AE) or `[B,2K,T]` (mean, log-variance; VAE)."""
 
     def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int, variational: bool) -> None:

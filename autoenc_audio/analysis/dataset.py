@@ -1,0 +1,131 @@
+"""A dataset's clips encoded by one model, with the baseline views (raw waveform, log-mel) beside them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from ..checkpoint import Checkpoint, load_checkpoint
+from ..data import PreparedData, builtin_corpus, prepare_dataset
+from ..latents import encode_clips
+from ..metrics import mel_power
+from ..runs import data_root_of_run
+from ..picks import evenly_spread
+from .stats import AnalysisError, pooled_view
+
+Progress = Callable[[int, int], None]
+
+Message = Callable[[str], None]
+
+RAW_DIMS = 4096
+
+MAX_CLIPS = 4000
+
+VIEWS = ("latent", "latent_pooled", "raw_waveform", "log_mel")
+
+VIEW_TITLES = {
+    "latent": "latent vector",
+    "latent_pooled": "latent pooled over time (mean, std per channel)",
+    "raw_waveform": f"raw waveform (resampled to {RAW_DIMS} samples)",
+    "log_mel": "log-mel mean and std (160 values)",
+}
+
+
+@dataclass
+class EncodedSet:
+    """A dataset's clips as latents and baseline features, one row per clip."""
+
+    latents: np.ndarray
+    labels: np.ndarray  # label index, -1 when the track has none
+    label_names: list[str]
+    names: list[str]  # "file.wav@5s"
+    tracks: np.ndarray  # a track number shared by a track's clips
+    splits: np.ndarray  # "train" | "validation" | "test"
+    channels: int
+    frames: int
+    baselines: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def views(self) -> dict[str, np.ndarray]:
+        out = {"latent": self.latents, "latent_pooled": pooled_view(self.latents, self.channels, self.frames)}
+        out.update(self.baselines)
+        return out
+
+
+def select_clips(prepared: PreparedData, max_clips: int = MAX_CLIPS, splits: Sequence[str] = ("train", "validation", "test")) -> list[tuple[str, int]]:
+    """`(split, clip index)` of the clips to use: all, or an even spread of each split, proportional, up to `max_clips`."""
+    sizes = {name: len(prepared.splits[name]) for name in splits}
+    total = sum(sizes.values())
+    if total == 0:
+        raise AnalysisError(f"{prepared.root}: no clips to analyse")
+    out = []
+    for name, size in sizes.items():
+        keep = size if total <= max_clips else max(min(size, 1), int(round(max_clips * size / total)))
+        out += [(name, int(i)) for i in evenly_spread(size, keep)]
+    return out
+
+
+def log_mel_features(clips: torch.Tensor, sample_rate: int) -> np.ndarray:
+    """Mean and std over frames of log10 mel power (80 bands), `[count, 160]`."""
+    logmel = torch.log10(mel_power(clips, sample_rate) + 1e-5)
+    return torch.cat([logmel.mean(-1), logmel.std(-1)], dim=1).numpy().astype(np.float32)
+
+
+def raw_features(clips: np.ndarray, dims: int = RAW_DIMS) -> np.ndarray:
+    """The waveform resampled (soxr) to `dims` samples, `[count, dims]`."""
+    from ..references import ResampleReference
+
+    return ResampleReference(min(dims, clips.shape[1]), clips.shape[1]).encode(clips)
+
+
+def encode_dataset(checkpoint: Checkpoint, prepared: PreparedData, items: Sequence[tuple[str, int]], batch_size: int = 16,
+                   baselines: bool = True, progress: Progress | None = None) -> EncodedSet:
+    """Encode the selected clips with the checkpoint's model, in batches, with raw and log-mel features."""
+    model = checkpoint.model
+    layout = model.layout
+    sample_rate = checkpoint.config.audio.sample_rate
+    count = len(items)
+    latents = np.zeros((count, layout.size), dtype=np.float32)
+    features: dict[str, list[np.ndarray]] = {"raw_waveform": [], "log_mel": []}
+    labels, names, tracks, splits = [], [], [], []
+    track_numbers: dict[str, int] = {}
+    for number, (split, index) in enumerate(items):
+        dataset = prepared.splits[split]
+        track_index, start = dataset.index.items[index]
+        track = dataset.index.tracks[track_index]
+        labels.append(dataset.track_labels[track_index])
+        names.append(f"{track.path.name}@{start / sample_rate:g}s")
+        tracks.append(track_numbers.setdefault(str(track.path), len(track_numbers)))
+        splits.append(split)
+    if progress:
+        progress(0, count)
+    for start in range(0, count, batch_size):
+        chunk = items[start : start + batch_size]
+        clips = np.stack([prepared.splits[split].clip(index) for split, index in chunk])
+        audio = torch.from_numpy(clips)
+        latents[start : start + len(chunk)] = encode_clips(model, audio[:, None], batch_size).numpy()
+        if baselines:
+            features["raw_waveform"].append(raw_features(clips))
+            with torch.no_grad():
+                features["log_mel"].append(log_mel_features(audio, sample_rate))
+        if progress:
+            progress(min(start + batch_size, count), count)
+    return EncodedSet(
+        latents=latents, labels=np.asarray(labels), label_names=list(prepared.labels), names=names,
+        tracks=np.asarray(tracks), splits=np.asarray(splits), channels=layout.channels, frames=layout.frames,
+        baselines={k: np.concatenate(v) for k, v in features.items() if v},
+    )
+
+
+def load_for_analysis(model_path: Path, data_root: Path | None, cache_dir: Path,
+                      progress: Progress | None = None) -> tuple[Checkpoint, PreparedData]:
+    """The checkpoint and its dataset split as in training (`data_root`, else the data its run was trained
+    on, else the built-in corpus)."""
+    checkpoint = load_checkpoint(model_path)
+    config = checkpoint.config
+    root = data_root or data_root_of_run(checkpoint.path.parent) or builtin_corpus(cache_dir, config.data)
+    prepared = prepare_dataset(root, config.audio, config.data, cache_dir, progress=progress)
+    return checkpoint, prepared

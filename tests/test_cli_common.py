@@ -1,0 +1,58 @@
+"""`AeaGroup`, the one place errors become exit codes, and the option helpers every command shares."""
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from autoenc_audio.cli.common import AeaGroup, with_check
+from autoenc_audio.errors import InputError, SavedInterrupt
+
+
+def group_raising(error: BaseException) -> click.Group:
+    @click.group(cls=AeaGroup)
+    @click.pass_context
+    def tool(ctx):
+        ctx.obj = {"debug": False}
+
+    @tool.command()
+    def fail():
+        raise error
+
+    return tool
+
+
+@pytest.mark.parametrize("error, code, message", [
+    (InputError("song.wav: not audio\nmore detail"), 2, "aea: error: song.wav: not audio"),
+    (FileNotFoundError("missing.wav"), 2, "aea: error: missing.wav"),
+    (RuntimeError("the disk is full"), 1, "aea: error: the disk is full"),
+    (KeyboardInterrupt(), 130, "aea: interrupted"),
+    (SavedInterrupt("interrupted: saved runs/a; continue with --resume"), 130, "aea: interrupted: saved runs/a"),
+])
+def test_errors_become_one_line_and_an_exit_code(error, code, message):
+    result = CliRunner().invoke(group_raising(error), ["fail"])
+    assert result.exit_code == code
+    assert result.output.strip().splitlines() == [result.output.strip()] and result.output.startswith(message)
+
+
+def test_a_usage_error_is_one_line_with_exit_2():
+    result = CliRunner().invoke(group_raising(RuntimeError()), ["fail", "--nope"])
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1 and "--nope" in result.output
+
+
+def test_with_check_refuses_options_that_contradict_before_the_command_runs():
+    ran = []
+
+    def check(options):
+        if options["a"] and options["b"]:
+            raise click.UsageError("give --a or --b, not both")
+
+    @click.command()
+    @click.option("--a", is_flag=True)
+    @click.option("--b", is_flag=True)
+    def command(a, b):
+        ran.append((a, b))
+
+    checked = click.command()(with_check(command.callback, check))
+    checked.params = command.params
+    assert CliRunner().invoke(checked, ["--a", "--b"]).exit_code == 2 and ran == []
+    assert CliRunner().invoke(checked, ["--a"]).exit_code == 0 and ran == [(True, False)]

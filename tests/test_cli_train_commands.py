@@ -1,0 +1,32 @@
+"""`aea train` and `aea train-prior` refuse what cannot run before any data work, in one line with exit 2."""
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from autoenc_audio.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args, env=None):
+    return CliRunner().invoke(cli, [str(a) for a in args], env=env)
+
+
+def test_resume_and_overwrite_together_are_refused_and_the_run_is_kept(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.toml").write_text((ROOT / "configs" / "tiny.toml").read_text())
+    (tmp_path / "run" / "last.safetensors").write_bytes(b"a model")
+    result = run("train", "--out", tmp_path / "run", "--resume", "--overwrite", "--cache-dir", tmp_path)
+    assert result.exit_code == 2 and "give one of them" in result.output
+    assert (tmp_path / "run" / "last.safetensors").read_bytes() == b"a model"
+
+
+def test_resume_of_a_folder_that_is_no_run_says_there_is_nothing_to_resume(tmp_path):
+    result = run("train", "--config", "tiny", "--out", tmp_path / "empty", "--resume", "--cache-dir", tmp_path)
+    assert result.exit_code == 2 and "not a run folder (no config.toml); nothing to resume" in result.output
+
+
+def test_train_prior_without_a_model_says_how_to_get_one(tmp_path):
+    result = run("train-prior", "--cache-dir", tmp_path / "cache", env={"AEA_MODEL": ""})
+    assert result.exit_code == 2 and "train one with 'aea train'" in result.output

@@ -1,0 +1,72 @@
+"""The run folder: which checkpoint it offers, when it is finished or resumable, which model a command uses."""
+
+import json
+
+import pytest
+
+from autoenc_audio.runs import (
+    NoModelError, RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run, resolve_model,
+)
+
+
+def test_a_run_offers_best_else_last_and_says_when_it_has_neither(tmp_path):
+    files = RunFiles(tmp_path)
+    assert files.checkpoint is None and not files.holds_run
+    with pytest.raises(NoModelError, match="no best.safetensors or last.safetensors"):
+        checkpoint_in(tmp_path)
+    files.last.write_bytes(b"last")
+    assert files.checkpoint == files.last == checkpoint_in(tmp_path)
+    files.best.write_bytes(b"best")
+    assert files.checkpoint == files.best == checkpoint_in(tmp_path)
+    assert checkpoint_in(files.last) == files.last  # a file is used as given
+
+
+def test_finished_needs_a_summary_and_resumable_needs_the_training_state(tmp_path):
+    files = RunFiles(tmp_path)
+    files.last.write_bytes(b"weights")
+    files.config.write_text("[train]\n")
+    assert not files.finished and not files.resumable
+    (tmp_path / "last.state.pt").write_bytes(b"state")
+    assert files.resumable and not files.finished
+    files.summary.write_text("{}")
+    assert files.finished
+
+
+def test_clear_removes_the_previous_run_but_not_its_config(tmp_path):
+    files = RunFiles(tmp_path)
+    for path in (files.last, files.best, tmp_path / "last.state.pt", files.history, files.summary, files.run, files.config):
+        path.write_text("x")
+    files.clear()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+def test_the_data_root_is_read_from_run_json(tmp_path):
+    files = RunFiles(tmp_path)
+    assert files.data_root is None
+    files.run.write_text(json.dumps({"data_root": "/music/genres", "split": "abc"}))
+    assert str(files.data_root) == "/music/genres"
+    files.run.write_text(json.dumps({"data_root": None}))
+    assert files.data_root is None  # the built-in corpus
+
+
+def test_history_skips_blank_lines_and_names_a_corrupt_line(tmp_path):
+    assert list(iterate_history(tmp_path)) == []
+    RunFiles(tmp_path).history.write_text('{"epoch": 1}\n\n{"epoch": 2}\n')
+    assert [r["epoch"] for r in iterate_history(tmp_path)] == [1, 2]
+    RunFiles(tmp_path).history.write_text('{"epoch": 1}\n[1, 2]\n')
+    with pytest.raises(RunError, match="corrupt line 2"):
+        list(iterate_history(tmp_path))
+
+
+def test_the_model_comes_from_the_option_then_the_environment_then_the_latest_run(tmp_path):
+    runs = [tmp_path / name for name in ("given", "environment", "latest")]
+    for run in runs:
+        run.mkdir()
+        RunFiles(run).best.write_bytes(b"x")
+    cache = tmp_path / "cache"
+    with pytest.raises(NoModelError, match="train one with 'aea train'"):
+        resolve_model(None, cache)
+    record_latest_run(cache, runs[2])
+    assert resolve_model(None, cache) == (RunFiles(runs[2]).best, f"latest training run ({cache / 'latest-run'})")
+    assert resolve_model(None, cache, str(runs[1])) == (RunFiles(runs[1]).best, "AEA_MODEL")
+    assert resolve_model(runs[0], cache, str(runs[1])) == (RunFiles(runs[0]).best, "--model")
