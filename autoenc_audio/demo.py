@@ -24,8 +24,8 @@ from .prior.train import PriorReporter, train_prior
 from .score import ScoreError, score_sets
 from .latents import Written, plot_reconstruction, reconstruct_inputs
 from .plots import plot_history
-from .runs import record_latest_run
-from .train import Reporter, RunError, RunFiles, iterate_history, train
+from .runs import RunError, RunFiles, iterate_history, record_latest_run
+from .train import Reporter, train
 
 
 DEMO_SECONDS = 20.0
@@ -70,7 +70,7 @@ def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter 
         on_corpus(corpus, summarize_scan(scan_folder(corpus), config.audio, config.data))
     training = train(config, run_dir, cache_dir, data_root=corpus, reporter=reporter, overwrite=overwrite)
     record_latest_run(cache_dir, run_dir)
-    checkpoint = load_checkpoint(run_dir / "best.safetensors")
+    checkpoint = load_checkpoint(RunFiles(run_dir).checkpoint)
     prepared = prepare_dataset(corpus, config.audio, config.data, cache_dir)
     held_out_split = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
     held_out = [str(track.path) for track in held_out_split.index.tracks[:2]]

@@ -24,8 +24,7 @@ from .errors import InputError
 from .latents import plot_reconstruction, reconstruct_inputs
 from .pages.run import HeldOutClip, RunSection, write_run_page
 from .plots import plot_history
-from .runs import checkpoint_in
-from .train import data_root_of_run, iterate_history
+from .runs import checkpoint_in, data_root_of_run, iterate_history
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")
 GENERATED_SECONDS = 10.0

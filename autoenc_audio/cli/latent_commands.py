@@ -339,8 +339,13 @@ def reconstruct(
                    "(a player, a spectrogram and the sidecar's facts per piece).")
 @with_model
 @json_option
-def generate(mode, out, sources, more_sources, method, seconds, count, seed, temperature, naive, prior_path, weights, label,
-             data_root, steps, morph, crop, offset, prime_seconds, html_page, checkpoint, batch_size, cache_dir, as_json) -> None:
+def generate(
+    mode: str, out: str, sources: tuple[str, ...], more_sources: tuple[str, ...], method: str | None, seconds: float | None,
+    count: int, seed: int | None, temperature: float, naive: bool, prior_path: Path | None, weights: tuple[str, ...],
+    label: str | None, data_root: Path | None, steps: int, morph: bool, crop: str, offset: float | None,
+    prime_seconds: float | None, html_page: bool, checkpoint: Checkpoint, batch_size: int, cache_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Make new music: random pieces, continuations, pieces in a style, interpolations.
 
     With a prior ('aea train-prior'), random, continue and average walk over
