@@ -145,13 +145,36 @@ class SweepPlan:
 
 
 @dataclass(frozen=True)
+class SweepOutputs:
+    """What a sweep writes besides its numbers: figure format, clips to listen to, their audio format."""
+
+    fmt: str = "png"
+    listen: int = 1
+    audio_format: str = "wav"
+
+    def __post_init__(self) -> None:
+        if self.listen < 1:
+            raise SweepError(f"--listen must be at least 1, got {self.listen}")
+        if self.audio_format not in ("wav", "flac", "mp3"):
+            raise SweepError(f"--audio-format must be wav, flac or mp3, got {self.audio_format!r}")
+
+
+@dataclass(frozen=True)
 class EvaluationClips:
-    """The clips every model and reference is scored on: `clips` `[count, clip_samples]`, one `example` to listen to."""
+    """The clips every model and reference is scored on: `clips` `[count, clip_samples]`, some to listen to."""
 
     clips: np.ndarray
-    name: str  # the example clip's track and start, for captions
-    example: int  # index into `clips`
+    listen: tuple[int, ...]  # indices into `clips`; the first is the example of the figures
+    names: tuple[str, ...]  # each listened clip's track and start, for captions
     pca_fit: FramePCAReference  # frame PCA fitted on training clips at the smallest size
+
+    @property
+    def example(self) -> int:
+        return self.listen[0]
+
+    @property
+    def name(self) -> str:
+        return self.names[0]
 
 
 @dataclass
@@ -160,7 +183,7 @@ class SweepScores:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     references: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {name: [] for name in REFERENCE_NAMES})
-    example_reconstructions: dict[int, np.ndarray] = field(default_factory=dict)
+    listened: dict[int, np.ndarray] = field(default_factory=dict)  # latent -> [listen, clip_samples]
 
 
 def run_sweep(
@@ -174,7 +197,7 @@ def run_sweep(
     rule: ProposalRule = ProposalRule(),
     reporter: Any = None,
     message: Message | None = None,
-    fmt: str = "png",
+    outputs: SweepOutputs = SweepOutputs(),
 ) -> dict[str, Any]:
     """Train, evaluate and report a sweep over `latents`; returns what `sweep.json` holds."""
     say = message or (lambda text: None)
@@ -190,14 +213,14 @@ def run_sweep(
     train_models(plan, reporter, say)
     say("evaluating every model and the references on the same test clips")
     prepared = prepare_dataset(root, base_config.audio, base_config.data, cache_dir)
-    test = evaluation_clips(plan, prepared)
+    test = evaluation_clips(plan, prepared, outputs.listen)
     scores = score_models(plan, test)
     proposal = propose(scores.rows, rule)
     result = {
         "data": str(prepared.root), "clip_samples": clip_samples, "sample_rate": base_config.audio.sample_rate,
         "test_clips": len(test.clips), "example_clip": test.name, "models": scores.rows, "references": scores.references,
-        "proposal": proposal, "figures": _write_figures(plan, test, scores, proposal["latent"], fmt),
-        "audio": {"original": "audio/original.wav", **{str(n): f"audio/N{n}.wav" for n in sizes}},
+        "proposal": proposal, "figures": _write_figures(plan, test, scores, proposal["latent"], outputs.fmt),
+        "listen": _write_listening(plan, test, scores, outputs),
         "settings": {"minutes_per_model": minutes_per_model, "epochs": epochs, "arch": base_config.model.arch,
                      "kind": base_config.model.kind, "seed": base_config.train.seed},
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -205,6 +228,9 @@ def run_sweep(
     write_text_atomic(out_dir / "sweep.json", json.dumps(result, indent=2) + "\n")
     write_text_atomic(out_dir / "report.md", render_report(result))
     result["report"] = str(out_dir / "report.md")
+    from .pages.sweep import write_sweep_page
+
+    result["page"] = str(write_sweep_page(result, out_dir / "index.html"))
     return result
 
 
@@ -230,8 +256,9 @@ def train_models(plan: SweepPlan, reporter: Any, say: Message) -> None:
             raise TrainingInterrupted(f"interrupted: {run_dir} was saved; run the same sweep again to continue") from None
 
 
-def evaluation_clips(plan: SweepPlan, prepared: PreparedData) -> EvaluationClips:
-    """Up to `MAX_TEST_CLIPS` evenly spread test clips (validation when there is no test split), and the PCA fit."""
+def evaluation_clips(plan: SweepPlan, prepared: PreparedData, listen: int = 1) -> EvaluationClips:
+    """Up to `MAX_TEST_CLIPS` evenly spread test clips (validation when there is no test split), the PCA fit, and
+    `listen` clips to hear: the loudest of the first 32, then clips spread evenly over the rest."""
     test_set = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
     if len(test_set) == 0:
         raise SweepError(f"{plan.data_root}: no test or validation clips to evaluate on")
@@ -243,8 +270,10 @@ def evaluation_clips(plan: SweepPlan, prepared: PreparedData) -> EvaluationClips
     clip_samples = plan.base_config.audio.clip_samples
     pca_fit = FramePCAReference.fit(train_clips, min(plan.sizes), clip_samples)  # one fit, resized to every N
     example = int(np.argmax([np.sqrt(np.mean(c ** 2)) for c in clips[: min(len(clips), 32)]]))
-    name = _clip_name(test_set, int(picks[example]), plan.base_config.audio.sample_rate)
-    return EvaluationClips(clips, name, example, pca_fit)
+    others = [int(i) for i in evenly_spread(len(clips), listen + 1) if int(i) != example]
+    chosen = tuple([example] + others[: listen - 1])
+    rate = plan.base_config.audio.sample_rate
+    return EvaluationClips(clips, chosen, tuple(_clip_name(test_set, int(picks[i]), rate) for i in chosen), pca_fit)
 
 
 def score_models(plan: SweepPlan, test: EvaluationClips) -> SweepScores:
@@ -260,7 +289,7 @@ def score_models(plan: SweepPlan, test: EvaluationClips) -> SweepScores:
             return reconstruct_clips(model, torch.from_numpy(batch)[:, None])[:, 0].numpy()
 
         metrics = evaluate_reconstruction(reconstruct, test.clips, sample_rate)
-        scores.example_reconstructions[latent] = reconstruct(test.clips[test.example : test.example + 1])[0]
+        scores.listened[latent] = reconstruct(test.clips[list(test.listen)])
         scores.rows.append({"latent": latent, "compression": clip_samples / latent, "parameters": summary.get("parameters"),
                             "train_seconds": summary.get("wall_seconds"), "epochs": summary.get("epochs"),
                             "run_dir": files.root.name, **metrics})
@@ -270,24 +299,46 @@ def score_models(plan: SweepPlan, test: EvaluationClips) -> SweepScores:
 
 
 def _write_figures(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, proposed: int, fmt: str) -> dict[str, str]:
-    """The example clip and its reconstructions (`audio/`), the quality chart and the spectrogram grid."""
+    """The quality chart and the example clip's spectrogram grid."""
     from . import plots
 
-    clip_samples, sample_rate = plan.base_config.audio.clip_samples, plan.base_config.audio.sample_rate
-    original = test.clips[test.example]
-    audio_dir = plan.out_dir / "audio"
-    audio_dir.mkdir(exist_ok=True)
-    write_audio(audio_dir / "original.wav", original, sample_rate)
-    for latent, samples in scores.example_reconstructions.items():
-        write_audio(audio_dir / f"N{latent}.wav", samples, sample_rate)
     chart = plots.plot_quality_vs_latent(scores.rows, scores.references, plan.out_dir / "quality_vs_latent",
                                          f"Reconstruction quality against latent size ({len(test.clips)} test clips)",
                                          proposed=proposed, fmt=fmt)
-    panels = [("original", original)] + [(f"N = {n} ({clip_samples / n:.1f}:1)", scores.example_reconstructions[n])
-                                         for n in plan.sizes]
-    grid = plots.plot_spectrogram_grid(panels, sample_rate, plan.out_dir / "spectrograms",
-                                       f"{test.name}: original and each latent size", fmt)
-    return {"quality": chart.name, "spectrograms": grid.name}
+    grid = _spectrogram_grid(plan, test, scores, 0, fmt)
+    return {"quality": chart.name, "spectrograms": grid}
+
+
+def _spectrogram_grid(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, number: int, fmt: str) -> str:
+    """Spectrograms of listened clip `number` and its reconstruction at every size: `spectrograms[-K].FMT`."""
+    from . import plots
+
+    clip_samples, sample_rate = plan.base_config.audio.clip_samples, plan.base_config.audio.sample_rate
+    panels = [("original", test.clips[test.listen[number]])] + [
+        (f"N = {n} ({clip_samples / n:.1f}:1)", scores.listened[n][number]) for n in plan.sizes]
+    stem = "spectrograms" if number == 0 else f"spectrograms-{number + 1}"
+    grid = plots.plot_spectrogram_grid(panels, sample_rate, plan.out_dir / stem,
+                                       f"{test.names[number]}: original and each latent size", fmt)
+    return grid.name
+
+
+def _write_listening(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, outputs: SweepOutputs) -> list[dict[str, Any]]:
+    """Each listened clip and its reconstruction at every size (`audio/original[-K].EXT`, `audio/N<size>[-K].EXT`)."""
+    sample_rate, ext = plan.base_config.audio.sample_rate, outputs.audio_format
+    audio_dir = plan.out_dir / "audio"
+    audio_dir.mkdir(exist_ok=True)
+    listening = []
+    for number, index in enumerate(test.listen):
+        suffix = "" if number == 0 else f"-{number + 1}"
+        write_audio(audio_dir / f"original{suffix}.{ext}", test.clips[index], sample_rate)
+        sizes = {}
+        for latent in plan.sizes:
+            write_audio(audio_dir / f"N{latent}{suffix}.{ext}", scores.listened[latent][number], sample_rate)
+            sizes[str(latent)] = f"audio/N{latent}{suffix}.{ext}"
+        grid = _spectrogram_grid(plan, test, scores, number, outputs.fmt) if number else None
+        listening.append({"clip": test.names[number], "original": f"audio/original{suffix}.{ext}", "sizes": sizes,
+                          "spectrograms": grid})
+    return listening
 
 
 def _clip_name(dataset, index: int, sample_rate: int) -> str:
@@ -310,7 +361,7 @@ def render_report(result: dict[str, Any]) -> str:
     for row in sorted(result["models"], key=lambda r: -r["latent"]):
         lines.append(f"| {row['latent']} | {row['compression']:.1f} : 1 | {format_value(row['parameters'])} | {row['snr_db']:.2f} | "
                      f"{row['si_sdr_db']:.2f} | {row['mrstft']:.3f} | {row['mel_l1']:.3f} | {format_value(row['train_seconds'], 0)} | "
-                     f"[N{row['latent']}.wav](audio/N{row['latent']}.wav) |")
+                     f"[N{row['latent']}]({result['listen'][0]['sizes'][str(row['latent'])]}) |")
     lines += ["", "Non-learned references at the same N (resample to N samples and back with soxr; frame-wise PCA of "
               "512-sample frames fitted on training clips):", "",
               "| N | resample SNR | resample MR-STFT | resample mel | frame PCA SNR | frame PCA MR-STFT | frame PCA mel |",
@@ -323,6 +374,6 @@ def render_report(result: dict[str, Any]) -> str:
     proposal = result["proposal"]
     lines += ["", f"**Proposed latent size: N = {proposal['latent']}.** Rule: {proposal['rule']}.", "",
               f"![quality against latent size]({result['figures']['quality']})", "",
-              f"Spectrograms of {result['example_clip']} ([original](audio/original.wav)):", "",
+              f"Spectrograms of {result['example_clip']} ([original]({result['listen'][0]['original']})):", "",
               f"![spectrograms at every size]({result['figures']['spectrograms']})", ""]
     return "\n".join(lines) + "\n"

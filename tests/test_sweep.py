@@ -100,3 +100,20 @@ def test_bad_sizes_exit_2(tmp_path):
     result = CliRunner().invoke(cli, ["sweep", "--latents", "512,99999", "--config", str(ROOT / "configs" / "tiny.toml"),
                                       "-o", str(tmp_path / "s"), "--cache-dir", str(tmp_path)])
     assert result.exit_code == 2 and "between 1 and the clip length" in result.output
+
+
+@pytest.mark.slow
+def test_the_sweep_page_lets_you_listen_down_the_sizes_in_a_browser(swept, check_page):
+    root, args, _ = swept
+    out = root / "sweep"
+    again = [a for a in args if a != "--json"] + ["--listen", "2", "--audio-format", "flac"]
+    result = CliRunner().invoke(cli, again)  # reuses the models; the page is written again, for two clips
+    assert result.exit_code == 0, result.output
+    assert f"page: {out / 'index.html'}" in result.output
+    report = check_page(out / "index.html")
+    sources = [a["src"] for a in report.audio]
+    assert sources == ["audio/original.flac", "audio/original-2.flac", "audio/N512.flac", "audio/N512-2.flac",
+                       "audio/N256.flac", "audio/N256-2.flac"], "rows: the original, then each size from the largest"
+    html = (out / "index.html").read_text()
+    assert "Proposed latent size" in html and "quality_vs_latent.png" in html and "spectrograms-2.png" in html
+    assert len(report.images) == 3  # the chart and a spectrogram grid per clip

@@ -81,6 +81,10 @@ def analyze(
               show_default=True, help="Metric of the proposal rule.")
 @click.option("--tolerance", type=click.FloatRange(min=0), default=0.10, show_default=True,
               help="How far from the largest N the proposal may be: relative for distances, dB for SNR/SI-SDR.")
+@click.option("--listen", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Held-out clips the page and report let you hear at every size.")
+@click.option("--audio-format", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True,
+              help="Format of those clips (mp3 keeps the page small).")
 @click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
               help="Figure format.")
 @cache_dir_option
@@ -88,21 +92,24 @@ def analyze(
 def sweep(
     latent_list: str, data_root: Path | None, out_dir: Path, minutes_per_model: float | None, epochs: int | None,
     arch: str | None, kind: str | None, config_file: str | None, seed: int | None, device: str | None,
-    criterion: str, tolerance: float, fmt: str, cache_dir: Path | None, as_json: bool,
+    criterion: str, tolerance: float, listen: int, audio_format: str, fmt: str, cache_dir: Path | None, as_json: bool,
 ) -> None:
     """Train one model per latent size and chart reconstruction quality against N.
 
     Same data, budget and seed for every size; every model and the resample
     and frame-PCA references are scored on the same test clips. Proposes the
-    smallest N within --tolerance of the largest. Re-running reuses finished
-    models and resumes interrupted ones.
+    smallest N within --tolerance of the largest. Writes report.md, sweep.json
+    and index.html, a page to listen down the sizes (--listen clips, each at
+    every N, with spectrograms, metrics and the chart). Re-running reuses
+    finished models and resumes interrupted ones.
 
     \b
-    Example:
+    Examples:
       aea sweep --latents 55112,32151,24496,18376,9184 --minutes-per-model 10 -o sweeps/a
+      aea sweep --latents 36752,18376,9184 --listen 3 --audio-format mp3 -o sweeps/a
     """
     from ..config import load_config
-    from ..sweep import ProposalRule, parse_latents, run_sweep
+    from ..sweep import ProposalRule, SweepOutputs, parse_latents, run_sweep
     from .train_commands import ConsoleReporter
 
     sizes = parse_latents(latent_list)
@@ -110,11 +117,12 @@ def sweep(
         model={"arch": arch, "kind": kind}, train={"seed": seed, "device": device})
     result = run_sweep(sizes, out_dir, cache_dir, config, data_root, minutes_per_model, epochs,
                        ProposalRule(criterion, tolerance), reporter=ConsoleReporter(),
-                       message=lambda text: click.echo(f"aea: {text}", err=True), fmt=fmt)
+                       message=lambda text: click.echo(f"aea: {text}", err=True),
+                       outputs=SweepOutputs(fmt, listen, audio_format))
     proposal = result["proposal"]
     if as_json:
-        print_json({"report": result["report"], "models": result["models"], "references": result["references"],
-                    "proposal": proposal})
+        print_json({"report": result["report"], "page": result["page"], "models": result["models"],
+                    "references": result["references"], "proposal": proposal})
         return
     rows = [(str(r["latent"]), f"{r['compression']:.1f}:1", f"{r['parameters']:,}" if r.get("parameters") else "–",
              f"{r['snr_db']:.2f}", f"{r['si_sdr_db']:.2f}", f"{r['mrstft']:.3f}", f"{r['mel_l1']:.3f}",
@@ -123,6 +131,7 @@ def sweep(
                 ("N", "ratio", "params", "SNR dB", "SI-SDR dB", "MR-STFT", "mel", "train s"))
     click.echo(f"proposed N = {proposal['latent']}; rule: {proposal['rule']}")
     click.echo(f"report: {result['report']}")
+    click.echo(f"page: {result['page']}")
 
 
 COMMANDS = [analyze, sweep]

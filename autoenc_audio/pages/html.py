@@ -33,6 +33,8 @@ figcaption { color: var(--muted); font-size: 0.92em; }
 .player label { font-weight: 600; overflow-wrap: anywhere; }
 .player audio { width: 100%; }
 .player .missing { grid-column: 1 / -1; }
+table.listen td { min-width: 300px; } table.listen .player { grid-template-columns: 1fr auto; }
+table.listen .player label { position: absolute; left: -10000px; }  /* the row header says it; kept for screen readers */
 .missing { color: #9a3412; font-style: italic; }
 a { color: var(--accent); }
 .columns { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 18px; align-items: start; }
