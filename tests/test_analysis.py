@@ -250,3 +250,25 @@ def test_a_cluster_space_is_reused_unchanged():
     assert space.shape == (len(y), CLUSTER_DIMS)
     assert np.array_equal(cluster_space(space), space)
     assert cluster_scores(space, y) == cluster_scores(x, y)
+
+
+def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(tmp_path, make_checkpoint, write_songs, check_page):
+    from click.testing import CliRunner
+
+    from autoenc_audio.cli import cli
+
+    songs = write_songs(tmp_path / "songs", labels=("a", "b", "c"), tracks=4)
+    model = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m1" / "best.safetensors")
+    result = CliRunner().invoke(cli, ["analyze", "--model", str(model), "--data", str(songs), "-o", str(tmp_path / "report"),
+                                      "--cv-folds", "2", "--no-tsne", "--audio-format", "flac",
+                                      "--cache-dir", str(tmp_path / "cache")])
+    assert result.exit_code == 0, result.output
+    assert f"page: {tmp_path / 'report' / 'index.html'}" in result.output
+    report = check_page(tmp_path / "report" / "index.html")
+    import json
+
+    analysis = json.loads((tmp_path / "report" / "analysis.json").read_text())
+    neighbours = analysis["models"][0]["neighbours"]
+    assert len(report.audio) == sum(1 + len(entry["neighbours"]) for entry in neighbours) > 0
+    assert all(a["src"].endswith(".flac") for a in report.audio)
+    assert len(report.images) == len(analysis["models"][0]["figures"])

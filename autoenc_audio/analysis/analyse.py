@@ -194,17 +194,35 @@ def _neighbours(encoded: EncodedSet, label_text: np.ndarray) -> list[dict[str, A
     is_test = encoded.splits == "test"
     queries = np.flatnonzero(is_test)[:: max(1, int(is_test.sum()) // 5)][:5] if is_test.any() else np.arange(min(5, len(encoded.latents)))
     return [
-        {"clip": encoded.names[q], "label": label_text[q],
-         "neighbours": [{"clip": encoded.names[i], "label": label_text[i], "cosine": round(s, 4)} for i, s in found]}
+        {"clip": encoded.names[q], "label": label_text[q], "index": int(q),
+         "neighbours": [{"clip": encoded.names[i], "label": label_text[i], "cosine": round(s, 4), "index": int(i)}
+                        for i, s in found]}
         for q, found in zip(queries, nearest_other_track(encoded.latents, queries, encoded.tracks))
     ]
+
+
+def write_neighbour_audio(result: dict[str, Any], prepared: Any, items: Sequence[tuple[str, int]], folder: Path,
+                          sample_rate: int, audio_format: str = "wav") -> None:
+    """Each neighbour list's clips as audio in `folder/listen/` (`audio` in each entry, relative to the report),
+    so the page can play what "close in latent space" sounds like."""
+    from ..audio import write_audio
+
+    listen = folder / "listen"
+    listen.mkdir(parents=True, exist_ok=True)
+    for entry in result["neighbours"]:
+        for clip in [entry, *entry["neighbours"]]:
+            split, index = items[clip["index"]]
+            target = listen / f"clip{clip['index']:05d}.{audio_format}"
+            if not target.exists():
+                write_audio(target, prepared.splits[split].clip(index), sample_rate)
+            clip["audio"] = f"{folder.name}/listen/{target.name}"
 
 
 def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path, out_dir: Path,
                  max_clips: int = MAX_CLIPS, batch_size: int = 16, tsne: bool = True, cv_folds: int = 5,
                  fmt: str = "png", seed: int = 0, progress_factory: Callable[[str], Any] | None = None,
-                 message: Message | None = None) -> dict[str, Any]:
-    """Analyse each model on its dataset; write `out_dir/{report.md, analysis.json}` and figures.
+                 message: Message | None = None, audio_format: str = "wav") -> dict[str, Any]:
+    """Analyse each model on its dataset; write `out_dir/{report.md, analysis.json, index.html}` and figures.
 
     `progress_factory(description)` returns a context manager callable as
     `progress(done, total)` (the CLI's progress bar), or None for silence.
@@ -245,6 +263,7 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
             shared_baselines[clips_key] = (encoded.baselines,
                                            {view: result["probes"][view] for view in encoded.baselines if view in result["probes"]})
         result["data"] = str(prepared.root)
+        write_neighbour_audio(result, prepared, items, out_dir / tag, checkpoint.config.audio.sample_rate, audio_format)
         results.append(result)
     analysis = {"models": results, "comparison": comparison_rows(results), "seconds": round(time.perf_counter() - started, 1),
                 "settings": {"max_clips": max_clips, "probe_dims": PROBE_DIMS, "raw_dims": RAW_DIMS, "cv_folds": cv_folds,
@@ -252,6 +271,9 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
     write_text_atomic(out_dir / "analysis.json", json.dumps(analysis, indent=2, default=json_value_or_text) + "\n")
     write_text_atomic(out_dir / "report.md", render_report(analysis))
     analysis["report"] = str(out_dir / "report.md")
+    from ..pages.analysis import write_analysis_page
+
+    analysis["page"] = str(write_analysis_page(analysis, out_dir / "index.html"))
     return analysis
 
 

@@ -17,7 +17,7 @@ from .common import cache_dir_option, device_option, json_option, print_json, pr
 @click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
               help="Folder of songs, labels from sub-folders [default: the built-in corpus].")
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Report folder: report.md, analysis.json, figures.")
+              help="Report folder: report.md, analysis.json, index.html, figures.")
 @click.option("--max-clips", type=click.IntRange(min=10), default=4000, show_default=True,
               help="At most this many clips per model, evenly spread over the splits.")
 @click.option("--cv-folds", type=click.IntRange(min=0), default=5, show_default=True,
@@ -27,17 +27,21 @@ from .common import cache_dir_option, device_option, json_option, print_json, pr
 @click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True,
               help="Figure format.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of k-means, t-SNE and tree probes.")
+@click.option("--audio-format", type=click.Choice(["wav", "flac", "mp3"]), default="wav", show_default=True,
+              help="Format of the neighbour clips the page plays.")
 @cache_dir_option
 @json_option
 def analyze(
     models: tuple[Path, ...], data_root: Path | None, out_dir: Path, max_clips: int, cv_folds: int, tsne: bool,
-    batch_size: int, fmt: str, seed: int, cache_dir: Path | None, as_json: bool,
+    batch_size: int, fmt: str, seed: int, audio_format: str, cache_dir: Path | None, as_json: bool,
 ) -> None:
     """Analyse latent vectors: PCA, k-means, label probes against baselines, latent statistics.
 
     Encodes the dataset (train/validation/test split by track, as in training)
     and compares the latent with the raw waveform, log-mel statistics and
     chance. Several --model give one comparison table across latent sizes.
+    Writes report.md, analysis.json and index.html, a page with every table
+    and figure where the nearest-neighbour lists are players.
 
     \b
     Example:
@@ -49,9 +53,10 @@ def analyze(
     paths = [resolve_model(m, cache_dir)[0] for m in models] or [resolve_model(None, cache_dir, os.environ.get("AEA_MODEL"))[0]]
     analysis = run_analysis(paths, data_root, cache_dir, out_dir, max_clips=max_clips, batch_size=batch_size, tsne=tsne,
                             cv_folds=cv_folds, fmt=fmt, seed=seed, progress_factory=progress_bar,
-                            message=lambda text: click.echo(f"aea: {text}", err=True))
+                            message=lambda text: click.echo(f"aea: {text}", err=True), audio_format=audio_format)
     if as_json:
-        print_json({"report": analysis["report"], "comparison": analysis["comparison"], "seconds": analysis["seconds"]})
+        print_json({"report": analysis["report"], "page": analysis["page"], "comparison": analysis["comparison"],
+                    "seconds": analysis["seconds"]})
         return
     rows = []
     for row in analysis["comparison"]:
@@ -61,6 +66,7 @@ def analyze(
     print_table("label probes: test accuracy (logistic unless marked)", rows,
                 ("N", "latent", "pooled", "raw wave", "log-mel", "latent tree", "homogeneity", "chance"))
     click.echo(f"report: {analysis['report']}")
+    click.echo(f"page: {analysis['page']}")
 
 
 @click.command()
