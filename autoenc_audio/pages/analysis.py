@@ -55,8 +55,8 @@ def _model_html(page: Page, result: Mapping[str, Any], number: int) -> str:
     body += (f"<p>{stats['near_constant']} of {stats['dims']} latent dimensions are nearly constant; "
              f"{result['pca']['components_for_90'] or 'more than ' + str(len(result['pca']['explained_variance']))} "
              "principal components hold 90 % of the variance.</p>")
-    body += "".join(figure(page, page.folder / result["figures"][key], caption, caption)
-                    for key, caption in FIGURES if key in result["figures"])
+    body += '<div class="figures">' + "".join(figure(page, page.folder / result["figures"][key], caption, caption)
+                                              for key, caption in FIGURES if key in result["figures"]) + "</div>"
     if result["neighbours"]:
         body += "<h2>Close in latent space: listen</h2>" + _neighbours_html(page, result["neighbours"], f"m{number}")
     return section(f"N = {result['latent_size']}: {Path(result['model']).parent.name}", body, f"model{number}")

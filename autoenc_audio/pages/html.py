@@ -33,10 +33,11 @@ figcaption { color: var(--muted); font-size: 0.92em; }
 .player label { font-weight: 600; overflow-wrap: anywhere; }
 .player audio { width: 100%; }
 .player .missing { grid-column: 1 / -1; }
-table.listen td { min-width: 300px; } table.listen .player { grid-template-columns: 1fr auto; }
+table.listen td { min-width: 300px; } table.listen th[scope="row"] { vertical-align: middle; } table.listen .player { grid-template-columns: 1fr auto; }
 table.listen .player label { position: absolute; left: -10000px; }  /* the row header says it; kept for screen readers */
 .missing { color: #9a3412; font-style: italic; }
 a { color: var(--accent); }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 14px; align-items: start; }
 .columns { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 18px; align-items: start; }
 @media (max-width: 820px) { .columns { grid-template-columns: 1fr; } }
 """
