@@ -169,7 +169,7 @@ class PriorConfig:
     search_clips: int = 256
     crossfade_frames: int = 4
     model_weight: float = 1.0
-    repeat_probability: float = 0.6
+    repeat_probability: float = 0.8
 
     def __post_init__(self) -> None:
         for name in ("memory_clips", "feature_dims", "hidden", "sequence_frames", "batch_size", "context_frames",
