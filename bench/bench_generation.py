@@ -2,14 +2,16 @@
 
 On the bench's real music (split by track), at N = 18376: trains the default
 model (--minutes, 10) and its prior (--prior-minutes, at most 10), optionally a
-VAE and its prior (--vae), generates 32 five-second clips per set, and scores
-them all with `aea score`'s library against the held-out clips, beside the
-real floor and shaped noise. Finished models and priors are reused. Writes
-bench/results/generation.json and generation.md; the audio stays in
-bench/.runs/generation/.
+VAE and its prior (--vae), generates 32 independent pieces of 20 s per set,
+and scores 32 of their five-second clips (seed 1) with `aea score`'s library
+against the held-out clips, beside the real floor and shaped noise. Finished
+models and priors are reused. Writes bench/results/NAME.json and NAME.md
+(`--name`, generation); the audio stays in --out. `--test-fraction` holds out
+more tracks as R (aea's default 0.1 leaves 9 of the 93).
 
     .venv/bin/python bench/bench_generation.py
     .venv/bin/python bench/bench_generation.py --vae --sets random,continue
+    .venv/bin/python bench/bench_generation.py --test-fraction 0.25 --name generation-wide --out bench/.runs/generation-wide
 """
 
 from __future__ import annotations
@@ -44,15 +46,17 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 CACHE = Path(__file__).parent / ".cache"
 CLIPS = 32
+PIECES = 32  # independent pieces per set; their 5 s clips are subsampled to CLIPS (seed 1), as `aea score` does
 PIECE_SECONDS = 20.0
 
 
-def trained(kind: str, minutes: float, prior_minutes: float, out: Path, root: Path) -> Path:
+def trained(kind: str, minutes: float, prior_minutes: float, out: Path, root: Path, test_fraction: float) -> Path:
     """The run folder of a `kind` (ae or vae) model with a prior, trained when missing."""
     run = out / f"model-{kind}"
     if not (run / "summary.json").exists():
         config = load_config(ROOT / "configs" / "default.toml").override(
-            model={"latent": 18376, "kind": kind}, train={"device": "cpu"}).with_budget(minutes, None)
+            model={"latent": 18376, "kind": kind}, train={"device": "cpu"},
+            data={"test_fraction": test_fraction}).with_budget(minutes, None)
         train(config, run, CACHE, data_root=root, overwrite=True)
     if not prior_path(run).exists():
         checkpoint = load_checkpoint(run / "best.safetensors")  # the prior's settings: today's default preset
@@ -85,6 +89,13 @@ def test_songs(checkpoint, root: Path) -> dict[str, list[str]]:
     return {label: sorted(paths) for label, paths in songs.items()}
 
 
+def three_songs(songs: dict[str, list[str]], labels: list[str], index: int) -> tuple[str, ...]:
+    """Piece `index`'s sources: 3 held-out songs of one label, the labels in turn, each label's songs in turn."""
+    label = labels[index % len(labels)]
+    paths, start = songs[label], 3 * (index // len(labels))
+    return tuple(paths[(start + k) % len(paths)] for k in range(3))
+
+
 def reconstructed_training_clips(checkpoint, root: Path) -> list:
     """32 training clips, evenly spread, encoded and decoded: real music as the model renders it."""
     from autoenc_audio.latents import reconstruct_clips
@@ -100,7 +111,7 @@ def reconstructed_training_clips(checkpoint, root: Path) -> list:
 def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[dict[str, Path], dict[str, float]]:
     """Write each set's 32 clips; returns their folders and the real-time factor of each generation."""
     checkpoint = load_checkpoint(run / "best.safetensors")
-    rate, pieces_needed = checkpoint.config.audio.sample_rate, CLIPS // int(PIECE_SECONDS / 5)
+    rate, pieces_needed = checkpoint.config.audio.sample_rate, PIECES
     songs = test_songs(checkpoint, root)
     labels = [label for label, paths in songs.items() if len(paths) >= 3]
     prior = load_prior(prior_path(run))  # loaded once: speeds leave start-up out
@@ -113,17 +124,18 @@ def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[di
                                       seed=1, naive=name == "naive")
             pieces = generate_pieces(checkpoint, request, prior=prior).pieces
         elif name == "continue":
-            sources = [path for label in songs for path in songs[label]][:pieces_needed]
+            every = [path for label in songs for path in songs[label]]
+            sources = [every[i % len(every)] for i in range(pieces_needed)]  # each held-out song, in turn
             pieces = [generate_pieces(checkpoint, GenerateRequest("continue", "prior", PIECE_SECONDS + 5, seed=i,
                                                                   sources=(song,)), prior=prior).pieces[0] for i, song in enumerate(sources)]
             skip = 5.0  # score what the prior made, not the reconstructed opening
         elif name == "average":  # pieces in the style of 3 held-out songs of a label
             pieces = [generate_pieces(checkpoint, GenerateRequest(
-                "average", "prior", PIECE_SECONDS, seed=i, sources=tuple(songs[labels[i % len(labels)]][:3])), prior=prior).pieces[0]
+                "average", "prior", PIECE_SECONDS, seed=i, sources=three_songs(songs, labels, i)), prior=prior).pieces[0]
                 for i in range(pieces_needed)]
         elif name == "mean":  # the assignment's plain mean latent of 3 songs, one clip each, at 32 offsets
             pieces = [generate_pieces(checkpoint, GenerateRequest(
-                "average", "mean", seed=i, sources=tuple(songs[labels[i % len(labels)]][:3]),
+                "average", "mean", seed=i, sources=three_songs(songs, labels, i),
                 offset=5.0 * (i // len(labels)))).pieces[0] for i in range(CLIPS)]
         elif name == "label":
             names = prior.memory.label_names
@@ -163,7 +175,8 @@ def markdown(results: dict) -> str:
     lines = ["# Generation: is it music? (GENERATION.md)", "",
              f"Real music of the bench ({results['held_out_tracks']} held-out tracks, {results['training_tracks']} training "
              f"tracks), N = 18376, default model {results['minutes']:g} min, prior at most {results['prior_minutes']:g} min, "
-             f"{results['machine']}. Every set: 32 clips of 5 s. Speed: seconds of audio per second of generation "
+             f"{results['machine']}. Every set: 32 clips of 5 s, subsampled (seed 1) from {results['pieces']} pieces of "
+             f"{PIECE_SECONDS:g} s (continue: after each 5 s opening; the plain mean: one clip per piece). Speed: seconds of audio per second of generation "
              "(model loaded).", "",
              "| set | clips | c2st | fd | tonal | continuity | rhythm | flatness | copied | speed |",
              "|---|---|---|---|---|---|---|---|---|---|"]
@@ -183,29 +196,32 @@ def main() -> None:
     parser.add_argument("--vae", action="store_true", help="also a VAE (10 min) and its prior's random samples")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / ".runs" / "generation")
     parser.add_argument("--quick", action="store_true", help="do not overwrite the committed results")
+    parser.add_argument("--test-fraction", type=float, default=0.1,
+                        help="share of tracks held out as R (0.1, aea's default: 9 of 93 tracks; 0.25: 23)")
+    parser.add_argument("--name", default="generation", help="results file stem (bench/results/NAME.{json,md})")
     args = parser.parse_args()
     torch.set_num_threads(2)
     root = real_music_folder()
-    run = trained("ae", args.minutes, args.prior_minutes, args.out, root)
+    run = trained("ae", args.minutes, args.prior_minutes, args.out, root, args.test_fraction)
     folders, speed = generate_sets(run, root, args.sets.split(","), args.out)
     if args.vae:
-        vae = trained("vae", args.minutes, args.prior_minutes, args.out, root)
+        vae = trained("vae", args.minutes, args.prior_minutes, args.out, root, args.test_fraction)
         vae_folders, vae_speed = generate_sets(vae, root, ["random", "gaussian"], args.out)
         folders.update({f"vae {k}": v for k, v in vae_folders.items()})
         speed.update({f"vae {k}": v for k, v in vae_speed.items()})
-    if {"gaussian", "random"} <= set(folders) and not args.quick:
+    if {"gaussian", "random"} <= set(folders) and not args.quick and args.name == "generation":
         print("figure:", figure(folders, root, run), flush=True)
     names = {str(folder): name for name, folder in folders.items()}
     report = score_sets(list(folders.values()), checkpoint=run / "best.safetensors", cache_dir=CACHE,
                         message=lambda text: print(text, flush=True))
     rows = [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
-    results = {"minutes": args.minutes, "prior_minutes": args.prior_minutes, "machine": f"{platform.machine()}, 2 torch threads, CPU",
+    results = {"test_fraction": args.test_fraction, "pieces": PIECES, "minutes": args.minutes, "prior_minutes": args.prior_minutes, "machine": f"{platform.machine()}, 2 torch threads, CPU",
                "held_out_tracks": report.held_out_tracks, "training_tracks": report.training_tracks, "rows": rows,
                "speed": speed, "settings": json.loads(json.dumps(load_prior(prior_path(run)).config.__dict__))}
     suffix = "-quick" if args.quick else ""
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"generation{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / f"generation{suffix}.md").write_text(markdown(results))
+    (RESULTS / f"{args.name}{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{args.name}{suffix}.md").write_text(markdown(results))
     print(markdown(results))
 
 
