@@ -23,13 +23,14 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m autoenc_audio demo --out runs/demo --overwrite
 
-# Benchmarks take about two and a half hours on 2 cores; results land in bench/results/.
+# Benchmarks take about three hours on 2 cores; results land in bench/results/.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
 	$(BIN)/python bench/bench_latents.py
 	$(BIN)/python bench/bench_quality.py --minutes 10
 	$(BIN)/python bench/bench_analyze.py --minutes 5
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5
+	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5 --test-fraction 0.25 --name generation-wide --out bench/.runs/generation-wide
 	$(BIN)/python bench/bench_startup.py
 
 clean:
