@@ -21,16 +21,15 @@ from .config import Config
 from .data import DatasetError, Progress, builtin_corpus, prepare_dataset, scan_folder, summarize_scan
 from .compose import GenerateRequest, generate_pieces, write_pieces
 from .prior.train import PriorReporter, train_prior
-from .score import ScoreError, score_sets
+from .score import ScoreError
 from .latents import Written, plot_reconstruction, reconstruct_inputs
 from .plots import plot_history
+from .report import SCORE_CLIPS, score_generation
 from .runs import RunError, RunFiles, iterate_history, record_latest_run
 from .train import Reporter, train
 
 
 DEMO_SECONDS = 20.0
-SCORE_CLIPS = 16
-"""Pieces per set the demo scores: fewer than a bench's 32, so its c2st and fd are rougher."""
 
 
 @dataclass
@@ -130,13 +129,6 @@ def generate_demo_audio(checkpoint: Checkpoint, run_dir: Path, held_out: list[st
 
 def score_demo(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path) -> list[dict[str, Any]]:
     """`aea score` of 16 prior pieces and 16 Gaussian ones (5 s each) against the held-out clips; in score.json."""
-    folders = {}
-    for method in ("prior", "gaussian"):
-        folders[method] = run_dir / "samples" / method
-        pieces = generate_pieces(checkpoint, GenerateRequest("random", method, 5.0, n=SCORE_CLIPS, seed=100)).pieces
-        write_pieces(checkpoint, pieces, str(folders[method]) + "/", "random", sidecar=False)
-    report = score_sets(list(folders.values()), checkpoint=checkpoint.path, cache_dir=cache_dir, clips=SCORE_CLIPS)
-    names = {str(folder): f"random ({method})" for method, folder in folders.items()}
-    rows = [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
+    rows = score_generation(checkpoint, run_dir / "samples", cache_dir, SCORE_CLIPS)
     write_text_atomic(run_dir / "score.json", json.dumps(rows, indent=2) + "\n")
     return rows

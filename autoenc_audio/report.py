@@ -2,9 +2,10 @@
 
 Per run: its training curves; for each label, the centre clip of its first
 held-out track (test split, else validation), reconstructed, with both
-spectrograms and the metrics; when the run has a prior, two new pieces; and
-the generated files and `score.json` the run folder already holds (what
-`make demo` writes). Audio lands in the page's folder (`OUT/RUN-NAME/`) in
+spectrograms and the metrics; when the run has a prior, two new pieces and
+`aea score` of 16 prior and 16 Gaussian pieces; and the generated files and
+`score.json` the run folder already holds (what `make demo` writes; its
+score is then shown instead). Audio lands in the page's folder (`OUT/RUN-NAME/`) in
 `audio_format`, so the page is self-contained; running it again replaces it.
 """
 
@@ -28,6 +29,8 @@ from .runs import checkpoint_in, data_root_of_run, iterate_history
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")
 GENERATED_SECONDS = 10.0
+SCORE_CLIPS = 16
+"""Pieces per set a report or the demo scores: fewer than a bench's 32, so its c2st and fd are rougher."""
 
 
 class ReportError(InputError):
@@ -78,6 +81,23 @@ def _new_pieces(checkpoint: Checkpoint, folder: Path, fmt: str) -> list[dict[str
     return write_pieces(checkpoint, pieces, str(folder / f"random.{fmt}"), "random")
 
 
+def score_generation(checkpoint: Checkpoint, folder: Path, cache_dir: Path, clips: int = SCORE_CLIPS
+                     ) -> list[dict[str, Any]]:
+    """`aea score` rows of `clips` prior pieces and as many Gaussian ones (5 s, seed 100, written under `folder`)
+    against the held-out clips of the model's data; ScoreError when the data has too few held-out clips."""
+    from .compose import GenerateRequest, generate_pieces, write_pieces
+    from .score import score_sets
+
+    folders = {}
+    for method in ("prior", "gaussian"):
+        folders[method] = folder / method
+        pieces = generate_pieces(checkpoint, GenerateRequest("random", method, 5.0, n=clips, seed=100)).pieces
+        write_pieces(checkpoint, pieces, str(folders[method]) + "/", "random", sidecar=False)
+    report = score_sets(list(folders.values()), checkpoint=checkpoint.path, cache_dir=cache_dir, clips=clips)
+    names = {str(path): f"random ({method})" for method, path in folders.items()}
+    return [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
+
+
 def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[str, Any]]:
     """The generated files the run folder holds (an audio file with a sidecar that names a mode), copied in `fmt`."""
     records = []
@@ -121,7 +141,19 @@ def run_section(run_dir: Path, folder: Path, request: ReportRequest) -> RunSecti
     score = run_dir / "score.json"
     if score.is_file():
         section.score = json.loads(score.read_text())
+    elif request.generate and section.generated:
+        section.score, note = _score_or_note(checkpoint, folder / "samples", request.cache_dir)
+        section.notes += [note] if note else []
     return section
+
+
+def _score_or_note(checkpoint: Checkpoint, folder: Path, cache_dir: Path) -> tuple[list[dict[str, Any]] | None, str | None]:
+    from .score import ScoreError
+
+    try:
+        return score_generation(checkpoint, folder, cache_dir), None
+    except ScoreError as error:  # data whose held-out tracks give too few 5 s clips
+        return None, f"score skipped: {error}"
 
 
 def write_report(request: ReportRequest) -> Path:

@@ -214,3 +214,13 @@ def test_generate_html_writes_a_page_of_its_pieces(run, tmp_path, check_page):
     assert single.exit_code == 0 and (tmp_path / "one.html").is_file() and (tmp_path / "one.png").is_file()
     refused = aea("generate", "--model", run["dir"], "--mode", "random", "-o", "-", "--html")
     assert refused.exit_code == 2 and "--html" in refused.stderr
+
+
+def test_report_of_a_run_with_a_prior_adds_new_pieces_and_says_why_it_has_no_score(run, tmp_path, check_page):
+    result = aea("report", run["dir"], "-o", tmp_path / "report", "--audio-format", "wav", "--cache-dir", run["cache"])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "report" / "index.html").read_text()
+    assert "<h2>Generated</h2>" in html and "random-000.wav" in html and "random-001.wav" in html
+    assert "score skipped:" in html and "are needed" in html  # the tiny corpus's 3 s tracks give no 5 s clips
+    report = check_page(tmp_path / "report" / "index.html")
+    assert any(a["src"].endswith("random-001.wav") for a in report.audio)
