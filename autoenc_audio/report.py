@@ -25,6 +25,7 @@ from .errors import InputError
 from .latents import plot_reconstruction, reconstruct_inputs
 from .pages.run import HeldOutClip, RunSection, write_run_page
 from .plots import plot_history
+from .prior.store import prior_path
 from .runs import checkpoint_in, data_root_of_run, iterate_history
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")
@@ -71,12 +72,9 @@ def _held_out_clips(checkpoint: Checkpoint, tracks: list[tuple[str, str]], folde
 
 
 def _new_pieces(checkpoint: Checkpoint, folder: Path, fmt: str) -> list[dict[str, Any]]:
-    """Two 10 s pieces from the run's prior (seed 0), none without a prior."""
+    """Two 10 s pieces from the run's prior (seed 0)."""
     from .compose import GenerateRequest, generate_pieces, write_pieces
-    from .prior.store import prior_path
 
-    if not prior_path(Path(checkpoint.path).parent).exists():
-        return []
     pieces = generate_pieces(checkpoint, GenerateRequest("random", "prior", GENERATED_SECONDS, 2, seed=0)).pieces
     return write_pieces(checkpoint, pieces, str(folder / f"random.{fmt}"), "random")
 
@@ -106,7 +104,8 @@ def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[s
             record = json.loads(sidecar.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        audio = next((p for p in sidecar.parent.glob(sidecar.stem + ".*") if p.suffix in (".wav", ".flac", ".mp3", ".ogg")), None)
+        audio = next((sidecar.with_suffix(ext) for ext in (".wav", ".flac", ".mp3", ".ogg") if sidecar.with_suffix(ext).is_file()),
+                     None)
         if not isinstance(record, dict) or "mode" not in record or audio is None:
             continue
         copy = folder / f"run-{audio.stem}.{fmt}"
@@ -128,7 +127,7 @@ def run_section(run_dir: Path, folder: Path, request: ReportRequest) -> RunSecti
     checkpoint = load_checkpoint(checkpoint_in(run_dir))
     folder.mkdir(parents=True, exist_ok=True)
     summary_file = run_dir / "summary.json"
-    summary = json.loads(summary_file.read_text()) if summary_file.is_file() else dict(checkpoint.info or {})
+    summary = _json_file(summary_file) if summary_file.is_file() else dict(checkpoint.info or {})
     section = RunSection(run_dir.name, summary)
     history = list(iterate_history(run_dir))
     if history:
@@ -136,24 +135,32 @@ def run_section(run_dir: Path, folder: Path, request: ReportRequest) -> RunSecti
     tracks = held_out_tracks(checkpoint, run_dir, request.cache_dir, request.clips_per_label)
     section.clips = _held_out_clips(checkpoint, tracks, folder, request.audio_format)
     section.generated = copied_generated_files(run_dir, folder, request.audio_format)
-    if request.generate:
-        section.generated += _new_pieces(checkpoint, folder, request.audio_format)
     score = run_dir / "score.json"
     if score.is_file():
-        section.score = json.loads(score.read_text())
-    elif request.generate and section.generated:
-        section.score, note = _score_or_note(checkpoint, folder / "samples", request.cache_dir)
-        section.notes += [note] if note else []
+        section.score = _json_file(score)
+    if request.generate and prior_path(run_dir).exists():
+        _add_prior_pieces(section, checkpoint, folder, request)
     return section
 
 
-def _score_or_note(checkpoint: Checkpoint, folder: Path, cache_dir: Path) -> tuple[list[dict[str, Any]] | None, str | None]:
+def _add_prior_pieces(section: RunSection, checkpoint: Checkpoint, folder: Path, request: ReportRequest) -> None:
+    """Two new pieces and, unless the run holds its own score, `aea score` of the prior; a note when it cannot."""
+    from .prior.store import PriorError
     from .score import ScoreError
 
     try:
-        return score_generation(checkpoint, folder, cache_dir), None
-    except ScoreError as error:  # data whose held-out tracks give too few 5 s clips
-        return None, f"score skipped: {error}"
+        section.generated += _new_pieces(checkpoint, folder, request.audio_format)
+        if section.score is None:
+            section.score = score_generation(checkpoint, folder / "samples", request.cache_dir)
+    except (PriorError, ScoreError) as error:  # a prior of another model; too few held-out 5 s clips
+        section.notes.append(f"generation or score skipped: {error}")
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ReportError(f"{path}: not readable JSON ({error})") from None
 
 
 def write_report(request: ReportRequest) -> Path:

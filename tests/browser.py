@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import shutil
 import subprocess
 import tempfile
@@ -89,15 +90,20 @@ class Browser:
         os.close(to_browser_read)
         os.close(from_browser_write)
         self._buffer, self._next_id, self.events = b"", 0, []
-        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
-        self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        for domain in ("Page", "Runtime", "Network", "Log"):
-            self.call(f"{domain}.enable", session=True)
+        try:
+            target = self.call("Target.createTarget", {"url": "about:blank"}, timeout=30)["targetId"]
+            self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            for domain in ("Page", "Runtime", "Network", "Log"):
+                self.call(f"{domain}.enable", session=True)
+        except (RuntimeError, TimeoutError, OSError):
+            self.close()
+            raise
 
     def _message(self, timeout: float) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self._read], [], [], remaining)[0]:
                 raise TimeoutError("chromium did not answer")
             chunk = os.read(self._read, 1 << 16)
             if not chunk:
@@ -123,7 +129,7 @@ class Browser:
     def _wait_for(self, method: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while not any(e.get("method") == method for e in self.events):
-            self.events.append(self._message(max(0.1, deadline - time.monotonic())))
+            self.events.append(self._message(deadline - time.monotonic()))
 
     def check_page(self, page: Path) -> PageReport:
         self.events = []
@@ -164,8 +170,12 @@ class Browser:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-        os.close(self._read)
-        os.close(self._write)
+            self.process.wait()
+        for descriptor in (self._read, self._write):
+            try:
+                os.close(descriptor)
+            except OSError:
+                pass
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
@@ -182,7 +192,7 @@ def problems(report: PageReport, page: Path) -> list[str]:
             found.append(f"audio {audio['src']} does not load (error {audio['error']})")
             continue
         expected = soundfile.info(str(file)).duration
-        if not abs(audio["duration"] - expected) <= 0.01 * expected:
+        if audio["duration"] is None or not abs(audio["duration"] - expected) <= 0.01 * expected:
             found.append(f"audio {audio['src']}: the browser says {audio['duration']} s, the file {expected:.3f} s")
         if not (audio["controls"] and audio["labelled"]):
             found.append(f"audio {audio['src']} has no controls or no label")

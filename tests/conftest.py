@@ -83,7 +83,10 @@ def browser():
     executable = find_chromium()
     if executable is None:
         pytest.skip("no chromium here: the page tests need Debian's chromium (.ci/run installs it with apt)")
-    instance = Browser(executable)
+    try:
+        instance = Browser(executable)
+    except (RuntimeError, TimeoutError, OSError) as error:
+        pytest.skip(f"chromium ({executable}) did not start: {error}")
     yield instance
     instance.close()
 

@@ -224,3 +224,15 @@ def test_report_of_a_run_with_a_prior_adds_new_pieces_and_says_why_it_has_no_sco
     assert "score skipped:" in html and "are needed" in html  # the tiny corpus's 3 s tracks give no 5 s clips
     report = check_page(tmp_path / "report" / "index.html")
     assert any(a["src"].endswith("random-001.wav") for a in report.audio)
+
+
+@pytest.mark.parametrize("position", [0, 2000, 3999])
+def test_a_peak_inside_the_fade_is_brought_under_full_scale_too(position):
+    rate, exact, ramp = 8000, 8000, 4000
+    audio = (0.3 * np.sin(2 * np.pi * 220 * np.arange(3 * rate) / rate)).astype(np.float32)
+    audio[exact + position] = 1.5  # a splice's spike early in the fade, where its gain is still near 1
+    scaled, gain = fit_peak(audio, exact, ramp)
+    assert np.abs(scaled).max() <= PEAK + 1e-6, "nothing left to clip"
+    assert np.array_equal(scaled[:exact], audio[:exact])
+    tail = slice(exact + ramp + 200, None)
+    assert np.allclose(scaled[tail], audio[tail] * gain, atol=1e-6), "the gain reported is the gain applied"

@@ -212,9 +212,8 @@ def write_neighbour_audio(result: dict[str, Any], prepared: Any, items: Sequence
     for entry in result["neighbours"]:
         for clip in [entry, *entry["neighbours"]]:
             split, index = items[clip["index"]]
-            target = listen / f"clip{clip['index']:05d}.{audio_format}"
-            if not target.exists():
-                write_audio(target, prepared.splits[split].clip(index), sample_rate)
+            target = listen / f"{split}-{index:05d}.{audio_format}"  # written again: a rerun may pick other clips
+            write_audio(target, prepared.splits[split].clip(index), sample_rate)
             clip["audio"] = f"{folder.name}/listen/{target.name}"
 
 

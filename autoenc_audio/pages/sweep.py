@@ -53,7 +53,7 @@ def write_sweep_page(result: Mapping[str, Any], path: str | Path) -> Path:
     proposal = result["proposal"]
     settings = result["settings"]
     lede = (f"{len(result['models'])} latent sizes, {settings['arch']} / {settings['kind']} models, the same data, budget and "
-            f"seed; every model scored on the same {result['test_clips']} test clips of {text(result['data'])}.")
+            f"seed; every model scored on the same {result['test_clips']} test clips of {result['data']}.")
     body = section("Proposed latent size",
                    f"<p><strong>N = {proposal['latent']}</strong>. Rule: {text(proposal['rule'])}.</p>", "proposal")
     body += section("Listen down the sizes", "<p>The same held-out clips at every size; the original first.</p>" +
