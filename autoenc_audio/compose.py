@@ -186,5 +186,5 @@ def write_pieces(checkpoint: Checkpoint, pieces: Sequence[Piece], out: str, mode
 def page_path(out: str) -> Path:
     """Where `generate --html` writes its page: `DIR/index.html` for a folder, `NAME.html` beside `NAME.wav`."""
     if out == "-":
-        raise LatentError("--html writes a page beside the audio files; -o - writes no file to show")
+        raise LatentError("--html writes a page beside the audio files; -o - writes none (give a file or folder)")
     return Path(out) / "index.html" if is_folder_target(out) else Path(out).with_suffix(".html")

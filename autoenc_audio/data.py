@@ -317,6 +317,11 @@ class PreparedData:
     splits: dict[str, ClipDataset]
     skipped: list[tuple[str, str]]
 
+    @property
+    def held_out(self) -> ClipDataset:
+        """The split models are tested and listened to on: test, else validation (a split with no test tracks)."""
+        return self.splits["test"] if len(self.splits["test"]) else self.splits["validation"]
+
     def split_digest(self) -> str:
         """A short hash of which track (path relative to the root) is in which split: a resumed run checks it."""
         digest = hashlib.sha256()

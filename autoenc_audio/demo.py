@@ -71,8 +71,7 @@ def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter 
     record_latest_run(cache_dir, run_dir)
     checkpoint = load_checkpoint(RunFiles(run_dir).checkpoint)
     prepared = prepare_dataset(corpus, config.audio, config.data, cache_dir)
-    held_out_split = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
-    held_out = [str(track.path) for track in held_out_split.index.tracks[:2]]
+    held_out = [str(track.path) for track in prepared.held_out.index.tracks[:2]]
     if not held_out:
         raise DatasetError(f"{corpus}: the split leaves no test or validation track to reconstruct; "
                            "raise data.corpus_tracks or the test fraction")

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .audio import write_audio
+from .audio import read_frames, to_mono, write_audio
 from .checkpoint import Checkpoint, load_checkpoint
 from .data import builtin_corpus, prepare_dataset
 from .errors import InputError
@@ -26,7 +24,7 @@ from .latents import plot_reconstruction, reconstruct_inputs
 from .pages.run import HeldOutClip, RunSection, write_run_page
 from .plots import plot_history
 from .prior.store import prior_path
-from .runs import checkpoint_in, data_root_of_run, iterate_history
+from .runs import RunFiles, checkpoint_in, data_root_of_run, iterate_history
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")
 GENERATED_SECONDS = 10.0
@@ -53,9 +51,8 @@ def held_out_tracks(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, per_
     config = checkpoint.config
     root = data_root_of_run(run_dir) or builtin_corpus(cache_dir, config.data)
     prepared = prepare_dataset(root, config.audio, config.data, cache_dir)
-    split = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
     chosen: dict[str, list[str]] = {}
-    for track in split.index.tracks:
+    for track in prepared.held_out.index.tracks:
         if len(chosen.setdefault(track.label, [])) < per_label:
             chosen[track.label].append(str(track.path))
     return [(label, path) for label in sorted(chosen) for path in chosen[label]]
@@ -109,24 +106,18 @@ def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[s
         if not isinstance(record, dict) or "mode" not in record or audio is None:
             continue
         copy = folder / f"run-{audio.stem}.{fmt}"
-        write_audio(copy, *_read(audio))
+        samples, rate = read_frames(audio)
+        write_audio(copy, to_mono(samples), rate)
         records.append({**record, "path": str(copy)})
     return records
 
 
-def _read(path: Path) -> tuple[np.ndarray, int]:
-    """Mono samples `[samples]` of an audio file at its own rate."""
-    import soundfile
-
-    samples, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    return samples.mean(axis=1), rate
-
-
-def run_section(run_dir: Path, folder: Path, request: ReportRequest) -> RunSection:
-    """Everything the page shows of one run, its files written into `folder`."""
-    checkpoint = load_checkpoint(checkpoint_in(run_dir))
+def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
+    """Everything the page shows of one run (a run folder, or one checkpoint of it), its files written into `folder`."""
+    checkpoint = load_checkpoint(checkpoint_in(run))
+    run_dir = Path(checkpoint.path).parent
     folder.mkdir(parents=True, exist_ok=True)
-    summary_file = run_dir / "summary.json"
+    summary_file = RunFiles(run_dir).summary
     summary = _json_file(summary_file) if summary_file.is_file() else dict(checkpoint.info or {})
     section = RunSection(run_dir.name, summary)
     history = list(iterate_history(run_dir))
@@ -167,12 +158,9 @@ def write_report(request: ReportRequest) -> Path:
     """`OUT/index.html` for `request.runs`, their files in `OUT/<run name>/`."""
     if request.audio_format not in AUDIO_FORMATS:
         raise ReportError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}, got {request.audio_format!r}")
-    names = [Path(run).resolve().name if Path(run).is_dir() else Path(run).resolve().parent.name for run in request.runs]
+    names = [(Path(run) if Path(run).is_dir() else Path(run).parent).resolve().name for run in request.runs]
     if len(set(names)) != len(names):
         raise ReportError(f"two runs share the folder name {sorted(n for n in names if names.count(n) > 1)[0]!r}; "
                           "report them separately")
-    sections = []
-    for run, name in zip(request.runs, names):
-        run_dir = Path(run) if Path(run).is_dir() else Path(run).parent
-        sections.append(run_section(run_dir, Path(request.out) / name, request))
+    sections = [run_section(Path(run), Path(request.out) / name, request) for run, name in zip(request.runs, names)]
     return write_run_page(sections, Path(request.out) / "index.html")

@@ -219,12 +219,13 @@ def run_sweep(
     result = {
         "data": str(prepared.root), "clip_samples": clip_samples, "sample_rate": base_config.audio.sample_rate,
         "test_clips": len(test.clips), "example_clip": test.name, "models": scores.rows, "references": scores.references,
-        "proposal": proposal, "figures": _write_figures(plan, test, scores, proposal["latent"], outputs.fmt),
-        "listen": _write_listening(plan, test, scores, outputs),
+        "proposal": proposal, "listen": _write_listening(plan, test, scores, outputs),
         "settings": {"minutes_per_model": minutes_per_model, "epochs": epochs, "arch": base_config.model.arch,
                      "kind": base_config.model.kind, "seed": base_config.train.seed},
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
+    result["figures"] = {"quality": _quality_chart(plan, test, scores, proposal["latent"], outputs.fmt),
+                         "spectrograms": result["listen"][0]["spectrograms"]}
     write_text_atomic(out_dir / "sweep.json", json.dumps(result, indent=2) + "\n")
     write_text_atomic(out_dir / "report.md", render_report(result))
     result["report"] = str(out_dir / "report.md")
@@ -259,7 +260,7 @@ def train_models(plan: SweepPlan, reporter: Any, say: Message) -> None:
 def evaluation_clips(plan: SweepPlan, prepared: PreparedData, listen: int = 1) -> EvaluationClips:
     """Up to `MAX_TEST_CLIPS` evenly spread test clips (validation when there is no test split), the PCA fit, and
     `listen` clips to hear: the loudest of the first 32, then clips spread evenly over the rest."""
-    test_set = prepared.splits["test"] if len(prepared.splits["test"]) else prepared.splits["validation"]
+    test_set = prepared.held_out
     if len(test_set) == 0:
         raise SweepError(f"{plan.data_root}: no test or validation clips to evaluate on")
     picks = evenly_spread(len(test_set), MAX_TEST_CLIPS)
@@ -298,15 +299,13 @@ def score_models(plan: SweepPlan, test: EvaluationClips) -> SweepScores:
     return scores
 
 
-def _write_figures(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, proposed: int, fmt: str) -> dict[str, str]:
-    """The quality chart and the example clip's spectrogram grid."""
+def _quality_chart(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, proposed: int, fmt: str) -> str:
+    """Quality against N with the references: `quality_vs_latent.FMT`."""
     from . import plots
 
-    chart = plots.plot_quality_vs_latent(scores.rows, scores.references, plan.out_dir / "quality_vs_latent",
-                                         f"Reconstruction quality against latent size ({len(test.clips)} test clips)",
-                                         proposed=proposed, fmt=fmt)
-    grid = _spectrogram_grid(plan, test, scores, 0, fmt)
-    return {"quality": chart.name, "spectrograms": grid}
+    return plots.plot_quality_vs_latent(scores.rows, scores.references, plan.out_dir / "quality_vs_latent",
+                                        f"Reconstruction quality against latent size ({len(test.clips)} test clips)",
+                                        proposed=proposed, fmt=fmt).name
 
 
 def _spectrogram_grid(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, number: int, fmt: str) -> str:
@@ -323,7 +322,8 @@ def _spectrogram_grid(plan: SweepPlan, test: EvaluationClips, scores: SweepScore
 
 
 def _write_listening(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, outputs: SweepOutputs) -> list[dict[str, Any]]:
-    """Each listened clip and its reconstruction at every size (`audio/original[-K].EXT`, `audio/N<size>[-K].EXT`)."""
+    """Each listened clip and its reconstruction at every size (`audio/original[-K].EXT`, `audio/N<size>[-K].EXT`),
+    with its spectrogram grid."""
     sample_rate, ext = plan.base_config.audio.sample_rate, outputs.audio_format
     audio_dir = plan.out_dir / "audio"
     audio_dir.mkdir(exist_ok=True)
@@ -335,9 +335,8 @@ def _write_listening(plan: SweepPlan, test: EvaluationClips, scores: SweepScores
         for latent in plan.sizes:
             write_audio(audio_dir / f"N{latent}{suffix}.{ext}", scores.listened[latent][number], sample_rate)
             sizes[str(latent)] = f"audio/N{latent}{suffix}.{ext}"
-        grid = _spectrogram_grid(plan, test, scores, number, outputs.fmt) if number else None
         listening.append({"clip": test.names[number], "original": f"audio/original{suffix}.{ext}", "sizes": sizes,
-                          "spectrograms": grid})
+                          "spectrograms": _spectrogram_grid(plan, test, scores, number, outputs.fmt)})
     return listening
 
 

@@ -504,8 +504,7 @@ def finish(run: Run) -> dict[str, Any]:
     job, batch_size = run.job, run.config.train.batch_size
     job.barrier()
     best = load_checkpoint(run.files.checkpoint or run.files.last, device=str(job.device))
-    splits = run.data.splits
-    test_set = splits["test"] if len(splits["test"]) else splits["validation"]
+    test_set = run.data.held_out
     test = evaluate_model(best.model, test_set, run.weights, batch_size, job.device, run.config.audio.sample_rate) if len(test_set) else {}
     mean, std = latent_statistics(best.model, run.train_set, batch_size, job.device)
     summary = _summary(run, best.model, test, len(test_set))

@@ -367,8 +367,7 @@ def generate(
     from ..compose import GenerateRequest, generate_pieces, page_path, write_pieces
 
     _no_json_with_stdout(as_json, out)
-    if html_page and out == "-":
-        raise click.UsageError("--html writes a page beside the audio files; -o - writes none (give a file or folder)")
+    page = page_path(out) if html_page else None  # before any work: -o - has no page
     if more_sources and not sources:
         raise click.UsageError(f"unexpected argument {more_sources[0]!r} (sources go after --from)")
     all_sources = tuple(sources) + tuple(more_sources)
@@ -389,10 +388,10 @@ def generate(
         elif out != "-":
             click.echo(f"wrote {record['path']} ({record['seconds']:.2f} s)" +
                        (f", metadata in {record['sidecar']}" if "sidecar" in record else ""))
-    if html_page:
+    if page is not None:
         from ..pages.generation import write_generation_page
 
-        page = write_generation_page(records, page_path(out))
+        page = write_generation_page(records, page)
         if as_json:
             print_json({"page": str(page)})
         else:

@@ -16,16 +16,14 @@ HIDDEN_FACTS = {"path", "sidecar", "prior", "model", "clip_samples", "aea_versio
 
 def spectrogram_png(audio_path: Path) -> Path | None:
     """`NAME.png` beside `NAME.wav`: its spectrogram (None when the audio cannot be read)."""
-    import soundfile
-
+    from ..audio import AudioError, read_frames, to_mono
     from ..plots import plot_spectrograms
 
     try:
-        samples, rate = soundfile.read(str(audio_path), dtype="float32", always_2d=True)
-    except (OSError, RuntimeError, soundfile.LibsndfileError):
+        samples, rate = read_frames(audio_path)
+    except AudioError:
         return None
-    mono = samples.mean(axis=1)
-    return plot_spectrograms([(audio_path.name, mono, rate)], audio_path.with_suffix(".png"), size=(1000, 330),
+    return plot_spectrograms([(audio_path.name, to_mono(samples), rate)], audio_path.with_suffix(".png"), size=(1000, 330),
                              title=f"{audio_path.name}: spectrogram")
 
 

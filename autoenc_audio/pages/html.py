@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 from urllib.parse import quote
 
 from ..files import write_text_atomic
+from ..metric_info import format_value
 
 STYLE = """
 :root { color-scheme: light; --ink: #1d232a; --muted: #5b6672; --line: #d9dee4; --accent: #2459a8; }
@@ -91,14 +92,13 @@ def link(page: Page, file: str | os.PathLike, label: str) -> str:
 
 
 def cell(value: Any) -> str:
-    """A table cell: numbers right-aligned and rounded, lists joined, None as a dash."""
+    """A table cell: numbers right-aligned as reports show them (`format_value`), lists joined, None as a dash."""
     if value is None:
         return "<td>–</td>"
     if isinstance(value, bool):
         return f"<td>{'yes' if value else 'no'}</td>"
     if isinstance(value, (int, float)):
-        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
-        return f'<td class="number">{text(shown)}</td>'
+        return f'<td class="number">{text(format_value(value, 3))}</td>'
     if isinstance(value, (list, tuple)):
         return f"<td>{text(', '.join(str(v) for v in value))}</td>"
     return f"<td>{text(value)}</td>"

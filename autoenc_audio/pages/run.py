@@ -69,7 +69,7 @@ def _generated_html(page: Page, records: Sequence[Mapping[str, Any]], ident: str
     parts = []
     for number, record in enumerate(records):
         audio = Path(record["path"])
-        png = audio.with_suffix(".png") if audio.with_suffix(".png").is_file() else spectrogram_png(audio)
+        png = spectrogram_png(audio)  # drawn again: a PNG left from an earlier page may show other audio
         shown = [(k, v) for k, v in ordered_facts(record) if k in ("mode", "method", "seconds", "seed", "sources", "label",
                                                                    "jumps", "gain")]
         listen = audio_player(page, audio, f"{audio.name} ({record.get('seconds', 0):.1f} s)", f"{ident}-{number}")

@@ -61,7 +61,7 @@ def write_sweep_page(result: Mapping[str, Any], path: str | Path) -> Path:
     charts = figure(page, page.folder / result["figures"]["quality"], "reconstruction quality against latent size",
                     "Quality against N, with the non-learned references at the same N")
     body += section("Metrics", _metrics_table(result) + charts + "<h3>References</h3>" + _references_table(result), "metrics")
-    grids = "".join(figure(page, page.folder / (c["spectrograms"] or result["figures"]["spectrograms"]),
+    grids = "".join(figure(page, page.folder / c["spectrograms"],
                            f"spectrograms of {c['clip']} at every size", f"clip {k + 1}: {c['clip']}")
                     for k, c in enumerate(result["listen"]))
     body += section("Spectrograms at every size", grids, "spectrograms")
