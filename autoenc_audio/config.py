@@ -141,6 +141,9 @@ class TrainConfig:
             raise ConfigError(f"train.loss_weights has unknown losses: {', '.join(sorted(unknown))}")
 
 
+PIECE_STYLES = ("label", "any")
+
+
 @dataclass(frozen=True)
 class PriorConfig:
     """The prior over latent frame sequences (`aea train-prior`) and how it generates.
@@ -149,7 +152,10 @@ class PriorConfig:
     model of their phase-free features; generation walks over the memory,
     jumping where the context of the last `context_frames` frames matches and
     the model finds the continuation likely, on the beat, and replaying a run
-    with `repeat_probability` (see `prior/walk.py`).
+    with `repeat_probability` (see `prior/walk.py`). `piece_style` says what a
+    random piece may play: "label", one label's clips (the label drawn by its
+    share of the memory, so a piece keeps one style as a song does; a memory
+    without labels plays all of it), or "any", the whole memory.
     """
 
     memory_clips: int = 1024
@@ -170,6 +176,7 @@ class PriorConfig:
     crossfade_frames: int = 4
     model_weight: float = 1.0
     repeat_probability: float = 0.8
+    piece_style: str = "label"
 
     def __post_init__(self) -> None:
         for name in ("memory_clips", "feature_dims", "hidden", "sequence_frames", "batch_size", "context_frames",
@@ -185,6 +192,8 @@ class PriorConfig:
         for name in ("jump_probability", "repeat_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"prior.{name} must be in [0, 1], got {getattr(self, name)}")
+        if self.piece_style not in PIECE_STYLES:
+            raise ConfigError(f"prior.piece_style must be {' or '.join(PIECE_STYLES)}, got {self.piece_style!r}")
         if self.max_run_seconds <= 0:
             raise ConfigError(f"prior.max_run_seconds must be positive, got {self.max_run_seconds}")
         if self.crossfade_frames < 0 or self.model_weight < 0:

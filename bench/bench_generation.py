@@ -48,6 +48,7 @@ CACHE = Path(__file__).parent / ".cache"
 CLIPS = 32
 PIECES = 32  # independent pieces per set; their 5 s clips are subsampled to CLIPS (seed 1), as `aea score` does
 PIECE_SECONDS = 20.0
+SEEDED = ("random", "average", "label")  # the sets --seeds makes again with other generation seeds
 
 
 def trained(kind: str, minutes: float, prior_minutes: float, out: Path, root: Path, test_fraction: float) -> Path:
@@ -108,8 +109,12 @@ def reconstructed_training_clips(checkpoint, root: Path) -> list:
     return [Piece(clip, {}) for clip in decoded]
 
 
-def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[dict[str, Path], dict[str, float]]:
-    """Write each set's 32 clips; returns their folders and the real-time factor of each generation."""
+def generate_sets(run: Path, root: Path, sets: list[str], out: Path, seed: int = 1) -> tuple[dict[str, Path], dict[str, float]]:
+    """Write each set's 32 clips; returns their folders and the real-time factor of each generation.
+
+    `seed` moves every generation seed by `seed - 1` (1: the committed tables' seeds); a set made with
+    another is named `NAME@SEED`."""
+    shift = seed - 1
     checkpoint = load_checkpoint(run / "best.safetensors")
     rate, pieces_needed = checkpoint.config.audio.sample_rate, PIECES
     songs = test_songs(checkpoint, root)
@@ -121,17 +126,17 @@ def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[di
         started, skip = time.perf_counter(), 0.0
         if name in ("random", "gaussian", "naive"):
             request = GenerateRequest("random", "prior" if name == "random" else "gaussian", PIECE_SECONDS, pieces_needed,
-                                      seed=1, naive=name == "naive")
+                                      seed=seed, naive=name == "naive")
             pieces = generate_pieces(checkpoint, request, prior=prior).pieces
         elif name == "continue":
             every = [path for label in songs for path in songs[label]]
             sources = [every[i % len(every)] for i in range(pieces_needed)]  # each held-out song, in turn
-            pieces = [generate_pieces(checkpoint, GenerateRequest("continue", "prior", PIECE_SECONDS + 5, seed=i,
+            pieces = [generate_pieces(checkpoint, GenerateRequest("continue", "prior", PIECE_SECONDS + 5, seed=i + shift,
                                                                   sources=(song,)), prior=prior).pieces[0] for i, song in enumerate(sources)]
             skip = 5.0  # score what the prior made, not the reconstructed opening
         elif name == "average":  # pieces in the style of 3 held-out songs of a label
             pieces = [generate_pieces(checkpoint, GenerateRequest(
-                "average", "prior", PIECE_SECONDS, seed=i, sources=three_songs(songs, labels, i)), prior=prior).pieces[0]
+                "average", "prior", PIECE_SECONDS, seed=i + shift, sources=three_songs(songs, labels, i)), prior=prior).pieces[0]
                 for i in range(pieces_needed)]
         elif name == "mean":  # the assignment's plain mean latent of 3 songs, one clip each, at 32 offsets
             pieces = [generate_pieces(checkpoint, GenerateRequest(
@@ -139,7 +144,7 @@ def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[di
                 offset=5.0 * (i // len(labels)))).pieces[0] for i in range(CLIPS)]
         elif name == "label":
             names = prior.memory.label_names
-            pieces = [generate_pieces(checkpoint, GenerateRequest("average", "prior", PIECE_SECONDS, seed=i,
+            pieces = [generate_pieces(checkpoint, GenerateRequest("average", "prior", PIECE_SECONDS, seed=i + shift,
                                                                   label=names[i % len(names)]), prior=prior).pieces[0]
                       for i in range(pieces_needed)]
         elif name == "reconstruction":  # the ceiling of any walk: training clips through the autoencoder
@@ -149,9 +154,11 @@ def generate_sets(run: Path, root: Path, sets: list[str], out: Path) -> tuple[di
         elapsed = time.perf_counter() - started
         audio_seconds = sum(len(p.samples) for p in pieces) / rate - skip * len(pieces)
         speed[name] = round(audio_seconds / elapsed, 1)
-        folders[name] = out / "sets" / f"{run.name}-{name}"
-        count = write_clips(folders[name], pieces, rate, skip)
-        print(f"{run.name} {name}: {count} clips, {speed[name]}x real time", flush=True)
+        key = name if seed == 1 else f"{name}@{seed}"
+        speed[key] = speed.pop(name)
+        folders[key] = out / "sets" / (f"{run.name}-{name}" if seed == 1 else f"{run.name}-{name}-seed{seed}")
+        count = write_clips(folders[key], pieces, rate, skip)
+        print(f"{run.name} {key}: {count} clips, {speed[key]}x real time", flush=True)
     return folders, speed
 
 
@@ -182,10 +189,31 @@ def markdown(results: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     fmt = lambda value, digits=3: "-" if value is None else f"{value:.{digits}f}"  # noqa: E731
     for row in results["rows"]:
-        lines.append(f"| {row['name']} | {row['clips']} | {fmt(row['c2st'], 2)} | {fmt(row['fd'], 0)} | {fmt(row['tonal'])} | "
-                     f"{fmt(row['continuity'], 2)} | {fmt(row['rhythm'], 2)} | {fmt(row['flatness'])} | "
-                     f"{fmt(row['copied'], 2)} | {results['speed'].get(row['name'], '-')} |")
-    return "\n".join(lines) + "\n"
+        if "@" not in row["name"]:
+            lines.append(f"| {row['name']} | {row['clips']} | {fmt(row['c2st'], 2)} | {fmt(row['fd'], 0)} | {fmt(row['tonal'])} | "
+                         f"{fmt(row['continuity'], 2)} | {fmt(row['rhythm'], 2)} | {fmt(row['flatness'])} | "
+                         f"{fmt(row['copied'], 2)} | {results['speed'].get(row['name'], '-')} |")
+    return "\n".join(lines + seed_summary(results["rows"])) + "\n"
+
+
+def seed_summary(rows: list[dict]) -> list[str]:
+    """Markdown lines: each set made with several generation seeds, its mean (and range) over them."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        if row["kind"] == "generated":
+            groups.setdefault(row["name"].split("@")[0], []).append(row)
+    groups = {name: group for name, group in groups.items() if len(group) > 1}
+    if not groups:
+        return []
+    lines = ["", "Over generation seeds (`--seeds`): the mean, and in brackets the range, of each set made with every seed.", "",
+             "| set | seeds | c2st | fd | tonal | continuity | rhythm | copied (max) |", "|---|---|---|---|---|---|---|---|"]
+    for name, group in groups.items():
+        values = {key: [row[key] for row in group] for key in ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")}
+        spread = lambda key, digits: (f"{np.mean(values[key]):.{digits}f} ({min(values[key]):.{digits}f}-"  # noqa: E731
+                                      f"{max(values[key]):.{digits}f})")
+        lines.append(f"| {name} | {len(group)} | {spread('c2st', 2)} | {spread('fd', 0)} | {np.mean(values['tonal']):.3f} | "
+                     f"{np.mean(values['continuity']):.2f} | {np.mean(values['rhythm']):.2f} | {max(values['copied']):.2f} |")
+    return lines
 
 
 def main() -> None:
@@ -199,11 +227,18 @@ def main() -> None:
     parser.add_argument("--test-fraction", type=float, default=0.1,
                         help="share of tracks held out as R (0.1, aea's default: 9 of 93 tracks; 0.25: 23)")
     parser.add_argument("--name", default="generation", help="results file stem (bench/results/NAME.{json,md})")
+    parser.add_argument("--seeds", default="1", help="generation seeds of random, average and label (c2st and fd "
+                        "move by about +-0.05 and 2x between seeds of one method): the first gives the table, all a summary")
     args = parser.parse_args()
     torch.set_num_threads(2)
     root = real_music_folder()
     run = trained("ae", args.minutes, args.prior_minutes, args.out, root, args.test_fraction)
-    folders, speed = generate_sets(run, root, args.sets.split(","), args.out)
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    folders, speed = generate_sets(run, root, args.sets.split(","), args.out, seeds[0])
+    for seed in seeds[1:]:
+        extra = generate_sets(run, root, [name for name in args.sets.split(",") if name in SEEDED], args.out, seed)
+        folders.update(extra[0])
+        speed.update(extra[1])
     if args.vae:
         vae = trained("vae", args.minutes, args.prior_minutes, args.out, root, args.test_fraction)
         vae_folders, vae_speed = generate_sets(vae, root, ["random", "gaussian"], args.out)

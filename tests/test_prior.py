@@ -18,7 +18,7 @@ from autoenc_audio.config import load_config
 from autoenc_audio.latents import LatentError, reconstruct_clips
 from autoenc_audio.audio import load_clip
 from autoenc_audio.prior.memory import EDGE_FRAMES
-from autoenc_audio.prior.sample import PEAK, fit_peak
+from autoenc_audio.prior.sample import PEAK, STYLE_SHARE, STYLE_TRACKS, fit_peak, piece_style, style_mask
 from autoenc_audio.prior.store import PriorError, load_prior, prior_path
 from autoenc_audio.prior.train import train_prior
 from autoenc_audio.prior.walk import WalkRequest, walk
@@ -137,6 +137,45 @@ def test_style_pieces_play_only_the_label_or_the_nearest_clips(run):
     assert piece.metadata["label"] == label and piece.metadata["style_clips"] == int((prior.memory.labels == 0).sum())
     with pytest.raises(LatentError, match="no label 'nope'"):
         generate_pieces(run["checkpoint"], GenerateRequest("average", seconds=2.0, seed=1, label="nope"))
+
+
+def test_each_source_of_an_average_brings_its_own_nearest_clips(run):
+    prior = load_prior(prior_path(run["dir"]))
+    memory = prior.memory
+    first, other = 0, int((memory.labels != memory.labels[0]).nonzero()[0, 0])
+    alone = [style_mask(prior, memory.frames[[clip]]) for clip in (first, other)]
+    assert int(alone[0].sum()) == int(alone[1].sum()) == max(4, round(STYLE_SHARE * memory.clips))
+    assert bool(alone[0][first]) and bool(alone[1][other]), "a source's own clip is nearest to it"
+    assert torch.equal(style_mask(prior, memory.frames[[first, other]]), alone[0] | alone[1])
+
+
+def test_a_random_piece_keeps_to_one_label_drawn_by_its_share(run):
+    prior = load_prior(prior_path(run["dir"]))
+    memory = prior.memory
+    memory.tracks = torch.arange(memory.clips)  # every label spans many tracks here
+    names, labels = memory.label_names, memory.labels
+    drawn = [piece_style(prior, seed)[1]["label"] for seed in range(200)]
+    for name in set(names):
+        share = float((labels == names.index(name)).float().mean())
+        assert abs(drawn.count(name) / 200 - share) < 0.1, f"{name} drawn {drawn.count(name)} times of 200, share {share}"
+    allowed, facts = piece_style(prior, 7)
+    assert facts["style_clips"] == int(allowed.sum()) == int((labels == names.index(facts["label"])).sum())
+    result = walk(prior, WalkRequest(frames=300, seed=7, allowed=allowed))
+    assert result.jumps and all(bool(allowed[jump["clip"]]) for jump in result.jumps), "the walk left the label"
+    pieces = generate_pieces(run["checkpoint"], GenerateRequest("random", seconds=2.0, seed=7), prior=prior).pieces
+    assert pieces[0].metadata["label"] == facts["label"]
+    prior.config = dataclasses.replace(prior.config, piece_style="any")
+    assert piece_style(prior, 7) == (None, {"style": "whole memory"})
+
+
+def test_a_label_of_too_few_tracks_plays_the_whole_memory(run):
+    prior = load_prior(prior_path(run["dir"]))
+    memory = prior.memory
+    small = int(memory.labels[0])
+    memory.tracks = torch.where(memory.labels == small, 0, torch.arange(memory.clips) + 1)  # `small`: one track
+    styles = [piece_style(prior, seed)[1] for seed in range(100)]
+    assert STYLE_TRACKS > 1 and all(style.get("label") != memory.label_names[small] for style in styles)
+    assert {"style": "whole memory"} in styles, "the small label was drawn, and its pieces play every clip"
 
 
 def aea(*args):

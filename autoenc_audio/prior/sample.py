@@ -27,8 +27,11 @@ a continuation only after its exact opening (`gain_from_seconds`)."""
 MIN_GAIN = 0.05
 """The lowest gain `fit_peak` fades to (-26 dB): below it, the limiter takes the rest."""
 
-STYLE_SHARE = 0.25
-"""A style is the quarter of the memory's clips nearest to the sources (at least 4 clips)."""
+STYLE_TRACKS = 3
+"""A random piece keeps to a label only when the memory holds clips of at least this many of its tracks."""
+
+STYLE_SHARE = 0.125
+"""A style is the eighth of the memory's clips nearest to each source (at least 4 clips each), together."""
 
 
 @dataclass
@@ -96,11 +99,36 @@ def _piece(checkpoint: Checkpoint, prior: Prior, request: WalkRequest, samples: 
 
 def random_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, seed: int,
                   temperature: float = 1.0) -> list[Piece]:
-    """`n` new pieces of `seconds` each; piece i uses seed `seed + i`."""
+    """`n` new pieces of `seconds` each; piece i uses seed `seed + i` and keeps to the style `piece_style` draws."""
     samples = _seconds_to_samples(checkpoint, seconds)
     frames = frames_needed(checkpoint, samples)
-    return [_piece(checkpoint, prior, WalkRequest(frames, seed + i, temperature), samples, {"mode": "random", "index": i})
-            for i in range(n)]
+    pieces = []
+    for i in range(n):
+        allowed, facts = piece_style(prior, seed + i)
+        request = WalkRequest(frames, seed + i, temperature, allowed=allowed)
+        pieces.append(_piece(checkpoint, prior, request, samples, {"mode": "random", "index": i, **facts}))
+    return pieces
+
+
+def piece_style(prior: Prior, seed: int) -> tuple[torch.Tensor | None, dict[str, Any]]:
+    """The memory clips `[clips]` a random piece may play (None: all) and the facts its sidecar records.
+
+    With `[prior] piece_style = "label"` a piece keeps to one label (clips
+    without one count as one more), drawn by its share of the memory: one
+    style a piece, as a song has one, and each style as often as the data.
+    A label of fewer than STYLE_TRACKS tracks plays the whole memory, since
+    the walk must leave a track to make new music.
+    """
+    memory = prior.memory
+    if prior.config.piece_style != "label" or not bool((memory.labels >= 0).any()):
+        return None, {"style": "whole memory"}
+    generator = torch.Generator().manual_seed((2 * seed + 1) % 2**63)  # a stream apart from the walk's
+    drawn = int(memory.labels[torch.randint(memory.clips, (1,), generator=generator)])
+    allowed = memory.labels == drawn
+    if len(memory.tracks[allowed].unique()) < STYLE_TRACKS:
+        return None, {"style": "whole memory"}
+    label = memory.label_names[drawn] if drawn >= 0 else None
+    return allowed, {"style": "one label", "label": label, "style_clips": int(allowed.sum())}
 
 
 def continuation(checkpoint: Checkpoint, prior: Prior, source: str, seconds: float, seed: int,
@@ -128,17 +156,18 @@ def continuation(checkpoint: Checkpoint, prior: Prior, source: str, seconds: flo
 
 
 def style_mask(prior: Prior, maps: torch.Tensor, share: float = STYLE_SHARE) -> torch.Tensor:
-    """Memory clips `[clips]` bool nearest to any of the sources' latent maps `[sources, channels, frames]`,
-    by the mean and spread of their phase-free features."""
+    """Memory clips `[clips]` bool: the `share` nearest to each of the sources' latent maps `[sources, channels,
+    frames]`, by the mean and spread of their phase-free features. Each source gets its own neighbours, so
+    no one source's style (nor clips near all of them) crowds the others out."""
     def pooled(frames: torch.Tensor) -> torch.Tensor:
         features = prior.features(frames)[:, EDGE_FRAMES:-EDGE_FRAMES]
         return torch.cat([features.mean(1), features.std(1)], dim=1)
 
-    memory = pooled(prior.memory.frames)
-    distance = torch.cdist(memory, pooled(maps)).min(dim=1).values
+    distance = torch.cdist(pooled(prior.memory.frames), pooled(maps))  # [clips, sources]
     keep = min(len(distance), max(4, round(share * len(distance))))
     mask = torch.zeros(len(distance), dtype=torch.bool)
-    mask[torch.topk(distance, keep, largest=False).indices] = True
+    for column in distance.T:
+        mask[torch.topk(column, keep, largest=False).indices] = True
     return mask
 
 
