@@ -79,6 +79,7 @@ def test_flags_override_and_none_means_not_given():
         ("[model]\nlatent = 18376.5", "model.latent must be an integer, got 18376.5"),
         ("[train]\nlr = '1e-3'", "train.lr must be a number, got '1e-3'"),
         ("[train]\nepochs = true", "train.epochs must be an integer, got True"),
+        ("[prior]\npiece_style = 'genre'", "prior.piece_style must be label or any, got 'genre'"),
     ],
 )
 def test_bad_config_names_the_file_and_the_problem(tmp_path, text, message):

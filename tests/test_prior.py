@@ -18,7 +18,7 @@ from autoenc_audio.config import load_config
 from autoenc_audio.latents import LatentError, reconstruct_clips
 from autoenc_audio.audio import load_clip
 from autoenc_audio.prior.memory import EDGE_FRAMES
-from autoenc_audio.prior.sample import PEAK, STYLE_SHARE, STYLE_TRACKS, fit_peak, piece_style, style_mask
+from autoenc_audio.prior.sample import PEAK, STYLE_SHARE, STYLE_TRACKS, draw_style, fit_peak, style_mask
 from autoenc_audio.prior.store import PriorError, load_prior, prior_path
 from autoenc_audio.prior.train import train_prior
 from autoenc_audio.prior.walk import WalkRequest, walk
@@ -154,18 +154,18 @@ def test_a_random_piece_keeps_to_one_label_drawn_by_its_share(run):
     memory = prior.memory
     memory.tracks = torch.arange(memory.clips)  # every label spans many tracks here
     names, labels = memory.label_names, memory.labels
-    drawn = [piece_style(prior, seed)[1]["label"] for seed in range(200)]
+    drawn = [draw_style(prior, seed)[1]["label"] for seed in range(200)]
     for name in set(names):
         share = float((labels == names.index(name)).float().mean())
         assert abs(drawn.count(name) / 200 - share) < 0.1, f"{name} drawn {drawn.count(name)} times of 200, share {share}"
-    allowed, facts = piece_style(prior, 7)
+    allowed, facts = draw_style(prior, 7)
     assert facts["style_clips"] == int(allowed.sum()) == int((labels == names.index(facts["label"])).sum())
     result = walk(prior, WalkRequest(frames=300, seed=7, allowed=allowed))
     assert result.jumps and all(bool(allowed[jump["clip"]]) for jump in result.jumps), "the walk left the label"
     pieces = generate_pieces(run["checkpoint"], GenerateRequest("random", seconds=2.0, seed=7), prior=prior).pieces
     assert pieces[0].metadata["label"] == facts["label"]
     prior.config = dataclasses.replace(prior.config, piece_style="any")
-    assert piece_style(prior, 7) == (None, {"style": "whole memory"})
+    assert draw_style(prior, 7) == (None, {"style": "whole memory"})
 
 
 def test_a_label_of_too_few_tracks_plays_the_whole_memory(run):
@@ -173,7 +173,7 @@ def test_a_label_of_too_few_tracks_plays_the_whole_memory(run):
     memory = prior.memory
     small = int(memory.labels[0])
     memory.tracks = torch.where(memory.labels == small, 0, torch.arange(memory.clips) + 1)  # `small`: one track
-    styles = [piece_style(prior, seed)[1] for seed in range(100)]
+    styles = [draw_style(prior, seed)[1] for seed in range(100)]
     assert STYLE_TRACKS > 1 and all(style.get("label") != memory.label_names[small] for style in styles)
     assert {"style": "whole memory"} in styles, "the small label was drawn, and its pieces play every clip"
 

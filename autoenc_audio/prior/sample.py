@@ -99,18 +99,18 @@ def _piece(checkpoint: Checkpoint, prior: Prior, request: WalkRequest, samples: 
 
 def random_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, seed: int,
                   temperature: float = 1.0) -> list[Piece]:
-    """`n` new pieces of `seconds` each; piece i uses seed `seed + i` and keeps to the style `piece_style` draws."""
+    """`n` new pieces of `seconds` each; piece i uses seed `seed + i` and keeps to the style `draw_style` gives it."""
     samples = _seconds_to_samples(checkpoint, seconds)
     frames = frames_needed(checkpoint, samples)
     pieces = []
     for i in range(n):
-        allowed, facts = piece_style(prior, seed + i)
+        allowed, facts = draw_style(prior, seed + i)
         request = WalkRequest(frames, seed + i, temperature, allowed=allowed)
         pieces.append(_piece(checkpoint, prior, request, samples, {"mode": "random", "index": i, **facts}))
     return pieces
 
 
-def piece_style(prior: Prior, seed: int) -> tuple[torch.Tensor | None, dict[str, Any]]:
+def draw_style(prior: Prior, seed: int) -> tuple[torch.Tensor | None, dict[str, Any]]:
     """The memory clips `[clips]` a random piece may play (None: all) and the facts its sidecar records.
 
     With `[prior] piece_style = "label"` a piece keeps to one label (clips

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from autoenc_audio.checkpoint import load_checkpoint  # noqa: E402
 from autoenc_audio.pieces import frames_needed  # noqa: E402
 from autoenc_audio.prior.memory import EDGE_FRAMES  # noqa: E402
-from autoenc_audio.prior.sample import _piece, label_mask, piece_style, style_mask  # noqa: E402
+from autoenc_audio.prior.sample import _piece, draw_style, label_mask, style_mask  # noqa: E402
 from autoenc_audio.prior.store import load_prior, prior_path  # noqa: E402
 from autoenc_audio.prior.walk import WalkRequest  # noqa: E402
 from autoenc_audio.score import checkpoint_data, load_real_data, _held_out_clips, _floor_clips  # noqa: E402
@@ -72,7 +72,7 @@ def mask_for(variant: str, prior, generator: torch.Generator) -> torch.Tensor | 
         labels = memory.labels[torch.randint(memory.clips, (1,), generator=generator)]
         return label_mask(prior, memory.label_names[int(labels)])
     if variant == "lib":  # aea's own piece_style
-        return piece_style(prior, int(torch.randint(2**31, (1,), generator=generator)))[0]
+        return draw_style(prior, int(torch.randint(2**31, (1,), generator=generator)))[0]
     if variant.startswith("anchor"):  # anchor clip, share in percent
         share = int(variant[len("anchor"):]) / 100
         anchor = int(torch.randint(memory.clips, (1,), generator=generator))
