@@ -19,7 +19,8 @@ from .files import write_text_atomic
 from .checkpoint import Checkpoint, load_checkpoint
 from .config import Config
 from .data import DatasetError, Progress, builtin_corpus, prepare_dataset, scan_folder, summarize_scan
-from .compose import GenerateRequest, generate_pieces, write_pieces
+from .compose import GenerateRequest, find_prior, generate_pieces, write_pieces
+from .prior.store import Prior
 from .prior.train import PriorReporter, train_prior
 from .score import ScoreError
 from .latents import Written, plot_reconstruction, reconstruct_inputs
@@ -85,10 +86,11 @@ def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter 
     result.figures.append(str(plot_history([(run_dir.name, list(iterate_history(run_dir)))], run_dir / "history.png")))
 
     train_prior(checkpoint, run_dir, config.prior, cache_dir, reporter=prior_reporter, overwrite=True)
-    generated = generate_demo_audio(checkpoint, run_dir, held_out, cache_dir, corpus)
+    prior = find_prior(checkpoint, None)  # loaded once: every piece below walks over it
+    generated = generate_demo_audio(checkpoint, run_dir, held_out, cache_dir, corpus, prior)
     result.audio += [record["path"] for record in generated]
     try:
-        result.score = score_demo(checkpoint, run_dir, cache_dir)
+        result.score = score_demo(checkpoint, run_dir, cache_dir, prior)
     except ScoreError as error:  # a corpus too small for 5-second held-out clips (the tiny preset)
         result.notes.append(f"score skipped: {error}")
     result.page = str(demo_page(result, generated))
@@ -108,8 +110,8 @@ def demo_page(result: DemoResult, generated: list[dict[str, Any]]) -> Path:
     return write_run_page([section], result.run_dir / "index.html", title="aea demo")
 
 
-def generate_demo_audio(checkpoint: Checkpoint, run_dir: Path, held_out: list[str], cache_dir: Path, corpus: Path
-                        ) -> list[dict[str, Any]]:
+def generate_demo_audio(checkpoint: Checkpoint, run_dir: Path, held_out: list[str], cache_dir: Path, corpus: Path,
+                        prior: Prior | None = None) -> list[dict[str, Any]]:
     """random.wav (20 s), continue.wav (a held-out song's opening, continued), average-<label>.wav (a label's
     style), interpolation.wav (one held-out song morphing into another), each with a sidecar."""
     requests = [(GenerateRequest("random", seconds=DEMO_SECONDS, seed=0), "random.wav"),
@@ -121,13 +123,13 @@ def generate_demo_audio(checkpoint: Checkpoint, run_dir: Path, held_out: list[st
         requests.append((GenerateRequest("interpolate", sources=tuple(held_out), steps=5, morph=True), "interpolation.wav"))
     written = []
     for request, name in requests:
-        pieces = generate_pieces(checkpoint, dataclasses.replace(request, cache_dir=cache_dir, data_root=corpus)).pieces
+        pieces = generate_pieces(checkpoint, dataclasses.replace(request, cache_dir=cache_dir, data_root=corpus), prior=prior).pieces
         written += write_pieces(checkpoint, pieces, str(run_dir / name), request.mode)
     return written
 
 
-def score_demo(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path) -> list[dict[str, Any]]:
+def score_demo(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, prior: Prior | None = None) -> list[dict[str, Any]]:
     """`aea score` of 16 prior pieces and 16 Gaussian ones (5 s each) against the held-out clips; in score.json."""
-    rows = score_generation(checkpoint, run_dir / "samples", cache_dir, SCORE_CLIPS)
+    rows = score_generation(checkpoint, run_dir / "samples", cache_dir, SCORE_CLIPS, prior)
     write_text_atomic(run_dir / "score.json", json.dumps(rows, indent=2) + "\n")
     return rows

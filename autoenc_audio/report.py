@@ -23,7 +23,7 @@ from .errors import InputError
 from .latents import plot_reconstruction, reconstruct_inputs
 from .pages.run import HeldOutClip, RunSection, write_run_page
 from .plots import plot_history
-from .prior.store import prior_path
+from .prior.store import Prior, PriorError, prior_path
 from .runs import RunFiles, checkpoint_in, data_root_of_run, iterate_history
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")
@@ -68,25 +68,26 @@ def _held_out_clips(checkpoint: Checkpoint, tracks: list[tuple[str, str]], folde
     return clips
 
 
-def _new_pieces(checkpoint: Checkpoint, folder: Path, fmt: str) -> list[dict[str, Any]]:
+def _new_pieces(checkpoint: Checkpoint, prior: Prior, folder: Path, fmt: str) -> list[dict[str, Any]]:
     """Two 10 s pieces from the run's prior (seed 0)."""
     from .compose import GenerateRequest, generate_pieces, write_pieces
 
-    pieces = generate_pieces(checkpoint, GenerateRequest("random", "prior", GENERATED_SECONDS, 2, seed=0)).pieces
+    pieces = generate_pieces(checkpoint, GenerateRequest("random", "prior", GENERATED_SECONDS, 2, seed=0), prior=prior).pieces
     return write_pieces(checkpoint, pieces, str(folder / f"random.{fmt}"), "random")
 
 
-def score_generation(checkpoint: Checkpoint, folder: Path, cache_dir: Path, clips: int = SCORE_CLIPS
-                     ) -> list[dict[str, Any]]:
+def score_generation(checkpoint: Checkpoint, folder: Path, cache_dir: Path, clips: int = SCORE_CLIPS,
+                     prior: Prior | None = None) -> list[dict[str, Any]]:
     """`aea score` rows of `clips` prior pieces and as many Gaussian ones (5 s, seed 100, written under `folder`)
-    against the held-out clips of the model's data; ScoreError when the data has too few held-out clips."""
+    against the held-out clips of the model's data; ScoreError when the data has too few held-out clips.
+    `prior`: the run's prior already loaded (else it is read from the run folder)."""
     from .compose import GenerateRequest, generate_pieces, write_pieces
     from .score import score_sets
 
     folders = {}
     for method in ("prior", "gaussian"):
         folders[method] = folder / method
-        pieces = generate_pieces(checkpoint, GenerateRequest("random", method, 5.0, n=clips, seed=100)).pieces
+        pieces = generate_pieces(checkpoint, GenerateRequest("random", method, 5.0, n=clips, seed=100), prior=prior).pieces
         write_pieces(checkpoint, pieces, str(folders[method]) + "/", "random", sidecar=False)
     report = score_sets(list(folders.values()), checkpoint=checkpoint.path, cache_dir=cache_dir, clips=clips)
     names = {str(path): f"random ({method})" for method, path in folders.items()}
@@ -136,13 +137,14 @@ def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
 
 def _add_prior_pieces(section: RunSection, checkpoint: Checkpoint, folder: Path, request: ReportRequest) -> None:
     """Two new pieces and, unless the run holds its own score, `aea score` of the prior; a note when it cannot."""
-    from .prior.store import PriorError
+    from .compose import find_prior
     from .score import ScoreError
 
     try:
-        section.generated += _new_pieces(checkpoint, folder, request.audio_format)
+        prior = find_prior(checkpoint, None)  # loaded once for the pieces and the score
+        section.generated += _new_pieces(checkpoint, prior, folder, request.audio_format)
         if section.score is None:
-            section.score = score_generation(checkpoint, folder / "samples", request.cache_dir)
+            section.score = score_generation(checkpoint, folder / "samples", request.cache_dir, prior=prior)
     except (PriorError, ScoreError) as error:  # a prior of another model; too few held-out 5 s clips
         section.notes.append(f"generation or score skipped: {error}")
 

@@ -23,7 +23,9 @@ import platform
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 import soundfile
@@ -109,56 +111,77 @@ def reconstructed_training_clips(checkpoint, root: Path) -> list:
     return [Piece(clip, {}) for clip in decoded]
 
 
-def generate_sets(run: Path, root: Path, sets: list[str], out: Path, seed: int = 1) -> tuple[dict[str, Path], dict[str, float]]:
+@dataclass
+class Sources:
+    """What every set of one run is made from, loaded once: speeds leave start-up out."""
+
+    run: Path
+    root: Path
+    checkpoint: Any
+    prior: Any
+    songs: dict[str, list[str]]  # held-out songs per label
+    labels: list[str]  # the labels with at least 3 held-out songs (the average's sources)
+
+
+def load_sources(run: Path, root: Path) -> Sources:
+    checkpoint = load_checkpoint(run / "best.safetensors")
+    songs = test_songs(checkpoint, root)
+    prior = load_prior(prior_path(run))
+    generate_pieces(checkpoint, GenerateRequest("random", "prior", 5.0, seed=0), prior=prior)  # lays out the memory
+    return Sources(run, root, checkpoint, prior, songs, [label for label, paths in songs.items() if len(paths) >= 3])
+
+
+def make_set(sources: Sources, name: str, seed: int) -> tuple[list, float]:
+    """Set `name`'s pieces with generation seed `seed` (each piece's seed moved by `seed - 1`: 1 gives the
+    committed tables' seeds), and the seconds of each piece's opening not to score."""
+    checkpoint, prior, songs, labels, shift = sources.checkpoint, sources.prior, sources.songs, sources.labels, seed - 1
+    if name in ("random", "gaussian", "naive"):
+        request = GenerateRequest("random", "prior" if name == "random" else "gaussian", PIECE_SECONDS, PIECES,
+                                  seed=seed, naive=name == "naive")
+        return generate_pieces(checkpoint, request, prior=prior).pieces, 0.0
+    if name == "continue":  # each held-out song in turn; score what the prior made, not the reconstructed opening
+        every = [path for label in songs for path in songs[label]]
+        return [generate_pieces(checkpoint, GenerateRequest("continue", "prior", PIECE_SECONDS + 5, seed=i + shift,
+                                                            sources=(every[i % len(every)],)), prior=prior).pieces[0]
+                for i in range(PIECES)], 5.0
+    if name == "average":  # pieces in the style of 3 held-out songs of a label
+        return [generate_pieces(checkpoint, GenerateRequest("average", "prior", PIECE_SECONDS, seed=i + shift,
+                                                            sources=three_songs(songs, labels, i)), prior=prior).pieces[0]
+                for i in range(PIECES)], 0.0
+    if name == "mean":  # the assignment's plain mean latent of 3 songs, one clip each, at 32 offsets
+        return [generate_pieces(checkpoint, GenerateRequest("average", "mean", seed=i, sources=three_songs(songs, labels, i),
+                                                            offset=5.0 * (i // len(labels)))).pieces[0]
+                for i in range(CLIPS)], 0.0
+    if name == "label":
+        names = prior.memory.label_names
+        return [generate_pieces(checkpoint, GenerateRequest("average", "prior", PIECE_SECONDS, seed=i + shift,
+                                                            label=names[i % len(names)]), prior=prior).pieces[0]
+                for i in range(PIECES)], 0.0
+    if name == "reconstruction":  # the ceiling of any walk: training clips through the autoencoder
+        return reconstructed_training_clips(checkpoint, sources.root), 0.0
+    raise SystemExit(f"unknown set {name}")
+
+
+def generate_sets(run: Path, root: Path, sets: list[str], out: Path, seeds: Sequence[int] = (1,)
+                  ) -> tuple[dict[str, Path], dict[str, float]]:
     """Write each set's 32 clips; returns their folders and the real-time factor of each generation.
 
-    `seed` moves every generation seed by `seed - 1` (1: the committed tables' seeds); a set made with
-    another is named `NAME@SEED`."""
-    shift = seed - 1
-    checkpoint = load_checkpoint(run / "best.safetensors")
-    rate, pieces_needed = checkpoint.config.audio.sample_rate, PIECES
-    songs = test_songs(checkpoint, root)
-    labels = [label for label, paths in songs.items() if len(paths) >= 3]
-    prior = load_prior(prior_path(run))  # loaded once: speeds leave start-up out
-    generate_pieces(checkpoint, GenerateRequest("random", "prior", 5.0, seed=0), prior=prior)  # lays out the memory
+    The first seed makes every set; each further seed makes the prior's sets (`SEEDED`) again, named
+    `NAME@SEED`."""
+    sources = load_sources(run, root)
+    rate = sources.checkpoint.config.audio.sample_rate
     folders, speed = {}, {}
-    for name in sets:
-        started, skip = time.perf_counter(), 0.0
-        if name in ("random", "gaussian", "naive"):
-            request = GenerateRequest("random", "prior" if name == "random" else "gaussian", PIECE_SECONDS, pieces_needed,
-                                      seed=seed, naive=name == "naive")
-            pieces = generate_pieces(checkpoint, request, prior=prior).pieces
-        elif name == "continue":
-            every = [path for label in songs for path in songs[label]]
-            sources = [every[i % len(every)] for i in range(pieces_needed)]  # each held-out song, in turn
-            pieces = [generate_pieces(checkpoint, GenerateRequest("continue", "prior", PIECE_SECONDS + 5, seed=i + shift,
-                                                                  sources=(song,)), prior=prior).pieces[0] for i, song in enumerate(sources)]
-            skip = 5.0  # score what the prior made, not the reconstructed opening
-        elif name == "average":  # pieces in the style of 3 held-out songs of a label
-            pieces = [generate_pieces(checkpoint, GenerateRequest(
-                "average", "prior", PIECE_SECONDS, seed=i + shift, sources=three_songs(songs, labels, i)), prior=prior).pieces[0]
-                for i in range(pieces_needed)]
-        elif name == "mean":  # the assignment's plain mean latent of 3 songs, one clip each, at 32 offsets
-            pieces = [generate_pieces(checkpoint, GenerateRequest(
-                "average", "mean", seed=i, sources=three_songs(songs, labels, i),
-                offset=5.0 * (i // len(labels)))).pieces[0] for i in range(CLIPS)]
-        elif name == "label":
-            names = prior.memory.label_names
-            pieces = [generate_pieces(checkpoint, GenerateRequest("average", "prior", PIECE_SECONDS, seed=i + shift,
-                                                                  label=names[i % len(names)]), prior=prior).pieces[0]
-                      for i in range(pieces_needed)]
-        elif name == "reconstruction":  # the ceiling of any walk: training clips through the autoencoder
-            pieces = reconstructed_training_clips(checkpoint, root)
-        else:
-            raise SystemExit(f"unknown set {name}")
-        elapsed = time.perf_counter() - started
-        audio_seconds = sum(len(p.samples) for p in pieces) / rate - skip * len(pieces)
-        speed[name] = round(audio_seconds / elapsed, 1)
-        key = name if seed == 1 else f"{name}@{seed}"
-        speed[key] = speed.pop(name)
-        folders[key] = out / "sets" / (f"{run.name}-{name}" if seed == 1 else f"{run.name}-{name}-seed{seed}")
-        count = write_clips(folders[key], pieces, rate, skip)
-        print(f"{run.name} {key}: {count} clips, {speed[key]}x real time", flush=True)
+    for seed in seeds:
+        first = seed == seeds[0]
+        for name in sets if first else [name for name in sets if name in SEEDED]:
+            started = time.perf_counter()
+            pieces, skip = make_set(sources, name, seed)
+            elapsed = time.perf_counter() - started
+            key = name if first else f"{name}@{seed}"
+            speed[key] = round((sum(len(p.samples) for p in pieces) / rate - skip * len(pieces)) / elapsed, 1)
+            folders[key] = out / "sets" / (f"{run.name}-{name}" if first else f"{run.name}-{name}-seed{seed}")
+            count = write_clips(folders[key], pieces, rate, skip)
+            print(f"{run.name} {key}: {count} clips, {speed[key]}x real time", flush=True)
     return folders, speed
 
 
@@ -234,11 +257,7 @@ def main() -> None:
     root = real_music_folder()
     run = trained("ae", args.minutes, args.prior_minutes, args.out, root, args.test_fraction)
     seeds = [int(seed) for seed in args.seeds.split(",")]
-    folders, speed = generate_sets(run, root, args.sets.split(","), args.out, seeds[0])
-    for seed in seeds[1:]:
-        extra = generate_sets(run, root, [name for name in args.sets.split(",") if name in SEEDED], args.out, seed)
-        folders.update(extra[0])
-        speed.update(extra[1])
+    folders, speed = generate_sets(run, root, args.sets.split(","), args.out, seeds)
     if args.vae:
         vae = trained("vae", args.minutes, args.prior_minutes, args.out, root, args.test_fraction)
         vae_folders, vae_speed = generate_sets(vae, root, ["random", "gaussian"], args.out)

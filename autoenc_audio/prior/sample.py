@@ -159,16 +159,20 @@ def style_mask(prior: Prior, maps: torch.Tensor, share: float = STYLE_SHARE) -> 
     """Memory clips `[clips]` bool: the `share` nearest to each of the sources' latent maps `[sources, channels,
     frames]`, by the mean and spread of their phase-free features. Each source gets its own neighbours, so
     no one source's style (nor clips near all of them) crowds the others out."""
-    def pooled(frames: torch.Tensor) -> torch.Tensor:
-        features = prior.features(frames)[:, EDGE_FRAMES:-EDGE_FRAMES]
-        return torch.cat([features.mean(1), features.std(1)], dim=1)
-
-    distance = torch.cdist(pooled(prior.memory.frames), pooled(maps))  # [clips, sources]
+    if prior.cache.get("style") is None:  # the memory's side, once per loaded prior
+        prior.cache["style"] = _pooled_features(prior, prior.memory.frames)
+    distance = torch.cdist(prior.cache["style"], _pooled_features(prior, maps))  # [clips, sources]
     keep = min(len(distance), max(4, round(share * len(distance))))
     mask = torch.zeros(len(distance), dtype=torch.bool)
     for column in distance.T:
         mask[torch.topk(column, keep, largest=False).indices] = True
     return mask
+
+
+def _pooled_features(prior: Prior, maps: torch.Tensor) -> torch.Tensor:
+    """Mean and spread over time `[maps, 2 * dims]` of the phase-free features of latent maps `[maps, channels, frames]`."""
+    features = prior.features(maps)[:, EDGE_FRAMES:-EDGE_FRAMES]
+    return torch.cat([features.mean(1), features.std(1)], dim=1)
 
 
 def label_mask(prior: Prior, label: str) -> torch.Tensor:

@@ -46,7 +46,7 @@ class Prior:
     step: int = 0
     position: int = 0  # batches done in the epoch after `epoch` (non-zero only when interrupted)
     path: Path | None = None
-    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # derived layouts (the walk's), never saved
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # derived layouts (the walk's, the styles'), never saved
 
     @property
     def fingerprint(self) -> str:
