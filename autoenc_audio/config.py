@@ -82,6 +82,8 @@ class ModelConfig:
     width: int = 128
     blocks: int = 2
     envelope: float = 0.0
+    envelope_start: float = 0.25
+    decoder: str = "gated"
     seed_channels: tuple[int, ...] = ()
     seed_kernels: tuple[int, ...] = ()
     seed_strides: tuple[int, ...] = ()
@@ -94,6 +96,10 @@ class ModelConfig:
             raise ConfigError(f"model.kind must be 'ae' or 'vae', got {self.kind!r}")
         if self.latent < 1:
             raise ConfigError(f"model.latent must be positive, got {self.latent}")
+        if self.decoder not in ("gated", "energy"):
+            raise ConfigError(f"model.decoder must be 'gated' or 'energy', got {self.decoder!r}")
+        if not 0.0 <= self.envelope_start < 1.0:
+            raise ConfigError(f"model.envelope_start must be at least 0 and below 1, got {self.envelope_start}")
         if not 0.0 <= self.envelope < 1.0:
             raise ConfigError(f"model.envelope must be at least 0 and below 1, got {self.envelope}")
         lengths = {len(self.seed_channels), len(self.seed_kernels), len(self.seed_strides), len(self.seed_paddings)}
@@ -152,7 +158,9 @@ class PriorConfig:
     model of their phase-free features; generation walks over the memory,
     jumping where the context of the last `context_frames` frames matches and
     the model finds the continuation likely, on the beat, and replaying a run
-    with `repeat_probability` (see `prior/walk.py`). `piece_style` says what a
+    with `repeat_probability` (see `prior/walk.py`). Training keeps the
+    state with the best validation loss and stops when it has not improved
+    for `patience` epochs (0: never early). `piece_style` says what a
     random piece may play: "label", one label's clips (the label drawn by its
     share of the memory, so a piece keeps one style as a song does; a memory
     without labels plays all of it), or "any", the whole memory.
@@ -166,6 +174,7 @@ class PriorConfig:
     lr: float = 2e-3
     epochs: int | None = 30
     minutes: float | None = None
+    patience: int = 20
     seed: int = 0
     device: str = "auto"
     jump_probability: float = 0.02
@@ -187,6 +196,8 @@ class PriorConfig:
             raise ConfigError(f"prior.epochs must be at least 1, got {self.epochs}")
         if self.minutes is not None and self.minutes <= 0:
             raise ConfigError(f"prior.minutes must be positive, got {self.minutes}")
+        if self.patience < 0:
+            raise ConfigError(f"prior.patience must be 0 (never stop early) or more epochs, got {self.patience}")
         if self.lr <= 0:
             raise ConfigError(f"prior.lr must be positive, got {self.lr}")
         for name in ("jump_probability", "repeat_probability"):
@@ -309,8 +320,27 @@ def resolve_config_path(value: str | Path | None) -> Path | None:
     raise ConfigError(f"{value}: no such config file or preset (presets: {', '.join(preset_names())})")
 
 
-def load_config(path: str | Path | None = None) -> Config:
-    """Defaults, then the values of a TOML file or a preset named like `seed`. Raises ConfigError naming the file."""
+def with_legacy_decoder(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored config written before `model.decoder` existed names the decoder it was trained with: "gated".
+
+    The default decoder may change for new runs; an old checkpoint or run folder must still build the model it holds.
+    """
+    model = stored.get("model") if isinstance(stored, dict) else None
+    if isinstance(model, dict) and "decoder" not in model:
+        return {**stored, "model": {**model, "decoder": "gated"}}
+    return stored
+
+
+def load_run_config(path: str | Path) -> Config:
+    """A run folder's saved `config.toml`, read as the run was made (`with_legacy_decoder`)."""
+    return load_config(path, stored=True)
+
+
+def load_config(path: str | Path | None = None, stored: bool = False) -> Config:
+    """Defaults, then the values of a TOML file or a preset named like `seed`. Raises ConfigError naming the file.
+
+    `stored`: the file is a run's own record (`load_run_config`), not settings for a new run.
+    """
     path = resolve_config_path(path)
     if path is None:
         return Config()
@@ -328,6 +358,6 @@ def load_config(path: str | Path | None = None) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a TOML config file (not UTF-8 text)") from None
     try:
-        return Config.from_dict(values)
+        return Config.from_dict(with_legacy_decoder(values) if stored else values)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None

@@ -15,14 +15,27 @@ Two codes of exactly N values per clip, with no training beyond a PCA fit:
 Both work on batches `[count, samples]` (numpy or torch) and return numpy
 float32 arrays; `encode` gives `[count, N]`, `decode` `[count, L]`.
 `reference_metrics` scores them with the METRICS.md definitions.
+
+A third reference is what a user would pick instead of a learned code:
+`OpusReference`, the Opus codec at the same bit budget as N values of
+`OPUS_BITS` bits each (N x 16 bits per clip, hard constant bit rate), run
+through `opusenc`/`opusdec` from opus-tools when they are on the PATH
+(`opus_available`). It spends its bits where the ear listens, keeping every
+band's energy, so it is the reference for spectral fidelity.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+import soundfile as sf
 import soxr
 import torch
 
@@ -173,6 +186,55 @@ class FramePCAReference:
 
     def reconstruct(self, clips) -> np.ndarray:
         return self.decode(self.encode(clips))
+
+
+OPUS_BITS = 16
+"""Bits per latent value that the Opus reference spends: N values x 16 bits per clip."""
+OPUS_KBPS_RANGE = (6.0, 256.0)
+"""The bit rates opusenc accepts for one channel, in kb/s."""
+
+
+def opus_available() -> bool:
+    """Whether `opusenc` and `opusdec` (Debian's opus-tools) are on the PATH."""
+    return shutil.which("opusenc") is not None and shutil.which("opusdec") is not None
+
+
+class OpusReference:
+    """Opus at the bit budget of N values x `OPUS_BITS` bits per clip (hard CBR): `reconstruct` only.
+
+    Opus is a byte stream, not N values, so this reference has no `encode` into
+    a latent. Each clip goes through `opusenc --hard-cbr` and `opusdec --rate`
+    at the clip's sample rate in a temporary folder; clips run two at a time.
+    """
+
+    name = "opus"
+
+    def __init__(self, latent: int, clip_samples: int, sample_rate: int) -> None:
+        self.latent = latent
+        self.clip_samples = clip_samples
+        self.sample_rate = sample_rate
+        self.kbps = latent * OPUS_BITS / (clip_samples / sample_rate) / 1000
+        low, high = OPUS_KBPS_RANGE
+        if not low <= self.kbps <= high:
+            raise ValueError(f"Opus at {self.kbps:.1f} kb/s (N = {latent} x {OPUS_BITS} bits per clip) is outside "
+                             f"opusenc's {low:g}-{high:g} kb/s")
+        if not opus_available():
+            raise ValueError("the Opus reference needs opusenc and opusdec (Debian's opus-tools) on the PATH")
+
+    def _one(self, clip: np.ndarray, folder: Path, number: int) -> np.ndarray:
+        source, coded, decoded = folder / f"{number}.wav", folder / f"{number}.opus", folder / f"{number}.out.wav"
+        sf.write(source, clip, self.sample_rate, subtype="FLOAT")
+        subprocess.run(["opusenc", "--quiet", "--music", "--hard-cbr", "--bitrate", f"{self.kbps:.3f}", str(source),
+                        str(coded)], check=True, capture_output=True)
+        subprocess.run(["opusdec", "--quiet", "--float", "--rate", str(self.sample_rate), str(coded), str(decoded)],
+                       check=True, capture_output=True)
+        audio, _ = sf.read(decoded, dtype="float32", always_2d=True)
+        return _fit(audio[:, 0], self.clip_samples)
+
+    def reconstruct(self, clips) -> np.ndarray:
+        clips = _as_numpy(clips)
+        with tempfile.TemporaryDirectory(prefix="aea-opus-") as folder, ThreadPoolExecutor(2) as pool:
+            return np.stack(list(pool.map(lambda item: self._one(item[1], Path(folder), item[0]), enumerate(clips))))
 
 
 def build_references(latent: int, clip_samples: int, train_clips) -> dict[str, ResampleReference | FramePCAReference]:

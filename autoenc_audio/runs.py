@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .checkpoint_header import pending_state_path, state_path
-from .config import Config, load_config
+from .config import Config, load_run_config
 from .errors import InputError
 from .files import write_text_atomic
 
@@ -112,7 +112,7 @@ def config_for_resume(run_dir: Path) -> Config:
     path = RunFiles(Path(run_dir)).config
     if not path.exists():
         raise FileNotFoundError(f"{run_dir}: not a run folder (no config.toml); nothing to resume")
-    return load_config(path)
+    return load_run_config(path)
 
 
 def iterate_history(run_dir: Path) -> Iterator[dict[str, Any]]:

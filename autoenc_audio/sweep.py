@@ -28,13 +28,14 @@ from .errors import InputError
 from .audio import write_audio
 from .files import write_text_atomic
 from .checkpoint import load_checkpoint
-from .config import Config, load_config
+from .config import Config, load_run_config
 from .data import PreparedData, builtin_corpus, prepare_dataset
 from .latents import reconstruct_clips
 from .metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
 from .picks import evenly_spread
 from .runs import RunFiles
-from .references import REFERENCE_NAMES, FramePCAReference, build_references, evaluate_reconstruction
+from .references import (REFERENCE_NAMES, FramePCAReference, OpusReference, build_references, evaluate_reconstruction,
+                         opus_available)
 
 Message = Callable[[str], None]
 MAX_TEST_CLIPS = 256
@@ -116,7 +117,7 @@ def _check_same_settings(run_dir: Path, config: Config, data_root: Path) -> None
                          "give another output folder, or delete it to train again")
     if not files.config.is_file():
         return
-    stored = load_config(files.config).to_dict()
+    stored = load_run_config(files.config).to_dict()
     wanted = config.to_dict()
     changed = [f"{section}.{key}" for section, values in wanted.items() for key, value in values.items()
                if key not in NOT_RESULT_SETTINGS and stored.get(section, {}).get(key) != value]
@@ -214,7 +215,10 @@ def run_sweep(
     say("evaluating every model and the references on the same test clips")
     prepared = prepare_dataset(root, base_config.audio, base_config.data, cache_dir)
     test = evaluation_clips(plan, prepared, outputs.listen)
-    scores = score_models(plan, test)
+    with_opus = opus_available()
+    if not with_opus:
+        say("no Opus reference: opusenc/opusdec are not on the PATH (install Debian's opus-tools to compare with Opus)")
+    scores = score_models(plan, test, with_opus)
     proposal = propose(scores.rows, rule)
     result = {
         "data": str(prepared.root), "clip_samples": clip_samples, "sample_rate": base_config.audio.sample_rate,
@@ -277,9 +281,11 @@ def evaluation_clips(plan: SweepPlan, prepared: PreparedData, listen: int = 1) -
     return EvaluationClips(clips, chosen, tuple(_clip_name(test_set, int(picks[i]), rate) for i in chosen), pca_fit)
 
 
-def score_models(plan: SweepPlan, test: EvaluationClips) -> SweepScores:
-    """Every model's and every reference's metrics on the same test clips."""
+def score_models(plan: SweepPlan, test: EvaluationClips, with_opus: bool = False) -> SweepScores:
+    """Every model's and every reference's metrics on the same test clips (Opus at equal bits with `with_opus`)."""
     scores = SweepScores()
+    if with_opus:
+        scores.references["opus"] = []
     clip_samples, sample_rate = plan.base_config.audio.clip_samples, plan.base_config.audio.sample_rate
     for latent in plan.sizes:
         files = RunFiles(plan.run_dir(latent))
@@ -296,6 +302,13 @@ def score_models(plan: SweepPlan, test: EvaluationClips) -> SweepScores:
                             "run_dir": files.root.name, **metrics})
         for name, reference in build_references(latent, clip_samples, test.pca_fit).items():
             scores.references[name].append({"latent": latent, **evaluate_reconstruction(reference.reconstruct, test.clips, sample_rate)})
+        if with_opus:
+            try:
+                opus = OpusReference(latent, clip_samples, sample_rate)
+            except ValueError:  # a bit rate opusenc does not take: no point at this N
+                continue
+            scores.references["opus"].append({"latent": latent, "kbps": round(opus.kbps, 2),
+                                              **evaluate_reconstruction(opus.reconstruct, test.clips, sample_rate)})
     return scores
 
 
@@ -361,15 +374,14 @@ def render_report(result: dict[str, Any]) -> str:
         lines.append(f"| {row['latent']} | {row['compression']:.1f} : 1 | {format_value(row['parameters'])} | {row['snr_db']:.2f} | "
                      f"{row['si_sdr_db']:.2f} | {row['mrstft']:.3f} | {row['mel_l1']:.3f} | {format_value(row['train_seconds'], 0)} | "
                      f"[N{row['latent']}]({result['listen'][0]['sizes'][str(row['latent'])]}) |")
-    lines += ["", "Non-learned references at the same N (resample to N samples and back with soxr; frame-wise PCA of "
-              "512-sample frames fitted on training clips):", "",
-              "| N | resample SNR | resample MR-STFT | resample mel | frame PCA SNR | frame PCA MR-STFT | frame PCA mel |",
-              "|---|---|---|---|---|---|---|"]
-    references = result["references"]
-    for resample, pca in zip(sorted(references["resample"], key=lambda r: -r["latent"]),
-                             sorted(references["frame_pca"], key=lambda r: -r["latent"])):
-        lines.append(f"| {resample['latent']} | {resample['snr_db']:.2f} | {resample['mrstft']:.3f} | {resample['mel_l1']:.3f} | "
-                     f"{pca['snr_db']:.2f} | {pca['mrstft']:.3f} | {pca['mel_l1']:.3f} |")
+    lines += ["", "References at the same N: resample to N samples and back with soxr; frame-wise PCA of "
+              "512-sample frames fitted on training clips" + ("; Opus at N x 16 bits per clip (hard CBR, opus-tools)"
+                                                              if "opus" in result["references"] else "") + ":", "",
+              "| reference | N | SNR (dB) | MR-STFT | mel |", "|---|---|---|---|---|"]
+    for name, entries in result["references"].items():
+        for entry in sorted(entries, key=lambda r: -r["latent"]):
+            label = f"{name} ({entry['kbps']:g} kb/s)" if "kbps" in entry else name
+            lines.append(f"| {label} | {entry['latent']} | {entry['snr_db']:.2f} | {entry['mrstft']:.3f} | {entry['mel_l1']:.3f} |")
     proposal = result["proposal"]
     lines += ["", f"**Proposed latent size: N = {proposal['latent']}.** Rule: {proposal['rule']}.", "",
               f"![quality against latent size]({result['figures']['quality']})", "",

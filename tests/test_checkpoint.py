@@ -405,3 +405,22 @@ def test_checkpoints_are_readable_by_others_as_the_umask_allows(tmp_path):
     finally:
         os.umask(previous)
     assert path.stat().st_mode & 0o777 == 0o644 and state_path(path).stat().st_mode & 0o777 == 0o644
+
+
+def test_an_old_default_checkpoint_decodes_bit_identically():
+    """A checkpoint written before `model.decoder` existed (tests/fixtures/make_old_checkpoint.py) builds the
+    decoder it was trained with and decodes exactly as it did then."""
+    import numpy as np
+
+    fixtures = Path(__file__).parent / "fixtures"
+    checkpoint = load_checkpoint(fixtures / "gated-2026-12.safetensors")
+    assert checkpoint.config.model.decoder == "gated"
+    expected = np.load(fixtures / "gated-2026-12-decoded.npz")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the fixture was made: float sums depend on the thread count
+    try:
+        with torch.no_grad():
+            decoded = checkpoint.model.decode(torch.from_numpy(expected["latent"]))
+    finally:
+        torch.set_num_threads(threads)
+    assert np.array_equal(decoded.numpy(), expected["decoded"])

@@ -62,6 +62,53 @@ def test_resume_is_exact(run, tmp_path):
     assert [r["train_loss"] for r in resumed.history] == pytest.approx([r["train_loss"] for r in straight.history])
 
 
+def _overfitting_prior(run, tmp_path, **changes):
+    """A copy of the run whose prior trains with a high learning rate on a tiny memory: it over-fits fast."""
+    copy = tmp_path / "run"
+    shutil.copytree(run["dir"], copy)
+    prior_path(copy).unlink()
+    config = dataclasses.replace(run["config"], memory_clips=24, hidden=64, lr=0.03, batch_size=2, **changes)
+    return copy, config
+
+
+def test_the_prior_keeps_its_best_validation_state_and_says_why_it_stopped(run, tmp_path):
+    copy, config = _overfitting_prior(run, tmp_path, epochs=14, patience=0)
+    prior = train_prior(run["checkpoint"], copy, config, run["cache"])
+    losses = [record["val_loss"] for record in prior.history]
+    assert all(np.isfinite(losses)), losses
+    best_epoch = int(np.argmin(losses)) + 1
+    assert best_epoch < len(losses), f"the tiny memory did not over-fit: {losses}"
+    saved = load_prior(prior_path(copy))
+    assert saved.kept["epoch"] == best_epoch and saved.kept["val_loss"] == pytest.approx(min(losses))
+    assert "epoch limit" in saved.kept["stopped"]
+    # the file's model is the best epoch's: its validation loss is the best one, not the last
+    from autoenc_audio.prior.train import memory_features
+
+    features = memory_features(saved.features, saved.memory)[9::10]
+    with torch.no_grad():
+        assert float(saved.model.loss(features)) == pytest.approx(min(losses), rel=1e-5)
+
+
+def test_the_prior_stops_early_when_validation_stops_improving(run, tmp_path):
+    copy, config = _overfitting_prior(run, tmp_path, epochs=200, patience=3)
+    prior = train_prior(run["checkpoint"], copy, config, run["cache"])
+    assert prior.epoch == prior.kept["epoch"] + 3 < 200
+    assert "has not improved for 3 epochs" in prior.kept["stopped"]
+
+
+def test_resume_after_an_interruption_keeps_the_same_best_state(run, tmp_path):
+    copy, config = _overfitting_prior(run, tmp_path, epochs=10, patience=0)
+    straight = train_prior(run["checkpoint"], copy, config, run["cache"])
+    again = tmp_path / "again"
+    shutil.copytree(copy, again)
+    prior_path(again).unlink()
+    train_prior(run["checkpoint"], again, dataclasses.replace(config, epochs=4), run["cache"])
+    resumed = train_prior(run["checkpoint"], again, config, run["cache"], resume=True)
+    assert resumed.kept["epoch"] == straight.kept["epoch"]
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+
+
 def test_a_second_prior_needs_overwrite_or_resume(run):
     with pytest.raises(PriorError, match="already there"):
         train_prior(run["checkpoint"], run["dir"], run["config"], run["cache"])

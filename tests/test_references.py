@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from autoenc_audio.references import FramePCAReference, ResampleReference, build_references, reference_metrics
+from autoenc_audio.references import (FramePCAReference, OpusReference, ResampleReference, build_references,
+                                     opus_available, reference_metrics)
 
 RATE, LENGTH = 8000, 8000
 
@@ -63,3 +64,26 @@ def test_one_fit_serves_every_size():
     direct = FramePCAReference.fit(train, 2000, LENGTH)
     np.testing.assert_allclose(np.abs(fitted.resized(2000).encode(test)), np.abs(direct.encode(test)), atol=1e-3)
     assert build_references(300, LENGTH, fitted)["frame_pca"].encode(test).shape == (2, 300)
+
+
+needs_opus = pytest.mark.skipif(not opus_available(), reason="opusenc/opusdec (Debian's opus-tools) not installed")
+
+
+@needs_opus
+def test_opus_at_equal_bits_keeps_length_and_gets_better_with_more_bits():
+    from autoenc_audio.metrics import evaluate
+    import torch
+
+    test = clips(2, seed=3)
+    small, large = OpusReference(500, LENGTH, RATE), OpusReference(4000, LENGTH, RATE)
+    assert small.kbps == pytest.approx(500 * 16 / 1000) and large.kbps == pytest.approx(64.0)
+    low, high = small.reconstruct(test), large.reconstruct(test)
+    assert low.shape == high.shape == test.shape
+    quality = [evaluate(torch.from_numpy(test), torch.from_numpy(y), RATE) for y in (low, high)]
+    assert quality[1]["snr_db"] > quality[0]["snr_db"] and quality[1]["snr_db"] > 10  # aligned: no delay left in
+    assert quality[1]["mel_l1"] < quality[0]["mel_l1"]
+
+
+def test_opus_refuses_a_bit_rate_opusenc_cannot_take():
+    with pytest.raises(ValueError, match="kb/s"):
+        OpusReference(100, LENGTH, RATE)  # 1.6 kb/s

@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
+from autoenc_audio.references import opus_available
 from autoenc_audio.sweep import ProposalRule, SweepError, parse_latents, propose
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,9 @@ def test_report_has_both_rows_a_chart_and_audio(swept):
         assert f"audio/{name}" in report
     references = summary["references"]
     assert len(references["resample"]) == 2 and len(references["frame_pca"]) == 2
+    if opus_available():  # 512 values x 16 bits a second is 8.2 kb/s; 256 would be 4.1, below what Opus takes
+        assert [entry["latent"] for entry in references["opus"]] == [512]
+        assert "| opus (8.19 kb/s) | 512 |" in report
 
 
 @pytest.mark.slow
@@ -54,6 +58,17 @@ def test_rerun_reuses_finished_models(swept):
     assert result.exit_code == 0, result.output
     assert "finished earlier" in result.output and "proposed N =" in result.output
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+@pytest.mark.slow
+def test_without_opus_the_sweep_says_so_in_one_line(swept, monkeypatch):
+    root, args, _ = swept
+    monkeypatch.setattr("autoenc_audio.sweep.opus_available", lambda: False)
+    result = CliRunner().invoke(cli, args[:-1])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if "Opus" in line]
+    assert len(lines) == 1 and "opus-tools" in lines[0]
+    assert "| opus" not in (root / "sweep" / "report.md").read_text()
 
 
 @pytest.mark.slow

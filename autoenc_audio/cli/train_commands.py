@@ -201,6 +201,8 @@ class PriorConsoleReporter:
 @click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Wall-clock budget [default: the epochs decide].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs over the memory [default: [prior] epochs of the run's config].")
 @click.option("--memory-clips", type=click.IntRange(min=1), default=None, help="Training clips the prior keeps [default: 1024].")
+@click.option("--patience", type=click.IntRange(min=0), default=None,
+              help="Stop when validation has not improved for this many epochs; 0 never stops early [default: 20].")
 @click.option("--seed", type=int, default=None, help="Seed of the model's initialisation and batches.")
 @device_option("Where to train [default: auto].")
 @click.option("--resume", is_flag=True, help="Continue the run's prior exactly where it stopped.")
@@ -208,19 +210,22 @@ class PriorConsoleReporter:
 @cache_dir_option
 @json_option
 def train_prior(
-    model: Path | None, minutes: float | None, epochs: int | None, memory_clips: int | None, seed: int | None,
-    device: str | None, resume: bool, overwrite: bool, cache_dir: Path | None, as_json: bool,
+    model: Path | None, minutes: float | None, epochs: int | None, memory_clips: int | None, patience: int | None,
+    seed: int | None, device: str | None, resume: bool, overwrite: bool, cache_dir: Path | None, as_json: bool,
 ) -> None:
     """Fit a prior over the latent frame sequences of a run's training music.
 
     Encodes up to --memory-clips training clips into a memory of latent
     frames and trains a recurrent model of how their phase-free features go
     on; 'aea generate' then walks over the memory to make music of any length.
-    Saved as RUN/prior.safetensors; Ctrl-C saves, --resume continues exactly.
+    Saved as RUN/prior.safetensors, holding the epoch with the best
+    validation loss; training stops when validation has not improved for
+    --patience epochs. Ctrl-C saves, --resume continues exactly.
 
     \b
     Examples:
       aea train-prior --model runs/demo --minutes 2
+      aea train-prior --model runs/demo --minutes 5 --patience 50
       aea train-prior --model runs/demo --resume --epochs 60
     """
     from ..latents import open_model
@@ -228,14 +233,16 @@ def train_prior(
 
     checkpoint = open_model(model, cache_dir, os.environ.get("AEA_MODEL"), device or "auto")
     config = checkpoint.config.override(prior={"minutes": minutes, "memory_clips": memory_clips, "seed": seed,
-                                               "device": device})
+                                               "device": device, "patience": patience})
     budget = {"epochs": epochs} if epochs is not None else ({"epochs": None} if minutes is not None else {})
     config = dataclasses.replace(config.prior, **budget)
     prior = fit_prior(checkpoint, checkpoint.path.parent, config, cache_dir, resume=resume,
                       reporter=PriorConsoleReporter(), overwrite=overwrite)
     last = prior.history[-1] if prior.history else {}
     summary = {"prior": str(prior.path), "epochs": prior.epoch, "steps": prior.step, "memory_clips": prior.memory.clips,
-               "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss")}
+               "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
+               "kept_epoch": prior.kept.get("epoch"), "kept_val_loss": prior.kept.get("val_loss"),
+               "stopped": prior.kept.get("stopped")}
     if as_json:
         print_json(summary)
         return
@@ -302,8 +309,10 @@ def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
     if not path.exists():
         return [("prior", "(none: 'aea train-prior' fits one)")]
     prior = read_prior_metadata(path)
-    progress, history = prior.get("progress") or {}, prior.get("history") or []
+    progress, history, kept = prior.get("progress") or {}, prior.get("history") or [], prior.get("kept") or {}
     last = f", val loss {history[-1]['val_loss']:.3f}" if history else ""
+    if isinstance(kept.get("val_loss"), (int, float)):
+        last += f", keeps epoch {kept.get('epoch')} (val loss {kept['val_loss']:.3f})"
     return [("prior", f"{path}: {progress.get('epoch', 0)} epochs{last}, memory of {prior['data'].get('clips')} clips "
                       f"from {prior['data'].get('tracks')} tracks, fingerprint {prior.get('fingerprint')}")]
 

@@ -52,6 +52,7 @@ per-part learning rate, so they drift slowly whatever the trainer's lr.
 from __future__ import annotations
 
 import math
+from typing import Iterable
 
 import torch
 from torch import nn
@@ -233,11 +234,11 @@ class Correction(nn.Module):
         return self.out(self.hidden(x))
 
 
-def envelope_channels(channels: int, hop: int, share: float) -> int:
+def envelope_channels(channels: int, hop: int, share: float, start: float = ENVELOPE_START) -> int:
     """How many of a frame's `channels` latent channels code the band envelope (`share` of them; 0 for small latents)."""
     if channels < ENVELOPE_MIN_CHANNELS:
         return 0
-    return min(round(channels * share), EnvelopeBands(hop).count)
+    return min(round(channels * share), EnvelopeBands(hop, start).count)
 
 
 class EnvelopeBands:
@@ -248,8 +249,8 @@ class EnvelopeBands:
     rescaled to the coded energies, which lowers spectral distance at some cost in SNR.
     """
 
-    def __init__(self, hop: int) -> None:
-        self.start = int(hop * ENVELOPE_START)
+    def __init__(self, hop: int, start: float = ENVELOPE_START) -> None:
+        self.start = int(hop * start)
         self.width = max(hop // 128, 1)
         self.count = (hop - self.start) // self.width
         self.end = self.start + self.count * self.width
@@ -273,9 +274,9 @@ class EnvelopeBands:
 class EnvelopeEncoder(nn.Module):
     """Coefficients `[B,H,T]` -> envelope code `[B,E,T]`: centred PCA of the bands' log energies."""
 
-    def __init__(self, hop: int, channels: int) -> None:
+    def __init__(self, hop: int, channels: int, start: float = ENVELOPE_START) -> None:
         super().__init__()
-        self.bands = EnvelopeBands(hop)
+        self.bands = EnvelopeBands(hop, start)
         self.register_buffer("mean", torch.zeros(self.bands.count))
         self.project = Projection(self.bands.count, channels)
 
@@ -290,9 +291,9 @@ class EnvelopeDecoder(nn.Module):
     by `sqrt(target / current)` energy, at most `ENVELOPE_GAIN_MAX` in log.
     """
 
-    def __init__(self, hop: int, channels: int) -> None:
+    def __init__(self, hop: int, channels: int, start: float = ENVELOPE_START) -> None:
         super().__init__()
-        self.bands = EnvelopeBands(hop)
+        self.bands = EnvelopeBands(hop, start)
         self.register_buffer("mean", torch.zeros(self.bands.count))
         self.expand = Projection(channels, self.bands.count)
 
@@ -319,6 +320,24 @@ def fit_envelope(encoder: EnvelopeEncoder, decoder: EnvelopeDecoder, total: torc
     decoder.expand.weight.reset((basis * spread[None]).float())
 
 
+@torch.no_grad()
+def match_envelope_power(encoder: EnvelopeEncoder, decoder: EnvelopeDecoder, coefficients: Iterable[torch.Tensor]) -> None:
+    """Shift each band's decoded log energy so that its mean power over the data equals the original's.
+
+    A truncated PCA of log energies smooths their peaks, and mean power is
+    dominated by the peaks: without this the decoded bands are darker on
+    average. `coefficients`: MDCT chunks `[B,H,T]` of the data the PCA was fitted on.
+    """
+    original = torch.zeros(encoder.bands.count, dtype=torch.float64)
+    decoded = torch.zeros_like(original)
+    for chunk in coefficients:
+        log_energy = encoder.bands.log_energy(chunk)
+        target = decoder.mean[:, None] + decoder.expand(encoder(chunk))
+        original += log_energy.exp().sum((0, 2)).double().cpu()
+        decoded += target.exp().sum((0, 2)).double().cpu()
+    decoder.mean += torch.log((original + 1e-30) / (decoded + 1e-30)).float().to(decoder.mean.device)
+
+
 def log_features(coefficients: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """`[B,H,T]` -> `[B,2H,T]`: scaled coefficients and their log-magnitudes (what log losses see)."""
     scaled = coefficients / scale[:, None]
@@ -328,11 +347,12 @@ def log_features(coefficients: torch.Tensor, scale: torch.Tensor) -> torch.Tenso
 class FrameEncoder(DataInitialized):
     """Audio `[B,1,L]` -> latent map `[B,K,T]` (AE) or `[B,2K,T]` (mean, log-variance; VAE)."""
 
-    def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int, variational: bool) -> None:
+    def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int, variational: bool,
+                 envelope_start: float = ENVELOPE_START) -> None:
         super().__init__()
         self.analysis = MDCTAnalysis(hop)
         self.project = Projection(hop, channels - envelope)
-        self.envelope = EnvelopeEncoder(hop, envelope) if envelope else None
+        self.envelope = EnvelopeEncoder(hop, envelope, envelope_start) if envelope else None
         self.variational = variational
         self.register_buffer("feature_scale", torch.ones(hop))
         self.correct = Correction(2 * hop, channels, width, blocks, kernel=1) if blocks > 0 else None
@@ -391,6 +411,9 @@ class FrameEncoder(DataInitialized):
                 envelope_total += log_energies.sum(0)
         if self.envelope is not None:
             fit_envelope(self.envelope, decoder.envelope, envelope_total, envelope_gram, count)
+            if decoder.energy_last:
+                match_envelope_power(self.envelope, decoder.envelope,
+                                     (self.analysis(chunk.float()) for chunk in audio.split(INIT_CHUNK)))
         magnitude = magnitude_total / count + 1e-8
         weight = magnitude.pow(-PCA_ALPHA)
         weight = weight / weight.mean()
@@ -411,11 +434,13 @@ class FrameEncoder(DataInitialized):
 class FrameDecoder(nn.Module):
     """Latent map `[B,K,T]` -> audio `[B,1,(T-1)*H]` (the wrapper crops to the clip length)."""
 
-    def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int) -> None:
+    def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int, energy_last: bool = False,
+                 envelope_start: float = ENVELOPE_START) -> None:
         super().__init__()
         self.coefficient_channels = channels - envelope
+        self.energy_last = energy_last
         self.expand = Projection(channels - envelope, hop)
-        self.envelope = EnvelopeDecoder(hop, envelope) if envelope else None
+        self.envelope = EnvelopeDecoder(hop, envelope, envelope_start) if envelope else None
         self.correct = Correction(channels, hop, width, blocks) if blocks > 0 else None
         self.gain: nn.Conv1d | None = None
         if blocks > 0:
@@ -431,10 +456,12 @@ class FrameDecoder(nn.Module):
         if self.correct is not None:
             hidden = self.correct.hidden(latent)
             coefficients = coefficients + self.correct.out(hidden)
-        if self.envelope is not None:
+        if self.envelope is not None and not self.energy_last:
             coefficients = self.envelope(coefficients, envelope_code)
         if hidden is not None and self.gain is not None:
             coefficients = coefficients * torch.exp(self.gain(hidden).clamp(max=GAIN_MAX))
+        if self.envelope is not None and self.energy_last:
+            coefficients = self.envelope(coefficients, envelope_code)
         return self.synthesis(coefficients)
 
 
@@ -445,10 +472,11 @@ def build_frame(model: ModelConfig, clip_samples: int) -> Autoencoder:
     hop = frame_hop(model.latent, clip_samples, model.hop)
     layout = layout_for(model.latent, frame_count(clip_samples, hop))
     variational = model.kind == "vae"
-    envelope = envelope_channels(layout.channels, hop, model.envelope)
-    encoder = FrameEncoder(hop, layout.channels, envelope, model.width, model.blocks, variational)
-    decoder = FrameDecoder(hop, layout.channels, envelope, model.width, model.blocks)
-    bands = EnvelopeBands(hop)
+    envelope = envelope_channels(layout.channels, hop, model.envelope, model.envelope_start)
+    encoder = FrameEncoder(hop, layout.channels, envelope, model.width, model.blocks, variational, model.envelope_start)
+    decoder = FrameDecoder(hop, layout.channels, envelope, model.width, model.blocks, model.decoder == "energy",
+                           model.envelope_start)
+    bands = EnvelopeBands(hop, model.envelope_start)
     description = f"MDCT hop {hop}, {layout.channels} channels per frame: {layout.channels - envelope} coefficient" + (
         f" + {envelope} envelope (log energies of {bands.count} bands from bin {bands.start} of {hop})" if envelope else ""
     )

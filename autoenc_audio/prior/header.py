@@ -14,7 +14,7 @@ PRIOR_FILE = "prior.safetensors"
 STATE_FILE = "prior.state.pt"
 FORMAT_NAME = "aea-prior"
 FORMAT_VERSION = 1
-JSON_FIELDS = ("config", "autoencoder", "data", "labels", "history", "progress")
+JSON_FIELDS = ("config", "autoencoder", "data", "labels", "history", "progress", "kept")
 
 
 class PriorError(InputError):

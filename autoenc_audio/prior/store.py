@@ -46,6 +46,7 @@ class Prior:
     step: int = 0
     position: int = 0  # batches done in the epoch after `epoch` (non-zero only when interrupted)
     path: Path | None = None
+    kept: dict[str, Any] = field(default_factory=dict)  # which epoch's state the file holds and why training stopped
     cache: dict[str, Any] = field(default_factory=dict, repr=False)  # derived layouts (the walk's, the styles'), never saved
 
     @property
@@ -66,8 +67,14 @@ def autoencoder_fields(checkpoint: Checkpoint) -> dict[str, Any]:
             "sample_rate": checkpoint.config.audio.sample_rate}
 
 
-def save_prior(path: Path, prior: Prior, training_state: dict[str, Any] | None = None) -> Path:
-    """Write the prior atomically; with `training_state`, first its resumable state beside it."""
+def save_prior(path: Path, prior: Prior, training_state: dict[str, Any] | None = None,
+               weights: dict[str, torch.Tensor] | None = None) -> Path:
+    """Write the prior atomically; with `training_state`, first its resumable state beside it.
+
+    `weights` (default: the model's own) are the model tensors the file keeps: training saves its
+    best-validation state there while the resumable state holds the latest.
+    """
+    weights = weights if weights is not None else prior.model.state_dict()
     memory, features = prior.memory, prior.features
     tensors = {
         "memory.frames": memory.frames.to(torch.float16).contiguous(),
@@ -75,15 +82,16 @@ def save_prior(path: Path, prior: Prior, training_state: dict[str, Any] | None =
         "memory.labels": memory.labels.contiguous(),
         "features.floor": features.floor.reshape(1).contiguous(), "features.mean": features.mean.contiguous(),
         "features.std": features.std.contiguous(), "features.basis": features.basis.contiguous(),
-        **{f"model.{key}": value.detach().cpu().contiguous() for key, value in prior.model.state_dict().items()},
+        **{f"model.{key}": value.detach().cpu().contiguous() for key, value in weights.items()},
     }
-    fingerprint = prior.fingerprint
+    fingerprint = weights_fingerprint(weights)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "aea_version": __version__,
                 "fingerprint": fingerprint, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 **{key: json.dumps(value) for key, value in (
                     ("config", prior.config.__dict__), ("autoencoder", prior.autoencoder), ("data", prior.data),
                     ("labels", memory.label_names), ("history", prior.history),
-                    ("progress", {"epoch": prior.epoch, "step": prior.step, "position": prior.position}))}}
+                    ("progress", {"epoch": prior.epoch, "step": prior.step, "position": prior.position}),
+                    ("kept", prior.kept))}}
     if training_state is not None:
         buffer = io.BytesIO()
         torch.save({"prior_fingerprint": fingerprint, "state": training_state}, buffer)
@@ -120,7 +128,8 @@ def _prior_from(path: Path, raw: dict[str, Any], tensors: dict[str, torch.Tensor
                          tensors["memory.labels"], list(raw.get("labels", [])))
     progress = raw.get("progress", {})
     return Prior(config, memory, features, model, raw["autoencoder"], raw.get("data", {}), raw.get("history", []),
-                 int(progress.get("epoch", 0)), int(progress.get("step", 0)), int(progress.get("position", 0)), path)
+                 int(progress.get("epoch", 0)), int(progress.get("step", 0)), int(progress.get("position", 0)), path,
+                 kept=dict(raw.get("kept") or {}))
 
 
 def load_prior_state(path: Path, prior: Prior) -> dict[str, Any]:

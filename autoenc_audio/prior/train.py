@@ -3,12 +3,19 @@
 As `aea train`: a state object, one `train_step` returning named metrics, an
 epoch and minute budget, a save after every epoch (atomic), Ctrl-C saves, and
 `resume` continues exactly: every random choice derives from (seed, epoch).
+
+The prior file keeps the state with the best validation loss, not the last: on
+a small memory the recurrent model over-fits within minutes. Training stops
+when validation has not improved for `patience` epochs; the file records which
+epoch it kept and why training stopped (`Prior.kept`). The resumable state
+beside it holds the latest weights.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import copy
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,7 +32,7 @@ from .model import FeaturePrior
 from .store import Prior, PriorError, autoencoder_fields, load_prior, load_prior_state, prior_path, save_prior
 
 VALIDATION_EVERY = 10
-"""Every 10th memory clip is held out of the model's training to measure its loss."""
+"""Every 10th memory clip is held out of the model's training to measure its loss (from 11 clips on)."""
 
 
 class PriorReporter(Protocol):
@@ -44,6 +51,7 @@ class PriorRun:
     validation_features: torch.Tensor
     device: torch.device
     path: Path
+    best_weights: dict[str, torch.Tensor] | None = None  # the kept state (None: nothing validated yet)
 
 
 def memory_features(features: FeatureMap, memory: FrameMemory) -> torch.Tensor:
@@ -113,10 +121,15 @@ def start_run(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cache_
     optimizer = torch.optim.Adam(prior.model.parameters(), lr=prior.config.lr)
     if state is not None:
         optimizer.load_state_dict(state["optimizer"])
+    best = None
+    if state is not None:
+        best = copy.deepcopy(prior.model.state_dict())  # the file's weights are the kept ones
+        if "model" in state:  # the latest weights (files written before the best state was kept hold only those)
+            prior.model.load_state_dict(state["model"])
     features = memory_features(prior.features, prior.memory)
     held_out = torch.zeros(len(features), dtype=torch.bool)
-    held_out[VALIDATION_EVERY - 1 :: VALIDATION_EVERY] = len(features) >= 2 * VALIDATION_EVERY
-    return PriorRun(prior, optimizer, features[~held_out], features[held_out], device, path), state
+    held_out[VALIDATION_EVERY - 1 :: VALIDATION_EVERY] = len(features) > VALIDATION_EVERY  # one clip kept back at least
+    return PriorRun(prior, optimizer, features[~held_out], features[held_out], device, path, best), state
 
 
 def train_prior(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cache_dir: Path, resume: bool = False,
@@ -130,9 +143,47 @@ def train_prior(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cach
     deadline = time.monotonic() + 60 * limits.minutes if limits.minutes else math.inf
     epochs = limits.epochs if limits.epochs is not None else math.inf
     with StopAtBatchBoundary() as stop:
-        while prior.epoch < epochs and time.monotonic() < deadline:  # epochs are short: the clock is read between them
+        while not (reason := stop_reason(run, epochs, deadline)):  # epochs are short: the clock is read between them
             run_epoch(run, reporter, stop)
+    prior.kept = {**prior.kept, "stopped": reason}
+    _save(run)
+    if run.best_weights is not None:
+        prior.model.load_state_dict(run.best_weights)  # what the file holds is what the caller gets
+    reporter.message(describe_kept(prior))
     return prior
+
+
+def stop_reason(run: PriorRun, epochs: float, deadline: float) -> str:
+    """Why training ends now, or "" to go on: the epoch limit, the clock, or validation that stopped improving."""
+    prior = run.prior
+    patience, best_epoch = prior.config.patience, prior.kept.get("epoch")
+    if patience and best_epoch is not None and prior.position == 0 and prior.epoch - best_epoch >= patience:
+        return f"validation loss has not improved for {prior.epoch - best_epoch} epochs (patience {patience})"
+    if prior.epoch >= epochs:
+        return f"reached the epoch limit ({prior.epoch} epochs)"
+    if time.monotonic() >= deadline:
+        return f"the time budget ran out after epoch {prior.epoch}"
+    return ""
+
+
+def describe_kept(prior: Prior) -> str:
+    """One line: which epoch's state the prior keeps, with its validation loss, and why training stopped."""
+    kept = prior.kept
+    if kept.get("epoch") is None:
+        return f"prior: no epoch finished; {kept.get('stopped', '')}".rstrip("; ")
+    loss = kept.get("val_loss")
+    which = (f"kept epoch {kept['epoch']} of {prior.epoch} (best validation loss {loss:.4f})"
+             if loss is not None and math.isfinite(loss) else f"kept the last epoch, {kept['epoch']} (no validation clips)")
+    return f"prior: {which}; stopped: {kept.get('stopped', '?')}"
+
+
+def update_best(run: PriorRun, record: dict[str, Any]) -> None:
+    """Keep this epoch's weights when its validation loss is the best so far (always, without validation clips)."""
+    prior, loss = run.prior, record["val_loss"]
+    best = prior.kept.get("val_loss")
+    if not math.isfinite(loss) or best is None or not math.isfinite(best) or loss < best:
+        run.best_weights = copy.deepcopy(prior.model.state_dict())
+        prior.kept = {"epoch": prior.epoch, "val_loss": loss if math.isfinite(loss) else None}
 
 
 def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary) -> None:
@@ -152,6 +203,7 @@ def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary)
     record = {"epoch": prior.epoch, "step": prior.step, "train_loss": sum(losses) / max(len(losses), 1),
               "val_loss": validation_loss(run)}
     prior.history.append(record)
+    update_best(run, record)
     _save(run)
     reporter.end_epoch(record)
     if stop.requested:
@@ -159,9 +211,12 @@ def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary)
 
 
 def _save(run: PriorRun) -> None:
+    """The kept (best) weights to the prior file; the latest weights and the optimiser to the state beside it."""
     run.prior.model.cpu()
-    state = {"optimizer": run.optimizer.state_dict()}
-    save_prior(run.path, run.prior, state)
+    latest = {key: value.detach().clone() for key, value in run.prior.model.state_dict().items()}
+    state = {"optimizer": run.optimizer.state_dict(), "model": latest}
+    best = {key: value.cpu() for key, value in run.best_weights.items()} if run.best_weights is not None else None
+    save_prior(run.path, run.prior, state, weights=best)
     run.prior.model.to(run.device)
     run.prior.path = run.path
 

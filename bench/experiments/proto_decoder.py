@@ -1,0 +1,128 @@
+"""Decoder prototypes (issue #22): a fixed number of steps of aea's own train_step, then metrics and signature.
+
+Steps, not minutes, so that two prototypes can run side by side (one thread each) and still compare: the
+same data (the bench's real music, aea's split), the same linear start (train._initialize), the same batches
+(seeded), the default recipe's loss weights and cosine schedule. Evaluates on `--eval-clips` held-out test
+clips spread over the test tracks: METRICS.md figures plus the decoder signature (crest ratio, octave
+levels). Appends a row to results.jsonl and can keep the model (`--keep`).
+
+    .venv/bin/python bench/experiments/proto_decoder.py energy-2k7 --steps 1500 --threads 1 \
+        --set model.decoder='"energy"' --set model.envelope=0.094
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+BENCH = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(BENCH))
+from real_music import real_music_folder  # noqa: E402
+
+from autoenc_audio import train as train_module  # noqa: E402
+from autoenc_audio.config import load_config  # noqa: E402
+from autoenc_audio.data import prepare_dataset  # noqa: E402
+from autoenc_audio.metrics import evaluate  # noqa: E402
+from autoenc_audio.models import build_model  # noqa: E402
+from autoenc_audio.signature import SignatureAccumulator  # noqa: E402
+
+CACHE = BENCH / ".cache"
+RESULTS = Path(__file__).parent / "results.jsonl"
+
+
+def parse_sets(items: list[str]) -> dict[str, dict]:
+    overrides: dict[str, dict] = {}
+    for item in items:
+        key, value = item.split("=", 1)
+        section, name = key.split(".")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        overrides.setdefault(section, {})[name] = parsed
+    return overrides
+
+
+def evenly(count: int, picks: int) -> np.ndarray:
+    return np.linspace(0, count - 1, min(picks, count)).astype(int)
+
+
+@torch.no_grad()
+def measure(model, dataset, clips: int, sample_rate: int) -> dict:
+    model.eval()
+    totals: dict[str, float] = {}
+    signature = SignatureAccumulator(sample_rate)
+    picks = evenly(len(dataset), clips)
+    for start in range(0, len(picks), 16):
+        audio = torch.stack([dataset[int(i)][0] for i in picks[start:start + 16]])
+        recon = model(audio)["recon"]
+        for name, value in evaluate(audio, recon, sample_rate).items():
+            totals[name] = totals.get(name, 0.0) + value * len(audio)
+        signature.add(audio, recon)
+    row = {name: round(value / len(picks), 4) for name, value in totals.items()}
+    result = signature.result()
+    row["crest_median"], row["crest_p90"] = round(result.crest_median, 3), round(result.crest_p90, 3)
+    row["octave_db"] = {k: round(v, 2) for k, v in result.octave_db.items()}
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name")
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-clips", type=int, default=96)
+    parser.add_argument("--set", action="append", default=[])
+    parser.add_argument("--keep", action="store_true", help="save the model to bench/.runs/proto-NAME.pt")
+    parser.add_argument("--freeze-envelope", action="store_true", help="the envelope's PCA projections stay fixed")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    config = load_config("default").override(train={"device": "cpu", "seed": args.seed}).override(**parse_sets(args.set))
+    prepared = prepare_dataset(real_music_folder(), config.audio, config.data, CACHE)
+    train_set, test_set = prepared.splits["train"], prepared.splits["test"]
+    torch.manual_seed(args.seed)
+    model = build_model(config.model, config.audio)
+    train_module._initialize(model, train_set, torch.device("cpu"))
+    if args.freeze_envelope:
+        for name, parameter in model.named_parameters():
+            if ".envelope." in name:
+                parameter.requires_grad_(False)
+    start_row = measure(model, test_set, args.eval_clips, config.audio.sample_rate)
+    print("start", json.dumps(start_row), flush=True)
+    settings = config.train
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    rng = np.random.default_rng(args.seed)
+    started, losses = time.perf_counter(), []
+    for step in range(args.steps):
+        lr = train_module.learning_rate(settings.lr, settings.scheduler, step / args.steps)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        picks = rng.choice(len(train_set), settings.batch_size, replace=False)
+        audio = torch.stack([train_set[int(i)][0] for i in picks])
+        metrics = train_module.train_step(model, audio, optimizer, dict(settings.loss_weights), 1.0,
+                                          settings.grad_clip, autocast=False)
+        losses.append(metrics["loss"])
+        if (step + 1) % 250 == 0:
+            print(f"step {step + 1} loss {np.mean(losses[-250:]):.4f} {time.perf_counter() - started:.0f}s", flush=True)
+    seconds = time.perf_counter() - started
+    row = {"name": args.name, "harness": "proto_decoder", "steps": args.steps, "seed": args.seed,
+           "freeze_envelope": args.freeze_envelope,
+           "overrides": parse_sets(args.set), "train_s": round(seconds, 1),
+           "steps_per_s": round(args.steps / seconds, 2), "threads": args.threads,
+           **measure(model, test_set, args.eval_clips, config.audio.sample_rate), "start": start_row}
+    with open(RESULTS, "a") as handle:
+        handle.write(json.dumps(row) + "\n")
+    print(json.dumps(row), flush=True)
+    if args.keep:
+        torch.save({"config": config.to_dict(), "state": model.state_dict()}, BENCH / ".runs" / f"proto-{args.name}.pt")
+
+
+if __name__ == "__main__":
+    main()
