@@ -327,7 +327,8 @@ def with_legacy_decoder(stored: dict[str, Any]) -> dict[str, Any]:
     """
     model = stored.get("model") if isinstance(stored, dict) else None
     if isinstance(model, dict) and "decoder" not in model:
-        return {**stored, "model": {**model, "decoder": "gated"}}
+        legacy = {"decoder": "gated", "envelope": 0.0, "envelope_start": 0.25}  # what those runs were built with
+        return {**stored, "model": {**legacy, **model, "decoder": "gated"}}
     return stored
 
 

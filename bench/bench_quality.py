@@ -122,7 +122,7 @@ def summarise(values: list[float]) -> dict:
 def train_presets(name: str, root: Path, args, test: np.ndarray, sample_rate: int) -> tuple[dict, dict, dict]:
     """Rows (mean and range over seeds), signatures and loaded models of every preset, and of seed."""
     rows, signatures, models = {}, {}, {}
-    for preset in [*args.presets.split(","), "seed"]:
+    for preset in [*args.presets.split(","), *(["seed"] if args.with_seed else [])]:
         seeds = [0] if preset == "seed" else [int(s) for s in args.seeds.split(",")]
         runs = []
         for seed in seeds:
@@ -227,6 +227,7 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2", help="training seeds of each preset")
     parser.add_argument("--presets", default="default,gated", help="recipes to train (configs/ names or PRESETS)")
     parser.add_argument("--datasets", default="real,corpus")
+    parser.add_argument("--no-seed", dest="with_seed", action="store_false", help="leave out the seed arch's row")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / ".runs")
     parser.add_argument("--name", default="quality", help="results file name")
     parser.add_argument("--quick", action="store_true", help="do not overwrite the committed results")

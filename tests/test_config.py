@@ -100,3 +100,21 @@ def test_a_binary_file_is_not_a_config(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(ConfigError, match="nope.toml: config file not found"):
         load_config(tmp_path / "nope.toml")
+
+
+def test_a_run_saved_before_model_decoder_existed_reads_back_as_it_was_built(tmp_path):
+    """Old run folders and checkpoints name no decoder: they were built with the gated one (envelope bands from
+    a quarter of the band, none unless they said so), whatever the default is for new runs."""
+    from autoenc_audio.config import load_run_config
+
+    old = Config().to_dict()
+    for key in ("decoder", "envelope_start", "envelope"):
+        del old["model"][key]
+    path = tmp_path / "config.toml"
+    path.write_text(dump_toml(old))
+    model = load_run_config(path).model
+    assert (model.decoder, model.envelope, model.envelope_start) == ("gated", 0.0, 0.25)
+    old["model"]["envelope"] = 0.094  # a spectral-preset run kept its envelope share
+    path.write_text(dump_toml(old))
+    assert load_run_config(path).model.envelope == 0.094
+    assert load_config(path).model == Config.from_dict(old).model  # settings for a new run are not rewritten

@@ -9,7 +9,7 @@ minutes. This model is cheap at the sample rate and rich at the frame rate:
       -> K - E coefficient channels: linear projection (1x1 conv H -> K-E, PCA
          of the data's MDCT coefficients, weighted so high bands also get
          components), and E envelope channels (0 by default): a centred PCA
-         of the log energies of narrow bands above 2.7 kHz (`EnvelopeBands`); plus a
+         of the log energies of narrow bands above 2.7 kHz (`band_energy.Bands`); plus a
          nonlinear residual correction at the frame rate (zero-initialised)  [B,K,T]  (x2 for a VAE)
     latent [B,K,T] (flattened to exactly N values by the Autoencoder wrapper)
       -> (linear expansion (the projection's weighted inverse) + additive
@@ -52,12 +52,13 @@ per-part learning rate, so they drift slowly whatever the trainer's lr.
 from __future__ import annotations
 
 import math
-from typing import Iterable
 
 import torch
 from torch import nn
 
 from ..config import ConfigError, ModelConfig
+from . import band_energy
+from .band_energy import Bands
 from .base import Autoencoder, DataInitialized, layout_for
 
 LOGVAR_INIT = -6.0
@@ -84,8 +85,6 @@ ENVELOPE_START = 1 / 4
 """Where the envelope bands start, as a fraction of the Nyquist frequency (2756 Hz at 22050 Hz).
 
 Starting lower, the bands would also rescale loud mid bands the coefficient code already holds well, at a cost in SNR."""
-ENERGY_EPS = 1e-10
-"""Added to band energies (mean squared MDCT coefficient) before the log."""
 
 
 def frame_hop(latent_size: int, clip_samples: int, hop: int) -> int:
@@ -223,14 +222,17 @@ class Correction(nn.Module):
         self.inp = nn.Conv1d(channels_in, width, kernel, padding=kernel // 2)
         self.blocks = nn.Sequential(*[ResidualBlock(width, 2 ** (i % 4)) for i in range(blocks)])
         self.activation = nn.GELU()
-        self.out = nn.Conv1d(width, channels_out, 1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        self.out: nn.Conv1d | None = None  # channels_out 0: hidden features only (the energy decoder's gate)
+        if channels_out:
+            self.out = nn.Conv1d(width, channels_out, 1)
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.blocks(self.inp(x)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert self.out is not None, "a correction without outputs has only hidden features"
         return self.out(self.hidden(x))
 
 
@@ -238,37 +240,7 @@ def envelope_channels(channels: int, hop: int, share: float, start: float = ENVE
     """How many of a frame's `channels` latent channels code the band envelope (`share` of them; 0 for small latents)."""
     if channels < ENVELOPE_MIN_CHANNELS:
         return 0
-    return min(round(channels * share), EnvelopeBands(hop, start).count)
-
-
-class EnvelopeBands:
-    """The narrow high bands whose log energies the envelope channels code.
-
-    Bands are `H/128` MDCT bins wide (86 Hz at hop 512 and 22050 Hz) from
-    `ENVELOPE_START` of the bins (2756 Hz) up. The decoded coefficients' bands are
-    rescaled to the coded energies, which lowers spectral distance at some cost in SNR.
-    """
-
-    def __init__(self, hop: int, start: float = ENVELOPE_START) -> None:
-        self.start = int(hop * start)
-        self.width = max(hop // 128, 1)
-        self.count = (hop - self.start) // self.width
-        self.end = self.start + self.count * self.width
-
-    def split(self, coefficients: torch.Tensor) -> torch.Tensor:
-        """`[B,H,T]` -> the bands' coefficients `[B,bands,width,T]`."""
-        batch, _, frames = coefficients.shape
-        return coefficients[:, self.start : self.end].reshape(batch, self.count, self.width, frames)
-
-    def log_energy(self, coefficients: torch.Tensor) -> torch.Tensor:
-        """`[B,H,T]` -> `[B,bands,T]`: log mean square of each band's coefficients."""
-        return torch.log(self.split(coefficients).square().mean(2) + ENERGY_EPS)
-
-    def scale(self, coefficients: torch.Tensor, log_gain: torch.Tensor) -> torch.Tensor:
-        """Multiply each band of `[B,H,T]` by `exp(log_gain)` `[B,bands,T]`; other bins unchanged."""
-        batch, _, frames = coefficients.shape
-        high = (self.split(coefficients) * log_gain.exp()[:, :, None]).reshape(batch, -1, frames)
-        return torch.cat([coefficients[:, : self.start], high, coefficients[:, self.end :]], dim=1)
+    return min(round(channels * share), Bands(hop, start).count)
 
 
 class EnvelopeEncoder(nn.Module):
@@ -276,7 +248,7 @@ class EnvelopeEncoder(nn.Module):
 
     def __init__(self, hop: int, channels: int, start: float = ENVELOPE_START) -> None:
         super().__init__()
-        self.bands = EnvelopeBands(hop, start)
+        self.bands = Bands(hop, start)
         self.register_buffer("mean", torch.zeros(self.bands.count))
         self.project = Projection(self.bands.count, channels)
 
@@ -293,7 +265,7 @@ class EnvelopeDecoder(nn.Module):
 
     def __init__(self, hop: int, channels: int, start: float = ENVELOPE_START) -> None:
         super().__init__()
-        self.bands = EnvelopeBands(hop, start)
+        self.bands = Bands(hop, start)
         self.register_buffer("mean", torch.zeros(self.bands.count))
         self.expand = Projection(channels, self.bands.count)
 
@@ -320,24 +292,6 @@ def fit_envelope(encoder: EnvelopeEncoder, decoder: EnvelopeDecoder, total: torc
     decoder.expand.weight.reset((basis * spread[None]).float())
 
 
-@torch.no_grad()
-def match_envelope_power(encoder: EnvelopeEncoder, decoder: EnvelopeDecoder, coefficients: Iterable[torch.Tensor]) -> None:
-    """Shift each band's decoded log energy so that its mean power over the data equals the original's.
-
-    A truncated PCA of log energies smooths their peaks, and mean power is
-    dominated by the peaks: without this the decoded bands are darker on
-    average. `coefficients`: MDCT chunks `[B,H,T]` of the data the PCA was fitted on.
-    """
-    original = torch.zeros(encoder.bands.count, dtype=torch.float64)
-    decoded = torch.zeros_like(original)
-    for chunk in coefficients:
-        log_energy = encoder.bands.log_energy(chunk)
-        target = decoder.mean[:, None] + decoder.expand(encoder(chunk))
-        original += log_energy.exp().sum((0, 2)).double().cpu()
-        decoded += target.exp().sum((0, 2)).double().cpu()
-    decoder.mean += torch.log((original + 1e-30) / (decoded + 1e-30)).float().to(decoder.mean.device)
-
-
 def log_features(coefficients: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """`[B,H,T]` -> `[B,2H,T]`: scaled coefficients and their log-magnitudes (what log losses see)."""
     scaled = coefficients / scale[:, None]
@@ -345,17 +299,26 @@ def log_features(coefficients: torch.Tensor, scale: torch.Tensor) -> torch.Tenso
 
 
 class FrameEncoder(DataInitialized):
-    """Audio `[B,1,L]` -> latent map `[B,K,T]` (AE) or `[B,2K,T]` (mean, log-variance; VAE)."""
+    """Audio `[B,1,L]` -> latent map `[B,K,T]` (AE) or `[B,2K,T]` (mean, log-variance; VAE).
+
+    With `energy` (the energy decoder's encoder), the last `envelope` channels code what the linear decoding of
+    the first `K - envelope` loses of each band's energy (`band_energy.py`); the correction does not touch them,
+    so no loss can train the energies dark.
+    """
 
     def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int, variational: bool,
-                 envelope_start: float = ENVELOPE_START) -> None:
+                 envelope_start: float = ENVELOPE_START, energy: bool = False) -> None:
         super().__init__()
         self.analysis = MDCTAnalysis(hop)
         self.project = Projection(hop, channels - envelope)
-        self.envelope = EnvelopeEncoder(hop, envelope, envelope_start) if envelope else None
+        self.envelope = EnvelopeEncoder(hop, envelope, envelope_start) if envelope and not energy else None
+        self.energy = band_energy.LossEncoder(hop, envelope, envelope_start) if envelope and energy else None
+        if self.energy is not None:
+            self.register_buffer("inverse", torch.zeros(hop, channels - envelope))  # the decoder's linear start
         self.variational = variational
         self.register_buffer("feature_scale", torch.ones(hop))
-        self.correct = Correction(2 * hop, channels, width, blocks, kernel=1) if blocks > 0 else None
+        corrected = channels - envelope if self.energy is not None else channels
+        self.correct = Correction(2 * hop, corrected, width, blocks, kernel=1) if blocks > 0 else None
         self.logvar: nn.Conv1d | None = None
         if variational:
             self.logvar = nn.Conv1d(width if self.correct is not None else hop, channels, 1)
@@ -371,6 +334,9 @@ class FrameEncoder(DataInitialized):
         if self.correct is not None:
             hidden = self.correct.hidden(log_features(coefficients, self.feature_scale))
             mean = mean + self.correct.out(hidden)
+        if self.energy is not None:
+            linear = torch.einsum("hk,bkt->bht", self.inverse, mean)
+            mean = torch.cat([mean, self.energy(coefficients, linear)], dim=1)
         if self.logvar is None:
             return mean
         logvar = self.logvar(hidden if hidden is not None else coefficients)
@@ -411,9 +377,6 @@ class FrameEncoder(DataInitialized):
                 envelope_total += log_energies.sum(0)
         if self.envelope is not None:
             fit_envelope(self.envelope, decoder.envelope, envelope_total, envelope_gram, count)
-            if decoder.energy_last:
-                match_envelope_power(self.envelope, decoder.envelope,
-                                     (self.analysis(chunk.float()) for chunk in audio.split(INIT_CHUNK)))
         magnitude = magnitude_total / count + 1e-8
         weight = magnitude.pow(-PCA_ALPHA)
         weight = weight / weight.mean()
@@ -429,19 +392,34 @@ class FrameEncoder(DataInitialized):
         self.project.weight.reset((basis.T * weight[None] / spread[:, None]).float())
         decoder.expand.weight.reset((basis / weight[:, None] * spread[None]).float())
         self.feature_scale.copy_(magnitude.float())
+        if self.energy is not None:
+            self.inverse.copy_(decoder.expand.weight.init)
+
+            def pairs():
+                for chunk in audio.split(INIT_CHUNK):
+                    coefficients = self.analysis(chunk.float())
+                    yield coefficients, torch.einsum("hk,bkt->bht", self.inverse, self.project(coefficients))
+
+            band_energy.fit_loss_envelope(self.energy, decoder.energy, pairs)
 
 
 class FrameDecoder(nn.Module):
-    """Latent map `[B,K,T]` -> audio `[B,1,(T-1)*H]` (the wrapper crops to the clip length)."""
+    """Latent map `[B,K,T]` -> audio `[B,1,(T-1)*H]` (the wrapper crops to the clip length).
 
-    def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int, energy_last: bool = False,
-                 envelope_start: float = ENVELOPE_START) -> None:
+    With `energy`, the last step restores each band's coded energy (`band_energy.EnergyRestorer`), after the
+    gate, so nothing after it can make a band darker or a transient louder than the code says.
+    """
+
+    def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int,
+                 envelope_start: float = ENVELOPE_START, energy: bool = False) -> None:
         super().__init__()
         self.coefficient_channels = channels - envelope
-        self.energy_last = energy_last
         self.expand = Projection(channels - envelope, hop)
-        self.envelope = EnvelopeDecoder(hop, envelope, envelope_start) if envelope else None
-        self.correct = Correction(channels, hop, width, blocks) if blocks > 0 else None
+        self.envelope = EnvelopeDecoder(hop, envelope, envelope_start) if envelope and not energy else None
+        self.energy = band_energy.EnergyRestorer(hop, envelope, envelope_start) if envelope and energy else None
+        # The energy decoder's correction only gates: an additive correction puts energy where the original has
+        # none, at attacks (clicks), and the rescaling that follows cannot say where in a frame energy lands.
+        self.correct = Correction(channels, 0 if energy else hop, width, blocks) if blocks > 0 else None
         self.gain: nn.Conv1d | None = None
         if blocks > 0:
             self.gain = nn.Conv1d(width, hop, 1)
@@ -455,13 +433,15 @@ class FrameDecoder(nn.Module):
         hidden = None
         if self.correct is not None:
             hidden = self.correct.hidden(latent)
-            coefficients = coefficients + self.correct.out(hidden)
-        if self.envelope is not None and not self.energy_last:
+            if self.correct.out is not None:
+                coefficients = coefficients + self.correct.out(hidden)
+        if self.envelope is not None:
             coefficients = self.envelope(coefficients, envelope_code)
         if hidden is not None and self.gain is not None:
             coefficients = coefficients * torch.exp(self.gain(hidden).clamp(max=GAIN_MAX))
-        if self.envelope is not None and self.energy_last:
-            coefficients = self.envelope(coefficients, envelope_code)
+        if self.energy is not None:
+            linear = torch.einsum("hk,bkt->bht", self.expand.weight.init, code)
+            coefficients = self.energy(coefficients, linear, envelope_code)
         return self.synthesis(coefficients)
 
 
@@ -473,11 +453,13 @@ def build_frame(model: ModelConfig, clip_samples: int) -> Autoencoder:
     layout = layout_for(model.latent, frame_count(clip_samples, hop))
     variational = model.kind == "vae"
     envelope = envelope_channels(layout.channels, hop, model.envelope, model.envelope_start)
-    encoder = FrameEncoder(hop, layout.channels, envelope, model.width, model.blocks, variational, model.envelope_start)
-    decoder = FrameDecoder(hop, layout.channels, envelope, model.width, model.blocks, model.decoder == "energy",
-                           model.envelope_start)
-    bands = EnvelopeBands(hop, model.envelope_start)
+    energy = model.decoder == "energy"
+    encoder = FrameEncoder(hop, layout.channels, envelope, model.width, model.blocks, variational, model.envelope_start,
+                           energy)
+    decoder = FrameDecoder(hop, layout.channels, envelope, model.width, model.blocks, model.envelope_start, energy)
+    bands = Bands(hop, model.envelope_start)
+    what = (f"the energy the coefficient code loses in {bands.count} bands from bin {bands.start} of {hop}, restored last"
+            if energy else f"log energies of {bands.count} bands from bin {bands.start} of {hop}")
     description = f"MDCT hop {hop}, {layout.channels} channels per frame: {layout.channels - envelope} coefficient" + (
-        f" + {envelope} envelope (log energies of {bands.count} bands from bin {bands.start} of {hop})" if envelope else ""
-    )
+        f" + {envelope} envelope ({what})" if envelope else "")
     return Autoencoder(encoder, decoder, layout, clip_samples, variational, frame_hop=hop, arch_description=description)
