@@ -23,11 +23,11 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m autoenc_audio demo --out runs/demo --overwrite
 
-# Benchmarks take about three hours on 2 cores; results land in bench/results/.
+# Benchmarks take about five hours on 2 cores; results land in bench/results/.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
 	$(BIN)/python bench/bench_latents.py
-	$(BIN)/python bench/bench_quality.py --minutes 10
+	$(BIN)/python bench/bench_quality.py --minutes 10 --seeds 0,1,2 --baseline-seeds 0
 	$(BIN)/python bench/bench_analyze.py --minutes 5
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5 --test-fraction 0.25 --name generation-wide --out bench/.runs/generation-wide --seeds 1,101,201,301

@@ -62,6 +62,12 @@ class DataConfig:
             raise ConfigError("data.validation_fraction + data.test_fraction must be below 1")
 
 
+DECODERS = ("gain", "gated", "energy")
+"""The default model's decoders (`models/frame.py`): its correction network only scales the linear decoding's
+coefficients ("gain"), also adds to them ("gated", the decoder before 2026-12), or gates and then restores coded
+band energies ("energy", `models/band_energy.py`)."""
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Which network, which latent kind and how many latent values.
@@ -83,7 +89,7 @@ class ModelConfig:
     blocks: int = 2
     envelope: float = 0.0
     envelope_start: float = 0.25
-    decoder: str = "gated"
+    decoder: str = "gain"
     seed_channels: tuple[int, ...] = ()
     seed_kernels: tuple[int, ...] = ()
     seed_strides: tuple[int, ...] = ()
@@ -96,8 +102,8 @@ class ModelConfig:
             raise ConfigError(f"model.kind must be 'ae' or 'vae', got {self.kind!r}")
         if self.latent < 1:
             raise ConfigError(f"model.latent must be positive, got {self.latent}")
-        if self.decoder not in ("gated", "energy"):
-            raise ConfigError(f"model.decoder must be 'gated' or 'energy', got {self.decoder!r}")
+        if self.decoder not in DECODERS:
+            raise ConfigError(f"model.decoder must be {', '.join(map(repr, DECODERS))}, got {self.decoder!r}")
         if not 0.0 <= self.envelope_start < 1.0:
             raise ConfigError(f"model.envelope_start must be at least 0 and below 1, got {self.envelope_start}")
         if not 0.0 <= self.envelope < 1.0:
@@ -123,7 +129,7 @@ class TrainConfig:
     seed: int = 0
     grad_clip: float = 1.0
     loss_weights: dict[str, float] = field(
-        default_factory=lambda: {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "rmse": 0.0, "kl": 1e-4}
+        default_factory=lambda: {"l1": 20.0, "mrstft": 1.0, "mel": 2.0, "rmse": 0.0, "kl": 1e-4}
     )
     kl_warmup_epochs: int = 5
     scheduler: str = "cosine"  # cosine | constant

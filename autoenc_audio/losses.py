@@ -12,7 +12,40 @@ from __future__ import annotations
 import torch
 
 from . import metrics
-from .metrics import DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, as_batch, mel_l1, spectral_convergence, stft_magnitude
+from .metrics import (DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, MEL_BANDS, MEL_EPS, MEL_FFT, MEL_HOP, as_batch, mel_l1,
+                      spectral_convergence, stft)
+
+
+class Spectra:
+    """The complex STFTs of a reference and an estimate `[batch, samples]`, each size computed once.
+
+    The MR-STFT's 2048-point STFT (hop 512) is also the mel loss's: sharing it
+    spares two of the step's eight STFTs when both losses are weighted.
+    """
+
+    def __init__(self, reference: torch.Tensor, estimate: torch.Tensor) -> None:
+        self.reference, self.estimate = as_batch(reference), as_batch(estimate)
+        self._cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def pair(self, n_fft: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Complex STFTs `[batch, n_fft//2+1, frames]` (hop n_fft/4) of the reference and the estimate."""
+        if n_fft not in self._cache:
+            self._cache[n_fft] = (stft(self.reference, n_fft), stft(self.estimate, n_fft))
+        return self._cache[n_fft]
+
+    def magnitudes(self, n_fft: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.pair(n_fft)
+        return x.abs(), y.abs()
+
+    def mel_powers(self, sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mel power spectrograms `[batch, 80, frames]` as `metrics.mel_power` computes them."""
+        assert MEL_HOP == MEL_FFT // 4, "the mel STFT is shared only when its hop is the MR-STFT's"
+        bank = metrics._mel_filterbank_cached(int(sample_rate), MEL_FFT, MEL_BANDS)
+        powers = []
+        for spectrum in self.pair(MEL_FFT):
+            power = spectrum.real.square() + spectrum.imag.square()
+            powers.append(torch.matmul(bank.to(power.device, power.dtype), power))
+        return powers[0], powers[1]
 
 
 def waveform_l1(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
@@ -33,6 +66,7 @@ def multi_resolution_stft_loss(
     fft_sizes: tuple[int, ...] = FFT_SIZES,
     convergence_weight: float = 1.0,
     log_magnitude_weight: float = 1.0,
+    spectra: "Spectra | None" = None,
 ) -> torch.Tensor:
     """Spectral convergence + log-magnitude L1, averaged over resolutions.
 
@@ -44,10 +78,10 @@ def multi_resolution_stft_loss(
     at the start of a real track) would swamp the batch's gradient. For a
     batch of one clip the loss equals the `mrstft` metric.
     """
-    x, y = as_batch(reference), as_batch(estimate)
-    total = x.new_zeros(())
+    spectra = spectra or Spectra(reference, estimate)
+    total = spectra.reference.new_zeros(())
     for n_fft in fft_sizes:
-        magnitude_x, magnitude_y = stft_magnitude(x, n_fft), stft_magnitude(y, n_fft)
+        magnitude_x, magnitude_y = spectra.magnitudes(n_fft)
         convergence = spectral_convergence(magnitude_x, magnitude_y, dims=(0, 1, 2))
         log_magnitude = (torch.log(magnitude_x + MAG_EPS) - torch.log(magnitude_y + MAG_EPS)).abs().mean()
         total = total + convergence_weight * convergence + log_magnitude_weight * log_magnitude
@@ -55,10 +89,28 @@ def multi_resolution_stft_loss(
 
 
 def mel_loss(
-    reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE
+    reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE,
+    spectra: Spectra | None = None,
 ) -> torch.Tensor:
     """Batch mean of the `mel_l1` metric (80-band HTK mel, log10 power, eps 1e-5)."""
-    return mel_l1(reference, estimate, sample_rate).mean()
+    if spectra is None:
+        return mel_l1(reference, estimate, sample_rate).mean()
+    mel_x, mel_y = spectra.mel_powers(sample_rate)
+    return (torch.log10(mel_x + MEL_EPS) - torch.log10(mel_y + MEL_EPS)).abs().mean()
+
+
+def loss_terms(reference: torch.Tensor, estimate: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
+    """Each named loss of `LOSSES` (unweighted), the spectral ones sharing their STFTs."""
+    spectra = Spectra(reference, estimate)
+    terms = {}
+    for name in names:
+        if name == "mrstft":
+            terms[name] = multi_resolution_stft_loss(reference, estimate, spectra=spectra)
+        elif name == "mel":
+            terms[name] = mel_loss(reference, estimate, spectra=spectra)
+        else:
+            terms[name] = LOSSES[name](reference, estimate)
+    return terms
 
 
 LOSSES = {
@@ -71,6 +123,8 @@ LOSSES = {
 
 __all__ = [
     "LOSSES",
+    "Spectra",
+    "loss_terms",
     "MAG_EPS",
     "mel_loss",
     "metrics",

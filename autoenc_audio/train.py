@@ -34,7 +34,7 @@ from .files import write_text_atomic
 from .config import Config
 from .distributed import Distributed, setup_distributed, shared_clock
 from .data import ClipDataset, DatasetError, PreparedData, builtin_corpus, prepare_dataset
-from .losses import LOSSES
+from .losses import LOSSES, loss_terms
 from .metrics import evaluate
 from .models import Autoencoder, build_model
 from .picks import evenly_spread
@@ -109,7 +109,7 @@ def compute_losses(
 ) -> dict[str, torch.Tensor]:
     """Every weighted loss term and their sum `loss`; weights are applied here and only here."""
     recon = outputs["recon"].float()
-    terms = {name: LOSSES[name](audio, recon) for name, weight in weights.items() if weight and name in LOSSES}
+    terms = loss_terms(audio, recon, [name for name, weight in weights.items() if weight and name in LOSSES])
     if "kl" in outputs and weights.get("kl"):
         terms["kl"] = outputs["kl"].float()
     total = sum(weights[name] * value * (kl_scale if name == "kl" else 1.0) for name, value in terms.items())

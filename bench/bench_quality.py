@@ -57,7 +57,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 CACHE = Path(__file__).parent / ".cache"
 METRIC_NAMES = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
-PRESETS = {"gated": {"model": {"decoder": "gated", "envelope": 0.0}}}
+PRESETS = {"gated": {"model": {"decoder": "gated", "envelope": 0.0},
+                     "train": {"loss_weights": {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "rmse": 0.0, "kl": 1e-4}}}}
 """Named recipes besides the presets in configs/: the default recipe with these overrides."""
 SCORE_CLIPS = 32
 
@@ -123,7 +124,8 @@ def train_presets(name: str, root: Path, args, test: np.ndarray, sample_rate: in
     """Rows (mean and range over seeds), signatures and loaded models of every preset, and of seed."""
     rows, signatures, models = {}, {}, {}
     for preset in [*args.presets.split(","), *(["seed"] if args.with_seed else [])]:
-        seeds = [0] if preset == "seed" else [int(s) for s in args.seeds.split(",")]
+        first = preset == args.presets.split(",")[0]
+        seeds = [0] if preset == "seed" else [int(s) for s in (args.seeds if first else args.baseline_seeds or args.seeds).split(",")]
         runs = []
         for seed in seeds:
             run_dir = args.out / f"{name}-{preset}" if (preset == "seed" or seed == 0) else args.out / f"{name}-{preset}-s{seed}"
@@ -226,6 +228,7 @@ def main() -> None:
     parser.add_argument("--latent", type=int, default=18376)
     parser.add_argument("--seeds", default="0,1,2", help="training seeds of each preset")
     parser.add_argument("--presets", default="default,gated", help="recipes to train (configs/ names or PRESETS)")
+    parser.add_argument("--baseline-seeds", help="training seeds of the presets after the first [default: --seeds]")
     parser.add_argument("--datasets", default="real,corpus")
     parser.add_argument("--no-seed", dest="with_seed", action="store_false", help="leave out the seed arch's row")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / ".runs")

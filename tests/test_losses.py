@@ -64,3 +64,12 @@ def test_a_silent_clip_does_not_swamp_the_batch() -> None:
     assert loss < 20, loss
     silent_clip = float(metrics.mrstft(x, y)[-1])  # per clip (the metric): large, measured against the silence floor
     assert 50 < silent_clip < 1000, silent_clip  # noise at -40 dBFS is ~47 dB above the floor
+
+
+def test_shared_spectra_give_the_same_losses_as_separate_ones() -> None:
+    """Training computes MR-STFT and mel from one set of STFTs; the numbers are the metrics' own."""
+    x, y = _pair()
+    terms = losses.loss_terms(x, y, ["l1", "mrstft", "mel"])
+    assert float(terms["mrstft"]) == pytest.approx(float(metrics.mrstft(x, y).mean()), rel=1e-5)
+    assert float(terms["mel"]) == pytest.approx(float(metrics.mel_l1(x, y).mean()), rel=1e-5)
+    assert float(terms["l1"]) == pytest.approx(float(losses.waveform_l1(x, y)))

@@ -240,6 +240,19 @@ def test_cli_generates_with_a_sidecar_and_info_shows_the_prior(run, tmp_path):
     assert soundfile.info(tmp_path / "r.wav").frames == 20000
     info = aea("info", run["dir"] / "best.safetensors")
     assert "prior" in info.stdout and "8 epochs" in info.stdout
+    kept = load_prior(prior_path(run["dir"])).kept
+    assert f"keeps epoch {kept['epoch']}" in info.stdout
+
+
+def test_cli_train_prior_says_which_epoch_it_kept_and_why_it_stopped(run, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run["dir"], copy)
+    result = aea("train-prior", "--model", copy, "--epochs", "3", "--patience", "1", "--overwrite", "--device", "cpu",
+                 "--cache-dir", run["cache"], "--json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["kept_epoch"] in (1, 2, 3) and record["stopped"]
+    assert f"kept epoch {record['kept_epoch']} of {record['epochs']}" in result.stderr
 
 
 def test_cli_errors_are_one_line_with_exit_2(run, tmp_path):

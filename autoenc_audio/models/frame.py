@@ -12,10 +12,17 @@ minutes. This model is cheap at the sample rate and rich at the frame rate:
          of the log energies of narrow bands above 2.7 kHz (`band_energy.Bands`); plus a
          nonlinear residual correction at the frame rate (zero-initialised)  [B,K,T]  (x2 for a VAE)
     latent [B,K,T] (flattened to exactly N values by the Autoencoder wrapper)
-      -> (linear expansion (the projection's weighted inverse) + additive
-         correction), each band rescaled to the energy the envelope channels
-         decode to (closed form), * exp(log-gain gate), corrections zero-initialised [B,H,T]
+      -> linear expansion (the projection's weighted inverse) * exp(log-gain
+         gate from a frame-rate network, zero-initialised)                  [B,H,T]
       -> MDCT synthesis (fixed; matmul + overlap-add)                        [B,1,L]
+
+Three decoders (`model.decoder`): "gain" (the default) as drawn; "gated" (the
+default before 2026-12, which old checkpoints name) also adds a correction to
+the coefficients and, with envelope channels, rescales bands to their energies
+before the gate; "energy" gates, then restores coded band energies last
+(`band_energy.py`). Why no additive correction by default: it learns to put
+energy where the original has none at attacks, and those clicks are what a
+listener, and `aea score`, notice first.
 
 Why the envelope channels (optional, `model.envelope`, 0 by default): above
 a few kHz a fixed coefficient subspace cannot follow where a note's partials
@@ -28,6 +35,7 @@ Why the gate: MR-STFT and mel are dominated by log-magnitude error in quiet
 time-frequency bins, where truncation leakage makes the reconstruction too
 loud. A multiplicative per-coefficient gain lets the decoder silence leakage and
 restore dropped energy, which an additive correction learns far more slowly.
+It cannot create energy where the linear decoding has none, so it cannot click.
 
 The MDCT is critically sampled (H coefficients per hop of H samples) and
 perfect-reconstruction, and its overlapping windows avoid the blocking edges of
@@ -411,15 +419,15 @@ class FrameDecoder(nn.Module):
     """
 
     def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int,
-                 envelope_start: float = ENVELOPE_START, energy: bool = False) -> None:
+                 envelope_start: float = ENVELOPE_START, energy: bool = False, additive: bool = True) -> None:
         super().__init__()
         self.coefficient_channels = channels - envelope
         self.expand = Projection(channels - envelope, hop)
         self.envelope = EnvelopeDecoder(hop, envelope, envelope_start) if envelope and not energy else None
         self.energy = band_energy.EnergyRestorer(hop, envelope, envelope_start) if envelope and energy else None
-        # The energy decoder's correction only gates: an additive correction puts energy where the original has
-        # none, at attacks (clicks), and the rescaling that follows cannot say where in a frame energy lands.
-        self.correct = Correction(channels, 0 if energy else hop, width, blocks) if blocks > 0 else None
+        # Without `additive` the correction only gates: an additive correction puts energy where the original has
+        # none, at attacks (clicks).
+        self.correct = Correction(channels, hop if additive else 0, width, blocks) if blocks > 0 else None
         self.gain: nn.Conv1d | None = None
         if blocks > 0:
             self.gain = nn.Conv1d(width, hop, 1)
@@ -456,10 +464,11 @@ def build_frame(model: ModelConfig, clip_samples: int) -> Autoencoder:
     energy = model.decoder == "energy"
     encoder = FrameEncoder(hop, layout.channels, envelope, model.width, model.blocks, variational, model.envelope_start,
                            energy)
-    decoder = FrameDecoder(hop, layout.channels, envelope, model.width, model.blocks, model.envelope_start, energy)
+    decoder = FrameDecoder(hop, layout.channels, envelope, model.width, model.blocks, model.envelope_start, energy,
+                           additive=model.decoder == "gated")
     bands = Bands(hop, model.envelope_start)
     what = (f"the energy the coefficient code loses in {bands.count} bands from bin {bands.start} of {hop}, restored last"
             if energy else f"log energies of {bands.count} bands from bin {bands.start} of {hop}")
     description = f"MDCT hop {hop}, {layout.channels} channels per frame: {layout.channels - envelope} coefficient" + (
-        f" + {envelope} envelope ({what})" if envelope else "")
+        f" + {envelope} envelope ({what})" if envelope else "") + f"; {model.decoder} decoder"
     return Autoencoder(encoder, decoder, layout, clip_samples, variational, frame_hop=hop, arch_description=description)

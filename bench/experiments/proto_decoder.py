@@ -83,6 +83,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="save the model to bench/.runs/proto-NAME.pt")
     parser.add_argument("--freeze-envelope", action="store_true", help="the envelope's PCA projections stay fixed")
     parser.add_argument("--gate-only", action="store_true", help="the decoder's additive correction stays at zero")
+    parser.add_argument("--no-gate", action="store_true", help="the decoder's gate stays at 1 (with --gate-only: a linear decoder)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     config = load_config("default").override(train={"device": "cpu", "seed": args.seed}).override(**parse_sets(args.set))
@@ -97,6 +98,9 @@ def main() -> None:
                 parameter.requires_grad_(False)
     if args.gate_only and model.decoder.correct.out is not None:
         for parameter in model.decoder.correct.out.parameters():
+            parameter.requires_grad_(False)
+    if args.no_gate:
+        for parameter in model.decoder.gain.parameters():
             parameter.requires_grad_(False)
     start_row = measure(model, test_set, args.eval_clips, config.audio.sample_rate)
     print("start", json.dumps(start_row), flush=True)
@@ -117,7 +121,7 @@ def main() -> None:
             print(f"step {step + 1} loss {np.mean(losses[-250:]):.4f} {time.perf_counter() - started:.0f}s", flush=True)
     seconds = time.perf_counter() - started
     row = {"name": args.name, "harness": "proto_decoder", "steps": args.steps, "seed": args.seed,
-           "freeze_envelope": args.freeze_envelope, "gate_only": args.gate_only,
+           "freeze_envelope": args.freeze_envelope, "gate_only": args.gate_only, "no_gate": args.no_gate,
            "overrides": parse_sets(args.set), "train_s": round(seconds, 1),
            "steps_per_s": round(args.steps / seconds, 2), "threads": args.threads,
            **measure(model, test_set, args.eval_clips, config.audio.sample_rate), "start": start_row}
