@@ -224,10 +224,12 @@ class OpusReference:
     def _one(self, clip: np.ndarray, folder: Path, number: int) -> np.ndarray:
         source, coded, decoded = folder / f"{number}.wav", folder / f"{number}.opus", folder / f"{number}.out.wav"
         sf.write(source, clip, self.sample_rate, subtype="FLOAT")
-        subprocess.run(["opusenc", "--quiet", "--music", "--hard-cbr", "--bitrate", f"{self.kbps:.3f}", str(source),
-                        str(coded)], check=True, capture_output=True)
-        subprocess.run(["opusdec", "--quiet", "--float", "--rate", str(self.sample_rate), str(coded), str(decoded)],
-                       check=True, capture_output=True)
+        for command in (["opusenc", "--quiet", "--music", "--hard-cbr", "--bitrate", f"{self.kbps:.3f}", str(source),
+                         str(coded)],
+                        ["opusdec", "--quiet", "--float", "--rate", str(self.sample_rate), str(coded), str(decoded)]):
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"{command[0]} failed: {(done.stderr.strip().splitlines() or ['no message'])[-1]}")
         audio, _ = sf.read(decoded, dtype="float32", always_2d=True)
         return _fit(audio[:, 0], self.clip_samples)
 

@@ -305,10 +305,10 @@ def score_models(plan: SweepPlan, test: EvaluationClips, with_opus: bool = False
         if with_opus:
             try:
                 opus = OpusReference(latent, clip_samples, sample_rate)
-            except ValueError:  # a bit rate opusenc does not take: no point at this N
+                opus_metrics = evaluate_reconstruction(opus.reconstruct, test.clips, sample_rate)
+            except (ValueError, RuntimeError):  # a bit rate opusenc does not take, or opus-tools failed: no point
                 continue
-            scores.references["opus"].append({"latent": latent, "kbps": round(opus.kbps, 2),
-                                              **evaluate_reconstruction(opus.reconstruct, test.clips, sample_rate)})
+            scores.references["opus"].append({"latent": latent, "kbps": round(opus.kbps, 2), **opus_metrics})
     return scores
 
 

@@ -26,7 +26,6 @@ energies `[B,bands,T]`.
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Iterable
 
 import torch
@@ -36,8 +35,6 @@ ENERGY_EPS = 1e-10
 """Added to band energies (mean squared MDCT coefficient) before the log."""
 FILL_GAIN = 1.0
 """Largest log-amplitude gain (e^1 = 2.7x) a band's decoded shape gets; noise fills the rest of its energy."""
-FRAME_HEADROOM = 2.0
-"""How far (in energy, +3 dB) one frame of a band may exceed the band's target, which is pooled over three frames."""
 NOISE_FRAMES = 64
 """Frames of fixed noise tiled over a clip to fill bands."""
 BAND_BINS = 128
@@ -124,10 +121,6 @@ class EnergyRestorer(nn.Module):
         target = self.target(linear, code)
         current = self.bands.log_energy(coefficients)
         log_gain = (0.5 * (target - current)).clamp(max=FILL_GAIN)  # never a floor: the shape's scale is free
-        # Energies are pooled over three frames; no single frame may exceed its band's target by more than
-        # FRAME_HEADROOM, so a shape that gathers a band's energy into one frame cannot click.
-        frame_current = torch.log(self.bands.split(coefficients).square().mean(2) + ENERGY_EPS)
-        log_gain = torch.minimum(log_gain, 0.5 * (target + math.log(FRAME_HEADROOM) - frame_current))
         missing = (target.exp() - (current + 2 * log_gain).exp()).clamp_min(0)
         frames = coefficients.shape[-1]
         noise = self.noise.repeat(1, -(-frames // NOISE_FRAMES))[None, :, :frames].expand(len(coefficients), -1, -1)

@@ -13,9 +13,9 @@ beside it holds the latest weights.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
-import copy
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
