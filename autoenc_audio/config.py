@@ -334,7 +334,7 @@ def with_legacy_decoder(stored: dict[str, Any]) -> dict[str, Any]:
     model = stored.get("model") if isinstance(stored, dict) else None
     if isinstance(model, dict) and "decoder" not in model:
         legacy = {"decoder": "gated", "envelope": 0.0, "envelope_start": 0.25}  # what those runs were built with
-        return {**stored, "model": {**legacy, **model, "decoder": "gated"}}
+        return {**stored, "model": {**legacy, **model}}
     return stored
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import torch
 
 from . import metrics
-from .metrics import (DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, MEL_BANDS, MEL_EPS, MEL_FFT, MEL_HOP, as_batch, mel_l1,
-                      spectral_convergence, stft)
+from .metrics import (DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, MEL_FFT, MEL_HOP, as_batch, mel_distance,
+                      mel_of_power, power_of, spectral_convergence, stft)
 
 
 class Spectra:
@@ -40,12 +40,8 @@ class Spectra:
     def mel_powers(self, sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Mel power spectrograms `[batch, 80, frames]` as `metrics.mel_power` computes them."""
         assert MEL_HOP == MEL_FFT // 4, "the mel STFT is shared only when its hop is the MR-STFT's"
-        bank = metrics._mel_filterbank_cached(int(sample_rate), MEL_FFT, MEL_BANDS)
-        powers = []
-        for spectrum in self.pair(MEL_FFT):
-            power = spectrum.real.square() + spectrum.imag.square()
-            powers.append(torch.matmul(bank.to(power.device, power.dtype), power))
-        return powers[0], powers[1]
+        x, y = self.pair(MEL_FFT)
+        return mel_of_power(power_of(x), sample_rate), mel_of_power(power_of(y), sample_rate)
 
 
 def waveform_l1(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
@@ -93,10 +89,8 @@ def mel_loss(
     spectra: Spectra | None = None,
 ) -> torch.Tensor:
     """Batch mean of the `mel_l1` metric (80-band HTK mel, log10 power, eps 1e-5)."""
-    if spectra is None:
-        return mel_l1(reference, estimate, sample_rate).mean()
-    mel_x, mel_y = spectra.mel_powers(sample_rate)
-    return (torch.log10(mel_x + MEL_EPS) - torch.log10(mel_y + MEL_EPS)).abs().mean()
+    spectra = spectra or Spectra(reference, estimate)
+    return mel_distance(*spectra.mel_powers(sample_rate)).mean()
 
 
 def loss_terms(reference: torch.Tensor, estimate: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:

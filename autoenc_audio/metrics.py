@@ -102,7 +102,11 @@ def stft_magnitude(audio: torch.Tensor, n_fft: int, hop: int | None = None) -> t
 
 def stft_power(audio: torch.Tensor, n_fft: int, hop: int | None = None) -> torch.Tensor:
     """`|STFT|^2`, `[batch, n_fft//2+1, frames]`."""
-    spectrum = stft(audio, n_fft, hop)
+    return power_of(stft(audio, n_fft, hop))
+
+
+def power_of(spectrum: torch.Tensor) -> torch.Tensor:
+    """`|X|^2` of a complex spectrogram, without the square root of `abs`."""
     return spectrum.real.square() + spectrum.imag.square()
 
 
@@ -134,7 +138,11 @@ def mel_filterbank(
 
 def mel_power(audio: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE) -> torch.Tensor:
     """Mel power spectrogram `[batch, 80, frames]` (power STFT n_fft 2048, hop 512)."""
-    power = stft_power(audio, MEL_FFT, MEL_HOP)
+    return mel_of_power(stft_power(audio, MEL_FFT, MEL_HOP), sample_rate)
+
+
+def mel_of_power(power: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE) -> torch.Tensor:
+    """`[batch, 1025, frames]` power STFT (n_fft 2048) -> `[batch, 80, frames]` mel power."""
     bank = _mel_filterbank_cached(int(sample_rate), MEL_FFT, MEL_BANDS).to(power.device, power.dtype)
     return torch.matmul(bank, power)
 
@@ -204,7 +212,11 @@ def mel_l1(
 ) -> torch.Tensor:
     """Mean absolute log10 mel-power difference, `[batch]`; 0 is perfect."""
     x, y = _pair(reference, estimate)
-    mel_x, mel_y = mel_power(x, sample_rate), mel_power(y, sample_rate)
+    return mel_distance(mel_power(x, sample_rate), mel_power(y, sample_rate))
+
+
+def mel_distance(mel_x: torch.Tensor, mel_y: torch.Tensor) -> torch.Tensor:
+    """`[batch]`: mean absolute log10 difference of two mel power spectrograms `[batch, 80, frames]`."""
     return (torch.log10(mel_x + MEL_EPS) - torch.log10(mel_y + MEL_EPS)).abs().mean(dim=(1, 2))
 
 

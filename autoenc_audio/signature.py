@@ -33,11 +33,16 @@ SILENT_RMS = 1e-4
 """Clips whose reference RMS is below this (about -80 dBFS) have no crest to compare."""
 
 
+def octave_bands(sample_rate: int) -> list[tuple[float, float]]:
+    """`(low, high)` Hz of each octave band below the Nyquist frequency of `sample_rate`."""
+    edges = [0.0, *[e for e in OCTAVE_EDGES if e < sample_rate / 2], sample_rate / 2]
+    return list(zip(edges[:-1], edges[1:]))
+
+
 def octave_names(sample_rate: int) -> list[str]:
     """Readable names of the octave bands that exist below the Nyquist frequency of `sample_rate`."""
-    edges = [0.0, *[e for e in OCTAVE_EDGES if e < sample_rate / 2], sample_rate / 2]
     names = []
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in octave_bands(sample_rate):
         if low == 0:
             names.append(f"<{_hz(high)}")
         elif high == sample_rate / 2:
@@ -65,10 +70,10 @@ def band_powers(audio: torch.Tensor, sample_rate: int) -> torch.Tensor:
     """`[clips, octaves]`: mean STFT power in each octave band (`octave_names` order)."""
     power = stft_power(as_batch(audio).float(), SIGNATURE_FFT)  # [clips, bins, frames]
     frequencies = torch.arange(power.shape[1], dtype=torch.float64) * sample_rate / SIGNATURE_FFT
-    edges = [0.0, *[e for e in OCTAVE_EDGES if e < sample_rate / 2], sample_rate / 2 + 1]
     columns = []
-    for low, high in zip(edges[:-1], edges[1:]):
-        mask = ((frequencies >= low) & (frequencies < high)).to(power.device)
+    for low, high in octave_bands(sample_rate):
+        inside = (frequencies >= low) & ((frequencies < high) | (high == sample_rate / 2))  # the top band keeps Nyquist
+        mask = inside.to(power.device)
         columns.append(power[:, mask].mean(dim=(1, 2)))
     return torch.stack(columns, dim=1)
 

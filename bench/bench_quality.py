@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -45,8 +45,8 @@ from autoenc_audio.checkpoint import load_checkpoint  # noqa: E402
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import builtin_corpus, prepare_dataset  # noqa: E402
 from autoenc_audio.latents import reconstruct_clips  # noqa: E402
-from autoenc_audio.references import (OpusReference, build_references, evaluate_reconstruction,  # noqa: E402
-                                      opus_available)
+from autoenc_audio.metrics import evaluate  # noqa: E402
+from autoenc_audio.references import OpusReference, build_references, opus_available  # noqa: E402
 from autoenc_audio.score import _held_out_clips, load_real_data  # noqa: E402
 from autoenc_audio.score_features import CLIP_SAMPLES, clips_features, peak_normalise  # noqa: E402
 from autoenc_audio.score_stats import c2st, frechet_distance, subsample  # noqa: E402
@@ -83,12 +83,16 @@ def trained(run_dir: Path, config, root: Path) -> dict:
 
 
 @torch.no_grad()
-def signature_of(reconstruct, clips: np.ndarray, sample_rate: int) -> dict:
-    accumulator = SignatureAccumulator(sample_rate)
+def measure(reconstruct, clips: np.ndarray, sample_rate: int) -> tuple[dict, dict]:
+    """METRICS.md figures (clip-weighted means) and the signature of `reconstruct` on `clips`, decoding each batch once."""
+    accumulator, totals = SignatureAccumulator(sample_rate), {}
     for start in range(0, len(clips), 16):
-        batch = clips[start:start + 16]
-        accumulator.add(torch.from_numpy(batch), torch.from_numpy(np.asarray(reconstruct(batch), dtype=np.float32)))
-    return accumulator.result().to_dict()
+        batch = torch.from_numpy(clips[start:start + 16])
+        decoded = torch.from_numpy(np.asarray(reconstruct(batch.numpy()), dtype=np.float32))
+        accumulator.add(batch, decoded)
+        for key, value in evaluate(batch, decoded, sample_rate).items():
+            totals[key] = totals.get(key, 0.0) + value * len(batch)
+    return {key: value / len(clips) for key, value in totals.items()}, accumulator.result().to_dict()
 
 
 def model_reconstruct(model):
@@ -136,7 +140,7 @@ def train_presets(name: str, root: Path, args, test: np.ndarray, sample_rate: in
         rows[preset] = {**{k: summarise([s["test"][k] for s, _ in runs]) for k in METRIC_NAMES},
                         "train_clips_per_s": summarise([s["clips_per_second"] for s, _ in runs]),
                         "epochs": runs[0][0]["epochs"], "latent": runs[0][1].layout.describe()}
-        signatures[preset] = [signature_of(model_reconstruct(m), test, sample_rate) for _, m in runs]
+        signatures[preset] = [measure(model_reconstruct(m), test, sample_rate)[1] for _, m in runs]
         models[preset] = [m for _, m in runs]
     return rows, signatures, models
 
@@ -151,9 +155,9 @@ def run_dataset(name: str, root: Path, args) -> dict:
     if opus_available():
         references["opus"] = OpusReference(args.latent, test.shape[1], rate)
     for reference, coder in references.items():
-        rows[reference] = {k: summarise([v]) for k, v in evaluate_reconstruction(coder.reconstruct, test, rate).items()
-                           if k in METRIC_NAMES}
-        signatures[reference] = [signature_of(coder.reconstruct, test, rate)]
+        metrics, signature = measure(coder.reconstruct, test, rate)
+        rows[reference] = {k: summarise([v]) for k, v in metrics.items() if k in METRIC_NAMES}
+        signatures[reference] = [signature]
         print(name, reference, json.dumps({k: v["mean"] for k, v in rows[reference].items()}), flush=True)
     block = {"test_clips": len(test), "test_tracks": len(prepared.splits["test"].index.tracks), "rows": rows,
              "signatures": {k: merge_signatures(v) for k, v in signatures.items()}}
@@ -236,7 +240,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="do not overwrite the committed results")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    if not opus_available() and subprocess.run(["id", "-u"], capture_output=True, text=True).stdout.strip() == "0":
+    if not opus_available() and os.geteuid() == 0:
         install(["opus-tools"])  # bench set-up, as the real music is
     roots = {"real": real_music_folder(), "corpus": builtin_corpus(CACHE, load_config(ROOT / "configs" / "default.toml").data)}
     results = {"latent": args.latent, "minutes": args.minutes, "seeds": args.seeds,

@@ -109,6 +109,18 @@ def test_resume_after_an_interruption_keeps_the_same_best_state(run, tmp_path):
         assert torch.equal(value, resumed.model.state_dict()[key]), key
 
 
+def test_resume_takes_a_new_patience_and_the_cli_keeps_the_old_one_unless_told(run, tmp_path):
+    copy, config = _overfitting_prior(run, tmp_path, epochs=2, patience=7)
+    train_prior(run["checkpoint"], copy, config, run["cache"])
+    resumed = train_prior(run["checkpoint"], copy, dataclasses.replace(config, epochs=3, patience=2), run["cache"],
+                          resume=True)
+    assert load_prior(prior_path(copy)).config.patience == resumed.config.patience == 2
+    result = aea("train-prior", "--model", copy, "--epochs", "4", "--resume", "--device", "cpu", "--cache-dir",
+                 run["cache"])
+    assert result.exit_code == 0, result.output
+    assert load_prior(prior_path(copy)).config.patience == 2
+
+
 def test_a_second_prior_needs_overwrite_or_resume(run):
     with pytest.raises(PriorError, match="already there"):
         train_prior(run["checkpoint"], run["dir"], run["config"], run["cache"])

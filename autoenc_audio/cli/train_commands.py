@@ -202,7 +202,8 @@ class PriorConsoleReporter:
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs over the memory [default: [prior] epochs of the run's config].")
 @click.option("--memory-clips", type=click.IntRange(min=1), default=None, help="Training clips the prior keeps [default: 1024].")
 @click.option("--patience", type=click.IntRange(min=0), default=None,
-              help="Stop when validation has not improved for this many epochs; 0 never stops early [default: 20].")
+              help="Stop when validation has not improved for this many epochs; 0 never stops early "
+                   "[default: 20; with --resume, the prior's own].")
 @click.option("--seed", type=int, default=None, help="Seed of the model's initialisation and batches.")
 @device_option("Where to train [default: auto].")
 @click.option("--resume", is_flag=True, help="Continue the run's prior exactly where it stopped.")
@@ -229,9 +230,12 @@ def train_prior(
       aea train-prior --model runs/demo --resume --epochs 60
     """
     from ..latents import open_model
+    from ..prior.header import prior_path, read_prior_metadata
     from ..prior.train import train_prior as fit_prior
 
     checkpoint = open_model(model, cache_dir, os.environ.get("AEA_MODEL"), device or "auto")
+    if resume and patience is None and prior_path(checkpoint.path.parent).exists():  # keep the prior's own
+        patience = (read_prior_metadata(prior_path(checkpoint.path.parent)).get("config") or {}).get("patience")
     config = checkpoint.config.override(prior={"minutes": minutes, "memory_clips": memory_clips, "seed": seed,
                                                "device": device, "patience": patience})
     budget = {"epochs": epochs} if epochs is not None else ({"epochs": None} if minutes is not None else {})

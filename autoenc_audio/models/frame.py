@@ -222,7 +222,8 @@ class Correction(nn.Module):
     Conv in (kernel 3; kernel 1 in the encoder, whose input has 2H channels),
     `blocks` residual blocks (dilations 1, 2, 4, 8: a receptive field of
     several frames), GELU, zero-initialised 1x1 out: the model starts exactly
-    at its linear solution.
+    at its linear solution. With `channels_out` 0 it has no out layer, only the
+    hidden features a decoder's gate reads.
     """
 
     def __init__(self, channels_in: int, channels_out: int, width: int, blocks: int, kernel: int = 3) -> None:
@@ -238,10 +239,6 @@ class Correction(nn.Module):
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.blocks(self.inp(x)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        assert self.out is not None, "a correction without outputs has only hidden features"
-        return self.out(self.hidden(x))
 
 
 def envelope_channels(channels: int, hop: int, share: float, start: float = ENVELOPE_START) -> int:
@@ -322,7 +319,8 @@ class FrameEncoder(DataInitialized):
         self.envelope = EnvelopeEncoder(hop, envelope, envelope_start) if envelope and not energy else None
         self.energy = band_energy.LossEncoder(hop, envelope, envelope_start) if envelope and energy else None
         if self.energy is not None:
-            self.register_buffer("inverse", torch.zeros(hop, channels - envelope))  # the decoder's linear start
+            # A copy of the decoder's linear start: the encoder measures what it loses, and runs without the decoder.
+            self.register_buffer("inverse", torch.zeros(hop, channels - envelope))
         self.variational = variational
         self.register_buffer("feature_scale", torch.ones(hop))
         corrected = channels - envelope if self.energy is not None else channels

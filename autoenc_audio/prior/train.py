@@ -113,7 +113,8 @@ def start_run(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cache_
         prior = load_prior(path)
         prior.check_belongs_to(checkpoint)
         state = load_prior_state(path, prior)
-        prior.config = replace(prior.config, epochs=config.epochs, minutes=config.minutes, device=config.device)
+        prior.config = replace(prior.config, epochs=config.epochs, minutes=config.minutes, device=config.device,
+                               patience=config.patience)
     else:
         prior, state = new_prior(checkpoint, config, cache_dir, reporter), None
     device = resolve_device(prior.config.device)
@@ -140,28 +141,36 @@ def train_prior(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cach
         raise PriorError(f"{prior_path(run_dir)}: a prior is already there; --resume continues it, --overwrite replaces it")
     run, _ = start_run(checkpoint, run_dir, config, cache_dir, resume, reporter)
     prior, limits = run.prior, run.prior.config
-    deadline = time.monotonic() + 60 * limits.minutes if limits.minutes else math.inf
-    epochs = limits.epochs if limits.epochs is not None else math.inf
+    budget = Budget(limits.epochs if limits.epochs is not None else math.inf,
+                    time.monotonic() + 60 * limits.minutes if limits.minutes else math.inf)
+    reason = stop_reason(run, budget)
     with StopAtBatchBoundary() as stop:
-        while not (reason := stop_reason(run, epochs, deadline)):  # epochs are short: the clock is read between them
-            run_epoch(run, reporter, stop)
-    prior.kept = {**prior.kept, "stopped": reason}
-    _save(run)
+        while not reason:  # epochs are short: the clock is read between them
+            reason = run_epoch(run, reporter, stop, budget)
+    prior.kept = {**prior.kept, "stopped": reason}  # saved with the last epoch; nothing to save when none ran
     if run.best_weights is not None:
         prior.model.load_state_dict(run.best_weights)  # what the file holds is what the caller gets
     reporter.message(describe_kept(prior))
     return prior
 
 
-def stop_reason(run: PriorRun, epochs: float, deadline: float) -> str:
+@dataclass(frozen=True)
+class Budget:
+    """Where training stops at the latest: an epoch count and a `time.monotonic()` deadline (inf: none)."""
+
+    epochs: float
+    deadline: float
+
+
+def stop_reason(run: PriorRun, budget: Budget) -> str:
     """Why training ends now, or "" to go on: the epoch limit, the clock, or validation that stopped improving."""
     prior = run.prior
     patience, best_epoch = prior.config.patience, prior.kept.get("epoch")
     if patience and best_epoch is not None and prior.position == 0 and prior.epoch - best_epoch >= patience:
         return f"validation loss has not improved for {prior.epoch - best_epoch} epochs (patience {patience})"
-    if prior.epoch >= epochs:
+    if prior.epoch >= budget.epochs:
         return f"reached the epoch limit ({prior.epoch} epochs)"
-    if time.monotonic() >= deadline:
+    if time.monotonic() >= budget.deadline:
         return f"the time budget ran out after epoch {prior.epoch}"
     return ""
 
@@ -186,8 +195,11 @@ def update_best(run: PriorRun, record: dict[str, Any]) -> None:
         prior.kept = {"epoch": prior.epoch, "val_loss": loss if math.isfinite(loss) else None}
 
 
-def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary) -> None:
-    """One pass over the training clips, from batch `prior.position` on; saves at its end, or at Ctrl-C."""
+def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary, budget: Budget) -> str:
+    """One pass over the training clips, from batch `prior.position` on; saves at its end, or at Ctrl-C.
+
+    Returns why training stops after this epoch ("" to go on), which the save at its end records.
+    """
     prior = run.prior
     batches = epoch_batches(run.train_features, prior.config, prior.epoch)
     losses = []
@@ -204,17 +216,20 @@ def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary)
               "val_loss": validation_loss(run)}
     prior.history.append(record)
     update_best(run, record)
+    reason = stop_reason(run, budget)
+    if reason:
+        prior.kept = {**prior.kept, "stopped": reason}
     _save(run)
     reporter.end_epoch(record)
     if stop.requested:
         raise TrainingInterrupted(f"interrupted: prior saved in {run.path}; continue with --resume")
+    return reason
 
 
 def _save(run: PriorRun) -> None:
     """The kept (best) weights to the prior file; the latest weights and the optimiser to the state beside it."""
     run.prior.model.cpu()
-    latest = {key: value.detach().clone() for key, value in run.prior.model.state_dict().items()}
-    state = {"optimizer": run.optimizer.state_dict(), "model": latest}
+    state = {"optimizer": run.optimizer.state_dict(), "model": run.prior.model.state_dict()}
     best = {key: value.cpu() for key, value in run.best_weights.items()} if run.best_weights is not None else None
     save_prior(run.path, run.prior, state, weights=best)
     run.prior.model.to(run.device)

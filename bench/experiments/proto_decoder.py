@@ -23,14 +23,13 @@ import torch
 
 BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
+import bench_quality  # noqa: E402
 from real_music import real_music_folder  # noqa: E402
 
 from autoenc_audio import train as train_module  # noqa: E402
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import prepare_dataset  # noqa: E402
-from autoenc_audio.metrics import evaluate  # noqa: E402
 from autoenc_audio.models import build_model  # noqa: E402
-from autoenc_audio.signature import SignatureAccumulator  # noqa: E402
 
 CACHE = BENCH / ".cache"
 RESULTS = Path(__file__).parent / "results.jsonl"
@@ -53,22 +52,14 @@ def evenly(count: int, picks: int) -> np.ndarray:
     return np.linspace(0, count - 1, min(picks, count)).astype(int)
 
 
-@torch.no_grad()
 def measure(model, dataset, clips: int, sample_rate: int) -> dict:
+    """`bench_quality.measure` on `clips` test clips spread over the test tracks, rounded for the log."""
     model.eval()
-    totals: dict[str, float] = {}
-    signature = SignatureAccumulator(sample_rate)
-    picks = evenly(len(dataset), clips)
-    for start in range(0, len(picks), 16):
-        audio = torch.stack([dataset[int(i)][0] for i in picks[start:start + 16]])
-        recon = model(audio)["recon"]
-        for name, value in evaluate(audio, recon, sample_rate).items():
-            totals[name] = totals.get(name, 0.0) + value * len(audio)
-        signature.add(audio, recon)
-    row = {name: round(value / len(picks), 4) for name, value in totals.items()}
-    result = signature.result()
-    row["crest_median"], row["crest_p90"] = round(result.crest_median, 3), round(result.crest_p90, 3)
-    row["octave_db"] = {k: round(v, 2) for k, v in result.octave_db.items()}
+    audio = np.stack([dataset.clip(int(i)) for i in evenly(len(dataset), clips)])
+    metrics, signature = bench_quality.measure(bench_quality.model_reconstruct(model), audio, sample_rate)
+    row = {name: round(value, 4) for name, value in metrics.items()}
+    row["crest_median"], row["crest_p90"] = round(signature["crest_median"], 3), round(signature["crest_p90"], 3)
+    row["octave_db"] = {k: round(v, 2) for k, v in signature["octave_db"].items()}
     return row
 
 
