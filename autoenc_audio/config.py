@@ -164,7 +164,7 @@ class PriorConfig:
     model of their phase-free features; generation walks over the memory,
     jumping where the context of the last `context_frames` frames matches and
     the model finds the continuation likely, on the beat, and replaying a run
-    with `repeat_probability` (see `prior/walk.py`). Training keeps the
+    with `repeat_probability` (see `generation/walk.py`). Training keeps the
     state with the best validation loss and stops when it has not improved
     for `patience` epochs (0: never early). `piece_style` says what a
     random piece may play: "label", one label's clips (the label drawn by its

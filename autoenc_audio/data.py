@@ -407,3 +407,13 @@ def builtin_corpus(cache_dir: PathLike, data: DataConfig, seed: int = 0, progres
         write_corpus(folder, tracks=data.corpus_tracks, seconds=data.corpus_seconds, seed=seed, progress=progress)
         marker.write_text("ok\n")
     return folder
+
+
+def evenly_spread(total: int, count: int, rounded: bool = True) -> np.ndarray:
+    """`min(count, total)` distinct indices `[picks]` from 0 to `total - 1`, both ends included, evenly spaced.
+
+    `rounded=False` truncates instead of rounding: the clips the training start and latent statistics were
+    always taken from, so that trained weights stay reproducible.
+    """
+    positions = np.linspace(0, total - 1, min(total, count))
+    return (positions.round() if rounded else positions).astype(int)

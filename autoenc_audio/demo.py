@@ -16,18 +16,21 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .files import write_text_atomic
-from .checkpoint import Checkpoint, load_checkpoint
+from .checkpoints.checkpoint import Checkpoint, load_checkpoint
 from .config import Config
 from .data import DatasetError, Progress, builtin_corpus, prepare_dataset, scan_folder, summarize_scan
-from .compose import GenerateRequest, find_prior, generate_pieces, write_pieces
+from .generation.requests import GenerateRequest, find_prior, generate_pieces
+from .generation.writing import write_pieces
 from .prior.store import Prior
 from .prior.train import PriorReporter, train_prior
-from .score import ScoreError
-from .latents import Written, plot_reconstruction, reconstruct_inputs
+from .scoring.score_sets import ScoreError
+from .latents.outputs import Written
+from .latents.plotting import plot_reconstruction
+from .latents.reconstruct import reconstruct_inputs
 from .plots import plot_history
-from .report import SCORE_CLIPS, score_generation
+from .run_report import SCORE_CLIPS, score_generation
 from .runs import RunError, RunFiles, iterate_history, record_latest_run
-from .train import Reporter, train
+from .training.loop import Reporter, train
 
 
 DEMO_SECONDS = 20.0

@@ -3,7 +3,7 @@
 Every function takes a reference `x` and an estimate `y` as float tensors of
 shape `[batch, samples]` or `[batch, 1, samples]` (same shape, same sample
 rate) and returns one value per item, `[batch]`. They are plain torch code and
-differentiable, so `losses.py` builds its training losses from the same STFT
+differentiable, so `training/losses.py` builds its training losses from the same STFT
 and mel helpers: training optimises what is reported.
 
 Definitions (METRICS.md):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .checkpoint_header import pending_state_path, state_path
+from .checkpoints.header import pending_state_path, state_path
 from .config import Config, load_run_config
 from .errors import InputError
 from .files import write_text_atomic

@@ -35,14 +35,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from real_music import real_music_folder  # noqa: E402
 
 from autoenc_audio.audio import write_audio  # noqa: E402
-from autoenc_audio.checkpoint import load_checkpoint  # noqa: E402
-from autoenc_audio.compose import GenerateRequest, generate_pieces  # noqa: E402
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint  # noqa: E402
+from autoenc_audio.generation.requests import GenerateRequest, generate_pieces  # noqa: E402
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import prepare_dataset  # noqa: E402
 from autoenc_audio.prior.store import load_prior, prior_path  # noqa: E402
 from autoenc_audio.prior.train import train_prior  # noqa: E402
-from autoenc_audio.score import score_sets  # noqa: E402
-from autoenc_audio.train import train  # noqa: E402
+from autoenc_audio.scoring.score_sets import score_sets  # noqa: E402
+from autoenc_audio.training.loop import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
@@ -101,9 +101,9 @@ def three_songs(songs: dict[str, list[str]], labels: list[str], index: int) -> t
 
 def reconstructed_training_clips(checkpoint, root: Path) -> list:
     """32 training clips, evenly spread, encoded and decoded: real music as the model renders it."""
-    from autoenc_audio.latents import reconstruct_clips
+    from autoenc_audio.latents.batches import reconstruct_clips
     from autoenc_audio.prior.memory import evenly_spaced
-    from autoenc_audio.prior.sample import Piece
+    from autoenc_audio.generation.piece import Piece
 
     train_split = prepare_dataset(root, checkpoint.config.audio, checkpoint.config.data, CACHE).splits["train"]
     clips = torch.stack([torch.from_numpy(train_split.clip(i)) for i in evenly_spaced(CLIPS, len(train_split))])

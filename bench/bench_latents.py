@@ -92,7 +92,7 @@ def long_track(folder: Path, minutes: int) -> Path:
 def train_model(folder: Path, cache: Path, minutes: float, kind: str) -> tuple[Path, dict]:
     from autoenc_audio.config import Config, load_config
     from autoenc_audio.data import builtin_corpus
-    from autoenc_audio.train import train
+    from autoenc_audio.training.loop import train
 
     config = load_config(Path(__file__).resolve().parents[1] / "configs" / "demo.toml")
     values = config.to_dict()
@@ -110,10 +110,10 @@ def train_model(folder: Path, cache: Path, minutes: float, kind: str) -> tuple[P
 def flatness(model_path: Path, cache: Path, samples: int = 16) -> dict:
     import torch
 
-    from autoenc_audio.checkpoint import load_checkpoint
+    from autoenc_audio.checkpoints.checkpoint import load_checkpoint
     from autoenc_audio.data import builtin_corpus, prepare_dataset
-    from autoenc_audio.generate import sample_random
-    from autoenc_audio.latents import decode_latents, reconstruct_clips
+    from autoenc_audio.generation.latent_methods import sample_random
+    from autoenc_audio.latents.batches import decode_latents, reconstruct_clips
     from autoenc_audio.metrics import spectral_flatness
 
     checkpoint = load_checkpoint(model_path)

@@ -50,7 +50,7 @@ def fixtures(folder: Path, python: list[str], env: dict[str, str]) -> dict[str, 
     soundfile.write(song, (0.3 * np.sin(2 * np.pi * 440 * t)).astype("float32"), 22050)
     subprocess.run([*python, "synth", str(folder / "corpus"), "--tracks", "2", "--seconds", "5"], env=env, check=True,
                    capture_output=True, cwd=env["PYTHONPATH"])
-    script = ("import sys; from autoenc_audio.checkpoint import save_checkpoint; from autoenc_audio.config import load_config;"
+    script = ("import sys; from autoenc_audio.checkpoints.checkpoint import save_checkpoint; from autoenc_audio.config import load_config;"
               "from autoenc_audio.models import build_model; c = load_config('tiny');"
               "save_checkpoint(sys.argv[1], build_model(c.model, c.audio), c)")
     subprocess.run([sys.executable, "-c", script, str(folder / "model.safetensors")], env=env, check=True,

@@ -15,7 +15,7 @@ import torch
 
 from autoenc_audio.config import load_config
 from autoenc_audio.models import build_model
-from autoenc_audio.train import train_step
+from autoenc_audio.training.loop import train_step
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -50,7 +50,7 @@ def _make_checkpoint(songs: Path, cache: Path, out: Path) -> Path:
     """A PCA-initialised tiny model saved as a checkpoint (no training: fast, and a real model)."""
     import torch
 
-    from autoenc_audio.checkpoint import save_checkpoint
+    from autoenc_audio.checkpoints.checkpoint import save_checkpoint
     from autoenc_audio.config import load_config
     from autoenc_audio.data import prepare_dataset
     from autoenc_audio.models import build_model

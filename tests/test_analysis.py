@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from autoenc_audio.analysis import (
+from autoenc_audio.analysis.stats import (
     AnalysisError, chance_levels, cluster_curve, cluster_scores, latent_statistics, nearest_other_track,
     cv_splits, neighbour_agreement, pooled_view, probe, probe_cv, wilson_interval,
 )
@@ -194,8 +194,8 @@ def test_aea_analyze_writes_report_json_and_figures(tmp_path, make_checkpoint, w
 def test_analysis_warns_when_the_data_split_differs_from_training(tmp_path, make_checkpoint, write_songs):
     import shutil
 
-    from autoenc_audio.analysis import run_analysis
-    from autoenc_audio.checkpoint import load_checkpoint, save_checkpoint
+    from autoenc_audio.analysis.analyse import run_analysis
+    from autoenc_audio.checkpoints.checkpoint import load_checkpoint, save_checkpoint
     from autoenc_audio.data import prepare_dataset
 
     songs = write_songs(tmp_path / "songs", labels=("a", "b"), tracks=3)
@@ -216,7 +216,7 @@ def test_analysis_warns_when_the_data_split_differs_from_training(tmp_path, make
 
 @pytest.mark.slow
 def test_analysis_without_data_uses_the_data_the_run_was_trained_on(tmp_path, make_checkpoint, write_songs):
-    from autoenc_audio.analysis import load_for_analysis
+    from autoenc_audio.analysis.dataset import load_for_analysis
 
     songs = write_songs(tmp_path / "songs", labels=("a", "b"), tracks=3)
     model = make_checkpoint(songs, tmp_path / "cache", tmp_path / "run" / "best.safetensors")
@@ -227,7 +227,7 @@ def test_analysis_without_data_uses_the_data_the_run_was_trained_on(tmp_path, ma
 
 @pytest.mark.slow
 def test_models_on_the_same_clips_share_the_baselines(tmp_path, make_checkpoint, write_songs):
-    from autoenc_audio.analysis import run_analysis
+    from autoenc_audio.analysis.analyse import run_analysis
 
     songs = write_songs(tmp_path / "songs", labels=("a", "b"), tracks=3)
     first = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m1" / "best.safetensors")
@@ -243,7 +243,7 @@ def test_models_on_the_same_clips_share_the_baselines(tmp_path, make_checkpoint,
 
 
 def test_a_cluster_space_is_reused_unchanged():
-    from autoenc_audio.analysis import CLUSTER_DIMS, cluster_space
+    from autoenc_audio.analysis.stats import CLUSTER_DIMS, cluster_space
 
     x, y = separated(count_per_label=40, labels=3, dims=300)
     space = cluster_space(x)

@@ -168,7 +168,7 @@ for args in (line.split("\\t") for line in sys.stdin.read().splitlines()):
 @pytest.mark.slow
 def test_light_commands_never_import_torch(tmp_path, make_audio):
     """Help, version, synth, data scan, info and plots of audio files start without torch (3-4 s on 2 cores)."""
-    from autoenc_audio.checkpoint import save_checkpoint
+    from autoenc_audio.checkpoints.checkpoint import save_checkpoint
     from autoenc_audio.config import load_config
     from autoenc_audio.models import build_model
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
 from autoenc_audio.config import load_config
-from autoenc_audio.train import train
+from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)

@@ -63,7 +63,7 @@ def test_a_figure_goes_to_stdout_and_other_image_types_are_refused(setup, tmp_pa
 
 
 def test_latent_files_are_decoded(setup, tmp_path):
-    from autoenc_audio import latent_files
+    from autoenc_audio.latents import files as latent_files
 
     latents = torch.randn(2, TINY.model.latent) * 0.1
     path = tmp_path / "z.pt"

@@ -8,14 +8,21 @@ import soundfile
 import torch
 
 from autoenc_audio.audio import TrackClips, clip_count, load_clip, load_track
-from autoenc_audio.checkpoint import load_checkpoint
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint
 from autoenc_audio.config import AudioConfig, load_config
-from autoenc_audio.latent_files import load_latents, save_latents
-from autoenc_audio.latents import (LatentError, LatentSizeError, NoUsableInput, OverlapAdd, TrackMetrics, decode_file,
-                                   encode_clips, encode_inputs, expand_inputs, fingerprint_warning, join_clips,
-                                   open_model, output_paths, reconstruct_inputs, single_input)
+from autoenc_audio.latents.batches import encode_clips
+from autoenc_audio.latents.decode import decode_file
+from autoenc_audio.latents.encode import encode_inputs
+from autoenc_audio.latents.failures import LatentError, LatentSizeError, NoUsableInput
+from autoenc_audio.latents.files import load_latents, save_latents
+from autoenc_audio.latents.inputs import expand_inputs, single_input
+from autoenc_audio.latents.model import fingerprint_warning, open_model
+from autoenc_audio.latents.outputs import output_paths
+from autoenc_audio.latents.overlap import OverlapAdd, join_clips
+from autoenc_audio.latents.reconstruct import reconstruct_inputs
+from autoenc_audio.latents.track_metrics import TrackMetrics
 from autoenc_audio.metrics import evaluate
-from autoenc_audio.train import train
+from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)

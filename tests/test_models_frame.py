@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from autoenc_audio import losses, metrics
+from autoenc_audio.training import losses
+from autoenc_audio import metrics
 from autoenc_audio.config import ModelConfig
 from autoenc_audio.models import build_model
 from autoenc_audio.config import AudioConfig
@@ -229,7 +230,7 @@ def _through(model, name: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 @pytest.mark.parametrize("name", ["clicks", "drum"])
 def test_the_energy_decoder_adds_no_clicks_at_transients(initialised_energy_model, name: str) -> None:
-    from autoenc_audio.signature import crest_ratios
+    from autoenc_audio.quality.signature import crest_ratios
 
     audio, recon = _through(initialised_energy_model, name)
     assert float(crest_ratios(audio, recon)[0]) < 1.25
@@ -237,7 +238,7 @@ def test_the_energy_decoder_adds_no_clicks_at_transients(initialised_energy_mode
 
 @pytest.mark.parametrize("name", ["ladder", "pink"])
 def test_the_energy_decoder_keeps_every_octave_level(initialised_energy_model, name: str) -> None:
-    from autoenc_audio.signature import octave_levels, octave_names
+    from autoenc_audio.quality.signature import octave_levels, octave_names
 
     audio, recon = _through(initialised_energy_model, name)
     levels = dict(zip(octave_names(RATE), octave_levels(audio, recon, RATE)[0].tolist()))
@@ -246,7 +247,7 @@ def test_the_energy_decoder_keeps_every_octave_level(initialised_energy_model, n
 
 def test_the_gated_decoder_loses_the_top_octaves_of_pink_noise() -> None:
     """What the energy decoder is for: the same start without it renders noise several dB dark."""
-    from autoenc_audio.signature import octave_levels
+    from autoenc_audio.quality.signature import octave_levels
 
     generator = torch.Generator().manual_seed(1)
     training = torch.stack([make(generator) for make in SIGNALS.values() for _ in range(4)])[:, None]

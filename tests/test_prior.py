@@ -11,18 +11,20 @@ import soundfile
 import torch
 from click.testing import CliRunner
 
-from autoenc_audio.checkpoint import load_checkpoint
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint
 from autoenc_audio.cli import cli
-from autoenc_audio.compose import GenerateRequest, generate_pieces
+from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
 from autoenc_audio.config import load_config
-from autoenc_audio.latents import LatentError, reconstruct_clips
+from autoenc_audio.latents.batches import reconstruct_clips
+from autoenc_audio.latents.failures import LatentError
 from autoenc_audio.audio import load_clip
 from autoenc_audio.prior.memory import EDGE_FRAMES
-from autoenc_audio.prior.sample import PEAK, STYLE_SHARE, STYLE_TRACKS, draw_style, fit_peak, style_mask
+from autoenc_audio.generation.piece import PEAK, fit_peak
+from autoenc_audio.generation.prior_methods import STYLE_SHARE, STYLE_TRACKS, draw_style, style_mask
 from autoenc_audio.prior.store import PriorError, load_prior, prior_path
 from autoenc_audio.prior.train import train_prior
-from autoenc_audio.prior.walk import WalkRequest, walk
-from autoenc_audio.train import train
+from autoenc_audio.generation.walk import WalkRequest, walk
+from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)

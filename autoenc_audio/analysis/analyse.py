@@ -11,13 +11,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..checkpoint import Checkpoint
+from ..checkpoints.checkpoint import Checkpoint
 from ..files import write_text_atomic
 from ..jsonable import json_value_or_text
 from .dataset import (
     EncodedSet, MAX_CLIPS, Message, RAW_DIMS, VIEWS, VIEW_TITLES, encode_dataset, load_for_analysis, select_clips,
 )
-from .report import render_report
+from .markdown import render_report
 from .stats import (
     AnalysisError, PROBE_DIMS, TSNE_MAX, chance_levels, cluster_curve, cluster_scores, cluster_space,
     latent_statistics, nearest_other_track, neighbour_agreement, pca_projection, probe, probe_cv_all,

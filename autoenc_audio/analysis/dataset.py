@@ -9,12 +9,11 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from ..checkpoint import Checkpoint, load_checkpoint
-from ..data import PreparedData, builtin_corpus, prepare_dataset
-from ..latents import encode_clips
+from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
+from ..data import PreparedData, builtin_corpus, evenly_spread, prepare_dataset
+from ..latents.batches import encode_clips
 from ..metrics import mel_power
 from ..runs import data_root_of_run
-from ..picks import evenly_spread
 from .stats import AnalysisError, pooled_view
 
 Progress = Callable[[int, int], None]
@@ -76,7 +75,7 @@ def log_mel_features(clips: torch.Tensor, sample_rate: int) -> np.ndarray:
 
 def raw_features(clips: np.ndarray, dims: int = RAW_DIMS) -> np.ndarray:
     """The waveform resampled (soxr) to `dims` samples, `[count, dims]`."""
-    from ..references import ResampleReference
+    from ..quality.references import ResampleReference
 
     return ResampleReference(min(dims, clips.shape[1]), clips.shape[1]).encode(clips)
 

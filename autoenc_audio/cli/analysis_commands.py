@@ -47,7 +47,7 @@ def analyze(
     Example:
       aea analyze --model runs/n9184 --model runs/n18376 --data genres/ -o analysis/
     """
-    from ..analysis import run_analysis
+    from ..analysis.analyse import run_analysis
     from ..runs import resolve_model
 
     paths = [resolve_model(m, cache_dir)[0] for m in models] or [resolve_model(None, cache_dir, os.environ.get("AEA_MODEL"))[0]]
@@ -115,7 +115,7 @@ def sweep(
       aea sweep --latents 36752,18376,9184 --listen 3 --audio-format mp3 -o sweeps/a
     """
     from ..config import load_config
-    from ..sweep import ProposalRule, SweepOutputs, parse_latents, run_sweep
+    from ..quality.sweep import ProposalRule, SweepOutputs, parse_latents, run_sweep
     from .train_commands import ConsoleReporter
 
     sizes = parse_latents(latent_list)

@@ -22,7 +22,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..checkpoint import Checkpoint
+    from ..checkpoints.checkpoint import Checkpoint
 
 
 # ----------------------------------------------------------------------------- shared options
@@ -70,7 +70,7 @@ def with_model(function: Callable) -> Callable:
     @cache_dir_option
     @functools.wraps(function)
     def wrapper(*args: Any, model: Path | None, device: str, cache_dir: Path, **kwargs: Any) -> Any:
-        from ..latents import open_model
+        from ..latents.model import open_model
 
         checkpoint = open_model(model, cache_dir, os.environ.get("AEA_MODEL"), device)
         return function(*args, checkpoint=checkpoint, cache_dir=cache_dir, **kwargs)
@@ -97,7 +97,7 @@ class Failures:
 
     def report_problems(self, problems: list[tuple[str, str]]) -> None:
         """Inputs that expanded to nothing (empty folder, unmatched glob)."""
-        from ..latents import LatentError
+        from ..latents.failures import LatentError
 
         for source, problem in problems:
             if self.strict:
@@ -153,8 +153,9 @@ def encode(
       ffmpeg -i song.m4a -f wav - | aea encode - -o z.pt
       aea encode --whole --model runs/demo long.flac -o - | aea decode --model runs/demo - -o again.wav
     """
-    from ..latent_files import format_for, save_latents
-    from ..latents import encode_inputs, expand_inputs, single_input
+    from ..latents.encode import encode_inputs
+    from ..latents.files import format_for, save_latents
+    from ..latents.inputs import expand_inputs, single_input
 
     _no_json_with_stdout(as_json, out)
     format_for(out, fmt, sequence=whole)  # refuse a bad -o before any work
@@ -216,8 +217,9 @@ def decode(
       aea decode z.pt -o out.wav
       aea decode all.npz -o decoded/
     """
-    from ..latent_files import load_latents
-    from ..latents import decode_file, fingerprint_warning
+    from ..latents.decode import decode_file
+    from ..latents.files import load_latents
+    from ..latents.model import fingerprint_warning
 
     _no_json_with_stdout(as_json, out)
     latent_file = load_latents(latent)
@@ -264,7 +266,9 @@ def reconstruct(
       aea reconstruct --whole song.flac -o out.flac --json
       ffmpeg -i song.m4a -f wav - | aea reconstruct - -o out.wav
     """
-    from ..latents import expand_inputs, plot_reconstruction, reconstruct_inputs
+    from ..latents.inputs import expand_inputs
+    from ..latents.plotting import plot_reconstruction
+    from ..latents.reconstruct import reconstruct_inputs
 
     _no_json_with_stdout(as_json, out)
     if plot and out == "-":
@@ -364,7 +368,8 @@ def generate(
       aea generate --mode random --method gaussian -o noise.wav
       aea generate --mode interpolate --from a.mp3 b.mp3 --steps 8 --method slerp --morph -o morph.wav
     """
-    from ..compose import GenerateRequest, generate_pieces, page_path, write_pieces
+    from ..generation.requests import GenerateRequest, generate_pieces
+    from ..generation.writing import page_path, write_pieces
 
     _no_json_with_stdout(as_json, out)
     page = page_path(out) if html_page else None  # before any work: -o - has no page

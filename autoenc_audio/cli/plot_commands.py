@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import click
 
-from ..latent_formats import is_latent_path
+from ..latents.formats import is_latent_path
 from .common import cache_dir_option, json_option, model_option, print_json, progress_bar, stdout_is_tty, with_check
 
 
@@ -44,7 +44,7 @@ def figure_options(function: Callable) -> Callable:
 
 
 def load_model(model: Path | None, cache_dir: Path):
-    from ..latents import open_model
+    from ..latents.model import open_model
 
     return open_model(model, cache_dir, os.environ.get("AEA_MODEL"))
 
@@ -68,8 +68,9 @@ def read_signals(inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, 
     checkpoint = None
     for path in inputs:
         if is_latent_path(path):
-            from ..latent_files import load_latents
-            from ..latents import check_size, decode_latents, fingerprint_warning
+            from ..latents.batches import decode_latents
+            from ..latents.files import load_latents
+            from ..latents.model import check_size, fingerprint_warning
 
             if checkpoint is None:
                 checkpoint = load_model(model, cache_dir)
@@ -186,7 +187,7 @@ def compare(
     import torch
 
     from ..audio import load_clip
-    from ..latents import reconstruct_clips, reconstruction_metrics
+    from ..latents.batches import reconstruct_clips, reconstruction_metrics
     from ..plots import plot_compare
 
     checkpoint = load_model(model, cache_dir)
@@ -254,7 +255,7 @@ def latents(
     Example:
       aea plot latents --data genres/ --method tsne -o latents.png
     """
-    from ..analysis import latent_map
+    from ..analysis.latent_map import latent_map
     from ..runs import resolve_model
 
     path, _ = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))

@@ -36,7 +36,7 @@ def report(runs: tuple[Path, ...], out: Path, audio_format: str, clips_per_label
       aea report runs/a -o report/
       aea report runs/a runs/b --audio-format flac --clips-per-label 2 -o report/
     """
-    from ..report import ReportRequest, write_report
+    from ..run_report import ReportRequest, write_report
 
     page = write_report(ReportRequest(tuple(runs), out, cache_dir, audio_format, clips_per_label, not no_generate))
     if as_json:

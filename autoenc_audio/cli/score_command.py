@@ -49,7 +49,7 @@ def score(generated: tuple[Path, ...], model: Path | None, data_root: Path | Non
     Example:
       aea generate --mode random --n 32 -o gen/ && aea score gen/
     """
-    from ..score import score_sets
+    from ..scoring.score_sets import score_sets
 
     if model is not None and data_root is not None:
         raise click.UsageError("give --model or --data, not both")

@@ -115,7 +115,7 @@ def train(
       aea train --nproc 2 --config tiny --out runs/ddp
     """
     from ..runs import config_for_resume, data_root_of_run
-    from ..train import SilentReporter, prepare_run, train as run_training
+    from ..training.loop import SilentReporter, prepare_run, train as run_training
 
     if resume:
         if out is None:
@@ -229,7 +229,7 @@ def train_prior(
       aea train-prior --model runs/demo --minutes 5 --patience 50
       aea train-prior --model runs/demo --resume --epochs 60
     """
-    from ..latents import open_model
+    from ..latents.model import open_model
     from ..prior.header import prior_path, read_prior_metadata
     from ..prior.train import train_prior as fit_prior
 
@@ -266,7 +266,7 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     Example:
       aea info runs/demo/best.safetensors --json
     """
-    from ..checkpoint_header import read_metadata
+    from ..checkpoints.header import read_metadata
 
     path, source = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))
     metadata = read_metadata(path)

@@ -8,7 +8,7 @@ import torch
 
 from ..metrics import evaluate
 from ..models import Autoencoder
-from .reporting import LatentSizeError
+from .failures import LatentSizeError
 
 
 def batches(items: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:

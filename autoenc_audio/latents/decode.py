@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 
 from ..audio import audio_writer, write_audio
-from ..checkpoint import Checkpoint
-from ..latent_files import LatentFile
+from ..checkpoints.checkpoint import Checkpoint
+from .files import LatentFile
 from .batches import decode_latents
 from .model import check_size, model_device
 from .outputs import Written, output_paths, stem_of
 from .overlap import OverlapAdd
-from .reporting import LatentError, Progress
+from .failures import LatentError, Progress
 
 
 def decode_file(

@@ -9,13 +9,13 @@ import numpy as np
 import torch
 
 from ..audio import Clip, CropMode, TrackClips, load_clip
-from ..checkpoint import Checkpoint
-from ..latent_files import LatentFile, make_metadata
+from ..checkpoints.checkpoint import Checkpoint
+from .files import LatentFile, make_metadata
 from ..models import Autoencoder
 from .batches import encode_clips
 from .inputs import clip_crop, hop_samples
 from .model import model_device, model_fields
-from .reporting import INPUT_FAILURES, NoUsableInput, OnError, Progress, renamed_error, report_failure
+from .failures import INPUT_FAILURES, NoUsableInput, OnError, Progress, renamed_error, report_failure
 
 
 @dataclass

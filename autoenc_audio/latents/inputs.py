@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..audio import CropMode, is_audio_path
-from .reporting import LatentError
+from .failures import LatentError
 
 
 def expand_inputs(inputs: Sequence[str], stdin_lines: Iterable[str] | None = None) -> tuple[list[str], list[tuple[str, str]]]:

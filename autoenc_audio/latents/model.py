@@ -7,9 +7,9 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..checkpoint import Checkpoint, load_checkpoint
-from ..latent_files import LatentFile
-from .reporting import LatentSizeError
+from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
+from .files import LatentFile
+from .failures import LatentSizeError
 
 
 def open_model(model: Path | None, cache_dir: Path, environment_model: str | None = None,

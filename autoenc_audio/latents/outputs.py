@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..audio import STDIN_NAME
-from .reporting import LatentError
+from .failures import LatentError
 
 
 def is_folder_target(out: str) -> bool:

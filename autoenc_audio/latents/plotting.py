@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..audio import load_clip, load_track
-from ..checkpoint import Checkpoint
+from ..checkpoints.checkpoint import Checkpoint
 from .outputs import Written
 
 

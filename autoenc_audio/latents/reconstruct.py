@@ -8,13 +8,13 @@ import numpy as np
 import torch
 
 from ..audio import Clip, CropMode, SILENCE_PEAK, TrackClips, audio_writer, load_clip, write_audio
-from ..checkpoint import Checkpoint
+from ..checkpoints.checkpoint import Checkpoint
 from .batches import decode_latents, encode_clips, reconstruct_clips, reconstruction_metrics
 from .inputs import clip_crop, hop_samples
 from .model import model_device
 from .outputs import Written, input_path_for, output_paths, stem_of
 from .overlap import OverlapAdd
-from .reporting import INPUT_FAILURES, LatentError, NoUsableInput, OnError, Progress, renamed_error, report_failure
+from .failures import INPUT_FAILURES, LatentError, NoUsableInput, OnError, Progress, renamed_error, report_failure
 from .track_metrics import TrackMetrics
 
 

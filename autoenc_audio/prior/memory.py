@@ -44,7 +44,12 @@ class FrameMemory:
 
 
 def evenly_spaced(count: int, total: int) -> list[int]:
-    """`min(count, total)` indices spread evenly over `range(total)` (all of them when count >= total)."""
+    """`min(count, total)` indices spread evenly over `range(total)` (all of them when count >= total).
+
+    Not `data.evenly_spread`: these start at 0 and step by `total / count` (so the last item is left out), and
+    no arguments of that function give the same picks for every count and total (its steps are rounded in
+    floating point), so a prior's memory keeps the clips it always had.
+    """
     if count >= total:
         return list(range(total))
     return [int(i * total / count) for i in range(count)]

@@ -22,11 +22,11 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from .. import __version__
-from ..checkpoint import Checkpoint, weights_fingerprint
+from ..checkpoints.checkpoint import Checkpoint, weights_fingerprint
 from ..config import ConfigError, PriorConfig
 from ..errors import first_line
 from ..files import atomic_path
-from ..torch_files import UnsafeFileError, load_plain
+from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from .header import FORMAT_NAME, FORMAT_VERSION, STATE_FILE, PriorError, prior_path, read_prior_metadata  # noqa: F401 - re-exported
 from .memory import FeatureMap, FrameMemory
 from .model import FeaturePrior

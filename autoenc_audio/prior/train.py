@@ -22,11 +22,11 @@ from typing import Any, Protocol
 
 import torch
 
-from ..checkpoint import Checkpoint
+from ..checkpoints.checkpoint import Checkpoint
 from ..config import PriorConfig
 from ..data import prepare_dataset
 from ..devices import resolve_device
-from ..train import StopAtBatchBoundary, TrainingInterrupted
+from ..training.loop import StopAtBatchBoundary, TrainingInterrupted
 from .memory import EDGE_FRAMES, FeatureMap, FrameMemory, build_memory, fit_features
 from .model import FeaturePrior
 from .store import Prior, PriorError, autoencoder_fields, load_prior, load_prior_state, prior_path, save_prior

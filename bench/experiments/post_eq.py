@@ -23,7 +23,7 @@ sys.path.insert(0, str(BENCH))
 import bench_quality  # noqa: E402
 from real_music import real_music_folder  # noqa: E402
 
-from autoenc_audio.checkpoint import load_checkpoint  # noqa: E402
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint  # noqa: E402
 from autoenc_audio.data import prepare_dataset  # noqa: E402
 from autoenc_audio.models import frame  # noqa: E402
 

@@ -39,16 +39,16 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from autoenc_audio.checkpoint import load_checkpoint  # noqa: E402
-from autoenc_audio.latents import reconstruct_clips  # noqa: E402
-from autoenc_audio.pieces import frames_needed  # noqa: E402
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint  # noqa: E402
+from autoenc_audio.latents.batches import reconstruct_clips  # noqa: E402
+from autoenc_audio.generation.assembly import frames_needed  # noqa: E402
 from autoenc_audio.prior.memory import EDGE_FRAMES  # noqa: E402
-from autoenc_audio.prior.sample import _piece, draw_style, style_mask  # noqa: E402
+from autoenc_audio.generation.prior_methods import _piece, draw_style, style_mask  # noqa: E402
 from autoenc_audio.prior.store import load_prior, prior_path  # noqa: E402
-from autoenc_audio.prior.walk import WalkRequest  # noqa: E402
-from autoenc_audio.score import RealData, _held_out_clips, checkpoint_data, load_real_data  # noqa: E402
-from autoenc_audio.score_features import CLIP_SAMPLES, clips_features, cut_pieces, peak_normalise  # noqa: E402
-from autoenc_audio.score_stats import c2st, frechet_distance, subsample  # noqa: E402
+from autoenc_audio.generation.walk import WalkRequest  # noqa: E402
+from autoenc_audio.scoring.score_sets import RealData, _held_out_clips, checkpoint_data, load_real_data  # noqa: E402
+from autoenc_audio.scoring.features import CLIP_SAMPLES, clips_features, cut_pieces, peak_normalise  # noqa: E402
+from autoenc_audio.scoring.statistics import c2st, frechet_distance, subsample  # noqa: E402
 
 RUN = ROOT / "bench" / ".runs" / "generation-wide" / "model-ae"
 CACHE = ROOT / "bench" / ".cache"
@@ -180,7 +180,7 @@ def load_harness(run: Path, variants: list[str]) -> Harness:
     if any(variant.startswith("avg") for variant in variants):
         from bench_generation import test_songs, three_songs
 
-        from autoenc_audio.compose import source_maps
+        from autoenc_audio.generation.requests import source_maps
 
         songs = test_songs(checkpoint, root)
         labels = [label for label, paths in songs.items() if len(paths) >= 3]

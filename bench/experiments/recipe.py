@@ -24,8 +24,8 @@ from real_music import real_music_folder  # noqa: E402
 
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import builtin_corpus  # noqa: E402
-from autoenc_audio import train as train_module  # noqa: E402
-from autoenc_audio.train import train  # noqa: E402
+from autoenc_audio.training import loop as train_module  # noqa: E402
+from autoenc_audio.training.loop import train  # noqa: E402
 
 CACHE = BENCH / ".cache"
 

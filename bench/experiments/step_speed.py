@@ -21,7 +21,7 @@ BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
 from real_music import real_music_folder  # noqa: E402
 
-from autoenc_audio import losses, train as train_module  # noqa: E402
+from autoenc_audio.training import losses, loop as train_module  # noqa: E402
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import prepare_dataset  # noqa: E402
 from autoenc_audio.models import build_model  # noqa: E402

@@ -6,7 +6,7 @@ python train_frame.py NAME --minutes 3 [--alpha 0.5 --lr 2e-3 --width 256 --bloc
 import argparse, time
 import numpy as np, torch
 from common import N, L, train_clips, test_clips, evaluate, log
-from autoenc_audio import losses
+from autoenc_audio.training import losses
 from autoenc_audio.config import ModelConfig
 from autoenc_audio.models import frame
 

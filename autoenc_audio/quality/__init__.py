@@ -1,0 +1,1 @@
+"""How good reconstructions are: non-learned references, the decoder signature, and sweeps over latent sizes."""

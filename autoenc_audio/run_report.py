@@ -1,0 +1,171 @@
+"""`aea report`: one page for trained runs, to listen and look (the run page of issue #16).
+
+Per run: its training curves; for each label, the centre clip of its first
+held-out track (test split, else validation), reconstructed, with both
+spectrograms and the metrics; when the run has a prior, two new pieces and
+`aea score` of 16 prior and 16 Gaussian pieces; and the generated files and
+`score.json` the run folder already holds (what `make demo` writes; its
+score is then shown instead). Audio lands in the page's folder (`OUT/RUN-NAME/`) in
+`audio_format`, so the page is self-contained; running it again replaces it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .audio import read_frames, to_mono, write_audio
+from .checkpoints.checkpoint import Checkpoint, load_checkpoint
+from .data import builtin_corpus, prepare_dataset
+from .errors import InputError
+from .latents.plotting import plot_reconstruction
+from .latents.reconstruct import reconstruct_inputs
+from .pages.run import HeldOutClip, RunSection, write_run_page
+from .plots import plot_history
+from .prior.store import Prior, PriorError, prior_path
+from .runs import RunFiles, checkpoint_in, data_root_of_run, iterate_history
+
+AUDIO_FORMATS = ("mp3", "flac", "wav")
+GENERATED_SECONDS = 10.0
+SCORE_CLIPS = 16
+"""Pieces per set a report or the demo scores: fewer than a bench's 32, so its c2st and fd are rougher."""
+
+
+class ReportError(InputError):
+    """A run that cannot be reported (no checkpoint, two runs of one name)."""
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    runs: tuple[Path, ...]
+    out: Path
+    cache_dir: Path
+    audio_format: str = "mp3"
+    clips_per_label: int = 1
+    generate: bool = True
+
+
+def held_out_tracks(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, per_label: int) -> list[tuple[str, str]]:
+    """(label, path) of the first `per_label` held-out tracks of each label (test split, else validation)."""
+    config = checkpoint.config
+    root = data_root_of_run(run_dir) or builtin_corpus(cache_dir, config.data)
+    prepared = prepare_dataset(root, config.audio, config.data, cache_dir)
+    chosen: dict[str, list[str]] = {}
+    for track in prepared.held_out.index.tracks:
+        if len(chosen.setdefault(track.label, [])) < per_label:
+            chosen[track.label].append(str(track.path))
+    return [(label, path) for label in sorted(chosen) for path in chosen[label]]
+
+
+def _held_out_clips(checkpoint: Checkpoint, tracks: list[tuple[str, str]], folder: Path, fmt: str) -> list[HeldOutClip]:
+    clips = []
+    for number, (label, source) in enumerate(tracks):
+        target = folder / f"{number:02d}-{label}.{fmt}"
+        written = reconstruct_inputs(checkpoint, [source], str(target), crop="center", save_input=True)[0]
+        picture = plot_reconstruction(checkpoint, written, source, title=f"{label}: {Path(source).name}")
+        clips.append(HeldOutClip(label, source, written.input_path, written.path, str(picture), written.metrics or {}))
+    return clips
+
+
+def _new_pieces(checkpoint: Checkpoint, prior: Prior, folder: Path, fmt: str) -> list[dict[str, Any]]:
+    """Two 10 s pieces from the run's prior (seed 0)."""
+    from .generation.requests import GenerateRequest, generate_pieces
+    from .generation.writing import write_pieces
+
+    pieces = generate_pieces(checkpoint, GenerateRequest("random", "prior", GENERATED_SECONDS, 2, seed=0), prior=prior).pieces
+    return write_pieces(checkpoint, pieces, str(folder / f"random.{fmt}"), "random")
+
+
+def score_generation(checkpoint: Checkpoint, folder: Path, cache_dir: Path, clips: int = SCORE_CLIPS,
+                     prior: Prior | None = None) -> list[dict[str, Any]]:
+    """`aea score` rows of `clips` prior pieces and as many Gaussian ones (5 s, seed 100, written under `folder`)
+    against the held-out clips of the model's data; ScoreError when the data has too few held-out clips.
+    `prior`: the run's prior already loaded (else it is read from the run folder)."""
+    from .generation.requests import GenerateRequest, generate_pieces
+    from .generation.writing import write_pieces
+    from .scoring.score_sets import score_sets
+
+    folders = {}
+    for method in ("prior", "gaussian"):
+        folders[method] = folder / method
+        pieces = generate_pieces(checkpoint, GenerateRequest("random", method, 5.0, n=clips, seed=100), prior=prior).pieces
+        write_pieces(checkpoint, pieces, str(folders[method]) + "/", "random", sidecar=False)
+    report = score_sets(list(folders.values()), checkpoint=checkpoint.path, cache_dir=cache_dir, clips=clips)
+    names = {str(path): f"random ({method})" for method, path in folders.items()}
+    return [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
+
+
+def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[str, Any]]:
+    """The generated files the run folder holds (an audio file with a sidecar that names a mode), copied in `fmt`."""
+    records = []
+    for sidecar in sorted(run_dir.glob("*.json")):
+        try:
+            record = json.loads(sidecar.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        audio = next((sidecar.with_suffix(ext) for ext in (".wav", ".flac", ".mp3", ".ogg") if sidecar.with_suffix(ext).is_file()),
+                     None)
+        if not isinstance(record, dict) or "mode" not in record or audio is None:
+            continue
+        copy = folder / f"run-{audio.stem}.{fmt}"
+        samples, rate = read_frames(audio)
+        write_audio(copy, to_mono(samples), rate)
+        records.append({**record, "path": str(copy)})
+    return records
+
+
+def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
+    """Everything the page shows of one run (a run folder, or one checkpoint of it), its files written into `folder`."""
+    checkpoint = load_checkpoint(checkpoint_in(run))
+    run_dir = Path(checkpoint.path).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    summary_file = RunFiles(run_dir).summary
+    summary = _json_file(summary_file) if summary_file.is_file() else dict(checkpoint.info or {})
+    section = RunSection(run_dir.name, summary)
+    history = list(iterate_history(run_dir))
+    if history:
+        section.history_figure = str(plot_history([(run_dir.name, history)], folder / "history.png"))
+    tracks = held_out_tracks(checkpoint, run_dir, request.cache_dir, request.clips_per_label)
+    section.clips = _held_out_clips(checkpoint, tracks, folder, request.audio_format)
+    section.generated = copied_generated_files(run_dir, folder, request.audio_format)
+    score = run_dir / "score.json"
+    if score.is_file():
+        section.score = _json_file(score)
+    if request.generate and prior_path(run_dir).exists():
+        _add_prior_pieces(section, checkpoint, folder, request)
+    return section
+
+
+def _add_prior_pieces(section: RunSection, checkpoint: Checkpoint, folder: Path, request: ReportRequest) -> None:
+    """Two new pieces and, unless the run holds its own score, `aea score` of the prior; a note when it cannot."""
+    from .generation.requests import find_prior
+    from .scoring.score_sets import ScoreError
+
+    try:
+        prior = find_prior(checkpoint, None)  # loaded once for the pieces and the score
+        section.generated += _new_pieces(checkpoint, prior, folder, request.audio_format)
+        if section.score is None:
+            section.score = score_generation(checkpoint, folder / "samples", request.cache_dir, prior=prior)
+    except (PriorError, ScoreError) as error:  # a prior of another model; too few held-out 5 s clips
+        section.notes.append(f"generation or score skipped: {error}")
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ReportError(f"{path}: not readable JSON ({error})") from None
+
+
+def write_report(request: ReportRequest) -> Path:
+    """`OUT/index.html` for `request.runs`, their files in `OUT/<run name>/`."""
+    if request.audio_format not in AUDIO_FORMATS:
+        raise ReportError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}, got {request.audio_format!r}")
+    names = [(Path(run) if Path(run).is_dir() else Path(run).parent).resolve().name for run in request.runs]
+    if len(set(names)) != len(names):
+        raise ReportError(f"two runs share the folder name {sorted(n for n in names if names.count(n) > 1)[0]!r}; "
+                          "report them separately")
+    sections = [run_section(Path(run), Path(request.out) / name, request) for run, name in zip(request.runs, names)]
+    return write_run_page(sections, Path(request.out) / "index.html")

@@ -1,0 +1,128 @@
+"""Differentiable training losses, built on the metric helpers of `metrics.py`.
+
+One STFT / mel implementation serves both reporting and training, so with
+default arguments `multi_resolution_stft_loss` equals `metrics.mrstft` for
+a single clip (its spectral convergence is batch-wide, see there) and `mel_loss` the batch mean of `metrics.mel_l1`: training
+optimises what aea reports. Every loss takes `reference, estimate` of shape
+`[batch, samples]` or `[batch, 1, samples]` and returns a scalar.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .. import metrics
+from ..metrics import (DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, MEL_FFT, MEL_HOP, as_batch, mel_distance,
+                      mel_of_power, power_of, spectral_convergence, stft)
+
+
+class Spectra:
+    """The complex STFTs of a reference and an estimate `[batch, samples]`, each size computed once.
+
+    The MR-STFT's 2048-point STFT (hop 512) is also the mel loss's: sharing it
+    spares two of the step's eight STFTs when both losses are weighted.
+    """
+
+    def __init__(self, reference: torch.Tensor, estimate: torch.Tensor) -> None:
+        self.reference, self.estimate = as_batch(reference), as_batch(estimate)
+        self._cache: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def pair(self, n_fft: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Complex STFTs `[batch, n_fft//2+1, frames]` (hop n_fft/4) of the reference and the estimate."""
+        if n_fft not in self._cache:
+            self._cache[n_fft] = (stft(self.reference, n_fft), stft(self.estimate, n_fft))
+        return self._cache[n_fft]
+
+    def magnitudes(self, n_fft: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.pair(n_fft)
+        return x.abs(), y.abs()
+
+    def mel_powers(self, sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mel power spectrograms `[batch, 80, frames]` as `metrics.mel_power` computes them."""
+        assert MEL_HOP == MEL_FFT // 4, "the mel STFT is shared only when its hop is the MR-STFT's"
+        x, y = self.pair(MEL_FFT)
+        return mel_of_power(power_of(x), sample_rate), mel_of_power(power_of(y), sample_rate)
+
+
+def waveform_l1(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
+    """Mean absolute sample error."""
+    x, y = as_batch(reference), as_batch(estimate)
+    return (x - y).abs().mean()
+
+
+def waveform_rmse(reference: torch.Tensor, estimate: torch.Tensor) -> torch.Tensor:
+    """Root mean squared sample error (the original model's loss)."""
+    x, y = as_batch(reference), as_batch(estimate)
+    return (x - y).square().mean().sqrt()
+
+
+def multi_resolution_stft_loss(
+    reference: torch.Tensor,
+    estimate: torch.Tensor,
+    fft_sizes: tuple[int, ...] = FFT_SIZES,
+    convergence_weight: float = 1.0,
+    log_magnitude_weight: float = 1.0,
+    spectra: "Spectra | None" = None,
+) -> torch.Tensor:
+    """Spectral convergence + log-magnitude L1, averaged over resolutions.
+
+    The log-magnitude term (ln(|X| + 1e-7), n_fft 512/1024/2048, hop n_fft/4)
+    is the metric's, averaged over the batch; it weighs quiet bins as much as
+    loud ones, which is what the metric rewards on music. Spectral convergence
+    is taken over the whole batch (`||X - Y|| / ||X||` of all its spectrograms,
+    with the metric's silence floor): per clip, a silent clip (digital silence
+    at the start of a real track) would swamp the batch's gradient. For a
+    batch of one clip the loss equals the `mrstft` metric.
+    """
+    spectra = spectra or Spectra(reference, estimate)
+    total = spectra.reference.new_zeros(())
+    for n_fft in fft_sizes:
+        magnitude_x, magnitude_y = spectra.magnitudes(n_fft)
+        convergence = spectral_convergence(magnitude_x, magnitude_y, dims=(0, 1, 2))
+        log_magnitude = (torch.log(magnitude_x + MAG_EPS) - torch.log(magnitude_y + MAG_EPS)).abs().mean()
+        total = total + convergence_weight * convergence + log_magnitude_weight * log_magnitude
+    return total / len(fft_sizes)
+
+
+def mel_loss(
+    reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE,
+    spectra: Spectra | None = None,
+) -> torch.Tensor:
+    """Batch mean of the `mel_l1` metric (80-band HTK mel, log10 power, eps 1e-5)."""
+    spectra = spectra or Spectra(reference, estimate)
+    return mel_distance(*spectra.mel_powers(sample_rate)).mean()
+
+
+def loss_terms(reference: torch.Tensor, estimate: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
+    """Each named loss of `LOSSES` (unweighted), the spectral ones sharing their STFTs."""
+    spectra = Spectra(reference, estimate)
+    terms = {}
+    for name in names:
+        if name == "mrstft":
+            terms[name] = multi_resolution_stft_loss(reference, estimate, spectra=spectra)
+        elif name == "mel":
+            terms[name] = mel_loss(reference, estimate, spectra=spectra)
+        else:
+            terms[name] = LOSSES[name](reference, estimate)
+    return terms
+
+
+LOSSES = {
+    "l1": waveform_l1,
+    "rmse": waveform_rmse,
+    "mrstft": multi_resolution_stft_loss,
+    "mel": mel_loss,
+}
+"""Name (as in `TrainConfig.loss_weights`, except `kl`) -> loss function."""
+
+__all__ = [
+    "LOSSES",
+    "Spectra",
+    "loss_terms",
+    "MAG_EPS",
+    "mel_loss",
+    "metrics",
+    "multi_resolution_stft_loss",
+    "waveform_l1",
+    "waveform_rmse",
+]

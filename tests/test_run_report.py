@@ -1,0 +1,49 @@
+"""`aea report` (autoenc_audio/run_report.py): the run page of trained runs, loaded in a real browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from autoenc_audio.cli import cli
+from autoenc_audio.config import load_config
+from autoenc_audio.training.loop import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """Two tiny runs on the tiny built-in corpus (no prior: the page shows no generated piece)."""
+    root = tmp_path_factory.mktemp("report")
+    config = load_config(ROOT / "configs" / "tiny.toml")
+    for name, latent in (("small", 256), ("large", 512)):
+        train(config.override(model={"latent": latent}), root / name, root / "cache")
+    return root
+
+
+@pytest.mark.slow
+def test_report_writes_one_page_for_several_runs_that_works_in_a_browser(two_runs, tmp_path, check_page):
+    out = tmp_path / "report"
+    result = CliRunner().invoke(cli, ["report", str(two_runs / "small"), str(two_runs / "large"), "-o", str(out),
+                                      "--audio-format", "flac", "--cache-dir", str(two_runs / "cache")])
+    assert result.exit_code == 0, result.output
+    assert f"page {out / 'index.html'}" in result.stdout
+    html = (out / "index.html").read_text()
+    assert html.count("<h2>Comparison</h2>") == 1 and 'id="run0"' in html and 'id="run1"' in html
+    report = check_page(out / "index.html")
+    labels = sorted({p.name.split("-", 1)[1].split(".")[0] for p in (out / "small").glob("*.input.flac")})
+    assert len(labels) >= 2, "one held-out clip per label"
+    assert len(report.audio) == 2 * 2 * len(labels)  # two runs x (original, reconstruction) per label
+    assert all(a["src"].endswith(".flac") for a in report.audio)
+    assert len(report.images) == 2 * (1 + len(labels))  # curves, then a comparison figure per clip
+
+
+def test_report_refuses_two_runs_of_one_folder_name(two_runs, tmp_path):
+    (tmp_path / "small").mkdir()
+    (tmp_path / "small" / "best.safetensors").write_bytes((two_runs / "small" / "best.safetensors").read_bytes())
+    result = CliRunner().invoke(cli, ["report", str(two_runs / "small"), str(tmp_path / "small"), "-o", str(tmp_path / "r"),
+                                      "--cache-dir", str(two_runs / "cache")])
+    assert result.exit_code == 2 and "share the folder name 'small'" in result.stderr

@@ -1,0 +1,221 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint, load_training_state
+from autoenc_audio.config import load_config
+from autoenc_audio.training.loop import RunError, SilentReporter, TrainingInterrupted, compute_losses, learning_rate, train
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = load_config(ROOT / "configs" / "tiny.toml")
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory):
+    """Six short tracks in two labelled folders (tones + noise bursts, 8 kHz)."""
+    import numpy as np
+    import soundfile
+
+    root = tmp_path_factory.mktemp("songs")
+    rng = np.random.default_rng(0)
+    for label, base in (("low", 110.0), ("high", 880.0)):
+        (root / label).mkdir()
+        for number in range(4):
+            t = np.arange(int(3.2 * 8000)) / 8000
+            melody = np.sin(2 * np.pi * base * (1 + number / 8) * t) * (0.5 + 0.3 * np.sin(2 * np.pi * 2 * t))
+            hits = (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
+            soundfile.write(root / label / f"{label}.{number:05d}.wav", (0.4 * melody + 0.2 * hits).astype("float32"), 8000)
+    return root
+
+
+def tiny(**train_overrides):
+    return TINY.override(train=train_overrides)
+
+
+def weights(path):
+    return load_checkpoint(path).model.state_dict()
+
+
+def test_compute_losses_applies_weights_once():
+    audio = torch.randn(2, 1, 4096) * 0.1
+    outputs = {"recon": audio * 0.5}
+    terms = compute_losses(outputs, audio, {"l1": 2.0, "mrstft": 0.0, "mel": 0.0, "rmse": 1.0})
+    assert set(terms) == {"l1", "rmse", "loss"}
+    assert torch.isclose(terms["loss"], 2 * terms["l1"] + terms["rmse"])
+
+
+def test_learning_rate_schedule():
+    assert learning_rate(1.0, "cosine", 0.0) < 0.05
+    assert learning_rate(1.0, "cosine", 0.02) == pytest.approx(1.0)
+    assert learning_rate(1.0, "cosine", 1.0) == pytest.approx(0.05)
+    assert learning_rate(1.0, "constant", 0.7) == 1.0
+
+
+@pytest.mark.slow
+def test_train_writes_a_complete_run(songs, tmp_path):
+    run = tmp_path / "run"
+    summary = train(tiny(epochs=3), run, tmp_path / "cache", data_root=songs)
+    for name in ("best.safetensors", "last.safetensors", "history.jsonl", "summary.json", "config.toml"):
+        assert (run / name).exists(), name
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    assert {"train_loss", "val_loss", "val_snr_db", "val_mrstft", "val_mel_l1", "clips_per_second"} <= set(history[0])
+    assert summary["latent_size"] == 512 and summary["test_clips"] > 0
+    assert json.loads((run / "summary.json").read_text())["latent_size"] == 512
+    best = load_checkpoint(run / "best.safetensors")
+    assert best.latent_mean is not None and best.latent_mean.shape == (512,)
+    assert best.latent_std.shape == (512,) and float(best.latent_std.max()) > 0
+    assert best.labels == ["high", "low"]
+    assert load_config(run / "config.toml") == tiny(epochs=3)
+
+
+@pytest.mark.slow
+def test_loss_falls_over_training(songs, tmp_path):
+    train(tiny(epochs=6, lr=3e-3), tmp_path / "run", tmp_path / "cache", data_root=songs)
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+@pytest.mark.slow
+def test_same_seed_same_weights(songs, tmp_path):
+    for name in ("a", "b"):
+        train(tiny(epochs=2), tmp_path / name, tmp_path / "cache", data_root=songs)
+    first, second = weights(tmp_path / "a" / "last.safetensors"), weights(tmp_path / "b" / "last.safetensors")
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+class AtStep(SilentReporter):
+    """Calls `action` when training reports step `step` (raise KeyboardInterrupt, send a real SIGINT, ...)."""
+
+    def __init__(self, step: int, action) -> None:
+        self.step, self.seen, self.action = step, 0, action
+
+    def advance(self, metrics):
+        self.seen += 1
+        if self.seen == self.step:
+            self.action()
+
+
+def raise_interrupt():
+    raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_interrupted_run_resumes_to_the_same_weights(songs, tmp_path, kind):
+    config = tiny(epochs=3).override(model={"kind": kind})
+    train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=AtStep(4, raise_interrupt))
+    assert load_training_state(tmp_path / "parts" / "last.safetensors")["progress"]["step"] == 4
+    train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)
+    whole, parts = weights(tmp_path / "whole" / "last.safetensors"), weights(tmp_path / "parts" / "last.safetensors")
+    assert all(torch.equal(whole[k], parts[k]) for k in whole)
+    history = [json.loads(line)["epoch"] for line in (tmp_path / "parts" / "history.jsonl").read_text().splitlines()]
+    assert history == [1, 2, 3]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_at_a_batch_boundary_and_resumes_exactly(songs, tmp_path):
+    config = tiny(epochs=2)
+    train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
+    with pytest.raises(TrainingInterrupted):
+        train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=AtStep(3, lambda: os.kill(os.getpid(), signal.SIGINT)))
+    assert load_training_state(tmp_path / "parts" / "last.safetensors")["progress"]["step"] == 3
+    train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)
+    whole, parts = weights(tmp_path / "whole" / "last.safetensors"), weights(tmp_path / "parts" / "last.safetensors")
+    assert all(torch.equal(whole[k], parts[k]) for k in whole)
+
+
+@pytest.mark.slow
+def test_minutes_budget_stops_training(songs, tmp_path):
+    config = TINY.with_budget(minutes=0.03, epochs=None)
+    summary = train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)
+    assert summary["wall_seconds"] >= 0.03 * 60
+    assert (tmp_path / "run" / "best.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_a_finished_run_is_not_overwritten_unless_asked(songs, tmp_path):
+    config = tiny(epochs=1)
+    train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)
+    before = (tmp_path / "run" / "best.safetensors").read_bytes()
+    with pytest.raises(RunError, match="run already holds a run: continue it with --resume, or start it again with --overwrite"):
+        train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs)
+    assert (tmp_path / "run" / "best.safetensors").read_bytes() == before
+    with pytest.raises(TrainingInterrupted):  # interrupted in its first epoch: no old file may remain beside it
+        train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs,
+              overwrite=True, reporter=AtStep(1, raise_interrupt))
+    assert not (tmp_path / "run" / "best.safetensors").exists() and not (tmp_path / "run" / "summary.json").exists()
+    assert load_checkpoint(tmp_path / "run" / "last.safetensors").model.latent_size == 97
+    summary = train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs, overwrite=True)
+    assert summary["latent_size"] == 97
+    with pytest.raises(RunError, match="give one of them"):
+        train(config, tmp_path / "run", tmp_path / "cache", data_root=songs, resume=True, overwrite=True)
+
+
+@pytest.mark.slow
+def test_resume_without_a_run_is_a_clear_error(songs, tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        train(tiny(), tmp_path / "none", tmp_path / "cache", data_root=songs, resume=True)
+
+
+@pytest.mark.slow
+def test_resume_refuses_a_changed_split(songs, tmp_path):
+    """Tracks added since the run started would move tracks between splits: resuming would train on test tracks."""
+    import shutil
+
+    data = tmp_path / "songs"
+    shutil.copytree(songs, data)
+    config = tiny(epochs=2)
+    with pytest.raises(TrainingInterrupted):
+        train(config, tmp_path / "run", tmp_path / "cache", data_root=data, reporter=AtStep(2, raise_interrupt))
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["split"]
+    for number in range(4, 8):
+        shutil.copy(data / "low" / "low.00000.wav", data / "low" / f"low.{number:05d}.wav")
+    with pytest.raises(RunError, match="split has changed"):
+        train(config, tmp_path / "run", tmp_path / "cache", data_root=data, resume=True)
+
+
+@pytest.mark.slow
+def test_two_process_gloo_run(songs, tmp_path):
+    env = {**os.environ, "AEA_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "autoenc_audio", "train", "--config", str(ROOT / "configs" / "tiny.toml"),
+               "--data", str(songs), "--out", str(tmp_path / "ddp"), "--nproc", "2", "--device", "cpu", "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["latent_size"] == 512
+    assert sorted(p.name for p in (tmp_path / "ddp").glob("*.safetensors")) == ["best.safetensors", "last.safetensors"]
+    history = (tmp_path / "ddp" / "history.jsonl").read_text().splitlines()
+    assert len(history) == 2  # rank 0 alone writes
+
+
+
+MATRIX = [("default", "ae", 0.0), ("default", "vae", 0.0), ("default", "ae", 0.25), ("default", "vae", 0.25),
+          ("seed", "ae", 0.0), ("seed", "vae", 0.0)]
+
+
+@pytest.fixture(scope="module")
+def one_track(tmp_path_factory, write_songs):
+    """One four-second track: four clips, all of them training clips, seen in every epoch."""
+    return write_songs(tmp_path_factory.mktemp("one"), labels=("a",), tracks=1, seconds=4.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch, kind, envelope", MATRIX, ids=[f"{a}-{k}-envelope{e:g}" for a, k, e in MATRIX])
+def test_every_arch_kind_and_envelope_trains_through_the_loop(one_track, tmp_path, arch, kind, envelope):
+    """Every model the CLI can build goes through the real `train()` loop, and its loss on the same clips falls."""
+    config = TINY.override(model={"arch": arch, "kind": kind, "envelope": envelope},
+                           train={"epochs": 3, "batch_size": 1, "lr": 5e-4})
+    summary = train(config, tmp_path / "run", tmp_path / "cache", data_root=one_track)
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert [(r["epoch"], r["step"]) for r in history] == [(1, 4), (2, 8), (3, 12)]
+    assert summary["arch"] == arch and summary["kind"] == kind and ("train_kl" in history[0]) == (kind == "vae")
+    assert history[-1]["train_loss"] < history[0]["train_loss"]

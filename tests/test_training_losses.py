@@ -1,0 +1,76 @@
+"""Training losses: zero on identical inputs, positive otherwise, differentiable, equal to the metrics."""
+
+import math
+
+import pytest
+import torch
+
+from autoenc_audio.training import losses
+from autoenc_audio import metrics
+
+
+def _pair() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    t = torch.arange(8192) / 22050
+    x = (0.3 * torch.sin(2 * math.pi * 330 * t) + 0.01 * torch.randn(2, 8192, generator=generator))[:, None]
+    y = x + 0.02 * torch.randn(x.shape, generator=generator)
+    return x.float(), y.float()
+
+
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
+def test_zero_on_identical_positive_otherwise(name: str) -> None:
+    x, y = _pair()
+    loss = losses.LOSSES[name]
+    assert float(loss(x, x.clone())) == pytest.approx(0.0, abs=1e-6)
+    assert float(loss(x, y)) > 0
+
+
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
+def test_gradients_flow_and_are_finite(name: str) -> None:
+    x, y = _pair()
+    y = y.clone().requires_grad_(True)
+    losses.LOSSES[name](x, y).backward()
+    assert y.grad is not None and torch.isfinite(y.grad).all() and float(y.grad.abs().sum()) > 0
+
+
+def test_gradients_finite_on_silent_estimate() -> None:
+    x, _ = _pair()
+    y = torch.zeros_like(x, requires_grad=True)
+    (losses.multi_resolution_stft_loss(x, y) + losses.mel_loss(x, y)).backward()
+    assert torch.isfinite(y.grad).all()
+
+
+def test_default_losses_equal_reported_metrics() -> None:
+    x, y = _pair()
+    for item in range(len(x)):
+        one_x, one_y = x[item : item + 1], y[item : item + 1]
+        assert float(losses.multi_resolution_stft_loss(one_x, one_y)) == pytest.approx(float(metrics.mrstft(one_x, one_y)), rel=1e-5)
+    assert float(losses.mel_loss(x, y)) == pytest.approx(float(metrics.mel_l1(x, y).mean()), rel=1e-5)
+
+
+def test_mrstft_weights_and_resolutions() -> None:
+    x, y = _pair()
+    sc_only = losses.multi_resolution_stft_loss(x, y, convergence_weight=1.0, log_magnitude_weight=0.0)
+    lm_only = losses.multi_resolution_stft_loss(x, y, convergence_weight=0.0, log_magnitude_weight=1.0)
+    both = losses.multi_resolution_stft_loss(x, y)
+    assert float(both) == pytest.approx(float(sc_only + lm_only), rel=1e-5)
+    assert float(losses.multi_resolution_stft_loss(x, y, fft_sizes=(256,))) > 0
+
+
+def test_a_silent_clip_does_not_swamp_the_batch() -> None:
+    x, y = _pair()
+    x = torch.cat([x, torch.zeros_like(x[:1])])
+    y = torch.cat([y, 0.01 * torch.randn_like(y[:1])])
+    loss = float(losses.multi_resolution_stft_loss(x, y))
+    assert loss < 20, loss
+    silent_clip = float(metrics.mrstft(x, y)[-1])  # per clip (the metric): large, measured against the silence floor
+    assert 50 < silent_clip < 1000, silent_clip  # noise at -40 dBFS is ~47 dB above the floor
+
+
+def test_shared_spectra_give_the_same_losses_as_separate_ones() -> None:
+    """Training computes MR-STFT and mel from one set of STFTs; the numbers are the metrics' own."""
+    x, y = _pair()
+    terms = losses.loss_terms(x, y, ["l1", "mrstft", "mel"])
+    assert float(terms["mrstft"]) == pytest.approx(float(metrics.mrstft(x, y).mean()), rel=1e-5)
+    assert float(terms["mel"]) == pytest.approx(float(metrics.mel_l1(x, y).mean()), rel=1e-5)
+    assert float(terms["l1"]) == pytest.approx(float(losses.waveform_l1(x, y)))
