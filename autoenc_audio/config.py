@@ -129,7 +129,7 @@ class TrainConfig:
     seed: int = 0
     grad_clip: float = 1.0
     loss_weights: dict[str, float] = field(
-        default_factory=lambda: {"l1": 20.0, "mrstft": 1.0, "mel": 2.0, "rmse": 0.0, "kl": 1e-4}
+        default_factory=lambda: {"l1": 20.0, "mrstft": 1.0, "mel": 2.0, "short_stft": 1.0, "rmse": 0.0, "kl": 1e-4}
     )
     kl_warmup_epochs: int = 5
     scheduler: str = "cosine"  # cosine | constant
@@ -148,7 +148,7 @@ class TrainConfig:
             raise ConfigError(f"train.lr must be positive, got {self.lr}")
         if self.scheduler not in ("cosine", "constant"):
             raise ConfigError(f"train.scheduler must be 'cosine' or 'constant', got {self.scheduler!r}")
-        unknown = set(self.loss_weights) - {"l1", "mrstft", "mel", "rmse", "kl"}
+        unknown = set(self.loss_weights) - {"l1", "mrstft", "mel", "short_stft", "rmse", "kl"}
         if unknown:
             raise ConfigError(f"train.loss_weights has unknown losses: {', '.join(sorted(unknown))}")
 
@@ -326,20 +326,27 @@ def resolve_config_path(value: str | Path | None) -> Path | None:
     raise ConfigError(f"{value}: no such config file or preset (presets: {', '.join(preset_names())})")
 
 
-def with_legacy_decoder(stored: dict[str, Any]) -> dict[str, Any]:
-    """A stored config written before `model.decoder` existed names the decoder it was trained with: "gated".
+def with_legacy_defaults(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored config names what it was made with, also where a default changed since it was written.
 
-    The default decoder may change for new runs; an old checkpoint or run folder must still build the model it holds.
+    Written before `model.decoder` existed: the decoder was "gated". Written before the `short_stft` loss existed:
+    its weight was 0. Defaults may change for new runs; an old checkpoint or run folder must still build the
+    model it holds and resume with the losses it trained with.
     """
-    model = stored.get("model") if isinstance(stored, dict) else None
+    if not isinstance(stored, dict):
+        return stored
+    model, train = stored.get("model"), stored.get("train")
     if isinstance(model, dict) and "decoder" not in model:
         legacy = {"decoder": "gated", "envelope": 0.0, "envelope_start": 0.25}  # what those runs were built with
-        return {**stored, "model": {**legacy, **model}}
+        stored = {**stored, "model": {**legacy, **model}}
+    weights = train.get("loss_weights") if isinstance(train, dict) else None
+    if isinstance(weights, dict) and "short_stft" not in weights:
+        stored = {**stored, "train": {**train, "loss_weights": {**weights, "short_stft": 0.0}}}
     return stored
 
 
 def load_run_config(path: str | Path) -> Config:
-    """A run folder's saved `config.toml`, read as the run was made (`with_legacy_decoder`)."""
+    """A run folder's saved `config.toml`, read as the run was made (`with_legacy_defaults`)."""
     return load_config(path, stored=True)
 
 
@@ -365,6 +372,6 @@ def load_config(path: str | Path | None = None, stored: bool = False) -> Config:
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a TOML config file (not UTF-8 text)") from None
     try:
-        return Config.from_dict(with_legacy_decoder(values) if stored else values)
+        return Config.from_dict(with_legacy_defaults(values) if stored else values)
     except ConfigError as error:
         raise ConfigError(f"{path}: {error}") from None

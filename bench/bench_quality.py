@@ -58,8 +58,10 @@ RESULTS = Path(__file__).parent / "results"
 CACHE = Path(__file__).parent / ".cache"
 METRIC_NAMES = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
 PRESETS = {"gated": {"model": {"decoder": "gated", "envelope": 0.0},
-                     "train": {"loss_weights": {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "rmse": 0.0, "kl": 1e-4}}}}
-"""Named recipes besides the presets in configs/: the default recipe with these overrides."""
+                     "train": {"loss_weights": {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "short_stft": 0.0, "rmse": 0.0, "kl": 1e-4}}},
+           "gain-mel": {"train": {"loss_weights": {"l1": 20.0, "mrstft": 1.0, "mel": 2.0, "short_stft": 0.0, "rmse": 0.0, "kl": 1e-4}}}}
+"""Named recipes besides the presets in configs/: the default recipe with these overrides. "gated" is the default
+before 2026-12-05, "gain-mel" the default of session 11 (no short-window STFT term)."""
 SCORE_CLIPS = 32
 
 
@@ -129,7 +131,8 @@ def train_presets(name: str, root: Path, args, test: np.ndarray, sample_rate: in
     rows, signatures, models = {}, {}, {}
     for preset in [*args.presets.split(","), *(["seed"] if args.with_seed else [])]:
         first = preset == args.presets.split(",")[0]
-        seeds = [0] if preset == "seed" else [int(s) for s in (args.seeds if first else args.baseline_seeds or args.seeds).split(",")]
+        chosen = dict(item.split("=", 1) for item in args.preset_seeds).get(preset)
+        seeds = [0] if preset == "seed" else [int(s) for s in (chosen or (args.seeds if first else args.baseline_seeds or args.seeds)).split(",")]
         runs = []
         for seed in seeds:
             run_dir = args.out / f"{name}-{preset}" if (preset == "seed" or seed == 0) else args.out / f"{name}-{preset}-s{seed}"
@@ -233,6 +236,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0,1,2", help="training seeds of each preset")
     parser.add_argument("--presets", default="default,gated", help="recipes to train (configs/ names or PRESETS)")
     parser.add_argument("--baseline-seeds", help="training seeds of the presets after the first [default: --seeds]")
+    parser.add_argument("--preset-seeds", action="append", default=[], metavar="PRESET=SEEDS",
+                        help="training seeds of one preset, e.g. gain-mel=0,1,2 (repeatable)")
     parser.add_argument("--datasets", default="real,corpus")
     parser.add_argument("--no-seed", dest="with_seed", action="store_false", help="leave out the seed arch's row")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / ".runs")

@@ -118,3 +118,18 @@ def test_a_run_saved_before_model_decoder_existed_reads_back_as_it_was_built(tmp
     path.write_text(dump_toml(old))
     assert load_run_config(path).model.envelope == 0.094
     assert load_config(path).model == Config.from_dict(old).model  # settings for a new run are not rewritten
+
+
+def test_a_run_saved_before_the_short_stft_loss_resumes_without_it(tmp_path):
+    """New runs weigh the short-window STFT term; a run written before it existed trained, and resumes, without."""
+    from autoenc_audio.config import load_run_config
+
+    assert Config().train.loss_weights["short_stft"] == 1.0
+    old = Config().to_dict()
+    del old["train"]["loss_weights"]["short_stft"]
+    path = tmp_path / "config.toml"
+    path.write_text(dump_toml(old))
+    assert load_run_config(path).train.loss_weights["short_stft"] == 0.0
+    assert load_config(path).train.loss_weights["short_stft"] == 1.0  # as settings for a new run: today's default
+    for preset in ("seed", "seed-55112", "spectral"):  # presets that name their own recipe keep it
+        assert load_config(preset).train.loss_weights["short_stft"] == 0.0

@@ -74,3 +74,30 @@ def test_shared_spectra_give_the_same_losses_as_separate_ones() -> None:
     assert float(terms["mrstft"]) == pytest.approx(float(metrics.mrstft(x, y).mean()), rel=1e-5)
     assert float(terms["mel"]) == pytest.approx(float(metrics.mel_l1(x, y).mean()), rel=1e-5)
     assert float(terms["l1"]) == pytest.approx(float(losses.waveform_l1(x, y)))
+
+
+def test_short_stft_sees_where_in_a_mel_frame_an_attack_lands() -> None:
+    """The mel term's 93 ms frames hardly tell an attack 20 ms late from the right one; the short term does.
+
+    Each loss's cost of the late attacks is taken relative to its cost of a uniform -3 dB level error, so the
+    two losses' scales compare: the short term weighs the misplaced attacks twice as much as the mel term.
+    """
+    generator = torch.Generator().manual_seed(1)
+    samples = 22050
+    background = 0.003 * torch.randn(1, 1, samples, generator=generator)
+    attacks = torch.zeros(1, 1, samples)
+    for start in (4000, 12000, 18000):
+        decay = torch.exp(-torch.arange(samples - start) / 400.0)
+        attacks[..., start:] += 0.3 * torch.randn(1, 1, samples - start, generator=generator) * decay
+    reference, late = background + attacks, background + torch.roll(attacks, 441, -1)
+
+    def late_cost(loss) -> float:
+        return float(loss(reference, late)) / float(loss(reference, 0.7 * reference))
+
+    assert late_cost(losses.short_stft_loss) > 1.8 * late_cost(losses.mel_loss)
+
+
+def test_shared_spectra_include_the_short_term() -> None:
+    x, y = _pair()
+    terms = losses.loss_terms(x, y, ["mrstft", "short_stft"])
+    assert float(terms["short_stft"]) == pytest.approx(float(metrics.mrstft(x, y, fft_sizes=(128, 256)).mean()), rel=1e-5)

@@ -54,7 +54,7 @@ from .safe_load import UnsafeFileError, load_plain
 from .. import __version__
 from ..files import atomic_path
 from ..jsonable import json_value
-from ..config import Config, with_legacy_decoder
+from ..config import Config, with_legacy_defaults
 from ..models.base import Autoencoder
 
 @dataclass
@@ -272,7 +272,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> Che
     metadata, _ = read_header(path)
     tensors = load_tensors(path)
     try:
-        config = Config.from_dict(with_legacy_decoder(metadata["config"]))
+        config = Config.from_dict(with_legacy_defaults(metadata["config"]))
     except Exception as error:  # noqa: BLE001 - ConfigError, TypeError, ...
         raise CheckpointError(f"{path}: stored config does not build ({first_line(error)})") from None
     try:
