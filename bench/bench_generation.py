@@ -1,4 +1,4 @@
-"""Is generated audio music? GENERATION.md's table for every way `aea generate` makes audio.
+"""Is generated audio music? The table of docs/scoring.md for every way `aea generate` makes audio.
 
 On the bench's real music (split by track), at N = 18376: trains the default
 model (--minutes, 10) and its prior (--prior-minutes, at most 10), optionally a

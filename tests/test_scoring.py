@@ -1,4 +1,4 @@
-"""`aea score`: features against their definitions (GENERATION.md), statistics, and the command on synthetic music."""
+"""`aea score`: features against their definitions (docs/scoring.md), statistics, and the command on synthetic music."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
     score = [(row["name"].split("/")[-1], str(row["clips"]), *(format_value(row[key], 2) for key in SCORE_COLUMNS))
              for row in result.score]
     if score:
-        print_table("demo: is it music? (aea score against held-out clips; GENERATION.md)", score,
+        print_table("demo: is it music? (aea score against held-out clips; docs/scoring.md)", score,
                     ("name", "clips", *SCORE_COLUMNS))
     if result.page:
         click.echo(f"page {result.page}")

@@ -35,7 +35,7 @@ def _cell(column: str, value: object) -> str:
 @json_option
 def score(generated: tuple[Path, ...], model: Path | None, data_root: Path | None, clips: int, seed: int,
           cache_dir: Path, as_json: bool) -> None:
-    """Score audio sets (files or folders) as music against held-out real clips (GENERATION.md).
+    """Score audio sets (files or folders) as music against held-out real clips (docs/scoring.md).
 
     Each GENERATED argument is a set, cut into 5 s clips. Reported: c2st (0.5:
     a classifier cannot tell the set from real clips, 1.0: trivially told

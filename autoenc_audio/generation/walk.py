@@ -113,7 +113,7 @@ def beat_grid(strength: torch.Tensor, beats: torch.Tensor, tolerance: int = 1) -
 
 def beat_lags(strength: torch.Tensor, shortest: int, longest: int) -> torch.Tensor:
     """Each clip's beat period in frames `[clips]`: the lag in [shortest, longest] where its onset
-    strength (mean removed) correlates best with itself (as GENERATION.md's `rhythm` measures)."""
+    strength (mean removed) correlates best with itself (as `aea score`'s `rhythm` measures, docs/scoring.md)."""
     centred = strength - strength.mean(1, keepdim=True)
     shortest, longest = max(1, shortest), min(longest, centred.shape[1] - 1)
     if longest < shortest:

@@ -82,7 +82,7 @@ def _score_html(rows: Sequence[Mapping[str, Any]]) -> str:
     body = table(SCORE_COLUMNS, [[row.get(column) for column in SCORE_COLUMNS] for row in rows])
     return ("<h3>Is it music? (aea score against held-out clips)</h3>" + body +
             "<p>c2st: 0.5 a classifier cannot tell the set from real clips, 1.0 trivially told apart; fd: lower is "
-            "closer; copied: share of 2 s windows copying the training tracks (GENERATION.md).</p>")
+            "closer; copied: share of 2 s windows copying the training tracks (docs/scoring.md).</p>")
 
 
 def run_section_html(page: Page, run: RunSection, number: int) -> str:

@@ -1,4 +1,4 @@
-"""The features of `aea score`, exactly as GENERATION.md defines them, in numpy (no torch, no librosa).
+"""The features of `aea score`, exactly as docs/scoring.md defines them, in numpy (no torch, no librosa).
 
 Every clip is mono, 22050 Hz, 5 s, peak normalised to 0.5. `|S|` is the
 STFT magnitude (n_fft 2048, hop 512, periodic Hann window, centred frames

@@ -1,4 +1,4 @@
-"""`aea score`: is generated audio music? Sets of clips scored against held-out real clips (GENERATION.md).
+"""`aea score`: is generated audio music? Sets of clips scored against held-out real clips (docs/scoring.md).
 
 Each set (a file or a folder of audio files) is cut into 5 s clips at
 22050 Hz, peak normalised to 0.5, and scored on `clips` of them (32 by

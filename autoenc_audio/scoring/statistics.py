@@ -1,4 +1,4 @@
-"""The statistics of `aea score` (GENERATION.md): c2st, Frechet distance and `copied`. No torch.
+"""The statistics of `aea score` (docs/scoring.md): c2st, Frechet distance and `copied`. No torch.
 
 * `c2st`: equally many clips of G and R (the larger subsampled, seed 0);
   5-fold stratified cross-validated accuracy of a standardised logistic
