@@ -263,7 +263,7 @@ class FlagsForSettings:
     def __enter__(self) -> "FlagsForSettings":
         return self
 
-    def __exit__(self, kind: Any, error: BaseException | None, trace: Any) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> bool:
         settings = getattr(error, "settings", ())
         names = [self.parameter_of.get(setting, setting) for setting in settings]
         flags = [self.flags[name] for name in names if name in self.flags]

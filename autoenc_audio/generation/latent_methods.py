@@ -31,7 +31,7 @@ from ..audio import CropMode, load_clip
 from ..checkpoints.checkpoint import Checkpoint
 from ..data import DatasetError, prepare_dataset
 from ..latents.batches import encode_clips
-from ..latents.failures import LatentError, Progress
+from ..latents.failures import Progress
 from ..latents.files import is_latent_path, load_latents
 from ..latents.inputs import clip_crop
 from ..latents.model import check_size, model_device

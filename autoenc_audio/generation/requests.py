@@ -175,7 +175,7 @@ def carried_out(checkpoint: Checkpoint, request: GenerateRequest, method: str) -
 def _pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None, prior: Prior | None
             ) -> list[Piece]:
     """The pieces of a request carried out (`carried_out`: method, seed and length given)."""
-    method, seed, seconds = request.method, int(request.seed or 0), float(request.seconds or 0)
+    method, seed, seconds = request.method, request.seed or 0, request.seconds or 0.0
     if method == "prior":
         if prior is None:
             raise RequestError(f"mode {request.mode!r} needs a prior", "prior")
