@@ -1,3 +1,3 @@
 """aea: learn compact latent vectors of music with convolutional autoencoders."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

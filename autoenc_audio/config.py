@@ -192,6 +192,26 @@ class PriorConfig:
     model_weight: float = 1.0
     repeat_probability: float = 0.8
     piece_style: str = "label"
+    # The walk's finer settings (generation/walk.py). Stored priors without them read back these defaults, which are
+    # the values aea used before they were settings, so old priors generate exactly what they did.
+    shortest_beat_seconds: float = 0.25  # beat periods searched from 0.25 s (240 bpm) ...
+    longest_beat_seconds: float = 1.5  # ... to 1.5 s (40 bpm): every tempo of the built-in corpus and GTZAN
+    beat_tolerance_frames: int = 1  # a frame this near the beat grid is on the beat: onsets smear over a frame
+    # So the beat goes on across jumps, a jump keeps to clips whose beat period is the piece's within 1 frame, or
+    # within 2 ... up to beat_match_frames until same_beat_clips clips share it; else to any clip (too few to vary).
+    beat_match_frames: int = 2
+    same_beat_clips: int = 8
+    lookahead_frames: int = 8  # frames of each candidate continuation the recurrent model scores (~0.2 s at 22050 Hz)
+    max_repeats: int = 3  # a run is replayed at most this many times in a row: bars repeat, but not forever
+    # How pieces are assembled (generation/prior_methods.py, generation/piece.py).
+    style_share: float = 0.125  # a style: this share of the memory's clips nearest each source (bench NOTES)
+    style_min_clips: int = 4  # ... and at least this many clips per source, so a small memory still has a choice
+    style_tracks: int = 3  # a random piece keeps to a label of at least this many tracks: the walk must leave a track
+    peak: float = 0.99  # a piece peaking above this is scaled down to it: written files are never clipped
+    min_gain: float = 0.05  # the lowest gain that scaling fades to (-26 dB); the limiter handles the rest
+    limiter_width: int = 64  # samples each side that the limiter's smooth gain spreads over (~3 ms at 22050 Hz)
+    # Training: every validation_every-th memory clip is held out to measure the loss the kept state is chosen by.
+    validation_every: int = 10
 
     def __post_init__(self) -> None:
         for name in ("memory_clips", "feature_dims", "hidden", "sequence_frames", "batch_size", "context_frames",
@@ -215,6 +235,21 @@ class PriorConfig:
             raise ConfigError(f"prior.max_run_seconds must be positive, got {self.max_run_seconds}")
         if self.crossfade_frames < 0 or self.model_weight < 0:
             raise ConfigError("prior.crossfade_frames and prior.model_weight must not be negative")
+        if not 0 < self.shortest_beat_seconds <= self.longest_beat_seconds:
+            raise ConfigError(f"prior.shortest_beat_seconds must be positive and at most prior.longest_beat_seconds, "
+                              f"got {self.shortest_beat_seconds} and {self.longest_beat_seconds}")
+        for name in ("lookahead_frames", "same_beat_clips", "style_min_clips", "style_tracks", "limiter_width"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"prior.{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("beat_tolerance_frames", "beat_match_frames", "max_repeats"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"prior.{name} must not be negative, got {getattr(self, name)}")
+        for name in ("style_share", "peak", "min_gain"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"prior.{name} must be more than 0 and at most 1, got {getattr(self, name)}")
+        if self.validation_every < 2:
+            raise ConfigError(f"prior.validation_every must be at least 2 (1 would hold out every clip), "
+                              f"got {self.validation_every}")
 
 
 @dataclass(frozen=True)

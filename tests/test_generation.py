@@ -93,9 +93,9 @@ def test_average_of_sources_with_weights(setup, tmp_path):
     assert weighted.metadata["weights"] == [0.75, 0.25] and weighted.metadata["sources"] == paths
     save_latents(tmp_path / "z.npy", LatentFile(latents[1]))  # latent files are sources too
     assert torch.allclose(average(ae, [paths[0], str(tmp_path / "z.npy")]).latents, plain.latents, atol=1e-6)
-    with pytest.raises(LatentError, match="--weights has 1 values for 2"):
+    with pytest.raises(LatentError, match="weights has 1 values for 2"):
         average(ae, paths, weights=[1])
-    with pytest.raises(LatentError, match="needs --from"):
+    with pytest.raises(LatentError, match="needs sources"):
         average(ae, [])
 
 
@@ -111,7 +111,7 @@ def test_average_of_a_label_uses_its_training_clips(setup):
     assert torch.allclose(generation.latents[0], expected, atol=1e-5)
     with pytest.raises(DatasetError, match="no label 'jazz'; labels: high, low"):
         average(ae, label="jazz", data_root=setup["songs"], cache_dir=setup["cache"])
-    with pytest.raises(LatentError, match="--data"):
+    with pytest.raises(LatentError, match="needs data_root"):
         average(ae, label="low")
 
 

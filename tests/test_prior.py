@@ -14,19 +14,20 @@ from click.testing import CliRunner
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint
 from autoenc_audio.cli import cli
 from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
-from autoenc_audio.config import load_config
+from autoenc_audio.config import PriorConfig, load_config
 from autoenc_audio.latents.batches import reconstruct_clips
 from autoenc_audio.latents.failures import LatentError
 from autoenc_audio.audio import load_clip
 from autoenc_audio.prior.memory import EDGE_FRAMES
-from autoenc_audio.generation.piece import PEAK, fit_peak
-from autoenc_audio.generation.prior_methods import STYLE_SHARE, STYLE_TRACKS, draw_style, style_mask
+from autoenc_audio.generation.piece import fit_peak
+from autoenc_audio.generation.prior_methods import draw_style, style_mask
 from autoenc_audio.prior.store import PriorError, load_prior, prior_path
 from autoenc_audio.prior.train import train_prior
 from autoenc_audio.generation.walk import WalkRequest, walk
 from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
+PEAK = PriorConfig().peak
 torch.set_num_threads(1)
 
 
@@ -205,7 +206,7 @@ def test_each_source_of_an_average_brings_its_own_nearest_clips(run):
     memory = prior.memory
     first, other = 0, int((memory.labels != memory.labels[0]).nonzero()[0, 0])
     alone = [style_mask(prior, memory.frames[[clip]]) for clip in (first, other)]
-    assert int(alone[0].sum()) == int(alone[1].sum()) == max(4, round(STYLE_SHARE * memory.clips))
+    assert int(alone[0].sum()) == int(alone[1].sum()) == max(prior.config.style_min_clips, round(prior.config.style_share * memory.clips))
     assert bool(alone[0][first]) and bool(alone[1][other]), "a source's own clip is nearest to it"
     assert torch.equal(style_mask(prior, memory.frames[[first, other]]), alone[0] | alone[1])
 
@@ -236,7 +237,7 @@ def test_a_label_of_too_few_tracks_plays_the_whole_memory(run):
     small = int(memory.labels[0])
     memory.tracks = torch.where(memory.labels == small, 0, torch.arange(memory.clips) + 1)  # `small`: one track
     styles = [draw_style(prior, seed)[1] for seed in range(100)]
-    assert STYLE_TRACKS > 1 and all(style.get("label") != memory.label_names[small] for style in styles)
+    assert prior.config.style_tracks > 1 and all(style.get("label") != memory.label_names[small] for style in styles)
     assert {"style": "whole memory"} in styles, "the small label was drawn, and its pieces play every clip"
 
 
@@ -280,7 +281,7 @@ def test_cli_errors_are_one_line_with_exit_2(run, tmp_path):
         (["generate", "--model", run["dir"], "--mode", "continue", "-o", tmp_path / "x.wav"], "needs --from SONG"),
         (["generate", "--model", run["dir"], "--mode", "random", "--seconds", "0", "-o", tmp_path / "x.wav"], "--seconds"),
         (["generate", "--model", run["dir"], "--mode", "interpolate", "--method", "prior", "--from", "a", "b", "-o", "x.wav"],
-         "not for --mode interpolate"),
+         "not for mode 'interpolate'; use 'linear' or 'slerp' [--method, --mode]"),
     ]
     for args, message in cases:
         result = aea(*args)
@@ -294,7 +295,7 @@ def test_without_a_prior_random_falls_back_to_the_gaussian_and_says_so(run, tmp_
     shutil.copy(run["dir"] / "best.safetensors", bare / "best.safetensors")
     result = aea("generate", "--model", bare, "--mode", "random", "-o", tmp_path / "g.wav", "--seed", "1")
     assert result.exit_code == 0, result.output
-    assert result.stderr.count("\n") == 1 and "no prior for this model: using --method gaussian" in result.stderr
+    assert result.stderr.count("\n") == 1 and "no prior for this model: using method 'gaussian'" in result.stderr
     continued = aea("generate", "--model", bare, "--mode", "continue", "--from", tmp_path / "g.wav", "-o", tmp_path / "c.wav")
     assert continued.exit_code == 2 and "needs a prior" in continued.stderr
 
@@ -305,14 +306,14 @@ def test_a_loud_continuation_is_scaled_down_after_its_exact_opening():
     audio = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
     audio[2 * rate :] *= 6.0  # the walk went on into a much louder track: peak 3.0
     exact, ramp = rate, rate // 2
-    scaled, gain = fit_peak(audio, exact, ramp)
+    scaled, gain = fit_peak(audio, PriorConfig(), exact, ramp)
     assert np.array_equal(scaled[:exact], audio[:exact]), "the opening stays exactly the reconstruction"
     assert np.abs(scaled).max() <= PEAK + 1e-6 and np.isclose(gain, PEAK / 3.0, rtol=1e-3)
     curve = scaled[exact:] / np.where(np.abs(audio[exact:]) > 1e-3, audio[exact:], np.nan)
     assert np.nanmax(np.abs(np.diff(curve))) < 0.01, "the gain fades in: no step"
-    quiet, unity = fit_peak(audio[: 2 * rate], exact, ramp)
+    quiet, unity = fit_peak(audio[: 2 * rate], PriorConfig(), exact, ramp)
     assert unity == 1.0 and np.array_equal(quiet, audio[: 2 * rate])
-    whole, whole_gain = fit_peak(audio)  # any other piece: one gain for all of it
+    whole, whole_gain = fit_peak(audio, PriorConfig())  # any other piece: one gain for all of it
     assert np.isclose(np.abs(whole).max(), PEAK) and np.allclose(whole, audio * whole_gain)
 
 
@@ -345,7 +346,7 @@ def test_a_peak_inside_the_fade_is_brought_under_full_scale_too(position):
     rate, exact, ramp = 8000, 8000, 4000
     audio = (0.3 * np.sin(2 * np.pi * 220 * np.arange(3 * rate) / rate)).astype(np.float32)
     audio[exact + position] = 1.5  # a splice's spike early in the fade, where its gain is still near 1
-    scaled, gain = fit_peak(audio, exact, ramp)
+    scaled, gain = fit_peak(audio, PriorConfig(), exact, ramp)
     assert np.abs(scaled).max() <= PEAK + 1e-6, "nothing left to clip"
     assert np.array_equal(scaled[:exact], audio[:exact])
     tail = slice(exact + ramp + 200, None)

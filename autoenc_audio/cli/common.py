@@ -244,3 +244,29 @@ def stdin_inputs(inputs: tuple[str, ...]):
         path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
         yield [str(path)], {str(path): STDIN_NAME}
+
+
+
+class FlagsForSettings:
+    """A context in which errors that name the library settings at fault (`error.settings`, in Python terms:
+    `seconds`, `resume`) get the current command's flags for them appended, `... [--seconds]`: the library never
+    names a flag. Reusable: one per command.
+
+    A setting is the command's parameter of the same name, or of the name `parameter_of` gives it (`n="count"`).
+    """
+
+    def __init__(self, **parameter_of: str) -> None:
+        options = [param for param in click.get_current_context().command.params if isinstance(param, click.Option)]
+        self.flags = {param.name: max(param.opts, key=len) for param in options}
+        self.parameter_of = parameter_of
+
+    def __enter__(self) -> "FlagsForSettings":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> bool:
+        settings = getattr(error, "settings", ())
+        names = [self.parameter_of.get(setting, setting) for setting in settings]
+        flags = [self.flags[name] for name in names if name in self.flags]
+        if error is not None and flags:
+            error.args = (f"{first_line(error)} [{', '.join(flags)}]",)
+        return False  # the error goes on, to AeaGroup's one line and exit code

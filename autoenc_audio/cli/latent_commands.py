@@ -18,7 +18,8 @@ import click
 from ..errors import first_line
 from ..metric_info import METRIC_NAMES
 from .common import (
-    cache_dir_option, device_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs, with_check,
+    FlagsForSettings, cache_dir_option, device_option, json_option, model_option, print_json, print_table, progress_bar,
+    stdin_inputs, with_check,
 )
 
 if TYPE_CHECKING:
@@ -372,7 +373,9 @@ def generate(
     from ..generation.writing import page_path, write_pieces
 
     _no_json_with_stdout(as_json, out)
-    page = page_path(out) if html_page else None  # before any work: -o - has no page
+    flags = FlagsForSettings(n="count", prior="prior_path", html="html_page")  # added to the library's errors
+    with flags:
+        page = page_path(out) if html_page else None  # before any work: -o - has no page
     if more_sources and not sources:
         raise click.UsageError(f"unexpected argument {more_sources[0]!r} (sources go after --from)")
     all_sources = tuple(sources) + tuple(more_sources)
@@ -382,10 +385,12 @@ def generate(
         raise click.UsageError("--mode continue needs --from SONG (the song whose opening it continues)")
     request = GenerateRequest(mode, method, seconds, count, seed, temperature, naive, all_sources, _parse_weights(weights),
                               label, data_root, steps, morph, crop, offset, prime_seconds, prior_path, cache_dir, batch_size)
-    with progress_bar("generating") as bar:
+    with flags, progress_bar("generating") as bar:
         outcome = generate_pieces(checkpoint, request, bar)
     for note in outcome.notes:
         click.echo(f"aea: {note}", err=True)
+    for warning in outcome.warnings:  # also in each record (--json) and sidecar they concern
+        click.echo(f"aea: warning: {warning}", err=True)
     records = write_pieces(checkpoint, outcome.pieces, out, mode)
     for record in records:
         if as_json:

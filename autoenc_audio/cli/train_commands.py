@@ -16,8 +16,8 @@ import click
 from ..config import TrainConfig, load_config
 from ..metric_info import METRIC_NAMES
 from ..runs import record_latest_run, resolve_model
-from .common import (audio_options, cache_dir_option, device_option, is_tty, json_option, model_option, print_json, print_table,
-                     progress_bar, stderr_console)
+from .common import (FlagsForSettings, audio_options, cache_dir_option, device_option, is_tty, json_option, model_option,
+                     print_json, print_table, progress_bar, stderr_console)
 
 class ConsoleReporter:
     """A progress bar per epoch on a terminal; one plain line per epoch otherwise (all on stderr)."""
@@ -240,8 +240,9 @@ def train_prior(
                                                "device": device, "patience": patience})
     budget = {"epochs": epochs} if epochs is not None else ({"epochs": None} if minutes is not None else {})
     config = dataclasses.replace(config.prior, **budget)
-    prior = fit_prior(checkpoint, checkpoint.path.parent, config, cache_dir, resume=resume,
-                      reporter=PriorConsoleReporter(), overwrite=overwrite)
+    with FlagsForSettings():  # the library's errors name `resume` and `overwrite`; this adds --resume, --overwrite
+        prior = fit_prior(checkpoint, checkpoint.path.parent, config, cache_dir, resume=resume,
+                          reporter=PriorConsoleReporter(), overwrite=overwrite)
     last = prior.history[-1] if prior.history else {}
     summary = {"prior": str(prior.path), "epochs": prior.epoch, "steps": prior.step, "memory_clips": prior.memory.clips,
                "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),

@@ -3,12 +3,10 @@
 A model decodes one clip's latent map `[channels, frames]` at a time. A longer
 sequence of frames is cut into windows of one clip's frames that overlap by a
 quarter, each is decoded, and the clips are joined by overlap-add with
-raised-cosine fades (as `--whole` joins), so there are no clicks.
+raised-cosine fades (as a whole song is joined), so there are no clicks.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
@@ -24,13 +22,17 @@ def window_hop(frames_per_clip: int) -> int:
     return max(1, frames_per_clip - max(1, frames_per_clip // 4))
 
 
+def windows_needed(checkpoint: Checkpoint, samples: int) -> int:
+    """Clip windows a piece of `samples` samples takes: one, and as many more as its length past one clip needs."""
+    model = checkpoint.model
+    spare = max(0, samples - model.clip_samples)
+    return -(-spare // (window_hop(model.layout.frames) * model.frame_hop)) + 1  # whole windows: rounded up
+
+
 def frames_needed(checkpoint: Checkpoint, samples: int) -> int:
     """Latent frames a piece of `samples` samples takes (whole windows)."""
-    model = checkpoint.model
-    frames, hop = model.layout.frames, window_hop(model.layout.frames)
-    spare = max(0, samples - model.clip_samples)
-    windows = math.ceil(spare / (hop * model.frame_hop)) + 1
-    return (windows - 1) * hop + frames
+    frames = checkpoint.model.layout.frames
+    return (windows_needed(checkpoint, samples) - 1) * window_hop(frames) + frames
 
 
 def decode_frames(checkpoint: Checkpoint, frames: torch.Tensor, samples: int, first_latent: torch.Tensor | None = None,

@@ -31,10 +31,11 @@ from ..audio import CropMode, load_clip
 from ..checkpoints.checkpoint import Checkpoint
 from ..data import DatasetError, prepare_dataset
 from ..latents.batches import encode_clips
-from ..latents.failures import LatentError, Progress
+from ..latents.failures import Progress
 from ..latents.files import is_latent_path, load_latents
 from ..latents.inputs import clip_crop
 from ..latents.model import check_size, model_device
+from .errors import RequestError
 
 METHODS = ("linear", "slerp")
 
@@ -51,7 +52,7 @@ class Generation:
 
 
 def new_seed() -> int:
-    """A fresh seed, recorded in the metadata so a run without --seed can be repeated."""
+    """A fresh seed, recorded in the metadata so a request without a seed can be repeated."""
     return secrets.randbits(31)
 
 
@@ -62,9 +63,9 @@ def sample_random(checkpoint: Checkpoint, n: int = 1, seed: int | None = None, t
                   naive: bool = False) -> Generation:
     """`n` random latents (see the module docstring for the distribution)."""
     if n < 1:
-        raise LatentError(f"--n must be at least 1, got {n}")
+        raise RequestError(f"n must be at least 1, got {n}", "n")
     if temperature < 0:
-        raise LatentError(f"--temperature must not be negative, got {temperature}")
+        raise RequestError(f"temperature must not be negative, got {temperature}", "temperature")
     seed = new_seed() if seed is None else seed
     size = checkpoint.model.latent_size
     generator = torch.Generator().manual_seed(seed)
@@ -77,7 +78,7 @@ def sample_random(checkpoint: Checkpoint, n: int = 1, seed: int | None = None, t
     elif checkpoint.latent_mean is None or checkpoint.latent_std is None:
         distribution, latents = "naive N(0, 1) (no latent statistics in the checkpoint)", noise
         notes.append(f"{checkpoint.path}: no latent statistics stored (an older checkpoint): "
-                     "sampling unscaled N(0, 1) like --naive; retrain to sample the fitted Gaussian")
+                     "sampling unscaled N(0, 1) as naive sampling does; retrain to sample the fitted Gaussian")
     else:
         mean, std = checkpoint.latent_mean.cpu().float(), checkpoint.latent_std.cpu().float()
         distribution, latents = "fitted Gaussian mean + T * std * N(0, 1)", mean + temperature * std * noise
@@ -141,19 +142,19 @@ def average(checkpoint: Checkpoint, sources: Sequence[str] = (), weights: Sequen
     """The mean latent of `sources` (weighted by `weights`, normalised to sum 1), or of a label's training clips."""
     if label is not None:
         if sources:
-            raise LatentError("give either --from sources or --label, not both")
+            raise RequestError(f"give either sources or a label, not both (label {label!r})", "sources", "label")
         if data_root is None or cache_dir is None:
-            raise LatentError("--label needs --data DIR, the dataset the label comes from")
+            raise RequestError(f"label {label!r} needs data_root, the dataset the label comes from", "data_root")
         mean, clips = label_latents(checkpoint, data_root, label, cache_dir, batch_size, progress)
         metadata = {"mode": "average", "label": label, "data": str(data_root), "clips": clips, "sources": []}
         return Generation(mean.unsqueeze(0), metadata, [{}])
     if not sources:
-        raise LatentError("average needs --from FILE... (songs or latent files) or --label L with --data DIR")
+        raise RequestError("average needs sources (songs or latent files) or a label with its data_root", "sources", "label")
     if weights is not None and len(weights) != len(sources):
-        raise LatentError(f"--weights has {len(weights)} values for {len(sources)} sources")
+        raise RequestError(f"weights has {len(weights)} values for {len(sources)} sources", "weights")
     w = torch.tensor(list(weights) if weights is not None else [1.0] * len(sources), dtype=torch.float32)
     if (w < 0).any() or float(w.sum()) <= 0:
-        raise LatentError("--weights must be non-negative with a positive sum")
+        raise RequestError(f"weights must be non-negative with a positive sum, got {list(weights)}", "weights")
     w = w / w.sum()
     latents = source_latents(checkpoint, sources, crop, offset, batch_size=batch_size)
     mean = (w[:, None] * latents).sum(0, keepdim=True)
@@ -188,11 +189,11 @@ def interpolate(checkpoint: Checkpoint, sources: Sequence[str], steps: int = 5, 
                 batch_size: int = 16) -> Generation:
     """`steps` latents from the first source to the second (inclusive), linear or slerp."""
     if len(sources) != 2:
-        raise LatentError(f"interpolate needs exactly two sources (--from A B), got {len(sources)}")
+        raise RequestError(f"interpolate needs exactly two sources, got {len(sources)}", "sources")
     if steps < 1:
-        raise LatentError(f"--steps must be at least 1, got {steps}")
+        raise RequestError(f"steps must be at least 1, got {steps}", "steps")
     if method not in METHODS:
-        raise LatentError(f"--method must be linear or slerp, got {method!r}")
+        raise RequestError(f"method must be linear or slerp, got {method!r}", "method")
     a, b = source_latents(checkpoint, sources, crop, offset, batch_size=batch_size)
     centre = checkpoint.latent_mean.cpu().float() if checkpoint.latent_mean is not None else None
     ts = interpolation_weights(steps)

@@ -14,24 +14,17 @@ import torch
 from ..audio import load_clip
 from ..checkpoints.checkpoint import Checkpoint
 from ..latents.batches import encode_clips
-from ..latents.failures import LatentError
 from ..latents.model import model_device
 from ..prior.memory import EDGE_FRAMES
 from ..prior.store import Prior
 from .assembly import decode_frames, frames_needed, window_hop
+from .errors import RequestError
 from .piece import Piece, fit_peak
 from .walk import WalkRequest, walk
 
-STYLE_TRACKS = 3
-"""A random piece keeps to a label only when the memory holds clips of at least this many of its tracks."""
-
-STYLE_SHARE = 0.125
-"""A style is the eighth of the memory's clips nearest to each source (at least 4 clips each), together."""
-
-
 def _seconds_to_samples(checkpoint: Checkpoint, seconds: float) -> int:
     if not seconds > 0:
-        raise LatentError(f"--seconds must be positive, got {seconds:g}")
+        raise RequestError(f"seconds must be positive, got {seconds:g}", "seconds")
     return int(round(seconds * checkpoint.config.audio.sample_rate))
 
 
@@ -41,7 +34,7 @@ def _piece(checkpoint: Checkpoint, prior: Prior, request: WalkRequest, samples: 
     audio = decode_frames(checkpoint, result.frames, samples, first_latent)
     model = checkpoint.model
     exact = 0 if first_latent is None else window_hop(model.layout.frames) * model.frame_hop  # before the first fade
-    audio, gain = fit_peak(audio, exact, model.clip_samples - exact if exact else 0)
+    audio, gain = fit_peak(audio, prior.config, exact, model.clip_samples - exact if exact else 0)
     metadata = {"gain": round(gain, 4), "method": "prior", "prior": str(prior.path), "prior_fingerprint": prior.fingerprint, "seed": request.seed,
                 "temperature": request.temperature, "jumps": len(result.jumps),
                 "tracks_visited": len({jump["track"] for jump in result.jumps}), **facts}
@@ -69,8 +62,8 @@ def draw_style(prior: Prior, seed: int) -> tuple[torch.Tensor | None, dict[str, 
     With `[prior] piece_style = "label"` a piece keeps to one label (clips
     without one count as one more), drawn by its share of the memory: one
     style a piece, as a song has one, and each style as often as the data.
-    A label of fewer than STYLE_TRACKS tracks plays the whole memory, since
-    the walk must leave a track to make new music.
+    A label of fewer than `style_tracks` tracks (the prior's config) plays the
+    whole memory, since the walk must leave a track to make new music.
     """
     memory = prior.memory
     if prior.config.piece_style != "label" or not bool((memory.labels >= 0).any()):
@@ -78,7 +71,7 @@ def draw_style(prior: Prior, seed: int) -> tuple[torch.Tensor | None, dict[str, 
     generator = torch.Generator().manual_seed((2 * seed + 1) % 2**63)  # a stream apart from the walk's
     drawn = int(memory.labels[torch.randint(memory.clips, (1,), generator=generator)])
     allowed = memory.labels == drawn
-    if len(memory.tracks[allowed].unique()) < STYLE_TRACKS:
+    if len(memory.tracks[allowed].unique()) < prior.config.style_tracks:
         return None, {"style": "whole memory"}
     label = memory.label_names[drawn] if drawn >= 0 else None
     return allowed, {"style": "one label", "label": label, "style_clips": int(allowed.sum())}
@@ -92,12 +85,13 @@ def continuation(checkpoint: Checkpoint, prior: Prior, source: str, seconds: flo
     audio_config, model = checkpoint.config.audio, checkpoint.model
     prime_seconds = audio_config.clip_seconds if prime_seconds is None else prime_seconds
     if not 0 < prime_seconds <= audio_config.clip_seconds:
-        raise LatentError(f"--prime-seconds must be more than 0 and at most one clip ({audio_config.clip_seconds:g} s), "
-                          f"got {prime_seconds:g}")
+        raise RequestError(f"prime_seconds must be more than 0 and at most one clip ({audio_config.clip_seconds:g} s), "
+                           f"got {prime_seconds:g}", "prime_seconds")
     samples = _seconds_to_samples(checkpoint, seconds)
     prime_samples = int(round(prime_seconds * audio_config.sample_rate))
     if samples < prime_samples:
-        raise LatentError(f"--seconds {seconds:g} is shorter than the opening it continues ({prime_seconds:g} s)")
+        raise RequestError(f"seconds ({seconds:g}) is shorter than the opening it continues (prime_seconds {prime_seconds:g})",
+                           "seconds", "prime_seconds")
     clip = load_clip(source, audio_config, offset, np.random.default_rng(0)).samples.copy()
     clip[prime_samples:] = 0.0
     latent = encode_clips(model, torch.from_numpy(clip).view(1, 1, -1), 1, model_device(checkpoint))
@@ -108,14 +102,16 @@ def continuation(checkpoint: Checkpoint, prior: Prior, source: str, seconds: flo
     return _piece(checkpoint, prior, request, samples, facts, first_latent=latent[0] if whole else None)
 
 
-def style_mask(prior: Prior, maps: torch.Tensor, share: float = STYLE_SHARE) -> torch.Tensor:
-    """Memory clips `[clips]` bool: the `share` nearest to each of the sources' latent maps `[sources, channels,
-    frames]`, by the mean and spread of their phase-free features. Each source gets its own neighbours, so
-    no one source's style (nor clips near all of them) crowds the others out."""
+def style_mask(prior: Prior, maps: torch.Tensor) -> torch.Tensor:
+    """Memory clips `[clips]` bool: the `style_share` (at least `style_min_clips`, the prior's config) nearest to
+    each of the sources' latent maps `[sources, channels, frames]`, by the mean and spread of their phase-free
+    features. Each source gets its own neighbours, so no one source's style (nor clips near all of them) crowds
+    the others out."""
     if prior.cache.get("style") is None:  # the memory's side, once per loaded prior
         prior.cache["style"] = _pooled_features(prior, prior.memory.frames)
     distance = torch.cdist(prior.cache["style"], _pooled_features(prior, maps))  # [clips, sources]
-    keep = min(len(distance), max(4, round(share * len(distance))))
+    config = prior.config
+    keep = min(len(distance), max(config.style_min_clips, round(config.style_share * len(distance))))
     mask = torch.zeros(len(distance), dtype=torch.bool)
     for column in distance.T:
         mask[torch.topk(column, keep, largest=False).indices] = True
@@ -131,10 +127,10 @@ def _pooled_features(prior: Prior, maps: torch.Tensor) -> torch.Tensor:
 def label_mask(prior: Prior, label: str) -> torch.Tensor:
     names = prior.memory.label_names
     if label not in names:
-        raise LatentError(f"no label {label!r} in the prior's memory; labels: {', '.join(names) or '(none)'}")
+        raise RequestError(f"no label {label!r} in the prior's memory; labels: {', '.join(names) or '(none)'}", "label")
     mask = prior.memory.labels == names.index(label)
     if not bool(mask.any()):
-        raise LatentError(f"label {label!r} has no clip in the prior's memory")
+        raise RequestError(f"label {label!r} has no clip in the prior's memory", "label")
     return mask
 
 
@@ -147,7 +143,7 @@ def style_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, s
     elif source_maps is not None and len(source_maps):
         allowed, facts = style_mask(prior, source_maps), {"sources": list(sources)}
     else:
-        raise LatentError("average needs --from FILE... (songs or latent files) or --label L")
+        raise RequestError("average needs sources (songs or latent files) or a label", "sources", "label")
     samples = _seconds_to_samples(checkpoint, seconds)
     frames = frames_needed(checkpoint, samples)
     facts = {"mode": "average", **facts, "style_clips": int(allowed.sum())}

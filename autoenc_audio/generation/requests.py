@@ -1,5 +1,10 @@
 """`aea generate`: one request and the method each mode uses (`writing` writes the files).
 
+Every piece's metadata records the request as carried out (`request`: the
+method and seed chosen, the length resolved) and, for the prior's methods,
+every setting of the prior (`prior_settings`), so that its sidecar alone
+regenerates it (`regenerate`).
+
 Methods per mode (the default first):
 - random: `prior` (a walk over the run's prior; without one, `gaussian` with a
   note), `gaussian` (the fitted latent Gaussian; `naive` N(0, 1)).
@@ -7,14 +12,15 @@ Methods per mode (the default first):
 - average: `prior` (a piece in the style of the sources or of a label),
   `mean` (the plain mean latent, as the original assignment did).
 - interpolate: `linear` or `slerp` between two sources.
-`--seconds` sets the length of prior and Gaussian pieces; the others are one clip.
+`seconds` sets the length of prior and Gaussian pieces; the others are one clip.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -22,16 +28,17 @@ from . import latent_methods as gen
 from ..audio import CropMode
 from ..checkpoints.checkpoint import Checkpoint
 from ..latents.batches import decode_latents
-from ..latents.failures import LatentError, Progress
+from ..latents.failures import Progress
 from ..latents.model import model_device
 from ..latents.overlap import join_clips
-from ..prior.store import Prior, PriorError, load_prior, prior_path
-from .assembly import window_hop
+from ..prior.store import Prior, load_prior, prior_path
+from .assembly import window_hop, windows_needed
+from .errors import RequestError
 from .piece import Piece
 from .prior_methods import continuation, random_pieces, style_pieces
 
 CONTINUE_SECONDS = 20.0
-"""A continuation's length when --seconds is not given (the opening included)."""
+"""A continuation's length when `seconds` is not given (the opening included)."""
 
 METHODS = {"random": ("prior", "gaussian"), "continue": ("prior",), "average": ("prior", "mean"),
            "interpolate": ("linear", "slerp")}
@@ -62,10 +69,42 @@ class GenerateRequest:
     batch_size: int = 16
 
 
+RECORDED_ELSEWHERE = ("cache_dir",)
+"""Request fields a sidecar leaves out: where to cache, not what to make."""
+
+
 @dataclass
 class Outcome:
+    """The pieces, notes on how the request was read (a fallback method) and warnings the user must see
+    (each also in the metadata of the pieces it concerns)."""
+
     pieces: list[Piece]
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def request_record(request: GenerateRequest) -> dict[str, Any]:
+    """The request as JSON-able values (paths as strings, tuples as lists), for a sidecar."""
+    record = {}
+    for item in dataclasses.fields(request):
+        value = getattr(request, item.name)
+        if item.name not in RECORDED_ELSEWHERE:
+            record[item.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+    return record
+
+
+def request_from_record(record: dict[str, Any], cache_dir: Path | None = None) -> GenerateRequest:
+    """The request a sidecar's `request` recorded; RequestError naming a field this aea does not know."""
+    known = {item.name for item in dataclasses.fields(GenerateRequest)}
+    unknown = sorted(set(record) - known)
+    if unknown:
+        raise RequestError(f"recorded request fields unknown to this aea: {', '.join(unknown)}")
+    values = dict(record)
+    for name in ("data_root", "prior"):
+        values[name] = Path(values[name]) if values.get(name) is not None else None
+    values["sources"] = tuple(values.get("sources") or ())
+    values["weights"] = tuple(values["weights"]) if values.get("weights") is not None else None
+    return GenerateRequest(**values, cache_dir=cache_dir)
 
 
 def find_prior(checkpoint: Checkpoint, path: Path | None) -> Prior | None:
@@ -79,69 +118,104 @@ def find_prior(checkpoint: Checkpoint, path: Path | None) -> Prior | None:
 
 
 def choose_method(request: GenerateRequest, prior: Prior | None) -> tuple[str, list[str]]:
-    """The method to use and any one-line note about the choice; LatentError for one the mode has not."""
+    """The method to use and any one-line note about the choice; RequestError for one the mode has not."""
     allowed = METHODS[request.mode]
     if request.method is not None and request.method not in allowed:
-        raise LatentError(f"--method {request.method} is not for --mode {request.mode}; use {' or '.join(allowed)}")
+        raise RequestError(f"method {request.method!r} is not for mode {request.mode!r}; use {' or '.join(map(repr, allowed))}",
+                           "method", "mode")
     method = request.method or ("gaussian" if request.mode == "random" and request.naive else allowed[0])
     if method == "prior" and prior is None:
         if request.method is None and request.mode in ("random", "average"):
             fallback = allowed[1]
-            return fallback, [f"no prior for this model: using --method {fallback} (train one with 'aea train-prior')"]
-        raise PriorError(f"--mode {request.mode} needs a prior: train one with 'aea train-prior' (or pass --prior FILE)")
+            return fallback, [f"no prior for this model: using method {fallback!r} (train one with 'aea train-prior')"]
+        raise RequestError(f"mode {request.mode!r} needs a prior: train one with 'aea train-prior', or give the path of one",
+                           "prior")
     if request.naive and method != "gaussian":
-        raise LatentError("--naive draws unscaled Gaussian vectors: use it with --mode random --method gaussian")
+        raise RequestError(f"naive draws unscaled Gaussian vectors: it is for mode 'random' with method 'gaussian', "
+                           f"not method {method!r}", "naive", "method")
     if request.weights is not None and method != "mean":
-        raise LatentError(f"--weights weighs the sources of --method mean, not of --method {method}")
+        raise RequestError(f"weights weigh the sources of method 'mean', not of method {method!r}", "weights", "method")
     if request.seconds is not None and method not in ("prior", "gaussian"):
-        raise LatentError(f"--seconds sets the length of prior and gaussian pieces; --method {method} gives one clip")
+        raise RequestError(f"seconds sets the length of prior and gaussian pieces; method {method!r} gives one clip",
+                           "seconds", "method")
     return method, []
 
 
 def generate_pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None = None,
                     prior: Prior | None = None) -> Outcome:
-    """The pieces `request` asks for, decoded to audio; `prior`: one already loaded (else `find_prior`)."""
+    """The pieces `request` asks for, decoded to audio; `prior`: one already loaded (else `find_prior`).
+
+    Each piece's metadata holds the request as carried out (`request`) and, for the prior's methods, the prior's
+    settings (`prior_settings`); warnings (a checkpoint without latent statistics) are on the outcome too.
+    """
     if prior is None and "prior" in METHODS[request.mode]:
         prior = find_prior(checkpoint, request.prior)
     method, notes = choose_method(request, prior)
+    carried = carried_out(checkpoint, request, method)
+    pieces = _pieces(checkpoint, carried, progress, prior)
+    settings: dict[str, Any] = {"request": request_record(carried)}
+    if method == "prior" and prior is not None:
+        settings["prior_settings"] = dataclasses.asdict(prior.config)
+    for piece in pieces:
+        piece.metadata.update(settings)
+    warnings = list(dict.fromkeys(w for piece in pieces for w in piece.metadata.get("warnings", [])))  # each once
+    return Outcome(pieces, notes, warnings)
+
+
+def carried_out(checkpoint: Checkpoint, request: GenerateRequest, method: str) -> GenerateRequest:
+    """`request` with what was left to aea made explicit: the method, the seed and the length of a prior or Gaussian
+    piece (one clip; a continuation CONTINUE_SECONDS), so that the record of it alone repeats it."""
+    seconds = request.seconds
+    if method in ("prior", "gaussian"):
+        seconds = seconds or (CONTINUE_SECONDS if request.mode == "continue" else checkpoint.config.audio.clip_seconds)
     seed = gen.new_seed() if request.seed is None else request.seed
-    seconds = request.seconds or checkpoint.config.audio.clip_seconds
-    if method == "prior" and request.mode == "random":
-        return Outcome(random_pieces(checkpoint, prior, seconds, request.n, seed, request.temperature), notes)
-    if method == "prior" and request.mode == "continue":
-        if len(request.sources) != 1:
-            raise LatentError(f"--mode continue takes one song (--from SONG), got {len(request.sources)}")
-        piece = continuation(checkpoint, prior, request.sources[0], request.seconds or CONTINUE_SECONDS, seed,
-                             request.temperature, request.offset or 0.0, request.prime_seconds)
-        return Outcome([piece], notes)
+    return dataclasses.replace(request, method=method, seed=seed, seconds=seconds)
+
+
+def _pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None, prior: Prior | None
+            ) -> list[Piece]:
+    """The pieces of a request carried out (`carried_out`: method, seed and length given)."""
+    method, seed, seconds = request.method, request.seed or 0, request.seconds or 0.0
     if method == "prior":
+        if prior is None:
+            raise RequestError(f"mode {request.mode!r} needs a prior", "prior")
+        if request.mode == "random":
+            return random_pieces(checkpoint, prior, seconds, request.n, seed, request.temperature)
+        if request.mode == "continue":
+            if len(request.sources) != 1:
+                raise RequestError(f"mode 'continue' takes one source song, got {len(request.sources)}", "sources")
+            return [continuation(checkpoint, prior, request.sources[0], seconds, seed, request.temperature,
+                                 request.offset or 0.0, request.prime_seconds)]
         maps = None if request.label else source_maps(checkpoint, request.sources, request.crop, request.offset)
-        return Outcome(style_pieces(checkpoint, prior, seconds, request.n, seed, request.temperature, request.sources,
-                                    request.label, maps), notes)
+        return style_pieces(checkpoint, prior, seconds, request.n, seed, request.temperature, request.sources,
+                            request.label, maps)
     if method == "gaussian":
-        return Outcome(gaussian_pieces(checkpoint, request, seed, seconds), notes)
-    return Outcome(_clip_pieces(checkpoint, request, progress), notes)
+        return gaussian_pieces(checkpoint, request, seed, seconds)
+    return _clip_pieces(checkpoint, request, progress)
 
 
 def source_maps(checkpoint: Checkpoint, sources: Sequence[str], crop: CropMode, offset: float | None) -> torch.Tensor:
     """Latent maps `[sources, channels, frames]` of one clip of each source song."""
     if not sources:
-        raise LatentError("average needs --from FILE... (songs) or --label L")
+        raise RequestError("average needs sources (songs) or a label", "sources", "label")
     latents = gen.source_latents(checkpoint, sources, crop, offset)
     return checkpoint.model.frames_of(latents)
 
 
 def gaussian_pieces(checkpoint: Checkpoint, request: GenerateRequest, seed: int, seconds: float) -> list[Piece]:
-    """Samples of the fitted Gaussian (or naive N(0, 1)), clip windows joined to `seconds`."""
+    """Samples of the fitted Gaussian (or naive N(0, 1)), clip windows joined to `seconds`; a piece sampled
+    naively for want of latent statistics says so in its metadata's `warnings`."""
     model, audio = checkpoint.model, checkpoint.config.audio
     samples = int(round(seconds * audio.sample_rate))
     hop = window_hop(model.layout.frames) * model.frame_hop
-    windows = max(0, -(-(samples - model.clip_samples) // hop)) + 1
+    windows = windows_needed(checkpoint, samples)
     pieces = []
     for index in range(request.n):
         drawn = gen.sample_random(checkpoint, windows, seed + index, request.temperature, request.naive)
         clips = decode_latents(model, drawn.latents, request.batch_size, model_device(checkpoint))[:, 0].numpy()
         metadata = {**drawn.metadata, "method": "gaussian", "seed": seed + index, "index": index, "n": request.n}
+        if drawn.notes:
+            metadata["warnings"] = list(drawn.notes)
         pieces.append(Piece(join_clips(clips, hop, samples), metadata))
     return pieces
 

@@ -8,9 +8,9 @@ by how likely the recurrent model finds their continuation (a softmax at
 latest after `max_run_seconds`; they stay among clips of the piece's beat
 period, leave on a beat and land on one, and are crossfaded over
 `crossfade_frames`. A run is replayed with `repeat_probability` (up to
-`MAX_REPEATS` times), as music repeats its bars. A run never stays in one
+`max_repeats` times), as music repeats its bars. A run never stays in one
 track for long, so 2-second windows are new music, not copies of the
-training tracks.
+training tracks. Every setting is the prior's `PriorConfig` (config.py).
 """
 
 from __future__ import annotations
@@ -23,13 +23,6 @@ import torch.nn.functional as F
 
 from ..prior.memory import EDGE_FRAMES
 from ..prior.store import Prior, PriorError
-
-LOOKAHEAD_FRAMES = 8
-"""Frames of each candidate continuation the recurrent model scores."""
-
-MAX_REPEATS = 3
-"""A run is played at most this many times more in a row."""
-
 
 @dataclass(frozen=True)
 class WalkRequest:
@@ -49,28 +42,26 @@ class WalkRequest:
 @dataclass
 class WalkResult:
     frames: torch.Tensor  # [channels, frames]
-    jumps: list[dict[str, int]] = field(default_factory=list)  # where the walk went: frame, clip, track
+    jumps: list[dict[str, int]] = field(default_factory=list)  # where the walk went: frame, clip, index, track, repeat
 
 
 class _Memory:
-    """The memory's playable frames and features, laid out for fast context matching."""
+    """The memory's playable frames and features, laid out for fast context matching, and each clip's beat."""
 
     def __init__(self, prior: Prior) -> None:
+        config = prior.config
         self.frames = prior.memory.frames  # [clips, channels, T]
         self.features = prior.features(self.frames)[:, EDGE_FRAMES:-EDGE_FRAMES]  # [clips, P, dims]
         self.features_by_dim = self.features.transpose(1, 2).contiguous()  # [clips, dims, P]
         strength = onset_strength(prior.features.energy(self.frames)[:, EDGE_FRAMES:-EDGE_FRAMES])
         hop_seconds = prior.autoencoder["frame_hop"] / prior.autoencoder["sample_rate"]
-        self.beats = beat_lags(strength, round(0.25 / hop_seconds), round(1.5 / hop_seconds))  # [clips]
-        self.on_beat = beat_grid(strength, self.beats)  # [clips, P]
+        self.beats = beat_lags(strength, round(config.shortest_beat_seconds / hop_seconds),
+                               round(config.longest_beat_seconds / hop_seconds))  # [clips]
+        self.on_beat = beat_grid(strength, self.beats, config.beat_tolerance_frames)  # [clips, P]
         self.playable = self.features.shape[1]
         squares = self.features.square().sum(-1)
         self.cumulative = F.pad(squares.cumsum(1), (1, 0))  # [clips, P + 1]
         self.tracks = prior.memory.tracks
-
-    def frame(self, clip: int, index: int) -> torch.Tensor:
-        """Playable frame `index` (0 .. P-1) of `clip`, `[channels, frames]` slice of one."""
-        return self.frames[clip, :, index + EDGE_FRAMES]
 
     def block(self, clip: int, start: int, count: int) -> torch.Tensor:
         """Playable frames `start .. start + count` of `clip` (fewer at its end: edge frames are never played)."""
@@ -97,7 +88,7 @@ def onset_strength(energy: torch.Tensor) -> torch.Tensor:
     return F.pad(torch.relu(energy[:, 1:] - energy[:, :-1]).mean(-1), (1, 0))
 
 
-def beat_grid(strength: torch.Tensor, beats: torch.Tensor, tolerance: int = 1) -> torch.Tensor:
+def beat_grid(strength: torch.Tensor, beats: torch.Tensor, tolerance: int) -> torch.Tensor:
     """`[clips, P]` bool: frames on each clip's beat grid (within `tolerance` frames), the grid being
     the multiples of its beat period shifted to where its onsets are strongest."""
     clips, playable = strength.shape
@@ -123,10 +114,13 @@ def beat_lags(strength: torch.Tensor, shortest: int, longest: int) -> torch.Tens
 
 
 def _memory_of(prior: Prior) -> _Memory:
-    """The prior's memory laid out for the walk, made once per loaded prior."""
-    if prior.cache.get("walk") is None:
-        prior.cache["walk"] = _Memory(prior)
-    return prior.cache["walk"]
+    """The prior's memory laid out for the walk, made once per loaded prior (again when its beat settings change)."""
+    config = prior.config
+    settings = (config.shortest_beat_seconds, config.longest_beat_seconds, config.beat_tolerance_frames)
+    cached = prior.cache.get("walk")
+    if cached is None or cached[0] != settings:
+        prior.cache["walk"] = cached = (settings, _Memory(prior))
+    return cached[1]
 
 
 def walk(prior: Prior, request: WalkRequest) -> WalkResult:
@@ -169,16 +163,18 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
     previous, repeated = None, 0
     while length < request.frames:
         again = float(torch.rand((), generator=generator)) < config.repeat_probability
-        if previous is not None and repeated < MAX_REPEATS and again:
+        if previous is not None and repeated < config.max_repeats and again:
             (target, run), repeated = previous, repeated + 1  # play the last run again: music repeats itself
         else:
             output = [torch.cat(output, dim=1)]  # one tensor so far: each jump joins only what came since
             target = _choose(prior, memory, history.state(output[0]), output[0][:, -(config.context_frames + 1):], clip,
-                             _same_beat(memory, allowed, beat), request.temperature, generator)
+                             _same_beat(memory, allowed, beat, config.same_beat_clips, config.beat_match_frames),
+                             request.temperature, generator)
             run = _until_beat(memory, *target, _run_length(config.jump_probability, max_run, generator))
             repeated = 0
         block = _crossfaded(memory, (clip, index), target, config.crossfade_frames, min(run, request.frames - length))
-        jumps.append({"frame": length, "clip": target[0], "track": int(memory.tracks[target[0]]), "repeat": repeated > 0})
+        jumps.append({"frame": length, "clip": target[0], "index": target[1], "track": int(memory.tracks[target[0]]),
+                      "repeat": repeated > 0})
         output.append(block)
         length += block.shape[1]
         clip, index = target[0], target[1] + block.shape[1]
@@ -229,11 +225,12 @@ def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Te
     config = prior.config
     context = prior.features(recent)[1:]  # the last C frames' features
     searched = _searched_clips(memory, allowed, clip, config.search_clips, generator)
-    if len(searched) == 0 or len(context) == 0 or memory.playable <= context.shape[0] + LOOKAHEAD_FRAMES:  # nothing to match
+    lookahead = config.lookahead_frames
+    if len(searched) == 0 or len(context) == 0 or memory.playable <= context.shape[0] + lookahead:  # nothing to match
         choices = allowed.nonzero()[:, 0]
         return int(choices[torch.randint(len(choices), (1,), generator=generator)]), 0
     distance = memory.context_distance(context, searched) / max(context.numel(), 1)
-    distance[:, memory.playable - LOOKAHEAD_FRAMES :] = float("inf")
+    distance[:, memory.playable - lookahead :] = float("inf")
     on_beat = memory.on_beat[searched] & torch.isfinite(distance)
     if bool(on_beat.any()):  # land on a beat, as the jump leaves on one
         distance[~on_beat] = float("inf")
@@ -242,7 +239,7 @@ def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Te
     clips, indices = searched[best.indices // memory.playable], best.indices % memory.playable
     score = best.values
     if config.model_weight > 0 and state is not None:
-        windows = torch.stack([memory.features[c, i : i + LOOKAHEAD_FRAMES] for c, i in zip(clips.tolist(), indices.tolist())])
+        windows = torch.stack([memory.features[c, i : i + lookahead] for c, i in zip(clips.tolist(), indices.tolist())])
         score = score + config.model_weight * prior.model.continuation_nll(state, windows)
     if temperature <= 0:
         pick = int(torch.argmin(score))
@@ -252,10 +249,10 @@ def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Te
     return int(clips[pick]), int(indices[pick])
 
 
-def _same_beat(memory: _Memory, allowed: torch.Tensor, beat: int, enough: int = 8) -> torch.Tensor:
-    """The allowed clips whose beat period is the piece's (within a frame, else two), so the beat goes on
-    across jumps; all allowed clips when fewer than `enough` share it."""
-    for tolerance in (1, 2):
+def _same_beat(memory: _Memory, allowed: torch.Tensor, beat: int, enough: int, widest: int) -> torch.Tensor:
+    """The allowed clips whose beat period is the piece's (within a frame, else two, ... up to `widest`), so the
+    beat goes on across jumps; all allowed clips when fewer than `enough` share it."""
+    for tolerance in range(1, widest + 1):
         matching = allowed & ((memory.beats - beat).abs() <= tolerance)
         if int(matching.sum()) >= enough:
             return matching

@@ -11,7 +11,8 @@ from .html import Page, audio_player, document, facts, figure, link, section, te
 
 FIRST_FACTS = ("mode", "method", "seconds", "seed", "temperature", "sources", "label", "offset", "prime_seconds", "jumps",
                "tracks_visited", "gain", "gain_from_seconds", "prior_fingerprint", "model_fingerprint", "model_kind")
-HIDDEN_FACTS = {"path", "sidecar", "prior", "model", "clip_samples", "aea_version"}
+# `request` and `prior_settings` are for `generation/regenerate.py`, not for reading on a page
+HIDDEN_FACTS = {"path", "sidecar", "prior", "model", "clip_samples", "aea_version", "request", "prior_settings"}
 
 
 def spectrogram_png(audio_path: Path) -> Path | None:

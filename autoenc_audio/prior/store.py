@@ -4,7 +4,7 @@ Tensors: `memory.*` (frames in float16, tracks, starts, labels), `features.*`
 (the feature map) and `model.*` (the GRU). Metadata (JSON strings): format,
 config (`[prior]`), the autoencoder it belongs to (weights fingerprint and
 latent layout), the data it was built from, the loss history, epoch and step.
-The training state for `--resume` lives in `prior.state.pt`, read with
+The training state to resume from lives in `prior.state.pt`, read with
 `weights_only=True`.
 """
 
@@ -57,7 +57,7 @@ class Prior:
         """PriorError unless this prior was built from `checkpoint`'s latents."""
         if self.autoencoder.get("fingerprint") != checkpoint.fingerprint:
             raise PriorError(f"{self.path}: a prior of another model (autoencoder {self.autoencoder.get('fingerprint')}, "
-                             f"not {checkpoint.fingerprint}); train one with 'aea train-prior --model {checkpoint.path.parent}'")
+                             f"not {checkpoint.fingerprint}); train one for the run in {checkpoint.path.parent}")
 
 
 def autoencoder_fields(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -136,7 +136,7 @@ def load_prior_state(path: Path, prior: Prior) -> dict[str, Any]:
     """The training state saved beside the prior at `path`; PriorError when it is missing or belongs to other weights."""
     sidecar = Path(path).with_name(STATE_FILE)
     if not sidecar.is_file():
-        raise PriorError(f"{sidecar}: no training state to resume from (train again without --resume)")
+        raise PriorError(f"{sidecar}: no training state to resume from: train the prior again from the start", "resume")
     try:
         loaded = load_plain(sidecar, str(sidecar))
     except UnsafeFileError as error:

@@ -31,8 +31,10 @@ from .memory import EDGE_FRAMES, FeatureMap, FrameMemory, build_memory, fit_feat
 from .model import FeaturePrior
 from .store import Prior, PriorError, autoencoder_fields, load_prior, load_prior_state, prior_path, save_prior
 
-VALIDATION_EVERY = 10
-"""Every 10th memory clip is held out of the model's training to measure its loss (from 11 clips on)."""
+class PriorInterrupted(TrainingInterrupted):
+    """Ctrl-C while the prior trained, after saving it; `resume` continues it exactly (the CLI names its flag)."""
+
+    settings = ("resume",)
 
 
 class PriorReporter(Protocol):
@@ -128,8 +130,9 @@ def start_run(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cache_
         if "model" in state:  # the latest weights (files written before the best state was kept hold only those)
             prior.model.load_state_dict(state["model"])
     features = memory_features(prior.features, prior.memory)
+    every = prior.config.validation_every  # every 10th clip, by default, measures the loss (from 11 clips on)
     held_out = torch.zeros(len(features), dtype=torch.bool)
-    held_out[VALIDATION_EVERY - 1 :: VALIDATION_EVERY] = len(features) > VALIDATION_EVERY  # one clip kept back at least
+    held_out[every - 1 :: every] = len(features) > every  # one clip kept back at least
     return PriorRun(prior, optimizer, features[~held_out], features[held_out], device, path, best), state
 
 
@@ -138,7 +141,8 @@ def train_prior(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cach
     """Fit (or, with `resume`, continue fitting) the prior of `checkpoint`'s run; saved as RUN/prior.safetensors."""
     reporter = reporter or _Silent()
     if not resume and prior_path(run_dir).exists() and not overwrite:
-        raise PriorError(f"{prior_path(run_dir)}: a prior is already there; --resume continues it, --overwrite replaces it")
+        raise PriorError(f"{prior_path(run_dir)}: a prior is already there; resume continues it, overwrite replaces it",
+                         "resume", "overwrite")
     run, _ = start_run(checkpoint, run_dir, config, cache_dir, resume, reporter)
     prior, limits = run.prior, run.prior.config
     budget = Budget(limits.epochs if limits.epochs is not None else math.inf,
@@ -210,7 +214,7 @@ def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary,
         reporter.progress(number + 1, len(batches))
         if stop.requested and prior.position < len(batches):
             _save(run)
-            raise TrainingInterrupted(f"interrupted: prior saved in {run.path}; continue with --resume")
+            raise PriorInterrupted(f"interrupted: prior saved in {run.path}; resuming continues it exactly")
     prior.epoch, prior.position = prior.epoch + 1, 0
     record = {"epoch": prior.epoch, "step": prior.step, "train_loss": sum(losses) / max(len(losses), 1),
               "val_loss": validation_loss(run)}
@@ -222,7 +226,7 @@ def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary,
     _save(run)
     reporter.end_epoch(record)
     if stop.requested:
-        raise TrainingInterrupted(f"interrupted: prior saved in {run.path}; continue with --resume")
+        raise PriorInterrupted(f"interrupted: prior saved in {run.path}; resuming continues it exactly")
     return reason
 
 
