@@ -11,11 +11,15 @@ import tempfile
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from ..errors import ClippingWarning, InputError, SavedInterrupt, first_line
+from ..errors import ClippingWarning, InputError, SavedInterrupt
+from .flags import FLAG_FOR_SETTING, in_flag_terms
+
+if TYPE_CHECKING:
+    from ..checkpoints.checkpoint import Checkpoint
 
 BROKEN_PIPE_EXIT = 128 + 13
 """Exit status when standard output's reader has gone: what a process killed by SIGPIPE reports."""
@@ -67,12 +71,12 @@ class AeaGroup(click.Group):
             os.dup2(descriptor, sys.stdout.fileno())  # Python's flush at exit must not fail again
             ctx.exit(BROKEN_PIPE_EXIT)
         except SavedInterrupt as error:  # Ctrl-C in a command that trains (demo, sweep): saved
-            click.echo(f"aea: {error}", err=True)
+            click.echo(f"aea: {in_flag_terms(error)}", err=True)
             ctx.exit(130)
         except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            click.echo(f"aea: error: {first_line(error)}", err=True)
+            click.echo(f"aea: error: {in_flag_terms(error)}", err=True)
             ctx.exit(2 if isinstance(error, (InputError, FileNotFoundError)) else 1)
 
 
@@ -207,10 +211,33 @@ def json_option(function: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (one object per line).")(function)
 
 
+MODEL_VARIABLE = "AEA_MODEL"
+"""The environment variable naming the checkpoint or run folder a command uses when given no --model."""
+
+
 def model_option(function: Callable) -> Callable:
     return click.option(
         "--model", type=click.Path(path_type=Path), default=None,
         help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].")(function)
+
+
+def chosen_model(model: Path | None, cache_dir: Path) -> tuple[Path, str]:
+    """The checkpoint a command uses, and where that choice came from in the shell's words.
+
+    `--model`, else `$AEA_MODEL` (empty counts as unset), else the latest 'aea train' run
+    recorded in `cache_dir`. The one place the CLI reads `$AEA_MODEL`.
+    """
+    from ..runs import resolve_model
+
+    path, source = resolve_model(model, cache_dir, os.environ.get(MODEL_VARIABLE))
+    return path, FLAG_FOR_SETTING.get(source, source)
+
+
+def open_chosen_model(model: Path | None, cache_dir: Path, device: str) -> "Checkpoint":
+    """`chosen_model`'s checkpoint loaded on `device` (`auto`: CUDA, then MPS, then the CPU); imports torch."""
+    from ..latents.model import open_model
+
+    return open_model(chosen_model(model, cache_dir)[0], cache_dir, device=device)
 
 
 def audio_options(function: Callable) -> Callable:

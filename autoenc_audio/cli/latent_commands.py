@@ -9,17 +9,17 @@ writing what it could ("some inputs failed"), or 2 when every input failed
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from ..errors import first_line
 from ..metric_info import METRIC_NAMES
 from .common import (
-    cache_dir_option, device_option, json_option, model_option, print_json, print_table, progress_bar, stdin_inputs, with_check,
+    cache_dir_option, device_option, json_option, model_option, open_chosen_model, print_json, print_table, progress_bar,
+    stdin_inputs, with_check,
 )
+from .flags import in_flag_terms
 
 if TYPE_CHECKING:
     from ..checkpoints.checkpoint import Checkpoint
@@ -70,9 +70,7 @@ def with_model(function: Callable) -> Callable:
     @cache_dir_option
     @functools.wraps(function)
     def wrapper(*args: Any, model: Path | None, device: str, cache_dir: Path, **kwargs: Any) -> Any:
-        from ..latents.model import open_model
-
-        checkpoint = open_model(model, cache_dir, os.environ.get("AEA_MODEL"), device)
+        checkpoint = open_chosen_model(model, cache_dir, device)
         return function(*args, checkpoint=checkpoint, cache_dir=cache_dir, **kwargs)
 
     return wrapper
@@ -89,7 +87,7 @@ class Failures:
         return None if self.strict else self
 
     def __call__(self, source: str, error: BaseException) -> None:
-        message = first_line(error)
+        message = in_flag_terms(error)
         if source not in message:
             message = f"{source}: {message}"
         click.echo(f"aea: error: {message}", err=True)

@@ -55,5 +55,6 @@ def hop_samples(clip_samples: int, sample_rate: int, hop_seconds: float | None) 
         return max(1, clip_samples // 2)
     hop = int(round(hop_seconds * sample_rate))
     if not 1 <= hop <= clip_samples:
-        raise LatentError(f"--hop must be between {1 / sample_rate:g} s and one clip ({clip_samples / sample_rate:g} s), got {hop_seconds:g}")
+        raise LatentError(f"hop_seconds must be between {1 / sample_rate:g} s and one clip ({clip_samples / sample_rate:g} s), "
+                         f"got {hop_seconds:g}", settings=("hop_seconds",))
     return hop

@@ -43,7 +43,8 @@ def reconstruct_inputs(
     """
     names = names or {}
     if save_input and out == "-":
-        raise LatentError("--save-input needs -o FILE or a folder, not -")
+        raise LatentError("save_input needs out to be a file or a folder, not '-' (standard output)",
+                          settings=("save_input", "out"))
     audio, model = checkpoint.config.audio, checkpoint.model
     device = model_device(checkpoint)
     hop = hop_samples(audio.clip_samples, audio.sample_rate, hop_seconds)

@@ -224,7 +224,7 @@ def seed_layers(model: ModelConfig, clip_samples: int) -> SeedLayers:
         if size != model.latent:
             raise ValueError(
                 f"seed layers ({layers.describe(clip_samples)}) give {size} latent values "
-                f"for {clip_samples} samples, not --latent {model.latent}"
+                f"for {clip_samples} samples, not model.latent = {model.latent}"
             )
         return layers
     if clip_samples == RECORDED_CLIP_SAMPLES and model.latent in RECORDED_LAYERS:
