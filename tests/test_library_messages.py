@@ -9,7 +9,7 @@ import pytest
 from autoenc_audio.cli.flags import FLAG_FOR_SETTING, in_flag_terms
 from autoenc_audio.config import AudioConfig, ModelConfig
 from autoenc_audio.errors import InputError, SavedInterrupt
-from autoenc_audio.latents.inputs import hop_samples
+from autoenc_audio.latents.inputs import whole_track_hop_samples
 from autoenc_audio.quality.sweep import parse_latents
 
 PACKAGE = Path(__file__).resolve().parents[1] / "autoenc_audio"
@@ -59,7 +59,7 @@ def test_a_library_error_names_the_parameter_and_the_value_and_the_cli_its_flag(
     from autoenc_audio.models import build_model
 
     with pytest.raises(InputError, match=r"^hop_seconds must be between .* got 9$") as hop:
-        hop_samples(110250, 22050, 9.0)
+        whole_track_hop_samples(110250, 22050, 9.0)
     with pytest.raises(InputError, match=r"^latents must be comma-separated whole numbers, got '512,big'$") as latents:
         parse_latents("512,big")
     with pytest.raises(InputError, match=r"^model\.latent must be between 1 and the clip length \(8000 samples\), "
@@ -79,6 +79,8 @@ def test_a_library_error_names_the_parameter_and_the_value_and_the_cli_its_flag(
                     settings=("resume=True", "run_dir")),
      "interrupted: saved runs/run_dir/last.safetensors; continue with --resume and --out runs/run_dir"),
     (InputError("out '-' (standard output) takes one output", settings=()), "out '-' (standard output) takes one output"),
+    (InputError("x.wav: 2 clips of 5 s; 32 are needed (or ask for fewer with clips=N)", settings=("clips=N",)),
+     "x.wav: 2 clips of 5 s; 32 are needed (or ask for fewer with --clips N)"),
     (ValueError("clips must be positive"), "clips must be positive"),
 ])
 def test_the_cli_puts_each_listed_setting_s_flag_in_its_place_and_nothing_else(error, shown):
@@ -91,7 +93,7 @@ def test_every_flag_the_cli_substitutes_is_a_flag_of_some_command():
     options = {option for command in _commands(cli) for parameter in command.params
                for option in getattr(parameter, "opts", [])}
     not_flags = {setting: flag for setting, flag in FLAG_FOR_SETTING.items()
-                 if flag.startswith("-") and flag not in options}
+                 if flag.startswith("-") and flag.split()[0] not in options}
     assert not not_flags, f"settings mapped to flags no command has: {not_flags}"
 
 

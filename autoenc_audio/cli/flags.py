@@ -2,8 +2,10 @@
 
 The library names its own parameters and config keys (`hop_seconds`,
 `model.latent`, `resume=True`) and lists them in the error's `settings`;
-only those listed are replaced, so a word that merely looks like a setting
-stays as it is. Light: no torch, no library modules beyond `errors`.
+only those listed are replaced, each wherever it stands as a word of its
+own. A setting whose name is also a plain word ("clips") is written with
+its value (`clips=N`), so the plain word elsewhere in the message stays.
+Light: no torch, no library modules beyond `errors`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from ..errors import first_line
 
 FLAG_FOR_SETTING: dict[str, str] = {
     "audio_format": "--audio-format",
-    "clips": "--clips",
+    "clips=N": "--clips N",
     "data_root": "--data",
     "device": "--device",
     "environment_model": "AEA_MODEL",

@@ -49,7 +49,7 @@ def clip_crop(crop: CropMode, offset: float | None) -> CropMode | float:
     return offset if offset is not None else crop
 
 
-def hop_samples(clip_samples: int, sample_rate: int, hop_seconds: float | None) -> int:
+def whole_track_hop_samples(clip_samples: int, sample_rate: int, hop_seconds: float | None) -> int:
     """The whole-track hop in samples: `hop_seconds`, default half a clip; between 1 sample and one clip."""
     if hop_seconds is None:
         return max(1, clip_samples // 2)

@@ -232,11 +232,6 @@ def seed_layers(model: ModelConfig, clip_samples: int) -> SeedLayers:
     return search_seed_layers(model.latent, clip_samples)
 
 
-def describe_seed_layers(model: ModelConfig, clip_samples: int) -> str:
-    """One line for `aea info`, e.g. "channels 16,6,8; kernels 22,5,1; strides 12,2,2; padding 2,1,0 -> 8 x 2297"."""
-    return seed_layers(model, clip_samples).describe(clip_samples)
-
-
 def build_seed(model: ModelConfig, clip_samples: int) -> Autoencoder:
     """The original 3-layer autoencoder for `model.latent` values per clip of `clip_samples` samples."""
     layers = seed_layers(model, clip_samples)
