@@ -98,7 +98,8 @@ def clip_starts(samples: int, clip_samples: int, hop_samples: int) -> list[int]:
     return list(range(0, samples - clip_samples + 1, hop_samples))
 
 
-def hop_samples(audio: AudioConfig, data: DataConfig) -> int:
+def dataset_hop_samples(audio: AudioConfig, data: DataConfig) -> int:
+    """Samples between the starts of a track's clips in a dataset: `data.hop_seconds`, else one clip (no overlap)."""
     hop = data.hop_seconds if data.hop_seconds is not None else audio.clip_seconds
     return max(1, int(round(hop * audio.sample_rate)))
 
@@ -365,7 +366,7 @@ def prepare_dataset(
     if not tracks:
         raise DatasetError(f"{root}: no readable audio files ({len(failures)} unreadable)")
     labels = sorted({t.label for t in tracks if t.label is not None})
-    hop = hop_samples(audio, data)
+    hop = dataset_hop_samples(audio, data)
     splits = {}
     for name, members in split_tracks(tracks, data.validation_fraction, data.test_fraction, data.split_seed).items():
         arrays = [cache.load(t.path) for t in members]
@@ -375,7 +376,7 @@ def prepare_dataset(
 
 def summarize_scan(scan: ScanResult, audio: AudioConfig, data: DataConfig) -> dict:
     """Tracks, clips and duration per label, from headers (no decoding)."""
-    hop = hop_samples(audio, data)
+    hop = dataset_hop_samples(audio, data)
     per_label: dict[str, dict] = {}
     for track in scan.tracks:
         samples = int(track.duration_seconds * audio.sample_rate)

@@ -67,7 +67,8 @@ def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter 
     centre clip; the interpolation morphs from it to the second one.
     """
     if not overwrite and RunFiles(Path(run_dir)).holds_run:
-        raise RunError(f"{run_dir} already holds a run: give another --out, or replace it with --overwrite")
+        raise RunError(f"{run_dir} already holds a run: give another run_dir, or replace it with overwrite=True",
+                       settings=("run_dir", "overwrite=True"))
     corpus = builtin_corpus(cache_dir, config.data, progress=corpus_progress)
     if on_corpus is not None:
         on_corpus(corpus, summarize_scan(scan_folder(corpus), config.audio, config.data))

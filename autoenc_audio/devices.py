@@ -16,9 +16,9 @@ def resolve_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA GPU is available")
+        raise ConfigError("device 'cuda': no CUDA GPU is available", settings=("device",))
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ConfigError("--device mps: Apple MPS is not available")
+        raise ConfigError("device 'mps': Apple MPS is not available", settings=("device",))
     if name not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"unknown device {name!r}: use auto, cpu, cuda or mps")
     return torch.device(name)

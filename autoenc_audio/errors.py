@@ -4,17 +4,40 @@ The CLI turns an `InputError` into exit status 2 (bad usage or bad input)
 and any other exception into 1; `SavedInterrupt` is Ctrl-C after the work
 so far was saved (130). Library modules subclass these, so the CLI needs no
 list of error classes and no import of the modules that raise them.
+
+Messages speak the library's language: they name parameters and config keys
+(`hop_seconds`, `model.latent`, `resume=True`), never command-line flags, so
+using aea from Python gives advice that holds there. An error lists in
+`settings` the names its message uses, spelt as in the message; a front end
+puts its own names in their place (the CLI: `cli/flags.py`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class InputError(Exception):
-    """Bad usage or bad input: a file, a setting or an argument that cannot be used as given."""
+    """Bad usage or bad input: a file, a setting or an argument that cannot be used as given.
+
+    `settings`: the parameter names or config keys the message names (`"hop_seconds"`,
+    `"resume=True"`), so a front end can name them its own way.
+    """
+
+    def __init__(self, *args: object, settings: Iterable[str] = ()) -> None:
+        super().__init__(*args)
+        self.settings = tuple(settings)
 
 
 class SavedInterrupt(Exception):
-    """Interrupted (Ctrl-C) after saving what was done; the message says where and how to resume."""
+    """Interrupted (Ctrl-C) after saving what was done; the message says where and how to resume.
+
+    `settings` as for `InputError`.
+    """
+
+    def __init__(self, *args: object, settings: Iterable[str] = ()) -> None:
+        super().__init__(*args)
+        self.settings = tuple(settings)
 
 
 class ClippingWarning(UserWarning):

@@ -162,7 +162,8 @@ def _json_file(path: Path) -> Any:
 def write_report(request: ReportRequest) -> Path:
     """`OUT/index.html` for `request.runs`, their files in `OUT/<run name>/`."""
     if request.audio_format not in AUDIO_FORMATS:
-        raise ReportError(f"--audio-format must be one of {', '.join(AUDIO_FORMATS)}, got {request.audio_format!r}")
+        raise ReportError(f"audio_format must be one of {', '.join(AUDIO_FORMATS)}, got {request.audio_format!r}",
+                          settings=("audio_format",))
     names = [(Path(run) if Path(run).is_dir() else Path(run).parent).resolve().name for run in request.runs]
     if len(set(names)) != len(names):
         raise ReportError(f"two runs share the folder name {sorted(n for n in names if names.count(n) > 1)[0]!r}; "

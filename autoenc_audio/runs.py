@@ -22,7 +22,7 @@ from .files import write_text_atomic
 LATEST_RUN_FILE = "latest-run"
 
 
-class NoModelError(FileNotFoundError):
+class NoModelError(InputError, FileNotFoundError):
     """No checkpoint given and none can be found; the message says how to get one."""
 
 
@@ -147,16 +147,21 @@ def checkpoint_in(path: Path) -> Path:
 
 
 def resolve_model(model: Path | None, cache_dir: Path, environment_model: str | None = None) -> tuple[Path, str]:
-    """The checkpoint to use and where that choice came from (`--model`, `AEA_MODEL`, latest run)."""
+    """The checkpoint to use and where that choice came from.
+
+    `model` (a checkpoint or run folder), else `environment_model` (a front end's default, the CLI's
+    `$AEA_MODEL`), else the latest run recorded in `cache_dir`. The source is `"model"`,
+    `"environment_model"` or `"latest training run (RECORD)"`.
+    """
     if model is not None:
-        return checkpoint_in(model), "--model"
+        return checkpoint_in(model), "model"
     if environment_model:
-        return checkpoint_in(Path(environment_model)), "AEA_MODEL"
+        return checkpoint_in(Path(environment_model)), "environment_model"
     record = cache_dir / LATEST_RUN_FILE
     if record.exists():
         run_dir = Path(record.read_text().strip())
         if run_dir.exists():
             return checkpoint_in(run_dir), f"latest training run ({record})"
     raise NoModelError(
-        "no model: pass --model CHECKPOINT (or a run folder), set AEA_MODEL, or train one with 'aea train'"
-    )
+        "no checkpoint given: pass model (a checkpoint or run folder) or environment_model, or train one with "
+        "'aea train'", settings=("model", "environment_model"))

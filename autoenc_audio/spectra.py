@@ -1,7 +1,8 @@
-"""Spectra in numpy: STFT power and the HTK mel scale, for figures and scores that need no torch.
+"""Spectra in numpy: the STFT and the HTK mel scale, for figures and scores that need no torch.
 
 The same definitions as `metrics` (METRICS.md): periodic Hann window, frames
-centred with reflect padding, HTK mel triangles from 0 Hz to Nyquist.
+centred with reflect padding, HTK mel triangles from 0 Hz to Nyquist. `aea
+score`'s features (`scoring.features`) use the same STFT with zero padding.
 """
 
 from __future__ import annotations
@@ -21,18 +22,29 @@ def hann_window(n_fft: int) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)
 
 
-def stft(samples: np.ndarray, n_fft: int, hop: int | None = None) -> np.ndarray:
-    """Complex STFT `[n_fft//2+1, frames]` of mono `samples` `[samples]`, hop n_fft/4 by default.
+def windowed_spectra(samples: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """Complex spectra `[n_fft//2+1, frames]` of the Hann-windowed `n_fft`-sample frames of `samples`, every `hop`.
 
-    Frames are centred: the signal is reflect-padded by n_fft/2 on each side
-    (zero-padded when it is too short to reflect), so frame t is centred on sample t * hop.
+    No padding: frame t covers samples `t*hop .. t*hop + n_fft` of `samples` `[samples]`, and a
+    partial frame at the end is dropped. The one STFT core; `stft` centres the frames.
     """
+    frames = np.lib.stride_tricks.sliding_window_view(np.asarray(samples, dtype=np.float64), n_fft)[::hop]
+    return np.fft.rfft(frames * hann_window(n_fft), axis=-1).T
+
+
+def stft(samples: np.ndarray, n_fft: int, hop: int | None = None, padding: str = "reflect") -> np.ndarray:
+    """Complex STFT `[n_fft//2+1, 1 + samples // hop]` of mono `samples` `[samples]`, hop n_fft/4 by default.
+
+    Frames are centred: the signal is padded by n_fft/2 on each side, so frame t is centred on
+    sample t * hop. `padding` "reflect" mirrors the signal (zeros when it is too short to
+    reflect), as torch.stft does for `metrics`; "zeros" pads with silence, as `aea score` does.
+    """
+    if padding not in ("reflect", "zeros"):
+        raise ValueError(f"padding must be 'reflect' or 'zeros', got {padding!r}")
     hop = hop or n_fft // 4
     samples = np.asarray(samples, dtype=np.float64)
-    mode = "reflect" if samples.shape[-1] > n_fft // 2 else "constant"
-    padded = np.pad(samples, n_fft // 2, mode=mode)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]
-    return np.fft.rfft(frames * hann_window(n_fft), axis=-1).T
+    mode = "reflect" if padding == "reflect" and samples.shape[-1] > n_fft // 2 else "constant"
+    return windowed_spectra(np.pad(samples, n_fft // 2, mode=mode), n_fft, hop)
 
 
 def stft_power(samples: np.ndarray, n_fft: int, hop: int | None = None) -> np.ndarray:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from urllib.parse import unquote
 
+from autoenc_audio.analysis.dataset import VIEW_TITLES
 from autoenc_audio.pages.analysis import write_analysis_page
 from autoenc_audio.pages.sweep import write_sweep_page
 
@@ -50,7 +51,7 @@ def main() -> None:
                      "command_s": args.sweep_seconds, "html_kb": round(html / 1024, 1), "linked_kb": round(linked / 1024, 1)})
     if args.analysis:
         analysis = json.loads((args.analysis / "analysis.json").read_text())
-        seconds = best_of(write_analysis_page, analysis, args.analysis / "index.html")
+        seconds = best_of(write_analysis_page, analysis, args.analysis / "index.html", VIEW_TITLES)
         html, linked = linked_bytes(args.analysis / "index.html")
         rows.append({"page": "analysis", "models": len(analysis["models"]), "write_s": round(seconds, 4),
                      "command_s": analysis["seconds"], "html_kb": round(html / 1024, 1), "linked_kb": round(linked / 1024, 1)})

@@ -272,3 +272,8 @@ def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(tmp_path, m
     assert len(report.audio) == sum(1 + len(entry["neighbours"]) for entry in neighbours) > 0
     assert all(a["src"].endswith(".flac") for a in report.audio)
     assert len(report.images) == len(analysis["models"][0]["figures"])
+    from autoenc_audio.analysis.dataset import VIEW_TITLES
+
+    html = (tmp_path / "report" / "index.html").read_text()
+    probed = [title for title in VIEW_TITLES.values() if f"<td>{title}</td>" in html]
+    assert probed == list(VIEW_TITLES.values()) and sorted(probed, key=html.index) == probed  # every view, in order

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from autoenc_audio.latents.files import (FORMATS, LatentFile, LatentFileError, format_for, from_bytes, load_latents,
-                                        make_metadata, save_latents, sniff_format, to_bytes)
+                                        make_metadata, save_latents, sniff_format)
 
 
 def sample(kind="matrix"):
@@ -47,8 +47,14 @@ def test_round_trip_every_format(tmp_path, fmt, kind):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_pt_is_plain_tensors_and_values():
-    data = to_bytes(sample("sequence"), "pt")
+def saved_bytes(latent_file: LatentFile, fmt: str, folder) -> bytes:
+    """What `save_latents` writes for `latent_file` in `fmt`."""
+    save_latents(folder / f"saved.{fmt}", latent_file, fmt)
+    return (folder / f"saved.{fmt}").read_bytes()
+
+
+def test_pt_is_plain_tensors_and_values(tmp_path):
+    data = saved_bytes(sample("sequence"), "pt", tmp_path)
     loaded = torch.load(io.BytesIO(data), weights_only=True)
     assert set(loaded) == {"latents", "metadata"}
     assert loaded["latents"].shape == (3, 40) and loaded["metadata"]["kind"] == "sequence"
@@ -75,9 +81,9 @@ def test_safetensors_header_holds_the_metadata(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_content_is_sniffed_not_the_name(fmt):
+def test_content_is_sniffed_not_the_name(fmt, tmp_path):
     original = sample()
-    data = to_bytes(original, fmt)
+    data = saved_bytes(original, fmt, tmp_path)
     assert sniff_format(data[:16]) == ("zip" if fmt in ("pt", "npz") else fmt)
     assert torch.equal(from_bytes(data, "<stdin>").latents, original.latents)
 
@@ -119,7 +125,7 @@ def test_bad_contents_are_refused(tmp_path):
         "nan.npy": lambda p: np.save(p, np.array([1.0, np.nan], dtype=np.float32)),
         "ints.npy": lambda p: np.save(p, np.arange(4)),
         "cube.npy": lambda p: np.save(p, np.zeros((2, 2, 2), dtype=np.float32)),
-        "truncated.pt": lambda p: p.write_bytes(to_bytes(sample(), "pt")[:200]),
+        "truncated.pt": lambda p: p.write_bytes(saved_bytes(sample(), "pt", tmp_path)[:200]),
         "dict.pt": lambda p: torch.save({"weights": torch.ones(3)}, p),
     }
     for name, write in cases.items():

@@ -16,7 +16,6 @@ from autoenc_audio.models.seed import (
     RECORDED_LAYERS,
     SeedLayers,
     build_seed,
-    describe_seed_layers,
     search_seed_layers,
     seed_layers,
 )
@@ -63,7 +62,7 @@ def test_recorded_configurations_are_reproduced_exactly():
     ]:
         model_config = ModelConfig(arch="seed", latent=latent)
         assert seed_layers(model_config, CLIP) is RECORDED_LAYERS[latent]
-        assert describe_seed_layers(model_config, CLIP) == text
+        assert seed_layers(model_config, CLIP).describe(CLIP) == text
         model = build_model(model_config, audio)
         assert (model.layout.channels, model.layout.frames, model.layout.unused) == (channels, frames, 0)
         convs = [m for m in model.encoder if isinstance(m, nn.Conv1d)]
@@ -166,7 +165,7 @@ def test_explicit_layers_are_used_and_checked():
         seed_strides=(12, 2, 2),
         seed_paddings=(2, 1, 0),
     )
-    assert describe_seed_layers(explicit, CLIP).endswith("-> 8 x 2297")
+    assert seed_layers(explicit, CLIP).describe(CLIP).endswith("-> 8 x 2297")
     two_layers = ModelConfig(
         arch="seed", latent=4 * 1024, seed_channels=(3, 4), seed_kernels=(4, 4), seed_strides=(2, 2), seed_paddings=(1, 1)
     )

@@ -281,7 +281,7 @@ def test_cli_errors_are_one_line_with_exit_2(run, tmp_path):
         (["generate", "--model", run["dir"], "--mode", "continue", "-o", tmp_path / "x.wav"], "needs --from SONG"),
         (["generate", "--model", run["dir"], "--mode", "random", "--seconds", "0", "-o", tmp_path / "x.wav"], "--seconds"),
         (["generate", "--model", run["dir"], "--mode", "interpolate", "--method", "prior", "--from", "a", "b", "-o", "x.wav"],
-         "not for mode 'interpolate'; use 'linear' or 'slerp' [--method, --mode]"),
+         "--method 'prior' is not for --mode 'interpolate'; use 'linear' or 'slerp'"),
     ]
     for args, message in cases:
         result = aea(*args)

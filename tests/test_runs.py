@@ -68,5 +68,5 @@ def test_the_model_comes_from_the_option_then_the_environment_then_the_latest_ru
         resolve_model(None, cache)
     record_latest_run(cache, runs[2])
     assert resolve_model(None, cache) == (RunFiles(runs[2]).best, f"latest training run ({cache / 'latest-run'})")
-    assert resolve_model(None, cache, str(runs[1])) == (RunFiles(runs[1]).best, "AEA_MODEL")
-    assert resolve_model(runs[0], cache, str(runs[1])) == (RunFiles(runs[0]).best, "--model")
+    assert resolve_model(None, cache, str(runs[1])) == (RunFiles(runs[1]).best, "environment_model")
+    assert resolve_model(runs[0], cache, str(runs[1])) == (RunFiles(runs[0]).best, "model")

@@ -18,6 +18,7 @@ from autoenc_audio.scoring import features as F
 from autoenc_audio.scoring import statistics as score_stats
 from autoenc_audio.cli import cli
 from autoenc_audio.scoring.score_sets import ScoreError, checkpoint_data, load_set, shaped_noise
+from autoenc_audio.spectra import hann_window
 from autoenc_audio.synth import render_track
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +129,7 @@ def test_continuity_of_a_steady_tone_is_one_and_of_white_noise_its_analytic_valu
     rho^2 (rho: the Hann window's overlap at hop 512), whose correlation is Li2(rho^2) / Li2(1)."""
     harmonic = sum(np.sin(2 * np.pi * 220 * k * SECONDS) / k for k in range(1, 8))
     assert F.continuity(_magnitude(harmonic)) > 0.97
-    window = F.hann_window()
+    window = hann_window(F.N_FFT)
     rho = (window[:-F.HOP] * window[F.HOP:]).sum() / (window**2).sum()
     analytic = _dilogarithm(rho**2) / _dilogarithm(1.0)  # 0.301
     noise = np.mean([F.continuity(_magnitude(_white(seed))) for seed in range(3)])
@@ -191,7 +192,11 @@ def test_copied_finds_a_copied_window_at_any_frame_offset_exactly():
             window = track[:, start : start + 86] - track[:, start : start + 86].mean(axis=1, keepdims=True)
             brute = np.maximum(brute, (queries * window).sum(axis=(1, 2)) / np.linalg.norm(window))
     assert np.allclose(finder.maxima(), brute, atol=1e-4)
-    assert score_stats.copied_shares([clips[:1], clips[1:]], tracks) == [0.0, 1.0]
+    sets = [score_stats.window_queries(clips[:1]), score_stats.window_queries(clips[1:])]
+    both = score_stats.CopyFinder(np.concatenate(sets))
+    for track in tracks:
+        both.add_track(track)
+    assert score_stats.shares_of_copies(both.maxima(), [len(q) for q in sets]) == [0.0, 1.0]
 
 
 def test_shaped_noise_has_the_spectrum_and_the_loudness_envelope():

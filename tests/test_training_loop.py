@@ -111,7 +111,7 @@ def raise_interrupt():
 def test_interrupted_run_resumes_to_the_same_weights(songs, tmp_path, kind):
     config = tiny(epochs=3).override(model={"kind": kind})
     train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
-    with pytest.raises(TrainingInterrupted, match="--resume"):
+    with pytest.raises(TrainingInterrupted, match="continue with resume=True"):
         train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=AtStep(4, raise_interrupt))
     assert load_training_state(tmp_path / "parts" / "last.safetensors")["progress"]["step"] == 4
     train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)
@@ -146,7 +146,7 @@ def test_a_finished_run_is_not_overwritten_unless_asked(songs, tmp_path):
     config = tiny(epochs=1)
     train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)
     before = (tmp_path / "run" / "best.safetensors").read_bytes()
-    with pytest.raises(RunError, match="run already holds a run: continue it with --resume, or start it again with --overwrite"):
+    with pytest.raises(RunError, match="run already holds a run: continue it with resume=True, or start it again with overwrite=True"):
         train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs)
     assert (tmp_path / "run" / "best.safetensors").read_bytes() == before
     with pytest.raises(TrainingInterrupted):  # interrupted in its first epoch: no old file may remain beside it

@@ -272,7 +272,7 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
     analysis["report"] = str(out_dir / "report.md")
     from ..pages.analysis import write_analysis_page
 
-    analysis["page"] = str(write_analysis_page(analysis, out_dir / "index.html"))
+    analysis["page"] = str(write_analysis_page(analysis, out_dir / "index.html", VIEW_TITLES))
     return analysis
 
 

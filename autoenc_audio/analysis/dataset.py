@@ -26,7 +26,7 @@ MAX_CLIPS = 4000
 
 VIEWS = ("latent", "latent_pooled", "raw_waveform", "log_mel")
 
-VIEW_TITLES = {
+VIEW_TITLES = {  # in VIEWS' order: the pages list the views in this order
     "latent": "latent vector",
     "latent_pooled": "latent pooled over time (mean, std per channel)",
     "raw_waveform": f"raw waveform (resampled to {RAW_DIMS} samples)",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
 from ..metric_info import format_value
-from .common import cache_dir_option, device_option, json_option, print_json, print_table, progress_bar
+from .common import cache_dir_option, chosen_model, device_option, json_option, print_json, print_table, progress_bar
 
 
 @click.command()
@@ -48,9 +47,7 @@ def analyze(
       aea analyze --model runs/n9184 --model runs/n18376 --data genres/ -o analysis/
     """
     from ..analysis.analyse import run_analysis
-    from ..runs import resolve_model
-
-    paths = [resolve_model(m, cache_dir)[0] for m in models] or [resolve_model(None, cache_dir, os.environ.get("AEA_MODEL"))[0]]
+    paths = [chosen_model(model, cache_dir)[0] for model in models or (None,)]
     analysis = run_analysis(paths, data_root, cache_dir, out_dir, max_clips=max_clips, batch_size=batch_size, tsne=tsne,
                             cv_folds=cv_folds, fmt=fmt, seed=seed, progress_factory=progress_bar,
                             message=lambda text: click.echo(f"aea: {text}", err=True), audio_format=audio_format)

@@ -11,11 +11,15 @@ import tempfile
 import traceback
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from ..errors import ClippingWarning, InputError, SavedInterrupt, first_line
+from ..errors import ClippingWarning, InputError, SavedInterrupt
+from .flags import FLAG_FOR_SETTING, command_flags, in_flag_terms
+
+if TYPE_CHECKING:
+    from ..checkpoints.checkpoint import Checkpoint
 
 BROKEN_PIPE_EXIT = 128 + 13
 """Exit status when standard output's reader has gone: what a process killed by SIGPIPE reports."""
@@ -51,6 +55,11 @@ class AeaGroup(click.Group):
         except click.UsageError as error:
             raise one_line_usage_error(error) from None
 
+    def _options(self, ctx: click.Context) -> dict[str, str]:
+        """The flags of the subcommand that ran, by parameter name: how the library's settings were given."""
+        name = ctx.invoked_subcommand
+        return command_flags(self.get_command(ctx, name)) if name else {}
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with one_line_warnings():
@@ -67,12 +76,12 @@ class AeaGroup(click.Group):
             os.dup2(descriptor, sys.stdout.fileno())  # Python's flush at exit must not fail again
             ctx.exit(BROKEN_PIPE_EXIT)
         except SavedInterrupt as error:  # Ctrl-C in a command that trains (demo, sweep): saved
-            click.echo(f"aea: {error}", err=True)
+            click.echo(f"aea: {in_flag_terms(error, self._options(ctx))}", err=True)
             ctx.exit(130)
         except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            click.echo(f"aea: error: {first_line(error)}", err=True)
+            click.echo(f"aea: error: {in_flag_terms(error, self._options(ctx))}", err=True)
             ctx.exit(2 if isinstance(error, (InputError, FileNotFoundError)) else 1)
 
 
@@ -207,10 +216,33 @@ def json_option(function: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (one object per line).")(function)
 
 
+MODEL_VARIABLE = "AEA_MODEL"
+"""The environment variable naming the checkpoint or run folder a command uses when given no --model."""
+
+
 def model_option(function: Callable) -> Callable:
     return click.option(
         "--model", type=click.Path(path_type=Path), default=None,
         help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].")(function)
+
+
+def chosen_model(model: Path | None, cache_dir: Path) -> tuple[Path, str]:
+    """The checkpoint a command uses, and where that choice came from in the shell's words.
+
+    `--model`, else `$AEA_MODEL` (empty counts as unset), else the latest 'aea train' run
+    recorded in `cache_dir`. The one place the CLI reads `$AEA_MODEL`.
+    """
+    from ..runs import resolve_model
+
+    path, source = resolve_model(model, cache_dir, os.environ.get(MODEL_VARIABLE))
+    return path, FLAG_FOR_SETTING.get(source, source)
+
+
+def open_chosen_model(model: Path | None, cache_dir: Path, device: str) -> "Checkpoint":
+    """`chosen_model`'s checkpoint loaded on `device` (`auto`: CUDA, then MPS, then the CPU); imports torch."""
+    from ..latents.model import open_model
+
+    return open_model(chosen_model(model, cache_dir)[0], cache_dir, device=device)
 
 
 def audio_options(function: Callable) -> Callable:
@@ -244,29 +276,3 @@ def stdin_inputs(inputs: tuple[str, ...]):
         path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
         yield [str(path)], {str(path): STDIN_NAME}
-
-
-
-class FlagsForSettings:
-    """A context in which errors that name the library settings at fault (`error.settings`, in Python terms:
-    `seconds`, `resume`) get the current command's flags for them appended, `... [--seconds]`: the library never
-    names a flag. Reusable: one per command.
-
-    A setting is the command's parameter of the same name, or of the name `parameter_of` gives it (`n="count"`).
-    """
-
-    def __init__(self, **parameter_of: str) -> None:
-        options = [param for param in click.get_current_context().command.params if isinstance(param, click.Option)]
-        self.flags = {param.name: max(param.opts, key=len) for param in options}
-        self.parameter_of = parameter_of
-
-    def __enter__(self) -> "FlagsForSettings":
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: object) -> bool:
-        settings = getattr(error, "settings", ())
-        names = [self.parameter_of.get(setting, setting) for setting in settings]
-        flags = [self.flags[name] for name in names if name in self.flags]
-        if error is not None and flags:
-            error.args = (f"{first_line(error)} [{', '.join(flags)}]",)
-        return False  # the error goes on, to AeaGroup's one line and exit code

@@ -9,18 +9,17 @@ writing what it could ("some inputs failed"), or 2 when every input failed
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from ..errors import first_line
 from ..metric_info import METRIC_NAMES
 from .common import (
-    FlagsForSettings, cache_dir_option, device_option, json_option, model_option, print_json, print_table, progress_bar,
+    cache_dir_option, device_option, json_option, model_option, open_chosen_model, print_json, print_table, progress_bar,
     stdin_inputs, with_check,
 )
+from .flags import in_flag_terms
 
 if TYPE_CHECKING:
     from ..checkpoints.checkpoint import Checkpoint
@@ -71,9 +70,7 @@ def with_model(function: Callable) -> Callable:
     @cache_dir_option
     @functools.wraps(function)
     def wrapper(*args: Any, model: Path | None, device: str, cache_dir: Path, **kwargs: Any) -> Any:
-        from ..latents.model import open_model
-
-        checkpoint = open_model(model, cache_dir, os.environ.get("AEA_MODEL"), device)
+        checkpoint = open_chosen_model(model, cache_dir, device)
         return function(*args, checkpoint=checkpoint, cache_dir=cache_dir, **kwargs)
 
     return wrapper
@@ -90,7 +87,7 @@ class Failures:
         return None if self.strict else self
 
     def __call__(self, source: str, error: BaseException) -> None:
-        message = first_line(error)
+        message = in_flag_terms(error)
         if source not in message:
             message = f"{source}: {message}"
         click.echo(f"aea: error: {message}", err=True)
@@ -373,9 +370,7 @@ def generate(
     from ..generation.writing import page_path, write_pieces
 
     _no_json_with_stdout(as_json, out)
-    flags = FlagsForSettings(n="count", prior="prior_path", html="html_page")  # added to the library's errors
-    with flags:
-        page = page_path(out) if html_page else None  # before any work: -o - has no page
+    page = page_path(out) if html_page else None  # before any work: -o - has no page
     if more_sources and not sources:
         raise click.UsageError(f"unexpected argument {more_sources[0]!r} (sources go after --from)")
     all_sources = tuple(sources) + tuple(more_sources)
@@ -385,7 +380,7 @@ def generate(
         raise click.UsageError("--mode continue needs --from SONG (the song whose opening it continues)")
     request = GenerateRequest(mode, method, seconds, count, seed, temperature, naive, all_sources, _parse_weights(weights),
                               label, data_root, steps, morph, crop, offset, prime_seconds, prior_path, cache_dir, batch_size)
-    with flags, progress_bar("generating") as bar:
+    with progress_bar("generating") as bar:
         outcome = generate_pieces(checkpoint, request, bar)
     for note in outcome.notes:
         click.echo(f"aea: {note}", err=True)

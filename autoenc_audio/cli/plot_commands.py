@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
 from ..latents.formats import is_latent_path
-from .common import cache_dir_option, json_option, model_option, print_json, progress_bar, stdout_is_tty, with_check
+from .common import (cache_dir_option, chosen_model, json_option, model_option, open_chosen_model, print_json, progress_bar,
+                     stdout_is_tty, with_check)
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:
@@ -44,9 +44,7 @@ def figure_options(function: Callable) -> Callable:
 
 
 def load_model(model: Path | None, cache_dir: Path):
-    from ..latents.model import open_model
-
-    return open_model(model, cache_dir, os.environ.get("AEA_MODEL"))
+    return open_chosen_model(model, cache_dir, "cpu")
 
 
 def done(path: Path, as_json: bool, **extra: Any) -> None:
@@ -256,9 +254,7 @@ def latents(
       aea plot latents --data genres/ --method tsne -o latents.png
     """
     from ..analysis.latent_map import latent_map
-    from ..runs import resolve_model
-
-    path, _ = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))
+    path, _ = chosen_model(model, cache_dir)
     with progress_bar("encoding") as progress:
         figure = latent_map(path, data_root, cache_dir, output, method, three_d, split, max_clips, fmt, parse_size(size),
                             progress=progress, title=title)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from .common import cache_dir_option, is_tty, json_option, print_json, print_table
+from .common import cache_dir_option, chosen_model, is_tty, json_option, print_json, print_table
 
 COLUMNS = ("name", "kind", "clips", "c2st", "fd", "tonal", "continuity", "rhythm", "flatness", "copied")
 DECIMALS = {"c2st": 2, "fd": 1, "tonal": 3, "continuity": 2, "rhythm": 2, "flatness": 3, "copied": 2}
@@ -55,9 +54,7 @@ def score(generated: tuple[Path, ...], model: Path | None, data_root: Path | Non
         raise click.UsageError("give --model or --data, not both")
     checkpoint = None
     if data_root is None:
-        from ..runs import resolve_model
-
-        checkpoint = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))[0]
+        checkpoint = chosen_model(model, cache_dir)[0]
     message = (lambda text: click.echo(f"aea: {text}", err=True)) if is_tty() else None
     report = score_sets(generated, checkpoint=checkpoint, data_root=data_root, cache_dir=cache_dir, clips=clips,
                         seed=seed, message=message)

@@ -15,9 +15,9 @@ import click
 
 from ..config import TrainConfig, load_config
 from ..metric_info import METRIC_NAMES
-from ..runs import record_latest_run, resolve_model
-from .common import (FlagsForSettings, audio_options, cache_dir_option, device_option, is_tty, json_option, model_option,
-                     print_json, print_table, progress_bar, stderr_console)
+from ..runs import record_latest_run
+from .common import (audio_options, cache_dir_option, chosen_model, device_option, is_tty, json_option, model_option,
+                     open_chosen_model, print_json, print_table, progress_bar, stderr_console)
 
 class ConsoleReporter:
     """A progress bar per epoch on a terminal; one plain line per epoch otherwise (all on stderr)."""
@@ -229,20 +229,18 @@ def train_prior(
       aea train-prior --model runs/demo --minutes 5 --patience 50
       aea train-prior --model runs/demo --resume --epochs 60
     """
-    from ..latents.model import open_model
     from ..prior.header import prior_path, read_prior_metadata
     from ..prior.train import train_prior as fit_prior
 
-    checkpoint = open_model(model, cache_dir, os.environ.get("AEA_MODEL"), device or "auto")
+    checkpoint = open_chosen_model(model, cache_dir, device or "auto")
     if resume and patience is None and prior_path(checkpoint.path.parent).exists():  # keep the prior's own
         patience = (read_prior_metadata(prior_path(checkpoint.path.parent)).get("config") or {}).get("patience")
     config = checkpoint.config.override(prior={"minutes": minutes, "memory_clips": memory_clips, "seed": seed,
                                                "device": device, "patience": patience})
     budget = {"epochs": epochs} if epochs is not None else ({"epochs": None} if minutes is not None else {})
     config = dataclasses.replace(config.prior, **budget)
-    with FlagsForSettings():  # the library's errors name `resume` and `overwrite`; this adds --resume, --overwrite
-        prior = fit_prior(checkpoint, checkpoint.path.parent, config, cache_dir, resume=resume,
-                          reporter=PriorConsoleReporter(), overwrite=overwrite)
+    prior = fit_prior(checkpoint, checkpoint.path.parent, config, cache_dir, resume=resume,
+                      reporter=PriorConsoleReporter(), overwrite=overwrite)
     last = prior.history[-1] if prior.history else {}
     summary = {"prior": str(prior.path), "epochs": prior.epoch, "steps": prior.step, "memory_clips": prior.memory.clips,
                "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
@@ -269,7 +267,7 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     """
     from ..checkpoints.header import read_metadata
 
-    path, source = resolve_model(model, cache_dir, os.environ.get("AEA_MODEL"))
+    path, source = chosen_model(model, cache_dir)
     metadata = read_metadata(path)
     if as_json:
         from ..prior.header import prior_path, read_prior_metadata

@@ -10,10 +10,9 @@ class RequestError(LatentError):
 
     The message names the problem and the values as a Python caller gave them
     (`seconds`, `prime_seconds`). `settings` names the request fields at
-    fault, so a front end can say how they were given: the CLI appends the
-    flags that set them, which the library never names.
+    fault, as `InputError`'s do, so a front end can say how they were given:
+    the CLI names the flags that set them, which the library never names.
     """
 
     def __init__(self, message: str, *settings: str) -> None:
-        super().__init__(message)
-        self.settings = settings
+        super().__init__(message, settings=settings)

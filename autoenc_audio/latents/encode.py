@@ -13,7 +13,7 @@ from ..checkpoints.checkpoint import Checkpoint
 from .files import LatentFile, make_metadata
 from ..models import Autoencoder
 from .batches import encode_clips
-from .inputs import clip_crop, hop_samples
+from .inputs import clip_crop, whole_track_hop_samples
 from .model import model_device, model_fields
 from .failures import INPUT_FAILURES, NoUsableInput, OnError, Progress, renamed_error, report_failure
 
@@ -109,7 +109,8 @@ def encode_inputs(
     """
     names = names or {}
     audio = checkpoint.config.audio
-    request = EncodeRequest(whole, crop, offset, hop_samples(audio.clip_samples, audio.sample_rate, hop_seconds), batch_size)
+    hop = whole_track_hop_samples(audio.clip_samples, audio.sample_rate, hop_seconds)
+    request = EncodeRequest(whole, crop, offset, hop, batch_size)
     rng = np.random.default_rng(seed)
     rows, pending = LatentRows(), _PendingClips(checkpoint, batch_size)
     encoded: list[EncodedInput] = []

@@ -120,13 +120,6 @@ def write_to(handle: BinaryIO, latent_file: LatentFile, fmt: str) -> None:
         raise LatentFileError(f"unknown latent format {fmt!r}: use {', '.join(FORMATS)}")
 
 
-def to_bytes(latent_file: LatentFile, fmt: str) -> bytes:
-    """The file's bytes in `fmt`."""
-    buffer = io.BytesIO()
-    write_to(buffer, latent_file, fmt)
-    return buffer.getvalue()
-
-
 def save_latents(path: str | os.PathLike, latent_file: LatentFile, fmt: str | None = None) -> str:
     """Write atomically to `path` (format from the extension or `fmt`); `-` writes to stdout. Returns the format."""
     fmt = format_for(path, fmt, sequence=latent_file.kind == "sequence")

@@ -49,11 +49,12 @@ def clip_crop(crop: CropMode, offset: float | None) -> CropMode | float:
     return offset if offset is not None else crop
 
 
-def hop_samples(clip_samples: int, sample_rate: int, hop_seconds: float | None) -> int:
+def whole_track_hop_samples(clip_samples: int, sample_rate: int, hop_seconds: float | None) -> int:
     """The whole-track hop in samples: `hop_seconds`, default half a clip; between 1 sample and one clip."""
     if hop_seconds is None:
         return max(1, clip_samples // 2)
     hop = int(round(hop_seconds * sample_rate))
     if not 1 <= hop <= clip_samples:
-        raise LatentError(f"--hop must be between {1 / sample_rate:g} s and one clip ({clip_samples / sample_rate:g} s), got {hop_seconds:g}")
+        raise LatentError(f"hop_seconds must be between {1 / sample_rate:g} s and one clip ({clip_samples / sample_rate:g} s), "
+                         f"got {hop_seconds:g}", settings=("hop_seconds",))
     return hop

@@ -14,7 +14,7 @@ from .failures import LatentSizeError
 
 def open_model(model: Path | None, cache_dir: Path, environment_model: str | None = None,
                device: str = "cpu") -> Checkpoint:
-    """The checkpoint a command uses (`--model`, else `$AEA_MODEL`, else the latest run), loaded on `device`.
+    """The checkpoint `resolve_model` picks (`model`, else `environment_model`, else the latest run), loaded on `device`.
 
     `device` may be `auto`. The result's `path` is the checkpoint file.
     """

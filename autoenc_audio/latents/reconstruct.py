@@ -10,7 +10,7 @@ import torch
 from ..audio import Clip, CropMode, SILENCE_PEAK, TrackClips, audio_writer, load_clip, write_audio
 from ..checkpoints.checkpoint import Checkpoint
 from .batches import decode_latents, encode_clips, reconstruct_clips, reconstruction_metrics
-from .inputs import clip_crop, hop_samples
+from .inputs import clip_crop, whole_track_hop_samples
 from .model import model_device
 from .outputs import Written, input_path_for, output_paths, stem_of
 from .overlap import OverlapAdd
@@ -43,10 +43,11 @@ def reconstruct_inputs(
     """
     names = names or {}
     if save_input and out == "-":
-        raise LatentError("--save-input needs -o FILE or a folder, not -")
+        raise LatentError("save_input needs out to be a file or a folder, not '-' (standard output)",
+                          settings=("save_input", "out"))
     audio, model = checkpoint.config.audio, checkpoint.model
     device = model_device(checkpoint)
-    hop = hop_samples(audio.clip_samples, audio.sample_rate, hop_seconds)
+    hop = whole_track_hop_samples(audio.clip_samples, audio.sample_rate, hop_seconds)
     rng = np.random.default_rng(seed)
     targets = output_paths(out, [stem_of(p, "input") for p in paths])
     written: list[Written] = []

@@ -10,7 +10,8 @@ def build_model(model: ModelConfig, audio: AudioConfig) -> Autoencoder:
     """The autoencoder described by `model` for clips of `audio.clip_samples` samples."""
     if not 1 <= model.latent <= audio.clip_samples:
         raise ConfigError(
-            f"--latent must be between 1 and the clip length ({audio.clip_samples} samples), got {model.latent}"
+            f"model.latent must be between 1 and the clip length ({audio.clip_samples} samples), got {model.latent}",
+            settings=("model.latent",),
         )
     if model.arch == "seed":
         from .seed import build_seed

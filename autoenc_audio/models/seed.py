@@ -224,17 +224,12 @@ def seed_layers(model: ModelConfig, clip_samples: int) -> SeedLayers:
         if size != model.latent:
             raise ValueError(
                 f"seed layers ({layers.describe(clip_samples)}) give {size} latent values "
-                f"for {clip_samples} samples, not --latent {model.latent}"
+                f"for {clip_samples} samples, not model.latent = {model.latent}"
             )
         return layers
     if clip_samples == RECORDED_CLIP_SAMPLES and model.latent in RECORDED_LAYERS:
         return RECORDED_LAYERS[model.latent]
     return search_seed_layers(model.latent, clip_samples)
-
-
-def describe_seed_layers(model: ModelConfig, clip_samples: int) -> str:
-    """One line for `aea info`, e.g. "channels 16,6,8; kernels 22,5,1; strides 12,2,2; padding 2,1,0 -> 8 x 2297"."""
-    return seed_layers(model, clip_samples).describe(clip_samples)
 
 
 def build_seed(model: ModelConfig, clip_samples: int) -> Autoencoder:

@@ -1,12 +1,14 @@
 """The analysis page (`aea analyze` writes `index.html` beside `report.md`): every table and figure, and
-nearest-neighbour lists as players, so "these clips are close in latent space" can be heard."""
+nearest-neighbour lists as players, so "these clips are close in latent space" can be heard.
+
+The probes' views and their titles come from the caller (`analysis.dataset.VIEW_TITLES`): pages sit
+below the packages that write them and import none of them."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Mapping
 
-from ..analysis.dataset import VIEWS, VIEW_TITLES
 from .html import Page, audio_player, document, facts, figure, section, table, text, write_page
 
 FIGURES = (("pca_2d", "PCA, 2-D (x: test clips)"), ("pca_3d", "PCA, 3-D"), ("tsne", "t-SNE"),
@@ -19,12 +21,12 @@ COMPARISON = (("latent_size", "N"), ("snr_db", "test SNR (dB)"), ("latent_logist
               ("chance_majority", "chance (majority)"))
 
 
-def _probes_table(probes: Mapping[str, Any]) -> str:
+def _probes_table(probes: Mapping[str, Any], view_titles: Mapping[str, str]) -> str:
     rows = []
-    for view in VIEWS:
+    for view, title in view_titles.items():
         if view in probes:
             p = probes[view]
-            rows.append([VIEW_TITLES[view], p["logistic"]["accuracy"], p["logistic"]["balanced_accuracy"],
+            rows.append([title, p["logistic"]["accuracy"], p["logistic"]["balanced_accuracy"],
                          p["logistic"].get("cv", {}).get("accuracy"), p["tree"]["accuracy"], p["kmeans"]["homogeneity"],
                          p["kmeans"]["v_measure"], p["neighbour_agreement"]])
     return table(["view", "logistic acc.", "balanced", "cv acc.", "tree acc.", "homogeneity", "V-measure", "NN agreement"], rows)
@@ -43,14 +45,14 @@ def _neighbours_html(page: Page, entries: list[Mapping[str, Any]], ident: str) -
     return "".join(parts)
 
 
-def _model_html(page: Page, result: Mapping[str, Any], number: int) -> str:
+def _model_html(page: Page, result: Mapping[str, Any], number: int, view_titles: Mapping[str, str]) -> str:
     clips = result["clips"]
     summary = facts([("model", result["model"]), ("architecture", f"{result['arch']} / {result['kind']}"),
                      ("latent", result["latent_layout"]), ("clips (train/val/test)",
                                                             f"{clips['train']}/{clips['validation']}/{clips['test']}"),
                      ("tracks", result["tracks"]), ("labels", result["labels"])])
     probes = result["probes"]
-    body = summary + (_probes_table(probes) if "chance" in probes else f"<p>Probes skipped: {text(probes.get('skipped'))}.</p>")
+    body = summary + (_probes_table(probes, view_titles) if "chance" in probes else f"<p>Probes skipped: {text(probes.get('skipped'))}.</p>")
     stats = result["latent_statistics"]
     body += (f"<p>{stats['near_constant']} of {stats['dims']} latent dimensions are nearly constant; "
              f"{result['pca']['components_for_90'] or 'more than ' + str(len(result['pca']['explained_variance']))} "
@@ -62,7 +64,9 @@ def _model_html(page: Page, result: Mapping[str, Any], number: int) -> str:
     return section(f"N = {result['latent_size']}: {Path(result['model']).parent.name}", body, f"model{number}")
 
 
-def write_analysis_page(analysis: Mapping[str, Any], path: str | Path) -> Path:
+def write_analysis_page(analysis: Mapping[str, Any], path: str | Path, view_titles: Mapping[str, str]) -> Path:
+    """`path` (an `index.html`) showing `analysis` (as `run_analysis` returns it); `view_titles`: each probed
+    view's key -> its title, in the order the probe tables list them."""
     page = Page(Path(path))
     results = analysis["models"]
     lede = (f"{len(results)} model{'s' if len(results) != 1 else ''} on {results[0].get('data')}: label probes "
@@ -72,5 +76,5 @@ def write_analysis_page(analysis: Mapping[str, Any], path: str | Path) -> Path:
     if rows and "chance_majority" in rows[0]:
         body += section("Comparison across models (test accuracy of the logistic probe)",
                         table([label for _, label in COMPARISON], [[row.get(key) for key, _ in COMPARISON] for row in rows]))
-    body += "".join(_model_html(page, result, k) for k, result in enumerate(results))
+    body += "".join(_model_html(page, result, k, view_titles) for k, result in enumerate(results))
     return write_page(page, document("aea analyze", lede, body))

@@ -21,12 +21,11 @@ class PriorError(InputError):
     """A prior that cannot be read or does not belong to the model; the message names the file.
 
     `settings`: the arguments at fault (`resume`, `overwrite`), so a front end can say how they were given (the
-    CLI appends its flags; the message never names one).
+    CLI names its flags; the message never names one), as `InputError`'s.
     """
 
     def __init__(self, message: str, *settings: str) -> None:
-        super().__init__(message)
-        self.settings = settings
+        super().__init__(message, settings=settings)
 
 
 def prior_path(run_dir: Path) -> Path:

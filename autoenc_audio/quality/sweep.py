@@ -83,9 +83,9 @@ def parse_latents(text: str) -> list[int]:
     try:
         sizes = sorted({int(part) for part in text.replace(" ", "").split(",") if part}, reverse=True)
     except ValueError:
-        raise SweepError(f"--latents must be comma-separated whole numbers, got {text!r}") from None
+        raise SweepError(f"latents must be comma-separated whole numbers, got {text!r}", settings=("latents",)) from None
     if not sizes:
-        raise SweepError("--latents needs at least one size")
+        raise SweepError("latents needs at least one size", settings=("latents",))
     if min(sizes) < 1:
         raise SweepError(f"latent sizes must be positive, got {min(sizes)}")
     return sizes
@@ -154,9 +154,9 @@ class SweepOutputs:
 
     def __post_init__(self) -> None:
         if self.listen < 1:
-            raise SweepError(f"--listen must be at least 1, got {self.listen}")
+            raise SweepError(f"listen must be at least 1, got {self.listen}", settings=("listen",))
         if self.audio_format not in ("wav", "flac", "mp3"):
-            raise SweepError(f"--audio-format must be wav, flac or mp3, got {self.audio_format!r}")
+            raise SweepError(f"audio_format must be wav, flac or mp3, got {self.audio_format!r}", settings=("audio_format",))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ import functools
 from typing import Iterable, Iterator
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+
+from ..spectra import stft, windowed_spectra
 
 SAMPLE_RATE = 22050
 CLIP_SECONDS = 5.0
@@ -87,21 +88,14 @@ def cut_pieces(samples: np.ndarray, hop: int = CLIP_SAMPLES) -> np.ndarray:
 # ----------------------------------------------------------------------------- spectra
 
 
-@functools.lru_cache(maxsize=1)
-def hann_window() -> np.ndarray:
-    """Periodic Hann window `[2048]`."""
-    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)
-
-
 def frame_count(samples: int) -> int:
     """Frames of a centred STFT of `samples`: 1 + samples // 512 (216 for a 5 s clip)."""
     return 1 + samples // HOP
 
 
-def _magnitude_of_windows(padded: np.ndarray) -> np.ndarray:
-    """`|rfft(hann * frame)| + 1e-6` of every 2048-sample frame, every 512 samples, of `padded`: `[1025, frames]`."""
-    windows = sliding_window_view(np.asarray(padded, dtype=np.float64), N_FFT)[::HOP]
-    return np.ascontiguousarray(np.abs(np.fft.rfft(windows * hann_window(), axis=-1)).T) + MAGNITUDE_FLOOR
+def _floored_magnitude(spectra: np.ndarray) -> np.ndarray:
+    """`|S| + 1e-6` of complex spectra `[1025, frames]`, C-contiguous: the floor keeps logs finite."""
+    return np.ascontiguousarray(np.abs(spectra)) + MAGNITUDE_FLOOR
 
 
 def stft_magnitude(signal: np.ndarray) -> np.ndarray:
@@ -110,7 +104,7 @@ def stft_magnitude(signal: np.ndarray) -> np.ndarray:
     Frames are centred (zero padding of 1024 samples either side), so frame
     `t` is centred on sample `512 t`.
     """
-    return _magnitude_of_windows(np.pad(np.asarray(signal, dtype=np.float64), N_FFT // 2))
+    return _floored_magnitude(stft(signal, N_FFT, HOP, padding="zeros"))
 
 
 def stft_magnitude_frames(signal: np.ndarray, first: int, count: int) -> np.ndarray:
@@ -120,7 +114,7 @@ def stft_magnitude_frames(signal: np.ndarray, first: int, count: int) -> np.ndar
     segment = np.zeros((count - 1) * HOP + N_FFT, dtype=np.float64)
     low, high = max(start, 0), min(start + len(segment), len(signal))
     segment[low - start : high - start] = signal[low:high]
-    return _magnitude_of_windows(segment)
+    return _floored_magnitude(windowed_spectra(segment, N_FFT, HOP))
 
 
 def _hz_to_mel(hz: np.ndarray | float) -> np.ndarray:

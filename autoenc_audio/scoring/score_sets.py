@@ -124,7 +124,7 @@ def load_set(path: str | os.PathLike, clips: int = DEFAULT_CLIPS) -> np.ndarray:
     every = np.concatenate(pieces) if pieces else np.zeros((0, CLIP_SAMPLES))
     if len(every) < clips:
         raise ScoreError(f"{path}: {len(every)} clips of 5 s; {clips} are needed (generate at least {clips} "
-                         f"five-second clips, or lower --clips)")
+                         f"five-second clips, or ask for fewer with clips=N)", settings=("clips=N",))
     return every[subsample(len(every), clips, SET_SEED)].astype(np.float64)
 
 
@@ -167,7 +167,7 @@ def load_real_data(root: Path | None, data: DataConfig, cache_dir: str | os.Path
     Tracks are decoded once into aea's cache (mono, 22050 Hz); unreadable
     ones are left out before splitting, as `prepare_dataset` does.
     """
-    from ..data import TrackCache, builtin_corpus, fill_cache, hop_samples, scan_folder, split_tracks
+    from ..data import TrackCache, builtin_corpus, dataset_hop_samples, fill_cache, scan_folder, split_tracks
 
     if root is None:
         root = builtin_corpus(cache_dir, data)
@@ -179,7 +179,7 @@ def load_real_data(root: Path | None, data: DataConfig, cache_dir: str | os.Path
     tracks = [track for track in scan.tracks if str(track.path) not in failed]
     splits = split_tracks(tracks, data.validation_fraction, data.test_fraction, data.split_seed)
     return RealData(Path(root), [cache.load(t.path) for t in splits["test"]],
-                    [cache.load(t.path) for t in splits["train"]], hop_samples(SCORE_AUDIO, data))
+                    [cache.load(t.path) for t in splits["train"]], dataset_hop_samples(SCORE_AUDIO, data))
 
 
 def _held_out_clips(real: RealData, clips: int) -> tuple[_Clips, np.ndarray]:
@@ -187,7 +187,7 @@ def _held_out_clips(real: RealData, clips: int) -> tuple[_Clips, np.ndarray]:
     count = sum(len(piece_starts(len(track), real.hop)) for track in real.held_out)
     if count < clips:
         raise ScoreError(f"{real.root}: {count} held-out clips of 5 s ({len(real.held_out)} test tracks); {clips} are "
-                         "needed (more or longer test tracks, or lower --clips)")
+                         "needed (more or longer test tracks, or ask for fewer with clips=N)", settings=("clips=N",))
     chosen = set(subsample(count, clips, SET_SEED).tolist())
     features, log_mels, audio = [], [], []
     for number, clip in enumerate(piece for track in real.held_out for piece in iter_pieces(track, real.hop)):
@@ -322,6 +322,7 @@ def score_sets(paths: Sequence[str | os.PathLike], *, checkpoint: str | os.PathL
     sets = [(str(path), load_set(path, clips)) for path in paths]
     root, data = checkpoint_data(checkpoint) if checkpoint is not None else (Path(data_root), DataConfig())
     if checkpoint is not None and root is not None and not root.is_dir():
-        raise ScoreError(f"{checkpoint}: its training data {root} is gone; score against a copy with --data")
+        raise ScoreError(f"{checkpoint}: its training data {root} is gone; score against a copy with data_root",
+                         settings=("data_root",))
     real = load_real_data(root, data, cache_dir, message)
     return score_against(sets, real, clips=clips, seed=seed, message=message)

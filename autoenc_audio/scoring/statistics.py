@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -177,14 +177,3 @@ def shares_of_copies(best: np.ndarray, sizes: Sequence[int]) -> list[float]:
         first += size
     return shares
 
-
-def copied_shares(clip_log_mels: Sequence[np.ndarray], training_log_mels: Iterable[np.ndarray]) -> list[float]:
-    """For each set's log-mels `[n, 40, frames]`, the share of its 2 s windows correlating above 0.9 with training audio.
-
-    `training_log_mels` yields each training track's log-mel `[40, T]`; it is read once for all sets.
-    """
-    queries = [window_queries(log_mels) for log_mels in clip_log_mels]
-    finder = CopyFinder(np.concatenate(queries))
-    for track in training_log_mels:
-        finder.add_track(track)
-    return shares_of_copies(finder.maxima(), [len(q) for q in queries])

@@ -100,7 +100,8 @@ def _check_same_split(files: RunFiles, prepared: PreparedData) -> None:
     recorded = json.loads(files.run.read_text()).get("split") if files.run.exists() else None
     if recorded is not None and recorded != prepared.split_digest():
         raise RunError(f"{files.root}: the dataset's train/validation/test split has changed since this run started "
-                       f"(tracks added, removed or moved); start a new run instead of --resume")
+                       f"(tracks added, removed or moved); start a new run instead of resume=True",
+                       settings=("resume=True",))
 
 
 def compute_losses(
@@ -202,7 +203,7 @@ def load_data(config: Config, data_root: Path | None, cache_dir: Path, workers: 
         if root is None:
             root = builtin_corpus(cache_dir, config.data, seed=0)
             if job.is_main:
-                reporter.message(f"no --data given: using the built-in corpus at {root}")
+                reporter.message(f"no data folder given: using the built-in corpus at {root}")
         return prepare_dataset(root, config.audio, config.data, cache_dir, workers=workers)
 
     # Rank 0 builds the corpus and fills the cache; the others then read it.
@@ -241,9 +242,11 @@ def prepare_run(config: Config, run_dir: Path, resume: bool, overwrite: bool) ->
     """
     files = RunFiles(Path(run_dir))
     if resume and overwrite:
-        raise RunError("--resume continues a run and --overwrite starts it again: give one of them")
+        raise RunError("resume=True continues a run and overwrite=True starts it again: give one of them",
+                       settings=("resume=True", "overwrite=True"))
     if not resume and not overwrite and files.holds_run:
-        raise RunError(f"{files.root} already holds a run: continue it with --resume, or start it again with --overwrite")
+        raise RunError(f"{files.root} already holds a run: continue it with resume=True, or start it again with "
+                       "overwrite=True", settings=("resume=True", "overwrite=True"))
     return build_model(config.model, config.audio)
 
 
@@ -379,7 +382,8 @@ def train(
         except KeyboardInterrupt:
             run.state.elapsed_seconds = time.perf_counter() - run.started
             save(run)
-            raise TrainingInterrupted(f"interrupted: saved {files.last}; continue with: aea train --resume --out {files.root}") from None
+            raise TrainingInterrupted(f"interrupted: saved {files.last}; continue with resume=True and run_dir {files.root}",
+                                      settings=("resume=True", "run_dir")) from None
     summary = finish(run)
     if run.job.world_size > 1:
         dist.destroy_process_group()
@@ -416,7 +420,7 @@ def _step(run: Run, audio: torch.Tensor) -> dict[str, float]:
     metrics = train_step(run.network, audio, run.optimizer, run.weights, kl_scale, settings.grad_clip,
                          autocast=run.job.device.type == "cuda")
     if not math.isfinite(metrics["loss"]):
-        raise FloatingPointError(f"loss became {metrics['loss']} at step {state.step}: lower --lr")
+        raise FloatingPointError(f"loss became {metrics['loss']} at step {state.step}: lower the learning rate (train.lr)")
     state.batch += 1
     state.step += 1
     state.clips_seen += len(audio) * run.job.world_size
