@@ -1,11 +1,11 @@
-# Two commands on a fresh clone: `make demo` and `make test`.
+# Two commands on a fresh clone: `make demo` and `make test`; `make lint` and `make test-fast` while working.
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test test-fast lint demo bench clean
 
 setup: $(STAMP)
 
@@ -19,6 +19,16 @@ $(STAMP): pyproject.toml
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Everything but the tests marked slow (those that train, render or spawn processes): under a minute on 2 cores.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+# Lint, format check and types; the settings live in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: $(STAMP)
+	$(BIN)/python -m ruff check .
+	$(BIN)/python -m ruff format --check .
+	$(BIN)/python -m mypy autoenc_audio
 
 demo: $(STAMP)
 	$(BIN)/python -m autoenc_audio demo --out runs/demo --overwrite
