@@ -28,10 +28,16 @@ import soxr
 from .errors import ClippingWarning, InputError
 from .config import AudioConfig
 from .files import PathLike, atomic_path, write_standard_output
+
 CropMode = Literal["start", "center", "random"]
 
 READ_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc")
-WRITE_FORMATS = {".wav": ("WAV", "PCM_16"), ".flac": ("FLAC", "PCM_16"), ".ogg": ("OGG", "VORBIS"), ".mp3": ("MP3", "MPEG_LAYER_III")}
+WRITE_FORMATS = {
+    ".wav": ("WAV", "PCM_16"),
+    ".flac": ("FLAC", "PCM_16"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
 _KNOWN_UNSUPPORTED = (".m4a", ".aac", ".mp4", ".wma", ".webm", ".mka", ".ape", ".alac", ".amr")
 SILENCE_PEAK = 1e-6  # a clip whose peak is below this is reported as silent
 # soxr needs a little context either side of a cut to avoid edge ringing.
@@ -50,7 +56,9 @@ def _output_format(path: Path) -> tuple[str, str]:
     """(container, subtype) that `path`'s extension asks for; AudioError for one aea cannot write."""
     suffix = path.suffix.lower()
     if suffix not in WRITE_FORMATS:
-        raise AudioError(f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg or .mp3")
+        raise AudioError(
+            f"{path}: cannot write {suffix or 'files without an extension'}; use .wav, .flac, .ogg or .mp3"
+        )
     return WRITE_FORMATS[suffix]
 
 
@@ -69,8 +77,13 @@ def _warn_clipped(path: PathLike, beyond: int, total: int, peak: float) -> None:
     """A `ClippingWarning` naming the file, when any sample was clipped; issued once the file is written."""
     if beyond:
         name = "standard output" if str(path) == "-" else str(path)
-        warnings.warn(ClippingWarning(f"{name}: {beyond} of {total} samples beyond full scale were clipped "
-                                      f"(peak {peak:.2f}, {20 * math.log10(peak):+.1f} dBFS)"), stacklevel=3)
+        warnings.warn(
+            ClippingWarning(
+                f"{name}: {beyond} of {total} samples beyond full scale were clipped "
+                f"(peak {peak:.2f}, {20 * math.log10(peak):+.1f} dBFS)"
+            ),
+            stacklevel=3,
+        )
 
 
 @dataclass(frozen=True)
@@ -344,7 +357,9 @@ class TrackClips:
 
     def __init__(self, path: PathLike, config: AudioConfig, hop_samples: int) -> None:
         if not 1 <= hop_samples <= config.clip_samples:
-            raise ValueError(f"hop must be between 1 and the clip length ({config.clip_samples} samples), got {hop_samples}")
+            raise ValueError(
+                f"hop must be between 1 and the clip length ({config.clip_samples} samples), got {hop_samples}"
+            )
         self.info = probe(path)
         self.path = Path(path)
         self.config = config
@@ -364,8 +379,11 @@ class TrackClips:
         name = str(self.path)
         rate = self.info.sample_rate
         block = max(1, int(self.BLOCK_SECONDS * rate))
-        stream = None if rate == self.config.sample_rate else soxr.ResampleStream(
-            rate, self.config.sample_rate, 1, dtype="float32", quality="HQ")
+        stream = (
+            None
+            if rate == self.config.sample_rate
+            else soxr.ResampleStream(rate, self.config.sample_rate, 1, dtype="float32", quality="HQ")
+        )
         with _native_stderr_silenced():
             handle = _open(self.path, name)
         with handle:
@@ -395,7 +413,12 @@ class TrackClips:
             total += len(piece)
             buffer = np.concatenate([buffer, piece.astype(np.float32, copy=False)])
             while start + clip <= base + len(buffer):
-                yield make_clip(buffer[start - base : start - base + clip], self.config, str(self.path), start / self.config.sample_rate)
+                yield make_clip(
+                    buffer[start - base : start - base + clip],
+                    self.config,
+                    str(self.path),
+                    start / self.config.sample_rate,
+                )
                 start += hop
                 drop = min(start - base, len(buffer))
                 buffer, base = buffer[drop:], base + drop
@@ -435,13 +458,19 @@ class audio_writer:
             self._atomic = atomic_path(path)
             target = self._atomic.__enter__()
         self._target = target
-        self._handle = soundfile.SoundFile(target, "w", samplerate=self.sample_rate, channels=1, format=container, subtype=subtype)
+        self._handle = soundfile.SoundFile(
+            target, "w", samplerate=self.sample_rate, channels=1, format=container, subtype=subtype
+        )
         return self.write
 
     def write(self, samples: np.ndarray) -> None:
         assert self._handle is not None
         samples, beyond, peak = _samples_to_write(self.path, samples)
-        self._written, self._beyond, self._peak = self._written + samples.size, self._beyond + beyond, max(self._peak, peak)
+        self._written, self._beyond, self._peak = (
+            self._written + samples.size,
+            self._beyond + beyond,
+            max(self._peak, peak),
+        )
         self._handle.write(samples)
 
     def __exit__(self, exc_type, exc, traceback) -> None:

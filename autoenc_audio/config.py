@@ -214,8 +214,16 @@ class PriorConfig:
     validation_every: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("memory_clips", "feature_dims", "hidden", "sequence_frames", "batch_size", "context_frames",
-                     "candidates", "search_clips"):
+        for name in (
+            "memory_clips",
+            "feature_dims",
+            "hidden",
+            "sequence_frames",
+            "batch_size",
+            "context_frames",
+            "candidates",
+            "search_clips",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"prior.{name} must be at least 1, got {getattr(self, name)}")
         if self.epochs is not None and self.epochs < 1:
@@ -236,8 +244,10 @@ class PriorConfig:
         if self.crossfade_frames < 0 or self.model_weight < 0:
             raise ConfigError("prior.crossfade_frames and prior.model_weight must not be negative")
         if not 0 < self.shortest_beat_seconds <= self.longest_beat_seconds:
-            raise ConfigError(f"prior.shortest_beat_seconds must be positive and at most prior.longest_beat_seconds, "
-                              f"got {self.shortest_beat_seconds} and {self.longest_beat_seconds}")
+            raise ConfigError(
+                f"prior.shortest_beat_seconds must be positive and at most prior.longest_beat_seconds, "
+                f"got {self.shortest_beat_seconds} and {self.longest_beat_seconds}"
+            )
         for name in ("lookahead_frames", "same_beat_clips", "style_min_clips", "style_tracks", "limiter_width"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"prior.{name} must be at least 1, got {getattr(self, name)}")
@@ -248,8 +258,9 @@ class PriorConfig:
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"prior.{name} must be more than 0 and at most 1, got {getattr(self, name)}")
         if self.validation_every < 2:
-            raise ConfigError(f"prior.validation_every must be at least 2 (1 would hold out every clip), "
-                              f"got {self.validation_every}")
+            raise ConfigError(
+                f"prior.validation_every must be at least 2 (1 would hold out every clip), got {self.validation_every}"
+            )
 
 
 @dataclass(frozen=True)

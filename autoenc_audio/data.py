@@ -247,8 +247,9 @@ def fill_cache(
     return failures
 
 
-def _decode_missing(missing: Sequence[Track], audio: dict[str, Any],
-                    workers: int) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
+def _decode_missing(
+    missing: Sequence[Track], audio: dict[str, Any], workers: int
+) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
     """(path, samples or None, error or None) of each track, decoded in `workers` processes when there are several."""
     if workers > 1 and len(missing) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -270,7 +271,9 @@ class ClipIndex:
 
 
 def index_clips(tracks: Sequence[Track], arrays: Sequence[np.ndarray], clip_samples: int, hop: int) -> ClipIndex:
-    items = [(number, start) for number, array in enumerate(arrays) for start in clip_starts(len(array), clip_samples, hop)]
+    items = [
+        (number, start) for number, array in enumerate(arrays) for start in clip_starts(len(array), clip_samples, hop)
+    ]
     return ClipIndex(list(tracks), items)
 
 

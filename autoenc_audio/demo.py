@@ -51,11 +51,16 @@ class DemoResult:
     page: str | None = None
 
 
-
-def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter | None = None,
-             corpus_progress: Progress | None = None,
-             on_corpus: Callable[[Path, dict[str, Any]], None] | None = None, overwrite: bool = False,
-             prior_reporter: PriorReporter | None = None) -> DemoResult:
+def run_demo(
+    config: Config,
+    run_dir: Path,
+    cache_dir: Path,
+    reporter: Reporter | None = None,
+    corpus_progress: Progress | None = None,
+    on_corpus: Callable[[Path, dict[str, Any]], None] | None = None,
+    overwrite: bool = False,
+    prior_reporter: PriorReporter | None = None,
+) -> DemoResult:
     """Build the built-in corpus, train `config` on it into `run_dir`, then reconstruct, generate and plot there.
 
     A `run_dir` that already holds a run is replaced only with `overwrite`
@@ -67,8 +72,10 @@ def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter 
     centre clip; the interpolation morphs from it to the second one.
     """
     if not overwrite and RunFiles(Path(run_dir)).holds_run:
-        raise RunError(f"{run_dir} already holds a run: give another run_dir, or replace it with overwrite=True",
-                       settings=("run_dir", "overwrite=True"))
+        raise RunError(
+            f"{run_dir} already holds a run: give another run_dir, or replace it with overwrite=True",
+            settings=("run_dir", "overwrite=True"),
+        )
     corpus = builtin_corpus(cache_dir, config.data, progress=corpus_progress)
     if on_corpus is not None:
         on_corpus(corpus, summarize_scan(scan_folder(corpus), config.audio, config.data))
@@ -78,15 +85,27 @@ def run_demo(config: Config, run_dir: Path, cache_dir: Path, reporter: Reporter 
     prepared = prepare_dataset(corpus, config.audio, config.data, cache_dir)
     held_out = [str(track.path) for track in prepared.held_out.index.tracks[:2]]
     if not held_out:
-        raise DatasetError(f"{corpus}: the split leaves no test or validation track to reconstruct; "
-                           "raise data.corpus_tracks or the test fraction")
+        raise DatasetError(
+            f"{corpus}: the split leaves no test or validation track to reconstruct; "
+            "raise data.corpus_tracks or the test fraction"
+        )
 
-    written = reconstruct_inputs(checkpoint, held_out[:1], str(run_dir / "reconstruction.wav"), crop="center", save_input=True)[0]
-    write_text_atomic(run_dir / "reconstruction.json",
-                      json.dumps({"source": written.source, "offset_seconds": written.offset_seconds, **(written.metrics or {})},
-                                 indent=2) + "\n")
-    result = DemoResult(run_dir, training, held_out[0], written, audio=[p for p in (written.input_path, written.path) if p])
-    result.figures.append(str(plot_reconstruction(checkpoint, written, held_out[0], title=f"held-out {Path(held_out[0]).name}")))
+    written = reconstruct_inputs(
+        checkpoint, held_out[:1], str(run_dir / "reconstruction.wav"), crop="center", save_input=True
+    )[0]
+    write_text_atomic(
+        run_dir / "reconstruction.json",
+        json.dumps(
+            {"source": written.source, "offset_seconds": written.offset_seconds, **(written.metrics or {})}, indent=2
+        )
+        + "\n",
+    )
+    result = DemoResult(
+        run_dir, training, held_out[0], written, audio=[p for p in (written.input_path, written.path) if p]
+    )
+    result.figures.append(
+        str(plot_reconstruction(checkpoint, written, held_out[0], title=f"held-out {Path(held_out[0]).name}"))
+    )
     result.figures.append(str(plot_history([(run_dir.name, list(iterate_history(run_dir)))], run_dir / "history.png")))
 
     train_prior(checkpoint, run_dir, config.prior, cache_dir, reporter=prior_reporter, overwrite=True)
@@ -106,33 +125,60 @@ def demo_page(result: DemoResult, generated: list[dict[str, Any]]) -> Path:
     from .pages.run import HeldOutClip, RunSection, write_run_page
 
     written = result.reconstruction
-    clip = HeldOutClip(Path(result.held_out).parent.name, result.held_out, written.input_path, written.path,
-                       result.figures[0] if result.figures else None, written.metrics or {})
+    clip = HeldOutClip(
+        Path(result.held_out).parent.name,
+        result.held_out,
+        written.input_path,
+        written.path,
+        result.figures[0] if result.figures else None,
+        written.metrics or {},
+    )
     history = result.run_dir / "history.png"
-    section = RunSection(result.run_dir.name, result.training, str(history) if history.is_file() else None, [clip],
-                         generated, result.score or None, list(result.notes))
+    section = RunSection(
+        result.run_dir.name,
+        result.training,
+        str(history) if history.is_file() else None,
+        [clip],
+        generated,
+        result.score or None,
+        list(result.notes),
+    )
     return write_run_page([section], result.run_dir / "index.html", title="aea demo")
 
 
-def generate_demo_audio(checkpoint: Checkpoint, run_dir: Path, held_out: list[str], cache_dir: Path, corpus: Path,
-                        prior: Prior | None = None) -> list[dict[str, Any]]:
+def generate_demo_audio(
+    checkpoint: Checkpoint,
+    run_dir: Path,
+    held_out: list[str],
+    cache_dir: Path,
+    corpus: Path,
+    prior: Prior | None = None,
+) -> list[dict[str, Any]]:
     """random.wav (20 s), continue.wav (a held-out song's opening, continued), average-<label>.wav (a label's
     style), interpolation.wav (one held-out song morphing into another), each with a sidecar."""
-    requests = [(GenerateRequest("random", seconds=DEMO_SECONDS, seed=0), "random.wav"),
-                (GenerateRequest("continue", seconds=DEMO_SECONDS, seed=0, sources=(held_out[0],), offset=0.0), "continue.wav")]
+    requests = [
+        (GenerateRequest("random", seconds=DEMO_SECONDS, seed=0), "random.wav"),
+        (GenerateRequest("continue", seconds=DEMO_SECONDS, seed=0, sources=(held_out[0],), offset=0.0), "continue.wav"),
+    ]
     if checkpoint.labels:
         label = checkpoint.labels[0]
         requests.append((GenerateRequest("average", seconds=DEMO_SECONDS, seed=0, label=label), f"average-{label}.wav"))
     if len(held_out) == 2:
-        requests.append((GenerateRequest("interpolate", sources=tuple(held_out), steps=5, morph=True), "interpolation.wav"))
+        requests.append(
+            (GenerateRequest("interpolate", sources=tuple(held_out), steps=5, morph=True), "interpolation.wav")
+        )
     written = []
     for request, name in requests:
-        pieces = generate_pieces(checkpoint, dataclasses.replace(request, cache_dir=cache_dir, data_root=corpus), prior=prior).pieces
+        pieces = generate_pieces(
+            checkpoint, dataclasses.replace(request, cache_dir=cache_dir, data_root=corpus), prior=prior
+        ).pieces
         written += write_pieces(checkpoint, pieces, str(run_dir / name), request.mode)
     return written
 
 
-def score_demo(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, prior: Prior | None = None) -> list[dict[str, Any]]:
+def score_demo(
+    checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, prior: Prior | None = None
+) -> list[dict[str, Any]]:
     """`aea score` of 16 prior pieces and 16 Gaussian ones (5 s each) against the held-out clips; in score.json."""
     rows = score_generation(checkpoint, run_dir / "samples", cache_dir, SCORE_CLIPS, prior)
     write_text_atomic(run_dir / "score.json", json.dumps(rows, indent=2) + "\n")

@@ -70,7 +70,9 @@ class atomic_path:
         assert self.temporary is not None
         if exc_type is not None:
             self.temporary.unlink(missing_ok=True)
-            if isinstance(exc, (OSError, RuntimeError)) and str(self.temporary) in str(exc):  # e.g. libsndfile: disk full
+            if isinstance(exc, (OSError, RuntimeError)) and str(self.temporary) in str(
+                exc
+            ):  # e.g. libsndfile: disk full
                 raise self._cannot_write(exc) from None
             return
         try:

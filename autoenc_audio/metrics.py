@@ -90,9 +90,7 @@ def stft(audio: torch.Tensor, n_fft: int, hop: int | None = None) -> torch.Tenso
     hop = hop or n_fft // 4
     window = _window(n_fft, str(audio.device), audio.dtype)
     pad_mode = "reflect" if audio.shape[-1] > n_fft // 2 else "constant"
-    return torch.stft(
-        audio, n_fft, hop_length=hop, window=window, center=True, pad_mode=pad_mode, return_complex=True
-    )
+    return torch.stft(audio, n_fft, hop_length=hop, window=window, center=True, pad_mode=pad_mode, return_complex=True)
 
 
 def stft_magnitude(audio: torch.Tensor, n_fft: int, hop: int | None = None) -> torch.Tensor:
@@ -207,9 +205,7 @@ def mrstft(reference: torch.Tensor, estimate: torch.Tensor, fft_sizes: tuple[int
     return convergence + log_magnitude
 
 
-def mel_l1(
-    reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE
-) -> torch.Tensor:
+def mel_l1(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE) -> torch.Tensor:
     """Mean absolute log10 mel-power difference, `[batch]`; 0 is perfect."""
     x, y = _pair(reference, estimate)
     return mel_distance(mel_power(x, sample_rate), mel_power(y, sample_rate))
@@ -254,7 +250,9 @@ assert tuple(METRICS) == METRIC_NAMES
 
 
 @torch.no_grad()
-def evaluate(reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE) -> dict[str, float]:
+def evaluate(
+    reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE
+) -> dict[str, float]:
     """Batch means of every metric: keys `snr_db, si_sdr_db, mrstft, mel_l1, lsd_db`."""
     x, y = _pair(reference, estimate)
     x, y = x.float(), y.float()

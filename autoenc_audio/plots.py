@@ -80,7 +80,9 @@ def new_figure(size: tuple[int, int]) -> Figure:
     width, height = size
     if width < 200 or height < 150:
         raise PlotError(f"figure size {width}x{height} is too small (at least 200x150 pixels)")
-    return Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained")  # no pyplot: nothing global to close
+    return Figure(
+        figsize=(width / DPI, height / DPI), dpi=DPI, layout="constrained"
+    )  # no pyplot: nothing global to close
 
 
 def save_figure(figure: Figure, path: str | Path, fmt: str | None = None) -> Path:
@@ -140,16 +142,25 @@ def spectrogram_db(samples: Any, sample_rate: int, scale: str = "log") -> tuple[
     return image.astype(np.float32), times, freqs
 
 
-def _draw_spectrogram(axis: Axes, image: np.ndarray, times: np.ndarray, freqs: np.ndarray, vmin: float, vmax: float,
-                      scale: str, cmap: str = "magma") -> Any:
+def _draw_spectrogram(
+    axis: Axes,
+    image: np.ndarray,
+    times: np.ndarray,
+    freqs: np.ndarray,
+    vmin: float,
+    vmax: float,
+    scale: str,
+    cmap: str = "magma",
+) -> Any:
     """pcolormesh with a log (or mel-spaced) frequency axis in Hz; returns the mesh for a colour bar."""
     if scale == "log":
         keep = freqs > 0
         image, freqs = image[keep], freqs[keep]
         axis.set_yscale("log")
     step = times[1] - times[0] if len(times) > 1 else 1.0
-    mesh = axis.pcolormesh(times + step / 2, freqs, image, shading="nearest", cmap=cmap, vmin=vmin, vmax=vmax,
-                           rasterized=True)
+    mesh = axis.pcolormesh(
+        times + step / 2, freqs, image, shading="nearest", cmap=cmap, vmin=vmin, vmax=vmax, rasterized=True
+    )
     if scale == "mel":
         axis.set_yscale("function", functions=(hz_to_mel, mel_to_hz))
         ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000) if freqs[0] <= f <= freqs[-1]]
@@ -165,8 +176,15 @@ def _hz_label(value: float, _position: Any) -> str:
     return f"{value / 1000:g}k" if value >= 1000 else f"{value:g}"
 
 
-def _draw_waveform(axis: Axes, samples: np.ndarray, sample_rate: int, label: str | None = None, color: str | None = None,
-                   alpha: float = 1.0, offset_seconds: float = 0.0) -> None:
+def _draw_waveform(
+    axis: Axes,
+    samples: np.ndarray,
+    sample_rate: int,
+    label: str | None = None,
+    color: str | None = None,
+    alpha: float = 1.0,
+    offset_seconds: float = 0.0,
+) -> None:
     """A line, or a min/max envelope for long signals (so a 30 s track stays readable and light)."""
     times = offset_seconds + np.arange(len(samples)) / sample_rate
     if len(samples) <= ENVELOPE_POINTS * 2:
@@ -175,7 +193,9 @@ def _draw_waveform(axis: Axes, samples: np.ndarray, sample_rate: int, label: str
     step = math.ceil(len(samples) / ENVELOPE_POINTS)
     usable = len(samples) // step * step
     blocks = samples[:usable].reshape(-1, step)
-    axis.fill_between(times[:usable:step], blocks.min(1), blocks.max(1), color=color, alpha=alpha * 0.85, lw=0, label=label)
+    axis.fill_between(
+        times[:usable:step], blocks.min(1), blocks.max(1), color=color, alpha=alpha * 0.85, lw=0, label=label
+    )
 
 
 def metrics_text(metrics: Mapping[str, float]) -> str:
@@ -195,8 +215,13 @@ def _db_range(images: Sequence[np.ndarray]) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- audio figures
 
 
-def plot_waveforms(signals: Sequence[tuple[str, Any, int]], path: str | Path, title: str | None = None,
-                   fmt: str | None = None, size: tuple[int, int] | None = None) -> Path:
+def plot_waveforms(
+    signals: Sequence[tuple[str, Any, int]],
+    path: str | Path,
+    title: str | None = None,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
     """One panel per `(name, samples, sample_rate)`, stacked with shared time and amplitude axes."""
     if not signals:
         raise PlotError("nothing to plot")
@@ -208,7 +233,11 @@ def plot_waveforms(signals: Sequence[tuple[str, Any, int]], path: str | Path, ti
     limit = max(peak * 1.05, 1e-3)
     for number, (axis, (name, samples, rate)) in enumerate(zip(axes, arrays)):
         _draw_waveform(axis, samples, rate, color=COLORS[number % len(COLORS)])
-        axis.set_title(f"{name}  ({len(samples) / rate:.2f} s, {rate} Hz, peak {np.abs(samples).max():.2f})", fontsize=9, loc="left")
+        axis.set_title(
+            f"{name}  ({len(samples) / rate:.2f} s, {rate} Hz, peak {np.abs(samples).max():.2f})",
+            fontsize=9,
+            loc="left",
+        )
         axis.set_ylabel("amplitude")
         axis.set_ylim(-limit, limit)
         axis.grid(alpha=0.3)
@@ -218,8 +247,14 @@ def plot_waveforms(signals: Sequence[tuple[str, Any, int]], path: str | Path, ti
     return save_figure(figure, path, fmt)
 
 
-def plot_spectrograms(signals: Sequence[tuple[str, Any, int]], path: str | Path, scale: str = "log",
-                      title: str | None = None, fmt: str | None = None, size: tuple[int, int] | None = None) -> Path:
+def plot_spectrograms(
+    signals: Sequence[tuple[str, Any, int]],
+    path: str | Path,
+    scale: str = "log",
+    title: str | None = None,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
     """One spectrogram (dB, shared colour scale and axes) per `(name, samples, sample_rate)`, stacked."""
     if not signals:
         raise PlotError("nothing to plot")
@@ -239,9 +274,16 @@ def plot_spectrograms(signals: Sequence[tuple[str, Any, int]], path: str | Path,
     return save_figure(figure, path, fmt)
 
 
-def plot_compare(original: Any, reconstruction: Any, sample_rate: int, metrics: Mapping[str, float],
-                 path: str | Path, title: str | None = None, fmt: str | None = None,
-                 size: tuple[int, int] | None = None) -> Path:
+def plot_compare(
+    original: Any,
+    reconstruction: Any,
+    sample_rate: int,
+    metrics: Mapping[str, float],
+    path: str | Path,
+    title: str | None = None,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
     """Original vs reconstruction: waveforms overlaid (whole clip and a 50 ms zoom at the loudest
     point), both spectrograms and their difference in dB; the metrics in the title.
 
@@ -269,8 +311,14 @@ def plot_compare(original: Any, reconstruction: Any, sample_rate: int, metrics: 
     centre = int(np.argmax(np.abs(x if x.any() else y)))  # a silent original: the output's peak
     start = int(np.clip(centre - width // 2, 0, len(x) - width))
     for signal, label, color, alpha in ((x, "original", COLORS[0], 1.0), (y, "reconstruction", COLORS[1], 0.85)):
-        zoom.plot((start + np.arange(width)) / sample_rate * 1000, signal[start : start + width], lw=1.0, color=color,
-                  label=label, alpha=alpha)
+        zoom.plot(
+            (start + np.arange(width)) / sample_rate * 1000,
+            signal[start : start + width],
+            lw=1.0,
+            color=color,
+            label=label,
+            alpha=alpha,
+        )
     zoom.set_xlabel("time (ms)")
     zoom.set_title(f"zoom: {width / sample_rate * 1000:.0f} ms at the peak", fontsize=10, loc="left")
     zoom.grid(alpha=0.3)
@@ -309,8 +357,13 @@ HISTORY_PANELS = (
 )
 
 
-def plot_history(runs: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], path: str | Path, title: str | None = None,
-                 fmt: str | None = None, size: tuple[int, int] | None = None) -> Path:
+def plot_history(
+    runs: Sequence[tuple[str, Sequence[Mapping[str, Any]]]],
+    path: str | Path,
+    title: str | None = None,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
     """Per-epoch train (dashed) and validation (solid) loss and metrics; one colour per run."""
     if not runs or not any(records for _, records in runs):
         raise PlotError("no training history to plot")
@@ -331,8 +384,16 @@ def plot_history(runs: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], path: 
                     continue
                 values = np.array([float(r.get(key, np.nan)) for r in records])
                 if np.isfinite(values).any():
-                    axis.plot(epochs, values, style, color=color, marker="o" if len(records) < 30 else None,
-                              ms=3, lw=1.4, label=f"{name} ({role})" if len(runs) > 1 else role)
+                    axis.plot(
+                        epochs,
+                        values,
+                        style,
+                        color=color,
+                        marker="o" if len(records) < 30 else None,
+                        ms=3,
+                        lw=1.4,
+                        label=f"{name} ({role})" if len(runs) > 1 else role,
+                    )
             best = [e for e, r in zip(epochs, records) if r.get("best")]
             if best and val_key == "val_loss":
                 axis.axvline(best[-1], color=color, lw=0.8, ls=":", alpha=0.8)
@@ -349,8 +410,15 @@ def plot_history(runs: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], path: 
         axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     handles, labels = axes[0].get_legend_handles_labels()
     axes[0].legend(handles, labels, fontsize=8, loc="upper right")
-    figure.suptitle(title or ("Training history" + ("" if len(runs) > 1 else f": {runs[0][0]}")
-                              + "  (dashed: train, solid: validation, dotted line: best epoch)"), fontsize=11)
+    figure.suptitle(
+        title
+        or (
+            "Training history"
+            + ("" if len(runs) > 1 else f": {runs[0][0]}")
+            + "  (dashed: train, solid: validation, dotted line: best epoch)"
+        ),
+        fontsize=11,
+    )
     return save_figure(figure, path, fmt)
 
 
@@ -363,8 +431,16 @@ def _label_colors(labels: Sequence[str]) -> dict[str, Any]:
     return {name: palette(number % palette.N) for number, name in enumerate(names)}
 
 
-def plot_latent_map(points: np.ndarray, labels: Sequence[str], path: str | Path, title: str, axis_names: Sequence[str],
-                    fmt: str | None = None, size: tuple[int, int] | None = None, markers: Sequence[bool] | None = None) -> Path:
+def plot_latent_map(
+    points: np.ndarray,
+    labels: Sequence[str],
+    path: str | Path,
+    title: str,
+    axis_names: Sequence[str],
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+    markers: Sequence[bool] | None = None,
+) -> Path:
     """A 2-D or 3-D scatter of `points [n, 2|3]`, one colour per label with a legend.
 
     `markers`: per point, True draws it as a cross (e.g. test clips) instead of a dot.
@@ -384,8 +460,15 @@ def plot_latent_map(points: np.ndarray, labels: Sequence[str], path: str | Path,
         for cross in (False, True):
             keep = (labels == name) & (crosses == cross)
             if keep.any():  # the label's first series carries its legend entry (a label may have test clips only)
-                axis.scatter(*points[keep].T, s=marker_size * (1.6 if cross else 1), color=color,
-                             marker="x" if cross else "o", alpha=0.8, linewidths=1 if cross else 0, label=legend_entry)
+                axis.scatter(
+                    *points[keep].T,
+                    s=marker_size * (1.6 if cross else 1),
+                    color=color,
+                    marker="x" if cross else "o",
+                    alpha=0.8,
+                    linewidths=1 if cross else 0,
+                    label=legend_entry,
+                )
                 legend_entry = None
     axis.set_xlabel(axis_names[0])
     axis.set_ylabel(axis_names[1])
@@ -397,14 +480,21 @@ def plot_latent_map(points: np.ndarray, labels: Sequence[str], path: str | Path,
     if three:
         axis.legend(title=legend_title, fontsize=8, title_fontsize=8, loc="upper left", markerscale=1.5)
     else:
-        axis.legend(title=legend_title, fontsize=8, title_fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5),
-                    markerscale=1.5)
+        axis.legend(
+            title=legend_title,
+            fontsize=8,
+            title_fontsize=8,
+            loc="center left",
+            bbox_to_anchor=(1.02, 0.5),
+            markerscale=1.5,
+        )
     axis.set_title(title, fontsize=11)
     return save_figure(figure, path, fmt)
 
 
-def plot_explained_variance(ratios: np.ndarray, path: str | Path, title: str, fmt: str | None = None,
-                            size: tuple[int, int] | None = None) -> Path:
+def plot_explained_variance(
+    ratios: np.ndarray, path: str | Path, title: str, fmt: str | None = None, size: tuple[int, int] | None = None
+) -> Path:
     """Explained variance per principal component (bars) and cumulative (line), log x."""
     ratios = np.asarray(ratios, dtype=np.float64)
     figure = new_figure(size or (900, 520))
@@ -416,7 +506,9 @@ def plot_explained_variance(ratios: np.ndarray, path: str | Path, title: str, fm
         reached = np.searchsorted(np.cumsum(ratios) * 100, level) + 1
         if reached <= len(ratios):
             axis.axhline(level, color="gray", lw=0.6, ls=":")
-            axis.annotate(f"{level}%: {reached} comp.", (reached, level), textcoords="offset points", xytext=(4, -12), fontsize=8)
+            axis.annotate(
+                f"{level}%: {reached} comp.", (reached, level), textcoords="offset points", xytext=(4, -12), fontsize=8
+            )
     axis.set_xscale("log")
     axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_xlim(0.8, len(ratios) * 1.1)
@@ -429,8 +521,16 @@ def plot_explained_variance(ratios: np.ndarray, path: str | Path, title: str, fm
     return save_figure(figure, path, fmt)
 
 
-def plot_cluster_curve(ks: Sequence[int], inertia: Sequence[float], silhouette: Sequence[float], labels_k: int | None,
-                       path: str | Path, title: str, fmt: str | None = None, size: tuple[int, int] | None = None) -> Path:
+def plot_cluster_curve(
+    ks: Sequence[int],
+    inertia: Sequence[float],
+    silhouette: Sequence[float],
+    labels_k: int | None,
+    path: str | Path,
+    title: str,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
     """k-means inertia (elbow) and silhouette against k, the label count marked."""
     figure = new_figure(size or (1000, 460))
     left, right = figure.subplots(1, 2)
@@ -450,8 +550,14 @@ def plot_cluster_curve(ks: Sequence[int], inertia: Sequence[float], silhouette: 
     return save_figure(figure, path, fmt)
 
 
-def plot_confusion(matrices: Sequence[tuple[str, np.ndarray]], names: Sequence[str], path: str | Path, title: str,
-                   fmt: str | None = None, size: tuple[int, int] | None = None) -> Path:
+def plot_confusion(
+    matrices: Sequence[tuple[str, np.ndarray]],
+    names: Sequence[str],
+    path: str | Path,
+    title: str,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
     """Confusion matrices (rows: true label, columns: predicted), row-normalised colours, counts as text."""
     count = len(matrices)
     columns = min(count, 3)
@@ -466,8 +572,15 @@ def plot_confusion(matrices: Sequence[tuple[str, np.ndarray]], names: Sequence[s
         image = axis.imshow(share, cmap="Blues", vmin=0, vmax=1)
         if len(names) <= 12:
             for (i, j), value in np.ndenumerate(matrix):
-                axis.text(j, i, str(value), ha="center", va="center", fontsize=7,
-                          color="white" if share[i, j] > 0.6 else "black")
+                axis.text(
+                    j,
+                    i,
+                    str(value),
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white" if share[i, j] > 0.6 else "black",
+                )
         axis.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
         axis.set_yticks(range(len(names)), names, fontsize=7)
         axis.set_xlabel("predicted label")
@@ -480,8 +593,15 @@ def plot_confusion(matrices: Sequence[tuple[str, np.ndarray]], names: Sequence[s
     return save_figure(figure, path, fmt)
 
 
-def plot_latent_statistics(mean: np.ndarray, std: np.ndarray, near_constant: int, path: str | Path, title: str,
-                           fmt: str | None = None, size: tuple[int, int] | None = None) -> Path:
+def plot_latent_statistics(
+    mean: np.ndarray,
+    std: np.ndarray,
+    near_constant: int,
+    path: str | Path,
+    title: str,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
     """Histograms of the per-dimension mean and standard deviation of the latents."""
     figure = new_figure(size or (1000, 420))
     left, right = figure.subplots(1, 2)
@@ -506,9 +626,15 @@ def plot_latent_statistics(mean: np.ndarray, std: np.ndarray, near_constant: int
 # ----------------------------------------------------------------------------- sweep figures
 
 
-def plot_quality_vs_latent(rows: Sequence[Mapping[str, Any]], references: Mapping[str, Sequence[Mapping[str, Any]]],
-                           path: str | Path, title: str, proposed: int | None = None, fmt: str | None = None,
-                           size: tuple[int, int] | None = None) -> Path:
+def plot_quality_vs_latent(
+    rows: Sequence[Mapping[str, Any]],
+    references: Mapping[str, Sequence[Mapping[str, Any]]],
+    path: str | Path,
+    title: str,
+    proposed: int | None = None,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
     """Quality against N (log x): one panel per metric; the models as a line with markers, the
     non-learned references (`{name: [{"latent", metric...}]}`) as dashed lines, the proposal marked."""
     if not rows:
@@ -520,12 +646,22 @@ def plot_quality_vs_latent(rows: Sequence[Mapping[str, Any]], references: Mappin
     for axis, metric in zip(axes, ("snr_db", "si_sdr_db", "mrstft", "mel_l1")):
         label, unit = METRIC_LABELS[metric]
         ordered = sorted(rows, key=lambda r: r["latent"])
-        axis.plot([r["latent"] for r in ordered], [r[metric] for r in ordered], "o-", color=COLORS[0], lw=2, label="model")
+        axis.plot(
+            [r["latent"] for r in ordered], [r[metric] for r in ordered], "o-", color=COLORS[0], lw=2, label="model"
+        )
         for number, (name, points) in enumerate(references.items()):
             points = sorted(points, key=lambda r: r["latent"])
             style, marker = styles.get(name, (":", "d"))
-            axis.plot([p["latent"] for p in points], [p[metric] for p in points], style, marker=marker, ms=4,
-                      color=COLORS[(number + 1) % len(COLORS)], lw=1.3, label=nice.get(name, name))
+            axis.plot(
+                [p["latent"] for p in points],
+                [p[metric] for p in points],
+                style,
+                marker=marker,
+                ms=4,
+                color=COLORS[(number + 1) % len(COLORS)],
+                lw=1.3,
+                label=nice.get(name, name),
+            )
         if proposed is not None:
             axis.axvline(proposed, color="gray", ls=":", lw=1.2, label=f"proposed N = {proposed}")
         axis.set_xscale("log")
@@ -547,8 +683,14 @@ def plot_quality_vs_latent(rows: Sequence[Mapping[str, Any]], references: Mappin
     return save_figure(figure, path, fmt)
 
 
-def plot_spectrogram_grid(panels: Sequence[tuple[str, Any]], sample_rate: int, path: str | Path, title: str,
-                          fmt: str | None = None, size: tuple[int, int] | None = None) -> Path:
+def plot_spectrogram_grid(
+    panels: Sequence[tuple[str, Any]],
+    sample_rate: int,
+    path: str | Path,
+    title: str,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+) -> Path:
     """Spectrograms of one clip (`(name, samples)` panels: original first, then each size) on one colour scale."""
     count = len(panels)
     columns = min(count, 3)

@@ -74,12 +74,15 @@ def _new_pieces(checkpoint: Checkpoint, prior: Prior, folder: Path, fmt: str) ->
     from .generation.requests import GenerateRequest, generate_pieces
     from .generation.writing import write_pieces
 
-    pieces = generate_pieces(checkpoint, GenerateRequest("random", "prior", GENERATED_SECONDS, 2, seed=0), prior=prior).pieces
+    pieces = generate_pieces(
+        checkpoint, GenerateRequest("random", "prior", GENERATED_SECONDS, 2, seed=0), prior=prior
+    ).pieces
     return write_pieces(checkpoint, pieces, str(folder / f"random.{fmt}"), "random")
 
 
-def score_generation(checkpoint: Checkpoint, folder: Path, cache_dir: Path, clips: int = SCORE_CLIPS,
-                     prior: Prior | None = None) -> list[dict[str, Any]]:
+def score_generation(
+    checkpoint: Checkpoint, folder: Path, cache_dir: Path, clips: int = SCORE_CLIPS, prior: Prior | None = None
+) -> list[dict[str, Any]]:
     """`aea score` rows of `clips` prior pieces and as many Gaussian ones (5 s, seed 100, written under `folder`)
     against the held-out clips of the model's data; ScoreError when the data has too few held-out clips.
     `prior`: the run's prior already loaded (else it is read from the run folder)."""
@@ -90,7 +93,9 @@ def score_generation(checkpoint: Checkpoint, folder: Path, cache_dir: Path, clip
     folders = {}
     for method in ("prior", "gaussian"):
         folders[method] = folder / method
-        pieces = generate_pieces(checkpoint, GenerateRequest("random", method, 5.0, n=clips, seed=100), prior=prior).pieces
+        pieces = generate_pieces(
+            checkpoint, GenerateRequest("random", method, 5.0, n=clips, seed=100), prior=prior
+        ).pieces
         write_pieces(checkpoint, pieces, str(folders[method]) + "/", "random", sidecar=False)
     report = score_sets(list(folders.values()), checkpoint=checkpoint.path, cache_dir=cache_dir, clips=clips)
     names = {str(path): f"random ({method})" for method, path in folders.items()}
@@ -105,8 +110,14 @@ def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[s
             record = json.loads(sidecar.read_text())
         except (OSError, json.JSONDecodeError):
             continue
-        audio = next((sidecar.with_suffix(ext) for ext in (".wav", ".flac", ".mp3", ".ogg") if sidecar.with_suffix(ext).is_file()),
-                     None)
+        audio = next(
+            (
+                sidecar.with_suffix(ext)
+                for ext in (".wav", ".flac", ".mp3", ".ogg")
+                if sidecar.with_suffix(ext).is_file()
+            ),
+            None,
+        )
         if not isinstance(record, dict) or "mode" not in record or audio is None:
             continue
         copy = folder / f"run-{audio.stem}.{fmt}"
@@ -162,11 +173,15 @@ def _json_file(path: Path) -> Any:
 def write_report(request: ReportRequest) -> Path:
     """`OUT/index.html` for `request.runs`, their files in `OUT/<run name>/`."""
     if request.audio_format not in AUDIO_FORMATS:
-        raise ReportError(f"audio_format must be one of {', '.join(AUDIO_FORMATS)}, got {request.audio_format!r}",
-                          settings=("audio_format",))
+        raise ReportError(
+            f"audio_format must be one of {', '.join(AUDIO_FORMATS)}, got {request.audio_format!r}",
+            settings=("audio_format",),
+        )
     names = [(Path(run) if Path(run).is_dir() else Path(run).parent).resolve().name for run in request.runs]
     if len(set(names)) != len(names):
-        raise ReportError(f"two runs share the folder name {sorted(n for n in names if names.count(n) > 1)[0]!r}; "
-                          "report them separately")
+        raise ReportError(
+            f"two runs share the folder name {sorted(n for n in names if names.count(n) > 1)[0]!r}; "
+            "report them separately"
+        )
     sections = [run_section(Path(run), Path(request.out) / name, request) for run, name in zip(request.runs, names)]
     return write_run_page(sections, Path(request.out) / "index.html")

@@ -66,7 +66,11 @@ class RunFiles:
     def resumable(self) -> bool:
         """`--resume` can continue it: a `last` checkpoint with its training state, and the config."""
         last = self.last
-        return last.is_file() and (state_path(last).is_file() or pending_state_path(last).is_file()) and self.config.is_file()
+        return (
+            last.is_file()
+            and (state_path(last).is_file() or pending_state_path(last).is_file())
+            and self.config.is_file()
+        )
 
     @property
     def history(self) -> Path:
@@ -126,7 +130,9 @@ def iterate_history(run_dir: Path) -> Iterator[dict[str, Any]]:
                 except json.JSONDecodeError as error:
                     raise RunError(f"{path}: corrupt line {number} ({error.msg})") from None
                 if not isinstance(record, dict):
-                    raise RunError(f"{path}: corrupt line {number} (a record is a JSON object, not {type(record).__name__})")
+                    raise RunError(
+                        f"{path}: corrupt line {number} (a record is a JSON object, not {type(record).__name__})"
+                    )
                 yield record
 
 
@@ -164,4 +170,6 @@ def resolve_model(model: Path | None, cache_dir: Path, environment_model: str | 
             return checkpoint_in(run_dir), f"latest training run ({record})"
     raise NoModelError(
         "no checkpoint given: pass model (a checkpoint or run folder) or environment_model, or train one with "
-        "'aea train'", settings=("model", "environment_model"))
+        "'aea train'",
+        settings=("model", "environment_model"),
+    )

@@ -50,7 +50,7 @@ def stft(samples: np.ndarray, n_fft: int, hop: int | None = None, padding: str =
 def stft_power(samples: np.ndarray, n_fft: int, hop: int | None = None) -> np.ndarray:
     """`|STFT|^2`, `[n_fft//2+1, frames]` (float64)."""
     spectrum = stft(samples, n_fft, hop)
-    return spectrum.real ** 2 + spectrum.imag ** 2
+    return spectrum.real**2 + spectrum.imag**2
 
 
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:

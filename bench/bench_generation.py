@@ -57,14 +57,20 @@ def trained(kind: str, minutes: float, prior_minutes: float, out: Path, root: Pa
     """The run folder of a `kind` (ae or vae) model with a prior, trained when missing."""
     run = out / f"model-{kind}"
     if not (run / "summary.json").exists():
-        config = load_config(ROOT / "configs" / "default.toml").override(
-            model={"latent": 18376, "kind": kind}, train={"device": "cpu"},
-            data={"test_fraction": test_fraction}).with_budget(minutes, None)
+        config = (
+            load_config(ROOT / "configs" / "default.toml")
+            .override(
+                model={"latent": 18376, "kind": kind}, train={"device": "cpu"}, data={"test_fraction": test_fraction}
+            )
+            .with_budget(minutes, None)
+        )
         train(config, run, CACHE, data_root=root, overwrite=True)
     if not prior_path(run).exists():
         checkpoint = load_checkpoint(run / "best.safetensors")  # the prior's settings: today's default preset
         config = load_config(ROOT / "configs" / "default.toml").prior
-        train_prior(checkpoint, run, dataclasses.replace(config, minutes=prior_minutes, epochs=None, device="cpu"), CACHE)
+        train_prior(
+            checkpoint, run, dataclasses.replace(config, minutes=prior_minutes, epochs=None, device="cpu"), CACHE
+        )
     return run
 
 
@@ -75,7 +81,7 @@ def write_clips(folder: Path, pieces: list, rate: int, skip_seconds: float = 0.0
     folder.mkdir(parents=True)
     count, clip = 0, 5 * rate
     for number, piece in enumerate(pieces):
-        samples = piece.samples[int(skip_seconds * rate):]
+        samples = piece.samples[int(skip_seconds * rate) :]
         for start in range(0, len(samples) - clip + 1, clip):
             write_audio(folder / f"{number:03d}-{start // clip:02d}.wav", samples[start : start + clip], rate)
             count += 1
@@ -136,34 +142,66 @@ def make_set(sources: Sources, name: str, seed: int) -> tuple[list, float]:
     committed tables' seeds), and the seconds of each piece's opening not to score."""
     checkpoint, prior, songs, labels, shift = sources.checkpoint, sources.prior, sources.songs, sources.labels, seed - 1
     if name in ("random", "gaussian", "naive"):
-        request = GenerateRequest("random", "prior" if name == "random" else "gaussian", PIECE_SECONDS, PIECES,
-                                  seed=seed, naive=name == "naive")
+        request = GenerateRequest(
+            "random",
+            "prior" if name == "random" else "gaussian",
+            PIECE_SECONDS,
+            PIECES,
+            seed=seed,
+            naive=name == "naive",
+        )
         return generate_pieces(checkpoint, request, prior=prior).pieces, 0.0
     if name == "continue":  # each held-out song in turn; score what the prior made, not the reconstructed opening
         every = [path for label in songs for path in songs[label]]
-        return [generate_pieces(checkpoint, GenerateRequest("continue", "prior", PIECE_SECONDS + 5, seed=i + shift,
-                                                            sources=(every[i % len(every)],)), prior=prior).pieces[0]
-                for i in range(PIECES)], 5.0
+        return [
+            generate_pieces(
+                checkpoint,
+                GenerateRequest(
+                    "continue", "prior", PIECE_SECONDS + 5, seed=i + shift, sources=(every[i % len(every)],)
+                ),
+                prior=prior,
+            ).pieces[0]
+            for i in range(PIECES)
+        ], 5.0
     if name == "average":  # pieces in the style of 3 held-out songs of a label
-        return [generate_pieces(checkpoint, GenerateRequest("average", "prior", PIECE_SECONDS, seed=i + shift,
-                                                            sources=three_songs(songs, labels, i)), prior=prior).pieces[0]
-                for i in range(PIECES)], 0.0
+        return [
+            generate_pieces(
+                checkpoint,
+                GenerateRequest(
+                    "average", "prior", PIECE_SECONDS, seed=i + shift, sources=three_songs(songs, labels, i)
+                ),
+                prior=prior,
+            ).pieces[0]
+            for i in range(PIECES)
+        ], 0.0
     if name == "mean":  # the assignment's plain mean latent of 3 songs, one clip each, at 32 offsets
-        return [generate_pieces(checkpoint, GenerateRequest("average", "mean", seed=i, sources=three_songs(songs, labels, i),
-                                                            offset=5.0 * (i // len(labels)))).pieces[0]
-                for i in range(CLIPS)], 0.0
+        return [
+            generate_pieces(
+                checkpoint,
+                GenerateRequest(
+                    "average", "mean", seed=i, sources=three_songs(songs, labels, i), offset=5.0 * (i // len(labels))
+                ),
+            ).pieces[0]
+            for i in range(CLIPS)
+        ], 0.0
     if name == "label":
         names = prior.memory.label_names
-        return [generate_pieces(checkpoint, GenerateRequest("average", "prior", PIECE_SECONDS, seed=i + shift,
-                                                            label=names[i % len(names)]), prior=prior).pieces[0]
-                for i in range(PIECES)], 0.0
+        return [
+            generate_pieces(
+                checkpoint,
+                GenerateRequest("average", "prior", PIECE_SECONDS, seed=i + shift, label=names[i % len(names)]),
+                prior=prior,
+            ).pieces[0]
+            for i in range(PIECES)
+        ], 0.0
     if name == "reconstruction":  # the ceiling of any walk: training clips through the autoencoder
         return reconstructed_training_clips(checkpoint, sources.root), 0.0
     raise SystemExit(f"unknown set {name}")
 
 
-def generate_sets(run: Path, root: Path, sets: list[str], out: Path, seeds: Sequence[int] = (1,)
-                  ) -> tuple[dict[str, Path], dict[str, float]]:
+def generate_sets(
+    run: Path, root: Path, sets: list[str], out: Path, seeds: Sequence[int] = (1,)
+) -> tuple[dict[str, Path], dict[str, float]]:
     """Write each set's 32 clips; returns their folders and the real-time factor of each generation.
 
     The first seed makes every set; each further seed makes the prior's sets (`SEEDED`) again, named
@@ -195,27 +233,38 @@ def figure(folders: dict[str, Path], root: Path, run: Path) -> Path:
     real = load_clip(song, checkpoint.config.audio, "center", np.random.default_rng(0)).samples
     rate = checkpoint.config.audio.sample_rate
     signals = [(f"held-out real: {Path(song).name}", real, rate)]
-    for name, title in (("gaussian", "the fitted Gaussian (--method gaussian)"), ("random", "the prior (--mode random)")):
+    for name, title in (
+        ("gaussian", "the fitted Gaussian (--method gaussian)"),
+        ("random", "the prior (--mode random)"),
+    ):
         clip = sorted(folders[name].glob("*.wav"))[0]
         signals.append((title, soundfile.read(clip, dtype="float32")[0], rate))
-    return plot_spectrograms(signals, ROOT / "docs" / "generation.png", title="Real music, a Gaussian sample, a prior sample")
+    return plot_spectrograms(
+        signals, ROOT / "docs" / "generation.png", title="Real music, a Gaussian sample, a prior sample"
+    )
 
 
 def markdown(results: dict) -> str:
-    lines = ["# Generation: is it music? (GENERATION.md)", "",
-             f"Real music of the bench ({results['held_out_tracks']} held-out tracks, {results['training_tracks']} training "
-             f"tracks), N = 18376, default model {results['minutes']:g} min, prior at most {results['prior_minutes']:g} min, "
-             f"{results['machine']}. Every set: 32 clips of 5 s, subsampled (seed 1) from {results['pieces']} pieces of "
-             f"{PIECE_SECONDS:g} s (continue: after each 5 s opening; the plain mean: one clip per piece). Speed: seconds of audio per second of generation "
-             "(model loaded).", "",
-             "| set | clips | c2st | fd | tonal | continuity | rhythm | flatness | copied | speed |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Generation: is it music? (GENERATION.md)",
+        "",
+        f"Real music of the bench ({results['held_out_tracks']} held-out tracks, {results['training_tracks']} training "
+        f"tracks), N = 18376, default model {results['minutes']:g} min, prior at most {results['prior_minutes']:g} min, "
+        f"{results['machine']}. Every set: 32 clips of 5 s, subsampled (seed 1) from {results['pieces']} pieces of "
+        f"{PIECE_SECONDS:g} s (continue: after each 5 s opening; the plain mean: one clip per piece). Speed: seconds of audio per second of generation "
+        "(model loaded).",
+        "",
+        "| set | clips | c2st | fd | tonal | continuity | rhythm | flatness | copied | speed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     fmt = lambda value, digits=3: "-" if value is None else f"{value:.{digits}f}"  # noqa: E731
     for row in results["rows"]:
         if "@" not in row["name"]:
-            lines.append(f"| {row['name']} | {row['clips']} | {fmt(row['c2st'], 2)} | {fmt(row['fd'], 0)} | {fmt(row['tonal'])} | "
-                         f"{fmt(row['continuity'], 2)} | {fmt(row['rhythm'], 2)} | {fmt(row['flatness'])} | "
-                         f"{fmt(row['copied'], 2)} | {results['speed'].get(row['name'], '-')} |")
+            lines.append(
+                f"| {row['name']} | {row['clips']} | {fmt(row['c2st'], 2)} | {fmt(row['fd'], 0)} | {fmt(row['tonal'])} | "
+                f"{fmt(row['continuity'], 2)} | {fmt(row['rhythm'], 2)} | {fmt(row['flatness'])} | "
+                f"{fmt(row['copied'], 2)} | {results['speed'].get(row['name'], '-')} |"
+            )
     return "\n".join(lines + seed_summary(results["rows"])) + "\n"
 
 
@@ -228,14 +277,23 @@ def seed_summary(rows: list[dict]) -> list[str]:
     groups = {name: group for name, group in groups.items() if len(group) > 1}
     if not groups:
         return []
-    lines = ["", "Over generation seeds (`--seeds`): the mean, and in brackets the range, of each set made with every seed.", "",
-             "| set | seeds | c2st | fd | tonal | continuity | rhythm | copied (max) |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "",
+        "Over generation seeds (`--seeds`): the mean, and in brackets the range, of each set made with every seed.",
+        "",
+        "| set | seeds | c2st | fd | tonal | continuity | rhythm | copied (max) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, group in groups.items():
         values = {key: [row[key] for row in group] for key in ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")}
-        spread = lambda key, digits: (f"{np.mean(values[key]):.{digits}f} ({min(values[key]):.{digits}f}-"  # noqa: E731
-                                      f"{max(values[key]):.{digits}f})")
-        lines.append(f"| {name} | {len(group)} | {spread('c2st', 2)} | {spread('fd', 0)} | {np.mean(values['tonal']):.3f} | "
-                     f"{np.mean(values['continuity']):.2f} | {np.mean(values['rhythm']):.2f} | {max(values['copied']):.2f} |")
+        spread = lambda key, digits: (
+            f"{np.mean(values[key]):.{digits}f} ({min(values[key]):.{digits}f}-"  # noqa: E731
+            f"{max(values[key]):.{digits}f})"
+        )
+        lines.append(
+            f"| {name} | {len(group)} | {spread('c2st', 2)} | {spread('fd', 0)} | {np.mean(values['tonal']):.3f} | "
+            f"{np.mean(values['continuity']):.2f} | {np.mean(values['rhythm']):.2f} | {max(values['copied']):.2f} |"
+        )
     return lines
 
 
@@ -247,11 +305,19 @@ def main() -> None:
     parser.add_argument("--vae", action="store_true", help="also a VAE (10 min) and its prior's random samples")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / ".runs" / "generation")
     parser.add_argument("--quick", action="store_true", help="do not overwrite the committed results")
-    parser.add_argument("--test-fraction", type=float, default=0.1,
-                        help="share of tracks held out as R (0.1, aea's default: 9 of 93 tracks; 0.25: 23)")
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.1,
+        help="share of tracks held out as R (0.1, aea's default: 9 of 93 tracks; 0.25: 23)",
+    )
     parser.add_argument("--name", default="generation", help="results file stem (bench/results/NAME.{json,md})")
-    parser.add_argument("--seeds", default="1", help="generation seeds of random, average and label (c2st and fd "
-                        "move by about +-0.05 and 2x between seeds of one method): the first gives the table, all a summary")
+    parser.add_argument(
+        "--seeds",
+        default="1",
+        help="generation seeds of random, average and label (c2st and fd "
+        "move by about +-0.05 and 2x between seeds of one method): the first gives the table, all a summary",
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     root = real_music_folder()
@@ -266,12 +332,25 @@ def main() -> None:
     if {"gaussian", "random"} <= set(folders) and not args.quick and args.name == "generation":
         print("figure:", figure(folders, root, run), flush=True)
     names = {str(folder): name for name, folder in folders.items()}
-    report = score_sets(list(folders.values()), checkpoint=run / "best.safetensors", cache_dir=CACHE,
-                        message=lambda text: print(text, flush=True))
+    report = score_sets(
+        list(folders.values()),
+        checkpoint=run / "best.safetensors",
+        cache_dir=CACHE,
+        message=lambda text: print(text, flush=True),
+    )
     rows = [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
-    results = {"test_fraction": args.test_fraction, "pieces": PIECES, "minutes": args.minutes, "prior_minutes": args.prior_minutes, "machine": f"{platform.machine()}, 2 torch threads, CPU",
-               "held_out_tracks": report.held_out_tracks, "training_tracks": report.training_tracks, "rows": rows,
-               "speed": speed, "settings": json.loads(json.dumps(load_prior(prior_path(run)).config.__dict__))}
+    results = {
+        "test_fraction": args.test_fraction,
+        "pieces": PIECES,
+        "minutes": args.minutes,
+        "prior_minutes": args.prior_minutes,
+        "machine": f"{platform.machine()}, 2 torch threads, CPU",
+        "held_out_tracks": report.held_out_tracks,
+        "training_tracks": report.training_tracks,
+        "rows": rows,
+        "speed": speed,
+        "settings": json.loads(json.dumps(load_prior(prior_path(run)).config.__dict__)),
+    }
     suffix = "-quick" if args.quick else ""
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{args.name}{suffix}.json").write_text(json.dumps(results, indent=2) + "\n")

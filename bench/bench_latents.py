@@ -68,8 +68,12 @@ def peak_rss_mb() -> float:
 def measure(folder: Path, *command: str) -> dict:
     report = folder / "report.json"
     environment = {**os.environ, "OMP_NUM_THREADS": str(THREADS), "AEA_MODEL": ""}
-    subprocess.run([sys.executable, __file__, "--child", str(report), *command], check=True, env=environment,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, __file__, "--child", str(report), *command],
+        check=True,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+    )
     result = json.loads(report.read_text())
     assert result["exit_code"] == 0, result
     return result
@@ -102,9 +106,13 @@ def train_model(folder: Path, cache: Path, minutes: float, kind: str) -> tuple[P
     corpus = builtin_corpus(cache, config.data)
     summary = train(config, folder / f"run-{kind}", cache, data_root=corpus, overwrite=True)
     return folder / f"run-{kind}" / "best.safetensors", {
-        "kind": kind, "minutes": minutes, "epochs": summary["epochs"], "latent": summary["latent_size"],
+        "kind": kind,
+        "minutes": minutes,
+        "epochs": summary["epochs"],
+        "latent": summary["latent_size"],
         "test": {k: round(v, 3) for k, v in summary["test"].items() if k in ("snr_db", "mrstft", "mel_l1")},
-        "data": f"built-in corpus, {config.data.corpus_tracks} tracks x {config.data.corpus_seconds:g} s"}
+        "data": f"built-in corpus, {config.data.corpus_tracks} tracks x {config.data.corpus_seconds:g} s",
+    }
 
 
 def flatness(model_path: Path, cache: Path, samples: int = 16) -> dict:
@@ -125,13 +133,19 @@ def flatness(model_path: Path, cache: Path, samples: int = 16) -> dict:
     out = {}
     if checkpoint.config.model.kind == "vae":
         out["vae_prior"] = sf(decode_latents(model, sample_random(checkpoint, samples, seed=0).latents))
-        out["vae_prior_t0.5"] = sf(decode_latents(model, sample_random(checkpoint, samples, seed=0, temperature=0.5).latents))
+        out["vae_prior_t0.5"] = sf(
+            decode_latents(model, sample_random(checkpoint, samples, seed=0, temperature=0.5).latents)
+        )
     else:
         out["ae_fitted_gaussian"] = sf(decode_latents(model, sample_random(checkpoint, samples, seed=0).latents))
-        out["ae_fitted_gaussian_t0.5"] = sf(decode_latents(model, sample_random(checkpoint, samples, seed=0, temperature=0.5).latents))
+        out["ae_fitted_gaussian_t0.5"] = sf(
+            decode_latents(model, sample_random(checkpoint, samples, seed=0, temperature=0.5).latents)
+        )
     out["naive_n01"] = sf(decode_latents(model, sample_random(checkpoint, samples, seed=0, naive=True).latents))
     out["white_noise"] = sf(torch.randn(samples, audio.clip_samples, generator=torch.Generator().manual_seed(0)))
-    test = prepare_dataset(builtin_corpus(cache, checkpoint.config.data), audio, checkpoint.config.data, cache).splits["test"]
+    test = prepare_dataset(builtin_corpus(cache, checkpoint.config.data), audio, checkpoint.config.data, cache).splits[
+        "test"
+    ]
     corpus = torch.stack([test[i][0] for i in np.linspace(0, len(test) - 1, samples).astype(int)])
     out["corpus_clips"] = sf(corpus)
     out["corpus_reconstructions"] = sf(reconstruct_clips(model, corpus))
@@ -163,29 +177,72 @@ def main() -> None:
         print("trained", results["ae_model"], flush=True)
         track = long_track(folder, 10)
         seconds = 600.0
-        encode = measure(folder, "encode", "--whole", str(track), "-o", str(folder / "z.pt"), "--model", str(model), "--device", "cpu")
-        decode = measure(folder, "decode", str(folder / "z.pt"), "-o", str(folder / "out.wav"), "--model", str(model), "--device", "cpu")
+        encode = measure(
+            folder,
+            "encode",
+            "--whole",
+            str(track),
+            "-o",
+            str(folder / "z.pt"),
+            "--model",
+            str(model),
+            "--device",
+            "cpu",
+        )
+        decode = measure(
+            folder,
+            "decode",
+            str(folder / "z.pt"),
+            "-o",
+            str(folder / "out.wav"),
+            "--model",
+            str(model),
+            "--device",
+            "cpu",
+        )
         clips = int(torch.load(folder / "z.pt", weights_only=True)["latents"].shape[0])
         results["whole_track_10min"] = {
-            "audio_seconds": seconds, "clips": clips, "hop_seconds": 2.5,
-            "encode": {"seconds": round(encode["seconds"], 2), "realtime_factor": round(seconds / encode["seconds"], 1),
-                       "peak_rss_mb": round(encode["maxrss_mb"])},
-            "decode": {"seconds": round(decode["seconds"], 2), "realtime_factor": round(seconds / decode["seconds"], 1),
-                       "peak_rss_mb": round(decode["maxrss_mb"])},
+            "audio_seconds": seconds,
+            "clips": clips,
+            "hop_seconds": 2.5,
+            "encode": {
+                "seconds": round(encode["seconds"], 2),
+                "realtime_factor": round(seconds / encode["seconds"], 1),
+                "peak_rss_mb": round(encode["maxrss_mb"]),
+            },
+            "decode": {
+                "seconds": round(decode["seconds"], 2),
+                "realtime_factor": round(seconds / decode["seconds"], 1),
+                "peak_rss_mb": round(decode["maxrss_mb"]),
+            },
             "note": "wall time of the command after imports, incl. model load, reading, resampling 44.1k->22.05k, "
-                    "writing; each in its own process with 2 torch threads; peak RSS is VmHWM of that process",
+            "writing; each in its own process with 2 torch threads; peak RSS is VmHWM of that process",
         }
         print(json.dumps(results["whole_track_10min"]), flush=True)
         (folder / "z.pt").unlink()
         track.unlink()
         if args.long_minutes:
             long = long_track(folder, args.long_minutes)
-            memory = measure(folder, "encode", "--whole", str(long), "-o", str(folder / "long.pt"), "--model", str(model), "--device", "cpu")
+            memory = measure(
+                folder,
+                "encode",
+                "--whole",
+                str(long),
+                "-o",
+                str(folder / "long.pt"),
+                "--model",
+                str(model),
+                "--device",
+                "cpu",
+            )
             latent_mb = (folder / "long.pt").stat().st_size / 2**20
             results[f"whole_track_{args.long_minutes}min_encode"] = {
-                "seconds": round(memory["seconds"], 1), "realtime_factor": round(args.long_minutes * 60 / memory["seconds"], 1),
-                "peak_rss_mb": round(memory["maxrss_mb"]), "latent_file_mb": round(latent_mb),
-                "note": "peak includes the (clips x 18376) float32 latents themselves and the torch runtime"}
+                "seconds": round(memory["seconds"], 1),
+                "realtime_factor": round(args.long_minutes * 60 / memory["seconds"], 1),
+                "peak_rss_mb": round(memory["maxrss_mb"]),
+                "latent_file_mb": round(latent_mb),
+                "note": "peak includes the (clips x 18376) float32 latents themselves and the torch runtime",
+            }
             print(json.dumps(results[f"whole_track_{args.long_minutes}min_encode"]), flush=True)
         results["spectral_flatness"] = {"ae": flatness(model, cache)}
         print(json.dumps(results["spectral_flatness"]), flush=True)
@@ -194,7 +251,9 @@ def main() -> None:
             results["spectral_flatness"]["vae"] = flatness(vae, cache)
         else:
             results["vae_model"] = "not run (pass --vae-minutes 10)"
-    results["spectral_flatness"]["definition"] = "metrics.spectral_flatness (n_fft 2048, hop 512), mean over 16 clips of 5 s"
+    results["spectral_flatness"]["definition"] = (
+        "metrics.spectral_flatness (n_fft 2048, hop 512), mean over 16 clips of 5 s"
+    )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latents.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

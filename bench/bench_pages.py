@@ -47,14 +47,31 @@ def main() -> None:
         result = json.loads((args.sweep / "sweep.json").read_text())
         seconds = best_of(write_sweep_page, result, args.sweep / "index.html")
         html, linked = linked_bytes(args.sweep / "index.html")
-        rows.append({"page": "sweep", "sizes": len(result["models"]), "clips": len(result["listen"]), "write_s": round(seconds, 4),
-                     "command_s": args.sweep_seconds, "html_kb": round(html / 1024, 1), "linked_kb": round(linked / 1024, 1)})
+        rows.append(
+            {
+                "page": "sweep",
+                "sizes": len(result["models"]),
+                "clips": len(result["listen"]),
+                "write_s": round(seconds, 4),
+                "command_s": args.sweep_seconds,
+                "html_kb": round(html / 1024, 1),
+                "linked_kb": round(linked / 1024, 1),
+            }
+        )
     if args.analysis:
         analysis = json.loads((args.analysis / "analysis.json").read_text())
         seconds = best_of(write_analysis_page, analysis, args.analysis / "index.html", VIEW_TITLES)
         html, linked = linked_bytes(args.analysis / "index.html")
-        rows.append({"page": "analysis", "models": len(analysis["models"]), "write_s": round(seconds, 4),
-                     "command_s": analysis["seconds"], "html_kb": round(html / 1024, 1), "linked_kb": round(linked / 1024, 1)})
+        rows.append(
+            {
+                "page": "analysis",
+                "models": len(analysis["models"]),
+                "write_s": round(seconds, 4),
+                "command_s": analysis["seconds"],
+                "html_kb": round(html / 1024, 1),
+                "linked_kb": round(linked / 1024, 1),
+            }
+        )
     for row in rows:
         if row.get("command_s"):
             row["share_of_command"] = round(row["write_s"] / row["command_s"], 5)

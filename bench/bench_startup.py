@@ -48,15 +48,27 @@ def fixtures(folder: Path, python: list[str], env: dict[str, str]) -> dict[str, 
     song = folder / "song.wav"
     t = np.arange(5 * 22050) / 22050
     soundfile.write(song, (0.3 * np.sin(2 * np.pi * 440 * t)).astype("float32"), 22050)
-    subprocess.run([*python, "synth", str(folder / "corpus"), "--tracks", "2", "--seconds", "5"], env=env, check=True,
-                   capture_output=True, cwd=env["PYTHONPATH"])
-    script = ("import sys; from autoenc_audio.checkpoints.checkpoint import save_checkpoint; from autoenc_audio.config import load_config;"
-              "from autoenc_audio.models import build_model; c = load_config('tiny');"
-              "save_checkpoint(sys.argv[1], build_model(c.model, c.audio), c)")
-    subprocess.run([sys.executable, "-c", script, str(folder / "model.safetensors")], env=env, check=True,
-                   cwd=env["PYTHONPATH"])
-    return {"song": str(song), "corpus": str(folder / "corpus"), "model": str(folder / "model.safetensors"),
-            "out": str(folder)}
+    subprocess.run(
+        [*python, "synth", str(folder / "corpus"), "--tracks", "2", "--seconds", "5"],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=env["PYTHONPATH"],
+    )
+    script = (
+        "import sys; from autoenc_audio.checkpoints.checkpoint import save_checkpoint; from autoenc_audio.config import load_config;"
+        "from autoenc_audio.models import build_model; c = load_config('tiny');"
+        "save_checkpoint(sys.argv[1], build_model(c.model, c.audio), c)"
+    )
+    subprocess.run(
+        [sys.executable, "-c", script, str(folder / "model.safetensors")], env=env, check=True, cwd=env["PYTHONPATH"]
+    )
+    return {
+        "song": str(song),
+        "corpus": str(folder / "corpus"),
+        "model": str(folder / "model.safetensors"),
+        "out": str(folder),
+    }
 
 
 def commands(files: dict[str, str]) -> dict[str, list[str]]:
@@ -91,8 +103,13 @@ def main() -> None:
             seconds = timed([*python, *command], env, args.repeat)
             rows.append({"command": name, "seconds": round(seconds, 3), "ratio": round(seconds / baseline, 1)})
             print(f"{name:28s} {seconds:6.3f} s  {seconds / baseline:5.1f}x", flush=True)
-    result = {"tree": str(args.tree), "python_pass_seconds": round(baseline, 4), "repeat": args.repeat,
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores", "rows": rows}
+    result = {
+        "tree": str(args.tree),
+        "python_pass_seconds": round(baseline, 4),
+        "repeat": args.repeat,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "rows": rows,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     print(f"python -c pass: {baseline:.3f} s; wrote {args.out}")

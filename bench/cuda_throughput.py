@@ -44,8 +44,14 @@ def main() -> None:
         batch = torch.randn(batch_size, 1, samples, device=device) * 0.1
         for autocast in (False, True):
             seconds = timed_steps(model, optimizer, batch, weights, autocast)
-            rows.append({"batch": batch_size, "bf16": autocast, "step_s": round(seconds, 4),
-                         "clips_per_s": round(batch_size / seconds, 1)})
+            rows.append(
+                {
+                    "batch": batch_size,
+                    "bf16": autocast,
+                    "step_s": round(seconds, 4),
+                    "clips_per_s": round(batch_size / seconds, 1),
+                }
+            )
     model.eval()
     batch = torch.randn(64, 1, samples, device=device) * 0.1
     with torch.no_grad():
@@ -57,9 +63,19 @@ def main() -> None:
             model.decode(model.encode(batch))
         torch.cuda.synchronize()
     per_batch = (time.perf_counter() - started) / 10
-    print(json.dumps({"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "latent": config.model.latent,
-                      "train": rows, "encode_decode_x_real_time": round(64 * config.audio.clip_seconds / per_batch, 1),
-                      "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}, indent=1))
+    print(
+        json.dumps(
+            {
+                "device": torch.cuda.get_device_name(0),
+                "torch": torch.__version__,
+                "latent": config.model.latent,
+                "train": rows,
+                "encode_decode_x_real_time": round(64 * config.audio.clip_seconds / per_batch, 1),
+                "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2),
+            },
+            indent=1,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -77,16 +77,31 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="aea-chromium-")
         to_browser_read, self._write = os.pipe()
         self._read, from_browser_write = os.pipe()
-        flags = ["--headless=new", "--remote-debugging-pipe", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--allow-file-access-from-files", "--mute-audio", "--host-resolver-rules=MAP * ~NOTFOUND",
-                 "--disable-background-networking", "--disable-component-update", f"--user-data-dir={self.profile}",
-                 "--window-size=1280,900", "about:blank"]
+        flags = [
+            "--headless=new",
+            "--remote-debugging-pipe",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--allow-file-access-from-files",
+            "--mute-audio",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--disable-background-networking",
+            "--disable-component-update",
+            f"--user-data-dir={self.profile}",
+            "--window-size=1280,900",
+            "about:blank",
+        ]
         os.set_inheritable(to_browser_read, True)
         os.set_inheritable(from_browser_write, True)
         self.process = subprocess.Popen(
-            [executable, *flags], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [executable, *flags],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             pass_fds=(3, 4),  # the descriptors preexec_fn puts the pipes on
-            preexec_fn=lambda: _onto_3_and_4(to_browser_read, from_browser_write))
+            preexec_fn=lambda: _onto_3_and_4(to_browser_read, from_browser_write),
+        )
         os.close(to_browser_read)
         os.close(from_browser_write)
         self._buffer, self._next_id, self.events = b"", 0, []
@@ -112,7 +127,9 @@ class Browser:
         raw, self._buffer = self._buffer.split(b"\0", 1)
         return json.loads(raw)
 
-    def call(self, method: str, params: dict[str, Any] | None = None, session: bool = False, timeout: float = 60) -> dict:
+    def call(
+        self, method: str, params: dict[str, Any] | None = None, session: bool = False, timeout: float = 60
+    ) -> dict:
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -135,8 +152,12 @@ class Browser:
         self.events = []
         self.call("Page.navigate", {"url": page.resolve().as_uri()}, session=True)
         self._wait_for("Page.loadEventFired")
-        result = self.call("Runtime.evaluate", {"expression": PROBE, "awaitPromise": True, "returnByValue": True},
-                           session=True, timeout=90)
+        result = self.call(
+            "Runtime.evaluate",
+            {"expression": PROBE, "awaitPromise": True, "returnByValue": True},
+            session=True,
+            timeout=90,
+        )
         report = PageReport(**json.loads(result["result"]["value"]))
         for event in self.events:
             method, params = event.get("method"), event.get("params", {})
@@ -155,9 +176,14 @@ class Browser:
     def screenshot(self, path: Path, width: int = 1280) -> Path:
         metrics = self.call("Page.getLayoutMetrics", session=True)
         height = min(int(metrics["cssContentSize"]["height"]), 4000)
-        self.call("Emulation.setDeviceMetricsOverride", {"width": width, "height": height, "deviceScaleFactor": 1,
-                                                        "mobile": False}, session=True)
-        data = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=True)["data"]
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+            session=True,
+        )
+        data = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True}, session=True)[
+            "data"
+        ]
         path.write_bytes(base64.b64decode(data))
         return path
 
@@ -198,6 +224,9 @@ def problems(report: PageReport, page: Path) -> list[str]:
             found.append(f"audio {audio['src']} has no controls or no label")
     found += [f"image {image['src']} does not decode" for image in report.images if not image["width"] > 0]
     found += [f"image {image['src']} has no alt text" for image in report.images if not image["alt"]]
-    found += [f"link {href} goes nowhere" for href in report.links
-              if not href.startswith("#") and not (page.parent / unquote(href.split("#")[0])).exists()]
+    found += [
+        f"link {href} goes nowhere"
+        for href in report.links
+        if not href.startswith("#") and not (page.parent / unquote(href.split("#")[0])).exists()
+    ]
     return found

@@ -20,7 +20,9 @@ def tone(seconds: float, rate: int, channels: int = 1, freq: float = 440.0, ampl
 def make_audio(tmp_path: Path):
     """Write a test file: make_audio(name, seconds, rate, channels, subtype=None, **tone_kwargs)."""
 
-    def make(name: str, seconds: float = 6.0, rate: int = 44100, channels: int = 1, subtype: str | None = None, **kwargs) -> Path:
+    def make(
+        name: str, seconds: float = 6.0, rate: int = 44100, channels: int = 1, subtype: str | None = None, **kwargs
+    ) -> Path:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         soundfile.write(path, tone(seconds, rate, channels, **kwargs), rate, subtype=subtype)
@@ -40,7 +42,7 @@ def _write_songs(root: Path, labels=("low", "high"), tracks=3, seconds=2.2, rate
         (root / label).mkdir(parents=True, exist_ok=True)
         for number in range(tracks):
             t = np.arange(int(seconds * rate)) / rate
-            base = 110.0 * (4 ** number_label) * (1 + number / 8)
+            base = 110.0 * (4**number_label) * (1 + number / 8)
             audio = 0.4 * np.sin(2 * np.pi * base * t) + 0.05 * (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
             soundfile.write(root / label / f"{label}.{number:05d}.wav", audio.astype("float32"), rate)
     return root

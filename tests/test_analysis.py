@@ -7,8 +7,18 @@ import numpy as np
 import pytest
 
 from autoenc_audio.analysis.stats import (
-    AnalysisError, chance_levels, cluster_curve, cluster_scores, latent_statistics, nearest_other_track,
-    cv_splits, neighbour_agreement, pooled_view, probe, probe_cv, wilson_interval,
+    AnalysisError,
+    chance_levels,
+    cluster_curve,
+    cluster_scores,
+    latent_statistics,
+    nearest_other_track,
+    cv_splits,
+    neighbour_agreement,
+    pooled_view,
+    probe,
+    probe_cv,
+    wilson_interval,
 )
 
 
@@ -168,9 +178,26 @@ def test_aea_analyze_writes_report_json_and_figures(tmp_path, make_checkpoint, w
 
     songs = write_songs(tmp_path / "songs", labels=("a", "b", "c"), tracks=4)
     small = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m1" / "best.safetensors")
-    result = CliRunner().invoke(cli, ["analyze", "--model", str(small), "--model", str(tmp_path / "m1"), "--data", str(songs),
-                                      "-o", str(tmp_path / "report"), "--cv-folds", "2", "--no-tsne", "--json",
-                                      "--cache-dir", str(tmp_path / "cache")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "analyze",
+            "--model",
+            str(small),
+            "--model",
+            str(tmp_path / "m1"),
+            "--data",
+            str(songs),
+            "-o",
+            str(tmp_path / "report"),
+            "--cv-folds",
+            "2",
+            "--no-tsne",
+            "--json",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert len(summary["comparison"]) == 2
@@ -233,8 +260,9 @@ def test_models_on_the_same_clips_share_the_baselines(tmp_path, make_checkpoint,
     first = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m1" / "best.safetensors")
     second = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m2" / "best.safetensors")
     said: list[str] = []
-    analysis = run_analysis([first, second], songs, tmp_path / "cache", tmp_path / "report", tsne=False, cv_folds=2,
-                            message=said.append)
+    analysis = run_analysis(
+        [first, second], songs, tmp_path / "cache", tmp_path / "report", tsne=False, cv_folds=2, message=said.append
+    )
     probed = [line for line in said if line.startswith("probing")]
     assert sum("log-mel" in line for line in probed) == 1 and sum("raw waveform" in line for line in probed) == 1
     assert sum(line.startswith("probing latent") for line in probed) == 4  # each model's own views
@@ -252,16 +280,34 @@ def test_a_cluster_space_is_reused_unchanged():
     assert cluster_scores(space, y) == cluster_scores(x, y)
 
 
-def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(tmp_path, make_checkpoint, write_songs, check_page):
+def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(
+    tmp_path, make_checkpoint, write_songs, check_page
+):
     from click.testing import CliRunner
 
     from autoenc_audio.cli import cli
 
     songs = write_songs(tmp_path / "songs", labels=("a", "b", "c"), tracks=4)
     model = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m1" / "best.safetensors")
-    result = CliRunner().invoke(cli, ["analyze", "--model", str(model), "--data", str(songs), "-o", str(tmp_path / "report"),
-                                      "--cv-folds", "2", "--no-tsne", "--audio-format", "flac",
-                                      "--cache-dir", str(tmp_path / "cache")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "analyze",
+            "--model",
+            str(model),
+            "--data",
+            str(songs),
+            "-o",
+            str(tmp_path / "report"),
+            "--cv-folds",
+            "2",
+            "--no-tsne",
+            "--audio-format",
+            "flac",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"page: {tmp_path / 'report' / 'index.html'}" in result.output
     report = check_page(tmp_path / "report" / "index.html")

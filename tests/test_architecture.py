@@ -11,8 +11,11 @@ PAGE = ROOT / "ARCHITECTURE.md"
 
 def subpackages() -> list[str]:
     """Every folder under autoenc_audio/ with an __init__.py, as `name/` (nested ones as `a/b/`)."""
-    return sorted(f"{init.parent.relative_to(PACKAGE).as_posix()}/" for init in PACKAGE.rglob("__init__.py")
-                  if init.parent != PACKAGE)
+    return sorted(
+        f"{init.parent.relative_to(PACKAGE).as_posix()}/"
+        for init in PACKAGE.rglob("__init__.py")
+        if init.parent != PACKAGE
+    )
 
 
 def root_modules() -> list[str]:

@@ -188,7 +188,9 @@ def test_samples_beyond_full_scale_are_clipped_with_a_warning_naming_the_file(tm
     from autoenc_audio.audio import ClippingWarning, audio_writer
 
     loud = np.array([0.5, 1.5, -2.0, 0.25], dtype=np.float32)
-    with pytest.warns(ClippingWarning, match=r"loud.wav: 2 of 4 samples beyond full scale were clipped \(peak 2.00, \+6.0 dBFS\)"):
+    with pytest.warns(
+        ClippingWarning, match=r"loud.wav: 2 of 4 samples beyond full scale were clipped \(peak 2.00, \+6.0 dBFS\)"
+    ):
         write_audio(tmp_path / "loud.wav", loud, 22050)
     np.testing.assert_allclose(soundfile.read(tmp_path / "loud.wav")[0], [0.5, 1.0, -1.0, 0.25], atol=1e-4)
     with pytest.warns(ClippingWarning, match="streamed.flac: 4 of 8 samples") as caught:

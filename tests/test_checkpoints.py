@@ -127,11 +127,17 @@ def test_read_metadata_without_building(tmp_path):
 
 def test_info_counts_learned_parameters_not_buffers(tmp_path):
     """The default model stores a fixed MDCT basis: `aea info` must agree with training's parameter count."""
-    config = Config(audio=AudioConfig(sample_rate=2000, clip_seconds=1.0), model=ModelConfig(latent=96, width=8, blocks=1))
+    config = Config(
+        audio=AudioConfig(sample_rate=2000, clip_seconds=1.0), model=ModelConfig(latent=96, width=8, blocks=1)
+    )
     model = build_model(config.model, config.audio)
     meta = read_metadata(save_checkpoint(tmp_path / "d.safetensors", model, config))
     assert meta["file"]["parameters"] == sum(p.numel() for p in model.parameters())
-    assert meta["file"]["stored_values"] == sum(t.numel() for t in model.state_dict().values()) > meta["file"]["parameters"]
+    assert (
+        meta["file"]["stored_values"]
+        == sum(t.numel() for t in model.state_dict().values())
+        > meta["file"]["parameters"]
+    )
     assert meta["file"]["latent_stats"] is False and meta["file"]["training_state"] is False
     assert meta["weights_fingerprint"] == weights_fingerprint(model)
 
@@ -236,7 +242,9 @@ def test_a_crash_between_weights_and_state_still_resumes(tmp_path, monkeypatch, 
     real_replace = os.replace
 
     def crash(source, target):
-        if (crash_at == "weights" and Path(target) == path) or (crash_at == "promotion" and Path(target) == state_path(path)):
+        if (crash_at == "weights" and Path(target) == path) or (
+            crash_at == "promotion" and Path(target) == state_path(path)
+        ):
             raise KeyboardInterrupt  # the process dies here
         real_replace(source, target)
 
@@ -246,8 +254,10 @@ def test_a_crash_between_weights_and_state_still_resumes(tmp_path, monkeypatch, 
     monkeypatch.setattr(os, "replace", real_replace)
     expected = {"weights": (old, 1), "promotion": (new, 2)}[crash_at]
     assert load_checkpoint(path).model.state_dict().keys() == expected[0].state_dict().keys()
-    assert all(torch.equal(a, b) for a, b in zip(load_checkpoint(path).model.state_dict().values(),
-                                                  expected[0].state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(load_checkpoint(path).model.state_dict().values(), expected[0].state_dict().values())
+    )
     assert load_training_state(path) == {"epoch": expected[1]}
     save_checkpoint(path, new, config, training_state={"epoch": 3})  # the next save tidies up
     assert load_training_state(path) == {"epoch": 3}
@@ -279,8 +289,9 @@ def test_unloadable_pickle_sidecar_is_refused(tmp_path):
     torch.save({"state": Evil()}, state_path(path))
     with pytest.raises(CheckpointError) as refused:
         load_training_state(path)
-    assert str(refused.value) == (f"{state_path(path)}: holds Python objects, not plain tensors; "
-                                  "refused (aea never runs code from a file)")
+    assert str(refused.value) == (
+        f"{state_path(path)}: holds Python objects, not plain tensors; refused (aea never runs code from a file)"
+    )
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path):

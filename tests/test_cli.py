@@ -19,13 +19,19 @@ def run(*args, env=None):
     return CliRunner().invoke(cli, [str(a) for a in args], env=env)
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["train", "--bogus"], "aea train: error: No such option '--bogus'"),
-    (["encode"], "aea encode: error: Missing argument 'INPUTS...'"),
-    (["train", "--latent", "abc"], "aea train: error: Invalid value for '--latent'"),
-    (["nope"], "aea: error: No such command 'nope'"),
-    (["generate", "-o", "x.wav"], "aea generate: error: Missing option '--mode'. Choose from: random, continue, average, interpolate"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["train", "--bogus"], "aea train: error: No such option '--bogus'"),
+        (["encode"], "aea encode: error: Missing argument 'INPUTS...'"),
+        (["train", "--latent", "abc"], "aea train: error: Invalid value for '--latent'"),
+        (["nope"], "aea: error: No such command 'nope'"),
+        (
+            ["generate", "-o", "x.wav"],
+            "aea generate: error: Missing option '--mode'. Choose from: random, continue, average, interpolate",
+        ),
+    ],
+)
 def test_usage_errors_are_one_line_with_exit_2(args, expected):
     result = CliRunner().invoke(cli, args, prog_name="aea")
     assert result.exit_code == 2
@@ -96,10 +102,29 @@ def test_info_without_a_model_says_how_to_get_one(tmp_path):
 def test_train_then_info(tmp_path, make_audio):
     for label in ("a", "b"):
         for number in range(3):
-            make_audio(f"songs/{label}/{label}.{number}.wav", seconds=2.5, rate=16000, freq=200.0 + 300 * (label == "b") + 20 * number)
+            make_audio(
+                f"songs/{label}/{label}.{number}.wav",
+                seconds=2.5,
+                rate=16000,
+                freq=200.0 + 300 * (label == "b") + 20 * number,
+            )
     cache = tmp_path / "cache"
-    result = run("train", "--config", ROOT / "configs" / "tiny.toml", "--data", tmp_path / "songs", "--out", tmp_path / "run",
-                 "--epochs", 1, "--latent", 300, "--cache-dir", cache, "--json")
+    result = run(
+        "train",
+        "--config",
+        ROOT / "configs" / "tiny.toml",
+        "--data",
+        tmp_path / "songs",
+        "--out",
+        tmp_path / "run",
+        "--epochs",
+        1,
+        "--latent",
+        300,
+        "--cache-dir",
+        cache,
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert summary["latent_size"] == 300
@@ -125,10 +150,16 @@ def test_train_then_info(tmp_path, make_audio):
 
 @pytest.mark.slow
 def test_debug_shows_traceback(tmp_path):
-    plain = subprocess.run([sys.executable, "-m", "autoenc_audio", "data", "scan", str(tmp_path / "missing")],
-                           capture_output=True, text=True)
-    debug = subprocess.run([sys.executable, "-m", "autoenc_audio", "--debug", "data", "scan", str(tmp_path / "missing")],
-                           capture_output=True, text=True)
+    plain = subprocess.run(
+        [sys.executable, "-m", "autoenc_audio", "data", "scan", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+    )
+    debug = subprocess.run(
+        [sys.executable, "-m", "autoenc_audio", "--debug", "data", "scan", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+    )
     assert plain.returncode == debug.returncode == 2
     assert "Traceback" not in plain.stderr and "Traceback" in debug.stderr
 
@@ -137,8 +168,11 @@ def test_debug_shows_traceback(tmp_path):
 def test_a_reader_that_goes_away_ends_the_command_as_sigpipe_would_with_no_message(make_audio, tmp_path):
     for number in range(3):
         make_audio(f"songs/a/{number}.wav", seconds=1.0)
-    process = subprocess.Popen([sys.executable, "-m", "autoenc_audio", "data", "scan", str(tmp_path / "songs")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autoenc_audio", "data", "scan", str(tmp_path / "songs")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     process.stdout.close()  # like `| head -0`: nobody reads what the command prints
     assert process.wait(timeout=120) == 141
     assert process.stderr.read() == b""
@@ -146,8 +180,19 @@ def test_a_reader_that_goes_away_ends_the_command_as_sigpipe_would_with_no_messa
 
 @pytest.mark.slow
 def test_impossible_latent_is_a_usage_error(tmp_path):
-    result = run("train", "--config", ROOT / "configs" / "tiny.toml", "--latent", 9000, "--out", tmp_path / "r",
-                 "--cache-dir", tmp_path / "c", "--data", tmp_path)
+    result = run(
+        "train",
+        "--config",
+        ROOT / "configs" / "tiny.toml",
+        "--latent",
+        9000,
+        "--out",
+        tmp_path / "r",
+        "--cache-dir",
+        tmp_path / "c",
+        "--data",
+        tmp_path,
+    )
     assert result.exit_code == 2
     assert "--latent must be between 1 and the clip length (8000 samples)" in result.output
 
@@ -175,15 +220,24 @@ def test_light_commands_never_import_torch(tmp_path, make_audio):
     config = load_config(ROOT / "configs" / "tiny.toml")
     checkpoint = save_checkpoint(tmp_path / "model.safetensors", build_model(config.model, config.audio), config)
     song = make_audio("song.wav", seconds=2.0, rate=8000)
-    commands = [["--help"], ["--version"], *([name, "--help"] for name in cli.commands),
-                *(["plot", name, "--help"] for name in cli.commands["plot"].commands),
-                ["synth", str(tmp_path / "corpus"), "--tracks", "2", "--seconds", "1"],
-                ["data", "scan", str(tmp_path / "corpus"), "--json"],
-                ["info", str(checkpoint), "--json"],
-                ["plot", "waveform", str(song), "-o", str(tmp_path / "w.png")],
-                ["plot", "spectrogram", str(song), "-o", str(tmp_path / "s.png"), "--scale", "mel"]]
-    probe = subprocess.run([sys.executable, "-c", LIGHT_PROBE], input="\n".join("\t".join(c) for c in commands),
-                           capture_output=True, text=True, timeout=120)
+    commands = [
+        ["--help"],
+        ["--version"],
+        *([name, "--help"] for name in cli.commands),
+        *(["plot", name, "--help"] for name in cli.commands["plot"].commands),
+        ["synth", str(tmp_path / "corpus"), "--tracks", "2", "--seconds", "1"],
+        ["data", "scan", str(tmp_path / "corpus"), "--json"],
+        ["info", str(checkpoint), "--json"],
+        ["plot", "waveform", str(song), "-o", str(tmp_path / "w.png")],
+        ["plot", "spectrogram", str(song), "-o", str(tmp_path / "s.png"), "--scale", "mel"],
+    ]
+    probe = subprocess.run(
+        [sys.executable, "-c", LIGHT_PROBE],
+        input="\n".join("\t".join(c) for c in commands),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert probe.returncode == 0, probe.stderr[-2000:]
     assert probe.stdout == "", probe.stdout
     assert (tmp_path / "s.png").stat().st_size > 0 and (tmp_path / "corpus").is_dir()

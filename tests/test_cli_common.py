@@ -22,15 +22,25 @@ def group_raising(error: BaseException) -> click.Group:
     return tool
 
 
-@pytest.mark.parametrize("error, code, message", [
-    (InputError("song.wav: not audio\nmore detail"), 2, "aea: error: song.wav: not audio"),
-    (InputError("hop_seconds must be positive, got 0", settings=("hop_seconds",)), 2, "aea: error: --hop must be positive"),
-    (FileNotFoundError("missing.wav"), 2, "aea: error: missing.wav"),
-    (RuntimeError("the disk is full"), 1, "aea: error: the disk is full"),
-    (KeyboardInterrupt(), 130, "aea: interrupted"),
-    (SavedInterrupt("interrupted: saved runs/a; continue with resume=True", settings=("resume=True",)), 130,
-     "aea: interrupted: saved runs/a; continue with --resume"),
-])
+@pytest.mark.parametrize(
+    "error, code, message",
+    [
+        (InputError("song.wav: not audio\nmore detail"), 2, "aea: error: song.wav: not audio"),
+        (
+            InputError("hop_seconds must be positive, got 0", settings=("hop_seconds",)),
+            2,
+            "aea: error: --hop must be positive",
+        ),
+        (FileNotFoundError("missing.wav"), 2, "aea: error: missing.wav"),
+        (RuntimeError("the disk is full"), 1, "aea: error: the disk is full"),
+        (KeyboardInterrupt(), 130, "aea: interrupted"),
+        (
+            SavedInterrupt("interrupted: saved runs/a; continue with resume=True", settings=("resume=True",)),
+            130,
+            "aea: interrupted: saved runs/a; continue with --resume",
+        ),
+    ],
+)
 def test_errors_become_one_line_and_an_exit_code(error, code, message):
     result = CliRunner().invoke(group_raising(error), ["fail"])
     assert result.exit_code == code
@@ -61,8 +71,9 @@ def test_with_check_refuses_options_that_contradict_before_the_command_runs():
     assert CliRunner().invoke(checked, ["--a"]).exit_code == 0 and ran == [(True, False)]
 
 
-def test_the_model_comes_from_the_option_then_aea_model_then_the_latest_run_named_in_the_shell_s_words(tmp_path,
-                                                                                                        monkeypatch):
+def test_the_model_comes_from_the_option_then_aea_model_then_the_latest_run_named_in_the_shell_s_words(
+    tmp_path, monkeypatch
+):
     from autoenc_audio.cli.common import chosen_model
     from autoenc_audio.runs import NoModelError, RunFiles, record_latest_run
 
@@ -74,8 +85,9 @@ def test_the_model_comes_from_the_option_then_aea_model_then_the_latest_run_name
     monkeypatch.setenv("AEA_MODEL", "")  # empty: unset
     with pytest.raises(NoModelError) as raised:
         chosen_model(None, cache)
-    assert in_flag_terms(raised.value) == ("no checkpoint given: pass --model (a checkpoint or run folder) or AEA_MODEL, "
-                                           "or train one with 'aea train'")
+    assert in_flag_terms(raised.value) == (
+        "no checkpoint given: pass --model (a checkpoint or run folder) or AEA_MODEL, or train one with 'aea train'"
+    )
     record_latest_run(cache, runs[2])
     assert chosen_model(None, cache)[1].startswith("latest training run")
     monkeypatch.setenv("AEA_MODEL", str(runs[1]))

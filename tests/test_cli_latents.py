@@ -68,7 +68,9 @@ def test_encode_one_song_gives_one_vector(env, tmp_path):
 
 @pytest.mark.slow
 def test_encode_many_writes_a_matrix_and_json_lines(env, tmp_path):
-    result = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "b.flac", "--crop", "center", "-o", tmp_path / "m.npz", "--json")
+    result = aea(
+        env, "encode", env["in"] / "a.mp3", env["in"] / "b.flac", "--crop", "center", "-o", tmp_path / "m.npz", "--json"
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [Path(line["path"]).name for line in lines] == ["a.mp3", "b.flac"]
@@ -99,7 +101,9 @@ def test_audio_bytes_on_stdin_are_one_input(env, tmp_path):
     stored = load(tmp_path / "z.pt")
     assert stored["latents"].shape == (512,) and stored["metadata"]["sources"] == ["<stdin>"]
     direct = aea(env, "encode", env["in"] / "b.flac", "-o", tmp_path / "direct.pt")
-    assert direct.exit_code == 0 and torch.allclose(stored["latents"], load(tmp_path / "direct.pt")["latents"], atol=1e-5)
+    assert direct.exit_code == 0 and torch.allclose(
+        stored["latents"], load(tmp_path / "direct.pt")["latents"], atol=1e-5
+    )
     rebuilt = aea(env, "reconstruct", "-", "-o", tmp_path / "out.wav", "--json", input=flac)
     from_file = aea(env, "reconstruct", env["in"] / "b.flac", "-o", tmp_path / "file.wav", "--json")
     assert rebuilt.exit_code == 0 and from_file.exit_code == 0, rebuilt.output + from_file.output
@@ -128,11 +132,22 @@ def test_empty_stdin_is_a_usage_error(env, tmp_path):
 def test_stdin_audio_is_named_stdin_in_errors_and_plots(env, tmp_path):
     """Notes, errors and figures name stdin's audio `<stdin>`, not the temporary file it is kept in."""
     broken = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=b"RIFF\x24\x00\x00\x00WAVEfmt garbage")
-    assert broken.exit_code == 2 and broken.stderr.startswith("aea: error: <stdin>: not a readable audio file"), broken.stderr
+    assert broken.exit_code == 2 and broken.stderr.startswith("aea: error: <stdin>: not a readable audio file"), (
+        broken.stderr
+    )
     assert "aea-stdin-" not in broken.stderr
     for whole in ([], ["--whole"]):
-        plotted = aea(env, "reconstruct", "-", *whole, "-o", tmp_path / f"out{len(whole)}.wav", "--plot", "--json",
-                      input=(env["in"] / "b.flac").read_bytes())
+        plotted = aea(
+            env,
+            "reconstruct",
+            "-",
+            *whole,
+            "-o",
+            tmp_path / f"out{len(whole)}.wav",
+            "--plot",
+            "--json",
+            input=(env["in"] / "b.flac").read_bytes(),
+        )
         assert plotted.exit_code == 0, plotted.output
         figure = json.loads(plotted.stdout.splitlines()[-1])["figure"]
         assert Path(figure).exists() and Path(figure).stat().st_size > 10_000
@@ -156,7 +171,9 @@ def test_reconstruct_notes_short_and_silent_inputs_as_encode_does(env, tmp_path)
 
 @pytest.mark.slow
 def test_a_failing_input_is_reported_skipped_and_exit_1(env, tmp_path):
-    result = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "notes.wav", tmp_path / "missing.wav", "-o", tmp_path / "z.npy")
+    result = aea(
+        env, "encode", env["in"] / "a.mp3", env["in"] / "notes.wav", tmp_path / "missing.wav", "-o", tmp_path / "z.npy"
+    )
     assert result.exit_code == 1
     assert "aea: error: " + str(env["in"] / "notes.wav") + ": not a readable audio file" in result.stderr
     assert "missing.wav: no such file" in result.stderr and "Traceback" not in result.output
@@ -168,14 +185,17 @@ def test_a_failing_input_is_reported_skipped_and_exit_1(env, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args, message", [
-    (["encode", "{tmp}/missing.wav", "-o", "{tmp}/z.pt"], "missing.wav: no such file"),
-    (["encode", "{in}/notes.wav", "-o", "{tmp}/z.pt"], "notes.wav: not a readable audio file"),
-    (["encode", "{in}/a.mp3", "-o", "{tmp}/z.txt"], "latent files end in"),
-    (["decode", "{tmp}/missing.pt", "-o", "{tmp}/x.wav"], "missing.pt: no such file"),
-    (["decode", "{in}/a.mp3", "-o", "{tmp}/x.wav"], "a.mp3: not a latent file"),
-    (["reconstruct", "{in}/notes.wav", "-o", "{tmp}/x.wav"], "notes.wav: not a readable audio file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["encode", "{tmp}/missing.wav", "-o", "{tmp}/z.pt"], "missing.wav: no such file"),
+        (["encode", "{in}/notes.wav", "-o", "{tmp}/z.pt"], "notes.wav: not a readable audio file"),
+        (["encode", "{in}/a.mp3", "-o", "{tmp}/z.txt"], "latent files end in"),
+        (["decode", "{tmp}/missing.pt", "-o", "{tmp}/x.wav"], "missing.pt: no such file"),
+        (["decode", "{in}/a.mp3", "-o", "{tmp}/x.wav"], "a.mp3: not a latent file"),
+        (["reconstruct", "{in}/notes.wav", "-o", "{tmp}/x.wav"], "notes.wav: not a readable audio file"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(env, tmp_path, args, message):
     result = aea(env, *[a.format(tmp=tmp_path, **{"in": env["in"]}) for a in args])
     assert result.exit_code == 2, result.output
@@ -225,7 +245,9 @@ def test_reconstruct_prints_metrics_and_saves_the_input(env, tmp_path):
     result = aea(env, "reconstruct", env["in"] / "a.mp3", "-o", tmp_path / "r.wav", "--save-input", "--json")
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
-    assert {"snr_db", "si_sdr_db", "mrstft", "mel_l1"} <= set(record) and record["input"] == str(tmp_path / "r.input.wav")
+    assert {"snr_db", "si_sdr_db", "mrstft", "mel_l1"} <= set(record) and record["input"] == str(
+        tmp_path / "r.input.wav"
+    )
     assert (tmp_path / "r.wav").exists() and (tmp_path / "r.input.wav").exists()
     table = aea(env, "reconstruct", env["in"] / "b.flac", "-o", tmp_path / "b.wav")
     assert table.exit_code == 0 and "si_sdr_db" in table.stdout and "mrstft" in table.stdout
@@ -240,7 +262,9 @@ def test_reconstruct_of_a_louder_than_full_scale_input_warns_that_the_saved_inpu
     result = aea(env, "reconstruct", loud, "-o", tmp_path / "r.wav", "--save-input", "--json")
     assert result.exit_code == 0, result.output
     saved_input = [line for line in result.stderr.splitlines() if "r.input.wav" in line]
-    assert len(saved_input) == 1 and saved_input[0].startswith(f"aea: warning: {tmp_path / 'r.input.wav'}: "), result.stderr
+    assert len(saved_input) == 1 and saved_input[0].startswith(f"aea: warning: {tmp_path / 'r.input.wav'}: "), (
+        result.stderr
+    )
     assert "clipped (peak 1.6" in saved_input[0] and json.loads(result.stdout)["snr_db"] is not None
     saved, _ = soundfile.read(tmp_path / "r.input.wav")
     assert np.abs(saved).max() == pytest.approx(1.0, abs=1e-3)
@@ -277,14 +301,43 @@ def test_generate_random_is_reproducible_with_sidecar(env, tmp_path):
 @pytest.mark.slow
 def test_generate_average_and_interpolate(env, tmp_path):
     a, b = env["in"] / "a.mp3", env["in"] / "b.flac"
-    result = aea(env, "generate", "--mode", "average", "--from", a, b, "--weights", "3,1", "-o", tmp_path / "avg.wav", "--json")
+    result = aea(
+        env, "generate", "--mode", "average", "--from", a, b, "--weights", "3,1", "-o", tmp_path / "avg.wav", "--json"
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["weights"] == [0.75, 0.25]
-    label = aea(env, "generate", "--mode", "average", "--label", "low", "--data", env["root"] / "songs",
-                "--cache-dir", env["root"] / "cache", "-o", tmp_path / "low.wav", "--json")
+    label = aea(
+        env,
+        "generate",
+        "--mode",
+        "average",
+        "--label",
+        "low",
+        "--data",
+        env["root"] / "songs",
+        "--cache-dir",
+        env["root"] / "cache",
+        "-o",
+        tmp_path / "low.wav",
+        "--json",
+    )
     assert label.exit_code == 0, label.output
     assert json.loads(label.stdout)["label"] == "low"
-    steps = aea(env, "generate", "--mode", "interpolate", "--from", a, b, "--steps", 3, "--method", "slerp", "-o", tmp_path / "i")
+    steps = aea(
+        env,
+        "generate",
+        "--mode",
+        "interpolate",
+        "--from",
+        a,
+        b,
+        "--steps",
+        3,
+        "--method",
+        "slerp",
+        "-o",
+        tmp_path / "i",
+    )
     assert steps.exit_code == 0, steps.output
     names = sorted(p.name for p in (tmp_path / "i").glob("*.wav"))
     assert names == ["000-interpolate.wav", "001-interpolate.wav", "002-interpolate.wav"]
@@ -295,11 +348,17 @@ def test_generate_average_and_interpolate(env, tmp_path):
 @pytest.mark.slow
 def test_model_comes_from_env_or_latest_run(env, tmp_path):
     song = env["in"] / "a.mp3"
-    via_env = CliRunner().invoke(cli, ["encode", str(song), "-o", str(tmp_path / "e.pt"), "--cache-dir", str(tmp_path)],
-                                 env={"AEA_MODEL": str(env["run"])})
+    via_env = CliRunner().invoke(
+        cli,
+        ["encode", str(song), "-o", str(tmp_path / "e.pt"), "--cache-dir", str(tmp_path)],
+        env={"AEA_MODEL": str(env["run"])},
+    )
     assert via_env.exit_code == 0, via_env.output
-    none = CliRunner().invoke(cli, ["generate", "--mode", "random", "-o", str(tmp_path / "g.wav"), "--cache-dir", str(tmp_path)],
-                              env={"AEA_MODEL": ""})
+    none = CliRunner().invoke(
+        cli,
+        ["generate", "--mode", "random", "-o", str(tmp_path / "g.wav"), "--cache-dir", str(tmp_path)],
+        env={"AEA_MODEL": ""},
+    )
     assert none.exit_code == 2 and "aea train" in none.stderr
 
 
@@ -307,17 +366,31 @@ def test_model_comes_from_env_or_latest_run(env, tmp_path):
 def test_stdin_stdout_pipeline_in_a_subprocess(env, tmp_path):
     environment = {**os.environ, "AEA_MODEL": str(env["model"]), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "autoenc_audio"]
-    encoder = subprocess.Popen(command + ["encode", str(env["in"] / "a.mp3"), "-o", "-"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=environment)
-    decoder = subprocess.run(command + ["decode", "-", "-o", str(tmp_path / "out.wav")], stdin=encoder.stdout,
-                             capture_output=True, env=environment, timeout=120)
+    encoder = subprocess.Popen(
+        command + ["encode", str(env["in"] / "a.mp3"), "-o", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment,
+    )
+    decoder = subprocess.run(
+        command + ["decode", "-", "-o", str(tmp_path / "out.wav")],
+        stdin=encoder.stdout,
+        capture_output=True,
+        env=environment,
+        timeout=120,
+    )
     encoder.stdout.close()
     assert encoder.wait(timeout=60) == 0, encoder.stderr.read().decode()
     assert decoder.returncode == 0, decoder.stderr.decode()
     audio, rate = soundfile.read(tmp_path / "out.wav")
     assert rate == 8000 and audio.shape == (8000,)
-    to_stdout = subprocess.run(command + ["decode", "-", "-o", "-"], input=_encoded(env, tmp_path), capture_output=True,
-                               env=environment, timeout=120)
+    to_stdout = subprocess.run(
+        command + ["decode", "-", "-o", "-"],
+        input=_encoded(env, tmp_path),
+        capture_output=True,
+        env=environment,
+        timeout=120,
+    )
     assert to_stdout.returncode == 0, to_stdout.stderr.decode()
     assert soundfile.read(io.BytesIO(to_stdout.stdout))[0].shape == (8000,)
 
@@ -330,8 +403,10 @@ def _encoded(env, tmp_path) -> bytes:
 @pytest.mark.slow
 def test_writing_to_a_closed_stdout_is_one_line_and_exit_1(env):
     """`aea ... -o - >&-`: the shell closed standard output; say so instead of a Python error."""
-    for args in (["reconstruct", env["in"] / "b.flac", "-o", "-", "--model", env["model"]],
-                 ["plot", "history", env["run"], "-o", "-"]):
+    for args in (
+        ["reconstruct", env["in"] / "b.flac", "-o", "-", "--model", env["model"]],
+        ["plot", "history", env["run"], "-o", "-"],
+    ):
         command = " ".join(shlex.quote(str(part)) for part in [sys.executable, "-m", "autoenc_audio", *args])
         result = subprocess.run(command + " >&-", shell=True, stderr=subprocess.PIPE, text=True)
         assert result.returncode == 1, args

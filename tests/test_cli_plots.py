@@ -27,8 +27,17 @@ def setup(tmp_path_factory, write_songs, make_checkpoint):
     root = tmp_path_factory.mktemp("plots")
     songs = write_songs(root / "songs")
     checkpoint = make_checkpoint(songs, root / "cache", root / "run" / "best.safetensors")
-    records = [{"epoch": e, "train_loss": 2.0 / e, "val_loss": 2.1 / e, "val_snr_db": float(e), "val_mrstft": 2.0 / e,
-                "val_mel_l1": 1.0 / e} for e in (1, 2, 3)]
+    records = [
+        {
+            "epoch": e,
+            "train_loss": 2.0 / e,
+            "val_loss": 2.1 / e,
+            "val_snr_db": float(e),
+            "val_mrstft": 2.0 / e,
+            "val_mel_l1": 1.0 / e,
+        }
+        for e in (1, 2, 3)
+    ]
     (root / "run" / "history.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     return {"root": root, "songs": songs, "model": checkpoint, "cache": root / "cache"}
 
@@ -40,7 +49,16 @@ def run(setup, *args):
 
 def test_waveform_and_spectrogram(setup, tmp_path):
     song = setup["songs"] / "low" / "low.00000.wav"
-    result = run(setup, "waveform", song, setup["songs"] / "high" / "high.00001.wav", "-o", tmp_path / "w.png", "--size", "640x480")
+    result = run(
+        setup,
+        "waveform",
+        song,
+        setup["songs"] / "high" / "high.00001.wav",
+        "-o",
+        tmp_path / "w.png",
+        "--size",
+        "640x480",
+    )
     assert result.exit_code == 0, result.output
     assert png_size(tmp_path / "w.png") == (640, 480)
     result = run(setup, "spectrogram", song, "--scale", "mel", "-o", tmp_path / "s.png", "--size", "800x300", "--json")
@@ -78,11 +96,22 @@ def test_latent_files_are_decoded(setup, tmp_path):
 
 
 def test_compare_history_latents(setup, tmp_path):
-    result = run(setup, "compare", setup["songs"] / "high" / "high.00000.wav", "-o", tmp_path / "c.png", "--size", "1000x700", "--json")
+    result = run(
+        setup,
+        "compare",
+        setup["songs"] / "high" / "high.00000.wav",
+        "-o",
+        tmp_path / "c.png",
+        "--size",
+        "1000x700",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert {"snr_db", "mrstft", "mel_l1"} <= set(json.loads(result.output)["metrics"])
     assert png_size(tmp_path / "c.png") == (1000, 700)
-    result = run(setup, "history", setup["root"] / "run", setup["root"] / "run", "-o", tmp_path / "h.png", "--size", "900x600")
+    result = run(
+        setup, "history", setup["root"] / "run", setup["root"] / "run", "-o", tmp_path / "h.png", "--size", "900x600"
+    )
     assert result.exit_code == 0, result.output
     assert png_size(tmp_path / "h.png") == (900, 600)
     result = run(setup, "latents", "--data", setup["songs"], "-o", tmp_path / "l.png", "--size", "700x600")
@@ -93,13 +122,16 @@ def test_compare_history_latents(setup, tmp_path):
     assert png_size(tmp_path / "l3.png") == (1000, 800)
 
 
-@pytest.mark.parametrize("args, message", [
-    (("waveform", "missing.wav", "-o", "{tmp}/x.png"), "missing.wav: no such file"),
-    (("compare", "missing.wav", "-o", "{tmp}/x.png"), "missing.wav: no such file"),
-    (("history", "{tmp}", "-o", "{tmp}/x.png"), "no history.jsonl"),
-    (("waveform", "{song}", "--offset", "99", "-o", "{tmp}/x.png"), "past the end"),
-    (("latents", "--data", "{tmp}/nothing", "-o", "{tmp}/x.png"), "no such folder"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("waveform", "missing.wav", "-o", "{tmp}/x.png"), "missing.wav: no such file"),
+        (("compare", "missing.wav", "-o", "{tmp}/x.png"), "missing.wav: no such file"),
+        (("history", "{tmp}", "-o", "{tmp}/x.png"), "no history.jsonl"),
+        (("waveform", "{song}", "--offset", "99", "-o", "{tmp}/x.png"), "past the end"),
+        (("latents", "--data", "{tmp}/nothing", "-o", "{tmp}/x.png"), "no such folder"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(setup, tmp_path, args, message):
     song = setup["songs"] / "low" / "low.00000.wav"
     args = [a.format(tmp=tmp_path, song=song) for a in args]
@@ -112,8 +144,11 @@ def test_bad_input_is_one_line_and_exit_2(setup, tmp_path, args, message):
 def test_bad_size_and_no_model(setup, tmp_path):
     song = setup["songs"] / "low" / "low.00000.wav"
     assert run(setup, "waveform", song, "-o", tmp_path / "x.png", "--size", "big").exit_code == 2
-    result = CliRunner().invoke(cli, ["plot", "compare", str(song), "-o", str(tmp_path / "x.png"), "--cache-dir", str(tmp_path)],
-                                env={"AEA_MODEL": ""})
+    result = CliRunner().invoke(
+        cli,
+        ["plot", "compare", str(song), "-o", str(tmp_path / "x.png"), "--cache-dir", str(tmp_path)],
+        env={"AEA_MODEL": ""},
+    )
     assert result.exit_code == 2 and "aea train" in result.output
 
 
@@ -123,6 +158,10 @@ def test_corrupt_history_is_one_line_exit_2(setup, tmp_path):
     result = run(setup, "history", tmp_path / "run", "-o", tmp_path / "h.png")
     assert result.exit_code == 2
     assert "history.jsonl: corrupt line 2" in result.output and "Traceback" not in result.output
-    (tmp_path / "run" / "history.jsonl").write_text('{"epoch": 1, "val_loss": 1.0}\n[1, 2]\n')  # valid JSON, not a record
+    (tmp_path / "run" / "history.jsonl").write_text(
+        '{"epoch": 1, "val_loss": 1.0}\n[1, 2]\n'
+    )  # valid JSON, not a record
     result = run(setup, "history", tmp_path / "run", "-o", tmp_path / "h.png")
-    assert result.exit_code == 2 and "history.jsonl: corrupt line 2 (a record is a JSON object, not list)" in result.output
+    assert (
+        result.exit_code == 2 and "history.jsonl: corrupt line 2 (a record is a JSON object, not list)" in result.output
+    )

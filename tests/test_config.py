@@ -27,7 +27,7 @@ def test_unknown_preset_lists_the_presets(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="^sead: no such config file or preset \\(presets: default, demo, "):
         load_config("sead")
-    (tmp_path / "seed").write_text('[train]\nlr = 0.5\n')  # a file of that name wins over the preset
+    (tmp_path / "seed").write_text("[train]\nlr = 0.5\n")  # a file of that name wins over the preset
     assert load_config("seed").train.lr == 0.5
     (tmp_path / "tiny").mkdir()  # a folder does not (e.g. a run folder named like the preset)
     assert load_config("tiny") == load_config(PRESETS_DIR / "tiny.toml")

@@ -27,8 +27,13 @@ def genre_folder(tmp_path, make_audio):
     root = tmp_path / "genres"
     for label_number, label in enumerate(["blues", "jazz", "rock"]):
         for number in range(4):
-            make_audio(f"genres/{label}/{label}.{number:05d}.wav", seconds=3.5, rate=16000, channels=2,
-                       freq=200.0 + 50 * label_number + 10 * number)
+            make_audio(
+                f"genres/{label}/{label}.{number:05d}.wav",
+                seconds=3.5,
+                rate=16000,
+                channels=2,
+                freq=200.0 + 50 * label_number + 10 * number,
+            )
     return root
 
 
@@ -81,8 +86,11 @@ def test_split_by_track_is_deterministic_disjoint_and_stratified(genre_folder):
 
 def test_a_small_label_among_large_ones_is_still_trained_on(tmp_path):
     """Round-robin alone sent all three tracks of a small label to test (real bench music did this)."""
-    tracks = [Track(tmp_path / f"{label}{i}.wav", label, 60.0) for label, count in (("a", 3), ("b", 17), ("c", 10), ("d", 63))
-              for i in range(count)]
+    tracks = [
+        Track(tmp_path / f"{label}{i}.wav", label, 60.0)
+        for label, count in (("a", 3), ("b", 17), ("c", 10), ("d", 63))
+        for i in range(count)
+    ]
     split = split_tracks(tracks, 0.1, 0.1, seed=0)
     labels = {name: [t.label for t in members] for name, members in split.items()}
     assert len(split["test"]) == 9 and len(split["validation"]) == 9 and sum(map(len, split.values())) == 93
@@ -100,7 +108,9 @@ def test_a_small_label_among_large_ones_is_still_trained_on(tmp_path):
 
 
 def test_prepare_dataset_no_track_on_two_sides(genre_folder, tmp_path):
-    prepared = prepare_dataset(genre_folder, AUDIO, DataConfig(validation_fraction=0.25, test_fraction=0.25), tmp_path / "cache")
+    prepared = prepare_dataset(
+        genre_folder, AUDIO, DataConfig(validation_fraction=0.25, test_fraction=0.25), tmp_path / "cache"
+    )
     sources = {name: {str(t.path) for t in split.index.tracks} for name, split in prepared.splits.items()}
     assert not sources["train"] & sources["test"]
     assert len(prepared.splits["train"]) == 6 * 3
@@ -160,7 +170,9 @@ def test_parallel_fill_matches_serial(genre_folder, tmp_path):
 def test_short_track_gives_one_padded_clip(tmp_path, make_audio):
     make_audio("songs/a.wav", seconds=0.4, rate=8000)
     make_audio("songs/b.wav", seconds=2.0, rate=8000)
-    prepared = prepare_dataset(tmp_path / "songs", AUDIO, DataConfig(validation_fraction=0, test_fraction=0), tmp_path / "c")
+    prepared = prepare_dataset(
+        tmp_path / "songs", AUDIO, DataConfig(validation_fraction=0, test_fraction=0), tmp_path / "c"
+    )
     train = prepared.splits["train"]
     assert len(train) == 3
     clips = [train[i][0] for i in range(3)]

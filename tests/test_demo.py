@@ -15,7 +15,9 @@ from autoenc_audio.cli import cli
 @pytest.mark.slow
 def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path, check_page):
     out = tmp_path / "demo"
-    result = CliRunner().invoke(cli, ["demo", "--config", "tiny", "--out", str(out), "--cache-dir", str(tmp_path / "cache")])
+    result = CliRunner().invoke(
+        cli, ["demo", "--config", "tiny", "--out", str(out), "--cache-dir", str(tmp_path / "cache")]
+    )
     assert result.exit_code == 0, result.output
     assert "demo: reconstruction of held-out" in result.stdout and "held-out mrstft" in result.stdout
 
@@ -47,7 +49,12 @@ def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path
 def test_demo_keeps_a_run_already_in_its_folder_unless_told_to_overwrite(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "best.safetensors").write_bytes(b"someone's model")
-    result = CliRunner().invoke(cli, ["demo", "--config", "tiny", "--out", str(tmp_path / "run"), "--cache-dir", str(tmp_path / "cache")])
-    assert result.exit_code == 2 and "already holds a run: give another --out, or replace it with --overwrite" in result.stderr
+    result = CliRunner().invoke(
+        cli, ["demo", "--config", "tiny", "--out", str(tmp_path / "run"), "--cache-dir", str(tmp_path / "cache")]
+    )
+    assert (
+        result.exit_code == 2
+        and "already holds a run: give another --out, or replace it with --overwrite" in result.stderr
+    )
     assert (tmp_path / "run" / "best.safetensors").read_bytes() == b"someone's model"
     assert not (tmp_path / "cache").exists()  # refused before any work

@@ -50,11 +50,15 @@ def test_every_relative_link_resolves():
 def test_a_broken_link_is_caught(tmp_path):
     page = tmp_path / "page.md"
     (tmp_path / "there.md").write_text("# A heading\n")
-    page.write_text("[ok](there.md) [ok](there.md#a-heading) [gone](missing.md) [bad](there.md#nope)\n"
-                    "```\n[in code](ignored.md)\n```\n")
+    page.write_text(
+        "[ok](there.md) [ok](there.md#a-heading) [gone](missing.md) [bad](there.md#nope)\n"
+        "```\n[in code](ignored.md)\n```\n"
+    )
     assert broken_links(page) == ["missing.md (no such file)", "there.md#nope (no such heading)"]
 
 
 def test_the_readme_is_the_short_path():
     lines = len((ROOT / "README.md").read_text().splitlines())
-    assert lines <= README_MAX_LINES, f"README.md has {lines} lines; move deep dives to docs/ (at most {README_MAX_LINES})"
+    assert lines <= README_MAX_LINES, (
+        f"README.md has {lines} lines; move deep dives to docs/ (at most {README_MAX_LINES})"
+    )

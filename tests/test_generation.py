@@ -36,7 +36,11 @@ def setup(tmp_path_factory):
             t = np.arange(int(3.2 * 8000)) / 8000
             melody = np.sin(2 * np.pi * base * (1 + number / 8) * t) * (0.5 + 0.3 * np.sin(2 * np.pi * 2 * t))
             hits = (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
-            soundfile.write(root / "songs" / label / f"{label}.{number:05d}.wav", (0.4 * melody + 0.2 * hits).astype("float32"), 8000)
+            soundfile.write(
+                root / "songs" / label / f"{label}.{number:05d}.wav",
+                (0.4 * melody + 0.2 * hits).astype("float32"),
+                8000,
+            )
     models = {}
     for kind in ("ae", "vae"):
         config = load_config(ROOT / "configs" / "tiny.toml").override(train={"epochs": 2}, model={"kind": kind})
@@ -122,7 +126,9 @@ def test_interpolation_goes_from_a_to_b(setup):
     for method in ("linear", "slerp"):
         generation = interpolate(ae, paths, steps=5, method=method)
         assert generation.latents.shape == (5, 512)
-        assert torch.allclose(generation.latents[0], a, atol=1e-4) and torch.allclose(generation.latents[-1], b, atol=1e-4)
+        assert torch.allclose(generation.latents[0], a, atol=1e-4) and torch.allclose(
+            generation.latents[-1], b, atol=1e-4
+        )
     linear = interpolate(ae, paths, steps=3).latents
     assert torch.allclose(linear[1], (a + b) / 2, atol=1e-6)
     u, v = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])

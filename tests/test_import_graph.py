@@ -96,8 +96,13 @@ def cycles(graph: dict[str, dict[str, list[str]]]) -> list[list[str]]:
 def test_no_cycle_among_the_package_s_top_level_parts():
     graph = import_graph()
     found = cycles(graph)
-    detail = [f"{a} -> {b} ({', '.join(graph[a][b])})" for component in found for a in component for b in component
-              if b in graph.get(a, {})]
+    detail = [
+        f"{a} -> {b} ({', '.join(graph[a][b])})"
+        for component in found
+        for a in component
+        for b in component
+        if b in graph.get(a, {})
+    ]
     assert not found, f"import cycles among {found}:\n" + "\n".join(detail)
 
 
@@ -106,7 +111,9 @@ def test_the_graph_sees_lazy_and_relative_imports():
     assert "pages" in graph["analysis"]  # a lazy `from ..pages.analysis import ...` inside run_analysis
     assert ROOT in graph["latents"]  # `from .. import __version__`: the root package, not a module named __version__
     assert "plots" in graph["quality"]  # `from .. import plots` inside a function: the module plots
-    assert [part for part, imports in graph.items() if "cli" in imports] == ["__main__"]  # the library never calls the CLI
+    assert [part for part, imports in graph.items() if "cli" in imports] == [
+        "__main__"
+    ]  # the library never calls the CLI
 
 
 def test_a_cycle_is_found_and_named():

@@ -44,7 +44,9 @@ def model(tmp_path_factory):
     root = tmp_path_factory.mktemp("latents")
     for label in ("low", "high"):
         for number in range(3):
-            write_song(root / "songs" / label / f"{label}.{number}.wav", 3.2, 8000, 1, seed=number + 5 * (label == "high"))
+            write_song(
+                root / "songs" / label / f"{label}.{number}.wav", 3.2, 8000, 1, seed=number + 5 * (label == "high")
+            )
     config = load_config(ROOT / "configs" / "tiny.toml").override(train={"epochs": 2})
     train(config, root / "run", root / "cache", data_root=root / "songs")
     return load_checkpoint(root / "run" / "best.safetensors")
@@ -143,8 +145,11 @@ def test_crop_modes_choose_the_offset(model, songs):
 @pytest.mark.slow
 def test_failing_inputs_are_reported_and_skipped(model, songs):
     seen = []
-    result = encode_inputs(model, [str(songs["bad"]), str(songs["a"]), "missing.wav"],
-                           on_error=lambda source, error: seen.append((source, str(error))))
+    result = encode_inputs(
+        model,
+        [str(songs["bad"]), str(songs["a"]), "missing.wav"],
+        on_error=lambda source, error: seen.append((source, str(error))),
+    )
     assert [s for s, _ in seen] == [str(songs["bad"]), "missing.wav"]
     assert "not a readable audio file" in seen[0][1] and "no such file" in seen[1][1]
     assert result.latent_file.latents.shape == (1, 512) and result.latent_file.sources == [str(songs["a"])]
@@ -183,8 +188,14 @@ def test_whole_track_failing_part_way_leaves_the_next_track_aligned(model, songs
     damaged = tmp_path / "damaged.flac"
     damaged.write_bytes(good[: len(good) // 2] + np.random.default_rng(0).bytes(20000))
     failures = []
-    result = encode_inputs(model, [str(damaged), str(songs["a"])], whole=True, hop_seconds=1.0, batch_size=2,
-                           on_error=lambda source, error: failures.append(source))
+    result = encode_inputs(
+        model,
+        [str(damaged), str(songs["a"])],
+        whole=True,
+        hop_seconds=1.0,
+        batch_size=2,
+        on_error=lambda source, error: failures.append(source),
+    )
     metadata = result.latent_file.metadata
     assert failures == [str(damaged)]
     assert result.latent_file.latents.shape == (3, 512)
@@ -197,7 +208,9 @@ def test_inputs_expand_from_folders_globs_and_stdin(songs, tmp_path):
     folder = songs["a"].parent
     paths, problems = expand_inputs([str(folder)])
     assert str(songs["a"]) in paths and str(songs["long"]) in paths and not problems
-    paths, problems = expand_inputs([str(folder / "*.flac"), "-", str(tmp_path / "nothing*.wav")], ["x.wav\n", "\n", " y.mp3 "])
+    paths, problems = expand_inputs(
+        [str(folder / "*.flac"), "-", str(tmp_path / "nothing*.wav")], ["x.wav\n", "\n", " y.mp3 "]
+    )
     assert paths == [str(songs["long"]), "x.wav", "y.mp3"] and problems[0][1] == "no files match this pattern"
     assert single_input(["song.wav"]) and not single_input([str(folder)]) and not single_input(["-"])
 
@@ -209,8 +222,9 @@ def test_inputs_expand_from_folders_globs_and_stdin(songs, tmp_path):
 def test_encode_then_decode_equals_reconstruct(model, songs, tmp_path):
     latent = encode_inputs(model, [str(songs["a"])], crop="center", vector=True).latent_file
     decode_file(model, latent, str(tmp_path / "decoded.wav"))
-    written = reconstruct_inputs(model, [str(songs["a"])], str(tmp_path / "reconstructed.wav"), crop="center",
-                                 save_input=True)
+    written = reconstruct_inputs(
+        model, [str(songs["a"])], str(tmp_path / "reconstructed.wav"), crop="center", save_input=True
+    )
     assert (tmp_path / "decoded.wav").read_bytes() == (tmp_path / "reconstructed.wav").read_bytes()
     assert set(written[0].metrics) == {"snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db"}
     original, _ = soundfile.read(tmp_path / "reconstructed.input.wav")
@@ -220,8 +234,9 @@ def test_encode_then_decode_equals_reconstruct(model, songs, tmp_path):
 
 @pytest.mark.slow
 def test_reconstruct_whole_track_streams_and_measures(model, songs, tmp_path):
-    written = reconstruct_inputs(model, [str(songs["long"])], str(tmp_path / "whole.flac"), whole=True, save_input=True,
-                                 batch_size=5)[0]
+    written = reconstruct_inputs(
+        model, [str(songs["long"])], str(tmp_path / "whole.flac"), whole=True, save_input=True, batch_size=5
+    )[0]
     audio, _ = soundfile.read(tmp_path / "whole.flac")
     original, _ = soundfile.read(tmp_path / "whole.input.flac")
     assert len(audio) == len(original) == 23 * 8000 and written.rows == (0, 45)

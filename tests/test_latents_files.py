@@ -8,15 +8,29 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc_audio.latents.files import (FORMATS, LatentFile, LatentFileError, format_for, from_bytes, load_latents,
-                                        make_metadata, save_latents, sniff_format)
+from autoenc_audio.latents.files import (
+    FORMATS,
+    LatentFile,
+    LatentFileError,
+    format_for,
+    from_bytes,
+    load_latents,
+    make_metadata,
+    save_latents,
+    sniff_format,
+)
 
 
 def sample(kind="matrix"):
     latents = torch.randn(3, 40) if kind != "vector" else torch.randn(40)
     rows = 1 if kind == "vector" else 3
-    fields = {"sources": [f"song{i}.mp3" for i in range(rows)], "offsets": [0.5 * i for i in range(rows)],
-              "padded": [False] * rows, "model_fingerprint": "0123456789abcdef", "sample_rate": 8000}
+    fields = {
+        "sources": [f"song{i}.mp3" for i in range(rows)],
+        "offsets": [0.5 * i for i in range(rows)],
+        "padded": [False] * rows,
+        "model_fingerprint": "0123456789abcdef",
+        "sample_rate": 8000,
+    }
     if kind == "sequence":
         fields.update(hop_samples=4000, tracks=[{"source": "song0.mp3", "start": 0, "stop": 3, "samples": 16000}])
     return LatentFile(latents, make_metadata(kind, latents, **fields))
@@ -107,11 +121,14 @@ def test_format_from_extension_or_flag():
         format_for("z.pt", "json")
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty input"),
-    (b"RIFF....WAVEfmt ", "not a latent file"),
-    (b"hello world, not latents", "not a latent file"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "empty input"),
+        (b"RIFF....WAVEfmt ", "not a latent file"),
+        (b"hello world, not latents", "not a latent file"),
+    ],
+)
 def test_bad_files_are_one_line_errors(tmp_path, content, message):
     path = tmp_path / "bad.pt"
     path.write_bytes(content)
@@ -145,7 +162,10 @@ def test_a_file_with_python_objects_is_refused_in_one_line(tmp_path):
     torch.save({"latents": torch.zeros(4), "metadata": {"x": Evil()}}, path)
     with pytest.raises(LatentFileError) as refused:
         load_latents(path)
-    assert str(refused.value) == f"{path}: holds Python objects, not plain tensors; refused (aea never runs code from a file)"
+    assert (
+        str(refused.value)
+        == f"{path}: holds Python objects, not plain tensors; refused (aea never runs code from a file)"
+    )
 
 
 def test_newer_version_and_foreign_format_are_refused(tmp_path):

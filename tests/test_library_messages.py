@@ -40,18 +40,21 @@ def flags_in_messages(path: Path, root: Path = PACKAGE.parent) -> list[str]:
 
 
 def test_no_library_error_or_warning_names_a_command_line_flag():
-    library = [path for path in sorted(PACKAGE.rglob("*.py"))
-               if path.relative_to(PACKAGE).parts[0] != "cli"]
+    library = [path for path in sorted(PACKAGE.rglob("*.py")) if path.relative_to(PACKAGE).parts[0] != "cli"]
     found = [hit for path in library for hit in flags_in_messages(path)]
     assert not found, "library messages naming a flag (name the parameter, the CLI adds the flag):\n" + "\n".join(found)
 
 
 def test_the_scan_finds_a_flag_in_an_error_and_a_warning_but_not_in_other_strings(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text('def check(n):\n    if n < 1:\n        raise ValueError(f"--steps must be at least 1, got {n}")\n'
-                      '    warnings.warn("use --naive")\n    return ["opusenc", "--quiet"]\n')
-    assert flags_in_messages(sample, tmp_path) == ["sample.py:3: '--steps must be at least 1, got '",
-                                                   "sample.py:4: 'use --naive'"]
+    sample.write_text(
+        'def check(n):\n    if n < 1:\n        raise ValueError(f"--steps must be at least 1, got {n}")\n'
+        '    warnings.warn("use --naive")\n    return ["opusenc", "--quiet"]\n'
+    )
+    assert flags_in_messages(sample, tmp_path) == [
+        "sample.py:3: '--steps must be at least 1, got '",
+        "sample.py:4: 'use --naive'",
+    ]
 
 
 def test_a_library_error_names_the_parameter_and_the_value_and_the_cli_its_flag():
@@ -61,27 +64,46 @@ def test_a_library_error_names_the_parameter_and_the_value_and_the_cli_its_flag(
         whole_track_hop_samples(110250, 22050, 9.0)
     with pytest.raises(InputError, match=r"^latents must be comma-separated whole numbers, got '512,big'$") as latents:
         parse_latents("512,big")
-    with pytest.raises(InputError, match=r"^model\.latent must be between 1 and the clip length \(8000 samples\), "
-                                         r"got 9000$") as latent:
+    with pytest.raises(
+        InputError,
+        match=r"^model\.latent must be between 1 and the clip length \(8000 samples\), "
+        r"got 9000$",
+    ) as latent:
         build_model(ModelConfig(latent=9000), AudioConfig(sample_rate=8000, clip_seconds=1.0))
     assert in_flag_terms(hop.value).startswith("--hop must be between")
     assert in_flag_terms(latents.value) == "--latents must be comma-separated whole numbers, got '512,big'"
     assert in_flag_terms(latent.value) == "--latent must be between 1 and the clip length (8000 samples), got 9000"
 
 
-@pytest.mark.parametrize("error, shown", [
-    (InputError("hop_seconds must be positive, got 0", settings=("hop_seconds",)), "--hop must be positive, got 0"),
-    (InputError("runs/a already holds a run: continue it with resume=True, or start it again with overwrite=True",
-                settings=("resume=True", "overwrite=True")),
-     "runs/a already holds a run: continue it with --resume, or start it again with --overwrite"),
-    (SavedInterrupt("interrupted: saved runs/run_dir/last.safetensors; continue with resume=True and run_dir runs/run_dir",
-                    settings=("resume=True", "run_dir")),
-     "interrupted: saved runs/run_dir/last.safetensors; continue with --resume and --out runs/run_dir"),
-    (InputError("out '-' (standard output) takes one output", settings=()), "out '-' (standard output) takes one output"),
-    (InputError("x.wav: 2 clips of 5 s; 32 are needed (or ask for fewer with clips=N)", settings=("clips=N",)),
-     "x.wav: 2 clips of 5 s; 32 are needed (or ask for fewer with --clips N)"),
-    (ValueError("clips must be positive"), "clips must be positive"),
-])
+@pytest.mark.parametrize(
+    "error, shown",
+    [
+        (InputError("hop_seconds must be positive, got 0", settings=("hop_seconds",)), "--hop must be positive, got 0"),
+        (
+            InputError(
+                "runs/a already holds a run: continue it with resume=True, or start it again with overwrite=True",
+                settings=("resume=True", "overwrite=True"),
+            ),
+            "runs/a already holds a run: continue it with --resume, or start it again with --overwrite",
+        ),
+        (
+            SavedInterrupt(
+                "interrupted: saved runs/run_dir/last.safetensors; continue with resume=True and run_dir runs/run_dir",
+                settings=("resume=True", "run_dir"),
+            ),
+            "interrupted: saved runs/run_dir/last.safetensors; continue with --resume and --out runs/run_dir",
+        ),
+        (
+            InputError("out '-' (standard output) takes one output", settings=()),
+            "out '-' (standard output) takes one output",
+        ),
+        (
+            InputError("x.wav: 2 clips of 5 s; 32 are needed (or ask for fewer with clips=N)", settings=("clips=N",)),
+            "x.wav: 2 clips of 5 s; 32 are needed (or ask for fewer with --clips N)",
+        ),
+        (ValueError("clips must be positive"), "clips must be positive"),
+    ],
+)
 def test_the_cli_puts_each_listed_setting_s_flag_in_its_place_and_nothing_else(error, shown):
     assert in_flag_terms(error) == shown
 
@@ -89,10 +111,17 @@ def test_the_cli_puts_each_listed_setting_s_flag_in_its_place_and_nothing_else(e
 def test_every_flag_the_cli_substitutes_is_a_flag_of_some_command():
     from autoenc_audio.cli import cli
 
-    options = {option for command in _commands(cli) for parameter in command.params
-               for option in getattr(parameter, "opts", [])}
-    not_flags = {setting: flag for setting, flag in FLAG_FOR_SETTING.items()
-                 if flag.startswith("-") and flag.split()[0] not in options}
+    options = {
+        option
+        for command in _commands(cli)
+        for parameter in command.params
+        for option in getattr(parameter, "opts", [])
+    }
+    not_flags = {
+        setting: flag
+        for setting, flag in FLAG_FOR_SETTING.items()
+        if flag.startswith("-") and flag.split()[0] not in options
+    }
     assert not not_flags, f"settings mapped to flags no command has: {not_flags}"
 
 
@@ -109,4 +138,6 @@ def test_a_setting_the_message_does_not_spell_is_appended_and_a_quoted_value_is_
     error = InputError("method 'mode' is not for mode 'interpolate'", settings=("method", "mode", "seconds"))
     options = {"method": "--method", "mode": "--mode", "seconds": "--seconds"}
     assert in_flag_terms(error, options) == "--method 'mode' is not for --mode 'interpolate' [--seconds]"
-    assert in_flag_terms(error) == "method 'mode' is not for mode 'interpolate'"  # no command, no table entry: as raised
+    assert (
+        in_flag_terms(error) == "method 'mode' is not for mode 'interpolate'"
+    )  # no command, no table entry: as raised

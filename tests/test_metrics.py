@@ -75,12 +75,15 @@ def test_silent_reference_gives_no_nan() -> None:
 def test_against_silence_spectral_convergence_measures_the_estimate_above_a_floor() -> None:
     """A silent input's reconstruction gets a sane score: louder noise scores worse, nothing explodes."""
     silence = torch.zeros(1, 22050)
-    scores = [float(metrics.stft_distance(silence, level * torch.randn(1, 22050), 1024)[0]) for level in (1e-5, 1e-3, 1e-1)]
+    scores = [
+        float(metrics.stft_distance(silence, level * torch.randn(1, 22050), 1024)[0]) for level in (1e-5, 1e-3, 1e-1)
+    ]
     assert scores[0] < 2 < scores[1] < scores[2] < 5000, scores
     assert float(metrics.stft_distance(silence, silence, 1024)[0]) < 1e-3  # silence reconstructed as silence: perfect
     music = torch.sin(torch.arange(22050) * 0.05)[None] * 0.3
-    floorless = ((metrics.stft_magnitude(music, 1024) - metrics.stft_magnitude(0.9 * music, 1024)).norm()
-                 / metrics.stft_magnitude(music, 1024).norm())
+    floorless = (
+        metrics.stft_magnitude(music, 1024) - metrics.stft_magnitude(0.9 * music, 1024)
+    ).norm() / metrics.stft_magnitude(music, 1024).norm()
     assert float(metrics.stft_distance(music, 0.9 * music, 1024)[0]) == pytest.approx(float(floorless), rel=1e-5)
 
 
@@ -129,8 +132,18 @@ def test_shape_mismatch_is_an_error() -> None:
 def test_report_numbers_are_formatted_one_way() -> None:
     """Tables and reports show missing or non-finite values as a dash, large counts grouped."""
     assert [metrics.format_value(v) for v in (None, float("nan"), float("inf"), 0.4567, 657237, 1234.5)] == [
-        "–", "–", "–", "0.46", "657,237", "1,234.50"]
+        "–",
+        "–",
+        "–",
+        "0.46",
+        "657,237",
+        "1,234.50",
+    ]
     assert metrics.format_value(12.34, 0) == "12" and metrics.format_value("n/a") == "n/a"
     import numpy as np
 
-    assert [metrics.format_value(v) for v in (np.float32(0.456), np.float64("nan"), np.int64(18376))] == ["0.46", "–", "18,376"]
+    assert [metrics.format_value(v) for v in (np.float32(0.456), np.float64("nan"), np.int64(18376))] == [
+        "0.46",
+        "–",
+        "18,376",
+    ]

@@ -43,8 +43,18 @@ def _music(batch: int, samples: int, seed: int = 0, bright: bool = False) -> tor
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 @pytest.mark.parametrize("decoder,envelope", [("gated", 0.0), ("gated", 0.28), ("energy", 0.094)])
 def test_exact_latent_size_for_full_clips(latent: int, kind: str, decoder: str, envelope: float) -> None:
-    model = build_frame(ModelConfig(latent=latent, kind=kind, width=8, blocks=1, envelope=envelope, decoder=decoder,
-                                    envelope_start=0.0 if decoder == "energy" else 0.25), CLIP)
+    model = build_frame(
+        ModelConfig(
+            latent=latent,
+            kind=kind,
+            width=8,
+            blocks=1,
+            envelope=envelope,
+            decoder=decoder,
+            envelope_start=0.0 if decoder == "energy" else 0.25,
+        ),
+        CLIP,
+    )
     assert model.latent_size == latent
     audio = torch.zeros(1, 1, CLIP)
     audio[..., ::97] = 0.1
@@ -137,8 +147,18 @@ def test_vae_starts_near_the_ae() -> None:
 def test_a_few_training_steps_lower_the_loss(decoder: str, envelope: float) -> None:
     torch.manual_seed(0)
     audio = _music(2, 4096)
-    model = build_frame(ModelConfig(latent=256, hop=256, width=16, blocks=1, envelope=envelope, decoder=decoder,
-                                    envelope_start=0.0 if decoder == "energy" else 0.25), 4096)
+    model = build_frame(
+        ModelConfig(
+            latent=256,
+            hop=256,
+            width=16,
+            blocks=1,
+            envelope=envelope,
+            decoder=decoder,
+            envelope_start=0.0 if decoder == "energy" else 0.25,
+        ),
+        4096,
+    )
     model.initialize_from_data(audio)
     # lr 3e-4: at 1e-3 Adam's first sign-like steps overshoot from the PCA start (loss rises, then recovers)
     optimiser = torch.optim.Adam(model.parameters(), lr=3e-4)
@@ -184,8 +204,11 @@ def _drum(generator: torch.Generator) -> torch.Tensor:
     for hit in (0.1, 0.35, 0.6, 0.85):
         start = int((hit + 0.02 * float(torch.rand(1, generator=generator))) * RATE)
         tail = t[: SECOND - start]
-        audio[start:] += 0.6 * torch.exp(-tail * 30) * (0.5 * torch.randn(len(tail), generator=generator)
-                                                        + torch.sin(2 * math.pi * 80 * tail))
+        audio[start:] += (
+            0.6
+            * torch.exp(-tail * 30)
+            * (0.5 * torch.randn(len(tail), generator=generator) + torch.sin(2 * math.pi * 80 * tail))
+        )
     return audio
 
 
@@ -196,7 +219,9 @@ def _ladder(generator: torch.Generator) -> torch.Tensor:
     audio = torch.zeros(SECOND)
     detune = 1 + 0.02 * float(torch.rand(1, generator=generator))
     for k in range(7):
-        audio[k * step : (k + 1) * step] = 0.3 * torch.sin(2 * math.pi * 110 * detune * 2**k * t[k * step : (k + 1) * step])
+        audio[k * step : (k + 1) * step] = 0.3 * torch.sin(
+            2 * math.pi * 110 * detune * 2**k * t[k * step : (k + 1) * step]
+        )
     return audio
 
 

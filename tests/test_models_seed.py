@@ -167,7 +167,12 @@ def test_explicit_layers_are_used_and_checked():
     )
     assert seed_layers(explicit, CLIP).describe(CLIP).endswith("-> 8 x 2297")
     two_layers = ModelConfig(
-        arch="seed", latent=4 * 1024, seed_channels=(3, 4), seed_kernels=(4, 4), seed_strides=(2, 2), seed_paddings=(1, 1)
+        arch="seed",
+        latent=4 * 1024,
+        seed_channels=(3, 4),
+        seed_kernels=(4, 4),
+        seed_strides=(2, 2),
+        seed_paddings=(1, 1),
     )
     model = build_seed(two_layers, 4096)
     assert model(torch.randn(1, 1, 4096))["recon"].shape == (1, 1, 4096)

@@ -30,8 +30,9 @@ def project() -> dict:
 
 def test_every_third_party_import_is_a_declared_dependency():
     declared = {re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower() for spec in project()["dependencies"]}
-    third_party = {name for name in top_level_imports() - {"autoenc_audio", "__future__"}
-                   if name not in sys.stdlib_module_names}
+    third_party = {
+        name for name in top_level_imports() - {"autoenc_audio", "__future__"} if name not in sys.stdlib_module_names
+    }
     undeclared = {DISTRIBUTIONS.get(name, name) for name in third_party} - declared
     assert not undeclared, f"imported but not in pyproject.toml's dependencies: {sorted(undeclared)}"
 

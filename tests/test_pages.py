@@ -18,8 +18,17 @@ def _piece(folder: Path, name: str, seconds: float, rate: int = 8000) -> dict:
     t = np.arange(int(seconds * rate)) / rate
     path = folder / f"{name}.wav"
     soundfile.write(path, (0.3 * np.sin(2 * np.pi * 330 * t) * (t % 0.5 < 0.25)).astype("float32"), rate)
-    record = {"path": str(path), "mode": "random", "method": "prior", "seed": 3, "seconds": seconds, "jumps": 4,
-              "sources": [str(folder / "song a.mp3")], "prior_fingerprint": "abc123", "model": "x/best.safetensors"}
+    record = {
+        "path": str(path),
+        "mode": "random",
+        "method": "prior",
+        "seed": 3,
+        "seconds": seconds,
+        "jumps": 4,
+        "sources": [str(folder / "song a.mp3")],
+        "prior_fingerprint": "abc123",
+        "model": "x/best.safetensors",
+    }
     sidecar = path.with_suffix(".json")
     sidecar.write_text(json.dumps(record))
     return {**record, "sidecar": str(sidecar)}
@@ -34,7 +43,7 @@ def test_text_is_escaped_and_a_missing_file_says_so_instead_of_a_broken_player(t
     assert "<audio" not in missing and "missing" in missing and "gone.wav" in missing
     assert "<img" not in figure(page, tmp_path / "gone.png", "a figure")
     assert "&amp;" in table(["a&b"], [[1.23456, None, [1, 2]]]) and ">1.235<" in table(["x"], [[1.23456]])
-    assert "<th scope=\"row\">seed</th>" in facts([("seed", 3)])
+    assert '<th scope="row">seed</th>' in facts([("seed", 3)])
     html = document("t<", "lede", "<p>body</p>")
     assert html.startswith("<!doctype html>") and "<title>t&lt;</title>" in html and "<script" not in html
 

@@ -35,7 +35,9 @@ def test_compare_of_a_silent_original_scales_colours_to_the_reconstruction(tmp_p
     real_save = plots.save_figure
 
     def keep(figure, path, fmt=None):
-        drawn["limits"] = [axis.collections[0].get_clim() for axis in figure.axes if "spectrogram" in axis.get_title(loc="left")]
+        drawn["limits"] = [
+            axis.collections[0].get_clim() for axis in figure.axes if "spectrogram" in axis.get_title(loc="left")
+        ]
         drawn["zoom"] = [axis.get_xlim() for axis in figure.axes if axis.get_title(loc="left").startswith("zoom")][0]
         return real_save(figure, path, fmt)
 
@@ -54,7 +56,10 @@ def test_waveforms_and_spectrograms(tmp_path):
     signals = [("a", signal(), RATE), ("b", signal(2.0, 220.0), RATE)]
     assert png_size(plots.plot_waveforms(signals, tmp_path / "w.png", size=(800, 500))) == (800, 500)
     for scale in ("log", "mel"):
-        assert png_size(plots.plot_spectrograms(signals, tmp_path / f"s-{scale}.png", scale, size=(700, 400))) == (700, 400)
+        assert png_size(plots.plot_spectrograms(signals, tmp_path / f"s-{scale}.png", scale, size=(700, 400))) == (
+            700,
+            400,
+        )
 
 
 def test_formats_follow_the_option_or_extension(tmp_path):
@@ -67,12 +72,27 @@ def test_formats_follow_the_option_or_extension(tmp_path):
 
 
 def test_history_and_latent_map(tmp_path):
-    records = [{"epoch": e, "train_loss": 3 - e * 0.3, "val_loss": 3.2 - e * 0.3, "val_snr_db": e, "val_mrstft": 2 - e * 0.1,
-                "val_mel_l1": 1 - e * 0.05, "best": True} for e in range(1, 6)]
-    assert png_size(plots.plot_history([("a", records), ("b", records[:3])], tmp_path / "h.png", size=(1000, 700))) == (1000, 700)
+    records = [
+        {
+            "epoch": e,
+            "train_loss": 3 - e * 0.3,
+            "val_loss": 3.2 - e * 0.3,
+            "val_snr_db": e,
+            "val_mrstft": 2 - e * 0.1,
+            "val_mel_l1": 1 - e * 0.05,
+            "best": True,
+        }
+        for e in range(1, 6)
+    ]
+    assert png_size(plots.plot_history([("a", records), ("b", records[:3])], tmp_path / "h.png", size=(1000, 700))) == (
+        1000,
+        700,
+    )
     points = np.random.default_rng(0).normal(size=(40, 3))
     labels = ["x"] * 20 + ["y"] * 20
-    assert png_size(plots.plot_latent_map(points[:, :2], labels, tmp_path / "m2.png", "map", ["a", "b"], size=(600, 500))) == (600, 500)
+    assert png_size(
+        plots.plot_latent_map(points[:, :2], labels, tmp_path / "m2.png", "map", ["a", "b"], size=(600, 500))
+    ) == (600, 500)
     assert png_size(plots.plot_latent_map(points, labels, tmp_path / "m3.png", "map", ["a", "b", "c"])) == (1000, 800)
 
 
@@ -100,6 +120,12 @@ def test_latent_map_legend_lists_a_label_seen_only_in_test_clips(tmp_path, monke
 
     monkeypatch.setattr(plots, "save_figure", keep)
     points = np.random.default_rng(0).normal(size=(6, 2))
-    plots.plot_latent_map(points, ["a", "a", "b", "b", "c", "c"], tmp_path / "m.png", "map", ["x", "y"],
-                          markers=[False, True, False, False, True, True])
+    plots.plot_latent_map(
+        points,
+        ["a", "a", "b", "b", "c", "c"],
+        tmp_path / "m.png",
+        "map",
+        ["x", "y"],
+        markers=[False, True, False, False, True, True],
+    )
     assert drawn["legend"] == ["a (2)", "b (2)", "c (2)"]

@@ -40,7 +40,13 @@ def run(tmp_path_factory):
     checkpoint = load_checkpoint(root / "run" / "best.safetensors")
     prior_config = dataclasses.replace(config.prior, epochs=8, device="cpu")
     train_prior(checkpoint, root / "run", prior_config, root / "cache")
-    return {"root": root, "dir": root / "run", "checkpoint": checkpoint, "config": prior_config, "cache": root / "cache"}
+    return {
+        "root": root,
+        "dir": root / "run",
+        "checkpoint": checkpoint,
+        "config": prior_config,
+        "cache": root / "cache",
+    }
 
 
 def test_the_prior_learns_its_loss_falls(run):
@@ -115,11 +121,13 @@ def test_resume_after_an_interruption_keeps_the_same_best_state(run, tmp_path):
 def test_resume_takes_a_new_patience_and_the_cli_keeps_the_old_one_unless_told(run, tmp_path):
     copy, config = _overfitting_prior(run, tmp_path, epochs=2, patience=7)
     train_prior(run["checkpoint"], copy, config, run["cache"])
-    resumed = train_prior(run["checkpoint"], copy, dataclasses.replace(config, epochs=3, patience=2), run["cache"],
-                          resume=True)
+    resumed = train_prior(
+        run["checkpoint"], copy, dataclasses.replace(config, epochs=3, patience=2), run["cache"], resume=True
+    )
     assert load_prior(prior_path(copy)).config.patience == resumed.config.patience == 2
-    result = aea("train-prior", "--model", copy, "--epochs", "4", "--resume", "--device", "cpu", "--cache-dir",
-                 run["cache"])
+    result = aea(
+        "train-prior", "--model", copy, "--epochs", "4", "--resume", "--device", "cpu", "--cache-dir", run["cache"]
+    )
     assert result.exit_code == 0, result.output
     assert load_prior(prior_path(copy)).config.patience == 2
 
@@ -170,15 +178,19 @@ def test_seconds_give_exact_lengths_and_a_seed_gives_the_same_audio(run, method)
 def test_a_continuation_starts_with_the_reconstruction_of_the_opening(run, tmp_path):
     song = tmp_path / "song.wav"
     t = np.arange(3 * 8000) / 8000
-    soundfile.write(song, (0.3 * np.sin(2 * np.pi * 330 * t) * (1 + np.sin(2 * np.pi * 2 * t)) / 2).astype("float32"), 8000)
+    soundfile.write(
+        song, (0.3 * np.sin(2 * np.pi * 330 * t) * (1 + np.sin(2 * np.pi * 2 * t)) / 2).astype("float32"), 8000
+    )
     checkpoint = run["checkpoint"]
-    piece = generate_pieces(checkpoint, GenerateRequest("continue", seconds=4.0, seed=1, sources=(str(song),))).pieces[0]
+    piece = generate_pieces(checkpoint, GenerateRequest("continue", seconds=4.0, seed=1, sources=(str(song),))).pieces[
+        0
+    ]
     assert len(piece.samples) == 4 * 8000 and piece.metadata["mode"] == "continue"
     clip = load_clip(song, checkpoint.config.audio, 0.0, np.random.default_rng(0))
     reconstruction = reconstruct_clips(checkpoint.model, torch.from_numpy(clip.samples).view(1, 1, -1))[0, 0].numpy()
     exact = 3 * checkpoint.model.clip_samples // 4 - checkpoint.model.frame_hop  # before the first window's fade
     assert np.allclose(piece.samples[:exact], reconstruction[:exact], atol=1e-5)
-    assert np.abs(piece.samples[checkpoint.model.clip_samples:]).max() > 1e-3, "nothing after the opening"
+    assert np.abs(piece.samples[checkpoint.model.clip_samples :]).max() > 1e-3, "nothing after the opening"
 
 
 def test_a_shorter_opening_is_continued_and_a_longer_one_refused(run, tmp_path):
@@ -187,7 +199,7 @@ def test_a_shorter_opening_is_continued_and_a_longer_one_refused(run, tmp_path):
     request = GenerateRequest("continue", seconds=3.0, seed=1, sources=(str(song),), prime_seconds=0.5)
     piece = generate_pieces(run["checkpoint"], request).pieces[0]
     assert len(piece.samples) == 3 * 8000 and piece.metadata["prime_seconds"] == 0.5
-    assert np.abs(piece.samples[: 4000]).max() > 0.05, "the opening is there"
+    assert np.abs(piece.samples[:4000]).max() > 0.05, "the opening is there"
     with pytest.raises(LatentError, match="at most one clip"):
         generate_pieces(run["checkpoint"], dataclasses.replace(request, prime_seconds=2.0))
 
@@ -206,7 +218,11 @@ def test_each_source_of_an_average_brings_its_own_nearest_clips(run):
     memory = prior.memory
     first, other = 0, int((memory.labels != memory.labels[0]).nonzero()[0, 0])
     alone = [style_mask(prior, memory.frames[[clip]]) for clip in (first, other)]
-    assert int(alone[0].sum()) == int(alone[1].sum()) == max(prior.config.style_min_clips, round(prior.config.style_share * memory.clips))
+    assert (
+        int(alone[0].sum())
+        == int(alone[1].sum())
+        == max(prior.config.style_min_clips, round(prior.config.style_share * memory.clips))
+    )
     assert bool(alone[0][first]) and bool(alone[1][other]), "a source's own clip is nearest to it"
     assert torch.equal(style_mask(prior, memory.frames[[first, other]]), alone[0] | alone[1])
 
@@ -246,8 +262,20 @@ def aea(*args):
 
 
 def test_cli_generates_with_a_sidecar_and_info_shows_the_prior(run, tmp_path):
-    result = aea("generate", "--model", run["dir"], "--mode", "random", "--seconds", "2.5", "--seed", "1", "-o",
-                 tmp_path / "r.wav", "--json")
+    result = aea(
+        "generate",
+        "--model",
+        run["dir"],
+        "--mode",
+        "random",
+        "--seconds",
+        "2.5",
+        "--seed",
+        "1",
+        "-o",
+        tmp_path / "r.wav",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout)
     assert record["method"] == "prior" and record["seed"] == 1 and record["prior_fingerprint"]
@@ -262,8 +290,21 @@ def test_cli_generates_with_a_sidecar_and_info_shows_the_prior(run, tmp_path):
 def test_cli_train_prior_says_which_epoch_it_kept_and_why_it_stopped(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run["dir"], copy)
-    result = aea("train-prior", "--model", copy, "--epochs", "3", "--patience", "1", "--overwrite", "--device", "cpu",
-                 "--cache-dir", run["cache"], "--json")
+    result = aea(
+        "train-prior",
+        "--model",
+        copy,
+        "--epochs",
+        "3",
+        "--patience",
+        "1",
+        "--overwrite",
+        "--device",
+        "cpu",
+        "--cache-dir",
+        run["cache"],
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     record = json.loads(result.stdout.strip().splitlines()[-1])
     assert record["kept_epoch"] in (1, 2, 3) and record["stopped"]
@@ -277,11 +318,32 @@ def test_cli_errors_are_one_line_with_exit_2(run, tmp_path):
     train(config, tmp_path / "other-run", run["cache"])
     shutil.copy(prior_path(run["dir"]), tmp_path / "other-run" / "prior.safetensors")
     cases = [
-        (["generate", "--model", tmp_path / "other-run", "--mode", "random", "-o", tmp_path / "x.wav"], "a prior of another model"),
+        (
+            ["generate", "--model", tmp_path / "other-run", "--mode", "random", "-o", tmp_path / "x.wav"],
+            "a prior of another model",
+        ),
         (["generate", "--model", run["dir"], "--mode", "continue", "-o", tmp_path / "x.wav"], "needs --from SONG"),
-        (["generate", "--model", run["dir"], "--mode", "random", "--seconds", "0", "-o", tmp_path / "x.wav"], "--seconds"),
-        (["generate", "--model", run["dir"], "--mode", "interpolate", "--method", "prior", "--from", "a", "b", "-o", "x.wav"],
-         "--method 'prior' is not for --mode 'interpolate'; use 'linear' or 'slerp'"),
+        (
+            ["generate", "--model", run["dir"], "--mode", "random", "--seconds", "0", "-o", tmp_path / "x.wav"],
+            "--seconds",
+        ),
+        (
+            [
+                "generate",
+                "--model",
+                run["dir"],
+                "--mode",
+                "interpolate",
+                "--method",
+                "prior",
+                "--from",
+                "a",
+                "b",
+                "-o",
+                "x.wav",
+            ],
+            "--method 'prior' is not for --mode 'interpolate'; use 'linear' or 'slerp'",
+        ),
     ]
     for args, message in cases:
         result = aea(*args)
@@ -296,7 +358,9 @@ def test_without_a_prior_random_falls_back_to_the_gaussian_and_says_so(run, tmp_
     result = aea("generate", "--model", bare, "--mode", "random", "-o", tmp_path / "g.wav", "--seed", "1")
     assert result.exit_code == 0, result.output
     assert result.stderr.count("\n") == 1 and "no prior for this model: using method 'gaussian'" in result.stderr
-    continued = aea("generate", "--model", bare, "--mode", "continue", "--from", tmp_path / "g.wav", "-o", tmp_path / "c.wav")
+    continued = aea(
+        "generate", "--model", bare, "--mode", "continue", "--from", tmp_path / "g.wav", "-o", tmp_path / "c.wav"
+    )
     assert continued.exit_code == 2 and "needs a prior" in continued.stderr
 
 
@@ -319,13 +383,29 @@ def test_a_loud_continuation_is_scaled_down_after_its_exact_opening():
 
 def test_generate_html_writes_a_page_of_its_pieces(run, tmp_path, check_page):
     out = tmp_path / "gen"
-    result = aea("generate", "--model", run["dir"], "--mode", "random", "--seconds", "2", "--n", "2", "--seed", "1",
-                 "-o", f"{out}/", "--html")
+    result = aea(
+        "generate",
+        "--model",
+        run["dir"],
+        "--mode",
+        "random",
+        "--seconds",
+        "2",
+        "--n",
+        "2",
+        "--seed",
+        "1",
+        "-o",
+        f"{out}/",
+        "--html",
+    )
     assert result.exit_code == 0, result.stderr
     assert f"page {out / 'index.html'}" in result.stdout
     report = check_page(out / "index.html")
     assert len(report.audio) == 2 and len(report.images) == 2
-    single = aea("generate", "--model", run["dir"], "--mode", "random", "--seed", "1", "-o", tmp_path / "one.wav", "--html")
+    single = aea(
+        "generate", "--model", run["dir"], "--mode", "random", "--seed", "1", "-o", tmp_path / "one.wav", "--html"
+    )
     assert single.exit_code == 0 and (tmp_path / "one.html").is_file() and (tmp_path / "one.png").is_file()
     refused = aea("generate", "--model", run["dir"], "--mode", "random", "-o", "-", "--html")
     assert refused.exit_code == 2 and "--html" in refused.stderr

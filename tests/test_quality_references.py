@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from autoenc_audio.quality.references import (FramePCAReference, OpusReference, ResampleReference, build_references,
-                                     opus_available, reference_metrics)
+from autoenc_audio.quality.references import (
+    FramePCAReference,
+    OpusReference,
+    ResampleReference,
+    build_references,
+    opus_available,
+    reference_metrics,
+)
 
 RATE, LENGTH = 8000, 8000
 
@@ -15,7 +21,9 @@ def clips(count, seed=0):
     out = []
     for _ in range(count):
         freqs = rng.uniform(80, 600, size=3)
-        out.append(sum(0.2 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in freqs) + 0.01 * rng.standard_normal(LENGTH))
+        out.append(
+            sum(0.2 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in freqs) + 0.01 * rng.standard_normal(LENGTH)
+        )
     return np.asarray(out, dtype=np.float32)
 
 

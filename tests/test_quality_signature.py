@@ -12,7 +12,9 @@ RATE = 22050
 
 
 def noise(seconds=1.0, seed=0):
-    return torch.from_numpy(np.random.default_rng(seed).standard_normal((2, int(RATE * seconds))).astype(np.float32) * 0.1)
+    return torch.from_numpy(
+        np.random.default_rng(seed).standard_normal((2, int(RATE * seconds))).astype(np.float32) * 0.1
+    )
 
 
 def test_octave_names_cover_the_spectrum_up_to_nyquist():

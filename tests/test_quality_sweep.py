@@ -17,8 +17,22 @@ ROOT = Path(__file__).resolve().parents[1]
 def swept(tmp_path_factory, write_songs):
     root = tmp_path_factory.mktemp("sweep")
     songs = write_songs(root / "songs", tracks=2, seconds=2.2)
-    args = ["sweep", "--latents", "512,256", "--data", str(songs), "--config", str(ROOT / "configs" / "tiny.toml"),
-            "--epochs", "1", "-o", str(root / "sweep"), "--cache-dir", str(root / "cache"), "--json"]
+    args = [
+        "sweep",
+        "--latents",
+        "512,256",
+        "--data",
+        str(songs),
+        "--config",
+        str(ROOT / "configs" / "tiny.toml"),
+        "--epochs",
+        "1",
+        "-o",
+        str(root / "sweep"),
+        "--cache-dir",
+        str(root / "cache"),
+        "--json",
+    ]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     return root, args, result
@@ -75,8 +89,21 @@ def test_without_opus_the_sweep_says_so_in_one_line(swept, monkeypatch):
 def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path, write_songs):
     """A saved config without an epoch limit reads back without one: the same sweep again reuses its models."""
     songs = write_songs(tmp_path / "songs", tracks=2, seconds=2.2)
-    args = ["sweep", "--latents", "256", "--data", str(songs), "--config", str(ROOT / "configs" / "tiny.toml"),
-            "--minutes-per-model", "0.02", "-o", str(tmp_path / "sweep"), "--cache-dir", str(tmp_path / "cache")]
+    args = [
+        "sweep",
+        "--latents",
+        "256",
+        "--data",
+        str(songs),
+        "--config",
+        str(ROOT / "configs" / "tiny.toml"),
+        "--minutes-per-model",
+        "0.02",
+        "-o",
+        str(tmp_path / "sweep"),
+        "--cache-dir",
+        str(tmp_path / "cache"),
+    ]
     first = CliRunner().invoke(cli, args)
     assert first.exit_code == 0, first.output
     again = CliRunner().invoke(cli, [*args, "--device", "cpu"])  # where it runs does not make a model stale
@@ -100,8 +127,11 @@ def test_rerun_with_other_settings_is_refused(swept):
 
 
 def test_proposal_rule():
-    rows = [{"latent": 4000, "mrstft": 1.0, "snr_db": 20.0}, {"latent": 2000, "mrstft": 1.08, "snr_db": 19.5},
-            {"latent": 1000, "mrstft": 1.3, "snr_db": 15.0}]
+    rows = [
+        {"latent": 4000, "mrstft": 1.0, "snr_db": 20.0},
+        {"latent": 2000, "mrstft": 1.08, "snr_db": 19.5},
+        {"latent": 1000, "mrstft": 1.3, "snr_db": 15.0},
+    ]
     assert propose(rows, ProposalRule("mrstft", 0.10))["latent"] == 2000
     assert propose(rows, ProposalRule("snr_db", 0.1))["latent"] == 4000
     assert propose(rows, ProposalRule("snr_db", 6.0))["latent"] == 1000
@@ -112,8 +142,20 @@ def test_proposal_rule():
 
 
 def test_bad_sizes_exit_2(tmp_path):
-    result = CliRunner().invoke(cli, ["sweep", "--latents", "512,99999", "--config", str(ROOT / "configs" / "tiny.toml"),
-                                      "-o", str(tmp_path / "s"), "--cache-dir", str(tmp_path)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "sweep",
+            "--latents",
+            "512,99999",
+            "--config",
+            str(ROOT / "configs" / "tiny.toml"),
+            "-o",
+            str(tmp_path / "s"),
+            "--cache-dir",
+            str(tmp_path),
+        ],
+    )
     assert result.exit_code == 2 and "between 1 and the clip length" in result.output
 
 
@@ -127,8 +169,14 @@ def test_the_sweep_page_lets_you_listen_down_the_sizes_in_a_browser(swept, check
     assert f"page: {out / 'index.html'}" in result.output
     report = check_page(out / "index.html")
     sources = [a["src"] for a in report.audio]
-    assert sources == ["audio/original.flac", "audio/original-2.flac", "audio/N512.flac", "audio/N512-2.flac",
-                       "audio/N256.flac", "audio/N256-2.flac"], "rows: the original, then each size from the largest"
+    assert sources == [
+        "audio/original.flac",
+        "audio/original-2.flac",
+        "audio/N512.flac",
+        "audio/N512-2.flac",
+        "audio/N256.flac",
+        "audio/N256-2.flac",
+    ], "rows: the original, then each size from the largest"
     html = (out / "index.html").read_text()
     assert "Proposed latent size" in html and "quality_vs_latent.png" in html and "spectrograms-2.png" in html
     assert len(report.images) == 3  # the chart and a spectrogram grid per clip

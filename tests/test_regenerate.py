@@ -26,9 +26,22 @@ from autoenc_audio.prior.train import train_prior
 from autoenc_audio.tomlwrite import dump_toml
 
 ROOT = Path(__file__).resolve().parents[1]
-NEWER_PRIOR_SETTINGS = ("shortest_beat_seconds", "longest_beat_seconds", "beat_tolerance_frames", "beat_match_frames",
-                        "same_beat_clips", "lookahead_frames", "max_repeats", "style_share", "style_min_clips",
-                        "style_tracks", "peak", "min_gain", "limiter_width", "validation_every")
+NEWER_PRIOR_SETTINGS = (
+    "shortest_beat_seconds",
+    "longest_beat_seconds",
+    "beat_tolerance_frames",
+    "beat_match_frames",
+    "same_beat_clips",
+    "lookahead_frames",
+    "max_repeats",
+    "style_share",
+    "style_min_clips",
+    "style_tracks",
+    "peak",
+    "min_gain",
+    "limiter_width",
+    "validation_every",
+)
 """The settings of 0.2.0 that were module constants in 0.1.0: files written before lack them."""
 torch.set_num_threads(1)
 
@@ -46,13 +59,17 @@ def run(tmp_path_factory, write_songs, make_checkpoint):
     return {"root": root, "songs": songs, "checkpoint": checkpoint, "cache": root / "cache"}
 
 
-@pytest.mark.parametrize("request_", [
-    GenerateRequest("random", seconds=2.5, n=2, seed=11, temperature=0.7),
-    GenerateRequest("random", "gaussian", seconds=1.5, n=2, seed=3),
-    GenerateRequest("continue", seed=5, prime_seconds=0.5, seconds=2.0, sources=("low/low.00001.wav",)),
-    GenerateRequest("average", seed=2, label="high"),
-    GenerateRequest("interpolate", steps=3, method="slerp", sources=("low/low.00000.wav", "high/high.00002.wav")),
-], ids=["random", "gaussian", "continue", "average", "interpolate"])
+@pytest.mark.parametrize(
+    "request_",
+    [
+        GenerateRequest("random", seconds=2.5, n=2, seed=11, temperature=0.7),
+        GenerateRequest("random", "gaussian", seconds=1.5, n=2, seed=3),
+        GenerateRequest("continue", seed=5, prime_seconds=0.5, seconds=2.0, sources=("low/low.00001.wav",)),
+        GenerateRequest("average", seed=2, label="high"),
+        GenerateRequest("interpolate", steps=3, method="slerp", sources=("low/low.00000.wav", "high/high.00002.wav")),
+    ],
+    ids=["random", "gaussian", "continue", "average", "interpolate"],
+)
 def test_a_piece_is_made_again_from_its_sidecar_alone(run, tmp_path, request_):
     sources = tuple(str(run["songs"] / source) for source in request_.sources)
     pieces = generate_pieces(run["checkpoint"], dataclasses.replace(request_, sources=sources)).pieces
@@ -67,8 +84,9 @@ def test_a_piece_is_made_again_from_its_sidecar_alone(run, tmp_path, request_):
 
 def test_the_sidecar_records_the_version_the_request_and_every_prior_setting(run, tmp_path):
     request = GenerateRequest("random", seconds=2.0, seed=4)
-    records = write_pieces(run["checkpoint"], generate_pieces(run["checkpoint"], request).pieces, str(tmp_path / "r.wav"),
-                           "random")
+    records = write_pieces(
+        run["checkpoint"], generate_pieces(run["checkpoint"], request).pieces, str(tmp_path / "r.wav"), "random"
+    )
     side = json.loads((tmp_path / "r.json").read_text())
     assert side["aea_version"] == __version__ == "0.2.0"
     assert side == {key: value for key, value in records[0].items() if key != "sidecar"}, "--json prints the sidecar"
@@ -113,9 +131,18 @@ def test_a_prior_stored_without_the_newer_settings_loads_with_the_values_it_was_
     save_file(tensors, tmp_path / "prior.safetensors", metadata=metadata)
     old = load_prior(tmp_path / "prior.safetensors")
     assert old.config == PriorConfig(**{key: value for key, value in config.items() if key not in NEWER_PRIOR_SETTINGS})
-    assert (old.config.shortest_beat_seconds, old.config.longest_beat_seconds, old.config.lookahead_frames,
-            old.config.max_repeats, old.config.same_beat_clips, old.config.style_share, old.config.style_tracks,
-            old.config.peak, old.config.min_gain, old.config.limiter_width) == (0.25, 1.5, 8, 3, 8, 0.125, 3, 0.99, 0.05, 64)
+    assert (
+        old.config.shortest_beat_seconds,
+        old.config.longest_beat_seconds,
+        old.config.lookahead_frames,
+        old.config.max_repeats,
+        old.config.same_beat_clips,
+        old.config.style_share,
+        old.config.style_tracks,
+        old.config.peak,
+        old.config.min_gain,
+        old.config.limiter_width,
+    ) == (0.25, 1.5, 8, 3, 8, 0.125, 3, 0.99, 0.05, 64)
 
 
 def test_a_run_config_written_before_the_newer_settings_still_loads(tmp_path):
@@ -127,9 +154,26 @@ def test_a_run_config_written_before_the_newer_settings_still_loads(tmp_path):
 
 def test_cli_warns_once_when_the_checkpoint_has_no_latent_statistics(run, tmp_path):
     assert run["checkpoint"].latent_mean is None  # an untrained model: no statistics were fitted
-    result = CliRunner().invoke(cli, ["generate", "--model", str(run["checkpoint"].path), "--mode", "random", "--method",
-                                      "gaussian", "--n", "2", "--seed", "1", "-o", str(tmp_path / "g.wav"), "--json"],
-                                env={"AEA_MODEL": ""})
+    result = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            "--model",
+            str(run["checkpoint"].path),
+            "--mode",
+            "random",
+            "--method",
+            "gaussian",
+            "--n",
+            "2",
+            "--seed",
+            "1",
+            "-o",
+            str(tmp_path / "g.wav"),
+            "--json",
+        ],
+        env={"AEA_MODEL": ""},
+    )
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if "no latent statistics" in line]
     assert len(warnings) == 1 and warnings[0].startswith("aea: warning: "), result.stderr  # once for both pieces

@@ -27,8 +27,20 @@ def two_runs(tmp_path_factory):
 @pytest.mark.slow
 def test_report_writes_one_page_for_several_runs_that_works_in_a_browser(two_runs, tmp_path, check_page):
     out = tmp_path / "report"
-    result = CliRunner().invoke(cli, ["report", str(two_runs / "small"), str(two_runs / "large"), "-o", str(out),
-                                      "--audio-format", "flac", "--cache-dir", str(two_runs / "cache")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            str(two_runs / "small"),
+            str(two_runs / "large"),
+            "-o",
+            str(out),
+            "--audio-format",
+            "flac",
+            "--cache-dir",
+            str(two_runs / "cache"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"page {out / 'index.html'}" in result.stdout
     html = (out / "index.html").read_text()
@@ -44,6 +56,16 @@ def test_report_writes_one_page_for_several_runs_that_works_in_a_browser(two_run
 def test_report_refuses_two_runs_of_one_folder_name(two_runs, tmp_path):
     (tmp_path / "small").mkdir()
     (tmp_path / "small" / "best.safetensors").write_bytes((two_runs / "small" / "best.safetensors").read_bytes())
-    result = CliRunner().invoke(cli, ["report", str(two_runs / "small"), str(tmp_path / "small"), "-o", str(tmp_path / "r"),
-                                      "--cache-dir", str(two_runs / "cache")])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            str(two_runs / "small"),
+            str(tmp_path / "small"),
+            "-o",
+            str(tmp_path / "r"),
+            "--cache-dir",
+            str(two_runs / "cache"),
+        ],
+    )
     assert result.exit_code == 2 and "share the folder name 'small'" in result.stderr

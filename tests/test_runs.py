@@ -5,7 +5,13 @@ import json
 import pytest
 
 from autoenc_audio.runs import (
-    NoModelError, RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run, resolve_model,
+    NoModelError,
+    RunError,
+    RunFiles,
+    checkpoint_in,
+    iterate_history,
+    record_latest_run,
+    resolve_model,
 )
 
 
@@ -34,7 +40,15 @@ def test_finished_needs_a_summary_and_resumable_needs_the_training_state(tmp_pat
 
 def test_clear_removes_the_previous_run_but_not_its_config(tmp_path):
     files = RunFiles(tmp_path)
-    for path in (files.last, files.best, tmp_path / "last.state.pt", files.history, files.summary, files.run, files.config):
+    for path in (
+        files.last,
+        files.best,
+        tmp_path / "last.state.pt",
+        files.history,
+        files.summary,
+        files.run,
+        files.config,
+    ):
         path.write_text("x")
     files.clear()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]

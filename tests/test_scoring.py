@@ -130,7 +130,7 @@ def test_continuity_of_a_steady_tone_is_one_and_of_white_noise_its_analytic_valu
     harmonic = sum(np.sin(2 * np.pi * 220 * k * SECONDS) / k for k in range(1, 8))
     assert F.continuity(_magnitude(harmonic)) > 0.97
     window = hann_window(F.N_FFT)
-    rho = (window[:-F.HOP] * window[F.HOP:]).sum() / (window**2).sum()
+    rho = (window[: -F.HOP] * window[F.HOP :]).sum() / (window**2).sum()
     analytic = _dilogarithm(rho**2) / _dilogarithm(1.0)  # 0.301
     noise = np.mean([F.continuity(_magnitude(_white(seed))) for seed in range(3)])
     assert noise == pytest.approx(analytic, abs=0.03)
@@ -211,8 +211,11 @@ def test_shaped_noise_has_the_spectrum_and_the_loudness_envelope():
 
 
 def test_checkpoint_data_reads_the_header_without_torch(tmp_path):
-    metadata = {"format": "aea-checkpoint", "config": json.dumps({"data": {"test_fraction": 0.2}}),
-                "info": json.dumps({"data": {"root": "/somewhere/music"}})}
+    metadata = {
+        "format": "aea-checkpoint",
+        "config": json.dumps({"data": {"test_fraction": 0.2}}),
+        "info": json.dumps({"data": {"root": "/somewhere/music"}}),
+    }
     header = json.dumps({"__metadata__": metadata}).encode()
     (tmp_path / "best.safetensors").write_bytes(len(header).to_bytes(8, "little") + header)
     root, data = checkpoint_data(tmp_path / "best.safetensors")
@@ -238,8 +241,13 @@ def test_scoring_never_imports_torch():
         assert report.rows[-1].copied == 1.0, report.rows[-1]
         print("torch" in sys.modules)
     """)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
 
@@ -268,13 +276,23 @@ def _run(*args: object):
 
 
 def test_score_puts_shaped_noise_far_and_new_real_music_near(music):
-    result = _run("score", music / "new", "--data", music / "data", "--clips", 16, "--json",
-                  "--cache-dir", music / "cache")
+    result = _run(
+        "score", music / "new", "--data", music / "data", "--clips", 16, "--json", "--cache-dir", music / "cache"
+    )
     assert result.exit_code == 0, result.output
     rows = {row["name"]: row for row in map(json.loads, result.output.strip().splitlines())}
-    held_out, floor, noise, new = (rows["held-out real (R)"], rows["real floor"], rows["shaped noise"],
-                                   rows[str(music / "new")])
-    assert [held_out["kind"], floor["kind"], noise["kind"], new["kind"]] == ["reference", "control", "control", "generated"]
+    held_out, floor, noise, new = (
+        rows["held-out real (R)"],
+        rows["real floor"],
+        rows["shaped noise"],
+        rows[str(music / "new")],
+    )
+    assert [held_out["kind"], floor["kind"], noise["kind"], new["kind"]] == [
+        "reference",
+        "control",
+        "control",
+        "generated",
+    ]
     assert held_out["clips"] == 16 and held_out["c2st"] is None  # 4 test tracks x 4 clips
     assert noise["c2st"] >= 0.9 and new["c2st"] <= 0.8 and floor["c2st"] <= 0.8
     assert noise["fd"] > 3 * new["fd"] and noise["fd"] > 3 * floor["fd"]
@@ -289,8 +307,11 @@ def test_score_with_a_model_uses_its_data_and_split(music, tmp_path):
     from autoenc_audio.config import AudioConfig, Config, DataConfig, ModelConfig
     from autoenc_audio.models import build_model
 
-    config = Config(audio=AudioConfig(sample_rate=2000, clip_seconds=1.0), data=DataConfig(test_fraction=0.2),
-                    model=ModelConfig(arch="seed", latent=96))
+    config = Config(
+        audio=AudioConfig(sample_rate=2000, clip_seconds=1.0),
+        data=DataConfig(test_fraction=0.2),
+        model=ModelConfig(arch="seed", latent=96),
+    )
     torch.manual_seed(0)
     save_checkpoint(tmp_path / "run" / "best.safetensors", build_model(config.model, config.audio), config)
     (tmp_path / "run" / "run.json").write_text(json.dumps({"data_root": str(music / "data")}))
@@ -306,7 +327,10 @@ def test_too_few_clips_and_bad_paths_are_one_line_errors(music, tmp_path):
     for args, expected in (
         ((short, "--data", music / "data"), f"aea: error: {short}: 2 clips of 5 s; 32 are needed"),
         ((tmp_path / "nope", "--data", music / "data"), f"aea: error: {tmp_path / 'nope'}: no such file or folder"),
-        ((music / "new", "--data", tmp_path / "nodata", "--clips", 8), f"aea: error: {tmp_path / 'nodata'}: no such folder"),
+        (
+            (music / "new", "--data", tmp_path / "nodata", "--clips", 8),
+            f"aea: error: {tmp_path / 'nodata'}: no such folder",
+        ),
         ((music / "new", "--data", music / "data", "--model", tmp_path), "aea score: error: give --model or --data"),
     ):
         result = _run("score", *args, "--cache-dir", tmp_path / "cache")

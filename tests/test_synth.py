@@ -133,9 +133,7 @@ def test_same_seed_gives_byte_identical_files(small_corpus: tuple[Path, list[Pat
 
 def test_tracks_are_dealt_round_robin_and_progress_is_reported(tmp_path: Path) -> None:
     calls: list[tuple[int, int]] = []
-    paths = write_corpus(
-        tmp_path, tracks=len(STYLES) + 2, seconds=0.2, progress=lambda *args: calls.append(args)
-    )
+    paths = write_corpus(tmp_path, tracks=len(STYLES) + 2, seconds=0.2, progress=lambda *args: calls.append(args))
     total = len(STYLES) + 2
     assert calls == [(done, total) for done in range(1, total + 1)]
     names = {p.relative_to(tmp_path).as_posix() for p in paths}

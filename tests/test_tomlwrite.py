@@ -9,11 +9,21 @@ from autoenc_audio.tomlwrite import dump_toml
 
 
 def test_values_of_every_kind_read_back_unchanged_and_none_is_left_out():
-    sections = {"a": {"flag": True, "count": 3, "rate": 2e-3, "name": 'say "hi"\n', "sizes": [1, 2],
-                      "weights": {"l1": 1.0, "kl": None}, "missing": None}}
+    sections = {
+        "a": {
+            "flag": True,
+            "count": 3,
+            "rate": 2e-3,
+            "name": 'say "hi"\n',
+            "sizes": [1, 2],
+            "weights": {"l1": 1.0, "kl": None},
+            "missing": None,
+        }
+    }
     read = tomllib.loads(dump_toml(sections))
-    assert read == {"a": {"flag": True, "count": 3, "rate": 2e-3, "name": 'say "hi"\n', "sizes": [1, 2],
-                          "weights": {"l1": 1.0}}}
+    assert read == {
+        "a": {"flag": True, "count": 3, "rate": 2e-3, "name": 'say "hi"\n', "sizes": [1, 2], "weights": {"l1": 1.0}}
+    }
 
 
 def test_a_config_survives_a_round_trip(tmp_path):

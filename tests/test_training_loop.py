@@ -10,7 +10,14 @@ import torch
 
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint, load_training_state
 from autoenc_audio.config import load_config
-from autoenc_audio.training.loop import RunError, SilentReporter, TrainingInterrupted, compute_losses, learning_rate, train
+from autoenc_audio.training.loop import (
+    RunError,
+    SilentReporter,
+    TrainingInterrupted,
+    compute_losses,
+    learning_rate,
+    train,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = load_config(ROOT / "configs" / "tiny.toml")
@@ -30,7 +37,9 @@ def songs(tmp_path_factory):
             t = np.arange(int(3.2 * 8000)) / 8000
             melody = np.sin(2 * np.pi * base * (1 + number / 8) * t) * (0.5 + 0.3 * np.sin(2 * np.pi * 2 * t))
             hits = (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
-            soundfile.write(root / label / f"{label}.{number:05d}.wav", (0.4 * melody + 0.2 * hits).astype("float32"), 8000)
+            soundfile.write(
+                root / label / f"{label}.{number:05d}.wav", (0.4 * melody + 0.2 * hits).astype("float32"), 8000
+            )
     return root
 
 
@@ -126,7 +135,13 @@ def test_ctrl_c_stops_at_a_batch_boundary_and_resumes_exactly(songs, tmp_path):
     config = tiny(epochs=2)
     train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
     with pytest.raises(TrainingInterrupted):
-        train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=AtStep(3, lambda: os.kill(os.getpid(), signal.SIGINT)))
+        train(
+            config,
+            tmp_path / "parts",
+            tmp_path / "cache",
+            data_root=songs,
+            reporter=AtStep(3, lambda: os.kill(os.getpid(), signal.SIGINT)),
+        )
     assert load_training_state(tmp_path / "parts" / "last.safetensors")["progress"]["step"] == 3
     train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)
     whole, parts = weights(tmp_path / "whole" / "last.safetensors"), weights(tmp_path / "parts" / "last.safetensors")
@@ -146,15 +161,25 @@ def test_a_finished_run_is_not_overwritten_unless_asked(songs, tmp_path):
     config = tiny(epochs=1)
     train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)
     before = (tmp_path / "run" / "best.safetensors").read_bytes()
-    with pytest.raises(RunError, match="run already holds a run: continue it with resume=True, or start it again with overwrite=True"):
+    with pytest.raises(
+        RunError, match="run already holds a run: continue it with resume=True, or start it again with overwrite=True"
+    ):
         train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs)
     assert (tmp_path / "run" / "best.safetensors").read_bytes() == before
     with pytest.raises(TrainingInterrupted):  # interrupted in its first epoch: no old file may remain beside it
-        train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs,
-              overwrite=True, reporter=AtStep(1, raise_interrupt))
+        train(
+            config.override(model={"latent": 97}),
+            tmp_path / "run",
+            tmp_path / "cache",
+            data_root=songs,
+            overwrite=True,
+            reporter=AtStep(1, raise_interrupt),
+        )
     assert not (tmp_path / "run" / "best.safetensors").exists() and not (tmp_path / "run" / "summary.json").exists()
     assert load_checkpoint(tmp_path / "run" / "last.safetensors").model.latent_size == 97
-    summary = train(config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs, overwrite=True)
+    summary = train(
+        config.override(model={"latent": 97}), tmp_path / "run", tmp_path / "cache", data_root=songs, overwrite=True
+    )
     assert summary["latent_size"] == 97
     with pytest.raises(RunError, match="give one of them"):
         train(config, tmp_path / "run", tmp_path / "cache", data_root=songs, resume=True, overwrite=True)
@@ -186,8 +211,23 @@ def test_resume_refuses_a_changed_split(songs, tmp_path):
 @pytest.mark.slow
 def test_two_process_gloo_run(songs, tmp_path):
     env = {**os.environ, "AEA_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "autoenc_audio", "train", "--config", str(ROOT / "configs" / "tiny.toml"),
-               "--data", str(songs), "--out", str(tmp_path / "ddp"), "--nproc", "2", "--device", "cpu", "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "autoenc_audio",
+        "train",
+        "--config",
+        str(ROOT / "configs" / "tiny.toml"),
+        "--data",
+        str(songs),
+        "--out",
+        str(tmp_path / "ddp"),
+        "--nproc",
+        "2",
+        "--device",
+        "cpu",
+        "--json",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -197,9 +237,14 @@ def test_two_process_gloo_run(songs, tmp_path):
     assert len(history) == 2  # rank 0 alone writes
 
 
-
-MATRIX = [("default", "ae", 0.0), ("default", "vae", 0.0), ("default", "ae", 0.25), ("default", "vae", 0.25),
-          ("seed", "ae", 0.0), ("seed", "vae", 0.0)]
+MATRIX = [
+    ("default", "ae", 0.0),
+    ("default", "vae", 0.0),
+    ("default", "ae", 0.25),
+    ("default", "vae", 0.25),
+    ("seed", "ae", 0.0),
+    ("seed", "vae", 0.0),
+]
 
 
 @pytest.fixture(scope="module")
@@ -212,8 +257,9 @@ def one_track(tmp_path_factory, write_songs):
 @pytest.mark.parametrize("arch, kind, envelope", MATRIX, ids=[f"{a}-{k}-envelope{e:g}" for a, k, e in MATRIX])
 def test_every_arch_kind_and_envelope_trains_through_the_loop(one_track, tmp_path, arch, kind, envelope):
     """Every model the CLI can build goes through the real `train()` loop, and its loss on the same clips falls."""
-    config = TINY.override(model={"arch": arch, "kind": kind, "envelope": envelope},
-                           train={"epochs": 3, "batch_size": 1, "lr": 5e-4})
+    config = TINY.override(
+        model={"arch": arch, "kind": kind, "envelope": envelope}, train={"epochs": 3, "batch_size": 1, "lr": 5e-4}
+    )
     summary = train(config, tmp_path / "run", tmp_path / "cache", data_root=one_track)
     history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
     assert [(r["epoch"], r["step"]) for r in history] == [(1, 4), (2, 8), (3, 12)]

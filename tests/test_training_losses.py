@@ -44,7 +44,9 @@ def test_default_losses_equal_reported_metrics() -> None:
     x, y = _pair()
     for item in range(len(x)):
         one_x, one_y = x[item : item + 1], y[item : item + 1]
-        assert float(losses.multi_resolution_stft_loss(one_x, one_y)) == pytest.approx(float(metrics.mrstft(one_x, one_y)), rel=1e-5)
+        assert float(losses.multi_resolution_stft_loss(one_x, one_y)) == pytest.approx(
+            float(metrics.mrstft(one_x, one_y)), rel=1e-5
+        )
     assert float(losses.mel_loss(x, y)) == pytest.approx(float(metrics.mel_l1(x, y).mean()), rel=1e-5)
 
 
@@ -100,4 +102,6 @@ def test_short_stft_sees_where_in_a_mel_frame_an_attack_lands() -> None:
 def test_shared_spectra_include_the_short_term() -> None:
     x, y = _pair()
     terms = losses.loss_terms(x, y, ["mrstft", "short_stft"])
-    assert float(terms["short_stft"]) == pytest.approx(float(metrics.mrstft(x, y, fft_sizes=(128, 256)).mean()), rel=1e-5)
+    assert float(terms["short_stft"]) == pytest.approx(
+        float(metrics.mrstft(x, y, fft_sizes=(128, 256)).mean()), rel=1e-5
+    )

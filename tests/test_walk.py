@@ -5,7 +5,14 @@ import torch
 
 from autoenc_audio.config import PriorConfig
 from autoenc_audio.generation.walk import (
-    WalkRequest, _crossfaded, _memory_of, _until_beat, beat_grid, beat_lags, onset_strength, walk,
+    WalkRequest,
+    _crossfaded,
+    _memory_of,
+    _until_beat,
+    beat_grid,
+    beat_lags,
+    onset_strength,
+    walk,
 )
 from autoenc_audio.prior.memory import EDGE_FRAMES, FrameMemory, fit_features
 from autoenc_audio.prior.model import FeaturePrior
@@ -28,10 +35,22 @@ def pulses(periods: list[int], offsets: list[int], playable: int = 60, channels:
 def hand_made_prior(frames: torch.Tensor, **settings) -> Prior:
     """A prior over `frames` (each clip its own track) with an untrained recurrent model, frames of 0.1 s."""
     clips = len(frames)
-    memory = FrameMemory(frames, torch.arange(clips), torch.zeros(clips, dtype=torch.int64),
-                         torch.full((clips,), -1, dtype=torch.int64), [])
-    defaults = {"feature_dims": 2, "hidden": 4, "context_frames": 2, "candidates": 4, "search_clips": 8,
-                "shortest_beat_seconds": 0.4, "longest_beat_seconds": 1.0}
+    memory = FrameMemory(
+        frames,
+        torch.arange(clips),
+        torch.zeros(clips, dtype=torch.int64),
+        torch.full((clips,), -1, dtype=torch.int64),
+        [],
+    )
+    defaults = {
+        "feature_dims": 2,
+        "hidden": 4,
+        "context_frames": 2,
+        "candidates": 4,
+        "search_clips": 8,
+        "shortest_beat_seconds": 0.4,
+        "longest_beat_seconds": 1.0,
+    }
     config = PriorConfig(**{**defaults, **settings})
     features = fit_features(memory, config.feature_dims)
     torch.manual_seed(0)
@@ -77,8 +96,14 @@ def test_a_run_is_shortened_to_end_on_a_beat_after_half_its_length():
 
 
 def test_the_walk_leaves_and_lands_on_beats():
-    prior = hand_made_prior(pulses([6] * 6, [0, 1, 2, 3, 4, 5], playable=96), beat_tolerance_frames=0,
-                            jump_probability=0.0, max_run_seconds=1.2, repeat_probability=0.0, crossfade_frames=0)
+    prior = hand_made_prior(
+        pulses([6] * 6, [0, 1, 2, 3, 4, 5], playable=96),
+        beat_tolerance_frames=0,
+        jump_probability=0.0,
+        max_run_seconds=1.2,
+        repeat_probability=0.0,
+        crossfade_frames=0,
+    )
     memory = _memory_of(prior)
     result = walk(prior, WalkRequest(frames=200, seed=1))
     assert len(result.jumps) >= 10
@@ -90,8 +115,13 @@ def test_the_walk_leaves_and_lands_on_beats():
 
 
 def test_a_replayed_run_plays_the_run_before_it_again_frame_for_frame():
-    prior = hand_made_prior(pulses([6, 5, 4, 6], [0, 1, 2, 3]), repeat_probability=1.0, max_repeats=2,
-                            crossfade_frames=0, jump_probability=0.2)
+    prior = hand_made_prior(
+        pulses([6, 5, 4, 6], [0, 1, 2, 3]),
+        repeat_probability=1.0,
+        max_repeats=2,
+        crossfade_frames=0,
+        jump_probability=0.2,
+    )
     result = walk(prior, WalkRequest(frames=150, seed=3))
     repeats = [jump["repeat"] for jump in result.jumps]
     assert repeats[:6] == [False, True, True, False, True, True], "each run is played max_repeats more times"

@@ -15,19 +15,45 @@ from ..checkpoints.checkpoint import Checkpoint
 from ..files import write_text_atomic
 from ..jsonable import json_value_or_text
 from .dataset import (
-    EncodedSet, MAX_CLIPS, Message, RAW_DIMS, VIEWS, VIEW_TITLES, encode_dataset, load_for_analysis, select_clips,
+    EncodedSet,
+    MAX_CLIPS,
+    Message,
+    RAW_DIMS,
+    VIEWS,
+    VIEW_TITLES,
+    encode_dataset,
+    load_for_analysis,
+    select_clips,
 )
 from .markdown import render_report
 from .stats import (
-    AnalysisError, PROBE_DIMS, TSNE_MAX, chance_levels, cluster_curve, cluster_scores, cluster_space,
-    latent_statistics, nearest_other_track, neighbour_agreement, pca_projection, probe, probe_cv_all,
-    reduce_dimensions, tsne_projection,
+    AnalysisError,
+    PROBE_DIMS,
+    TSNE_MAX,
+    chance_levels,
+    cluster_curve,
+    cluster_scores,
+    cluster_space,
+    latent_statistics,
+    nearest_other_track,
+    neighbour_agreement,
+    pca_projection,
+    probe,
+    probe_cv_all,
+    reduce_dimensions,
+    tsne_projection,
 )
 
 
-def analyse_views(encoded: EncodedSet, views: dict[str, np.ndarray], cv_folds: int = 5, seed: int = 0,
-                  message: Message | None = None, known: dict[str, Any] | None = None,
-                  cluster_spaces: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+def analyse_views(
+    encoded: EncodedSet,
+    views: dict[str, np.ndarray],
+    cv_folds: int = 5,
+    seed: int = 0,
+    message: Message | None = None,
+    known: dict[str, Any] | None = None,
+    cluster_spaces: dict[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
     """Probes, k-means scores and neighbour agreement for every view; views in `known` (their
     results on the same clips, e.g. the baselines for another model) are copied, not recomputed.
     `cluster_spaces`: a view's labelled clips already reduced by `cluster_space`, to reuse."""
@@ -50,18 +76,23 @@ def analyse_views(encoded: EncodedSet, views: dict[str, np.ndarray], cv_folds: i
             message(f"probing {VIEW_TITLES.get(name, name)}")
         kinds = ("logistic", "tree")
         train_x, (test_x,) = reduce_dimensions(features[train], [features[test]], seed=seed)
-        row: dict[str, Any] = {kind: probe(train_x, encoded.labels[train], test_x, encoded.labels[test], kind, n_classes, seed)
-                               for kind in kinds}
+        row: dict[str, Any] = {
+            kind: probe(train_x, encoded.labels[train], test_x, encoded.labels[test], kind, n_classes, seed)
+            for kind in kinds
+        }
         if cv_folds >= 2:
             try:
-                cv = probe_cv_all(features[labelled], encoded.labels[labelled], encoded.tracks[labelled], kinds, cv_folds, seed)
+                cv = probe_cv_all(
+                    features[labelled], encoded.labels[labelled], encoded.tracks[labelled], kinds, cv_folds, seed
+                )
             except AnalysisError as error:
                 cv = {kind: {"skipped": str(error)} for kind in kinds}
             for kind in kinds:
                 row[kind]["cv"] = cv[kind]
         space = (cluster_spaces or {}).get(name)
-        row["kmeans"] = cluster_scores(space if space is not None else features[labelled], encoded.labels[labelled],
-                                       n_classes, seed)
+        row["kmeans"] = cluster_scores(
+            space if space is not None else features[labelled], encoded.labels[labelled], n_classes, seed
+        )
         row["neighbour_agreement"] = neighbour_agreement(features, encoded.labels, encoded.tracks, queries)
         results[name] = row
     return results
@@ -80,9 +111,17 @@ class _Figures:
         self.names[key] = path.name
 
 
-def analyse_model(checkpoint: Checkpoint, encoded: EncodedSet, folder: Path, fmt: str = "png", tsne: bool = True,
-                  cv_folds: int = 5, seed: int = 0, message: Message | None = None,
-                  known_probes: dict[str, Any] | None = None) -> dict[str, Any]:
+def analyse_model(
+    checkpoint: Checkpoint,
+    encoded: EncodedSet,
+    folder: Path,
+    fmt: str = "png",
+    tsne: bool = True,
+    cv_folds: int = 5,
+    seed: int = 0,
+    message: Message | None = None,
+    known_probes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Every statistic and figure for one model; figures go into `folder` (`known_probes`: see `analyse_views`)."""
     folder.mkdir(parents=True, exist_ok=True)
     size = encoded.latents.shape[1]
@@ -108,11 +147,17 @@ def analyse_model(checkpoint: Checkpoint, encoded: EncodedSet, folder: Path, fmt
         "clips": {name: int((encoded.splits == name).sum()) for name in ("train", "validation", "test")},
         "tracks": int(len(np.unique(encoded.tracks))),
         "labels": encoded.label_names,
-        "pca": {"explained_variance": [float(r) for r in ratios],
-                "components_for_90": int(np.searchsorted(np.cumsum(ratios), 0.9) + 1) if ratios.sum() >= 0.9 else None},
+        "pca": {
+            "explained_variance": [float(r) for r in ratios],
+            "components_for_90": int(np.searchsorted(np.cumsum(ratios), 0.9) + 1) if ratios.sum() >= 0.9 else None,
+        },
         "kmeans_curve": curve,
-        "latent_statistics": {"near_constant": stats["near_constant"], "dims": stats["dims"], "median_std": stats["median_std"],
-                              "mean_abs_mean": float(np.abs(stats["mean"]).mean())},
+        "latent_statistics": {
+            "near_constant": stats["near_constant"],
+            "dims": stats["dims"],
+            "median_std": stats["median_std"],
+            "mean_abs_mean": float(np.abs(stats["mean"]).mean()),
+        },
         "probes": probes,
         "neighbours": _neighbours(encoded, label_text),
         "figures": {k: f"{folder.name}/{v}" for k, v in figures.names.items()},
@@ -124,18 +169,38 @@ def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, se
     from .. import plots
 
     coordinates, ratios = pca_projection(encoded.latents, 3, seed=seed)
-    figures.add("explained_variance", plots.plot_explained_variance(
-        ratios, figures.folder / "pca_variance", f"{figures.title}: explained variance of the latents", figures.fmt))
+    figures.add(
+        "explained_variance",
+        plots.plot_explained_variance(
+            ratios, figures.folder / "pca_variance", f"{figures.title}: explained variance of the latents", figures.fmt
+        ),
+    )
     axis_names = [f"PC{i + 1} ({ratios[i] * 100:.1f}%)" for i in range(min(3, len(ratios)))]
     if coordinates.shape[1] >= 2:
-        figures.add("pca_2d", plots.plot_latent_map(
-            coordinates[:, :2], label_text, figures.folder / "pca_2d",
-            f"{figures.title}: latents on the first two principal components", axis_names, figures.fmt,
-            markers=encoded.splits == "test"))
+        figures.add(
+            "pca_2d",
+            plots.plot_latent_map(
+                coordinates[:, :2],
+                label_text,
+                figures.folder / "pca_2d",
+                f"{figures.title}: latents on the first two principal components",
+                axis_names,
+                figures.fmt,
+                markers=encoded.splits == "test",
+            ),
+        )
     if coordinates.shape[1] >= 3:
-        figures.add("pca_3d", plots.plot_latent_map(coordinates, label_text, figures.folder / "pca_3d",
-                                                    f"{figures.title}: first three principal components", axis_names,
-                                                    figures.fmt))
+        figures.add(
+            "pca_3d",
+            plots.plot_latent_map(
+                coordinates,
+                label_text,
+                figures.folder / "pca_3d",
+                f"{figures.title}: first three principal components",
+                axis_names,
+                figures.fmt,
+            ),
+        )
     return ratios
 
 
@@ -145,9 +210,18 @@ def _draw_tsne(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, s
 
     pick = np.sort(np.random.default_rng(seed).permutation(len(encoded.latents))[:TSNE_MAX])
     points = tsne_projection(encoded.latents[pick], seed=seed)
-    figures.add("tsne", plots.plot_latent_map(points, label_text[pick], figures.folder / "tsne",
-                                              f"{figures.title}: t-SNE of the latents ({len(pick)} clips)",
-                                              ["t-SNE 1", "t-SNE 2"], figures.fmt, markers=(encoded.splits == "test")[pick]))
+    figures.add(
+        "tsne",
+        plots.plot_latent_map(
+            points,
+            label_text[pick],
+            figures.folder / "tsne",
+            f"{figures.title}: t-SNE of the latents ({len(pick)} clips)",
+            ["t-SNE 1", "t-SNE 2"],
+            figures.fmt,
+            markers=(encoded.splits == "test")[pick],
+        ),
+    )
 
 
 def _draw_statistics(figures: _Figures, encoded: EncodedSet) -> dict[str, Any]:
@@ -155,14 +229,28 @@ def _draw_statistics(figures: _Figures, encoded: EncodedSet) -> dict[str, Any]:
     from .. import plots
 
     stats = latent_statistics(encoded.latents)
-    figures.add("latent_statistics", plots.plot_latent_statistics(
-        stats["mean"], stats["std"], stats["near_constant"], figures.folder / "latent_statistics",
-        f"{figures.title}: per-dimension statistics over {len(encoded.latents)} clips", figures.fmt))
+    figures.add(
+        "latent_statistics",
+        plots.plot_latent_statistics(
+            stats["mean"],
+            stats["std"],
+            stats["near_constant"],
+            figures.folder / "latent_statistics",
+            f"{figures.title}: per-dimension statistics over {len(encoded.latents)} clips",
+            figures.fmt,
+        ),
+    )
     return stats
 
 
-def _probe_and_cluster(figures: _Figures, encoded: EncodedSet, cv_folds: int, seed: int, message: Message | None,
-                       known_probes: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, list[float]] | None]:
+def _probe_and_cluster(
+    figures: _Figures,
+    encoded: EncodedSet,
+    cv_folds: int,
+    seed: int,
+    message: Message | None,
+    known_probes: dict[str, Any] | None,
+) -> tuple[dict[str, Any], dict[str, list[float]] | None]:
     """Probes of every view, the k-means curve on the latents and the confusion matrices; returns (probes, curve)."""
     from .. import plots
 
@@ -170,39 +258,90 @@ def _probe_and_cluster(figures: _Figures, encoded: EncodedSet, cv_folds: int, se
     labelled = encoded.labels >= 0
     n_classes = len(encoded.label_names)
     latent_space = cluster_space(encoded.latents[labelled], seed) if labelled.sum() > 3 else None
-    probes = analyse_views(encoded, views, cv_folds, seed, message, known_probes,
-                           {"latent": latent_space} if latent_space is not None else None)
+    probes = analyse_views(
+        encoded,
+        views,
+        cv_folds,
+        seed,
+        message,
+        known_probes,
+        {"latent": latent_space} if latent_space is not None else None,
+    )
     curve = None
     if n_classes >= 2 and latent_space is not None:
         ks = sorted(set(range(2, max(2 * n_classes, 10) + 1)))
         curve = cluster_curve(latent_space, ks, seed)
-        figures.add("kmeans_curve", plots.plot_cluster_curve(curve["k"], curve["inertia"], curve["silhouette"], n_classes,
-                                                             figures.folder / "kmeans_curve",
-                                                             f"{figures.title}: k-means on the latents", figures.fmt))
+        figures.add(
+            "kmeans_curve",
+            plots.plot_cluster_curve(
+                curve["k"],
+                curve["inertia"],
+                curve["silhouette"],
+                n_classes,
+                figures.folder / "kmeans_curve",
+                f"{figures.title}: k-means on the latents",
+                figures.fmt,
+            ),
+        )
     if "latent" in probes:
-        matrices = [(f"{VIEW_TITLES[v]}\n{kind} probe: accuracy {probes[v][kind]['accuracy']:.2f}",
-                     np.asarray(probes[v][kind]["confusion"])) for v in views for kind in ("logistic",) if v in probes]
-        matrices.append((f"{VIEW_TITLES['latent']}\ntree probe: accuracy {probes['latent']['tree']['accuracy']:.2f}",
-                         np.asarray(probes["latent"]["tree"]["confusion"])))
-        figures.add("confusion", plots.plot_confusion(matrices, encoded.label_names, figures.folder / "confusion",
-                                                      f"{figures.title}: confusion matrices on the test clips", figures.fmt))
+        matrices = [
+            (
+                f"{VIEW_TITLES[v]}\n{kind} probe: accuracy {probes[v][kind]['accuracy']:.2f}",
+                np.asarray(probes[v][kind]["confusion"]),
+            )
+            for v in views
+            for kind in ("logistic",)
+            if v in probes
+        ]
+        matrices.append(
+            (
+                f"{VIEW_TITLES['latent']}\ntree probe: accuracy {probes['latent']['tree']['accuracy']:.2f}",
+                np.asarray(probes["latent"]["tree"]["confusion"]),
+            )
+        )
+        figures.add(
+            "confusion",
+            plots.plot_confusion(
+                matrices,
+                encoded.label_names,
+                figures.folder / "confusion",
+                f"{figures.title}: confusion matrices on the test clips",
+                figures.fmt,
+            ),
+        )
     return probes, curve
 
 
 def _neighbours(encoded: EncodedSet, label_text: np.ndarray) -> list[dict[str, Any]]:
     """The nearest clips from other tracks of up to five test clips, spread over the test split."""
     is_test = encoded.splits == "test"
-    queries = np.flatnonzero(is_test)[:: max(1, int(is_test.sum()) // 5)][:5] if is_test.any() else np.arange(min(5, len(encoded.latents)))
+    queries = (
+        np.flatnonzero(is_test)[:: max(1, int(is_test.sum()) // 5)][:5]
+        if is_test.any()
+        else np.arange(min(5, len(encoded.latents)))
+    )
     return [
-        {"clip": encoded.names[q], "label": label_text[q], "index": int(q),
-         "neighbours": [{"clip": encoded.names[i], "label": label_text[i], "cosine": round(s, 4), "index": int(i)}
-                        for i, s in found]}
+        {
+            "clip": encoded.names[q],
+            "label": label_text[q],
+            "index": int(q),
+            "neighbours": [
+                {"clip": encoded.names[i], "label": label_text[i], "cosine": round(s, 4), "index": int(i)}
+                for i, s in found
+            ],
+        }
         for q, found in zip(queries, nearest_other_track(encoded.latents, queries, encoded.tracks))
     ]
 
 
-def write_neighbour_audio(result: dict[str, Any], prepared: Any, items: Sequence[tuple[str, int]], folder: Path,
-                          sample_rate: int, audio_format: str = "wav") -> None:
+def write_neighbour_audio(
+    result: dict[str, Any],
+    prepared: Any,
+    items: Sequence[tuple[str, int]],
+    folder: Path,
+    sample_rate: int,
+    audio_format: str = "wav",
+) -> None:
     """Each neighbour list's clips as audio in `folder/listen/` (`audio` in each entry, relative to the report),
     so the page can play what "close in latent space" sounds like."""
     from ..audio import write_audio
@@ -217,10 +356,21 @@ def write_neighbour_audio(result: dict[str, Any], prepared: Any, items: Sequence
             clip["audio"] = f"{folder.name}/listen/{target.name}"
 
 
-def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path, out_dir: Path,
-                 max_clips: int = MAX_CLIPS, batch_size: int = 16, tsne: bool = True, cv_folds: int = 5,
-                 fmt: str = "png", seed: int = 0, progress_factory: Callable[[str], Any] | None = None,
-                 message: Message | None = None, audio_format: str = "wav") -> dict[str, Any]:
+def run_analysis(
+    models: Sequence[Path],
+    data_root: Path | None,
+    cache_dir: Path,
+    out_dir: Path,
+    max_clips: int = MAX_CLIPS,
+    batch_size: int = 16,
+    tsne: bool = True,
+    cv_folds: int = 5,
+    fmt: str = "png",
+    seed: int = 0,
+    progress_factory: Callable[[str], Any] | None = None,
+    message: Message | None = None,
+    audio_format: str = "wav",
+) -> dict[str, Any]:
     """Analyse each model on its dataset; write `out_dir/{report.md, analysis.json, index.html}` and figures.
 
     `progress_factory(description)` returns a context manager callable as
@@ -239,8 +389,10 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
         checkpoint, prepared = load_for_analysis(model_path, data_root, cache_dir)
         trained_split = checkpoint.info.get("data", {}).get("split")
         if message and trained_split and trained_split != prepared.split_digest():
-            message(f"warning: {model_path} was trained on another train/validation/test split of this data: "
-                    f"some 'test' clips may be ones it trained on")
+            message(
+                f"warning: {model_path} was trained on another train/validation/test split of this data: "
+                f"some 'test' clips may be ones it trained on"
+            )
         items = select_clips(prepared, max_clips)
         size = checkpoint.model.latent_size
         if message:
@@ -248,7 +400,9 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
         clips_key = (str(prepared.root), prepared.split_digest(), checkpoint.config.audio, tuple(items))
         shared = shared_baselines.get(clips_key)
         with progress_factory(f"encoding N={size}") if progress_factory else nullcontext() as progress:
-            encoded = encode_dataset(checkpoint, prepared, items, batch_size, baselines=shared is None, progress=progress)
+            encoded = encode_dataset(
+                checkpoint, prepared, items, batch_size, baselines=shared is None, progress=progress
+            )
         if shared is not None:
             encoded.baselines = shared[0]
         tag = f"N{size}"
@@ -256,17 +410,37 @@ def run_analysis(models: Sequence[Path], data_root: Path | None, cache_dir: Path
             tag += "b"
         tags.add(tag)
         with single_blas_thread():
-            result = analyse_model(checkpoint, encoded, out_dir / tag, fmt, tsne, cv_folds, seed, message,
-                                   known_probes=shared[1] if shared is not None else None)
+            result = analyse_model(
+                checkpoint,
+                encoded,
+                out_dir / tag,
+                fmt,
+                tsne,
+                cv_folds,
+                seed,
+                message,
+                known_probes=shared[1] if shared is not None else None,
+            )
         if shared is None:
-            shared_baselines[clips_key] = (encoded.baselines,
-                                           {view: result["probes"][view] for view in encoded.baselines if view in result["probes"]})
+            shared_baselines[clips_key] = (
+                encoded.baselines,
+                {view: result["probes"][view] for view in encoded.baselines if view in result["probes"]},
+            )
         result["data"] = str(prepared.root)
         write_neighbour_audio(result, prepared, items, out_dir / tag, checkpoint.config.audio.sample_rate, audio_format)
         results.append(result)
-    analysis = {"models": results, "comparison": comparison_rows(results), "seconds": round(time.perf_counter() - started, 1),
-                "settings": {"max_clips": max_clips, "probe_dims": PROBE_DIMS, "raw_dims": RAW_DIMS, "cv_folds": cv_folds,
-                             "seed": seed}}
+    analysis = {
+        "models": results,
+        "comparison": comparison_rows(results),
+        "seconds": round(time.perf_counter() - started, 1),
+        "settings": {
+            "max_clips": max_clips,
+            "probe_dims": PROBE_DIMS,
+            "raw_dims": RAW_DIMS,
+            "cv_folds": cv_folds,
+            "seed": seed,
+        },
+    }
     write_text_atomic(out_dir / "analysis.json", json.dumps(analysis, indent=2, default=json_value_or_text) + "\n")
     write_text_atomic(out_dir / "report.md", render_report(analysis))
     analysis["report"] = str(out_dir / "report.md")
@@ -295,9 +469,12 @@ def comparison_rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for result in sorted(results, key=lambda r: r["latent_size"]):
         probes = result["probes"]
-        row = {"latent_size": result["latent_size"], "snr_db": result["test_metrics"].get("snr_db"),
-               "near_constant": result["latent_statistics"]["near_constant"],
-               "pca_components_for_90": result["pca"]["components_for_90"]}
+        row = {
+            "latent_size": result["latent_size"],
+            "snr_db": result["test_metrics"].get("snr_db"),
+            "near_constant": result["latent_statistics"]["near_constant"],
+            "pca_components_for_90": result["pca"]["components_for_90"],
+        }
         if "chance" in probes:
             row["chance_majority"] = probes["chance"]["majority"]
             row["chance_uniform"] = probes["chance"]["uniform"]

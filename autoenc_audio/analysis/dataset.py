@@ -54,7 +54,9 @@ class EncodedSet:
         return out
 
 
-def select_clips(prepared: PreparedData, max_clips: int = MAX_CLIPS, splits: Sequence[str] = ("train", "validation", "test")) -> list[tuple[str, int]]:
+def select_clips(
+    prepared: PreparedData, max_clips: int = MAX_CLIPS, splits: Sequence[str] = ("train", "validation", "test")
+) -> list[tuple[str, int]]:
     """`(split, clip index)` of the clips to use: all, or an even spread of each split, proportional, up to `max_clips`."""
     sizes = {name: len(prepared.splits[name]) for name in splits}
     total = sum(sizes.values())
@@ -80,8 +82,14 @@ def raw_features(clips: np.ndarray, dims: int = RAW_DIMS) -> np.ndarray:
     return ResampleReference(min(dims, clips.shape[1]), clips.shape[1]).encode(clips)
 
 
-def encode_dataset(checkpoint: Checkpoint, prepared: PreparedData, items: Sequence[tuple[str, int]], batch_size: int = 16,
-                   baselines: bool = True, progress: Progress | None = None) -> EncodedSet:
+def encode_dataset(
+    checkpoint: Checkpoint,
+    prepared: PreparedData,
+    items: Sequence[tuple[str, int]],
+    batch_size: int = 16,
+    baselines: bool = True,
+    progress: Progress | None = None,
+) -> EncodedSet:
     """Encode the selected clips with the checkpoint's model, in batches, with raw and log-mel features."""
     model = checkpoint.model
     layout = model.layout
@@ -113,14 +121,21 @@ def encode_dataset(checkpoint: Checkpoint, prepared: PreparedData, items: Sequen
         if progress:
             progress(min(start + batch_size, count), count)
     return EncodedSet(
-        latents=latents, labels=np.asarray(labels), label_names=list(prepared.labels), names=names,
-        tracks=np.asarray(tracks), splits=np.asarray(splits), channels=layout.channels, frames=layout.frames,
+        latents=latents,
+        labels=np.asarray(labels),
+        label_names=list(prepared.labels),
+        names=names,
+        tracks=np.asarray(tracks),
+        splits=np.asarray(splits),
+        channels=layout.channels,
+        frames=layout.frames,
         baselines={k: np.concatenate(v) for k, v in features.items() if v},
     )
 
 
-def load_for_analysis(model_path: Path, data_root: Path | None, cache_dir: Path,
-                      progress: Progress | None = None) -> tuple[Checkpoint, PreparedData]:
+def load_for_analysis(
+    model_path: Path, data_root: Path | None, cache_dir: Path, progress: Progress | None = None
+) -> tuple[Checkpoint, PreparedData]:
     """The checkpoint and its dataset split as in training (`data_root`, else the data its run was trained
     on, else the built-in corpus)."""
     checkpoint = load_checkpoint(model_path)

@@ -24,10 +24,22 @@ class MapFigure:
     title: str | None
 
 
-def latent_map(model_path: Path, data_root: Path | None, cache_dir: Path, out: Path, method: str = "pca",
-               three_d: bool = False, split: str = "all", max_clips: int = 2000, fmt: str | None = None,
-               size: tuple[int, int] | None = None, batch_size: int = 16, progress: Progress | None = None,
-               seed: int = 0, title: str | None = None) -> Path:
+def latent_map(
+    model_path: Path,
+    data_root: Path | None,
+    cache_dir: Path,
+    out: Path,
+    method: str = "pca",
+    three_d: bool = False,
+    split: str = "all",
+    max_clips: int = 2000,
+    fmt: str | None = None,
+    size: tuple[int, int] | None = None,
+    batch_size: int = 16,
+    progress: Progress | None = None,
+    seed: int = 0,
+    title: str | None = None,
+) -> Path:
     """A dataset's latents in 2-D (or 3-D) by PCA or t-SNE, coloured by label; returns the figure path."""
     if method not in ("pca", "tsne"):
         raise AnalysisError(f"unknown method {method!r}: use pca or tsne")
@@ -61,5 +73,13 @@ def _draw_map(encoded: EncodedSet, figure: MapFigure, dataset_name: str) -> Path
     where = "" if figure.split == "all" else f", {figure.split} split"
     method = "PCA" if figure.method == "pca" else "t-SNE"
     title = figure.title or f"Latents of {dataset_name} by {method} (N = {size_n}, {len(encoded.latents)} clips{where})"
-    return plots.plot_latent_map(points, labels, figure.out, title, names, figure.fmt, figure.size,
-                                 markers=(encoded.splits == "test") if figure.split == "all" else None)
+    return plots.plot_latent_map(
+        points,
+        labels,
+        figure.out,
+        title,
+        names,
+        figure.fmt,
+        figure.size,
+        markers=(encoded.splits == "test") if figure.split == "all" else None,
+    )

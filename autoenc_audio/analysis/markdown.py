@@ -15,12 +15,24 @@ def _cv_text(analysis: dict[str, Any]) -> str:
     asked = analysis["settings"]["cv_folds"]
     if asked < 2:
         return "no cross-validation (`--cv-folds` below 2)"
-    used = sorted({probes[view][kind]["cv"]["folds"] for probes in (result["probes"] for result in analysis["models"])
-                   for view in VIEWS if view in probes for kind in ("logistic", "tree")
-                   if "folds" in probes[view][kind].get("cv", {})})
-    folds = f"{asked}-fold" if used in ([], [asked]) else (
-        f"{'/'.join(map(str, used))}-fold (of {asked} asked: no more folds than the label with the most tracks "
-        f"has tracks, and only folds with two labels to train on count)")
+    used = sorted(
+        {
+            probes[view][kind]["cv"]["folds"]
+            for probes in (result["probes"] for result in analysis["models"])
+            for view in VIEWS
+            if view in probes
+            for kind in ("logistic", "tree")
+            if "folds" in probes[view][kind].get("cv", {})
+        }
+    )
+    folds = (
+        f"{asked}-fold"
+        if used in ([], [asked])
+        else (
+            f"{'/'.join(map(str, used))}-fold (of {asked} asked: no more folds than the label with the most tracks "
+            f"has tracks, and only folds with two labels to train on count)"
+        )
+    )
     return f"`cv` is {folds} cross-validation stratified by label, grouped by track, over every labelled clip"
 
 
@@ -29,24 +41,31 @@ def render_report(analysis: dict[str, Any]) -> str:
     results = analysis["models"]
     lines = ["# Latent analysis", ""]
     first = results[0]
-    lines += [f"Data: `{first.get('data')}`, labels: {', '.join(first['labels']) or '(none)'}. "
-              f"Probes are trained on the training split and scored on the test split (split by track, as in "
-              f"training); {_cv_text(analysis)}. Feature sets above {PROBE_DIMS} dimensions are reduced to {PROBE_DIMS} "
-              f"principal components fitted on the training clips before probing; k-means runs on "
-              f"{CLUSTER_DIMS} principal components. Analysis took {analysis['seconds']:.0f} s.", ""]
+    lines += [
+        f"Data: `{first.get('data')}`, labels: {', '.join(first['labels']) or '(none)'}. "
+        f"Probes are trained on the training split and scored on the test split (split by track, as in "
+        f"training); {_cv_text(analysis)}. Feature sets above {PROBE_DIMS} dimensions are reduced to {PROBE_DIMS} "
+        f"principal components fitted on the training clips before probing; k-means runs on "
+        f"{CLUSTER_DIMS} principal components. Analysis took {analysis['seconds']:.0f} s.",
+        "",
+    ]
     rows = analysis["comparison"]
     if rows and "chance_majority" in rows[0]:
-        lines += ["## Comparison across latent sizes (test accuracy of the logistic probe)", "",
-                  "| N | test SNR (dB) | latent | latent pooled | raw waveform | log-mel | latent (tree) | latent (cv) "
-                  "| k-means homogeneity | nearest-neighbour label agreement | chance (majority / 1/k) |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "## Comparison across latent sizes (test accuracy of the logistic probe)",
+            "",
+            "| N | test SNR (dB) | latent | latent pooled | raw waveform | log-mel | latent (tree) | latent (cv) "
+            "| k-means homogeneity | nearest-neighbour label agreement | chance (majority / 1/k) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for row in rows:
             lines.append(
                 f"| {row['latent_size']} | {format_value(row['snr_db'], 1)} | {format_value(row.get('latent_logistic'))} | "
                 f"{format_value(row.get('latent_pooled_logistic'))} | {format_value(row.get('raw_waveform_logistic'))} | "
                 f"{format_value(row.get('log_mel_logistic'))} | {format_value(row.get('latent_tree'))} | {format_value(row.get('latent_logistic_cv'))} | "
                 f"{format_value(row.get('latent_homogeneity'))} | {format_value(row.get('latent_neighbour'))} | "
-                f"{format_value(row['chance_majority'])} / {format_value(row['chance_uniform'])} |")
+                f"{format_value(row['chance_majority'])} / {format_value(row['chance_uniform'])} |"
+            )
         lines.append("")
     for result in results:
         lines += _model_section(result)
@@ -56,19 +75,26 @@ def render_report(analysis: dict[str, Any]) -> str:
 def _model_section(result: dict[str, Any]) -> list[str]:
     figures = result["figures"]
     clips = result["clips"]
-    lines = [f"## N = {result['latent_size']}: `{result['model']}`", "",
-             f"{result['arch']} / {result['kind']}, latent {result['latent_layout']}. "
-             f"Clips: {clips['train']} train, {clips['validation']} validation, {clips['test']} test "
-             f"from {result['tracks']} tracks.", ""]
+    lines = [
+        f"## N = {result['latent_size']}: `{result['model']}`",
+        "",
+        f"{result['arch']} / {result['kind']}, latent {result['latent_layout']}. "
+        f"Clips: {clips['train']} train, {clips['validation']} validation, {clips['test']} test "
+        f"from {result['tracks']} tracks.",
+        "",
+    ]
     probes = result["probes"]
     if "chance" in probes:
         chance = probes["chance"]
-        lines += [f"Chance: {chance['majority']:.2f} (always the training majority label), {chance['uniform']:.2f} (1/k). "
-                  f"Test: {probes['test_clips']} clips from {probes['test_tracks']} tracks, so a 95 % interval on an "
-                  f"accuracy is roughly ±{1.96 * math.sqrt(0.25 / max(probes['test_tracks'], 1)):.2f} when clips of one track agree.", "",
-                  "| view | logistic acc. [95 %] | balanced | cv acc. ± std | tree acc. | balanced | cv acc. | homogeneity "
-                  "| completeness | V-measure | ARI | NN agreement |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"Chance: {chance['majority']:.2f} (always the training majority label), {chance['uniform']:.2f} (1/k). "
+            f"Test: {probes['test_clips']} clips from {probes['test_tracks']} tracks, so a 95 % interval on an "
+            f"accuracy is roughly ±{1.96 * math.sqrt(0.25 / max(probes['test_tracks'], 1)):.2f} when clips of one track agree.",
+            "",
+            "| view | logistic acc. [95 %] | balanced | cv acc. ± std | tree acc. | balanced | cv acc. | homogeneity "
+            "| completeness | V-measure | ARI | NN agreement |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
         for view in VIEWS:
             if view not in probes:
                 continue
@@ -81,19 +107,33 @@ def _model_section(result: dict[str, Any]) -> list[str]:
                 f"{format_value(p['logistic']['balanced_accuracy'])} | {format_value(cv_l.get('accuracy'))} ± {format_value(cv_l.get('accuracy_std'))} | "
                 f"{format_value(p['tree']['accuracy'])} | {format_value(p['tree']['balanced_accuracy'])} | {format_value(cv_t.get('accuracy'))} | "
                 f"{format_value(k['homogeneity'])} | {format_value(k['completeness'])} | {format_value(k['v_measure'])} | {format_value(k['adjusted_rand'])} | "
-                f"{format_value(p['neighbour_agreement'])} |")
-        lines += ["", "NN agreement: share of test clips whose most cosine-similar clip from another track has the same label.", ""]
+                f"{format_value(p['neighbour_agreement'])} |"
+            )
+        lines += [
+            "",
+            "NN agreement: share of test clips whose most cosine-similar clip from another track has the same label.",
+            "",
+        ]
     else:
         lines += [f"Probes and k-means skipped: {probes.get('skipped')}.", ""]
     stats = result["latent_statistics"]
     pca = result["pca"]
-    lines += [f"Latent statistics: {stats['near_constant']} of {stats['dims']} dimensions nearly constant "
-              f"(std below {NEAR_CONSTANT:g} x the median std {stats['median_std']:.3g}); "
-              f"{pca['components_for_90'] or 'more than ' + str(len(pca['explained_variance']))} principal components "
-              f"hold 90 % of the variance.", ""]
-    for key, caption in (("pca_2d", "PCA, 2-D (x: test clips)"), ("pca_3d", "PCA, 3-D"), ("tsne", "t-SNE"),
-                         ("explained_variance", "explained variance"), ("kmeans_curve", "k-means elbow and silhouette"),
-                         ("confusion", "confusion matrices"), ("latent_statistics", "per-dimension statistics")):
+    lines += [
+        f"Latent statistics: {stats['near_constant']} of {stats['dims']} dimensions nearly constant "
+        f"(std below {NEAR_CONSTANT:g} x the median std {stats['median_std']:.3g}); "
+        f"{pca['components_for_90'] or 'more than ' + str(len(pca['explained_variance']))} principal components "
+        f"hold 90 % of the variance.",
+        "",
+    ]
+    for key, caption in (
+        ("pca_2d", "PCA, 2-D (x: test clips)"),
+        ("pca_3d", "PCA, 3-D"),
+        ("tsne", "t-SNE"),
+        ("explained_variance", "explained variance"),
+        ("kmeans_curve", "k-means elbow and silhouette"),
+        ("confusion", "confusion matrices"),
+        ("latent_statistics", "per-dimension statistics"),
+    ):
         if key in figures:
             lines += [f"![{caption}]({figures[key]})", ""]
     if result["neighbours"]:

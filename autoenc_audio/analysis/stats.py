@@ -23,8 +23,9 @@ class AnalysisError(InputError, ValueError):
     """An analysis that cannot be run on the given data."""
 
 
-def reduce_dimensions(train: np.ndarray, others: Sequence[np.ndarray] = (), dims: int = PROBE_DIMS,
-                      seed: int = 0) -> tuple[np.ndarray, list[np.ndarray]]:
+def reduce_dimensions(
+    train: np.ndarray, others: Sequence[np.ndarray] = (), dims: int = PROBE_DIMS, seed: int = 0
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """PCA to at most `dims` components fitted on `train` (unchanged when already small enough)."""
     from sklearn.decomposition import PCA
 
@@ -33,7 +34,9 @@ def reduce_dimensions(train: np.ndarray, others: Sequence[np.ndarray] = (), dims
         return train, [np.asarray(o, dtype=np.float32) for o in others]
     components = max(1, min(dims, len(train) - 1))
     pca = PCA(n_components=components, svd_solver=_solver(*train.shape), random_state=seed).fit(train)
-    return pca.transform(train).astype(np.float32), [pca.transform(np.asarray(o, np.float32)).astype(np.float32) for o in others]
+    return pca.transform(train).astype(np.float32), [
+        pca.transform(np.asarray(o, np.float32)).astype(np.float32) for o in others
+    ]
 
 
 def _solver(rows: int, columns: int) -> str:
@@ -49,20 +52,32 @@ def cluster_space(features: np.ndarray, seed: int = 0) -> np.ndarray:
     return reduce_dimensions(features, dims=CLUSTER_DIMS, seed=seed)[0]
 
 
-def cluster_scores(features: np.ndarray, labels: Sequence[int], k: int | None = None, seed: int = 0) -> dict[str, float]:
+def cluster_scores(
+    features: np.ndarray, labels: Sequence[int], k: int | None = None, seed: int = 0
+) -> dict[str, float]:
     """k-means (k = number of labels by default) against the labels: homogeneity, completeness,
     V-measure, adjusted Rand index, plus the silhouette of the clustering."""
-    from sklearn.metrics import (adjusted_rand_score, completeness_score, homogeneity_score, silhouette_score,
-                                 v_measure_score)
+    from sklearn.metrics import (
+        adjusted_rand_score,
+        completeness_score,
+        homogeneity_score,
+        silhouette_score,
+        v_measure_score,
+    )
 
     labels = np.asarray(labels)
     k = k or len(np.unique(labels))
     if k < 2 or len(features) <= k:
-        raise AnalysisError(f"k-means needs at least 2 labels and more clips than clusters (k={k}, {len(features)} clips)")
+        raise AnalysisError(
+            f"k-means needs at least 2 labels and more clips than clusters (k={k}, {len(features)} clips)"
+        )
     reduced = cluster_space(features, seed)
     clusters = _kmeans(reduced, k, n_init=4, seed=seed).labels_
-    silhouette = float(silhouette_score(reduced, clusters, sample_size=min(len(reduced), 2000), random_state=seed)) \
-        if len(np.unique(clusters)) > 1 else float("nan")
+    silhouette = (
+        float(silhouette_score(reduced, clusters, sample_size=min(len(reduced), 2000), random_state=seed))
+        if len(np.unique(clusters)) > 1
+        else float("nan")
+    )
     return {
         "k": int(k),
         "homogeneity": float(homogeneity_score(labels, clusters)),
@@ -96,8 +111,11 @@ def cluster_curve(features: np.ndarray, ks: Sequence[int], seed: int = 0) -> dic
     for k in ks:
         model = _kmeans(reduced, k, n_init=2, seed=seed)
         inertia.append(float(model.inertia_))
-        silhouette.append(float(silhouette_score(reduced, model.labels_, sample_size=min(len(reduced), 2000),
-                                                 random_state=seed)) if len(np.unique(model.labels_)) > 1 else float("nan"))
+        silhouette.append(
+            float(silhouette_score(reduced, model.labels_, sample_size=min(len(reduced), 2000), random_state=seed))
+            if len(np.unique(model.labels_)) > 1
+            else float("nan")
+        )
     return {"k": list(ks), "inertia": inertia, "silhouette": silhouette}
 
 
@@ -117,8 +135,10 @@ def chance_levels(train_labels: Sequence[int], test_labels: Sequence[int], n_cla
     train_labels, test_labels = np.asarray(train_labels), np.asarray(test_labels)
     values, counts = np.unique(train_labels, return_counts=True)
     majority = values[np.argmax(counts)]
-    return {"majority": float(np.mean(test_labels == majority)) if len(test_labels) else float("nan"),
-            "uniform": 1.0 / max(n_classes, 1)}
+    return {
+        "majority": float(np.mean(test_labels == majority)) if len(test_labels) else float("nan"),
+        "uniform": 1.0 / max(n_classes, 1),
+    }
 
 
 def _classifier(kind: str, seed: int):
@@ -134,8 +154,15 @@ def _classifier(kind: str, seed: int):
     raise AnalysisError(f"unknown probe {kind!r}: use logistic or tree")
 
 
-def probe(train_x: np.ndarray, train_y: Sequence[int], test_x: np.ndarray, test_y: Sequence[int], kind: str,
-          n_classes: int | None = None, seed: int = 0) -> dict[str, Any]:
+def probe(
+    train_x: np.ndarray,
+    train_y: Sequence[int],
+    test_x: np.ndarray,
+    test_y: Sequence[int],
+    kind: str,
+    n_classes: int | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Fit a `logistic` or `tree` probe on train, score on test: accuracy (with a 95 % interval),
     balanced accuracy, confusion matrix `[true, predicted]` over classes 0..n_classes-1."""
     import warnings
@@ -169,15 +196,17 @@ def probe(train_x: np.ndarray, train_y: Sequence[int], test_x: np.ndarray, test_
     }
 
 
-def probe_cv(features: np.ndarray, labels: Sequence[int], groups: Sequence[int], kind: str, folds: int = 5,
-             seed: int = 0) -> dict[str, Any]:
+def probe_cv(
+    features: np.ndarray, labels: Sequence[int], groups: Sequence[int], kind: str, folds: int = 5, seed: int = 0
+) -> dict[str, Any]:
     """The probe in k-fold cross-validation stratified by label and grouped by track (no track on both
     sides, each label spread over the folds as evenly as its tracks allow): mean and std accuracy."""
     return probe_cv_all(features, labels, groups, (kind,), folds, seed)[kind]
 
 
-def cv_splits(labels: Sequence[int], groups: Sequence[int], folds: int = 5,
-              seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+def cv_splits(
+    labels: Sequence[int], groups: Sequence[int], folds: int = 5, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """`(train, test)` clip indices of a cross-validation stratified by label and grouped by track
     (sklearn's `StratifiedGroupKFold`, shuffled with `seed`). At most `folds` folds, one per track, and
     no more than the label with the most tracks has tracks: with more, no fold could hold every label,
@@ -203,8 +232,14 @@ def cv_splits(labels: Sequence[int], groups: Sequence[int], folds: int = 5,
         return list(splitter.split(np.zeros((len(labels), 1)), labels, groups))
 
 
-def probe_cv_all(features: np.ndarray, labels: Sequence[int], groups: Sequence[int], kinds: Sequence[str],
-                 folds: int = 5, seed: int = 0) -> dict[str, dict[str, Any]]:
+def probe_cv_all(
+    features: np.ndarray,
+    labels: Sequence[int],
+    groups: Sequence[int],
+    kinds: Sequence[str],
+    folds: int = 5,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
     """`probe_cv` for several probe kinds over the folds of `cv_splits`, sharing each fold's PCA
     reduction. `folds` in the result counts the folds scored (a fold whose training clips hold fewer
     than two labels, or with no test clips, is skipped); `folds_asked` is the number asked for."""
@@ -216,16 +251,31 @@ def probe_cv_all(features: np.ndarray, labels: Sequence[int], groups: Sequence[i
             continue
         train_x, (test_x,) = reduce_dimensions(features[train_index], [features[test_index]], seed=seed)
         for kind in kinds:
-            result = probe(train_x, labels[train_index], test_x, labels[test_index], kind,
-                           n_classes=int(labels.max()) + 1, seed=seed)
+            result = probe(
+                train_x,
+                labels[train_index],
+                test_x,
+                labels[test_index],
+                kind,
+                n_classes=int(labels.max()) + 1,
+                seed=seed,
+            )
             scores[kind]["accuracy"].append(result["accuracy"])
             scores[kind]["balanced"].append(result["balanced_accuracy"])
         total += len(test_index)
     if total == 0:
         raise AnalysisError("no cross-validation fold had two labels to train on")
-    return {kind: {"folds": len(values["accuracy"]), "folds_asked": folds, "accuracy": float(np.mean(values["accuracy"])),
-                   "accuracy_std": float(np.std(values["accuracy"])), "balanced_accuracy": float(np.mean(values["balanced"])),
-                   "clips": total} for kind, values in scores.items()}
+    return {
+        kind: {
+            "folds": len(values["accuracy"]),
+            "folds_asked": folds,
+            "accuracy": float(np.mean(values["accuracy"])),
+            "accuracy_std": float(np.std(values["accuracy"])),
+            "balanced_accuracy": float(np.mean(values["balanced"])),
+            "clips": total,
+        }
+        for kind, values in scores.items()
+    }
 
 
 def pooled_view(latents: np.ndarray, channels: int, frames: int) -> np.ndarray:
@@ -250,8 +300,13 @@ def latent_statistics(latents: np.ndarray) -> dict[str, Any]:
     mean, std = latents.mean(0), latents.std(0)
     median = float(np.median(std))
     near = int(np.sum(std <= max(NEAR_CONSTANT * median, 1e-12)))
-    return {"mean": mean.astype(np.float32), "std": std.astype(np.float32), "near_constant": near,
-            "median_std": median, "dims": int(latents.shape[1])}
+    return {
+        "mean": mean.astype(np.float32),
+        "std": std.astype(np.float32),
+        "near_constant": near,
+        "median_std": median,
+        "dims": int(latents.shape[1]),
+    }
 
 
 def _unit(features: np.ndarray) -> np.ndarray:
@@ -259,8 +314,9 @@ def _unit(features: np.ndarray) -> np.ndarray:
     return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
 
 
-def nearest_other_track(features: np.ndarray, queries: Sequence[int], tracks: Sequence[int], top: int = 3,
-                        batch: int = 256) -> list[list[tuple[int, float]]]:
+def nearest_other_track(
+    features: np.ndarray, queries: Sequence[int], tracks: Sequence[int], top: int = 3, batch: int = 256
+) -> list[list[tuple[int, float]]]:
     """For each query index, the `top` most cosine-similar clips from other tracks: `[(index, similarity)]`."""
     unit = _unit(features)
     tracks = np.asarray(tracks)
@@ -276,7 +332,9 @@ def nearest_other_track(features: np.ndarray, queries: Sequence[int], tracks: Se
     return out
 
 
-def neighbour_agreement(features: np.ndarray, labels: Sequence[int], tracks: Sequence[int], queries: Sequence[int]) -> float:
+def neighbour_agreement(
+    features: np.ndarray, labels: Sequence[int], tracks: Sequence[int], queries: Sequence[int]
+) -> float:
     """Share of query clips whose most cosine-similar clip from another track has the same label."""
     labels = np.asarray(labels)
     found = nearest_other_track(features, queries, tracks, top=1)
@@ -284,7 +342,9 @@ def neighbour_agreement(features: np.ndarray, labels: Sequence[int], tracks: Seq
     return float(np.mean(hits)) if hits else float("nan")
 
 
-def pca_projection(features: np.ndarray, components: int = 3, curve: int = 256, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def pca_projection(
+    features: np.ndarray, components: int = 3, curve: int = 256, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates on the first `components` principal components and the explained variance
     ratios of the first `curve` components (of the total variance)."""
     from sklearn.decomposition import PCA
@@ -303,4 +363,6 @@ def tsne_projection(features: np.ndarray, dims: int = 2, seed: int = 0) -> np.nd
 
     reduced, _ = reduce_dimensions(features, dims=50, seed=seed)
     perplexity = float(min(30, max(2, (len(reduced) - 1) // 3)))
-    return TSNE(n_components=dims, perplexity=perplexity, init="pca", max_iter=500, random_state=seed).fit_transform(reduced)
+    return TSNE(n_components=dims, perplexity=perplexity, init="pca", max_iter=500, random_state=seed).fit_transform(
+        reduced
+    )

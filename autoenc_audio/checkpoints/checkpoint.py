@@ -47,8 +47,18 @@ from safetensors import safe_open
 from safetensors.torch import save as _safetensors_bytes
 from torch import Tensor, nn
 
-from .header import (FORMAT_NAME, FORMAT_VERSION, LATENT_MEAN_KEY, LATENT_STD_KEY, MODEL_PREFIX,  # noqa: F401
-                                CheckpointError, pending_state_path, read_header, read_metadata, state_path)
+from .header import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    LATENT_MEAN_KEY,
+    LATENT_STD_KEY,
+    MODEL_PREFIX,  # noqa: F401
+    CheckpointError,
+    pending_state_path,
+    read_header,
+    read_metadata,
+    state_path,
+)
 from ..errors import first_line
 from .safe_load import UnsafeFileError, load_plain
 from .. import __version__
@@ -56,6 +66,7 @@ from ..files import atomic_path
 from ..jsonable import json_value
 from ..config import Config, with_legacy_defaults
 from ..models.base import Autoencoder
+
 
 @dataclass
 class Checkpoint:
@@ -145,15 +156,31 @@ def _latent_stats(path: Path, key: str, stats: Tensor, size: int) -> Tensor:
     return stats.clone()
 
 
-def _metadata(path: Path, model: Autoencoder, config: Config, labels: tuple[str, ...] | list[str],
-              info: dict[str, Any] | None, fingerprint: str) -> dict[str, str]:
+def _metadata(
+    path: Path,
+    model: Autoencoder,
+    config: Config,
+    labels: tuple[str, ...] | list[str],
+    info: dict[str, Any] | None,
+    fingerprint: str,
+) -> dict[str, str]:
     """The string metadata the module docstring lists, each value JSON."""
     audio, layout = config.audio, model.layout
-    preprocessing = {"sample_rate": audio.sample_rate, "clip_seconds": audio.clip_seconds,
-                     "clip_samples": audio.clip_samples, "mono": audio.mono}
-    latent = {"size": layout.size, "channels": layout.channels, "frames": layout.frames, "unused": layout.unused,
-              "description": layout.describe(), "variational": bool(model.variational),
-              "arch": model.arch_description or None}
+    preprocessing = {
+        "sample_rate": audio.sample_rate,
+        "clip_seconds": audio.clip_seconds,
+        "clip_samples": audio.clip_samples,
+        "mono": audio.mono,
+    }
+    latent = {
+        "size": layout.size,
+        "channels": layout.channels,
+        "frames": layout.frames,
+        "unused": layout.unused,
+        "description": layout.describe(),
+        "variational": bool(model.variational),
+        "arch": model.arch_description or None,
+    }
     return {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
@@ -356,7 +383,9 @@ def load_tensors(path: Path) -> dict[str, Tensor]:
         with safe_open(str(path), framework="pt", device="cpu") as handle:
             return {key: handle.get_tensor(key) for key in handle.keys()}
     except Exception as error:  # noqa: BLE001 - SafetensorError, OSError, ...
-        raise CheckpointError(f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(error)})") from None
+        raise CheckpointError(
+            f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(error)})"
+        ) from None
 
 
 def _mismatch(error: RuntimeError) -> str:

@@ -77,7 +77,9 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, list[int]]]
             raise CheckpointError(
                 f"{path}: not an aea checkpoint (a pickled PyTorch file; aea reads only .safetensors)"
             ) from None
-        raise CheckpointError(f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(error)})") from None
+        raise CheckpointError(
+            f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(error)})"
+        ) from None
 
     name = raw.get("format")
     if name is None:

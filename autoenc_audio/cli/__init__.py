@@ -27,11 +27,27 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register() -> None:
-    from . import (analysis_commands, data_commands, demo_command, latent_commands, plot_commands, report_command,
-                   score_command, train_commands)
+    from . import (
+        analysis_commands,
+        data_commands,
+        demo_command,
+        latent_commands,
+        plot_commands,
+        report_command,
+        score_command,
+        train_commands,
+    )
 
-    for module in (data_commands, train_commands, latent_commands, plot_commands, analysis_commands, score_command,
-                   report_command, demo_command):
+    for module in (
+        data_commands,
+        train_commands,
+        latent_commands,
+        plot_commands,
+        analysis_commands,
+        score_command,
+        report_command,
+        demo_command,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 

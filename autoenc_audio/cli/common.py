@@ -159,12 +159,23 @@ class CountingBar:
 
     def __enter__(self) -> "CountingBar":
         if is_tty():
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                TimeRemainingColumn(), console=stderr_console(), transient=True,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                console=stderr_console(),
+                transient=True,
             )
             self.progress.start()
             self.task = self.progress.add_task(self.description, total=None)
@@ -181,7 +192,10 @@ class CountingBar:
 
 def cache_dir_option(function: Callable) -> Callable:
     @click.option(
-        "--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None, envvar="AEA_CACHE",
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        envvar="AEA_CACHE",
         help="Preprocessing cache and built-in corpus folder [default: $AEA_CACHE or ~/.cache/aea].",
     )
     @functools.wraps(function)
@@ -209,11 +223,15 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 
 def device_option(help: str = "Where the model runs.", default: str | None = None) -> Callable[[Callable], Callable]:
     """`--device auto|cpu|cuda|mps` (auto: CUDA, then Apple's MPS, then the CPU)."""
-    return click.option("--device", type=click.Choice(DEVICES), default=default, show_default=default is not None, help=help)
+    return click.option(
+        "--device", type=click.Choice(DEVICES), default=default, show_default=default is not None, help=help
+    )
 
 
 def json_option(function: Callable) -> Callable:
-    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (one object per line).")(function)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout (one object per line)."
+    )(function)
 
 
 MODEL_VARIABLE = "AEA_MODEL"
@@ -222,8 +240,11 @@ MODEL_VARIABLE = "AEA_MODEL"
 
 def model_option(function: Callable) -> Callable:
     return click.option(
-        "--model", type=click.Path(path_type=Path), default=None,
-        help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].")(function)
+        "--model",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].",
+    )(function)
 
 
 def chosen_model(model: Path | None, cache_dir: Path) -> tuple[Path, str]:
@@ -247,8 +268,12 @@ def open_chosen_model(model: Path | None, cache_dir: Path, device: str) -> "Chec
 
 def audio_options(function: Callable) -> Callable:
     """`--sample-rate` and `--clip-seconds`: preprocessing settings."""
-    function = click.option("--clip-seconds", type=float, default=None, help="Clip length in seconds [default: 5].")(function)
-    function = click.option("--sample-rate", type=int, default=None, help="Target sample rate in Hz [default: 22050].")(function)
+    function = click.option("--clip-seconds", type=float, default=None, help="Clip length in seconds [default: 5].")(
+        function
+    )
+    function = click.option("--sample-rate", type=int, default=None, help="Target sample rate in Hz [default: 22050].")(
+        function
+    )
     return function
 
 

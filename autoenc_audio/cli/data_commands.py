@@ -12,7 +12,13 @@ from .common import audio_options, cache_dir_option, json_option, print_json, pr
 @click.command()
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--tracks", type=click.IntRange(min=1), default=200, show_default=True, help="Number of tracks.")
-@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True, help="Length of each track.")
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Length of each track.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, byte-identical files.")
 @json_option
 def synth(out: Path, tracks: int, seconds: float, seed: int, as_json: bool) -> None:
@@ -47,11 +53,21 @@ def data() -> None:
 @audio_options
 @click.option("--hop-seconds", type=float, default=None, help="Hop between clips [default: clip length].")
 @click.option("--cache", "build_cache", is_flag=True, help="Also decode every track into the preprocessing cache.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Decoding processes for --cache.")
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Decoding processes for --cache."
+)
 @cache_dir_option
 @json_option
-def scan(folder: Path, sample_rate: int | None, clip_seconds: float | None, hop_seconds: float | None,
-         build_cache: bool, workers: int, cache_dir: Path, as_json: bool) -> None:
+def scan(
+    folder: Path,
+    sample_rate: int | None,
+    clip_seconds: float | None,
+    hop_seconds: float | None,
+    build_cache: bool,
+    workers: int,
+    cache_dir: Path,
+    as_json: bool,
+) -> None:
     """Count tracks, clips, labels and duration per label of a folder.
 
     Labels are sub-folders (GTZAN: genres/jazz/jazz.00042.wav is 'jazz').
@@ -82,7 +98,11 @@ def scan(folder: Path, sample_rate: int | None, clip_seconds: float | None, hop_
         for label, row in sorted(summary["labels"].items())
     ]
     rows.append(("total", str(summary["tracks"]), str(summary["clips"]), f"{summary['seconds'] / 60:.1f}"))
-    print_table(f"{folder}  ({audio.clip_seconds:g} s clips at {audio.sample_rate} Hz)", rows, ("label", "tracks", "clips", "minutes"))
+    print_table(
+        f"{folder}  ({audio.clip_seconds:g} s clips at {audio.sample_rate} Hz)",
+        rows,
+        ("label", "tracks", "clips", "minutes"),
+    )
     if scan_result.skipped:
         click.echo(f"{len(scan_result.skipped)} unreadable files skipped")
 

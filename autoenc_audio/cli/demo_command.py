@@ -16,10 +16,20 @@ SCORE_COLUMNS = ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")
 
 
 @click.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs/demo"), show_default=True,
-              help="Folder for the run and its outputs.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("runs/demo"),
+    show_default=True,
+    help="Folder for the run and its outputs.",
+)
 @click.option("--config", "config_file", default="demo", show_default=True, help="Config file or preset name.")
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Training budget [default: the config's].")
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Training budget [default: the config's].",
+)
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out (make demo does).")
 @cache_dir_option
 def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, cache_dir: Path) -> None:
@@ -43,28 +53,52 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
 
         def show_corpus(corpus: Path, summary: dict) -> None:
             corpus_stage.close()  # the corpus bar ends here: training shows its own progress
-            rows = [(label, str(r["tracks"]), str(r["clips"]), f"{r['seconds'] / 60:.1f}")
-                    for label, r in sorted(summary["labels"].items())]
+            rows = [
+                (label, str(r["tracks"]), str(r["clips"]), f"{r['seconds'] / 60:.1f}")
+                for label, r in sorted(summary["labels"].items())
+            ]
             print_table(f"built-in corpus: {corpus}", rows, ("label", "tracks", "clips", "minutes"))
-            click.echo(f"training {config.model.arch} model, latent {config.model.latent}, for "
-                       f"{config.train.minutes or '?'} min into {out}", err=True)
+            click.echo(
+                f"training {config.model.arch} model, latent {config.model.latent}, for "
+                f"{config.train.minutes or '?'} min into {out}",
+                err=True,
+            )
 
-        result = run_demo(config, out, cache_dir, reporter=ConsoleReporter(), corpus_progress=bar, on_corpus=show_corpus,
-                          overwrite=overwrite, prior_reporter=PriorConsoleReporter())
+        result = run_demo(
+            config,
+            out,
+            cache_dir,
+            reporter=ConsoleReporter(),
+            corpus_progress=bar,
+            on_corpus=show_corpus,
+            overwrite=overwrite,
+            prior_reporter=PriorConsoleReporter(),
+        )
 
-    rows = [("run", str(out)), ("latent", result.training["latent_layout"]),
-            ("train time", f"{result.training['wall_seconds']:.0f} s, {result.training['epochs']} epochs")]
+    rows = [
+        ("run", str(out)),
+        ("latent", result.training["latent_layout"]),
+        ("train time", f"{result.training['wall_seconds']:.0f} s, {result.training['epochs']} epochs"),
+    ]
     rows += [(f"held-out {k}", f"{v:.3f}") for k, v in (result.reconstruction.metrics or {}).items()]
-    rows += [("audio", _names(result.audio)), ("figures", _names(result.figures)),
-             ("model", "best.safetensors, last.safetensors, history.jsonl, summary.json")]
+    rows += [
+        ("audio", _names(result.audio)),
+        ("figures", _names(result.figures)),
+        ("model", "best.safetensors, last.safetensors, history.jsonl, summary.json"),
+    ]
     print_table(f"demo: reconstruction of held-out {Path(result.held_out).name}", rows, ("what", "value"))
     for note in result.notes:
         click.echo(f"aea: {note}", err=True)
-    score = [(row["name"].split("/")[-1], str(row["clips"]), *(format_value(row[key], 2) for key in SCORE_COLUMNS))
-             for row in result.score]
+    score = [
+        (row["name"].split("/")[-1], str(row["clips"]), *(format_value(row[key], 2) for key in SCORE_COLUMNS))
+        for row in result.score
+    ]
     if score:
-        print_table("demo: is it music? (aea score against held-out clips; docs/scoring.md)", score,
-                    ("name", "clips", *SCORE_COLUMNS))
+        print_table(
+            "demo: is it music? (aea score against held-out clips; docs/scoring.md)",
+            score,
+            ("name", "clips", *SCORE_COLUMNS),
+        )
     if result.page:
         click.echo(f"page {result.page}")
 

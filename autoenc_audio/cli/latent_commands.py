@@ -16,8 +16,16 @@ import click
 
 from ..metric_info import METRIC_NAMES
 from .common import (
-    cache_dir_option, device_option, json_option, model_option, open_chosen_model, print_json, print_table, progress_bar,
-    stdin_inputs, with_check,
+    cache_dir_option,
+    device_option,
+    json_option,
+    model_option,
+    open_chosen_model,
+    print_json,
+    print_table,
+    progress_bar,
+    stdin_inputs,
+    with_check,
 )
 from .flags import in_flag_terms
 
@@ -29,17 +37,23 @@ if TYPE_CHECKING:
 
 
 def batch_size_option(function: Callable) -> Callable:
-    return click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True,
-                        help="Clips per batch (memory holds one batch of audio).")(function)
+    return click.option(
+        "--batch-size",
+        type=click.IntRange(min=1),
+        default=16,
+        show_default=True,
+        help="Clips per batch (memory holds one batch of audio).",
+    )(function)
 
 
 def strict_option(function: Callable) -> Callable:
-    return click.option("--strict", is_flag=True, help="Stop at the first failing input (default: report it, skip it, exit 1).")(function)
+    return click.option(
+        "--strict", is_flag=True, help="Stop at the first failing input (default: report it, skip it, exit 1)."
+    )(function)
 
 
 def clip_options(function: Callable) -> Callable:
     """`--whole`, `--hop`, `--offset`, `--crop`, `--seed`: which part of each input is used."""
-
 
     def check(options: dict[str, Any]) -> None:
         if options["whole"] and options["offset"] is not None:
@@ -48,15 +62,31 @@ def clip_options(function: Callable) -> Callable:
             raise click.UsageError("--hop spaces the clips of --whole: add --whole or drop --hop")
 
     function = with_check(function, check)
-    for decorator in reversed([
-        click.option("--whole", is_flag=True, help="Every clip of the track (50 % overlap by default), not one clip."),
-        click.option("--hop", "hop_seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-                     help="With --whole: seconds between clip starts [default: half a clip]."),
-        click.option("--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds (overrides --crop)."),
-        click.option("--crop", type=click.Choice(["start", "center", "random"]), default="start", show_default=True,
-                     help="Where the clip is taken."),
-        click.option("--seed", "crop_seed", type=int, default=0, show_default=True, help="Seed of --crop random."),
-    ]):
+    for decorator in reversed(
+        [
+            click.option(
+                "--whole", is_flag=True, help="Every clip of the track (50 % overlap by default), not one clip."
+            ),
+            click.option(
+                "--hop",
+                "hop_seconds",
+                type=click.FloatRange(min=0, min_open=True),
+                default=None,
+                help="With --whole: seconds between clip starts [default: half a clip].",
+            ),
+            click.option(
+                "--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds (overrides --crop)."
+            ),
+            click.option(
+                "--crop",
+                type=click.Choice(["start", "center", "random"]),
+                default="start",
+                show_default=True,
+                help="Where the clip is taken.",
+            ),
+            click.option("--seed", "crop_seed", type=int, default=0, show_default=True, help="Seed of --crop random."),
+        ]
+    ):
         function = decorator(function)
     return function
 
@@ -123,16 +153,31 @@ def _no_json_with_stdout(as_json: bool, out: str) -> None:
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--out", required=True, help="Latent file (.pt, .npy, .npz, .safetensors) or - for stdout.")
-@click.option("--format", "fmt", type=click.Choice(["pt", "npy", "npz", "safetensors"]), default=None,
-              help="Format, when the extension does not say (default for -o -: pt).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pt", "npy", "npz", "safetensors"]),
+    default=None,
+    help="Format, when the extension does not say (default for -o -: pt).",
+)
 @clip_options
 @strict_option
 @with_model
 @json_option
 def encode(
-    inputs: tuple[str, ...], out: str, fmt: str | None, whole: bool, hop_seconds: float | None,
-    offset: float | None, crop: str, crop_seed: int, strict: bool, checkpoint: Checkpoint, batch_size: int,
-    cache_dir: Path | None, as_json: bool,
+    inputs: tuple[str, ...],
+    out: str,
+    fmt: str | None,
+    whole: bool,
+    hop_seconds: float | None,
+    offset: float | None,
+    crop: str,
+    crop_seed: int,
+    strict: bool,
+    checkpoint: Checkpoint,
+    batch_size: int,
+    cache_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Encode songs into latent vectors of exactly N values.
 
@@ -163,28 +208,55 @@ def encode(
         failures.report_problems(problems)
         one_song = single_input(inputs) or (bool(names) and len(inputs) == 1)
         with progress_bar("encoding") as bar:
-            result = encode_inputs(checkpoint, paths, whole=whole, crop=crop, offset=offset, hop_seconds=hop_seconds,
-                                   seed=crop_seed, vector=one_song and not whole, batch_size=batch_size,
-                                   progress=bar, on_error=failures.callback, names=names)
+            result = encode_inputs(
+                checkpoint,
+                paths,
+                whole=whole,
+                crop=crop,
+                offset=offset,
+                hop_seconds=hop_seconds,
+                seed=crop_seed,
+                vector=one_song and not whole,
+                batch_size=batch_size,
+                progress=bar,
+                on_error=failures.callback,
+                names=names,
+            )
     save_latents(out, result.latent_file, fmt)
     to_stderr = out == "-"
     for item in result.inputs:
         _notes(item, checkpoint.config.audio.clip_seconds, whole)
         if as_json:
-            print_json({"path": item.source, "offset": item.offset_seconds, "padded": item.padded, "silent": item.silent,
-                        "seconds": item.valid_seconds, "latent": out, "rows": [item.start, item.stop], "clips": item.clips,
-                        "latent_size": result.latent_file.latent_size})
+            print_json(
+                {
+                    "path": item.source,
+                    "offset": item.offset_seconds,
+                    "padded": item.padded,
+                    "silent": item.silent,
+                    "seconds": item.valid_seconds,
+                    "latent": out,
+                    "rows": [item.start, item.stop],
+                    "clips": item.clips,
+                    "latent_size": result.latent_file.latent_size,
+                }
+            )
     if not as_json:
         shape = " x ".join(str(d) for d in result.latent_file.latents.shape)
-        _echo(f"wrote {out}: {result.latent_file.kind} {shape} from {len(result.inputs)} input(s) "
-              f"(model {checkpoint.fingerprint})", to_stderr)
+        _echo(
+            f"wrote {out}: {result.latent_file.kind} {shape} from {len(result.inputs)} input(s) "
+            f"(model {checkpoint.fingerprint})",
+            to_stderr,
+        )
     failures.exit_if_any(len(paths) + len(problems))
 
 
 def _notes(item, clip_seconds: float, whole: bool) -> None:
     if item.padded and (not whole or item.valid_seconds < clip_seconds):
-        click.echo(f"aea: note: {item.source}: shorter than a clip ({item.valid_seconds:.2f} s of {clip_seconds:g} s), "
-                   "zero-padded", err=True)
+        click.echo(
+            f"aea: note: {item.source}: shorter than a clip ({item.valid_seconds:.2f} s of {clip_seconds:g} s), "
+            "zero-padded",
+            err=True,
+        )
     if item.silent:
         click.echo(f"aea: note: {item.source}: silent", err=True)
 
@@ -194,13 +266,23 @@ def _notes(item, clip_seconds: float, whole: bool) -> None:
 
 @click.command()
 @click.argument("latent")
-@click.option("-o", "--out", required=True, help="Audio file (.wav, .flac, .ogg, .mp3), a folder (one file per row), or -.")
-@click.option("--join/--no-join", default=None,
-              help="Join rows into one track by overlap-add [default: only for --whole sequences].")
+@click.option(
+    "-o", "--out", required=True, help="Audio file (.wav, .flac, .ogg, .mp3), a folder (one file per row), or -."
+)
+@click.option(
+    "--join/--no-join",
+    default=None,
+    help="Join rows into one track by overlap-add [default: only for --whole sequences].",
+)
 @with_model
 @json_option
 def decode(
-    latent: str, out: str, join: bool, checkpoint: Checkpoint, batch_size: int, cache_dir: Path | None,
+    latent: str,
+    out: str,
+    join: bool,
+    checkpoint: Checkpoint,
+    batch_size: int,
+    cache_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Decode a latent file (or - for stdin) back to audio.
@@ -229,7 +311,9 @@ def decode(
     rate = checkpoint.config.audio.sample_rate
     for item in written:
         if as_json:
-            print_json({"path": item.path, "source": item.source, "rows": list(item.rows), "seconds": item.samples / rate})
+            print_json(
+                {"path": item.path, "source": item.source, "rows": list(item.rows), "seconds": item.samples / rate}
+            )
         elif out != "-":
             click.echo(f"wrote {item.path} ({item.samples / rate:.2f} s)")
 
@@ -247,9 +331,20 @@ def decode(
 @with_model
 @json_option
 def reconstruct(
-    inputs: tuple[str, ...], out: str, save_input: bool, plot: bool, whole: bool, hop_seconds: float | None,
-    offset: float | None, crop: str, crop_seed: int, strict: bool, checkpoint: Checkpoint, batch_size: int,
-    cache_dir: Path | None, as_json: bool,
+    inputs: tuple[str, ...],
+    out: str,
+    save_input: bool,
+    plot: bool,
+    whole: bool,
+    hop_seconds: float | None,
+    offset: float | None,
+    crop: str,
+    crop_seed: int,
+    strict: bool,
+    checkpoint: Checkpoint,
+    batch_size: int,
+    cache_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Encode then decode songs and measure what the latent kept.
 
@@ -276,20 +371,44 @@ def reconstruct(
         failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
         failures.report_problems(problems)
         with progress_bar("reconstructing") as bar:
-            written = reconstruct_inputs(checkpoint, paths, out, whole=whole, crop=crop, offset=offset,
-                                         hop_seconds=hop_seconds, seed=crop_seed, save_input=save_input,
-                                         batch_size=batch_size, progress=bar, on_error=failures.callback, names=names)
+            written = reconstruct_inputs(
+                checkpoint,
+                paths,
+                out,
+                whole=whole,
+                crop=crop,
+                offset=offset,
+                hop_seconds=hop_seconds,
+                seed=crop_seed,
+                save_input=save_input,
+                batch_size=batch_size,
+                progress=bar,
+                on_error=failures.callback,
+                names=names,
+            )
         if plot:  # while stdin's temporary file still exists
             path_of = {name: path for path, name in names.items()}
             for item in written:
-                item.metrics["figure"] = str(plot_reconstruction(checkpoint, item, path_of.get(item.source, item.source), whole))
+                item.metrics["figure"] = str(
+                    plot_reconstruction(checkpoint, item, path_of.get(item.source, item.source), whole)
+                )
     rate = checkpoint.config.audio.sample_rate
     for item in written:
         _notes(item, checkpoint.config.audio.clip_seconds, whole)
         if as_json:
-            print_json({"path": item.path, "source": item.source, "input": item.input_path, "offset": item.offset_seconds,
-                        "padded": item.padded, "silent": item.silent, "seconds": item.samples / rate, "clips": item.rows[1],
-                        **item.metrics})
+            print_json(
+                {
+                    "path": item.path,
+                    "source": item.source,
+                    "input": item.input_path,
+                    "offset": item.offset_seconds,
+                    "padded": item.padded,
+                    "silent": item.silent,
+                    "seconds": item.samples / rate,
+                    "clips": item.rows[1],
+                    **item.metrics,
+                }
+            )
             continue
         rows = [(name, f"{item.metrics[name]:.3f}") for name in METRIC_NAMES if name in item.metrics]
         rows += [("output", item.path)] + ([("input", item.input_path)] if item.input_path else [])
@@ -305,47 +424,118 @@ def reconstruct(
 
 
 @click.command()
-@click.option("--mode", type=click.Choice(["random", "continue", "average", "interpolate"]), required=True,
-              help="random: a new piece; continue: go on from a song's opening; average: in the style of songs or "
-                   "a label; interpolate: from one song to another.")
+@click.option(
+    "--mode",
+    type=click.Choice(["random", "continue", "average", "interpolate"]),
+    required=True,
+    help="random: a new piece; continue: go on from a song's opening; average: in the style of songs or "
+    "a label; interpolate: from one song to another.",
+)
 @click.option("-o", "--out", required=True, help="Audio file (numbered when several), a folder, or - for one file.")
-@click.option("--from", "sources", multiple=True,
-              help="Songs (or latent files, for --method mean/linear/slerp): --from A B C (or --from A --from B).")
+@click.option(
+    "--from",
+    "sources",
+    multiple=True,
+    help="Songs (or latent files, for --method mean/linear/slerp): --from A B C (or --from A --from B).",
+)
 @click.argument("more_sources", nargs=-1, metavar="[SOURCE]...")
-@click.option("--method", type=click.Choice(["prior", "gaussian", "mean", "linear", "slerp"]), default=None,
-              help="random: prior (default when the run has one) or gaussian; continue: prior; average: prior "
-                   "(default when there is one) or mean (the plain mean latent); interpolate: linear (default) or slerp.")
-@click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Length of each prior or gaussian piece [default: one clip; continue: 20, the opening included].")
-@click.option("--n", "count", type=click.IntRange(min=1), default=1, show_default=True, help="random, average: how many pieces.")
+@click.option(
+    "--method",
+    type=click.Choice(["prior", "gaussian", "mean", "linear", "slerp"]),
+    default=None,
+    help="random: prior (default when the run has one) or gaussian; continue: prior; average: prior "
+    "(default when there is one) or mean (the plain mean latent); interpolate: linear (default) or slerp.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Length of each prior or gaussian piece [default: one clip; continue: 20, the opening included].",
+)
+@click.option(
+    "--n", "count", type=click.IntRange(min=1), default=1, show_default=True, help="random, average: how many pieces."
+)
 @click.option("--seed", type=int, default=None, help="Seed [default: a fresh one, recorded in the sidecar].")
-@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="prior: how freely the walk picks among good continuations (0: always the likeliest); "
-                   "gaussian: scale of the random part (0: the mean latent).")
+@click.option(
+    "--temperature",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="prior: how freely the walk picks among good continuations (0: always the likeliest); "
+    "gaussian: scale of the random part (0: the mean latent).",
+)
 @click.option("--naive", is_flag=True, help="random: unscaled N(0, 1) vectors, as the original work did (gives noise).")
-@click.option("--prior", "prior_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Prior file [default: prior.safetensors beside the model's checkpoint].")
-@click.option("--weights", multiple=True, help="average --method mean: one weight per source, comma-separated: --weights 2,1,1.")
+@click.option(
+    "--prior",
+    "prior_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Prior file [default: prior.safetensors beside the model's checkpoint].",
+)
+@click.option(
+    "--weights", multiple=True, help="average --method mean: one weight per source, comma-separated: --weights 2,1,1."
+)
 @click.option("--label", default=None, help="average: the style of this label's training clips.")
-@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
-              help="average --method mean --label: dataset folder the label comes from.")
-@click.option("--steps", type=click.IntRange(min=1), default=5, show_default=True, help="interpolate: latents from A to B.")
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="average --method mean --label: dataset folder the label comes from.",
+)
+@click.option(
+    "--steps", type=click.IntRange(min=1), default=5, show_default=True, help="interpolate: latents from A to B."
+)
 @click.option("--morph", is_flag=True, help="interpolate: one clip that morphs from A to B instead of K files.")
-@click.option("--crop", type=click.Choice(["start", "center", "random"]), default="center", show_default=True,
-              help="Clip taken from each audio source (continue: the opening starts at --offset, default 0).")
-@click.option("--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds in each audio source.")
-@click.option("--prime-seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="continue: seconds of the song's opening to continue from, at most one clip [default: one clip].")
-@click.option("--html", "html_page", is_flag=True,
-              help="Also write a page to listen and look: DIR/index.html, or NAME.html beside NAME.wav "
-                   "(a player, a spectrogram and the sidecar's facts per piece).")
+@click.option(
+    "--crop",
+    type=click.Choice(["start", "center", "random"]),
+    default="center",
+    show_default=True,
+    help="Clip taken from each audio source (continue: the opening starts at --offset, default 0).",
+)
+@click.option(
+    "--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds in each audio source."
+)
+@click.option(
+    "--prime-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="continue: seconds of the song's opening to continue from, at most one clip [default: one clip].",
+)
+@click.option(
+    "--html",
+    "html_page",
+    is_flag=True,
+    help="Also write a page to listen and look: DIR/index.html, or NAME.html beside NAME.wav "
+    "(a player, a spectrogram and the sidecar's facts per piece).",
+)
 @with_model
 @json_option
 def generate(
-    mode: str, out: str, sources: tuple[str, ...], more_sources: tuple[str, ...], method: str | None, seconds: float | None,
-    count: int, seed: int | None, temperature: float, naive: bool, prior_path: Path | None, weights: tuple[str, ...],
-    label: str | None, data_root: Path | None, steps: int, morph: bool, crop: str, offset: float | None,
-    prime_seconds: float | None, html_page: bool, checkpoint: Checkpoint, batch_size: int, cache_dir: Path | None,
+    mode: str,
+    out: str,
+    sources: tuple[str, ...],
+    more_sources: tuple[str, ...],
+    method: str | None,
+    seconds: float | None,
+    count: int,
+    seed: int | None,
+    temperature: float,
+    naive: bool,
+    prior_path: Path | None,
+    weights: tuple[str, ...],
+    label: str | None,
+    data_root: Path | None,
+    steps: int,
+    morph: bool,
+    crop: str,
+    offset: float | None,
+    prime_seconds: float | None,
+    html_page: bool,
+    checkpoint: Checkpoint,
+    batch_size: int,
+    cache_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Make new music: random pieces, continuations, pieces in a style, interpolations.
@@ -378,8 +568,27 @@ def generate(
         raise click.UsageError("--from is for --mode continue, average or interpolate")
     if mode == "continue" and not all_sources:
         raise click.UsageError("--mode continue needs --from SONG (the song whose opening it continues)")
-    request = GenerateRequest(mode, method, seconds, count, seed, temperature, naive, all_sources, _parse_weights(weights),
-                              label, data_root, steps, morph, crop, offset, prime_seconds, prior_path, cache_dir, batch_size)
+    request = GenerateRequest(
+        mode,
+        method,
+        seconds,
+        count,
+        seed,
+        temperature,
+        naive,
+        all_sources,
+        _parse_weights(weights),
+        label,
+        data_root,
+        steps,
+        morph,
+        crop,
+        offset,
+        prime_seconds,
+        prior_path,
+        cache_dir,
+        batch_size,
+    )
     with progress_bar("generating") as bar:
         outcome = generate_pieces(checkpoint, request, bar)
     for note in outcome.notes:
@@ -391,8 +600,10 @@ def generate(
         if as_json:
             print_json(record)
         elif out != "-":
-            click.echo(f"wrote {record['path']} ({record['seconds']:.2f} s)" +
-                       (f", metadata in {record['sidecar']}" if "sidecar" in record else ""))
+            click.echo(
+                f"wrote {record['path']} ({record['seconds']:.2f} s)"
+                + (f", metadata in {record['sidecar']}" if "sidecar" in record else "")
+            )
     if page is not None:
         from ..pages.generation import write_generation_page
 
@@ -409,7 +620,9 @@ def _parse_weights(values: tuple[str, ...]) -> list[float] | None:
     try:
         return [float(part) for value in values for part in value.split(",") if part.strip()]
     except ValueError:
-        raise click.BadParameter(f"{', '.join(values)}: weights are numbers, e.g. --weights 2,1,1", param_hint="--weights") from None
+        raise click.BadParameter(
+            f"{', '.join(values)}: weights are numbers, e.g. --weights 2,1,1", param_hint="--weights"
+        ) from None
 
 
 COMMANDS = [encode, decode, reconstruct, generate]

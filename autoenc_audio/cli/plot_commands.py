@@ -8,8 +8,17 @@ from typing import Any, Callable
 import click
 
 from ..latents.formats import is_latent_path
-from .common import (cache_dir_option, chosen_model, json_option, model_option, open_chosen_model, print_json, progress_bar,
-                     stdout_is_tty, with_check)
+from .common import (
+    cache_dir_option,
+    chosen_model,
+    json_option,
+    model_option,
+    open_chosen_model,
+    print_json,
+    progress_bar,
+    stdout_is_tty,
+    with_check,
+)
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:
@@ -34,12 +43,26 @@ def figure_options(function: Callable) -> Callable:
             raise click.UsageError("-o - writes an image to stdout: pipe or redirect it, or give -o FILE.png")
 
     function = with_check(function, check)
-    function = click.option("--title", default=None, help="Figure title [default: one that says what is shown].")(function)
-    function = click.option("--size", default=None, help="Figure size in pixels, WIDTHxHEIGHT [default: fits the content].")(function)
-    function = click.option("--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default=None,
-                            help="Figure format [default: from the -o extension, else png].")(function)
-    function = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-                            help="Figure file to write (png, svg, pdf), or - for stdout.")(function)
+    function = click.option("--title", default=None, help="Figure title [default: one that says what is shown].")(
+        function
+    )
+    function = click.option(
+        "--size", default=None, help="Figure size in pixels, WIDTHxHEIGHT [default: fits the content]."
+    )(function)
+    function = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["png", "svg", "pdf"]),
+        default=None,
+        help="Figure format [default: from the -o extension, else png].",
+    )(function)
+    function = click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="Figure file to write (png, svg, pdf), or - for stdout.",
+    )(function)
     return function
 
 
@@ -56,8 +79,9 @@ def done(path: Path, as_json: bool, **extra: Any) -> None:
         click.echo(str(path))
 
 
-def read_signals(inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, offset: float, seconds: float | None
-                 ) -> list[tuple[str, Any, int]]:
+def read_signals(
+    inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, offset: float, seconds: float | None
+) -> list[tuple[str, Any, int]]:
     """Audio files as they are (mono mix, own rate, `offset`/`seconds` window); latent files decoded with the model."""
     from ..audio import read_frames, to_mono
     from ..plots import PlotError
@@ -81,7 +105,9 @@ def read_signals(inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, 
             rate = checkpoint.config.audio.sample_rate
             rows = len(decoded)
             for row in range(rows):
-                signals.append((f"{path.name}" + (f" [{row}]" if rows > 1 else "") + " (decoded)", decoded[row, 0], rate))
+                signals.append(
+                    (f"{path.name}" + (f" [{row}]" if rows > 1 else "") + " (decoded)", decoded[row, 0], rate)
+                )
             continue
         from ..audio import probe
 
@@ -96,10 +122,19 @@ def read_signals(inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, 
 
 
 def signal_options(function: Callable) -> Callable:
-    function = click.option("--seconds", type=click.FloatRange(min=0, min_open=True), default=None,
-                            help="Length to show, in seconds [default: the whole file].")(function)
-    function = click.option("--offset", type=click.FloatRange(min=0), default=0.0, show_default=True,
-                            help="Where to start in each audio file, in seconds.")(function)
+    function = click.option(
+        "--seconds",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        help="Length to show, in seconds [default: the whole file].",
+    )(function)
+    function = click.option(
+        "--offset",
+        type=click.FloatRange(min=0),
+        default=0.0,
+        show_default=True,
+        help="Where to start in each audio file, in seconds.",
+    )(function)
     return function
 
 
@@ -123,8 +158,16 @@ def plot() -> None:
 @cache_dir_option
 @json_option
 def waveform(
-    inputs: tuple[Path, ...], output: Path, fmt: str | None, size: str | None, title: str | None, offset: float,
-    seconds: float | None, model: Path | None, cache_dir: Path | None, as_json: bool,
+    inputs: tuple[Path, ...],
+    output: Path,
+    fmt: str | None,
+    size: str | None,
+    title: str | None,
+    offset: float,
+    seconds: float | None,
+    model: Path | None,
+    cache_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Waveforms of audio files or latent files (decoded with the model), stacked on shared axes.
 
@@ -140,16 +183,30 @@ def waveform(
 
 @plot.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--scale", type=click.Choice(["log", "mel"]), default="log", show_default=True,
-              help="Frequency axis: log-frequency STFT or 80-band mel.")
+@click.option(
+    "--scale",
+    type=click.Choice(["log", "mel"]),
+    default="log",
+    show_default=True,
+    help="Frequency axis: log-frequency STFT or 80-band mel.",
+)
 @figure_options
 @signal_options
 @model_option
 @cache_dir_option
 @json_option
 def spectrogram(
-    inputs: tuple[Path, ...], scale: str, output: Path, fmt: str | None, size: str | None, title: str | None,
-    offset: float, seconds: float | None, model: Path | None, cache_dir: Path | None, as_json: bool,
+    inputs: tuple[Path, ...],
+    scale: str,
+    output: Path,
+    fmt: str | None,
+    size: str | None,
+    title: str | None,
+    offset: float,
+    seconds: float | None,
+    model: Path | None,
+    cache_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Spectrograms (dB, one colour scale) of audio files or latent files, stacked on shared axes.
 
@@ -159,7 +216,9 @@ def spectrogram(
     """
     from ..plots import plot_spectrograms
 
-    path = plot_spectrograms(read_signals(inputs, model, cache_dir, offset, seconds), output, scale, title, fmt, parse_size(size))
+    path = plot_spectrograms(
+        read_signals(inputs, model, cache_dir, offset, seconds), output, scale, title, fmt, parse_size(size)
+    )
     done(path, as_json)
 
 
@@ -171,8 +230,15 @@ def spectrogram(
 @cache_dir_option
 @json_option
 def compare(
-    input_path: Path, offset: float, output: Path, fmt: str | None, size: str | None, title: str | None,
-    model: Path | None, cache_dir: Path | None, as_json: bool,
+    input_path: Path,
+    offset: float,
+    output: Path,
+    fmt: str | None,
+    size: str | None,
+    title: str | None,
+    model: Path | None,
+    cache_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Original vs reconstruction of one clip: waveforms, spectrograms, difference, metrics.
 
@@ -194,9 +260,13 @@ def compare(
     original = torch.from_numpy(clip.samples)[None, None]
     reconstruction = reconstruct_clips(checkpoint.model, original)
     metrics = reconstruction_metrics(original[:, 0], reconstruction[:, 0], audio.sample_rate)
-    heading = title or (f"{input_path.name} at {offset:g} s: original vs reconstruction "
-                        f"(N = {checkpoint.model.latent_size}, {checkpoint.path.parent.name}/{checkpoint.path.name})")
-    path = plot_compare(original[0, 0], reconstruction[0, 0], audio.sample_rate, metrics, output, heading, fmt, parse_size(size))
+    heading = title or (
+        f"{input_path.name} at {offset:g} s: original vs reconstruction "
+        f"(N = {checkpoint.model.latent_size}, {checkpoint.path.parent.name}/{checkpoint.path.name})"
+    )
+    path = plot_compare(
+        original[0, 0], reconstruction[0, 0], audio.sample_rate, metrics, output, heading, fmt, parse_size(size)
+    )
     done(path, as_json, metrics=metrics)
 
 
@@ -205,7 +275,12 @@ def compare(
 @figure_options
 @json_option
 def history(
-    runs: tuple[Path, ...], output: Path, fmt: str | None, size: str | None, title: str | None, as_json: bool,
+    runs: tuple[Path, ...],
+    output: Path,
+    fmt: str | None,
+    size: str | None,
+    title: str | None,
+    as_json: bool,
 ) -> None:
     """Train and validation loss and metrics per epoch of one or more runs (one colour per run).
 
@@ -231,21 +306,46 @@ def history(
 
 
 @plot.command()
-@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
-              help="Folder of songs [default: the built-in corpus].")
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of songs [default: the built-in corpus].",
+)
 @click.option("--method", type=click.Choice(["pca", "tsne"]), default="pca", show_default=True, help="Projection.")
 @click.option("--3d", "three_d", is_flag=True, help="Three dimensions instead of two.")
-@click.option("--split", type=click.Choice(["all", "train", "validation", "test"]), default="all", show_default=True,
-              help="Which clips (splits as in training, by track).")
-@click.option("--max-clips", type=click.IntRange(min=3), default=2000, show_default=True,
-              help="At most this many clips, evenly spread (t-SNE: at most 1500).")
+@click.option(
+    "--split",
+    type=click.Choice(["all", "train", "validation", "test"]),
+    default="all",
+    show_default=True,
+    help="Which clips (splits as in training, by track).",
+)
+@click.option(
+    "--max-clips",
+    type=click.IntRange(min=3),
+    default=2000,
+    show_default=True,
+    help="At most this many clips, evenly spread (t-SNE: at most 1500).",
+)
 @figure_options
 @model_option
 @cache_dir_option
 @json_option
 def latents(
-    data_root: Path | None, method: str, three_d: bool, split: str, max_clips: int, output: Path, fmt: str | None,
-    size: str | None, title: str | None, model: Path | None, cache_dir: Path | None, as_json: bool,
+    data_root: Path | None,
+    method: str,
+    three_d: bool,
+    split: str,
+    max_clips: int,
+    output: Path,
+    fmt: str | None,
+    size: str | None,
+    title: str | None,
+    model: Path | None,
+    cache_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """A dataset's latents in 2-D or 3-D (PCA or t-SNE), coloured by label.
 
@@ -254,10 +354,23 @@ def latents(
       aea plot latents --data genres/ --method tsne -o latents.png
     """
     from ..analysis.latent_map import latent_map
+
     path, _ = chosen_model(model, cache_dir)
     with progress_bar("encoding") as progress:
-        figure = latent_map(path, data_root, cache_dir, output, method, three_d, split, max_clips, fmt, parse_size(size),
-                            progress=progress, title=title)
+        figure = latent_map(
+            path,
+            data_root,
+            cache_dir,
+            output,
+            method,
+            three_d,
+            split,
+            max_clips,
+            fmt,
+            parse_size(size),
+            progress=progress,
+            title=title,
+        )
     done(figure, as_json)
 
 

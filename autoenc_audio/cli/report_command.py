@@ -11,17 +11,41 @@ from .common import cache_dir_option, json_option, print_json
 
 @click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for index.html and its files (one sub-folder per run).")
-@click.option("--audio-format", type=click.Choice(["mp3", "flac", "wav"]), default="mp3", show_default=True,
-              help="Format of the page's audio (mp3 keeps pages small).")
-@click.option("--clips-per-label", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Held-out tracks shown per label.")
-@click.option("--no-generate", is_flag=True, help="Do not make new pieces with a run's prior (files it holds are shown).")
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder for index.html and its files (one sub-folder per run).",
+)
+@click.option(
+    "--audio-format",
+    type=click.Choice(["mp3", "flac", "wav"]),
+    default="mp3",
+    show_default=True,
+    help="Format of the page's audio (mp3 keeps pages small).",
+)
+@click.option(
+    "--clips-per-label",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Held-out tracks shown per label.",
+)
+@click.option(
+    "--no-generate", is_flag=True, help="Do not make new pieces with a run's prior (files it holds are shown)."
+)
 @cache_dir_option
 @json_option
-def report(runs: tuple[Path, ...], out: Path, audio_format: str, clips_per_label: int, no_generate: bool,
-           cache_dir: Path, as_json: bool) -> None:
+def report(
+    runs: tuple[Path, ...],
+    out: Path,
+    audio_format: str,
+    clips_per_label: int,
+    no_generate: bool,
+    cache_dir: Path,
+    as_json: bool,
+) -> None:
     """Write a page for trained runs: curves, held-out clips heard and seen, generated pieces and their scores.
 
     Per run: the training curves, the centre clip of a held-out track of each

@@ -22,18 +22,39 @@ def _cell(column: str, value: object) -> str:
 
 @click.command()
 @click.argument("generated", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--model", type=click.Path(path_type=Path), default=None,
-              help="Score against the held-out clips of the data this checkpoint or run folder was trained on "
-                   "[default: $AEA_MODEL, else the latest 'aea train' run].")
-@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
-              help="Score against the held-out clips of this folder instead (aea's default split).")
-@click.option("--clips", type=click.IntRange(min=8), default=32, show_default=True,
-              help="Clips each set is scored on (5 s each; a larger set is subsampled).")
+@click.option(
+    "--model",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Score against the held-out clips of the data this checkpoint or run folder was trained on "
+    "[default: $AEA_MODEL, else the latest 'aea train' run].",
+)
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Score against the held-out clips of this folder instead (aea's default split).",
+)
+@click.option(
+    "--clips",
+    type=click.IntRange(min=8),
+    default=32,
+    show_default=True,
+    help="Clips each set is scored on (5 s each; a larger set is subsampled).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shaped-noise control.")
 @cache_dir_option
 @json_option
-def score(generated: tuple[Path, ...], model: Path | None, data_root: Path | None, clips: int, seed: int,
-          cache_dir: Path, as_json: bool) -> None:
+def score(
+    generated: tuple[Path, ...],
+    model: Path | None,
+    data_root: Path | None,
+    clips: int,
+    seed: int,
+    cache_dir: Path,
+    as_json: bool,
+) -> None:
     """Score audio sets (files or folders) as music against held-out real clips (docs/scoring.md).
 
     Each GENERATED argument is a set, cut into 5 s clips. Reported: c2st (0.5:
@@ -56,16 +77,26 @@ def score(generated: tuple[Path, ...], model: Path | None, data_root: Path | Non
     if data_root is None:
         checkpoint = chosen_model(model, cache_dir)[0]
     message = (lambda text: click.echo(f"aea: {text}", err=True)) if is_tty() else None
-    report = score_sets(generated, checkpoint=checkpoint, data_root=data_root, cache_dir=cache_dir, clips=clips,
-                        seed=seed, message=message)
+    report = score_sets(
+        generated,
+        checkpoint=checkpoint,
+        data_root=data_root,
+        cache_dir=cache_dir,
+        clips=clips,
+        seed=seed,
+        message=message,
+    )
     if as_json:
         for row in report.rows:
             print_json({column: getattr(row, column) for column in COLUMNS})
         return
     rows = [tuple(_cell(column, getattr(row, column)) for column in COLUMNS) for row in report.rows]
     held_out = report.rows[0].clips
-    print_table(f"aea score: against {held_out} held-out clips ({report.held_out_tracks} test tracks) of {report.root}",
-                rows, COLUMNS)
+    print_table(
+        f"aea score: against {held_out} held-out clips ({report.held_out_tracks} test tracks) of {report.root}",
+        rows,
+        COLUMNS,
+    )
 
 
 COMMANDS = [score]

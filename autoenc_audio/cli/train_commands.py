@@ -16,8 +16,21 @@ import click
 from ..config import TrainConfig, load_config
 from ..metric_info import METRIC_NAMES
 from ..runs import record_latest_run
-from .common import (audio_options, cache_dir_option, chosen_model, device_option, is_tty, json_option, model_option,
-                     open_chosen_model, print_json, print_table, progress_bar, stderr_console)
+from .common import (
+    audio_options,
+    cache_dir_option,
+    chosen_model,
+    device_option,
+    is_tty,
+    json_option,
+    model_option,
+    open_chosen_model,
+    print_json,
+    print_table,
+    progress_bar,
+    stderr_console,
+)
+
 
 class ConsoleReporter:
     """A progress bar per epoch on a terminal; one plain line per epoch otherwise (all on stderr)."""
@@ -36,8 +49,13 @@ class ConsoleReporter:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
-            TextColumn(f"epoch {epoch}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("loss {task.fields[loss]:.4f}"), console=self.console, transient=True,
+            TextColumn(f"epoch {epoch}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("loss {task.fields[loss]:.4f}"),
+            console=self.console,
+            transient=True,
         )
         self.progress.start()
         self.task = self.progress.add_task("train", total=steps, completed=done, loss=float("nan"))
@@ -75,33 +93,101 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 
 
 @click.command()
-@click.option("--data", "data_root", type=click.Path(path_type=Path), default=None,
-              help="Folder of songs, labels from sub-folders [default: the built-in corpus].")
-@click.option("--latent", type=click.IntRange(min=1), default=None, help="Exact number of latent values per clip [default: 18376].")
-@click.option("--arch", type=click.Choice(["default", "seed"]), default=None, help="default: our model; seed: the original 3-layer model.")
-@click.option("--kind", type=click.Choice(["ae", "vae"]), default=None, help="Plain or variational autoencoder [default: ae].")
-@click.option("--config", "config_file", default=None, help="TOML config file or preset name (default, seed, seed-55112, demo, tiny); flags override it.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help=f"Number of epochs [default: {TrainConfig().epochs}].")
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Wall-clock budget; stops cleanly at its end.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=None, help=f"Clips per batch, per process [default: {TrainConfig().batch_size}].")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help=f"Adam learning rate [default: {TrainConfig().lr:g}].")
+@click.option(
+    "--data",
+    "data_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of songs, labels from sub-folders [default: the built-in corpus].",
+)
+@click.option(
+    "--latent",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Exact number of latent values per clip [default: 18376].",
+)
+@click.option(
+    "--arch",
+    type=click.Choice(["default", "seed"]),
+    default=None,
+    help="default: our model; seed: the original 3-layer model.",
+)
+@click.option(
+    "--kind", type=click.Choice(["ae", "vae"]), default=None, help="Plain or variational autoencoder [default: ae]."
+)
+@click.option(
+    "--config",
+    "config_file",
+    default=None,
+    help="TOML config file or preset name (default, seed, seed-55112, demo, tiny); flags override it.",
+)
+@click.option(
+    "--epochs", type=click.IntRange(min=1), default=None, help=f"Number of epochs [default: {TrainConfig().epochs}]."
+)
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Wall-clock budget; stops cleanly at its end.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help=f"Clips per batch, per process [default: {TrainConfig().batch_size}].",
+)
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help=f"Adam learning rate [default: {TrainConfig().lr:g}].",
+)
 @click.option("--seed", type=int, default=None, help="Random seed (same seed, data and device: same weights on CPU).")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Run folder [default: runs/DATE-ARCH-KIND-N].")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run folder [default: runs/DATE-ARCH-KIND-N].",
+)
 @device_option("Where to train [default: auto].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--overwrite", is_flag=True, help="Start again in an --out that already holds a run (its checkpoints are replaced).")
-@click.option("--workers", type=click.IntRange(min=0), default=None, help=f"Data-loading processes [default: {TrainConfig().workers}: load in the training process].")
+@click.option(
+    "--overwrite", is_flag=True, help="Start again in an --out that already holds a run (its checkpoints are replaced)."
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"Data-loading processes [default: {TrainConfig().workers}: load in the training process].",
+)
 @click.option("--compile", "compile_model", is_flag=True, default=None, help="torch.compile the model (CUDA only).")
 @click.option("--nproc", type=click.IntRange(min=1), default=None, help="Launch K processes with torchrun (DDP).")
 @audio_options
 @cache_dir_option
 @json_option
 def train(
-    data_root: Path | None, latent: int | None, arch: str | None, kind: str | None, config_file: str | None,
-    epochs: int | None, minutes: float | None, batch_size: int | None, lr: float | None, seed: int | None,
-    out: Path | None, device: str | None, resume: bool, overwrite: bool, workers: int | None, compile_model: bool,
-    nproc: int | None, sample_rate: int | None, clip_seconds: float | None, cache_dir: Path | None, as_json: bool,
+    data_root: Path | None,
+    latent: int | None,
+    arch: str | None,
+    kind: str | None,
+    config_file: str | None,
+    epochs: int | None,
+    minutes: float | None,
+    batch_size: int | None,
+    lr: float | None,
+    seed: int | None,
+    out: Path | None,
+    device: str | None,
+    resume: bool,
+    overwrite: bool,
+    workers: int | None,
+    compile_model: bool,
+    nproc: int | None,
+    sample_rate: int | None,
+    clip_seconds: float | None,
+    cache_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Train an autoencoder whose latent vector has exactly --latent values.
 
@@ -123,31 +209,65 @@ def train(
         config = config_for_resume(out).with_budget(minutes, epochs)
         trained_on = data_root_of_run(out)
         if data_root is not None and (trained_on is None or Path(data_root).resolve() != trained_on):
-            raise click.UsageError(f"--resume: {out} was trained on {trained_on or 'the built-in corpus'}, not {data_root}")
+            raise click.UsageError(
+                f"--resume: {out} was trained on {trained_on or 'the built-in corpus'}, not {data_root}"
+            )
         data_root = trained_on
-        ignored = [name for name, value in (("--latent", latent), ("--arch", arch), ("--kind", kind), ("--config", config_file),
-                   ("--batch-size", batch_size), ("--lr", lr), ("--seed", seed)) if value is not None]
+        ignored = [
+            name
+            for name, value in (
+                ("--latent", latent),
+                ("--arch", arch),
+                ("--kind", kind),
+                ("--config", config_file),
+                ("--batch-size", batch_size),
+                ("--lr", lr),
+                ("--seed", seed),
+            )
+            if value is not None
+        ]
         if ignored:
             click.echo(f"aea: --resume keeps the run's own settings; ignoring {', '.join(ignored)}", err=True)
     else:
-        config = load_config(config_file).override(
-            audio={"sample_rate": sample_rate, "clip_seconds": clip_seconds},
-            model={"latent": latent, "arch": arch, "kind": kind},
-            train={"batch_size": batch_size, "lr": lr, "seed": seed, "device": device, "workers": workers,
-                   "compile": compile_model},
-        ).with_budget(minutes, epochs)
+        config = (
+            load_config(config_file)
+            .override(
+                audio={"sample_rate": sample_rate, "clip_seconds": clip_seconds},
+                model={"latent": latent, "arch": arch, "kind": kind},
+                train={
+                    "batch_size": batch_size,
+                    "lr": lr,
+                    "seed": seed,
+                    "device": device,
+                    "workers": workers,
+                    "compile": compile_model,
+                },
+            )
+            .with_budget(minutes, epochs)
+        )
     if out is None:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
     if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
         prepare_run(config, out, resume, overwrite)  # bad settings fail here, once, not in every worker
-        command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
-                   "-m", "autoenc_audio", *_strip_nproc(sys.argv[1:]), "--out", str(out)]
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc-per-node={nproc}",
+            "-m",
+            "autoenc_audio",
+            *_strip_nproc(sys.argv[1:]),
+            "--out",
+            str(out),
+        ]
         raise SystemExit(subprocess.call(command))
     main_process = int(os.environ.get("RANK", "0")) == 0
     reporter = ConsoleReporter() if main_process else SilentReporter()
-    summary = run_training(config, out, cache_dir, data_root=data_root, resume=resume, reporter=reporter,
-                           overwrite=overwrite)
+    summary = run_training(
+        config, out, cache_dir, data_root=data_root, resume=resume, reporter=reporter, overwrite=overwrite
+    )
     if not main_process:
         return
     record_latest_run(cache_dir, out)
@@ -192,18 +312,36 @@ class PriorConsoleReporter:
         if time.monotonic() - self.printed < PRIOR_LINE_SECONDS:  # epochs of a small memory take well under a second
             return
         self.printed = time.monotonic()
-        click.echo(f"prior epoch {record['epoch']:>3}  train {record['train_loss']:.4f}  val {record['val_loss']:.4f}",
-                   err=True)
+        click.echo(
+            f"prior epoch {record['epoch']:>3}  train {record['train_loss']:.4f}  val {record['val_loss']:.4f}",
+            err=True,
+        )
 
 
 @click.command("train-prior")
 @model_option
-@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None, help="Wall-clock budget [default: the epochs decide].")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs over the memory [default: [prior] epochs of the run's config].")
-@click.option("--memory-clips", type=click.IntRange(min=1), default=None, help="Training clips the prior keeps [default: 1024].")
-@click.option("--patience", type=click.IntRange(min=0), default=None,
-              help="Stop when validation has not improved for this many epochs; 0 never stops early "
-                   "[default: 20; with --resume, the prior's own].")
+@click.option(
+    "--minutes",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Wall-clock budget [default: the epochs decide].",
+)
+@click.option(
+    "--epochs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Epochs over the memory [default: [prior] epochs of the run's config].",
+)
+@click.option(
+    "--memory-clips", type=click.IntRange(min=1), default=None, help="Training clips the prior keeps [default: 1024]."
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Stop when validation has not improved for this many epochs; 0 never stops early "
+    "[default: 20; with --resume, the prior's own].",
+)
 @click.option("--seed", type=int, default=None, help="Seed of the model's initialisation and batches.")
 @device_option("Where to train [default: auto].")
 @click.option("--resume", is_flag=True, help="Continue the run's prior exactly where it stopped.")
@@ -211,8 +349,17 @@ class PriorConsoleReporter:
 @cache_dir_option
 @json_option
 def train_prior(
-    model: Path | None, minutes: float | None, epochs: int | None, memory_clips: int | None, patience: int | None,
-    seed: int | None, device: str | None, resume: bool, overwrite: bool, cache_dir: Path | None, as_json: bool,
+    model: Path | None,
+    minutes: float | None,
+    epochs: int | None,
+    memory_clips: int | None,
+    patience: int | None,
+    seed: int | None,
+    device: str | None,
+    resume: bool,
+    overwrite: bool,
+    cache_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Fit a prior over the latent frame sequences of a run's training music.
 
@@ -235,17 +382,32 @@ def train_prior(
     checkpoint = open_chosen_model(model, cache_dir, device or "auto")
     if resume and patience is None and prior_path(checkpoint.path.parent).exists():  # keep the prior's own
         patience = (read_prior_metadata(prior_path(checkpoint.path.parent)).get("config") or {}).get("patience")
-    config = checkpoint.config.override(prior={"minutes": minutes, "memory_clips": memory_clips, "seed": seed,
-                                               "device": device, "patience": patience})
+    config = checkpoint.config.override(
+        prior={"minutes": minutes, "memory_clips": memory_clips, "seed": seed, "device": device, "patience": patience}
+    )
     budget = {"epochs": epochs} if epochs is not None else ({"epochs": None} if minutes is not None else {})
     config = dataclasses.replace(config.prior, **budget)
-    prior = fit_prior(checkpoint, checkpoint.path.parent, config, cache_dir, resume=resume,
-                      reporter=PriorConsoleReporter(), overwrite=overwrite)
+    prior = fit_prior(
+        checkpoint,
+        checkpoint.path.parent,
+        config,
+        cache_dir,
+        resume=resume,
+        reporter=PriorConsoleReporter(),
+        overwrite=overwrite,
+    )
     last = prior.history[-1] if prior.history else {}
-    summary = {"prior": str(prior.path), "epochs": prior.epoch, "steps": prior.step, "memory_clips": prior.memory.clips,
-               "train_loss": last.get("train_loss"), "val_loss": last.get("val_loss"),
-               "kept_epoch": prior.kept.get("epoch"), "kept_val_loss": prior.kept.get("val_loss"),
-               "stopped": prior.kept.get("stopped")}
+    summary = {
+        "prior": str(prior.path),
+        "epochs": prior.epoch,
+        "steps": prior.step,
+        "memory_clips": prior.memory.clips,
+        "train_loss": last.get("train_loss"),
+        "val_loss": last.get("val_loss"),
+        "kept_epoch": prior.kept.get("epoch"),
+        "kept_val_loss": prior.kept.get("val_loss"),
+        "stopped": prior.kept.get("stopped"),
+    }
     if as_json:
         print_json(summary)
         return
@@ -281,7 +443,10 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     model = config.get("model", {})
     rows = [
         ("checkpoint", f"{path} (from {source})"),
-        ("architecture", f"{model.get('arch')} / {model.get('kind')}" + (f": {layout['arch']}" if layout.get("arch") else "")),
+        (
+            "architecture",
+            f"{model.get('arch')} / {model.get('kind')}" + (f": {layout['arch']}" if layout.get("arch") else ""),
+        ),
         ("latent", str(layout.get("description", layout.get("size")))),
         ("parameters", f"{metadata.get('file', {}).get('parameters', 0):,}"),
         ("fingerprint", str(metadata.get("weights_fingerprint"))),
@@ -292,11 +457,21 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     if data_summary:
         tracks, clips = data_summary["tracks"], data_summary["clips"]
         rows.append(("training data", data_summary["root"]))
-        rows.append(("split (train/val/test)", f"{tracks['train']}/{tracks['validation']}/{tracks['test']} tracks, "
-                     f"{clips['train']}/{clips['validation']}/{clips['test']} clips"))
+        rows.append(
+            (
+                "split (train/val/test)",
+                f"{tracks['train']}/{tracks['validation']}/{tracks['test']} tracks, "
+                f"{clips['train']}/{clips['validation']}/{clips['test']} clips",
+            )
+        )
     summary = extra.get("summary") or {}
     if summary:
-        rows.append(("training", f"{summary['epochs']} epochs, {summary['wall_seconds']:.0f} s, {summary['clips_per_second']:.1f} clips/s"))
+        rows.append(
+            (
+                "training",
+                f"{summary['epochs']} epochs, {summary['wall_seconds']:.0f} s, {summary['clips_per_second']:.1f} clips/s",
+            )
+        )
     for name in METRIC_NAMES:
         if name in (extra.get("test") or {}):
             rows.append((f"test {name}", f"{extra['test'][name]:.3f}"))
@@ -316,8 +491,13 @@ def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
     last = f", val loss {history[-1]['val_loss']:.3f}" if history else ""
     if isinstance(kept.get("val_loss"), (int, float)):
         last += f", keeps epoch {kept.get('epoch')} (val loss {kept['val_loss']:.3f})"
-    return [("prior", f"{path}: {progress.get('epoch', 0)} epochs{last}, memory of {prior['data'].get('clips')} clips "
-                      f"from {prior['data'].get('tracks')} tracks, fingerprint {prior.get('fingerprint')}")]
+    return [
+        (
+            "prior",
+            f"{path}: {progress.get('epoch', 0)} epochs{last}, memory of {prior['data'].get('clips')} clips "
+            f"from {prior['data'].get('tracks')} tracks, fingerprint {prior.get('fingerprint')}",
+        )
+    ]
 
 
 def _describe_preprocessing(pre: dict[str, Any]) -> str:

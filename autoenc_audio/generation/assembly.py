@@ -35,8 +35,13 @@ def frames_needed(checkpoint: Checkpoint, samples: int) -> int:
     return (windows_needed(checkpoint, samples) - 1) * window_hop(frames) + frames
 
 
-def decode_frames(checkpoint: Checkpoint, frames: torch.Tensor, samples: int, first_latent: torch.Tensor | None = None,
-                  batch_size: int = 16) -> np.ndarray:
+def decode_frames(
+    checkpoint: Checkpoint,
+    frames: torch.Tensor,
+    samples: int,
+    first_latent: torch.Tensor | None = None,
+    batch_size: int = 16,
+) -> np.ndarray:
     """Audio `[samples]` from frames `[channels, frames_needed(samples)]`.
 
     `first_latent` `[latent_size]` replaces the first window (a continuation

@@ -59,8 +59,9 @@ def new_seed() -> int:
 # ----------------------------------------------------------------------------- random
 
 
-def sample_random(checkpoint: Checkpoint, n: int = 1, seed: int | None = None, temperature: float = 1.0,
-                  naive: bool = False) -> Generation:
+def sample_random(
+    checkpoint: Checkpoint, n: int = 1, seed: int | None = None, temperature: float = 1.0, naive: bool = False
+) -> Generation:
     """`n` random latents (see the module docstring for the distribution)."""
     if n < 1:
         raise RequestError(f"n must be at least 1, got {n}", "n")
@@ -77,21 +78,35 @@ def sample_random(checkpoint: Checkpoint, n: int = 1, seed: int | None = None, t
         distribution, latents = "VAE prior N(0, T^2)", noise * temperature
     elif checkpoint.latent_mean is None or checkpoint.latent_std is None:
         distribution, latents = "naive N(0, 1) (no latent statistics in the checkpoint)", noise
-        notes.append(f"{checkpoint.path}: no latent statistics stored (an older checkpoint): "
-                     "sampling unscaled N(0, 1) as naive sampling does; retrain to sample the fitted Gaussian")
+        notes.append(
+            f"{checkpoint.path}: no latent statistics stored (an older checkpoint): "
+            "sampling unscaled N(0, 1) as naive sampling does; retrain to sample the fitted Gaussian"
+        )
     else:
         mean, std = checkpoint.latent_mean.cpu().float(), checkpoint.latent_std.cpu().float()
         distribution, latents = "fitted Gaussian mean + T * std * N(0, 1)", mean + temperature * std * noise
-    metadata = {"mode": "random", "seed": seed, "n": n, "temperature": temperature, "naive": naive,
-                "distribution": distribution}
+    metadata = {
+        "mode": "random",
+        "seed": seed,
+        "n": n,
+        "temperature": temperature,
+        "naive": naive,
+        "distribution": distribution,
+    }
     return Generation(latents, metadata, [{"index": i} for i in range(n)], notes=notes)
 
 
 # ----------------------------------------------------------------------------- latents of sources
 
 
-def source_latents(checkpoint: Checkpoint, sources: Sequence[str], crop: CropMode = "center",
-                   offset: float | None = None, seed: int = 0, batch_size: int = 16) -> torch.Tensor:
+def source_latents(
+    checkpoint: Checkpoint,
+    sources: Sequence[str],
+    crop: CropMode = "center",
+    offset: float | None = None,
+    seed: int = 0,
+    batch_size: int = 16,
+) -> torch.Tensor:
     """One latent per source `[len(sources), N]`: audio files are encoded (one clip by `crop`/`offset`);
     latent files give their vector (a one-row matrix) or, for many rows, their mean."""
     audio, model = checkpoint.config.audio, checkpoint.model
@@ -109,15 +124,23 @@ def source_latents(checkpoint: Checkpoint, sources: Sequence[str], crop: CropMod
     return torch.stack(out)
 
 
-def label_latents(checkpoint: Checkpoint, data_root: Path, label: str, cache_dir: Path, batch_size: int = 16,
-                  progress: Progress | None = None) -> tuple[torch.Tensor, int]:
+def label_latents(
+    checkpoint: Checkpoint,
+    data_root: Path,
+    label: str,
+    cache_dir: Path,
+    batch_size: int = 16,
+    progress: Progress | None = None,
+) -> tuple[torch.Tensor, int]:
     """Mean latent of every training-split clip of `label` in `data_root` (split and clips by the checkpoint's
     data and audio config), and the number of clips."""
     config = checkpoint.config
     prepared = prepare_dataset(data_root, config.audio, config.data, cache_dir)
     train = prepared.splits["train"]
     if label not in prepared.labels:
-        raise DatasetError(f"{data_root}: no label {label!r}; labels: {', '.join(prepared.labels) or '(none: no sub-folders)'}")
+        raise DatasetError(
+            f"{data_root}: no label {label!r}; labels: {', '.join(prepared.labels) or '(none: no sub-folders)'}"
+        )
     number = prepared.labels.index(label)
     items = [i for i, (track, _) in enumerate(train.index.items) if train.track_labels[track] == number]
     if not items:
@@ -135,10 +158,18 @@ def label_latents(checkpoint: Checkpoint, data_root: Path, label: str, cache_dir
 # ----------------------------------------------------------------------------- average
 
 
-def average(checkpoint: Checkpoint, sources: Sequence[str] = (), weights: Sequence[float] | None = None,
-            label: str | None = None, data_root: Path | None = None, cache_dir: Path | None = None,
-            crop: CropMode = "center", offset: float | None = None, batch_size: int = 16,
-            progress: Progress | None = None) -> Generation:
+def average(
+    checkpoint: Checkpoint,
+    sources: Sequence[str] = (),
+    weights: Sequence[float] | None = None,
+    label: str | None = None,
+    data_root: Path | None = None,
+    cache_dir: Path | None = None,
+    crop: CropMode = "center",
+    offset: float | None = None,
+    batch_size: int = 16,
+    progress: Progress | None = None,
+) -> Generation:
     """The mean latent of `sources` (weighted by `weights`, normalised to sum 1), or of a label's training clips."""
     if label is not None:
         if sources:
@@ -149,7 +180,9 @@ def average(checkpoint: Checkpoint, sources: Sequence[str] = (), weights: Sequen
         metadata = {"mode": "average", "label": label, "data": str(data_root), "clips": clips, "sources": []}
         return Generation(mean.unsqueeze(0), metadata, [{}])
     if not sources:
-        raise RequestError("average needs sources (songs or latent files) or a label with its data_root", "sources", "label")
+        raise RequestError(
+            "average needs sources (songs or latent files) or a label with its data_root", "sources", "label"
+        )
     if weights is not None and len(weights) != len(sources):
         raise RequestError(f"weights has {len(weights)} values for {len(sources)} sources", "weights")
     w = torch.tensor(list(weights) if weights is not None else [1.0] * len(sources), dtype=torch.float32)
@@ -158,7 +191,12 @@ def average(checkpoint: Checkpoint, sources: Sequence[str] = (), weights: Sequen
     w = w / w.sum()
     latents = source_latents(checkpoint, sources, crop, offset, batch_size=batch_size)
     mean = (w[:, None] * latents).sum(0, keepdim=True)
-    metadata = {"mode": "average", "sources": list(sources), "weights": w.tolist(), "crop": crop if offset is None else "offset"}
+    metadata = {
+        "mode": "average",
+        "sources": list(sources),
+        "weights": w.tolist(),
+        "crop": crop if offset is None else "offset",
+    }
     if offset is not None:
         metadata["offset"] = offset
     return Generation(mean, metadata, [{}])
@@ -184,9 +222,16 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float, centre: torch.Tensor | Non
     return (mixed + centre.double()).float()
 
 
-def interpolate(checkpoint: Checkpoint, sources: Sequence[str], steps: int = 5, method: str = "linear",
-                morph: bool = False, crop: CropMode = "center", offset: float | None = None,
-                batch_size: int = 16) -> Generation:
+def interpolate(
+    checkpoint: Checkpoint,
+    sources: Sequence[str],
+    steps: int = 5,
+    method: str = "linear",
+    morph: bool = False,
+    crop: CropMode = "center",
+    offset: float | None = None,
+    batch_size: int = 16,
+) -> Generation:
     """`steps` latents from the first source to the second (inclusive), linear or slerp."""
     if len(sources) != 2:
         raise RequestError(f"interpolate needs exactly two sources, got {len(sources)}", "sources")
@@ -198,6 +243,12 @@ def interpolate(checkpoint: Checkpoint, sources: Sequence[str], steps: int = 5, 
     centre = checkpoint.latent_mean.cpu().float() if checkpoint.latent_mean is not None else None
     ts = interpolation_weights(steps)
     rows = [(1 - t) * a + t * b if method == "linear" else slerp(a, b, t, centre) for t in ts]
-    metadata = {"mode": "interpolate", "sources": list(sources), "steps": steps, "method": method, "morph": morph,
-                "slerp_centre": ("training mean" if centre is not None else "zero") if method == "slerp" else None}
+    metadata = {
+        "mode": "interpolate",
+        "sources": list(sources),
+        "steps": steps,
+        "method": method,
+        "morph": morph,
+        "slerp_centre": ("training mean" if centre is not None else "zero") if method == "slerp" else None,
+    }
     return Generation(torch.stack(rows), metadata, [{"step": i, "t": t} for i, t in enumerate(ts)], morph=morph)

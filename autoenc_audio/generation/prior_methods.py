@@ -22,29 +22,45 @@ from .errors import RequestError
 from .piece import Piece, fit_peak
 from .walk import WalkRequest, walk
 
+
 def _seconds_to_samples(checkpoint: Checkpoint, seconds: float) -> int:
     if not seconds > 0:
         raise RequestError(f"seconds must be positive, got {seconds:g}", "seconds")
     return int(round(seconds * checkpoint.config.audio.sample_rate))
 
 
-def _piece(checkpoint: Checkpoint, prior: Prior, request: WalkRequest, samples: int, facts: dict[str, Any],
-           first_latent: torch.Tensor | None = None) -> Piece:
+def _piece(
+    checkpoint: Checkpoint,
+    prior: Prior,
+    request: WalkRequest,
+    samples: int,
+    facts: dict[str, Any],
+    first_latent: torch.Tensor | None = None,
+) -> Piece:
     result = walk(prior, request)
     audio = decode_frames(checkpoint, result.frames, samples, first_latent)
     model = checkpoint.model
     exact = 0 if first_latent is None else window_hop(model.layout.frames) * model.frame_hop  # before the first fade
     audio, gain = fit_peak(audio, prior.config, exact, model.clip_samples - exact if exact else 0)
-    metadata = {"gain": round(gain, 4), "method": "prior", "prior": str(prior.path), "prior_fingerprint": prior.fingerprint, "seed": request.seed,
-                "temperature": request.temperature, "jumps": len(result.jumps),
-                "tracks_visited": len({jump["track"] for jump in result.jumps}), **facts}
+    metadata = {
+        "gain": round(gain, 4),
+        "method": "prior",
+        "prior": str(prior.path),
+        "prior_fingerprint": prior.fingerprint,
+        "seed": request.seed,
+        "temperature": request.temperature,
+        "jumps": len(result.jumps),
+        "tracks_visited": len({jump["track"] for jump in result.jumps}),
+        **facts,
+    }
     if exact and gain < 1:
         metadata["gain_from_seconds"] = round(exact / checkpoint.config.audio.sample_rate, 3)
     return Piece(audio, metadata)
 
 
-def random_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, seed: int,
-                  temperature: float = 1.0) -> list[Piece]:
+def random_pieces(
+    checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, seed: int, temperature: float = 1.0
+) -> list[Piece]:
     """`n` new pieces of `seconds` each; piece i uses seed `seed + i` and keeps to the style `draw_style` gives it."""
     samples = _seconds_to_samples(checkpoint, seconds)
     frames = frames_needed(checkpoint, samples)
@@ -77,21 +93,35 @@ def draw_style(prior: Prior, seed: int) -> tuple[torch.Tensor | None, dict[str, 
     return allowed, {"style": "one label", "label": label, "style_clips": int(allowed.sum())}
 
 
-def continuation(checkpoint: Checkpoint, prior: Prior, source: str, seconds: float, seed: int,
-                 temperature: float = 1.0, offset: float = 0.0, prime_seconds: float | None = None) -> Piece:
+def continuation(
+    checkpoint: Checkpoint,
+    prior: Prior,
+    source: str,
+    seconds: float,
+    seed: int,
+    temperature: float = 1.0,
+    offset: float = 0.0,
+    prime_seconds: float | None = None,
+) -> Piece:
     """`source`'s opening (`prime_seconds` from `offset`, at most one clip) reconstructed, then continued by
     the prior to `seconds` in all. With a whole clip as the opening, the piece's first three quarters of a
     clip (before the first window's crossfade) are exactly its reconstruction."""
     audio_config, model = checkpoint.config.audio, checkpoint.model
     prime_seconds = audio_config.clip_seconds if prime_seconds is None else prime_seconds
     if not 0 < prime_seconds <= audio_config.clip_seconds:
-        raise RequestError(f"prime_seconds must be more than 0 and at most one clip ({audio_config.clip_seconds:g} s), "
-                           f"got {prime_seconds:g}", "prime_seconds")
+        raise RequestError(
+            f"prime_seconds must be more than 0 and at most one clip ({audio_config.clip_seconds:g} s), "
+            f"got {prime_seconds:g}",
+            "prime_seconds",
+        )
     samples = _seconds_to_samples(checkpoint, seconds)
     prime_samples = int(round(prime_seconds * audio_config.sample_rate))
     if samples < prime_samples:
-        raise RequestError(f"seconds ({seconds:g}) is shorter than the opening it continues (prime_seconds {prime_seconds:g})",
-                           "seconds", "prime_seconds")
+        raise RequestError(
+            f"seconds ({seconds:g}) is shorter than the opening it continues (prime_seconds {prime_seconds:g})",
+            "seconds",
+            "prime_seconds",
+        )
     clip = load_clip(source, audio_config, offset, np.random.default_rng(0)).samples.copy()
     clip[prime_samples:] = 0.0
     latent = encode_clips(model, torch.from_numpy(clip).view(1, 1, -1), 1, model_device(checkpoint))
@@ -134,9 +164,17 @@ def label_mask(prior: Prior, label: str) -> torch.Tensor:
     return mask
 
 
-def style_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, seed: int, temperature: float = 1.0,
-                 sources: Sequence[str] = (), label: str | None = None, source_maps: torch.Tensor | None = None
-                 ) -> list[Piece]:
+def style_pieces(
+    checkpoint: Checkpoint,
+    prior: Prior,
+    seconds: float,
+    n: int,
+    seed: int,
+    temperature: float = 1.0,
+    sources: Sequence[str] = (),
+    label: str | None = None,
+    source_maps: torch.Tensor | None = None,
+) -> list[Piece]:
     """`n` pieces in the mixed style of `sources` (their latent maps `source_maps`) or of a label's training clips."""
     if label is not None:
         allowed, facts = label_mask(prior, label), {"label": label}
@@ -147,5 +185,13 @@ def style_pieces(checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, s
     samples = _seconds_to_samples(checkpoint, seconds)
     frames = frames_needed(checkpoint, samples)
     facts = {"mode": "average", **facts, "style_clips": int(allowed.sum())}
-    return [_piece(checkpoint, prior, WalkRequest(frames, seed + i, temperature, allowed=allowed), samples,
-                   {**facts, "index": i}) for i in range(n)]
+    return [
+        _piece(
+            checkpoint,
+            prior,
+            WalkRequest(frames, seed + i, temperature, allowed=allowed),
+            samples,
+            {**facts, "index": i},
+        )
+        for i in range(n)
+    ]

@@ -35,13 +35,16 @@ def read_sidecar(path: str | Path) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise RequestError(f"{path}: not a sidecar (a JSON object is)")
     if not isinstance(record.get("request"), dict):
-        raise RequestError(f"{path}: records no request (written by aea {record.get('aea_version') or 'before 0.2.0'}), "
-                           "so it cannot be regenerated")
+        raise RequestError(
+            f"{path}: records no request (written by aea {record.get('aea_version') or 'before 0.2.0'}), "
+            "so it cannot be regenerated"
+        )
     return record
 
 
-def regenerate(sidecar: str | Path, checkpoint: Checkpoint | None = None, prior: Prior | None = None,
-               cache_dir: Path | None = None) -> Piece:
+def regenerate(
+    sidecar: str | Path, checkpoint: Checkpoint | None = None, prior: Prior | None = None, cache_dir: Path | None = None
+) -> Piece:
     """The piece sidecar `NAME.json` describes, made again; its samples `[samples]` are the ones written to NAME.
 
     `checkpoint`: the model (default: the one the sidecar names, loaded); `prior`: the prior (default: the one
@@ -51,8 +54,9 @@ def regenerate(sidecar: str | Path, checkpoint: Checkpoint | None = None, prior:
     record = read_sidecar(sidecar)
     checkpoint = checkpoint if checkpoint is not None else load_checkpoint(record["model"])
     if record.get("model_fingerprint") != checkpoint.fingerprint:
-        raise RequestError(f"{sidecar}: made by model {record.get('model_fingerprint')}, not by this one "
-                           f"({checkpoint.fingerprint})")
+        raise RequestError(
+            f"{sidecar}: made by model {record.get('model_fingerprint')}, not by this one ({checkpoint.fingerprint})"
+        )
     request = request_from_record(record["request"], cache_dir)
     if request.method in ("prior", "gaussian") and request.n > 1:  # piece i depends on seed + i only
         request = dataclasses.replace(request, seed=record["seed"], n=1)

@@ -40,8 +40,12 @@ from .prior_methods import continuation, random_pieces, style_pieces
 CONTINUE_SECONDS = 20.0
 """A continuation's length when `seconds` is not given (the opening included)."""
 
-METHODS = {"random": ("prior", "gaussian"), "continue": ("prior",), "average": ("prior", "mean"),
-           "interpolate": ("linear", "slerp")}
+METHODS = {
+    "random": ("prior", "gaussian"),
+    "continue": ("prior",),
+    "average": ("prior", "mean"),
+    "interpolate": ("linear", "slerp"),
+}
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,9 @@ def request_record(request: GenerateRequest) -> dict[str, Any]:
     for item in dataclasses.fields(request):
         value = getattr(request, item.name)
         if item.name not in RECORDED_ELSEWHERE:
-            record[item.name] = str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+            record[item.name] = (
+                str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
+            )
     return record
 
 
@@ -121,28 +127,40 @@ def choose_method(request: GenerateRequest, prior: Prior | None) -> tuple[str, l
     """The method to use and any one-line note about the choice; RequestError for one the mode has not."""
     allowed = METHODS[request.mode]
     if request.method is not None and request.method not in allowed:
-        raise RequestError(f"method {request.method!r} is not for mode {request.mode!r}; use {' or '.join(map(repr, allowed))}",
-                           "method", "mode")
+        raise RequestError(
+            f"method {request.method!r} is not for mode {request.mode!r}; use {' or '.join(map(repr, allowed))}",
+            "method",
+            "mode",
+        )
     method = request.method or ("gaussian" if request.mode == "random" and request.naive else allowed[0])
     if method == "prior" and prior is None:
         if request.method is None and request.mode in ("random", "average"):
             fallback = allowed[1]
             return fallback, [f"no prior for this model: using method {fallback!r} (train one with 'aea train-prior')"]
-        raise RequestError(f"mode {request.mode!r} needs a prior: train one with 'aea train-prior', or give the path of one",
-                           "prior")
+        raise RequestError(
+            f"mode {request.mode!r} needs a prior: train one with 'aea train-prior', or give the path of one", "prior"
+        )
     if request.naive and method != "gaussian":
-        raise RequestError(f"naive draws unscaled Gaussian vectors: it is for mode 'random' with method 'gaussian', "
-                           f"not method {method!r}", "naive", "method")
+        raise RequestError(
+            f"naive draws unscaled Gaussian vectors: it is for mode 'random' with method 'gaussian', "
+            f"not method {method!r}",
+            "naive",
+            "method",
+        )
     if request.weights is not None and method != "mean":
         raise RequestError(f"weights weigh the sources of method 'mean', not of method {method!r}", "weights", "method")
     if request.seconds is not None and method not in ("prior", "gaussian"):
-        raise RequestError(f"seconds sets the length of prior and gaussian pieces; method {method!r} gives one clip",
-                           "seconds", "method")
+        raise RequestError(
+            f"seconds sets the length of prior and gaussian pieces; method {method!r} gives one clip",
+            "seconds",
+            "method",
+        )
     return method, []
 
 
-def generate_pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None = None,
-                    prior: Prior | None = None) -> Outcome:
+def generate_pieces(
+    checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None = None, prior: Prior | None = None
+) -> Outcome:
     """The pieces `request` asks for, decoded to audio; `prior`: one already loaded (else `find_prior`).
 
     Each piece's metadata holds the request as carried out (`request`) and, for the prior's methods, the prior's
@@ -172,8 +190,9 @@ def carried_out(checkpoint: Checkpoint, request: GenerateRequest, method: str) -
     return dataclasses.replace(request, method=method, seed=seed, seconds=seconds)
 
 
-def _pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None, prior: Prior | None
-            ) -> list[Piece]:
+def _pieces(
+    checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None, prior: Prior | None
+) -> list[Piece]:
     """The pieces of a request carried out (`carried_out`: method, seed and length given)."""
     method, seed, seconds = request.method, request.seed or 0, request.seconds or 0.0
     if method == "prior":
@@ -184,11 +203,22 @@ def _pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Progress
         if request.mode == "continue":
             if len(request.sources) != 1:
                 raise RequestError(f"mode 'continue' takes one source song, got {len(request.sources)}", "sources")
-            return [continuation(checkpoint, prior, request.sources[0], seconds, seed, request.temperature,
-                                 request.offset or 0.0, request.prime_seconds)]
+            return [
+                continuation(
+                    checkpoint,
+                    prior,
+                    request.sources[0],
+                    seconds,
+                    seed,
+                    request.temperature,
+                    request.offset or 0.0,
+                    request.prime_seconds,
+                )
+            ]
         maps = None if request.label else source_maps(checkpoint, request.sources, request.crop, request.offset)
-        return style_pieces(checkpoint, prior, seconds, request.n, seed, request.temperature, request.sources,
-                            request.label, maps)
+        return style_pieces(
+            checkpoint, prior, seconds, request.n, seed, request.temperature, request.sources, request.label, maps
+        )
     if method == "gaussian":
         return gaussian_pieces(checkpoint, request, seed, seconds)
     return _clip_pieces(checkpoint, request, progress)
@@ -223,15 +253,39 @@ def gaussian_pieces(checkpoint: Checkpoint, request: GenerateRequest, seed: int,
 def _clip_pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Progress | None) -> list[Piece]:
     """The plain mean latent, or an interpolation: clips decoded as `generate` always did."""
     if request.mode == "average":
-        generation = gen.average(checkpoint, request.sources, request.weights, request.label, request.data_root,
-                                 request.cache_dir, request.crop, request.offset, request.batch_size, progress)
+        generation = gen.average(
+            checkpoint,
+            request.sources,
+            request.weights,
+            request.label,
+            request.data_root,
+            request.cache_dir,
+            request.crop,
+            request.offset,
+            request.batch_size,
+            progress,
+        )
         generation.metadata["method"] = "mean"
     else:
-        generation = gen.interpolate(checkpoint, request.sources, request.steps, request.method or "linear", request.morph,
-                                     request.crop, request.offset, request.batch_size)
-    clips = decode_latents(checkpoint.model, generation.latents, request.batch_size, model_device(checkpoint))[:, 0].numpy()
+        generation = gen.interpolate(
+            checkpoint,
+            request.sources,
+            request.steps,
+            request.method or "linear",
+            request.morph,
+            request.crop,
+            request.offset,
+            request.batch_size,
+        )
+    clips = decode_latents(checkpoint.model, generation.latents, request.batch_size, model_device(checkpoint))[
+        :, 0
+    ].numpy()
     if generation.morph:
         hop = max(1, checkpoint.config.audio.clip_samples // 2)
-        return [Piece(join_clips(clips, hop), {**generation.metadata, "hop_samples": hop,
-                                               "t": [item.get("t") for item in generation.per_item]})]
+        return [
+            Piece(
+                join_clips(clips, hop),
+                {**generation.metadata, "hop_samples": hop, "t": [item.get("t") for item in generation.per_item]},
+            )
+        ]
     return [Piece(clip, {**generation.metadata, **extra}) for clip, extra in zip(clips, generation.per_item)]

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from ..prior.memory import EDGE_FRAMES
 from ..prior.store import Prior, PriorError
 
+
 @dataclass(frozen=True)
 class WalkRequest:
     """What to generate: `frames` latent frames, from `seed`.
@@ -55,8 +56,11 @@ class _Memory:
         self.features_by_dim = self.features.transpose(1, 2).contiguous()  # [clips, dims, P]
         strength = onset_strength(prior.features.energy(self.frames)[:, EDGE_FRAMES:-EDGE_FRAMES])
         hop_seconds = prior.autoencoder["frame_hop"] / prior.autoencoder["sample_rate"]
-        self.beats = beat_lags(strength, round(config.shortest_beat_seconds / hop_seconds),
-                               round(config.longest_beat_seconds / hop_seconds))  # [clips]
+        self.beats = beat_lags(
+            strength,
+            round(config.shortest_beat_seconds / hop_seconds),
+            round(config.longest_beat_seconds / hop_seconds),
+        )  # [clips]
         self.on_beat = beat_grid(strength, self.beats, config.beat_tolerance_frames)  # [clips, P]
         self.playable = self.features.shape[1]
         squares = self.features.square().sum(-1)
@@ -167,14 +171,28 @@ def _walk(prior: Prior, request: WalkRequest) -> WalkResult:
             (target, run), repeated = previous, repeated + 1  # play the last run again: music repeats itself
         else:
             output = [torch.cat(output, dim=1)]  # one tensor so far: each jump joins only what came since
-            target = _choose(prior, memory, history.state(output[0]), output[0][:, -(config.context_frames + 1):], clip,
-                             _same_beat(memory, allowed, beat, config.same_beat_clips, config.beat_match_frames),
-                             request.temperature, generator)
+            target = _choose(
+                prior,
+                memory,
+                history.state(output[0]),
+                output[0][:, -(config.context_frames + 1) :],
+                clip,
+                _same_beat(memory, allowed, beat, config.same_beat_clips, config.beat_match_frames),
+                request.temperature,
+                generator,
+            )
             run = _until_beat(memory, *target, _run_length(config.jump_probability, max_run, generator))
             repeated = 0
         block = _crossfaded(memory, (clip, index), target, config.crossfade_frames, min(run, request.frames - length))
-        jumps.append({"frame": length, "clip": target[0], "index": target[1], "track": int(memory.tracks[target[0]]),
-                      "repeat": repeated > 0})
+        jumps.append(
+            {
+                "frame": length,
+                "clip": target[0],
+                "index": target[1],
+                "track": int(memory.tracks[target[0]]),
+                "repeat": repeated > 0,
+            }
+        )
         output.append(block)
         length += block.shape[1]
         clip, index = target[0], target[1] + block.shape[1]
@@ -219,8 +237,16 @@ class _History:
         return self.hidden
 
 
-def _choose(prior: Prior, memory: _Memory, state: torch.Tensor, recent: torch.Tensor, clip: int,
-            allowed: torch.Tensor, temperature: float, generator: torch.Generator) -> tuple[int, int]:
+def _choose(
+    prior: Prior,
+    memory: _Memory,
+    state: torch.Tensor,
+    recent: torch.Tensor,
+    clip: int,
+    allowed: torch.Tensor,
+    temperature: float,
+    generator: torch.Generator,
+) -> tuple[int, int]:
     """Where to jump: (clip, playable index) among the best context matches outside the current track."""
     config = prior.config
     context = prior.features(recent)[1:]  # the last C frames' features
@@ -259,8 +285,9 @@ def _same_beat(memory: _Memory, allowed: torch.Tensor, beat: int, enough: int, w
     return allowed
 
 
-def _searched_clips(memory: _Memory, allowed: torch.Tensor, clip: int, count: int,
-                    generator: torch.Generator) -> torch.Tensor:
+def _searched_clips(
+    memory: _Memory, allowed: torch.Tensor, clip: int, count: int, generator: torch.Generator
+) -> torch.Tensor:
     """Up to `count` allowed memory clips, drawn at random, outside the current clip's track (when any is)."""
     usable = allowed.clone()
     if clip >= 0 and bool((usable & (memory.tracks != memory.tracks[clip])).any()):

@@ -21,8 +21,9 @@ from .errors import RequestError
 from .piece import Piece
 
 
-def write_pieces(checkpoint: Checkpoint, pieces: Sequence[Piece], out: str, mode: str, sidecar: bool = True
-                 ) -> list[dict[str, Any]]:
+def write_pieces(
+    checkpoint: Checkpoint, pieces: Sequence[Piece], out: str, mode: str, sidecar: bool = True
+) -> list[dict[str, Any]]:
     """Write each piece (numbered when several; `-` for one) with a sidecar NAME.json saying how it was made;
     returns each file's record (the sidecar's content, with `path` and `sidecar`)."""
     rate = checkpoint.config.audio.sample_rate
@@ -47,6 +48,10 @@ def write_pieces(checkpoint: Checkpoint, pieces: Sequence[Piece], out: str, mode
 def page_path(out: str) -> Path:
     """Where the page of pieces written to `out` goes: `DIR/index.html` for a folder, `NAME.html` beside `NAME.wav`."""
     if out == "-":
-        raise RequestError("a page goes beside the audio files, and audio written to standard output ('-') has none: "
-                           "give a file or folder", "out", "html")
+        raise RequestError(
+            "a page goes beside the audio files, and audio written to standard output ('-') has none: "
+            "give a file or folder",
+            "out",
+            "html",
+        )
     return Path(out) / "index.html" if is_folder_target(out) else Path(out).with_suffix(".html")

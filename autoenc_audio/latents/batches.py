@@ -17,8 +17,12 @@ def batches(items: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
 
 
 @torch.no_grad()
-def encode_clips(model: Autoencoder, clips: torch.Tensor | Iterable[torch.Tensor], batch_size: int = 16,
-                 device: str | torch.device = "cpu") -> torch.Tensor:
+def encode_clips(
+    model: Autoencoder,
+    clips: torch.Tensor | Iterable[torch.Tensor],
+    batch_size: int = 16,
+    device: str | torch.device = "cpu",
+) -> torch.Tensor:
     """Clips `[count, 1, samples]` (or an iterable of such batches) -> latents `[count, latent_size]` on the CPU."""
     model.eval()
     chunks = batches(clips, batch_size) if isinstance(clips, torch.Tensor) else clips
@@ -27,8 +31,9 @@ def encode_clips(model: Autoencoder, clips: torch.Tensor | Iterable[torch.Tensor
 
 
 @torch.no_grad()
-def decode_latents(model: Autoencoder, latents: torch.Tensor, batch_size: int = 16,
-                   device: str | torch.device = "cpu") -> torch.Tensor:
+def decode_latents(
+    model: Autoencoder, latents: torch.Tensor, batch_size: int = 16, device: str | torch.device = "cpu"
+) -> torch.Tensor:
     """Latents `[count, latent_size]` -> clips `[count, 1, clip_samples]` on the CPU."""
     if latents.dim() == 1:
         latents = latents.unsqueeze(0)
@@ -40,8 +45,9 @@ def decode_latents(model: Autoencoder, latents: torch.Tensor, batch_size: int = 
 
 
 @torch.no_grad()
-def reconstruct_clips(model: Autoencoder, clips: torch.Tensor, batch_size: int = 16,
-                      device: str | torch.device = "cpu") -> torch.Tensor:
+def reconstruct_clips(
+    model: Autoencoder, clips: torch.Tensor, batch_size: int = 16, device: str | torch.device = "cpu"
+) -> torch.Tensor:
     """Encode then decode clips `[count, 1, samples]`."""
     return decode_latents(model, encode_clips(model, clips, batch_size, device), batch_size, device)
 

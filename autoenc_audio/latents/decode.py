@@ -36,7 +36,9 @@ def decode_file(
         tracks = tracks or [{"source": None, "start": 0, "stop": len(matrix), "samples": None}]
         hop = hop or int(meta.get("hop_samples") or max(1, audio.clip_samples // 2))
         if not 1 <= hop <= audio.clip_samples:
-            raise LatentError(f"{latent_file.name}: hop of {hop} samples does not fit this model's {audio.clip_samples}-sample clips")
+            raise LatentError(
+                f"{latent_file.name}: hop of {hop} samples does not fit this model's {audio.clip_samples}-sample clips"
+            )
         names = [stem_of(t.get("source"), "decoded") for t in tracks]
         targets = output_paths(out, names)
         written = []
@@ -51,7 +53,9 @@ def decode_file(
     written = []
     done = 0
     for start in range(0, len(matrix), batch_size):
-        clips = decode_latents(checkpoint.model, matrix[start : start + batch_size], batch_size, model_device(checkpoint))
+        clips = decode_latents(
+            checkpoint.model, matrix[start : start + batch_size], batch_size, model_device(checkpoint)
+        )
         for offset, clip in enumerate(clips):
             row = start + offset
             write_audio(targets[row], clip[0].numpy(), audio.sample_rate)
@@ -62,14 +66,23 @@ def decode_file(
     return written
 
 
-def write_joined(checkpoint: Checkpoint, rows: torch.Tensor, target: str, hop: int, track_samples: int | None,
-                 batch_size: int, progress: Progress | None = None) -> Written:
+def write_joined(
+    checkpoint: Checkpoint,
+    rows: torch.Tensor,
+    target: str,
+    hop: int,
+    track_samples: int | None,
+    batch_size: int,
+    progress: Progress | None = None,
+) -> Written:
     """Decode a sequence `[clips, N]` batch by batch and overlap-add it into one track, streamed to `target`."""
     audio = checkpoint.config.audio
     joiner = OverlapAdd(audio.clip_samples, hop, len(rows), track_samples)
     with audio_writer(target, audio.sample_rate) as write:
         for start in range(0, len(rows), batch_size):
-            for clip in decode_latents(checkpoint.model, rows[start : start + batch_size], batch_size, model_device(checkpoint)):
+            for clip in decode_latents(
+                checkpoint.model, rows[start : start + batch_size], batch_size, model_device(checkpoint)
+            ):
                 write(joiner.push(clip[0].numpy()))
             if progress:
                 progress(min(start + batch_size, len(rows)), len(rows))

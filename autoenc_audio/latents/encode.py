@@ -119,12 +119,23 @@ def encode_inputs(
         name = names.get(source, source)
         try:
             if whole:
-                encoded.append(_encode_track(checkpoint, source, name, request, rows, progress if len(paths) == 1 else None))
+                encoded.append(
+                    _encode_track(checkpoint, source, name, request, rows, progress if len(paths) == 1 else None)
+                )
             else:
                 clip = load_clip(source, audio, clip_crop(crop, offset), rng)
                 row = rows.count + len(pending.clips)
-                encoded.append(EncodedInput(name, row, row + 1, clip.offset_seconds, clip.padded, clip.silent,
-                                            clip.valid_samples / audio.sample_rate))
+                encoded.append(
+                    EncodedInput(
+                        name,
+                        row,
+                        row + 1,
+                        clip.offset_seconds,
+                        clip.padded,
+                        clip.silent,
+                        clip.valid_samples / audio.sample_rate,
+                    )
+                )
                 pending.add(clip, rows)
         except INPUT_FAILURES as error:
             error = renamed_error(error, source, name)
@@ -134,14 +145,18 @@ def encode_inputs(
             progress(number + 1, len(paths))
     pending.flush(rows)
     if not encoded:
-        raise NoUsableInput(f"nothing encoded: {'all ' + str(len(paths)) + ' inputs' if len(paths) != 1 else 'the input'} failed"
-                            if paths else "nothing to encode: no input files")
+        raise NoUsableInput(
+            f"nothing encoded: {'all ' + str(len(paths)) + ' inputs' if len(paths) != 1 else 'the input'} failed"
+            if paths
+            else "nothing to encode: no input files"
+        )
     kind = "sequence" if whole else ("vector" if vector and len(encoded) == 1 else "matrix")
     return EncodeResult(_latent_file(checkpoint, kind, rows, encoded, request), encoded, failures)
 
 
-def _latent_file(checkpoint: Checkpoint, kind: str, rows: LatentRows, encoded: Sequence[EncodedInput],
-                 request: EncodeRequest) -> LatentFile:
+def _latent_file(
+    checkpoint: Checkpoint, kind: str, rows: LatentRows, encoded: Sequence[EncodedInput], request: EncodeRequest
+) -> LatentFile:
     """The latent file of the encoded rows, with each row's source and clip position in its metadata."""
     places = list(rows.places)
     latents = rows.take()
@@ -155,7 +170,9 @@ def _latent_file(checkpoint: Checkpoint, kind: str, rows: LatentRows, encoded: S
     }
     if request.whole:
         fields["hop_samples"] = request.hop
-        fields["tracks"] = [{"source": e.source, "start": e.start, "stop": e.stop, "samples": e.track_samples} for e in encoded]
+        fields["tracks"] = [
+            {"source": e.source, "start": e.start, "stop": e.stop, "samples": e.track_samples} for e in encoded
+        ]
     else:
         fields["crop"] = "offset" if request.offset is not None else request.crop
     return LatentFile(latents, make_metadata(kind, latents, **fields))
@@ -176,21 +193,32 @@ class _PendingClips:
     def flush(self, rows: LatentRows) -> None:
         if self.clips:
             batch = torch.stack([torch.from_numpy(clip.samples) for clip in self.clips]).unsqueeze(1)
-            rows.add(encode_clips(self.checkpoint.model, batch, self.batch_size, model_device(self.checkpoint)),
-                     [ClipPlace(clip.offset_seconds, clip.padded) for clip in self.clips])
+            rows.add(
+                encode_clips(self.checkpoint.model, batch, self.batch_size, model_device(self.checkpoint)),
+                [ClipPlace(clip.offset_seconds, clip.padded) for clip in self.clips],
+            )
             self.clips.clear()
 
 
-def _encode_track(checkpoint: Checkpoint, source: str, name: str, request: EncodeRequest, rows: LatentRows,
-                  progress: Progress | None) -> EncodedInput:
+def _encode_track(
+    checkpoint: Checkpoint, source: str, name: str, request: EncodeRequest, rows: LatentRows, progress: Progress | None
+) -> EncodedInput:
     """Every clip of one track, streamed; its rows join `rows` only once the whole track is encoded."""
     audio = checkpoint.config.audio
     clips = TrackClips(source, audio, request.hop)
     track = _encode_stream(clips, checkpoint, request.batch_size, progress)
     start = rows.count
     rows.add(track.latents, track.places)
-    return EncodedInput(name, start, rows.count, 0.0, track.first.padded, track.first.silent,
-                        clips.track_samples / audio.sample_rate, clips.track_samples)
+    return EncodedInput(
+        name,
+        start,
+        rows.count,
+        0.0,
+        track.first.padded,
+        track.first.silent,
+        clips.track_samples / audio.sample_rate,
+        clips.track_samples,
+    )
 
 
 @dataclass
@@ -202,7 +230,9 @@ class _TrackLatents:
     first: Clip
 
 
-def _encode_stream(clips: TrackClips, checkpoint: Checkpoint, batch_size: int, progress: Progress | None) -> _TrackLatents:
+def _encode_stream(
+    clips: TrackClips, checkpoint: Checkpoint, batch_size: int, progress: Progress | None
+) -> _TrackLatents:
     """A track's clips encoded a batch at a time into one preallocated `[clips, N]` tensor."""
     model, device = checkpoint.model, model_device(checkpoint)
     out = torch.empty(clips.expected_clips, model.latent_size)
@@ -231,7 +261,9 @@ def _encode_stream(clips: TrackClips, checkpoint: Checkpoint, batch_size: int, p
         run()
     assert first is not None
     count = len(places)
-    return _TrackLatents(out if count == len(out) else out[:count].clone(), places, first)  # a view would keep its whole storage
+    return _TrackLatents(
+        out if count == len(out) else out[:count].clone(), places, first
+    )  # a view would keep its whole storage
 
 
 def _encode_batch(model: Autoencoder, clips: Sequence[Clip], device) -> torch.Tensor:

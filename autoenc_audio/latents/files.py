@@ -47,10 +47,20 @@ import numpy as np
 import torch
 
 from ..errors import first_line
-from .formats import (FORMAT_NAME, FORMAT_VERSION, FORMATS, LATENT_EXTENSIONS, STDOUT_FORMAT,  # noqa: F401 - re-exported
-                             LatentFileError, format_for, is_latent_path, sniff_format)
+from .formats import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    FORMATS,
+    LATENT_EXTENSIONS,
+    STDOUT_FORMAT,  # noqa: F401 - re-exported
+    LatentFileError,
+    format_for,
+    is_latent_path,
+    sniff_format,
+)
 from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from ..files import atomic_path, write_standard_output
+
 
 @dataclass
 class LatentFile:
@@ -188,7 +198,9 @@ def from_bytes(data: bytes, name: str) -> LatentFile:
         elif fmt == "safetensors":
             latents, metadata = _read_safetensors(data, name)
         else:
-            raise LatentFileError(f"{name}: not a latent file (expected {', '.join(LATENT_EXTENSIONS)}; audio goes to 'aea encode')")
+            raise LatentFileError(
+                f"{name}: not a latent file (expected {', '.join(LATENT_EXTENSIONS)}; audio goes to 'aea encode')"
+            )
     except LatentFileError:
         raise
     except UnsafeFileError as error:
@@ -234,7 +246,9 @@ def _read_safetensors(data: bytes, name: str) -> tuple[torch.Tensor, dict]:
 
 def _validated(latents: torch.Tensor, metadata: dict, name: str) -> LatentFile:
     if latents.dim() not in (1, 2) or latents.numel() == 0:
-        raise LatentFileError(f"{name}: latents must be a vector [N] or a matrix [rows, N], got shape {list(latents.shape)}")
+        raise LatentFileError(
+            f"{name}: latents must be a vector [N] or a matrix [rows, N], got shape {list(latents.shape)}"
+        )
     if not latents.is_floating_point():
         raise LatentFileError(f"{name}: latents must be floating point, got {latents.dtype}")
     latents = latents.to(torch.float32)
@@ -243,6 +257,7 @@ def _validated(latents: torch.Tensor, metadata: dict, name: str) -> LatentFile:
     if metadata.get("format", FORMAT_NAME) != FORMAT_NAME:
         raise LatentFileError(f"{name}: not an aea latent file (format {metadata.get('format')!r})")
     if int(metadata.get("version", FORMAT_VERSION)) > FORMAT_VERSION:
-        raise LatentFileError(f"{name}: latent file version {metadata['version']} is newer than this aea reads; upgrade aea")
+        raise LatentFileError(
+            f"{name}: latent file version {metadata['version']} is newer than this aea reads; upgrade aea"
+        )
     return LatentFile(latents, metadata, name)
-

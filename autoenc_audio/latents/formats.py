@@ -37,10 +37,14 @@ def format_for(path: str | os.PathLike, explicit: str | None = None, sequence: b
     else:
         fmt = Path(path).suffix.lower().lstrip(".")
         if fmt not in FORMATS:
-            raise LatentFileError(f"{path}: latent files end in {', '.join(LATENT_EXTENSIONS)} (got {fmt or 'no extension'!r})")
+            raise LatentFileError(
+                f"{path}: latent files end in {', '.join(LATENT_EXTENSIONS)} (got {fmt or 'no extension'!r})"
+            )
     if sequence and fmt == "npy":
-        raise LatentFileError(f"{path}: .npy keeps no track layout, so the clips of whole tracks would decode as "
-                              f"separate clips; use .pt, .npz or .safetensors")
+        raise LatentFileError(
+            f"{path}: .npy keeps no track layout, so the clips of whole tracks would decode as "
+            f"separate clips; use .pt, .npz or .safetensors"
+        )
     return fmt
 
 

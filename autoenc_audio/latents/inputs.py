@@ -10,7 +10,9 @@ from ..audio import CropMode, is_audio_path
 from .failures import LatentError
 
 
-def expand_inputs(inputs: Sequence[str], stdin_lines: Iterable[str] | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+def expand_inputs(
+    inputs: Sequence[str], stdin_lines: Iterable[str] | None = None
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Files, folders (recursive, audio files only), quoted globs and `-` (paths read from `stdin_lines`).
 
     Returns the paths in order (missing files kept: they fail when read) and
@@ -41,8 +43,12 @@ def expand_inputs(inputs: Sequence[str], stdin_lines: Iterable[str] | None = Non
 
 def single_input(inputs: Sequence[str]) -> bool:
     """One plain file argument (not a folder, glob or `-`): encode writes a vector, not a matrix."""
-    return len(inputs) == 1 and inputs[0] != "-" and not Path(inputs[0]).is_dir() and (
-        Path(inputs[0]).exists() or not any(ch in inputs[0] for ch in "*?["))
+    return (
+        len(inputs) == 1
+        and inputs[0] != "-"
+        and not Path(inputs[0]).is_dir()
+        and (Path(inputs[0]).exists() or not any(ch in inputs[0] for ch in "*?["))
+    )
 
 
 def clip_crop(crop: CropMode, offset: float | None) -> CropMode | float:
@@ -55,6 +61,9 @@ def whole_track_hop_samples(clip_samples: int, sample_rate: int, hop_seconds: fl
         return max(1, clip_samples // 2)
     hop = int(round(hop_seconds * sample_rate))
     if not 1 <= hop <= clip_samples:
-        raise LatentError(f"hop_seconds must be between {1 / sample_rate:g} s and one clip ({clip_samples / sample_rate:g} s), "
-                         f"got {hop_seconds:g}", settings=("hop_seconds",))
+        raise LatentError(
+            f"hop_seconds must be between {1 / sample_rate:g} s and one clip ({clip_samples / sample_rate:g} s), "
+            f"got {hop_seconds:g}",
+            settings=("hop_seconds",),
+        )
     return hop

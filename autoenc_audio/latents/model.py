@@ -12,8 +12,9 @@ from .files import LatentFile
 from .failures import LatentSizeError
 
 
-def open_model(model: Path | None, cache_dir: Path, environment_model: str | None = None,
-               device: str = "cpu") -> Checkpoint:
+def open_model(
+    model: Path | None, cache_dir: Path, environment_model: str | None = None, device: str = "cpu"
+) -> Checkpoint:
     """The checkpoint `resolve_model` picks (`model`, else `environment_model`, else the latest run), loaded on `device`.
 
     `device` may be `auto`. The result's `path` is the checkpoint file.
@@ -35,8 +36,10 @@ def fingerprint_warning(latent_file: LatentFile, checkpoint: Checkpoint) -> str 
     if theirs is None or theirs == checkpoint.fingerprint:
         return None
     made_with = latent_file.metadata.get("model") or "another model"
-    return (f"{latent_file.name}: latents were encoded by model {theirs} ({made_with}), decoding with "
-            f"{checkpoint.fingerprint} ({checkpoint.path}); the sound will not match")
+    return (
+        f"{latent_file.name}: latents were encoded by model {theirs} ({made_with}), decoding with "
+        f"{checkpoint.fingerprint} ({checkpoint.path}); the sound will not match"
+    )
 
 
 def check_size(latent_file: LatentFile, checkpoint: Checkpoint) -> None:
@@ -44,7 +47,8 @@ def check_size(latent_file: LatentFile, checkpoint: Checkpoint) -> None:
     if latent_file.latent_size != size:
         raise LatentSizeError(
             f"{latent_file.name}: latent has {latent_file.latent_size} values per vector but the model "
-            f"({checkpoint.path}) expects {size}")
+            f"({checkpoint.path}) expects {size}"
+        )
 
 
 def model_fields(checkpoint: Checkpoint) -> dict:

@@ -27,8 +27,11 @@ def output_paths(out: str, names: Sequence[str], extension: str = ".wav") -> lis
     if len(names) == 1:
         return [out]
     if out == "-":
-        raise LatentError(f"out '-' (standard output) takes one output, but there are {len(names)}: give a folder or a file "
-                          "name to number", settings=("out",))
+        raise LatentError(
+            f"out '-' (standard output) takes one output, but there are {len(names)}: give a folder or a file "
+            "name to number",
+            settings=("out",),
+        )
     path = Path(out)
     return [str(path.with_name(f"{path.stem}-{index:03d}{path.suffix}")) for index in range(len(names))]
 

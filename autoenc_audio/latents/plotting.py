@@ -9,8 +9,9 @@ from ..checkpoints.checkpoint import Checkpoint
 from .outputs import Written
 
 
-def plot_reconstruction(checkpoint: Checkpoint, item: Written, source_path: str, whole: bool = False,
-                        title: str | None = None) -> Path:
+def plot_reconstruction(
+    checkpoint: Checkpoint, item: Written, source_path: str, whole: bool = False, title: str | None = None
+) -> Path:
     """The comparison figure of one reconstruction, beside it (`out.wav` -> `out.png`).
 
     Read back from the files just written (the saved input when there is one,
@@ -29,6 +30,11 @@ def plot_reconstruction(checkpoint: Checkpoint, item: Written, source_path: str,
         original = load_clip(source_path, audio, item.offset_seconds).samples
     length = min(len(original), len(reconstruction))
     metrics = {k: v for k, v in (item.metrics or {}).items() if isinstance(v, float)}
-    return plot_compare(original[:length], reconstruction[:length], audio.sample_rate, metrics,
-                        Path(item.path).with_suffix(".png"),
-                        title=f"{title or Path(item.source or item.path).name}: original vs reconstruction")
+    return plot_compare(
+        original[:length],
+        reconstruction[:length],
+        audio.sample_rate,
+        metrics,
+        Path(item.path).with_suffix(".png"),
+        title=f"{title or Path(item.source or item.path).name}: original vs reconstruction",
+    )

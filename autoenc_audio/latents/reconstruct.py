@@ -43,8 +43,9 @@ def reconstruct_inputs(
     """
     names = names or {}
     if save_input and out == "-":
-        raise LatentError("save_input needs out to be a file or a folder, not '-' (standard output)",
-                          settings=("save_input", "out"))
+        raise LatentError(
+            "save_input needs out to be a file or a folder, not '-' (standard output)", settings=("save_input", "out")
+        )
     audio, model = checkpoint.config.audio, checkpoint.model
     device = model_device(checkpoint)
     hop = whole_track_hop_samples(audio.clip_samples, audio.sample_rate, hop_seconds)
@@ -67,8 +68,20 @@ def reconstruct_inputs(
                     saved = input_path_for(target)
                     write_audio(saved, clip.samples, audio.sample_rate)
                 metrics = reconstruction_metrics(original, reconstruction, audio.sample_rate)
-                written.append(Written(target, names.get(source, source), (0, 1), audio.clip_samples, metrics, saved,
-                                       clip.offset_seconds, clip.padded, clip.silent, clip.valid_samples / audio.sample_rate))
+                written.append(
+                    Written(
+                        target,
+                        names.get(source, source),
+                        (0, 1),
+                        audio.clip_samples,
+                        metrics,
+                        saved,
+                        clip.offset_seconds,
+                        clip.padded,
+                        clip.silent,
+                        clip.valid_samples / audio.sample_rate,
+                    )
+                )
         except INPUT_FAILURES as error:
             name = names.get(source, source)
             report_failure(on_error, name, renamed_error(error, source, name))
@@ -79,17 +92,19 @@ def reconstruct_inputs(
     return written
 
 
-def _reconstruct_track(checkpoint: Checkpoint, source: str, target: str, hop: int, save_input: bool,
-                       batch_size: int) -> Written:
+def _reconstruct_track(
+    checkpoint: Checkpoint, source: str, target: str, hop: int, save_input: bool, batch_size: int
+) -> Written:
     """Stream a whole track: clips -> encode -> decode -> overlap-add, for the original and the reconstruction."""
     audio = checkpoint.config.audio
     clips = TrackClips(source, audio, hop)
     saved = input_path_for(target) if save_input else None
     metrics = TrackMetrics(audio.sample_rate, audio.clip_samples)
     join_x, join_y = OverlapAdd(audio.clip_samples, hop), OverlapAdd(audio.clip_samples, hop)
-    with audio_writer(target, audio.sample_rate) as write, (
-            audio_writer(saved, audio.sample_rate) if saved else _NoWriter()) as write_input:
-
+    with (
+        audio_writer(target, audio.sample_rate) as write,
+        audio_writer(saved, audio.sample_rate) if saved else _NoWriter() as write_input,
+    ):
         peak = 0.0
 
         def emit(x: np.ndarray, y: np.ndarray) -> None:
@@ -106,12 +121,27 @@ def _reconstruct_track(checkpoint: Checkpoint, source: str, target: str, hop: in
             held = pair
         assert held is not None
         x, y = join_x.push(held[0], last=True), join_y.push(held[1], last=True)
-        emit(np.concatenate([x, join_x.finish(clips.track_samples)]), np.concatenate([y, join_y.finish(clips.track_samples)]))
-    return Written(target, source, (0, join_y.pushed), join_y.emitted, metrics.result(), saved, 0.0,
-                   clips.track_samples < audio.clip_samples, peak < SILENCE_PEAK, clips.track_samples / audio.sample_rate)
+        emit(
+            np.concatenate([x, join_x.finish(clips.track_samples)]),
+            np.concatenate([y, join_y.finish(clips.track_samples)]),
+        )
+    return Written(
+        target,
+        source,
+        (0, join_y.pushed),
+        join_y.emitted,
+        metrics.result(),
+        saved,
+        0.0,
+        clips.track_samples < audio.clip_samples,
+        peak < SILENCE_PEAK,
+        clips.track_samples / audio.sample_rate,
+    )
 
 
-def _reconstructed_pairs(checkpoint: Checkpoint, clips: Iterable[Clip], batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def _reconstructed_pairs(
+    checkpoint: Checkpoint, clips: Iterable[Clip], batch_size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(original, reconstruction) clip pairs, computed a batch at a time."""
     pending: list[Clip] = []
 

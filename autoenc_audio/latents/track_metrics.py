@@ -42,7 +42,9 @@ class TrackMetrics:
 
     def _chunk(self, size: int) -> None:
         x, y = np.concatenate(self.x), np.concatenate(self.y)
-        values = evaluate(torch.from_numpy(x[:size]).view(1, -1), torch.from_numpy(y[:size]).view(1, -1), self.sample_rate)
+        values = evaluate(
+            torch.from_numpy(x[:size]).view(1, -1), torch.from_numpy(y[:size]).view(1, -1), self.sample_rate
+        )
         for name in SPECTRAL_METRIC_NAMES:
             self.spectral[name] = self.spectral.get(name, 0.0) + values[name] * size
         self.weight += size

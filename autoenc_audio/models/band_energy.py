@@ -129,8 +129,9 @@ class EnergyRestorer(nn.Module):
 
 
 @torch.no_grad()
-def fit_loss_envelope(encoder: LossEncoder, restorer: EnergyRestorer,
-                      pairs: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]) -> None:
+def fit_loss_envelope(
+    encoder: LossEncoder, restorer: EnergyRestorer, pairs: Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
+) -> None:
     """Centred PCA of `linear_loss` over `(coefficients, linear decoding)` chunks (`pairs()` yields them, and is
     called twice), then a per-band shift so that the restored mean power of each band equals the original's (a
     truncated PCA of log energies smooths their peaks, and mean power is dominated by the peaks)."""

@@ -280,7 +280,9 @@ class EnvelopeDecoder(nn.Module):
         return self.bands.scale(coefficients, log_gain.clamp(-ENVELOPE_GAIN_MAX, ENVELOPE_GAIN_MAX))
 
 
-def fit_envelope(encoder: EnvelopeEncoder, decoder: EnvelopeDecoder, total: torch.Tensor, gram: torch.Tensor, count: int) -> None:
+def fit_envelope(
+    encoder: EnvelopeEncoder, decoder: EnvelopeDecoder, total: torch.Tensor, gram: torch.Tensor, count: int
+) -> None:
     """Centred PCA from the log energies' sum `[bands]` and Gram matrix `[bands,bands]` over `count` frames (float64).
 
     Channels are scaled to unit variance, as the coefficient channels are.
@@ -311,8 +313,17 @@ class FrameEncoder(DataInitialized):
     so no loss can train the energies dark.
     """
 
-    def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int, variational: bool,
-                 envelope_start: float = ENVELOPE_START, energy: bool = False) -> None:
+    def __init__(
+        self,
+        hop: int,
+        channels: int,
+        envelope: int,
+        width: int,
+        blocks: int,
+        variational: bool,
+        envelope_start: float = ENVELOPE_START,
+        energy: bool = False,
+    ) -> None:
         super().__init__()
         self.analysis = MDCTAnalysis(hop)
         self.project = Projection(hop, channels - envelope)
@@ -367,7 +378,9 @@ class FrameEncoder(DataInitialized):
         total = torch.zeros(hop, dtype=torch.float64, device=audio.device)
         magnitude_total = torch.zeros(hop, dtype=torch.float64, device=audio.device)
         bands = self.envelope.bands if self.envelope is not None else None
-        envelope_gram = torch.zeros(bands.count, bands.count, dtype=torch.float64, device=audio.device) if bands else None
+        envelope_gram = (
+            torch.zeros(bands.count, bands.count, dtype=torch.float64, device=audio.device) if bands else None
+        )
         envelope_total = torch.zeros(bands.count, dtype=torch.float64, device=audio.device) if bands else None
         count = 0
         for chunk in audio.split(INIT_CHUNK):
@@ -416,8 +429,17 @@ class FrameDecoder(nn.Module):
     gate, so nothing after it can make a band darker or a transient louder than the code says.
     """
 
-    def __init__(self, hop: int, channels: int, envelope: int, width: int, blocks: int,
-                 envelope_start: float = ENVELOPE_START, energy: bool = False, additive: bool = True) -> None:
+    def __init__(
+        self,
+        hop: int,
+        channels: int,
+        envelope: int,
+        width: int,
+        blocks: int,
+        envelope_start: float = ENVELOPE_START,
+        energy: bool = False,
+        additive: bool = True,
+    ) -> None:
         super().__init__()
         self.coefficient_channels = channels - envelope
         self.expand = Projection(channels - envelope, hop)
@@ -460,13 +482,28 @@ def build_frame(model: ModelConfig, clip_samples: int) -> Autoencoder:
     variational = model.kind == "vae"
     envelope = envelope_channels(layout.channels, hop, model.envelope, model.envelope_start)
     energy = model.decoder == "energy"
-    encoder = FrameEncoder(hop, layout.channels, envelope, model.width, model.blocks, variational, model.envelope_start,
-                           energy)
-    decoder = FrameDecoder(hop, layout.channels, envelope, model.width, model.blocks, model.envelope_start, energy,
-                           additive=model.decoder == "gated")
+    encoder = FrameEncoder(
+        hop, layout.channels, envelope, model.width, model.blocks, variational, model.envelope_start, energy
+    )
+    decoder = FrameDecoder(
+        hop,
+        layout.channels,
+        envelope,
+        model.width,
+        model.blocks,
+        model.envelope_start,
+        energy,
+        additive=model.decoder == "gated",
+    )
     bands = Bands(hop, model.envelope_start)
-    what = (f"the energy the coefficient code loses in {bands.count} bands from bin {bands.start} of {hop}, restored last"
-            if energy else f"log energies of {bands.count} bands from bin {bands.start} of {hop}")
-    description = f"MDCT hop {hop}, {layout.channels} channels per frame: {layout.channels - envelope} coefficient" + (
-        f" + {envelope} envelope ({what})" if envelope else "") + f"; {model.decoder} decoder"
+    what = (
+        f"the energy the coefficient code loses in {bands.count} bands from bin {bands.start} of {hop}, restored last"
+        if energy
+        else f"log energies of {bands.count} bands from bin {bands.start} of {hop}"
+    )
+    description = (
+        f"MDCT hop {hop}, {layout.channels} channels per frame: {layout.channels - envelope} coefficient"
+        + (f" + {envelope} envelope ({what})" if envelope else "")
+        + f"; {model.decoder} decoder"
+    )
     return Autoencoder(encoder, decoder, layout, clip_samples, variational, frame_hop=hop, arch_description=description)

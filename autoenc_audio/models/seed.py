@@ -265,5 +265,12 @@ def build_seed(model: ModelConfig, clip_samples: int) -> Autoencoder:
             decoder.append(nn.Tanh())
 
     layout = LatentLayout(model.latent, layers.channels[-1], layers.frames(clip_samples))
-    return Autoencoder(nn.Sequential(*encoder), nn.Sequential(*decoder), layout, clip_samples, variational,
-                       frame_hop=math.prod(layers.strides), arch_description=layers.describe(clip_samples))
+    return Autoencoder(
+        nn.Sequential(*encoder),
+        nn.Sequential(*decoder),
+        layout,
+        clip_samples,
+        variational,
+        frame_hop=math.prod(layers.strides),
+        arch_description=layers.describe(clip_samples),
+    )

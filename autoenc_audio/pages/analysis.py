@@ -11,14 +11,28 @@ from typing import Any, Mapping
 
 from .html import Page, audio_player, document, facts, figure, section, table, text, write_page
 
-FIGURES = (("pca_2d", "PCA, 2-D (x: test clips)"), ("pca_3d", "PCA, 3-D"), ("tsne", "t-SNE"),
-           ("explained_variance", "explained variance"), ("kmeans_curve", "k-means elbow and silhouette"),
-           ("confusion", "confusion matrices"), ("latent_statistics", "per-dimension statistics"))
-COMPARISON = (("latent_size", "N"), ("snr_db", "test SNR (dB)"), ("latent_logistic", "latent"),
-              ("latent_pooled_logistic", "latent pooled"), ("raw_waveform_logistic", "raw waveform"),
-              ("log_mel_logistic", "log-mel"), ("latent_tree", "latent (tree)"), ("latent_logistic_cv", "latent (cv)"),
-              ("latent_homogeneity", "k-means homogeneity"), ("latent_neighbour", "NN label agreement"),
-              ("chance_majority", "chance (majority)"))
+FIGURES = (
+    ("pca_2d", "PCA, 2-D (x: test clips)"),
+    ("pca_3d", "PCA, 3-D"),
+    ("tsne", "t-SNE"),
+    ("explained_variance", "explained variance"),
+    ("kmeans_curve", "k-means elbow and silhouette"),
+    ("confusion", "confusion matrices"),
+    ("latent_statistics", "per-dimension statistics"),
+)
+COMPARISON = (
+    ("latent_size", "N"),
+    ("snr_db", "test SNR (dB)"),
+    ("latent_logistic", "latent"),
+    ("latent_pooled_logistic", "latent pooled"),
+    ("raw_waveform_logistic", "raw waveform"),
+    ("log_mel_logistic", "log-mel"),
+    ("latent_tree", "latent (tree)"),
+    ("latent_logistic_cv", "latent (cv)"),
+    ("latent_homogeneity", "k-means homogeneity"),
+    ("latent_neighbour", "NN label agreement"),
+    ("chance_majority", "chance (majority)"),
+)
 
 
 def _probes_table(probes: Mapping[str, Any], view_titles: Mapping[str, str]) -> str:
@@ -26,39 +40,81 @@ def _probes_table(probes: Mapping[str, Any], view_titles: Mapping[str, str]) -> 
     for view, title in view_titles.items():
         if view in probes:
             p = probes[view]
-            rows.append([title, p["logistic"]["accuracy"], p["logistic"]["balanced_accuracy"],
-                         p["logistic"].get("cv", {}).get("accuracy"), p["tree"]["accuracy"], p["kmeans"]["homogeneity"],
-                         p["kmeans"]["v_measure"], p["neighbour_agreement"]])
-    return table(["view", "logistic acc.", "balanced", "cv acc.", "tree acc.", "homogeneity", "V-measure", "NN agreement"], rows)
+            rows.append(
+                [
+                    title,
+                    p["logistic"]["accuracy"],
+                    p["logistic"]["balanced_accuracy"],
+                    p["logistic"].get("cv", {}).get("accuracy"),
+                    p["tree"]["accuracy"],
+                    p["kmeans"]["homogeneity"],
+                    p["kmeans"]["v_measure"],
+                    p["neighbour_agreement"],
+                ]
+            )
+    return table(
+        ["view", "logistic acc.", "balanced", "cv acc.", "tree acc.", "homogeneity", "V-measure", "NN agreement"], rows
+    )
 
 
 def _neighbours_html(page: Page, entries: list[Mapping[str, Any]], ident: str) -> str:
     parts = []
     for k, entry in enumerate(entries):
-        query = audio_player(page, page.folder / entry["audio"] if entry.get("audio") else None,
-                             f"{entry['clip']} ({entry['label']})", f"{ident}-{k}")
-        near = "".join(audio_player(page, page.folder / n["audio"] if n.get("audio") else None,
-                                    f"{n['clip']} ({n['label']}, cosine {n['cosine']:.3f})", f"{ident}-{k}-{j}")
-                       for j, n in enumerate(entry["neighbours"]))
-        parts.append(f'<div class="card-inner"><h3>{text(entry["clip"])}</h3>{query}<p>its nearest clips from other '
-                     f"tracks:</p>{near}</div>")
+        query = audio_player(
+            page,
+            page.folder / entry["audio"] if entry.get("audio") else None,
+            f"{entry['clip']} ({entry['label']})",
+            f"{ident}-{k}",
+        )
+        near = "".join(
+            audio_player(
+                page,
+                page.folder / n["audio"] if n.get("audio") else None,
+                f"{n['clip']} ({n['label']}, cosine {n['cosine']:.3f})",
+                f"{ident}-{k}-{j}",
+            )
+            for j, n in enumerate(entry["neighbours"])
+        )
+        parts.append(
+            f'<div class="card-inner"><h3>{text(entry["clip"])}</h3>{query}<p>its nearest clips from other '
+            f"tracks:</p>{near}</div>"
+        )
     return "".join(parts)
 
 
 def _model_html(page: Page, result: Mapping[str, Any], number: int, view_titles: Mapping[str, str]) -> str:
     clips = result["clips"]
-    summary = facts([("model", result["model"]), ("architecture", f"{result['arch']} / {result['kind']}"),
-                     ("latent", result["latent_layout"]), ("clips (train/val/test)",
-                                                            f"{clips['train']}/{clips['validation']}/{clips['test']}"),
-                     ("tracks", result["tracks"]), ("labels", result["labels"])])
+    summary = facts(
+        [
+            ("model", result["model"]),
+            ("architecture", f"{result['arch']} / {result['kind']}"),
+            ("latent", result["latent_layout"]),
+            ("clips (train/val/test)", f"{clips['train']}/{clips['validation']}/{clips['test']}"),
+            ("tracks", result["tracks"]),
+            ("labels", result["labels"]),
+        ]
+    )
     probes = result["probes"]
-    body = summary + (_probes_table(probes, view_titles) if "chance" in probes else f"<p>Probes skipped: {text(probes.get('skipped'))}.</p>")
+    body = summary + (
+        _probes_table(probes, view_titles)
+        if "chance" in probes
+        else f"<p>Probes skipped: {text(probes.get('skipped'))}.</p>"
+    )
     stats = result["latent_statistics"]
-    body += (f"<p>{stats['near_constant']} of {stats['dims']} latent dimensions are nearly constant; "
-             f"{result['pca']['components_for_90'] or 'more than ' + str(len(result['pca']['explained_variance']))} "
-             "principal components hold 90 % of the variance.</p>")
-    body += '<div class="figures">' + "".join(figure(page, page.folder / result["figures"][key], caption, caption)
-                                              for key, caption in FIGURES if key in result["figures"]) + "</div>"
+    body += (
+        f"<p>{stats['near_constant']} of {stats['dims']} latent dimensions are nearly constant; "
+        f"{result['pca']['components_for_90'] or 'more than ' + str(len(result['pca']['explained_variance']))} "
+        "principal components hold 90 % of the variance.</p>"
+    )
+    body += (
+        '<div class="figures">'
+        + "".join(
+            figure(page, page.folder / result["figures"][key], caption, caption)
+            for key, caption in FIGURES
+            if key in result["figures"]
+        )
+        + "</div>"
+    )
     if result["neighbours"]:
         body += "<h2>Close in latent space: listen</h2>" + _neighbours_html(page, result["neighbours"], f"m{number}")
     return section(f"N = {result['latent_size']}: {Path(result['model']).parent.name}", body, f"model{number}")
@@ -69,12 +125,16 @@ def write_analysis_page(analysis: Mapping[str, Any], path: str | Path, view_titl
     view's key -> its title, in the order the probe tables list them."""
     page = Page(Path(path))
     results = analysis["models"]
-    lede = (f"{len(results)} model{'s' if len(results) != 1 else ''} on {results[0].get('data')}: label probes "
-            "(trained on the training split, scored on the test split, split by track), k-means, maps and neighbours.")
+    lede = (
+        f"{len(results)} model{'s' if len(results) != 1 else ''} on {results[0].get('data')}: label probes "
+        "(trained on the training split, scored on the test split, split by track), k-means, maps and neighbours."
+    )
     rows = analysis["comparison"]
     body = ""
     if rows and "chance_majority" in rows[0]:
-        body += section("Comparison across models (test accuracy of the logistic probe)",
-                        table([label for _, label in COMPARISON], [[row.get(key) for key, _ in COMPARISON] for row in rows]))
+        body += section(
+            "Comparison across models (test accuracy of the logistic probe)",
+            table([label for _, label in COMPARISON], [[row.get(key) for key, _ in COMPARISON] for row in rows]),
+        )
     body += "".join(_model_html(page, result, k, view_titles) for k, result in enumerate(results))
     return write_page(page, document("aea analyze", lede, body))

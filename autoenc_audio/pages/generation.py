@@ -9,8 +9,24 @@ import numpy as np
 
 from .html import Page, audio_player, document, facts, figure, link, section, text, write_page
 
-FIRST_FACTS = ("mode", "method", "seconds", "seed", "temperature", "sources", "label", "offset", "prime_seconds", "jumps",
-               "tracks_visited", "gain", "gain_from_seconds", "prior_fingerprint", "model_fingerprint", "model_kind")
+FIRST_FACTS = (
+    "mode",
+    "method",
+    "seconds",
+    "seed",
+    "temperature",
+    "sources",
+    "label",
+    "offset",
+    "prime_seconds",
+    "jumps",
+    "tracks_visited",
+    "gain",
+    "gain_from_seconds",
+    "prior_fingerprint",
+    "model_fingerprint",
+    "model_kind",
+)
 # `request` and `prior_settings` are for `generation/regenerate.py`, not for reading on a page
 HIDDEN_FACTS = {"path", "sidecar", "prior", "model", "clip_samples", "aea_version", "request", "prior_settings"}
 
@@ -24,8 +40,12 @@ def spectrogram_png(audio_path: Path) -> Path | None:
         samples, rate = read_frames(audio_path)
     except AudioError:
         return None
-    return plot_spectrograms([(audio_path.name, to_mono(samples), rate)], audio_path.with_suffix(".png"), size=(1000, 330),
-                             title=f"{audio_path.name}: spectrogram")
+    return plot_spectrograms(
+        [(audio_path.name, to_mono(samples), rate)],
+        audio_path.with_suffix(".png"),
+        size=(1000, 330),
+        title=f"{audio_path.name}: spectrogram",
+    )
 
 
 def ordered_facts(record: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -42,8 +62,10 @@ def piece_section(page: Page, record: Mapping[str, Any], number: int) -> str:
     png = spectrogram_png(audio) if audio.is_file() else None
     listen = audio_player(page, audio, f"{audio.name} ({record.get('seconds', 0):.1f} s)", f"piece-{number}")
     sidecar = link(page, record["sidecar"], Path(record["sidecar"]).name) if record.get("sidecar") else ""
-    body = (f'<div class="columns"><div>{listen}{figure(page, png, f"spectrogram of {audio.name}")}</div>'
-            f"<div>{facts(ordered_facts(record))}<p>{sidecar}</p></div></div>")
+    body = (
+        f'<div class="columns"><div>{listen}{figure(page, png, f"spectrogram of {audio.name}")}</div>'
+        f"<div>{facts(ordered_facts(record))}<p>{sidecar}</p></div></div>"
+    )
     return section(f"{number + 1}. {audio.name}", body, f"section-{number}")
 
 
@@ -53,8 +75,10 @@ def write_generation_page(records: Sequence[Mapping[str, Any]], path: str | Path
     modes = sorted({str(r.get("mode", "?")) for r in records})
     methods = sorted({str(r.get("method", "?")) for r in records})
     seconds = float(np.sum([r.get("seconds", 0.0) for r in records]))
-    lede = (f"{len(records)} piece{'s' if len(records) != 1 else ''} ({seconds:.1f} s in all), mode {', '.join(modes)}, "
-            f"method {', '.join(methods)}. Each piece: a player, its spectrogram and how it was made (its sidecar).")
+    lede = (
+        f"{len(records)} piece{'s' if len(records) != 1 else ''} ({seconds:.1f} s in all), mode {', '.join(modes)}, "
+        f"method {', '.join(methods)}. Each piece: a player, its spectrogram and how it was made (its sidecar)."
+    )
     header = f"<p><code>{text(command)}</code></p>" if command else ""
     body = header + "".join(piece_section(page, record, number) for number, record in enumerate(records))
     return write_page(page, document("aea generate", lede, body))

@@ -72,9 +72,11 @@ def audio_player(page: Page, file: str | os.PathLike | None, label: str, ident: 
     url = page.url(file) if file else None
     if url is None:
         return f'<div class="player"><span class="missing">{text(label)}: no audio (missing: {text(file or "none")})</span></div>'
-    return (f'<div class="player"><label for="{text(ident)}">{text(label)}</label>'
-            f'<audio id="{text(ident)}" controls preload="metadata" src="{url}"></audio>'
-            f' <a href="{url}" download>file</a></div>')
+    return (
+        f'<div class="player"><label for="{text(ident)}">{text(label)}</label>'
+        f'<audio id="{text(ident)}" controls preload="metadata" src="{url}"></audio>'
+        f' <a href="{url}" download>file</a></div>'
+    )
 
 
 def figure(page: Page, file: str | os.PathLike | None, alt: str, caption: str | None = None) -> str:
@@ -124,10 +126,12 @@ def section(title: str, body: str, ident: str | None = None) -> str:
 
 def document(title: str, lede: str, body: str) -> str:
     """A whole page: one file, its style inline, no script."""
-    return ("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{text(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
-            f"<h1>{text(title)}</h1>\n<p class=\"lede\">{text(lede)}</p>\n{body}\n</main>\n</body>\n</html>\n")
+    return (
+        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{text(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+        f'<h1>{text(title)}</h1>\n<p class="lede">{text(lede)}</p>\n{body}\n</main>\n</body>\n</html>\n'
+    )
 
 
 def write_page(page: Page, content: str) -> Path:

@@ -46,22 +46,32 @@ def _summary_facts(summary: Mapping[str, Any]) -> list[tuple[str, Any]]:
     test = summary.get("test") or {}
     data = summary.get("data") or {}
     tracks = data.get("tracks") or {}
-    pairs = [("architecture", f"{summary.get('arch', '?')} / {summary.get('kind', '?')}"),
-             ("latent", summary.get("latent_layout") or summary.get("latent_size")),
-             ("parameters", summary.get("parameters")), ("epochs", summary.get("epochs")), ("steps", summary.get("steps")),
-             ("training seconds", summary.get("wall_seconds")), ("clips/s", summary.get("clips_per_second")),
-             ("data", data.get("root") or "built-in corpus"),
-             ("tracks (train/val/test)", "/".join(str(tracks.get(k, "?")) for k in ("train", "validation", "test")))]
+    pairs = [
+        ("architecture", f"{summary.get('arch', '?')} / {summary.get('kind', '?')}"),
+        ("latent", summary.get("latent_layout") or summary.get("latent_size")),
+        ("parameters", summary.get("parameters")),
+        ("epochs", summary.get("epochs")),
+        ("steps", summary.get("steps")),
+        ("training seconds", summary.get("wall_seconds")),
+        ("clips/s", summary.get("clips_per_second")),
+        ("data", data.get("root") or "built-in corpus"),
+        ("tracks (train/val/test)", "/".join(str(tracks.get(k, "?")) for k in ("train", "validation", "test"))),
+    ]
     pairs += [(f"test {name}", test[name]) for name in METRIC_NAMES if name in test]
     return [(name, value) for name, value in pairs if value is not None]
 
 
 def _clip_html(page: Page, clip: HeldOutClip, ident: str) -> str:
-    listen = (audio_player(page, clip.original, f"{clip.label}: original", f"{ident}-in")
-              + audio_player(page, clip.reconstruction, f"{clip.label}: reconstruction", f"{ident}-out"))
+    listen = audio_player(page, clip.original, f"{clip.label}: original", f"{ident}-in") + audio_player(
+        page, clip.reconstruction, f"{clip.label}: reconstruction", f"{ident}-out"
+    )
     metrics = facts([(name, clip.metrics[name]) for name in METRIC_NAMES if name in clip.metrics])
-    picture = figure(page, clip.figure, f"original and reconstruction of {Path(clip.source).name}",
-                     f"{Path(clip.source).name}: waveforms, both spectrograms and their difference")
+    picture = figure(
+        page,
+        clip.figure,
+        f"original and reconstruction of {Path(clip.source).name}",
+        f"{Path(clip.source).name}: waveforms, both spectrograms and their difference",
+    )
     return f'<h3>{text(clip.label)}: {text(Path(clip.source).name)}</h3><div class="columns"><div>{listen}{picture}</div><div>{metrics}</div></div>'
 
 
@@ -70,28 +80,40 @@ def _generated_html(page: Page, records: Sequence[Mapping[str, Any]], ident: str
     for number, record in enumerate(records):
         audio = Path(record["path"])
         png = spectrogram_png(audio)  # drawn again: a PNG left from an earlier page may show other audio
-        shown = [(k, v) for k, v in ordered_facts(record) if k in ("mode", "method", "seconds", "seed", "sources", "label",
-                                                                   "jumps", "gain")]
+        shown = [
+            (k, v)
+            for k, v in ordered_facts(record)
+            if k in ("mode", "method", "seconds", "seed", "sources", "label", "jumps", "gain")
+        ]
         listen = audio_player(page, audio, f"{audio.name} ({record.get('seconds', 0):.1f} s)", f"{ident}-{number}")
-        parts.append(f'<div class="columns"><div>{listen}{figure(page, png, f"spectrogram of {audio.name}")}</div>'
-                     f"<div>{facts(shown)}</div></div>")
+        parts.append(
+            f'<div class="columns"><div>{listen}{figure(page, png, f"spectrogram of {audio.name}")}</div>'
+            f"<div>{facts(shown)}</div></div>"
+        )
     return "".join(parts)
 
 
 def _score_html(rows: Sequence[Mapping[str, Any]]) -> str:
     body = table(SCORE_COLUMNS, [[row.get(column) for column in SCORE_COLUMNS] for row in rows])
-    return ("<h3>Is it music? (aea score against held-out clips)</h3>" + body +
-            "<p>c2st: 0.5 a classifier cannot tell the set from real clips, 1.0 trivially told apart; fd: lower is "
-            "closer; copied: share of 2 s windows copying the training tracks (docs/scoring.md).</p>")
+    return (
+        "<h3>Is it music? (aea score against held-out clips)</h3>"
+        + body
+        + "<p>c2st: 0.5 a classifier cannot tell the set from real clips, 1.0 trivially told apart; fd: lower is "
+        "closer; copied: share of 2 s windows copying the training tracks (docs/scoring.md).</p>"
+    )
 
 
 def run_section_html(page: Page, run: RunSection, number: int) -> str:
     ident = f"run{number}"
-    body = f'<div class="columns"><div>{figure(page, run.history_figure, f"training curves of {run.name}")}</div>' \
-           f"<div>{facts(_summary_facts(run.summary))}</div></div>"
+    body = (
+        f'<div class="columns"><div>{figure(page, run.history_figure, f"training curves of {run.name}")}</div>'
+        f"<div>{facts(_summary_facts(run.summary))}</div></div>"
+    )
     body += "".join(f"<p>{text(note)}</p>" for note in run.notes)
     if run.clips:
-        body += "<h2>Held-out clips</h2>" + "".join(_clip_html(page, clip, f"{ident}-clip{k}") for k, clip in enumerate(run.clips))
+        body += "<h2>Held-out clips</h2>" + "".join(
+            _clip_html(page, clip, f"{ident}-clip{k}") for k, clip in enumerate(run.clips)
+        )
     else:
         body += '<p class="missing">No held-out clip to show (the split has no test or validation track).</p>'
     if run.generated:
@@ -103,16 +125,30 @@ def run_section_html(page: Page, run: RunSection, number: int) -> str:
 
 def comparison_table(runs: Sequence[RunSection]) -> str:
     names = [name for name in METRIC_NAMES if any(name in (r.summary.get("test") or {}) for r in runs)]
-    rows = [[r.name, f"{r.summary.get('arch', '?')} / {r.summary.get('kind', '?')}", r.summary.get("latent_size"),
-             r.summary.get("steps"), r.summary.get("wall_seconds")] + [(r.summary.get("test") or {}).get(n) for n in names]
-            for r in runs]
-    return section("Comparison", table(["run", "model", "latent", "steps", "seconds", *[f"test {n}" for n in names]], rows))
+    rows = [
+        [
+            r.name,
+            f"{r.summary.get('arch', '?')} / {r.summary.get('kind', '?')}",
+            r.summary.get("latent_size"),
+            r.summary.get("steps"),
+            r.summary.get("wall_seconds"),
+        ]
+        + [(r.summary.get("test") or {}).get(n) for n in names]
+        for r in runs
+    ]
+    return section(
+        "Comparison", table(["run", "model", "latent", "steps", "seconds", *[f"test {n}" for n in names]], rows)
+    )
 
 
 def write_run_page(runs: Sequence[RunSection], path: str | Path, title: str = "aea report") -> Path:
     """One page: a comparison table when there are several runs, then one section per run."""
     page = Page(Path(path))
-    lede = (f"{len(runs)} run{'s' if len(runs) != 1 else ''}: training curves, a held-out clip per label "
-            "(original and reconstruction, both spectrograms, the metrics) and generated pieces with their scores.")
-    body = (comparison_table(runs) if len(runs) > 1 else "") + "".join(run_section_html(page, run, k) for k, run in enumerate(runs))
+    lede = (
+        f"{len(runs)} run{'s' if len(runs) != 1 else ''}: training curves, a held-out clip per label "
+        "(original and reconstruction, both spectrograms, the metrics) and generated pieces with their scores."
+    )
+    body = (comparison_table(runs) if len(runs) > 1 else "") + "".join(
+        run_section_html(page, run, k) for k, run in enumerate(runs)
+    )
     return write_page(page, document(title, lede, body))

@@ -13,8 +13,13 @@ from typing import Any, Mapping
 
 from .html import Page, audio_player, document, figure, section, table, text, write_page
 
-METRIC_COLUMNS = (("snr_db", "SNR (dB)"), ("si_sdr_db", "SI-SDR (dB)"), ("mrstft", "MR-STFT"), ("mel_l1", "mel"),
-                  ("lsd_db", "LSD (dB)"))
+METRIC_COLUMNS = (
+    ("snr_db", "SNR (dB)"),
+    ("si_sdr_db", "SI-SDR (dB)"),
+    ("mrstft", "MR-STFT"),
+    ("mel_l1", "mel"),
+    ("lsd_db", "LSD (dB)"),
+)
 
 
 def _listening_table(page: Page, result: Mapping[str, Any]) -> str:
@@ -23,20 +28,34 @@ def _listening_table(page: Page, result: Mapping[str, Any]) -> str:
     rows = [("original", [c["original"] for c in clips])]
     for row in sorted(result["models"], key=lambda r: -r["latent"]):
         name = f"N = {row['latent']} ({row['compression']:.1f}:1)"
-        rows.append((name + (" (proposed)" if row["latent"] == result["proposal"]["latent"] else ""),
-                     [c["sizes"].get(str(row["latent"])) for c in clips]))
+        rows.append(
+            (
+                name + (" (proposed)" if row["latent"] == result["proposal"]["latent"] else ""),
+                [c["sizes"].get(str(row["latent"])) for c in clips],
+            )
+        )
     body = ""
     for r, (name, files) in enumerate(rows):
-        cells = "".join(f"<td>{audio_player(page, page.folder / f if f else None, f'{name}, clip {k + 1}', f'listen-{r}-{k}')}</td>"
-                        for k, f in enumerate(files))
+        cells = "".join(
+            f"<td>{audio_player(page, page.folder / f if f else None, f'{name}, clip {k + 1}', f'listen-{r}-{k}')}</td>"
+            for k, f in enumerate(files)
+        )
         body += f'<tr><th scope="row">{text(name)}</th>{cells}</tr>'
     return f'<table class="listen"><thead><tr><th scope="col">latent size</th>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
 def _metrics_table(result: Mapping[str, Any]) -> str:
     columns = [(key, label) for key, label in METRIC_COLUMNS if any(key in r for r in result["models"])]
-    rows = [[r["latent"], f"{r['compression']:.1f}:1", r.get("parameters"), *[r.get(k) for k, _ in columns], r.get("train_seconds")]
-            for r in sorted(result["models"], key=lambda r: -r["latent"])]
+    rows = [
+        [
+            r["latent"],
+            f"{r['compression']:.1f}:1",
+            r.get("parameters"),
+            *[r.get(k) for k, _ in columns],
+            r.get("train_seconds"),
+        ]
+        for r in sorted(result["models"], key=lambda r: -r["latent"])
+    ]
     return table(["N", "compression", "parameters", *[label for _, label in columns], "train time (s)"], rows)
 
 
@@ -52,17 +71,37 @@ def write_sweep_page(result: Mapping[str, Any], path: str | Path) -> Path:
     page = Page(Path(path))
     proposal = result["proposal"]
     settings = result["settings"]
-    lede = (f"{len(result['models'])} latent sizes, {settings['arch']} / {settings['kind']} models, the same data, budget and "
-            f"seed; every model scored on the same {result['test_clips']} test clips of {result['data']}.")
-    body = section("Proposed latent size",
-                   f"<p><strong>N = {proposal['latent']}</strong>. Rule: {text(proposal['rule'])}.</p>", "proposal")
-    body += section("Listen down the sizes", "<p>The same held-out clips at every size; the original first.</p>" +
-                    _listening_table(page, result), "listen")
-    charts = figure(page, page.folder / result["figures"]["quality"], "reconstruction quality against latent size",
-                    "Quality against N, with the non-learned references at the same N")
-    body += section("Metrics", _metrics_table(result) + charts + "<h3>References</h3>" + _references_table(result), "metrics")
-    grids = "".join(figure(page, page.folder / c["spectrograms"],
-                           f"spectrograms of {c['clip']} at every size", f"clip {k + 1}: {c['clip']}")
-                    for k, c in enumerate(result["listen"]))
+    lede = (
+        f"{len(result['models'])} latent sizes, {settings['arch']} / {settings['kind']} models, the same data, budget and "
+        f"seed; every model scored on the same {result['test_clips']} test clips of {result['data']}."
+    )
+    body = section(
+        "Proposed latent size",
+        f"<p><strong>N = {proposal['latent']}</strong>. Rule: {text(proposal['rule'])}.</p>",
+        "proposal",
+    )
+    body += section(
+        "Listen down the sizes",
+        "<p>The same held-out clips at every size; the original first.</p>" + _listening_table(page, result),
+        "listen",
+    )
+    charts = figure(
+        page,
+        page.folder / result["figures"]["quality"],
+        "reconstruction quality against latent size",
+        "Quality against N, with the non-learned references at the same N",
+    )
+    body += section(
+        "Metrics", _metrics_table(result) + charts + "<h3>References</h3>" + _references_table(result), "metrics"
+    )
+    grids = "".join(
+        figure(
+            page,
+            page.folder / c["spectrograms"],
+            f"spectrograms of {c['clip']} at every size",
+            f"clip {k + 1}: {c['clip']}",
+        )
+        for k, c in enumerate(result["listen"])
+    )
     body += section("Spectrograms at every size", grids, "spectrograms")
     return write_page(page, document("aea sweep", lede, body))

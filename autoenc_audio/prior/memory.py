@@ -56,8 +56,15 @@ def evenly_spaced(count: int, total: int) -> list[int]:
 
 
 @torch.no_grad()
-def build_memory(model, dataset: ClipDataset, labels: list[str], clips: int, batch_size: int = 16,
-                 device: torch.device | str = "cpu", progress: Progress | None = None) -> FrameMemory:
+def build_memory(
+    model,
+    dataset: ClipDataset,
+    labels: list[str],
+    clips: int,
+    batch_size: int = 16,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+) -> FrameMemory:
     """Encode up to `clips` training clips, evenly spread over the split, into a `FrameMemory`."""
     picks = evenly_spaced(clips, len(dataset))
     maps = []

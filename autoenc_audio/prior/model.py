@@ -24,8 +24,9 @@ class FeaturePrior(nn.Module):
         self.rnn = nn.GRU(dims, hidden, batch_first=True)
         self.head = nn.Linear(hidden, 2 * dims)
 
-    def forward(self, features: torch.Tensor, state: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(
+        self, features: torch.Tensor, state: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Mean and log-scale `[batch, frames, dims]` of frame t+1 given frames up to t; and the GRU state."""
         output, state = self.rnn(features, state)
         mean, log_scale = self.head(output).chunk(2, dim=-1)

@@ -31,6 +31,7 @@ from .header import FORMAT_NAME, FORMAT_VERSION, STATE_FILE, PriorError, prior_p
 from .memory import FeatureMap, FrameMemory
 from .model import FeaturePrior
 
+
 @dataclass
 class Prior:
     """A loaded prior: memory, feature map, recurrent model and what describes them."""
@@ -47,7 +48,9 @@ class Prior:
     position: int = 0  # batches done in the epoch after `epoch` (non-zero only when interrupted)
     path: Path | None = None
     kept: dict[str, Any] = field(default_factory=dict)  # which epoch's state the file holds and why training stopped
-    cache: dict[str, Any] = field(default_factory=dict, repr=False)  # derived layouts (the walk's, the styles'), never saved
+    cache: dict[str, Any] = field(
+        default_factory=dict, repr=False
+    )  # derived layouts (the walk's, the styles'), never saved
 
     @property
     def fingerprint(self) -> str:
@@ -56,19 +59,31 @@ class Prior:
     def check_belongs_to(self, checkpoint: Checkpoint) -> None:
         """PriorError unless this prior was built from `checkpoint`'s latents."""
         if self.autoencoder.get("fingerprint") != checkpoint.fingerprint:
-            raise PriorError(f"{self.path}: a prior of another model (autoencoder {self.autoencoder.get('fingerprint')}, "
-                             f"not {checkpoint.fingerprint}); train one for the run in {checkpoint.path.parent}")
+            raise PriorError(
+                f"{self.path}: a prior of another model (autoencoder {self.autoencoder.get('fingerprint')}, "
+                f"not {checkpoint.fingerprint}); train one for the run in {checkpoint.path.parent}"
+            )
 
 
 def autoencoder_fields(checkpoint: Checkpoint) -> dict[str, Any]:
     model = checkpoint.model
-    return {"fingerprint": checkpoint.fingerprint, "path": str(checkpoint.path), "latent_size": model.latent_size,
-            "channels": model.layout.channels, "frames": model.layout.frames, "frame_hop": model.frame_hop,
-            "sample_rate": checkpoint.config.audio.sample_rate}
+    return {
+        "fingerprint": checkpoint.fingerprint,
+        "path": str(checkpoint.path),
+        "latent_size": model.latent_size,
+        "channels": model.layout.channels,
+        "frames": model.layout.frames,
+        "frame_hop": model.frame_hop,
+        "sample_rate": checkpoint.config.audio.sample_rate,
+    }
 
 
-def save_prior(path: Path, prior: Prior, training_state: dict[str, Any] | None = None,
-               weights: dict[str, torch.Tensor] | None = None) -> Path:
+def save_prior(
+    path: Path,
+    prior: Prior,
+    training_state: dict[str, Any] | None = None,
+    weights: dict[str, torch.Tensor] | None = None,
+) -> Path:
     """Write the prior atomically; with `training_state`, first its resumable state beside it.
 
     `weights` (default: the model's own) are the model tensors the file keeps: training saves its
@@ -78,20 +93,35 @@ def save_prior(path: Path, prior: Prior, training_state: dict[str, Any] | None =
     memory, features = prior.memory, prior.features
     tensors = {
         "memory.frames": memory.frames.to(torch.float16).contiguous(),
-        "memory.tracks": memory.tracks.contiguous(), "memory.starts": memory.starts.contiguous(),
+        "memory.tracks": memory.tracks.contiguous(),
+        "memory.starts": memory.starts.contiguous(),
         "memory.labels": memory.labels.contiguous(),
-        "features.floor": features.floor.reshape(1).contiguous(), "features.mean": features.mean.contiguous(),
-        "features.std": features.std.contiguous(), "features.basis": features.basis.contiguous(),
+        "features.floor": features.floor.reshape(1).contiguous(),
+        "features.mean": features.mean.contiguous(),
+        "features.std": features.std.contiguous(),
+        "features.basis": features.basis.contiguous(),
         **{f"model.{key}": value.detach().cpu().contiguous() for key, value in weights.items()},
     }
     fingerprint = weights_fingerprint(weights)
-    metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "aea_version": __version__,
-                "fingerprint": fingerprint, "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                **{key: json.dumps(value) for key, value in (
-                    ("config", prior.config.__dict__), ("autoencoder", prior.autoencoder), ("data", prior.data),
-                    ("labels", memory.label_names), ("history", prior.history),
-                    ("progress", {"epoch": prior.epoch, "step": prior.step, "position": prior.position}),
-                    ("kept", prior.kept))}}
+    metadata = {
+        "format": FORMAT_NAME,
+        "format_version": str(FORMAT_VERSION),
+        "aea_version": __version__,
+        "fingerprint": fingerprint,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **{
+            key: json.dumps(value)
+            for key, value in (
+                ("config", prior.config.__dict__),
+                ("autoencoder", prior.autoencoder),
+                ("data", prior.data),
+                ("labels", memory.label_names),
+                ("history", prior.history),
+                ("progress", {"epoch": prior.epoch, "step": prior.step, "position": prior.position}),
+                ("kept", prior.kept),
+            )
+        },
+    }
     if training_state is not None:
         buffer = io.BytesIO()
         torch.save({"prior_fingerprint": fingerprint, "state": training_state}, buffer)
@@ -116,20 +146,39 @@ def _prior_from(path: Path, raw: dict[str, Any], tensors: dict[str, torch.Tensor
     if not isinstance(raw.get("autoencoder"), dict):
         raise KeyError("no autoencoder metadata")
     config = PriorConfig(**raw["config"])
-    features = FeatureMap(tensors["features.floor"][0], tensors["features.mean"], tensors["features.std"],
-                          tensors["features.basis"])
+    features = FeatureMap(
+        tensors["features.floor"][0], tensors["features.mean"], tensors["features.std"], tensors["features.basis"]
+    )
     model = FeaturePrior(features.dims, config.hidden)
     try:
-        model.load_state_dict({key[len("model."):]: value for key, value in tensors.items() if key.startswith("model.")})
+        model.load_state_dict(
+            {key[len("model.") :]: value for key, value in tensors.items() if key.startswith("model.")}
+        )
     except RuntimeError as error:
         raise PriorError(f"{path}: model tensors do not match its config ({first_line(error)})") from None
     model.eval()
-    memory = FrameMemory(tensors["memory.frames"].float(), tensors["memory.tracks"], tensors["memory.starts"],
-                         tensors["memory.labels"], list(raw.get("labels", [])))
+    memory = FrameMemory(
+        tensors["memory.frames"].float(),
+        tensors["memory.tracks"],
+        tensors["memory.starts"],
+        tensors["memory.labels"],
+        list(raw.get("labels", [])),
+    )
     progress = raw.get("progress", {})
-    return Prior(config, memory, features, model, raw["autoencoder"], raw.get("data", {}), raw.get("history", []),
-                 int(progress.get("epoch", 0)), int(progress.get("step", 0)), int(progress.get("position", 0)), path,
-                 kept=dict(raw.get("kept") or {}))
+    return Prior(
+        config,
+        memory,
+        features,
+        model,
+        raw["autoencoder"],
+        raw.get("data", {}),
+        raw.get("history", []),
+        int(progress.get("epoch", 0)),
+        int(progress.get("step", 0)),
+        int(progress.get("position", 0)),
+        path,
+        kept=dict(raw.get("kept") or {}),
+    )
 
 
 def load_prior_state(path: Path, prior: Prior) -> dict[str, Any]:

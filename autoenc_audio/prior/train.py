@@ -31,6 +31,7 @@ from .memory import EDGE_FRAMES, FeatureMap, FrameMemory, build_memory, fit_feat
 from .model import FeaturePrior
 from .store import Prior, PriorError, autoencoder_fields, load_prior, load_prior_state, prior_path, save_prior
 
+
 class PriorInterrupted(TrainingInterrupted):
     """Ctrl-C while the prior trained, after saving it; `resume` continues it exactly (the CLI names its flag)."""
 
@@ -99,24 +100,39 @@ def new_prior(checkpoint: Checkpoint, config: PriorConfig, cache_dir: Path, repo
     prepared = prepare_dataset(Path(root), checkpoint.config.audio, checkpoint.config.data, cache_dir)
     reporter.message(f"encoding up to {config.memory_clips} training clips into the prior's memory")
     model = checkpoint.model
-    memory = build_memory(model, prepared.splits["train"], prepared.labels, config.memory_clips,
-                          device=next(model.parameters()).device, progress=reporter.progress)
+    memory = build_memory(
+        model,
+        prepared.splits["train"],
+        prepared.labels,
+        config.memory_clips,
+        device=next(model.parameters()).device,
+        progress=reporter.progress,
+    )
     features = fit_features(memory, config.feature_dims)
     torch.manual_seed(config.seed)
-    data = {"root": str(root), "clips": memory.clips, "tracks": int(memory.tracks.unique().numel()),
-            "labels": prepared.labels, "split": prepared.split_digest()}
-    return Prior(config, memory, features, FeaturePrior(features.dims, config.hidden), autoencoder_fields(checkpoint), data)
+    data = {
+        "root": str(root),
+        "clips": memory.clips,
+        "tracks": int(memory.tracks.unique().numel()),
+        "labels": prepared.labels,
+        "split": prepared.split_digest(),
+    }
+    return Prior(
+        config, memory, features, FeaturePrior(features.dims, config.hidden), autoencoder_fields(checkpoint), data
+    )
 
 
-def start_run(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cache_dir: Path, resume: bool,
-              reporter: PriorReporter) -> tuple[PriorRun, dict[str, Any] | None]:
+def start_run(
+    checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cache_dir: Path, resume: bool, reporter: PriorReporter
+) -> tuple[PriorRun, dict[str, Any] | None]:
     path = prior_path(run_dir)
     if resume:
         prior = load_prior(path)
         prior.check_belongs_to(checkpoint)
         state = load_prior_state(path, prior)
-        prior.config = replace(prior.config, epochs=config.epochs, minutes=config.minutes, device=config.device,
-                               patience=config.patience)
+        prior.config = replace(
+            prior.config, epochs=config.epochs, minutes=config.minutes, device=config.device, patience=config.patience
+        )
     else:
         prior, state = new_prior(checkpoint, config, cache_dir, reporter), None
     device = resolve_device(prior.config.device)
@@ -136,17 +152,29 @@ def start_run(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cache_
     return PriorRun(prior, optimizer, features[~held_out], features[held_out], device, path, best), state
 
 
-def train_prior(checkpoint: Checkpoint, run_dir: Path, config: PriorConfig, cache_dir: Path, resume: bool = False,
-                reporter: PriorReporter | None = None, overwrite: bool = False) -> Prior:
+def train_prior(
+    checkpoint: Checkpoint,
+    run_dir: Path,
+    config: PriorConfig,
+    cache_dir: Path,
+    resume: bool = False,
+    reporter: PriorReporter | None = None,
+    overwrite: bool = False,
+) -> Prior:
     """Fit (or, with `resume`, continue fitting) the prior of `checkpoint`'s run; saved as RUN/prior.safetensors."""
     reporter = reporter or _Silent()
     if not resume and prior_path(run_dir).exists() and not overwrite:
-        raise PriorError(f"{prior_path(run_dir)}: a prior is already there; resume continues it, overwrite replaces it",
-                         "resume", "overwrite")
+        raise PriorError(
+            f"{prior_path(run_dir)}: a prior is already there; resume continues it, overwrite replaces it",
+            "resume",
+            "overwrite",
+        )
     run, _ = start_run(checkpoint, run_dir, config, cache_dir, resume, reporter)
     prior, limits = run.prior, run.prior.config
-    budget = Budget(limits.epochs if limits.epochs is not None else math.inf,
-                    time.monotonic() + 60 * limits.minutes if limits.minutes else math.inf)
+    budget = Budget(
+        limits.epochs if limits.epochs is not None else math.inf,
+        time.monotonic() + 60 * limits.minutes if limits.minutes else math.inf,
+    )
     reason = stop_reason(run, budget)
     with StopAtBatchBoundary() as stop:
         while not reason:  # epochs are short: the clock is read between them
@@ -185,8 +213,11 @@ def describe_kept(prior: Prior) -> str:
     if kept.get("epoch") is None:
         return f"prior: no epoch finished; {kept.get('stopped', '')}".rstrip("; ")
     loss = kept.get("val_loss")
-    which = (f"kept epoch {kept['epoch']} of {prior.epoch} (best validation loss {loss:.4f})"
-             if loss is not None and math.isfinite(loss) else f"kept the last epoch, {kept['epoch']} (no validation clips)")
+    which = (
+        f"kept epoch {kept['epoch']} of {prior.epoch} (best validation loss {loss:.4f})"
+        if loss is not None and math.isfinite(loss)
+        else f"kept the last epoch, {kept['epoch']} (no validation clips)"
+    )
     return f"prior: {which}; stopped: {kept.get('stopped', '?')}"
 
 
@@ -216,8 +247,12 @@ def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary,
             _save(run)
             raise PriorInterrupted(f"interrupted: prior saved in {run.path}; resuming continues it exactly")
     prior.epoch, prior.position = prior.epoch + 1, 0
-    record = {"epoch": prior.epoch, "step": prior.step, "train_loss": sum(losses) / max(len(losses), 1),
-              "val_loss": validation_loss(run)}
+    record = {
+        "epoch": prior.epoch,
+        "step": prior.step,
+        "train_loss": sum(losses) / max(len(losses), 1),
+        "val_loss": validation_loss(run),
+    }
     prior.history.append(record)
     update_best(run, record)
     reason = stop_reason(run, budget)
@@ -249,4 +284,3 @@ class _Silent:
 
     def end_epoch(self, record: dict[str, Any]) -> None:
         pass
-

@@ -82,13 +82,17 @@ class ResampleReference:
         clips = _as_numpy(clips)
         if self.latent == self.clip_samples:
             return clips.copy()
-        return np.stack([_fit(soxr.resample(c, self.clip_samples, self.latent, quality="HQ"), self.latent) for c in clips])
+        return np.stack(
+            [_fit(soxr.resample(c, self.clip_samples, self.latent, quality="HQ"), self.latent) for c in clips]
+        )
 
     def decode(self, codes) -> np.ndarray:
         codes = _as_numpy(codes)
         if self.latent == self.clip_samples:
             return codes.copy()
-        return np.stack([_fit(soxr.resample(c, self.latent, self.clip_samples, quality="HQ"), self.clip_samples) for c in codes])
+        return np.stack(
+            [_fit(soxr.resample(c, self.latent, self.clip_samples, quality="HQ"), self.clip_samples) for c in codes]
+        )
 
     def reconstruct(self, clips) -> np.ndarray:
         return self.decode(self.encode(clips))
@@ -121,8 +125,9 @@ class FramePCAReference:
         return math.ceil(latent / frames), frames
 
     @classmethod
-    def fit(cls, train_clips: Iterable | np.ndarray | torch.Tensor, latent: int, clip_samples: int,
-            frame: int = FRAME) -> "FramePCAReference":
+    def fit(
+        cls, train_clips: Iterable | np.ndarray | torch.Tensor, latent: int, clip_samples: int, frame: int = FRAME
+    ) -> "FramePCAReference":
         """PCA of the frames of `train_clips` (an array `[count, L]` or an iterable of such batches)."""
         components, frames = cls.layout(latent, clip_samples, frame)
         batches = [train_clips] if isinstance(train_clips, (np.ndarray, torch.Tensor)) else train_clips
@@ -216,17 +221,20 @@ class OpusReference:
         self.kbps = latent * OPUS_BITS / (clip_samples / sample_rate) / 1000
         low, high = OPUS_KBPS_RANGE
         if not low <= self.kbps <= high:
-            raise ValueError(f"Opus at {self.kbps:.1f} kb/s (N = {latent} x {OPUS_BITS} bits per clip) is outside "
-                             f"opusenc's {low:g}-{high:g} kb/s")
+            raise ValueError(
+                f"Opus at {self.kbps:.1f} kb/s (N = {latent} x {OPUS_BITS} bits per clip) is outside "
+                f"opusenc's {low:g}-{high:g} kb/s"
+            )
         if not opus_available():
             raise ValueError("the Opus reference needs opusenc and opusdec (Debian's opus-tools) on the PATH")
 
     def _one(self, clip: np.ndarray, folder: Path, number: int) -> np.ndarray:
         source, coded, decoded = folder / f"{number}.wav", folder / f"{number}.opus", folder / f"{number}.out.wav"
         sf.write(source, clip, self.sample_rate, subtype="FLOAT")
-        for command in (["opusenc", "--quiet", "--music", "--hard-cbr", "--bitrate", f"{self.kbps:.3f}", str(source),
-                         str(coded)],
-                        ["opusdec", "--quiet", "--float", "--rate", str(self.sample_rate), str(coded), str(decoded)]):
+        for command in (
+            ["opusenc", "--quiet", "--music", "--hard-cbr", "--bitrate", f"{self.kbps:.3f}", str(source), str(coded)],
+            ["opusdec", "--quiet", "--float", "--rate", str(self.sample_rate), str(coded), str(decoded)],
+        ):
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
                 raise RuntimeError(f"{command[0]} failed: {(done.stderr.strip().splitlines() or ['no message'])[-1]}")
@@ -249,22 +257,30 @@ def build_references(latent: int, clip_samples: int, train_clips) -> dict[str, R
     return {"resample": ResampleReference(latent, clip_samples), "frame_pca": pca}
 
 
-def evaluate_reconstruction(reconstruct: Callable[[np.ndarray], np.ndarray], clips: np.ndarray | torch.Tensor,
-                            sample_rate: int, batch_size: int = 16) -> dict[str, float]:
+def evaluate_reconstruction(
+    reconstruct: Callable[[np.ndarray], np.ndarray],
+    clips: np.ndarray | torch.Tensor,
+    sample_rate: int,
+    batch_size: int = 16,
+) -> dict[str, float]:
     """Clip-weighted mean METRICS.md figures of `reconstruct` over `clips` `[count, L]`."""
     clips = _as_numpy(clips)
     totals: dict[str, float] = {}
     for start in range(0, len(clips), batch_size):
         batch = clips[start : start + batch_size]
-        values = evaluate(torch.from_numpy(batch), torch.from_numpy(np.asarray(reconstruct(batch), dtype=np.float32)),
-                          sample_rate=sample_rate)
+        values = evaluate(
+            torch.from_numpy(batch),
+            torch.from_numpy(np.asarray(reconstruct(batch), dtype=np.float32)),
+            sample_rate=sample_rate,
+        )
         for name, value in values.items():
             totals[name] = totals.get(name, 0.0) + value * len(batch)
     return {name: value / max(len(clips), 1) for name, value in totals.items()}
 
 
-def reference_metrics(latent: int, test_clips, train_clips, sample_rate: int,
-                      names: Sequence[str] = REFERENCE_NAMES) -> dict[str, dict[str, float]]:
+def reference_metrics(
+    latent: int, test_clips, train_clips, sample_rate: int, names: Sequence[str] = REFERENCE_NAMES
+) -> dict[str, dict[str, float]]:
     """METRICS.md figures of each reference at N = `latent` on `test_clips` (PCA fitted on `train_clips`)."""
     test = _as_numpy(test_clips)
     references = build_references(latent, test.shape[1], train_clips)

@@ -95,8 +95,12 @@ class Signature:
     clips: int
 
     def to_dict(self) -> dict[str, object]:
-        return {"crest_median": self.crest_median, "crest_p90": self.crest_p90, "octave_db": dict(self.octave_db),
-                "clips": self.clips}
+        return {
+            "crest_median": self.crest_median,
+            "crest_p90": self.crest_p90,
+            "octave_db": dict(self.octave_db),
+            "clips": self.clips,
+        }
 
 
 class SignatureAccumulator:

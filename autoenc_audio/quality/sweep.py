@@ -33,8 +33,14 @@ from ..data import PreparedData, builtin_corpus, evenly_spread, prepare_dataset
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
 from ..runs import RunFiles
-from .references import (REFERENCE_NAMES, FramePCAReference, OpusReference, build_references, evaluate_reconstruction,
-                         opus_available)
+from .references import (
+    REFERENCE_NAMES,
+    FramePCAReference,
+    OpusReference,
+    build_references,
+    evaluate_reconstruction,
+    opus_available,
+)
 
 Message = Callable[[str], None]
 MAX_TEST_CLIPS = 256
@@ -83,7 +89,9 @@ def parse_latents(text: str) -> list[int]:
     try:
         sizes = sorted({int(part) for part in text.replace(" ", "").split(",") if part}, reverse=True)
     except ValueError:
-        raise SweepError(f"latents must be comma-separated whole numbers, got {text!r}", settings=("latents",)) from None
+        raise SweepError(
+            f"latents must be comma-separated whole numbers, got {text!r}", settings=("latents",)
+        ) from None
     if not sizes:
         raise SweepError("latents needs at least one size", settings=("latents",))
     if min(sizes) < 1:
@@ -97,10 +105,19 @@ def propose(rows: Sequence[dict[str, Any]], rule: ProposalRule) -> dict[str, Any
         raise SweepError("nothing to propose from")
     largest = max(rows, key=lambda r: r["latent"])
     reference = float(largest[rule.criterion])
-    accepted = [r["latent"] for r in rows if math.isfinite(float(r[rule.criterion])) and rule.accepts(float(r[rule.criterion]), reference)]
+    accepted = [
+        r["latent"]
+        for r in rows
+        if math.isfinite(float(r[rule.criterion])) and rule.accepts(float(r[rule.criterion]), reference)
+    ]
     chosen = min(accepted) if accepted else largest["latent"]
-    return {"latent": int(chosen), "rule": rule.describe(largest["latent"], reference), "criterion": rule.criterion,
-            "tolerance": rule.tolerance, "limit": rule.limit(reference)}
+    return {
+        "latent": int(chosen),
+        "rule": rule.describe(largest["latent"], reference),
+        "criterion": rule.criterion,
+        "tolerance": rule.tolerance,
+        "limit": rule.limit(reference),
+    }
 
 
 NOT_RESULT_SETTINGS = {"workers", "device", "compile"}
@@ -112,17 +129,25 @@ def _check_same_settings(run_dir: Path, config: Config, data_root: Path) -> None
     files = RunFiles(run_dir)
     trained_on = files.data_root
     if trained_on is not None and trained_on.resolve() != data_root.resolve():
-        raise SweepError(f"{run_dir} was trained on {trained_on}, not {data_root}: "
-                         "give another output folder, or delete it to train again")
+        raise SweepError(
+            f"{run_dir} was trained on {trained_on}, not {data_root}: "
+            "give another output folder, or delete it to train again"
+        )
     if not files.config.is_file():
         return
     stored = load_run_config(files.config).to_dict()
     wanted = config.to_dict()
-    changed = [f"{section}.{key}" for section, values in wanted.items() for key, value in values.items()
-               if key not in NOT_RESULT_SETTINGS and stored.get(section, {}).get(key) != value]
+    changed = [
+        f"{section}.{key}"
+        for section, values in wanted.items()
+        for key, value in values.items()
+        if key not in NOT_RESULT_SETTINGS and stored.get(section, {}).get(key) != value
+    ]
     if changed:
-        raise SweepError(f"{run_dir} was trained with other settings ({', '.join(changed)}): "
-                         "give another output folder, or delete it to train again")
+        raise SweepError(
+            f"{run_dir} was trained with other settings ({', '.join(changed)}): "
+            "give another output folder, or delete it to train again"
+        )
 
 
 @dataclass(frozen=True)
@@ -156,7 +181,9 @@ class SweepOutputs:
         if self.listen < 1:
             raise SweepError(f"listen must be at least 1, got {self.listen}", settings=("listen",))
         if self.audio_format not in ("wav", "flac", "mp3"):
-            raise SweepError(f"audio_format must be wav, flac or mp3, got {self.audio_format!r}", settings=("audio_format",))
+            raise SweepError(
+                f"audio_format must be wav, flac or mp3, got {self.audio_format!r}", settings=("audio_format",)
+            )
 
 
 @dataclass(frozen=True)
@@ -220,15 +247,28 @@ def run_sweep(
     scores = score_models(plan, test, with_opus)
     proposal = propose(scores.rows, rule)
     result = {
-        "data": str(prepared.root), "clip_samples": clip_samples, "sample_rate": base_config.audio.sample_rate,
-        "test_clips": len(test.clips), "example_clip": test.name, "models": scores.rows, "references": scores.references,
-        "proposal": proposal, "listen": _write_listening(plan, test, scores, outputs),
-        "settings": {"minutes_per_model": minutes_per_model, "epochs": epochs, "arch": base_config.model.arch,
-                     "kind": base_config.model.kind, "seed": base_config.train.seed},
+        "data": str(prepared.root),
+        "clip_samples": clip_samples,
+        "sample_rate": base_config.audio.sample_rate,
+        "test_clips": len(test.clips),
+        "example_clip": test.name,
+        "models": scores.rows,
+        "references": scores.references,
+        "proposal": proposal,
+        "listen": _write_listening(plan, test, scores, outputs),
+        "settings": {
+            "minutes_per_model": minutes_per_model,
+            "epochs": epochs,
+            "arch": base_config.model.arch,
+            "kind": base_config.model.kind,
+            "seed": base_config.train.seed,
+        },
         "created": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    result["figures"] = {"quality": _quality_chart(plan, test, scores, proposal["latent"], outputs.fmt),
-                         "spectrograms": result["listen"][0]["spectrograms"]}
+    result["figures"] = {
+        "quality": _quality_chart(plan, test, scores, proposal["latent"], outputs.fmt),
+        "spectrograms": result["listen"][0]["spectrograms"],
+    }
     write_text_atomic(out_dir / "sweep.json", json.dumps(result, indent=2) + "\n")
     write_text_atomic(out_dir / "report.md", render_report(result))
     result["report"] = str(out_dir / "report.md")
@@ -254,10 +294,19 @@ def train_models(plan: SweepPlan, reporter: Any, say: Message) -> None:
         say(f"[{number}/{len(plan.sizes)}] N = {latent}: {'resuming' if resume else 'training'} in {run_dir}")
         # Same settings (checked above): a model that cannot be resumed is started again.
         try:
-            train(config, run_dir, plan.cache_dir, data_root=plan.data_root, resume=resume, reporter=reporter,
-                  overwrite=not resume)
+            train(
+                config,
+                run_dir,
+                plan.cache_dir,
+                data_root=plan.data_root,
+                resume=resume,
+                reporter=reporter,
+                overwrite=not resume,
+            )
         except TrainingInterrupted:
-            raise TrainingInterrupted(f"interrupted: {run_dir} was saved; run the same sweep again to continue") from None
+            raise TrainingInterrupted(
+                f"interrupted: {run_dir} was saved; run the same sweep again to continue"
+            ) from None
 
 
 def evaluation_clips(plan: SweepPlan, prepared: PreparedData, listen: int = 1) -> EvaluationClips:
@@ -273,7 +322,7 @@ def evaluation_clips(plan: SweepPlan, prepared: PreparedData, listen: int = 1) -
     train_clips = np.stack([train_set.clip(int(i)) for i in train_picks])
     clip_samples = plan.base_config.audio.clip_samples
     pca_fit = FramePCAReference.fit(train_clips, min(plan.sizes), clip_samples)  # one fit, resized to every N
-    example = int(np.argmax([np.sqrt(np.mean(c ** 2)) for c in clips[: min(len(clips), 32)]]))
+    example = int(np.argmax([np.sqrt(np.mean(c**2)) for c in clips[: min(len(clips), 32)]]))
     others = [int(i) for i in evenly_spread(len(clips), listen + 1) if int(i) != example]
     chosen = tuple([example] + others[: listen - 1])
     rate = plan.base_config.audio.sample_rate
@@ -296,11 +345,21 @@ def score_models(plan: SweepPlan, test: EvaluationClips, with_opus: bool = False
 
         metrics = evaluate_reconstruction(reconstruct, test.clips, sample_rate)
         scores.listened[latent] = reconstruct(test.clips[list(test.listen)])
-        scores.rows.append({"latent": latent, "compression": clip_samples / latent, "parameters": summary.get("parameters"),
-                            "train_seconds": summary.get("wall_seconds"), "epochs": summary.get("epochs"),
-                            "run_dir": files.root.name, **metrics})
+        scores.rows.append(
+            {
+                "latent": latent,
+                "compression": clip_samples / latent,
+                "parameters": summary.get("parameters"),
+                "train_seconds": summary.get("wall_seconds"),
+                "epochs": summary.get("epochs"),
+                "run_dir": files.root.name,
+                **metrics,
+            }
+        )
         for name, reference in build_references(latent, clip_samples, test.pca_fit).items():
-            scores.references[name].append({"latent": latent, **evaluate_reconstruction(reference.reconstruct, test.clips, sample_rate)})
+            scores.references[name].append(
+                {"latent": latent, **evaluate_reconstruction(reference.reconstruct, test.clips, sample_rate)}
+            )
         if with_opus:
             try:
                 opus = OpusReference(latent, clip_samples, sample_rate)
@@ -315,9 +374,14 @@ def _quality_chart(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, 
     """Quality against N with the references: `quality_vs_latent.FMT`."""
     from .. import plots
 
-    return plots.plot_quality_vs_latent(scores.rows, scores.references, plan.out_dir / "quality_vs_latent",
-                                        f"Reconstruction quality against latent size ({len(test.clips)} test clips)",
-                                        proposed=proposed, fmt=fmt).name
+    return plots.plot_quality_vs_latent(
+        scores.rows,
+        scores.references,
+        plan.out_dir / "quality_vs_latent",
+        f"Reconstruction quality against latent size ({len(test.clips)} test clips)",
+        proposed=proposed,
+        fmt=fmt,
+    ).name
 
 
 def _spectrogram_grid(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, number: int, fmt: str) -> str:
@@ -326,14 +390,18 @@ def _spectrogram_grid(plan: SweepPlan, test: EvaluationClips, scores: SweepScore
 
     clip_samples, sample_rate = plan.base_config.audio.clip_samples, plan.base_config.audio.sample_rate
     panels = [("original", test.clips[test.listen[number]])] + [
-        (f"N = {n} ({clip_samples / n:.1f}:1)", scores.listened[n][number]) for n in plan.sizes]
+        (f"N = {n} ({clip_samples / n:.1f}:1)", scores.listened[n][number]) for n in plan.sizes
+    ]
     stem = "spectrograms" if number == 0 else f"spectrograms-{number + 1}"
-    grid = plots.plot_spectrogram_grid(panels, sample_rate, plan.out_dir / stem,
-                                       f"{test.names[number]}: original and each latent size", fmt)
+    grid = plots.plot_spectrogram_grid(
+        panels, sample_rate, plan.out_dir / stem, f"{test.names[number]}: original and each latent size", fmt
+    )
     return grid.name
 
 
-def _write_listening(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, outputs: SweepOutputs) -> list[dict[str, Any]]:
+def _write_listening(
+    plan: SweepPlan, test: EvaluationClips, scores: SweepScores, outputs: SweepOutputs
+) -> list[dict[str, Any]]:
     """Each listened clip and its reconstruction at every size (`audio/original[-K].EXT`, `audio/N<size>[-K].EXT`),
     with its spectrogram grid."""
     sample_rate, ext = plan.base_config.audio.sample_rate, outputs.audio_format
@@ -347,8 +415,14 @@ def _write_listening(plan: SweepPlan, test: EvaluationClips, scores: SweepScores
         for latent in plan.sizes:
             write_audio(audio_dir / f"N{latent}{suffix}.{ext}", scores.listened[latent][number], sample_rate)
             sizes[str(latent)] = f"audio/N{latent}{suffix}.{ext}"
-        listening.append({"clip": test.names[number], "original": f"audio/original{suffix}.{ext}", "sizes": sizes,
-                          "spectrograms": _spectrogram_grid(plan, test, scores, number, outputs.fmt)})
+        listening.append(
+            {
+                "clip": test.names[number],
+                "original": f"audio/original{suffix}.{ext}",
+                "sizes": sizes,
+                "spectrograms": _spectrogram_grid(plan, test, scores, number, outputs.fmt),
+            }
+        )
     return listening
 
 
@@ -360,30 +434,52 @@ def _clip_name(dataset, index: int, sample_rate: int) -> str:
 def render_report(result: dict[str, Any]) -> str:
     """The sweep's Markdown report."""
     settings = result["settings"]
-    budget = (f"{settings['minutes_per_model']:g} min" if settings["minutes_per_model"] else "") + \
-             (f"{' / ' if settings['minutes_per_model'] else ''}{settings['epochs']} epochs" if settings["epochs"] else "")
-    lines = ["# Latent size sweep", "",
-             f"Data: `{result['data']}`; {settings['arch']} / {settings['kind']} models, seed {settings['seed']}, "
-             f"budget per model: {budget or 'the config default'}. Every model and reference is scored on the same "
-             f"{result['test_clips']} test clips of {result['clip_samples']} samples ({result['sample_rate']} Hz). "
-             "Metrics as defined in METRICS.md (SNR, SI-SDR: higher is better; MR-STFT, mel: lower is better).", "",
-             "| N | compression | parameters | SNR (dB) | SI-SDR (dB) | MR-STFT | mel | train time (s) | audio |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    budget = (f"{settings['minutes_per_model']:g} min" if settings["minutes_per_model"] else "") + (
+        f"{' / ' if settings['minutes_per_model'] else ''}{settings['epochs']} epochs" if settings["epochs"] else ""
+    )
+    lines = [
+        "# Latent size sweep",
+        "",
+        f"Data: `{result['data']}`; {settings['arch']} / {settings['kind']} models, seed {settings['seed']}, "
+        f"budget per model: {budget or 'the config default'}. Every model and reference is scored on the same "
+        f"{result['test_clips']} test clips of {result['clip_samples']} samples ({result['sample_rate']} Hz). "
+        "Metrics as defined in METRICS.md (SNR, SI-SDR: higher is better; MR-STFT, mel: lower is better).",
+        "",
+        "| N | compression | parameters | SNR (dB) | SI-SDR (dB) | MR-STFT | mel | train time (s) | audio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in sorted(result["models"], key=lambda r: -r["latent"]):
-        lines.append(f"| {row['latent']} | {row['compression']:.1f} : 1 | {format_value(row['parameters'])} | {row['snr_db']:.2f} | "
-                     f"{row['si_sdr_db']:.2f} | {row['mrstft']:.3f} | {row['mel_l1']:.3f} | {format_value(row['train_seconds'], 0)} | "
-                     f"[N{row['latent']}]({result['listen'][0]['sizes'][str(row['latent'])]}) |")
-    lines += ["", "References at the same N: resample to N samples and back with soxr; frame-wise PCA of "
-              "512-sample frames fitted on training clips" + ("; Opus at N x 16 bits per clip (hard CBR, opus-tools)"
-                                                              if "opus" in result["references"] else "") + ":", "",
-              "| reference | N | SNR (dB) | MR-STFT | mel |", "|---|---|---|---|---|"]
+        lines.append(
+            f"| {row['latent']} | {row['compression']:.1f} : 1 | {format_value(row['parameters'])} | {row['snr_db']:.2f} | "
+            f"{row['si_sdr_db']:.2f} | {row['mrstft']:.3f} | {row['mel_l1']:.3f} | {format_value(row['train_seconds'], 0)} | "
+            f"[N{row['latent']}]({result['listen'][0]['sizes'][str(row['latent'])]}) |"
+        )
+    lines += [
+        "",
+        "References at the same N: resample to N samples and back with soxr; frame-wise PCA of "
+        "512-sample frames fitted on training clips"
+        + ("; Opus at N x 16 bits per clip (hard CBR, opus-tools)" if "opus" in result["references"] else "")
+        + ":",
+        "",
+        "| reference | N | SNR (dB) | MR-STFT | mel |",
+        "|---|---|---|---|---|",
+    ]
     for name, entries in result["references"].items():
         for entry in sorted(entries, key=lambda r: -r["latent"]):
             label = f"{name} ({entry['kbps']:g} kb/s)" if "kbps" in entry else name
-            lines.append(f"| {label} | {entry['latent']} | {entry['snr_db']:.2f} | {entry['mrstft']:.3f} | {entry['mel_l1']:.3f} |")
+            lines.append(
+                f"| {label} | {entry['latent']} | {entry['snr_db']:.2f} | {entry['mrstft']:.3f} | {entry['mel_l1']:.3f} |"
+            )
     proposal = result["proposal"]
-    lines += ["", f"**Proposed latent size: N = {proposal['latent']}.** Rule: {proposal['rule']}.", "",
-              f"![quality against latent size]({result['figures']['quality']})", "",
-              f"Spectrograms of {result['example_clip']} ([original]({result['listen'][0]['original']})):", "",
-              f"![spectrograms at every size]({result['figures']['spectrograms']})", ""]
+    lines += [
+        "",
+        f"**Proposed latent size: N = {proposal['latent']}.** Rule: {proposal['rule']}.",
+        "",
+        f"![quality against latent size]({result['figures']['quality']})",
+        "",
+        f"Spectrograms of {result['example_clip']} ([original]({result['listen'][0]['original']})):",
+        "",
+        f"![spectrograms at every size]({result['figures']['spectrograms']})",
+        "",
+    ]
     return "\n".join(lines) + "\n"

@@ -44,8 +44,11 @@ ONSET_MELS = 128
 TIMBRE_MELS = 40
 RHYTHM_LAGS_SECONDS = (0.25, 1.5)
 NAMED_FEATURES = ("tonal", "continuity", "rhythm", "flatness")
-FEATURE_NAMES = NAMED_FEATURES + tuple(f"mel{b}_mean" for b in range(TIMBRE_MELS)) + tuple(
-    f"mel{b}_std" for b in range(TIMBRE_MELS))
+FEATURE_NAMES = (
+    NAMED_FEATURES
+    + tuple(f"mel{b}_mean" for b in range(TIMBRE_MELS))
+    + tuple(f"mel{b}_std" for b in range(TIMBRE_MELS))
+)
 FEATURES = len(FEATURE_NAMES)  # 84
 _TINY = 1e-12
 

@@ -31,8 +31,17 @@ from ..audio import is_audio_path, load_track
 from ..errors import InputError
 from ..config import AudioConfig, Config, DataConfig
 from .features import (
-    BINS, CLIP_SAMPLES, SAMPLE_RATE, clip_features, clips_features, cut_pieces, iter_pieces, peak_normalise,
-    piece_starts, stft_magnitude, track_log_mel,
+    BINS,
+    CLIP_SAMPLES,
+    SAMPLE_RATE,
+    clip_features,
+    clips_features,
+    cut_pieces,
+    iter_pieces,
+    peak_normalise,
+    piece_starts,
+    stft_magnitude,
+    track_log_mel,
 )
 from .statistics import CopyFinder, c2st, frechet_distance, shares_of_copies, subsample, window_queries
 
@@ -123,8 +132,11 @@ def load_set(path: str | os.PathLike, clips: int = DEFAULT_CLIPS) -> np.ndarray:
     pieces = [cut_pieces(load_track(file, SCORE_AUDIO)).astype(np.float32) for file in _audio_files(path)]
     every = np.concatenate(pieces) if pieces else np.zeros((0, CLIP_SAMPLES))
     if len(every) < clips:
-        raise ScoreError(f"{path}: {len(every)} clips of 5 s; {clips} are needed (generate at least {clips} "
-                         f"five-second clips, or ask for fewer with clips=N)", settings=("clips=N",))
+        raise ScoreError(
+            f"{path}: {len(every)} clips of 5 s; {clips} are needed (generate at least {clips} "
+            f"five-second clips, or ask for fewer with clips=N)",
+            settings=("clips=N",),
+        )
     return every[subsample(len(every), clips, SET_SEED)].astype(np.float64)
 
 
@@ -160,8 +172,9 @@ def checkpoint_data(checkpoint: str | os.PathLike) -> tuple[Path | None, DataCon
     return (Path(stored) if stored else None), config.data
 
 
-def load_real_data(root: Path | None, data: DataConfig, cache_dir: str | os.PathLike,
-                   message: Message | None = None) -> RealData:
+def load_real_data(
+    root: Path | None, data: DataConfig, cache_dir: str | os.PathLike, message: Message | None = None
+) -> RealData:
     """The test and training tracks of `root` (None: the built-in corpus), split by track as training splits them.
 
     Tracks are decoded once into aea's cache (mono, 22050 Hz); unreadable
@@ -178,16 +191,23 @@ def load_real_data(root: Path | None, data: DataConfig, cache_dir: str | os.Path
     failed = {path for path, _ in fill_cache(cache, scan.tracks)}
     tracks = [track for track in scan.tracks if str(track.path) not in failed]
     splits = split_tracks(tracks, data.validation_fraction, data.test_fraction, data.split_seed)
-    return RealData(Path(root), [cache.load(t.path) for t in splits["test"]],
-                    [cache.load(t.path) for t in splits["train"]], dataset_hop_samples(SCORE_AUDIO, data))
+    return RealData(
+        Path(root),
+        [cache.load(t.path) for t in splits["test"]],
+        [cache.load(t.path) for t in splits["train"]],
+        dataset_hop_samples(SCORE_AUDIO, data),
+    )
 
 
 def _held_out_clips(real: RealData, clips: int) -> tuple[_Clips, np.ndarray]:
     """R: features of every held-out clip (log-mels of `clips` of them, seed 1), and those clips' audio `[clips, 110250]`."""
     count = sum(len(piece_starts(len(track), real.hop)) for track in real.held_out)
     if count < clips:
-        raise ScoreError(f"{real.root}: {count} held-out clips of 5 s ({len(real.held_out)} test tracks); {clips} are "
-                         "needed (more or longer test tracks, or ask for fewer with clips=N)", settings=("clips=N",))
+        raise ScoreError(
+            f"{real.root}: {count} held-out clips of 5 s ({len(real.held_out)} test tracks); {clips} are "
+            "needed (more or longer test tracks, or ask for fewer with clips=N)",
+            settings=("clips=N",),
+        )
     chosen = set(subsample(count, clips, SET_SEED).tolist())
     features, log_mels, audio = [], [], []
     for number, clip in enumerate(piece for track in real.held_out for piece in iter_pieces(track, real.hop)):
@@ -201,7 +221,9 @@ def _held_out_clips(real: RealData, clips: int) -> tuple[_Clips, np.ndarray]:
 
 def _floor_clips(real: RealData, clips: int) -> np.ndarray:
     """`clips` clips `[clips, 110250]` of the training tracks (seed 1 over all of them), peak normalised."""
-    index = [(number, start) for number, track in enumerate(real.training) for start in piece_starts(len(track), real.hop)]
+    index = [
+        (number, start) for number, track in enumerate(real.training) for start in piece_starts(len(track), real.hop)
+    ]
     if len(index) < clips:
         raise ScoreError(f"{real.root}: {len(index)} training clips of 5 s; {clips} are needed for the real floor")
     chosen = [index[i] for i in subsample(len(index), clips, SET_SEED)]
@@ -263,10 +285,15 @@ def _row(scored: _Clips, real: np.ndarray | None, copied: float | None) -> SetSc
     means = scored.features[:, :4].mean(axis=0)
     compare = real is not None
     return SetScore(
-        name=scored.name, kind=scored.kind, clips=len(scored.features),
+        name=scored.name,
+        kind=scored.kind,
+        clips=len(scored.features),
         c2st=c2st(scored.features, real, seed=0) if compare else None,
         fd=frechet_distance(scored.features, real) if compare else None,
-        tonal=float(means[0]), continuity=float(means[1]), rhythm=float(means[2]), flatness=float(means[3]),
+        tonal=float(means[0]),
+        continuity=float(means[1]),
+        rhythm=float(means[2]),
+        flatness=float(means[3]),
         copied=copied,
     )
 
@@ -276,8 +303,14 @@ def _scored(name: str, kind: str, clips: np.ndarray) -> _Clips:
     return _Clips(name, kind, features, log_mels)
 
 
-def score_against(sets: Sequence[tuple[str, np.ndarray]], real: RealData, clips: int = DEFAULT_CLIPS,
-                  seed: int = 0, copies: bool = True, message: Message | None = None) -> ScoreReport:
+def score_against(
+    sets: Sequence[tuple[str, np.ndarray]],
+    real: RealData,
+    clips: int = DEFAULT_CLIPS,
+    seed: int = 0,
+    copies: bool = True,
+    message: Message | None = None,
+) -> ScoreReport:
     """Score named sets of clips `[clips, 110250]` against `real`: R, then the controls, then the sets.
 
     `copies`: measure `copied` against the training tracks (one pass over them).
@@ -290,8 +323,9 @@ def score_against(sets: Sequence[tuple[str, np.ndarray]], real: RealData, clips:
         return _score_against(sets, real, clips, seed, copies, message)
 
 
-def _score_against(sets: Sequence[tuple[str, np.ndarray]], real: RealData, clips: int, seed: int, copies: bool,
-                   message: Message | None) -> ScoreReport:
+def _score_against(
+    sets: Sequence[tuple[str, np.ndarray]], real: RealData, clips: int, seed: int, copies: bool, message: Message | None
+) -> ScoreReport:
     if message:
         message(f"features of {len(real.held_out)} held-out tracks")
     held_out, templates = _held_out_clips(real, clips)
@@ -307,9 +341,16 @@ def _score_against(sets: Sequence[tuple[str, np.ndarray]], real: RealData, clips
     return ScoreReport(str(real.root), len(real.held_out), len(real.training), rows)
 
 
-def score_sets(paths: Sequence[str | os.PathLike], *, checkpoint: str | os.PathLike | None = None,
-               data_root: str | os.PathLike | None = None, cache_dir: str | os.PathLike, clips: int = DEFAULT_CLIPS,
-               seed: int = 0, message: Message | None = None) -> ScoreReport:
+def score_sets(
+    paths: Sequence[str | os.PathLike],
+    *,
+    checkpoint: str | os.PathLike | None = None,
+    data_root: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike,
+    clips: int = DEFAULT_CLIPS,
+    seed: int = 0,
+    message: Message | None = None,
+) -> ScoreReport:
     """`aea score`: each path (file or folder) a set, scored against the held-out clips of a model's data or a folder.
 
     With `checkpoint`, R and the training tracks come from the data and split
@@ -322,7 +363,9 @@ def score_sets(paths: Sequence[str | os.PathLike], *, checkpoint: str | os.PathL
     sets = [(str(path), load_set(path, clips)) for path in paths]
     root, data = checkpoint_data(checkpoint) if checkpoint is not None else (Path(data_root), DataConfig())
     if checkpoint is not None and root is not None and not root.is_dir():
-        raise ScoreError(f"{checkpoint}: its training data {root} is gone; score against a copy with data_root",
-                         settings=("data_root",))
+        raise ScoreError(
+            f"{checkpoint}: its training data {root} is gone; score against a copy with data_root",
+            settings=("data_root",),
+        )
     real = load_real_data(root, data, cache_dir, message)
     return score_against(sets, real, clips=clips, seed=seed, message=message)

@@ -176,4 +176,3 @@ def shares_of_copies(best: np.ndarray, sizes: Sequence[int]) -> list[float]:
         shares.append(float((best[first : first + size] > COPY_THRESHOLD).mean()) if size else 0.0)
         first += size
     return shares
-

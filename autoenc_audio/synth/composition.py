@@ -24,9 +24,7 @@ _MELODY_STEP_WEIGHTS = (0.2, 0.25, 0.25, 0.15, 0.05, 0.05, 0.05)
 _PHRASE_FORM = "AABA"  # which two-bar motif each section of an eight-bar phrase plays
 
 
-def _compose_motif(
-    rng: np.random.Generator, rhythms: Sequence[tuple[float, ...]]
-) -> list[tuple[float, float, int]]:
+def _compose_motif(rng: np.random.Generator, rhythms: Sequence[tuple[float, ...]]) -> list[tuple[float, float, int]]:
     """A two-bar motif as (beat, beats, degree above the bar's chord root).
 
     Each bar opens on a chord tone (0, 2 or 4 degrees above the root) and

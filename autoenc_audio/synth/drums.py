@@ -29,9 +29,7 @@ def _filtered_noise(
     return (noise / max(float(np.max(np.abs(noise))), 1e-9)).astype(np.float32)
 
 
-def _pitch_drop_sine(
-    start_hz: float, end_hz: float, drop_seconds: float, samples: int, sample_rate: int
-) -> np.ndarray:
+def _pitch_drop_sine(start_hz: float, end_hz: float, drop_seconds: float, samples: int, sample_rate: int) -> np.ndarray:
     """A sine whose pitch falls exponentially from `start_hz` to `end_hz`: drum skins do this."""
     seconds = _seconds_axis(samples, sample_rate)
     hz = end_hz + (start_hz - end_hz) * np.exp(-seconds / drop_seconds)
@@ -40,9 +38,7 @@ def _pitch_drop_sine(
 
 def _kick(rng: np.random.Generator, sample_rate: int) -> np.ndarray:
     samples = int(rng.uniform(0.3, 0.5) * sample_rate)
-    body = _pitch_drop_sine(
-        rng.uniform(120, 200), rng.uniform(42, 60), rng.uniform(0.02, 0.05), samples, sample_rate
-    )
+    body = _pitch_drop_sine(rng.uniform(120, 200), rng.uniform(42, 60), rng.uniform(0.02, 0.05), samples, sample_rate)
     click = _filtered_noise(rng, samples, sample_rate, 1500, 6000) * _exp_decay(samples, sample_rate, 0.01)
     return body * _exp_decay(samples, sample_rate, samples / sample_rate) + 0.3 * click
 
@@ -50,9 +46,7 @@ def _kick(rng: np.random.Generator, sample_rate: int) -> np.ndarray:
 def _snare(rng: np.random.Generator, sample_rate: int) -> np.ndarray:
     samples = int(rng.uniform(0.2, 0.3) * sample_rate)
     tone_hz = rng.uniform(160, 240)
-    body = _pitch_drop_sine(tone_hz * 1.5, tone_hz, 0.01, samples, sample_rate) * _exp_decay(
-        samples, sample_rate, 0.12
-    )
+    body = _pitch_drop_sine(tone_hz * 1.5, tone_hz, 0.01, samples, sample_rate) * _exp_decay(samples, sample_rate, 0.12)
     wires = _filtered_noise(rng, samples, sample_rate, rng.uniform(1200, 2500), rng.uniform(7000, 11000))
     return 0.6 * body + wires * _exp_decay(samples, sample_rate, samples / sample_rate)
 
@@ -68,9 +62,7 @@ def _clap(rng: np.random.Generator, sample_rate: int) -> np.ndarray:
     samples = int(0.3 * sample_rate)
     noise = _filtered_noise(rng, samples, sample_rate, 900, 3500)
     seconds = _seconds_axis(samples, sample_rate)
-    bursts = sum(
-        np.exp(-np.maximum(seconds - k * 0.011, 0) / 0.004) * (seconds >= k * 0.011) for k in range(3)
-    )
+    bursts = sum(np.exp(-np.maximum(seconds - k * 0.011, 0) / 0.004) * (seconds >= k * 0.011) for k in range(3))
     tail = np.exp(-np.maximum(seconds - 0.033, 0) / 0.06) * (seconds >= 0.033)
     return (noise * (0.7 * bursts + tail)).astype(np.float32)
 
@@ -83,9 +75,7 @@ def _tom(rng: np.random.Generator, sample_rate: int, hz: float) -> np.ndarray:
 
 def _conga(rng: np.random.Generator, sample_rate: int, hz: float) -> np.ndarray:
     samples = int(0.25 * sample_rate)
-    body = _pitch_drop_sine(hz * 1.15, hz, 0.015, samples, sample_rate) * _exp_decay(
-        samples, sample_rate, 0.22
-    )
+    body = _pitch_drop_sine(hz * 1.15, hz, 0.015, samples, sample_rate) * _exp_decay(samples, sample_rate, 0.22)
     slap = _filtered_noise(rng, samples, sample_rate, 2000, 6000) * _exp_decay(samples, sample_rate, 0.015)
     return body + 0.25 * slap
 
@@ -101,9 +91,7 @@ def _cowbell(rng: np.random.Generator, sample_rate: int) -> np.ndarray:
     samples = int(0.35 * sample_rate)
     table = _wavetable("square", 2 * 800.0, sample_rate, max_harmonics=9)
     low_hz = rng.uniform(520, 600)
-    partials = sum(
-        table[_table_index(_steady_phase(hz, samples, sample_rate))] for hz in (low_hz, low_hz * 1.48)
-    )
+    partials = sum(table[_table_index(_steady_phase(hz, samples, sample_rate))] for hz in (low_hz, low_hz * 1.48))
     return partials * _exp_decay(samples, sample_rate, 0.3)
 
 

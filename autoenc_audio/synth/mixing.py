@@ -87,15 +87,11 @@ def _reverb(send: np.ndarray, sample_rate: int, rng: np.random.Generator, t60: f
     response[predelay:] *= _exp_decay(tail, low_rate, t60)[:, None]
     response /= np.sqrt(np.sum(response**2, axis=0, keepdims=True))  # unit energy: sends set the level
     size = _fft_size(decimated.shape[0] + response.shape[0])
-    wet = np.fft.irfft(
-        np.fft.rfft(decimated, n=size, axis=0) * np.fft.rfft(response, n=size, axis=0), n=size, axis=0
-    )
+    wet = np.fft.irfft(np.fft.rfft(decimated, n=size, axis=0) * np.fft.rfft(response, n=size, axis=0), n=size, axis=0)
     wet = wet[: decimated.shape[0]]
     positions = (np.arange(samples) - (_REVERB_DECIMATION - 1) / 2) / _REVERB_DECIMATION
     grid = np.arange(wet.shape[0])
-    return np.stack([np.interp(positions, grid, wet[:, channel]) for channel in range(2)], axis=1).astype(
-        np.float32
-    )
+    return np.stack([np.interp(positions, grid, wet[:, channel]) for channel in range(2)], axis=1).astype(np.float32)
 
 
 def _master(layers: Sequence[_Layer], song: _Song, reverb_t60: float) -> np.ndarray:

@@ -74,9 +74,9 @@ def _render_pads(song: _Song) -> list[_Layer]:
     low = harmony.tonic - int(rng.integers(5, 10))
     sweep_seconds = float(rng.uniform(6, 14))
     track_time = _seconds_axis(grid.samples, sample_rate)
-    brightness = (
-        0.45 + 0.4 * np.sin(2 * np.pi * track_time / sweep_seconds + rng.uniform(0, 2 * np.pi))
-    ).astype(np.float32)
+    brightness = (0.45 + 0.4 * np.sin(2 * np.pi * track_time / sweep_seconds + rng.uniform(0, 2 * np.pi))).astype(
+        np.float32
+    )
     pad_bus, sub_bus = _stereo_bus(grid.samples), _stereo_bus(grid.samples)
     for chord in range(-(-grid.bars // bars_per_chord)):
         root = harmony.chord_root(chord * bars_per_chord, bars_per_chord)
@@ -193,9 +193,7 @@ def _render_groove(song: _Song) -> list[_Layer]:
     return [_Layer(drums_bus, 0.08), _Layer(bass_bus, 0.02)]
 
 
-def _legato_line(
-    notes: Sequence[_Note], grid: _Grid, table: np.ndarray, rng: np.random.Generator
-) -> np.ndarray:
+def _legato_line(notes: Sequence[_Note], grid: _Grid, table: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """One monophonic voice playing `notes` legato with glide and delayed vibrato, float32 `[samples]`.
 
     The whole line is one oscillator driven by a per-sample pitch curve, so
@@ -232,9 +230,7 @@ def _render_lead(song: _Song) -> list[_Layer]:
     sample_rate = grid.sample_rate
     melody = _compose_melody(song, _LEAD_RHYTHMS, base_degree=7, rest_probability=0.1)
     top_hz = float(_midi_to_hz(max(note.midi for note in melody) + 1))
-    table = _wavetable(
-        str(rng.choice(("hollow", "saw", "square", "soft"))), top_hz, sample_rate, max_harmonics=20
-    )
+    table = _wavetable(str(rng.choice(("hollow", "saw", "square", "soft"))), top_hz, sample_rate, max_harmonics=20)
     lead_bus = _stereo_bus(grid.samples)
     _place(lead_bus, _legato_line(melody, grid, table, rng), 0, 0.5, pan=float(rng.uniform(-0.15, 0.15)))
     lead_bus = _ping_pong(lead_bus, grid.length(1.0), feedback=0.2, repeats=3)
@@ -247,9 +243,7 @@ def _render_lead(song: _Song) -> list[_Layer]:
         envelope = _adsr(samples, sample_rate, 0.25, 0.3, 0.7, gate, 0.6)
         for index, note in enumerate(harmony.voicing(root, harmony.tonic - 7, 3)):
             hz = float(_midi_to_hz(note))
-            tone = _wavetable(bed_timbre, hz, sample_rate)[
-                _table_index(_steady_phase(hz, samples, sample_rate))
-            ]
+            tone = _wavetable(bed_timbre, hz, sample_rate)[_table_index(_steady_phase(hz, samples, sample_rate))]
             _place(bed_bus, tone * envelope, grid.at(4 * bar), 0.08, pan=(index - 1) * 0.5)
         bass = _sine(float(_midi_to_hz(harmony.bass(root))), samples, sample_rate) * envelope
         _place(bed_bus, bass, grid.at(4 * bar), 0.2)
@@ -283,9 +277,7 @@ def _percussion_kit(rng: np.random.Generator, sample_rate: int) -> dict[str, tup
     others = [name for name in makers if name not in chosen]
     chosen += [str(name) for name in rng.choice(others, size=int(rng.integers(2, 5)), replace=False)]
     pans = np.linspace(-0.6, 0.6, len(chosen))[rng.permutation(len(chosen))]
-    return {
-        name: (makers[name][0](), makers[name][1], float(pan)) for name, pan in zip(chosen, pans, strict=True)
-    }
+    return {name: (makers[name][0](), makers[name][1], float(pan)) for name, pan in zip(chosen, pans, strict=True)}
 
 
 def _render_percussion(song: _Song) -> list[_Layer]:

@@ -28,7 +28,11 @@ from torch.utils.data import DataLoader, DistributedSampler
 from ..errors import SavedInterrupt
 from .. import __version__
 from ..checkpoints.checkpoint import (
-    load_checkpoint, load_training_state, rng_state, save_checkpoint, set_rng_state,
+    load_checkpoint,
+    load_training_state,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
 )
 from ..files import write_text_atomic
 from ..config import Config
@@ -99,9 +103,11 @@ def _check_same_split(files: RunFiles, prepared: PreparedData) -> None:
     """Resuming on another split (tracks added or removed, another split rule) would train on held-out tracks."""
     recorded = json.loads(files.run.read_text()).get("split") if files.run.exists() else None
     if recorded is not None and recorded != prepared.split_digest():
-        raise RunError(f"{files.root}: the dataset's train/validation/test split has changed since this run started "
-                       f"(tracks added, removed or moved); start a new run instead of resume=True",
-                       settings=("resume=True",))
+        raise RunError(
+            f"{files.root}: the dataset's train/validation/test split has changed since this run started "
+            f"(tracks added, removed or moved); start a new run instead of resume=True",
+            settings=("resume=True",),
+        )
 
 
 def compute_losses(
@@ -141,7 +147,11 @@ def train_step(
 
 @torch.no_grad()
 def evaluate_model(
-    model: Autoencoder, dataset: ClipDataset, weights: dict[str, float], batch_size: int, device: torch.device,
+    model: Autoencoder,
+    dataset: ClipDataset,
+    weights: dict[str, float],
+    batch_size: int,
+    device: torch.device,
     sample_rate: int,
 ) -> dict[str, float]:
     """Mean losses and metrics (SNR, SI-SDR, MR-STFT, mel, LSD) over a split, clip-weighted."""
@@ -171,7 +181,9 @@ def learning_rate(base: float, schedule: str, progress: float) -> float:
 
 
 @torch.no_grad()
-def latent_statistics(model: Autoencoder, dataset: ClipDataset, batch_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def latent_statistics(
+    model: Autoencoder, dataset: ClipDataset, batch_size: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-dimension mean and std `[latent_size]` of training latents (up to 2048 clips, evenly spread)."""
     model.eval()
     picks = evenly_spread(len(dataset), LATENT_STATS_CLIPS, rounded=False)
@@ -196,8 +208,11 @@ def epoch_batches(sampler: DistributedSampler, epoch: int, batch_size: int) -> l
     return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
 
 
-def load_data(config: Config, data_root: Path | None, cache_dir: Path, workers: int, reporter: Reporter, job: Distributed) -> PreparedData:
+def load_data(
+    config: Config, data_root: Path | None, cache_dir: Path, workers: int, reporter: Reporter, job: Distributed
+) -> PreparedData:
     """The dataset (built-in corpus when `data_root` is None); rank 0 fills the cache first."""
+
     def prepare() -> PreparedData:
         root = data_root
         if root is None:
@@ -242,11 +257,15 @@ def prepare_run(config: Config, run_dir: Path, resume: bool, overwrite: bool) ->
     """
     files = RunFiles(Path(run_dir))
     if resume and overwrite:
-        raise RunError("resume=True continues a run and overwrite=True starts it again: give one of them",
-                       settings=("resume=True", "overwrite=True"))
+        raise RunError(
+            "resume=True continues a run and overwrite=True starts it again: give one of them",
+            settings=("resume=True", "overwrite=True"),
+        )
     if not resume and not overwrite and files.holds_run:
-        raise RunError(f"{files.root} already holds a run: continue it with resume=True, or start it again with "
-                       "overwrite=True", settings=("resume=True", "overwrite=True"))
+        raise RunError(
+            f"{files.root} already holds a run: continue it with resume=True, or start it again with overwrite=True",
+            settings=("resume=True", "overwrite=True"),
+        )
     return build_model(config.model, config.audio)
 
 
@@ -303,8 +322,15 @@ class Run:
         return self.out_of_time() or (epochs is not None and self.state.epoch >= epochs)
 
 
-def start_run(config: Config, files: RunFiles, cache_dir: Path, data_root: Path | None, resume: bool,
-              reporter: Reporter, overwrite: bool) -> Run:
+def start_run(
+    config: Config,
+    files: RunFiles,
+    cache_dir: Path,
+    data_root: Path | None,
+    resume: bool,
+    reporter: Reporter,
+    overwrite: bool,
+) -> Run:
     """A run ready for its first (or next) step: model, data, optimiser, and state restored or initialised."""
     job = setup_distributed(config.train.device)
     torch.manual_seed(config.train.seed)
@@ -328,18 +354,37 @@ def start_run(config: Config, files: RunFiles, cache_dir: Path, data_root: Path 
         _initialize(model, train_set, job.device)
         if job.is_main:
             _write_run_files(files, config, data_root, prepared)
-    sampler = DistributedSampler(train_set, num_replicas=job.world_size, rank=job.rank, shuffle=True, seed=config.train.seed)
+    sampler = DistributedSampler(
+        train_set, num_replicas=job.world_size, rank=job.rank, shuffle=True, seed=config.train.seed
+    )
     info = {"data": prepared.summary(), "parameters": sum(p.numel() for p in model.parameters())}
-    return Run(config, files, job, model, _network(model, config, job), optimizer, prepared, validation_set, sampler,
-               reporter, state, info=info)
+    return Run(
+        config,
+        files,
+        job,
+        model,
+        _network(model, config, job),
+        optimizer,
+        prepared,
+        validation_set,
+        sampler,
+        reporter,
+        state,
+        info=info,
+    )
 
 
 def _write_run_files(files: RunFiles, config: Config, data_root: Path | None, prepared: PreparedData) -> None:
     """A new run's config and what it was started on; no history yet."""
     files.root.mkdir(parents=True, exist_ok=True)
     write_text_atomic(files.config, dump_toml(config.to_dict()))
-    write_text_atomic(files.run, json.dumps({"data_root": str(Path(data_root).resolve()) if data_root else None,
-                                             "split": prepared.split_digest()}) + "\n")
+    write_text_atomic(
+        files.run,
+        json.dumps(
+            {"data_root": str(Path(data_root).resolve()) if data_root else None, "split": prepared.split_digest()}
+        )
+        + "\n",
+    )
     files.history.unlink(missing_ok=True)
 
 
@@ -382,8 +427,10 @@ def train(
         except KeyboardInterrupt:
             run.state.elapsed_seconds = time.perf_counter() - run.started
             save(run)
-            raise TrainingInterrupted(f"interrupted: saved {files.last}; continue with resume=True and run_dir {files.root}",
-                                      settings=("resume=True", "run_dir")) from None
+            raise TrainingInterrupted(
+                f"interrupted: saved {files.last}; continue with resume=True and run_dir {files.root}",
+                settings=("resume=True", "run_dir"),
+            ) from None
     summary = finish(run)
     if run.job.world_size > 1:
         dist.destroy_process_group()
@@ -399,8 +446,12 @@ def run_epoch(run: Run, interrupt: StopAtBatchBoundary) -> None:
     batches = epoch_batches(run.sampler, state.epoch, settings.batch_size)
     run.reporter.start_epoch(state.epoch + 1, len(batches), state.batch)
     # Its own generator keeps the loader from drawing on the global RNG, which resume restores.
-    loader = DataLoader(run.train_set, batch_sampler=batches[state.batch :], num_workers=settings.workers,
-                        generator=torch.Generator().manual_seed(settings.seed + state.epoch))
+    loader = DataLoader(
+        run.train_set,
+        batch_sampler=batches[state.batch :],
+        num_workers=settings.workers,
+        generator=torch.Generator().manual_seed(settings.seed + state.epoch),
+    )
     for audio, _ in loader:
         metrics = _step(run, audio.to(run.job.device))
         run.reporter.advance({**metrics, "lr": run.optimizer.param_groups[0]["lr"]})
@@ -417,10 +468,19 @@ def _step(run: Run, audio: torch.Tensor) -> dict[str, float]:
         group["lr"] = learning_rate(settings.lr, settings.scheduler, run.progress())
     warm = settings.kl_warmup_epochs
     kl_scale = min(1.0, (state.step / run.steps_per_epoch) / warm) if warm > 0 else 1.0
-    metrics = train_step(run.network, audio, run.optimizer, run.weights, kl_scale, settings.grad_clip,
-                         autocast=run.job.device.type == "cuda")
+    metrics = train_step(
+        run.network,
+        audio,
+        run.optimizer,
+        run.weights,
+        kl_scale,
+        settings.grad_clip,
+        autocast=run.job.device.type == "cuda",
+    )
     if not math.isfinite(metrics["loss"]):
-        raise FloatingPointError(f"loss became {metrics['loss']} at step {state.step}: lower the learning rate (train.lr)")
+        raise FloatingPointError(
+            f"loss became {metrics['loss']} at step {state.step}: lower the learning rate (train.lr)"
+        )
     state.batch += 1
     state.step += 1
     state.clips_seen += len(audio) * run.job.world_size
@@ -436,8 +496,14 @@ def validate(run: Run) -> dict[str, Any]:
     state = run.state
     batches = max(state.epoch_sums.pop("batches", 1.0), 1.0)
     train_means = {f"train_{k}": v / batches for k, v in state.epoch_sums.items()}
-    validation = evaluate_model(run.model, run.validation_set, run.weights, run.config.train.batch_size, run.job.device,
-                                run.config.audio.sample_rate)
+    validation = evaluate_model(
+        run.model,
+        run.validation_set,
+        run.weights,
+        run.config.train.batch_size,
+        run.job.device,
+        run.config.audio.sample_rate,
+    )
     record = {
         "epoch": state.epoch + 1,
         "step": state.step,
@@ -452,8 +518,13 @@ def validate(run: Run) -> dict[str, Any]:
     state.epoch_sums = {}
     if run.job.is_main and validation["loss"] < state.best_loss:
         state.best_loss = validation["loss"]
-        save_checkpoint(run.files.best, run.model, run.config, labels=run.data.labels,
-                        info={**run.info, "epoch": state.epoch, "validation": validation})
+        save_checkpoint(
+            run.files.best,
+            run.model,
+            run.config,
+            labels=run.data.labels,
+            info={**run.info, "epoch": state.epoch, "validation": validation},
+        )
         record["best"] = True
     return record
 
@@ -462,10 +533,13 @@ def save(run: Run) -> None:
     """The `last` checkpoint with everything resuming needs: optimiser, RNG, position in the epoch."""
     if run.job.is_main:
         training_state = {
-            "optimizer": run.optimizer.state_dict(), "rng": rng_state(), "progress": dataclasses.asdict(run.state),
+            "optimizer": run.optimizer.state_dict(),
+            "rng": rng_state(),
+            "progress": dataclasses.asdict(run.state),
         }
-        save_checkpoint(run.files.last, run.model, run.config, labels=run.data.labels, info=run.info,
-                        training_state=training_state)
+        save_checkpoint(
+            run.files.last, run.model, run.config, labels=run.data.labels, info=run.info, training_state=training_state
+        )
     run.job.barrier()
 
 
@@ -508,7 +582,11 @@ def finish(run: Run) -> dict[str, Any]:
     job.barrier()
     best = load_checkpoint(run.files.checkpoint or run.files.last, device=str(job.device))
     test_set = run.data.held_out
-    test = evaluate_model(best.model, test_set, run.weights, batch_size, job.device, run.config.audio.sample_rate) if len(test_set) else {}
+    test = (
+        evaluate_model(best.model, test_set, run.weights, batch_size, job.device, run.config.audio.sample_rate)
+        if len(test_set)
+        else {}
+    )
     mean, std = latent_statistics(best.model, run.train_set, batch_size, job.device)
     summary = _summary(run, best.model, test, len(test_set))
     if job.is_main:

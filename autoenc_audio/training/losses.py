@@ -12,8 +12,19 @@ from __future__ import annotations
 import torch
 
 from .. import metrics
-from ..metrics import (DEFAULT_SAMPLE_RATE, FFT_SIZES, MAG_EPS, MEL_FFT, MEL_HOP, as_batch, mel_distance,
-                      mel_of_power, power_of, spectral_convergence, stft)
+from ..metrics import (
+    DEFAULT_SAMPLE_RATE,
+    FFT_SIZES,
+    MAG_EPS,
+    MEL_FFT,
+    MEL_HOP,
+    as_batch,
+    mel_distance,
+    mel_of_power,
+    power_of,
+    spectral_convergence,
+    stft,
+)
 
 
 class Spectra:
@@ -85,7 +96,9 @@ def multi_resolution_stft_loss(
 
 
 def mel_loss(
-    reference: torch.Tensor, estimate: torch.Tensor, sample_rate: int = DEFAULT_SAMPLE_RATE,
+    reference: torch.Tensor,
+    estimate: torch.Tensor,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
     spectra: Spectra | None = None,
 ) -> torch.Tensor:
     """Batch mean of the `mel_l1` metric (80-band HTK mel, log10 power, eps 1e-5)."""
@@ -98,7 +111,9 @@ SHORT_FFT_SIZES: tuple[int, ...] = (128, 256)
 
 
 def short_stft_loss(
-    reference: torch.Tensor, estimate: torch.Tensor, spectra: Spectra | None = None,
+    reference: torch.Tensor,
+    estimate: torch.Tensor,
+    spectra: Spectra | None = None,
 ) -> torch.Tensor:
     """`multi_resolution_stft_loss` at 128 and 256 points (hop n_fft/4).
 

@@ -1,4 +1,5 @@
 """Shared bits of the experiments: real-music clips, test subset, evaluation."""
+
 import os, json
 import numpy as np, torch
 from autoenc_audio import metrics
@@ -23,12 +24,13 @@ def evaluate(fn, clips, batch=16):
     out = {k: [] for k in ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db", "sc", "logmag")}
     with torch.no_grad():
         for i in range(0, len(clips), batch):
-            x = clips[i:i + batch]
+            x = clips[i : i + batch]
             y = fn(x)
             for k, f in metrics.METRICS.items():
                 out[k].append(f(x, y))
             sc, lm = metrics.mrstft_terms(x, y)
-            out["sc"].append(sc); out["logmag"].append(lm)
+            out["sc"].append(sc)
+            out["logmag"].append(lm)
     return {k: round(float(torch.cat(v).mean()), 4) for k, v in out.items()}
 
 

@@ -46,11 +46,15 @@ def band_edges(hop: int, sample_rate: int, per_octave: int, start_hz: float) -> 
 def fit_gains(model, clips: np.ndarray, bands, mode: str) -> torch.Tensor:
     """Per-bin gain `[H]`, constant over each band, from the decoder's coefficients against the originals'."""
     hop = model.decoder.synthesis.hop
-    original, decoded, cross = torch.zeros(hop, dtype=torch.float64), torch.zeros(hop, dtype=torch.float64), torch.zeros(hop, dtype=torch.float64)
+    original, decoded, cross = (
+        torch.zeros(hop, dtype=torch.float64),
+        torch.zeros(hop, dtype=torch.float64),
+        torch.zeros(hop, dtype=torch.float64),
+    )
     captured = []
     handle = model.decoder.synthesis.register_forward_pre_hook(lambda _m, args: captured.append(args[0]))
     for start in range(0, len(clips), 16):
-        audio = torch.from_numpy(clips[start:start + 16])[:, None]
+        audio = torch.from_numpy(clips[start : start + 16])[:, None]
         captured.clear()
         model.decode(model.encode(audio))
         mine = captured[0].double()
@@ -100,11 +104,15 @@ def main() -> None:
             gains = fit_gains(model, fit, band_edges(hop, rate, int(parts[1]), start), parts[0])
             with_equaliser(model, gains)
         metrics, signature = bench_quality.measure(bench_quality.model_reconstruct(model), test, rate)
-        rows[variant] = {**{k: round(v, 4) for k, v in metrics.items()},
-                         "crest": [round(signature["crest_median"], 3), round(signature["crest_p90"], 3)],
-                         "octave_db": {k: round(v, 2) for k, v in signature["octave_db"].items()}}
+        rows[variant] = {
+            **{k: round(v, 4) for k, v in metrics.items()},
+            "crest": [round(signature["crest_median"], 3), round(signature["crest_p90"], 3)],
+            "octave_db": {k: round(v, 2) for k, v in signature["octave_db"].items()},
+        }
         if variant.startswith("gainmax"):
-            rows[variant]["score"] = bench_quality.score_reconstructions({variant: [model]}, real_music_folder(), config.data)[variant]
+            rows[variant]["score"] = bench_quality.score_reconstructions(
+                {variant: [model]}, real_music_folder(), config.data
+            )[variant]
         else:
             models[variant] = model
         print(variant, json.dumps(rows[variant]), flush=True)
@@ -114,7 +122,9 @@ def main() -> None:
         if variant in rows:
             rows[variant]["score"] = score
     with open(RESULTS, "a") as handle:
-        handle.write(json.dumps({"name": args.name, "harness": "post_eq", "checkpoint": args.checkpoint, "rows": rows}) + "\n")
+        handle.write(
+            json.dumps({"name": args.name, "harness": "post_eq", "checkpoint": args.checkpoint, "rows": rows}) + "\n"
+        )
     for variant, row in rows.items():
         print(variant, json.dumps(row))
 

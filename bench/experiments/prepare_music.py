@@ -4,6 +4,7 @@ Sources: planetblupi-music-ogg (/usr/share/planetblupi/music/*.ogg), nexuiz-musi
 ufoai-music (ogg inside .pk3 zips, extracted to /tmp/music_src). Test = every 5th track
 in sorted-name order (by track, so no clip of a test track is in train).
 """
+
 import glob, os
 import numpy as np, soundfile as sf, soxr
 
@@ -15,13 +16,14 @@ for i, f in enumerate(files):
     try:
         audio, sr = sf.read(f, dtype="float32", always_2d=True)
     except Exception as e:
-        print("skip", f, e); continue
+        print("skip", f, e)
+        continue
     mono = audio.mean(1)
     if sr != SR:
         mono = soxr.resample(mono, sr, SR).astype(np.float32)
     n = len(mono) // CLIP
-    clips = [mono[k * CLIP:(k + 1) * CLIP] for k in range(n)]
-    clips = [c for c in clips if np.sqrt((c ** 2).mean()) > 1e-3]  # drop silence
+    clips = [mono[k * CLIP : (k + 1) * CLIP] for k in range(n)]
+    clips = [c for c in clips if np.sqrt((c**2).mean()) > 1e-3]  # drop silence
     split = "test" if i % 5 == 2 else "train"
     (test if split == "test" else train).extend(clips)
     names[split].append(os.path.basename(f))

@@ -100,10 +100,14 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="save the model to bench/.runs/proto-NAME.pt")
     parser.add_argument("--freeze-envelope", action="store_true", help="the envelope's PCA projections stay fixed")
     parser.add_argument("--gate-only", action="store_true", help="the decoder's additive correction stays at zero")
-    parser.add_argument("--no-gate", action="store_true", help="the decoder's gate stays at 1 (with --gate-only: a linear decoder)")
+    parser.add_argument(
+        "--no-gate", action="store_true", help="the decoder's gate stays at 1 (with --gate-only: a linear decoder)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config = load_config("default").override(train={"device": "cpu", "seed": args.seed}).override(**parse_sets(args.set))
+    config = (
+        load_config("default").override(train={"device": "cpu", "seed": args.seed}).override(**parse_sets(args.set))
+    )
     prepared = prepare_dataset(real_music_folder(), config.audio, config.data, CACHE)
     train_set, test_set = prepared.splits["train"], prepared.splits["test"]
     torch.manual_seed(args.seed)
@@ -136,17 +140,30 @@ def main() -> None:
             group["lr"] = lr
         picks = rng.choice(len(train_set), settings.batch_size, replace=False)
         audio = torch.stack([train_set[int(i)][0] for i in picks])
-        metrics = train_module.train_step(model, audio, optimizer, weights, 1.0,
-                                          settings.grad_clip, autocast=False)
+        metrics = train_module.train_step(model, audio, optimizer, weights, 1.0, settings.grad_clip, autocast=False)
         step_losses.append(metrics["loss"])
         if (step + 1) % 250 == 0:
-            print(f"step {step + 1} loss {np.mean(step_losses[-250:]):.4f} {time.perf_counter() - started:.0f}s", flush=True)
+            print(
+                f"step {step + 1} loss {np.mean(step_losses[-250:]):.4f} {time.perf_counter() - started:.0f}s",
+                flush=True,
+            )
     seconds = time.perf_counter() - started
-    row = {"name": args.name, "harness": "proto_decoder", "steps": args.steps, "seed": args.seed,
-           "freeze_envelope": args.freeze_envelope, "gate_only": args.gate_only, "no_gate": args.no_gate,
-           "overrides": parse_sets(args.set), "extra": args.extra, "train_s": round(seconds, 1),
-           "steps_per_s": round(args.steps / seconds, 2), "threads": args.threads,
-           **measure(model, test_set, args.eval_clips, config.audio.sample_rate), "start": start_row}
+    row = {
+        "name": args.name,
+        "harness": "proto_decoder",
+        "steps": args.steps,
+        "seed": args.seed,
+        "freeze_envelope": args.freeze_envelope,
+        "gate_only": args.gate_only,
+        "no_gate": args.no_gate,
+        "overrides": parse_sets(args.set),
+        "extra": args.extra,
+        "train_s": round(seconds, 1),
+        "steps_per_s": round(args.steps / seconds, 2),
+        "threads": args.threads,
+        **measure(model, test_set, args.eval_clips, config.audio.sample_rate),
+        "start": start_row,
+    }
     with open(RESULTS, "a") as handle:
         handle.write(json.dumps(row) + "\n")
     print(json.dumps(row), flush=True)

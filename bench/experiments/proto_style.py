@@ -53,7 +53,9 @@ from autoenc_audio.scoring.statistics import c2st, frechet_distance, subsample  
 RUN = ROOT / "bench" / ".runs" / "generation-wide" / "model-ae"
 CACHE = ROOT / "bench" / ".cache"
 PIECES, SECONDS = 32, 20.0
-NAMES = ["tonal", "continuity", "rhythm", "flatness"] + [f"mel{b}" for b in range(40)] + [f"mel{b}-std" for b in range(40)]
+NAMES = (
+    ["tonal", "continuity", "rhythm", "flatness"] + [f"mel{b}" for b in range(40)] + [f"mel{b}-std" for b in range(40)]
+)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Harness:
 
 def nearest_to_any(prior, maps: torch.Tensor, share: float, full: bool = False) -> torch.Tensor:
     """The `share` of memory clips nearest to any of `maps` by pooled features (16 axes, or all channels)."""
+
     def pooled(frames):
         if full:
             features = (prior.features.energy(frames) - prior.features.mean) / prior.features.std
@@ -137,7 +140,10 @@ def training_clips(real: RealData, seed: int) -> np.ndarray:
 def print_differences(features: np.ndarray, reference: np.ndarray, top: int = 10) -> None:
     """The `top` features whose set mean is furthest from R's, in R's standard deviations."""
     difference = (features.mean(0) - reference.mean(0)) / (reference.std(0) + 1e-9)
-    print("   furthest from R:", " ".join(f"{NAMES[i]} {difference[i]:+.2f}" for i in np.argsort(-np.abs(difference))[:top]))
+    print(
+        "   furthest from R:",
+        " ".join(f"{NAMES[i]} {difference[i]:+.2f}" for i in np.argsort(-np.abs(difference))[:top]),
+    )
 
 
 def print_rendering(originals: np.ndarray, decoded: np.ndarray) -> None:
@@ -165,11 +171,15 @@ def score_row(harness: Harness, variant: str, seed: int, differences: bool) -> d
     if differences:
         print_differences(features, harness.reference)
     reference = harness.reference
-    return {"variant": variant, "seed": seed,
-            "c2stR": round(float(np.mean([c2st(features, reference, s) for s in range(8)])), 3),
-            "c2st0": round(c2st(features, reference, 0), 3), "fd": round(frechet_distance(features, reference), 1),
-            **{name: round(float(v), 3) for name, v in zip(NAMES[:4], features[:, :4].mean(0))},
-            "seconds": round(time.perf_counter() - started, 1)}
+    return {
+        "variant": variant,
+        "seed": seed,
+        "c2stR": round(float(np.mean([c2st(features, reference, s) for s in range(8)])), 3),
+        "c2st0": round(c2st(features, reference, 0), 3),
+        "fd": round(frechet_distance(features, reference), 1),
+        **{name: round(float(v), 3) for name, v in zip(NAMES[:4], features[:, :4].mean(0))},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
 
 
 def load_harness(run: Path, variants: list[str]) -> Harness:
@@ -184,7 +194,9 @@ def load_harness(run: Path, variants: list[str]) -> Harness:
 
         songs = test_songs(checkpoint, root)
         labels = [label for label, paths in songs.items() if len(paths) >= 3]
-        harness.source_maps = [source_maps(checkpoint, three_songs(songs, labels, i), "center", None) for i in range(PIECES)]
+        harness.source_maps = [
+            source_maps(checkpoint, three_songs(songs, labels, i), "center", None) for i in range(PIECES)
+        ]
     return harness
 
 

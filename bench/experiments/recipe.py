@@ -44,8 +44,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--set", action="append", default=[], help="section.key=JSON value")
     parser.add_argument("--init-clips", type=int, help="training clips the linear start is fitted on")
-    parser.add_argument("--const", action="append", default=[],
-                        help="module.NAME=JSON value: a module constant of autoenc_audio, e.g. models.frame.PROJECTION_SCALE=1.0")
+    parser.add_argument(
+        "--const",
+        action="append",
+        default=[],
+        help="module.NAME=JSON value: a module constant of autoenc_audio, e.g. models.frame.PROJECTION_SCALE=1.0",
+    )
     args = parser.parse_args()
     if args.init_clips:
         train_module.INIT_CLIPS = args.init_clips
@@ -62,15 +66,25 @@ def main() -> None:
         key, value = item.split("=", 1)
         section, name = key.split(".")
         overrides.setdefault(section, {})[name] = parse_value(value)
-    config = load_config("default").override(train={"device": "cpu"}).with_budget(args.minutes, None).override(**overrides)
+    config = (
+        load_config("default").override(train={"device": "cpu"}).with_budget(args.minutes, None).override(**overrides)
+    )
     root = real_music_folder() if args.dataset == "real" else builtin_corpus(CACHE, config.data)
     run_dir = BENCH / ".runs" / f"exp-{args.name}"
     started = time.perf_counter()
     summary = train(config, run_dir, CACHE, data_root=root, overwrite=True)
-    row = {"name": args.name, "dataset": args.dataset, "minutes": args.minutes, "overrides": overrides, "init_clips": args.init_clips, "constants": args.const,
-           **{k: round(v, 4) for k, v in summary["test"].items() if isinstance(v, float)},
-           "epochs": summary["epochs"], "clips_per_s": summary["clips_per_second"],
-           "wall_s": round(time.perf_counter() - started, 1)}
+    row = {
+        "name": args.name,
+        "dataset": args.dataset,
+        "minutes": args.minutes,
+        "overrides": overrides,
+        "init_clips": args.init_clips,
+        "constants": args.const,
+        **{k: round(v, 4) for k, v in summary["test"].items() if isinstance(v, float)},
+        "epochs": summary["epochs"],
+        "clips_per_s": summary["clips_per_second"],
+        "wall_s": round(time.perf_counter() - started, 1),
+    }
     with open(Path(__file__).parent / "results.jsonl", "a") as handle:
         handle.write(json.dumps(row) + "\n")
     print(json.dumps(row))

@@ -28,8 +28,12 @@ from autoenc_audio.models import build_model  # noqa: E402
 
 NO_MEL = {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "rmse": 0.0, "kl": 1e-4}
 WITH_MEL = {**NO_MEL, "mel": 2.0}
-VARIANTS = {"gated, no mel": ("gated", NO_MEL, True), "gain, no mel": ("gain", NO_MEL, True),
-            "gain, mel, separate": ("gain", WITH_MEL, False), "gain, mel, shared": ("gain", WITH_MEL, True)}
+VARIANTS = {
+    "gated, no mel": ("gated", NO_MEL, True),
+    "gain, no mel": ("gain", NO_MEL, True),
+    "gain, mel, separate": ("gain", WITH_MEL, False),
+    "gain, mel, shared": ("gain", WITH_MEL, True),
+}
 
 
 def separate_terms(reference, estimate, names):
@@ -61,8 +65,16 @@ def main() -> None:
     rows = {name: seconds_per_step(*variant, batches, args.steps) for name, variant in VARIANTS.items()}
     base = rows["gated, no mel"]
     for name, seconds in rows.items():
-        print(json.dumps({"variant": name, "ms_per_step": round(1000 * seconds, 1), "clips_per_s": round(4 / seconds, 1),
-                          "vs_gated": round(base / seconds, 3)}))
+        print(
+            json.dumps(
+                {
+                    "variant": name,
+                    "ms_per_step": round(1000 * seconds, 1),
+                    "clips_per_s": round(4 / seconds, 1),
+                    "vs_gated": round(base / seconds, 3),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":
