@@ -17,16 +17,17 @@ import sys
 import tempfile
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator, Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 import soundfile
 import soxr
 
-from .errors import ClippingWarning, InputError
 from .config import AudioConfig
+from .errors import ClippingWarning, InputError
 from .files import PathLike, atomic_path, write_standard_output
 
 CropMode = Literal["start", "center", "random"]

@@ -277,7 +277,7 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "Config":
+    def from_dict(cls, values: dict[str, Any]) -> Config:
         unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ConfigError(f"unknown config sections: {', '.join(sorted(unknown))}")
@@ -293,7 +293,7 @@ class Config:
             sections[section.name] = _build_section(section_type, section.name, values.get(section.name, {}))
         return cls(**sections)
 
-    def override(self, **sections: dict[str, Any]) -> "Config":
+    def override(self, **sections: dict[str, Any]) -> Config:
         """A copy with some fields replaced; `None` values are ignored (flag not given)."""
         merged = self.to_dict()
         for name, changes in sections.items():
@@ -302,7 +302,7 @@ class Config:
             merged[name].update({k: v for k, v in changes.items() if v is not None})
         return Config.from_dict(merged)
 
-    def with_budget(self, minutes: float | None, epochs: int | None) -> "Config":
+    def with_budget(self, minutes: float | None, epochs: int | None) -> Config:
         """A copy with a training budget: `minutes` alone lets the clock, not the preset's epochs, decide."""
         if minutes is None and epochs is None:
             return self

@@ -14,17 +14,21 @@ import json
 import math
 import os
 from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import InputError
 from .audio import AudioError, is_audio_path, load_track, probe
-from .files import PathLike, atomic_path
 from .config import AudioConfig, DataConfig
+from .errors import InputError
+from .files import PathLike, atomic_path
+
+if TYPE_CHECKING:  # torch is imported where a clip becomes a tensor, so that `aea` starts fast
+    import torch
 
 CACHE_FORMAT = 1
 SPLITS = ("train", "validation", "test")
@@ -305,7 +309,7 @@ class ClipDataset:
         out[: len(piece)] = piece
         return out
 
-    def __getitem__(self, item: int) -> tuple["torch.Tensor", int]:
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, int]:
         import torch
 
         number, _ = self.index.items[item]

@@ -11,27 +11,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from .files import write_text_atomic
 from .checkpoints.checkpoint import Checkpoint, load_checkpoint
 from .config import Config
 from .data import DatasetError, Progress, builtin_corpus, prepare_dataset, scan_folder, summarize_scan
+from .files import write_text_atomic
 from .generation.requests import GenerateRequest, find_prior, generate_pieces
 from .generation.writing import write_pieces
-from .prior.store import Prior
-from .prior.train import PriorReporter, train_prior
-from .scoring.score_sets import ScoreError
 from .latents.outputs import Written
 from .latents.plotting import plot_reconstruction
 from .latents.reconstruct import reconstruct_inputs
 from .plots import plot_history
+from .prior.store import Prior
+from .prior.train import PriorReporter, train_prior
 from .run_report import SCORE_CLIPS, score_generation
 from .runs import RunError, RunFiles, iterate_history, record_latest_run
+from .scoring.score_sets import ScoreError
 from .training.loop import Reporter, train
-
 
 DEMO_SECONDS = 20.0
 

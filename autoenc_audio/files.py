@@ -12,9 +12,9 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO, TypeAlias
 
-PathLike = Union[str, os.PathLike]
+PathLike: TypeAlias = str | os.PathLike
 
 
 def standard_output() -> BinaryIO:

@@ -12,21 +12,22 @@ Audio arguments are mono arrays or tensors `[samples]`.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.ticker  # noqa: E402,F401
-import numpy as np  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.ticker
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from .errors import InputError
-from .files import atomic_path, standard_output  # noqa: E402
-from .metric_info import HIGHER_IS_BETTER  # noqa: E402
-from .spectra import MEL_BANDS, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power  # noqa: E402
+from .files import atomic_path, standard_output
+from .metric_info import HIGHER_IS_BETTER
+from .spectra import MEL_BANDS, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power
 
 DPI = 100
 FORMATS = ("png", "svg", "pdf")

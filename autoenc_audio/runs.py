@@ -10,9 +10,10 @@ song.mp3` right after `aea train` needs no `--model`.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .checkpoints.header import pending_state_path, state_path
 from .config import Config, load_run_config

@@ -24,13 +24,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from real_music import real_music_folder  # noqa: E402
+from real_music import real_music_folder
 
-from autoenc_audio.analysis.analyse import run_analysis  # noqa: E402
-from autoenc_audio.config import load_config  # noqa: E402
-from autoenc_audio.data import builtin_corpus  # noqa: E402
-from autoenc_audio.metrics import format_value  # noqa: E402
-from autoenc_audio.training.loop import train  # noqa: E402
+from autoenc_audio.analysis.analyse import run_analysis
+from autoenc_audio.config import load_config
+from autoenc_audio.data import builtin_corpus
+from autoenc_audio.metrics import format_value
+from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"

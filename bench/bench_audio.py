@@ -54,8 +54,8 @@ def main() -> None:
         folder = Path(folder)
         for suffix in (".mp3", ".flac"):
             path = long_file(folder, suffix)
-            seek = best_of(lambda: load_clip(path, config, 300.0))
-            whole = best_of(lambda: load_track(path, config)[300 * 22050 : 305 * 22050], repeats=1)
+            seek = best_of(lambda path=path: load_clip(path, config, 300.0))
+            whole = best_of(lambda path=path: load_track(path, config)[300 * 22050 : 305 * 22050], repeats=1)
             results["seek"][suffix[1:]] = {
                 "clip_from_middle_s": seek,
                 "decode_whole_file_s": whole,

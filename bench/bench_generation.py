@@ -23,26 +23,27 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import soundfile
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from real_music import real_music_folder  # noqa: E402
+from real_music import real_music_folder
 
-from autoenc_audio.audio import write_audio  # noqa: E402
-from autoenc_audio.checkpoints.checkpoint import load_checkpoint  # noqa: E402
-from autoenc_audio.generation.requests import GenerateRequest, generate_pieces  # noqa: E402
-from autoenc_audio.config import load_config  # noqa: E402
-from autoenc_audio.data import prepare_dataset  # noqa: E402
-from autoenc_audio.prior.store import load_prior, prior_path  # noqa: E402
-from autoenc_audio.prior.train import train_prior  # noqa: E402
-from autoenc_audio.scoring.score_sets import score_sets  # noqa: E402
-from autoenc_audio.training.loop import train  # noqa: E402
+from autoenc_audio.audio import write_audio
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint
+from autoenc_audio.config import load_config
+from autoenc_audio.data import prepare_dataset
+from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
+from autoenc_audio.prior.store import load_prior, prior_path
+from autoenc_audio.prior.train import train_prior
+from autoenc_audio.scoring.score_sets import score_sets
+from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
@@ -107,9 +108,9 @@ def three_songs(songs: dict[str, list[str]], labels: list[str], index: int) -> t
 
 def reconstructed_training_clips(checkpoint, root: Path) -> list:
     """32 training clips, evenly spread, encoded and decoded: real music as the model renders it."""
+    from autoenc_audio.generation.piece import Piece
     from autoenc_audio.latents.batches import reconstruct_clips
     from autoenc_audio.prior.memory import evenly_spaced
-    from autoenc_audio.generation.piece import Piece
 
     train_split = prepare_dataset(root, checkpoint.config.audio, checkpoint.config.data, CACHE).splits["train"]
     clips = torch.stack([torch.from_numpy(train_split.clip(i)) for i in evenly_spaced(CLIPS, len(train_split))])
@@ -286,15 +287,16 @@ def seed_summary(rows: list[dict]) -> list[str]:
     ]
     for name, group in groups.items():
         values = {key: [row[key] for row in group] for key in ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")}
-        spread = lambda key, digits: (
-            f"{np.mean(values[key]):.{digits}f} ({min(values[key]):.{digits}f}-"  # noqa: E731
-            f"{max(values[key]):.{digits}f})"
-        )
         lines.append(
-            f"| {name} | {len(group)} | {spread('c2st', 2)} | {spread('fd', 0)} | {np.mean(values['tonal']):.3f} | "
+            f"| {name} | {len(group)} | {_spread(values['c2st'], 2)} | {_spread(values['fd'], 0)} | {np.mean(values['tonal']):.3f} | "
             f"{np.mean(values['continuity']):.2f} | {np.mean(values['rhythm']):.2f} | {max(values['copied']):.2f} |"
         )
     return lines
+
+
+def _spread(values: list[float], digits: int) -> str:
+    """The mean and, in brackets, the range of `values`, to `digits` places."""
+    return f"{np.mean(values):.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
 
 
 def main() -> None:

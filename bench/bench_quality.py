@@ -39,19 +39,19 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from real_music import install, real_music_folder  # noqa: E402
+from real_music import install, real_music_folder
 
-from autoenc_audio.checkpoints.checkpoint import load_checkpoint  # noqa: E402
-from autoenc_audio.config import load_config  # noqa: E402
-from autoenc_audio.data import builtin_corpus, prepare_dataset  # noqa: E402
-from autoenc_audio.latents.batches import reconstruct_clips  # noqa: E402
-from autoenc_audio.metrics import evaluate  # noqa: E402
-from autoenc_audio.quality.references import OpusReference, build_references, opus_available  # noqa: E402
-from autoenc_audio.scoring.score_sets import _held_out_clips, load_real_data  # noqa: E402
-from autoenc_audio.scoring.features import CLIP_SAMPLES, clips_features, peak_normalise  # noqa: E402
-from autoenc_audio.scoring.statistics import c2st, frechet_distance, subsample  # noqa: E402
-from autoenc_audio.quality.signature import SignatureAccumulator  # noqa: E402
-from autoenc_audio.training.loop import train  # noqa: E402
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint
+from autoenc_audio.config import load_config
+from autoenc_audio.data import builtin_corpus, prepare_dataset
+from autoenc_audio.latents.batches import reconstruct_clips
+from autoenc_audio.metrics import evaluate
+from autoenc_audio.quality.references import OpusReference, build_references, opus_available
+from autoenc_audio.quality.signature import SignatureAccumulator
+from autoenc_audio.scoring.features import CLIP_SAMPLES, clips_features, peak_normalise
+from autoenc_audio.scoring.score_sets import _held_out_clips, load_real_data
+from autoenc_audio.scoring.statistics import c2st, frechet_distance, subsample
+from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"

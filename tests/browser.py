@@ -207,8 +207,9 @@ class Browser:
 
 def problems(report: PageReport, page: Path) -> list[str]:
     """What a person would find wrong with a loaded page: errors, requests out, dead players, images, links."""
-    import soundfile
     from urllib.parse import unquote
+
+    import soundfile
 
     found = [f"console error: {error}" for error in report.console_errors]
     found += [f"request leaves the machine: {url}" for url in report.outside_requests]

@@ -12,9 +12,9 @@ import torch
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint
 from autoenc_audio.config import load_config
 from autoenc_audio.data import DatasetError, prepare_dataset
+from autoenc_audio.generation.latent_methods import average, interpolate, sample_random, slerp, source_latents
 from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
 from autoenc_audio.generation.writing import write_pieces
-from autoenc_audio.generation.latent_methods import average, interpolate, sample_random, slerp, source_latents
 from autoenc_audio.latents.batches import decode_latents, encode_clips
 from autoenc_audio.latents.failures import LatentError
 from autoenc_audio.latents.files import LatentFile, save_latents

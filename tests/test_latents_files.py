@@ -1,8 +1,8 @@
 """Latent files: every format round-trips, .pt loads with weights_only, bad files give one clear error."""
 
 import io
-import os
 import json
+import os
 
 import numpy as np
 import pytest

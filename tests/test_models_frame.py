@@ -5,13 +5,12 @@ import math
 import pytest
 import torch
 
-from autoenc_audio.training import losses
 from autoenc_audio import metrics
-from autoenc_audio.config import ModelConfig
+from autoenc_audio.config import AudioConfig, ModelConfig
 from autoenc_audio.models import build_model
-from autoenc_audio.config import AudioConfig
 from autoenc_audio.models.band_energy import Bands
 from autoenc_audio.models.frame import MDCTAnalysis, MDCTSynthesis, build_frame, frame_count
+from autoenc_audio.training import losses
 
 CLIP = 110250
 
@@ -188,7 +187,7 @@ def test_latent_out_of_range_is_an_error() -> None:
 # ---------------------------------------------------------------- the energy decoder's signature
 
 RATE, SECOND = 22050, 22050
-ENERGY = dict(decoder="energy", envelope=0.094, envelope_start=0.0)
+ENERGY = {"decoder": "energy", "envelope": 0.094, "envelope_start": 0.0}
 
 
 def _clicks(generator: torch.Generator) -> torch.Tensor:

@@ -11,19 +11,19 @@ import soundfile
 import torch
 from click.testing import CliRunner
 
+from autoenc_audio.audio import load_clip
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint
 from autoenc_audio.cli import cli
-from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
 from autoenc_audio.config import PriorConfig, load_config
-from autoenc_audio.latents.batches import reconstruct_clips
-from autoenc_audio.latents.failures import LatentError
-from autoenc_audio.audio import load_clip
-from autoenc_audio.prior.memory import EDGE_FRAMES
 from autoenc_audio.generation.piece import fit_peak
 from autoenc_audio.generation.prior_methods import draw_style, style_mask
+from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
+from autoenc_audio.generation.walk import WalkRequest, walk
+from autoenc_audio.latents.batches import reconstruct_clips
+from autoenc_audio.latents.failures import LatentError
+from autoenc_audio.prior.memory import EDGE_FRAMES
 from autoenc_audio.prior.store import PriorError, load_prior, prior_path
 from autoenc_audio.prior.train import train_prior
-from autoenc_audio.generation.walk import WalkRequest, walk
 from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -79,8 +79,9 @@ needs_opus = pytest.mark.skipif(not opus_available(), reason="opusenc/opusdec (D
 
 @needs_opus
 def test_opus_at_equal_bits_keeps_length_and_gets_better_with_more_bits():
-    from autoenc_audio.metrics import evaluate
     import torch
+
+    from autoenc_audio.metrics import evaluate
 
     test = clips(2, seed=3)
     small, large = OpusReference(500, LENGTH, RATE), OpusReference(4000, LENGTH, RATE)

@@ -14,9 +14,9 @@ import pytest
 import soundfile
 from click.testing import CliRunner
 
+from autoenc_audio.cli import cli
 from autoenc_audio.scoring import features as F
 from autoenc_audio.scoring import statistics as score_stats
-from autoenc_audio.cli import cli
 from autoenc_audio.scoring.score_sets import ScoreError, checkpoint_data, load_set, shaped_noise
 from autoenc_audio.spectra import hann_window
 from autoenc_audio.synth import render_track

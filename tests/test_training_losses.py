@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from autoenc_audio.training import losses
 from autoenc_audio import metrics
+from autoenc_audio.training import losses
 
 
 def _pair() -> tuple[torch.Tensor, torch.Tensor]:

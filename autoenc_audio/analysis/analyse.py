@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -15,21 +16,21 @@ from ..checkpoints.checkpoint import Checkpoint
 from ..files import write_text_atomic
 from ..jsonable import json_value_or_text
 from .dataset import (
-    EncodedSet,
     MAX_CLIPS,
-    Message,
     RAW_DIMS,
-    VIEWS,
     VIEW_TITLES,
+    VIEWS,
+    EncodedSet,
+    Message,
     encode_dataset,
     load_for_analysis,
     select_clips,
 )
 from .markdown import render_report
 from .stats import (
-    AnalysisError,
     PROBE_DIMS,
     TSNE_MAX,
+    AnalysisError,
     chance_levels,
     cluster_curve,
     cluster_scores,
@@ -455,9 +456,9 @@ def single_blas_thread():
     multi-threaded OpenBLAS and scikit-learn calls (SVD, k-means) 10-30x slower on a small CPU.
     The libraries are imported first, so the limit covers every BLAS they load."""
     import scipy.linalg  # noqa: F401
-    import sklearn.cluster  # noqa: F401
-    import sklearn.decomposition  # noqa: F401
-    import sklearn.linear_model  # noqa: F401
+    import sklearn.cluster
+    import sklearn.decomposition
+    import sklearn.linear_model
     import sklearn.manifold  # noqa: F401
     from threadpoolctl import threadpool_limits
 

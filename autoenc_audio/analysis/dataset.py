@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -99,7 +99,7 @@ def encode_dataset(
     features: dict[str, list[np.ndarray]] = {"raw_waveform": [], "log_mel": []}
     labels, names, tracks, splits = [], [], [], []
     track_numbers: dict[str, int] = {}
-    for number, (split, index) in enumerate(items):
+    for split, index in items:
         dataset = prepared.splits[split]
         track_index, start = dataset.index.items[index]
         track = dataset.index.tracks[track_index]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .analyse import single_blas_thread
 from .dataset import EncodedSet, Progress, encode_dataset, load_for_analysis, select_clips
-from .stats import AnalysisError, TSNE_MAX, pca_projection, tsne_projection
+from .stats import TSNE_MAX, AnalysisError, pca_projection, tsne_projection
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from ..metrics import format_value
-from .dataset import VIEWS, VIEW_TITLES
+from .dataset import VIEW_TITLES, VIEWS
 from .stats import CLUSTER_DIMS, NEAR_CONSTANT, PROBE_DIMS
 
 

@@ -37,9 +37,10 @@ import io
 import json
 import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,25 +48,25 @@ from safetensors import safe_open
 from safetensors.torch import save as _safetensors_bytes
 from torch import Tensor, nn
 
+from .. import __version__
+from ..config import Config, with_legacy_defaults
+from ..errors import first_line
+from ..files import atomic_path
+from ..jsonable import json_value
+from ..models.base import Autoencoder
 from .header import (
     FORMAT_NAME,
     FORMAT_VERSION,
     LATENT_MEAN_KEY,
     LATENT_STD_KEY,
-    MODEL_PREFIX,  # noqa: F401
+    MODEL_PREFIX,
     CheckpointError,
     pending_state_path,
     read_header,
     read_metadata,
     state_path,
 )
-from ..errors import first_line
 from .safe_load import UnsafeFileError, load_plain
-from .. import __version__
-from ..files import atomic_path
-from ..jsonable import json_value
-from ..config import Config, with_legacy_defaults
-from ..models.base import Autoencoder
 
 
 @dataclass
@@ -192,7 +193,7 @@ def _metadata(
         "info": _json(path, "info", dict(info or {})),
         "weights_fingerprint": fingerprint,
         "parameters": str(sum(parameter.numel() for parameter in model.parameters())),
-        "created": _datetime.datetime.now(_datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": _datetime.datetime.now(_datetime.UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -391,7 +392,7 @@ def load_tensors(path: Path) -> dict[str, Tensor]:
 def _mismatch(error: RuntimeError) -> str:
     """The first concrete problem from load_state_dict's multi-line message."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    details = [line for line in lines[1:]] or lines
+    details = lines[1:] or lines
     return details[0].rstrip(".") if details else "unknown mismatch"
 
 

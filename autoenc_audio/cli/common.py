@@ -10,8 +10,9 @@ import sys
 import tempfile
 import traceback
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -145,7 +146,7 @@ def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...
     Console(soft_wrap=True).print(table)
 
 
-def progress_bar(description: str) -> "CountingBar":
+def progress_bar(description: str) -> CountingBar:
     return CountingBar(description)
 
 
@@ -157,7 +158,7 @@ class CountingBar:
         self.progress = None
         self.task = None
 
-    def __enter__(self) -> "CountingBar":
+    def __enter__(self) -> CountingBar:
         if is_tty():
             from rich.progress import (
                 BarColumn,
@@ -259,7 +260,7 @@ def chosen_model(model: Path | None, cache_dir: Path) -> tuple[Path, str]:
     return path, FLAG_FOR_SETTING.get(source, source)
 
 
-def open_chosen_model(model: Path | None, cache_dir: Path, device: str) -> "Checkpoint":
+def open_chosen_model(model: Path | None, cache_dir: Path, device: str) -> Checkpoint:
     """`chosen_model`'s checkpoint loaded on `device` (`auto`: CUDA, then MPS, then the CPU); imports torch."""
     from ..latents.model import open_model
 

@@ -11,7 +11,6 @@ from ..metric_info import format_value
 from .common import cache_dir_option, print_table, progress_bar
 from .train_commands import ConsoleReporter, PriorConsoleReporter
 
-
 SCORE_COLUMNS = ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")
 
 

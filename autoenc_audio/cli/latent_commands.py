@@ -9,8 +9,9 @@ writing what it could ("some inputs failed"), or 2 when every input failed
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 

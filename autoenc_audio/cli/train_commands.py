@@ -201,7 +201,8 @@ def train(
       aea train --nproc 2 --config tiny --out runs/ddp
     """
     from ..runs import config_for_resume, data_root_of_run
-    from ..training.loop import SilentReporter, prepare_run, train as run_training
+    from ..training.loop import SilentReporter, prepare_run
+    from ..training.loop import train as run_training
 
     if resume:
         if out is None:

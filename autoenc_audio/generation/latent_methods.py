@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,7 +33,8 @@ from ..checkpoints.checkpoint import Checkpoint
 from ..data import DatasetError, prepare_dataset
 from ..latents.batches import encode_clips
 from ..latents.failures import Progress
-from ..latents.files import is_latent_path, load_latents
+from ..latents.files import load_latents
+from ..latents.formats import is_latent_path
 from ..latents.inputs import clip_crop
 from ..latents.model import check_size, model_device
 from .errors import RequestError

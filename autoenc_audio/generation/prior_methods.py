@@ -6,7 +6,8 @@ facts a sidecar records (method, prior fingerprint, seed, sources, jumps).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch

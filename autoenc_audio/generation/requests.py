@@ -18,13 +18,13 @@ Methods per mode (the default first):
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
-from . import latent_methods as gen
 from ..audio import CropMode
 from ..checkpoints.checkpoint import Checkpoint
 from ..latents.batches import decode_latents
@@ -32,6 +32,7 @@ from ..latents.failures import Progress
 from ..latents.model import model_device
 from ..latents.overlap import join_clips
 from ..prior.store import Prior, load_prior, prior_path
+from . import latent_methods as gen
 from .assembly import window_hop, windows_needed
 from .errors import RequestError
 from .piece import Piece

@@ -9,8 +9,9 @@ the same samples again from it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..audio import write_audio
 from ..checkpoints.checkpoint import Checkpoint

@@ -6,12 +6,12 @@ import torch
 
 from ..audio import audio_writer, write_audio
 from ..checkpoints.checkpoint import Checkpoint
-from .files import LatentFile
 from .batches import decode_latents
+from .failures import LatentError, Progress
+from .files import LatentFile
 from .model import check_size, model_device
 from .outputs import Written, output_paths, stem_of
 from .overlap import OverlapAdd
-from .failures import LatentError, Progress
 
 
 def decode_file(

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from ..audio import Clip, CropMode, TrackClips, load_clip
 from ..checkpoints.checkpoint import Checkpoint
-from .files import LatentFile, make_metadata
 from ..models import Autoencoder
 from .batches import encode_clips
+from .failures import INPUT_FAILURES, NoUsableInput, OnError, Progress, renamed_error, report_failure
+from .files import LatentFile, make_metadata
 from .inputs import clip_crop, whole_track_hop_samples
 from .model import model_device, model_fields
-from .failures import INPUT_FAILURES, NoUsableInput, OnError, Progress, renamed_error, report_failure
 
 
 @dataclass

@@ -46,7 +46,9 @@ from typing import Any, BinaryIO
 import numpy as np
 import torch
 
+from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from ..errors import first_line
+from ..files import atomic_path, write_standard_output
 from .formats import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -55,11 +57,8 @@ from .formats import (
     STDOUT_FORMAT,  # noqa: F401 - re-exported
     LatentFileError,
     format_for,
-    is_latent_path,
     sniff_format,
 )
-from ..checkpoints.safe_load import UnsafeFileError, load_plain
-from ..files import atomic_path, write_standard_output
 
 
 @dataclass

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import glob
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..audio import CropMode, is_audio_path
 from .failures import LatentError

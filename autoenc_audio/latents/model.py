@@ -8,8 +8,8 @@ import torch
 
 from .. import __version__
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
-from .files import LatentFile
 from .failures import LatentSizeError
+from .files import LatentFile
 
 
 def open_model(
@@ -19,8 +19,8 @@ def open_model(
 
     `device` may be `auto`. The result's `path` is the checkpoint file.
     """
-    from ..runs import resolve_model
     from ..devices import resolve_device
+    from ..runs import resolve_model
 
     path, _ = resolve_model(model, cache_dir, environment_model)
     return load_checkpoint(path, resolve_device(device))

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 
-from ..audio import Clip, CropMode, SILENCE_PEAK, TrackClips, audio_writer, load_clip, write_audio
+from ..audio import SILENCE_PEAK, Clip, CropMode, TrackClips, audio_writer, load_clip, write_audio
 from ..checkpoints.checkpoint import Checkpoint
 from .batches import decode_latents, encode_clips, reconstruct_clips, reconstruction_metrics
+from .failures import INPUT_FAILURES, LatentError, NoUsableInput, OnError, Progress, renamed_error, report_failure
 from .inputs import clip_crop, whole_track_hop_samples
 from .model import model_device
 from .outputs import Written, input_path_for, output_paths, stem_of
 from .overlap import OverlapAdd
-from .failures import INPUT_FAILURES, LatentError, NoUsableInput, OnError, Progress, renamed_error, report_failure
 from .track_metrics import TrackMetrics
 
 

@@ -26,7 +26,7 @@ energies `[B,bands,T]`.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn

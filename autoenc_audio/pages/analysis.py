@@ -6,8 +6,9 @@ below the packages that write them and import none of them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .html import Page, audio_player, document, facts, figure, section, table, text, write_page
 

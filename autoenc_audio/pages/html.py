@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import html
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from ..files import write_text_atomic

@@ -6,9 +6,10 @@ Rendering only: the sections arrive as typed records (built by
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..metric_info import METRIC_NAMES
 from .generation import ordered_facts, spectrogram_png

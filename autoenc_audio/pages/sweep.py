@@ -8,8 +8,9 @@ spectrograms at every size.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .html import Page, audio_player, document, figure, section, table, text, write_page
 

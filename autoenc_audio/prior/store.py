@@ -23,10 +23,10 @@ from safetensors.torch import save as safetensors_bytes
 
 from .. import __version__
 from ..checkpoints.checkpoint import Checkpoint, weights_fingerprint
+from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from ..config import ConfigError, PriorConfig
 from ..errors import first_line
 from ..files import atomic_path
-from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from .header import FORMAT_NAME, FORMAT_VERSION, STATE_FILE, PriorError, prior_path, read_prior_metadata  # noqa: F401 - re-exported
 from .memory import FeatureMap, FrameMemory
 from .model import FeaturePrior
@@ -108,7 +108,7 @@ def save_prior(
         "format_version": str(FORMAT_VERSION),
         "aea_version": __version__,
         "fingerprint": fingerprint,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         **{
             key: json.dumps(value)
             for key, value in (

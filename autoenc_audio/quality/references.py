@@ -30,9 +30,9 @@ import math
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -127,7 +127,7 @@ class FramePCAReference:
     @classmethod
     def fit(
         cls, train_clips: Iterable | np.ndarray | torch.Tensor, latent: int, clip_samples: int, frame: int = FRAME
-    ) -> "FramePCAReference":
+    ) -> FramePCAReference:
         """PCA of the frames of `train_clips` (an array `[count, L]` or an iterable of such batches)."""
         components, frames = cls.layout(latent, clip_samples, frame)
         batches = [train_clips] if isinstance(train_clips, (np.ndarray, torch.Tensor)) else train_clips
@@ -155,7 +155,7 @@ class FramePCAReference:
         reference.full_basis = full
         return reference
 
-    def resized(self, latent: int) -> "FramePCAReference":
+    def resized(self, latent: int) -> FramePCAReference:
         """The same PCA fit at another N (components taken from the full basis; no refit)."""
         full = getattr(self, "full_basis", None)
         components, _ = self.layout(latent, self.clip_samples, self.frame)

@@ -17,19 +17,20 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
-from ..errors import InputError
 from ..audio import write_audio
-from ..files import write_text_atomic
 from ..checkpoints.checkpoint import load_checkpoint
 from ..config import Config, load_run_config
 from ..data import PreparedData, builtin_corpus, evenly_spread, prepare_dataset
+from ..errors import InputError
+from ..files import write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
 from ..runs import RunFiles
@@ -228,7 +229,7 @@ def run_sweep(
 ) -> dict[str, Any]:
     """Train, evaluate and report a sweep over `latents`; returns what `sweep.json` holds."""
     say = message or (lambda text: None)
-    sizes = tuple(sorted(set(int(n) for n in latents), reverse=True))
+    sizes = tuple(sorted({int(n) for n in latents}, reverse=True))
     clip_samples = base_config.audio.clip_samples
     too_big = [n for n in sizes if not 1 <= n <= clip_samples]
     if too_big:
@@ -341,7 +342,7 @@ def score_models(plan: SweepPlan, test: EvaluationClips, with_opus: bool = False
         model = load_checkpoint(files.checkpoint).model
 
         def reconstruct(batch: np.ndarray) -> np.ndarray:
-            return reconstruct_clips(model, torch.from_numpy(batch)[:, None])[:, 0].numpy()
+            return reconstruct_clips(model, torch.from_numpy(batch)[:, None])[:, 0].numpy()  # noqa: B023 - used within this iteration
 
         metrics = evaluate_reconstruction(reconstruct, test.clips, sample_rate)
         scores.listened[latent] = reconstruct(test.clips[list(test.listen)])

@@ -22,7 +22,7 @@ One vector of 84 values per clip: `FEATURE_NAMES`.
 from __future__ import annotations
 
 import functools
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import numpy as np
 

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ..audio import is_audio_path, load_track
-from ..errors import InputError
 from ..config import AudioConfig, Config, DataConfig
+from ..errors import InputError
 from .features import (
     BINS,
     CLIP_SAMPLES,

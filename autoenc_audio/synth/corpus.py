@@ -13,7 +13,7 @@ import soundfile as sf
 
 from ..files import atomic_path
 from .mixing import _master
-from .styles import STYLES, _STYLE_TABLE
+from .styles import _STYLE_TABLE, STYLES
 from .theory import _compose_song
 
 SYNTH_SAMPLE_RATE = 44100

@@ -12,8 +12,8 @@ from .drums import _clap, _conga, _cowbell, _hat, _kick, _shaker, _snare, _tom, 
 from .envelopes import _adsr, _box_smooth, _exp_decay, _seconds_axis
 from .mixing import _Layer, _ping_pong, _place, _stereo_bus
 from .oscillators import _morph_oscillator, _steady_phase, _table_index, _wavetable
-from .theory import _Feel, _Grid, _Harmony, _Note, _Song, _midi_to_hz
-from .voices import _PluckBank, _fm_bell, _sine
+from .theory import _Feel, _Grid, _Harmony, _midi_to_hz, _Note, _Song
+from .voices import _fm_bell, _PluckBank, _sine
 
 _STEPS_PER_BAR = 16  # drum patterns and bass lines sit on a sixteenth-note grid
 

@@ -25,7 +25,6 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from ..errors import SavedInterrupt
 from .. import __version__
 from ..checkpoints.checkpoint import (
     load_checkpoint,
@@ -34,15 +33,16 @@ from ..checkpoints.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from ..files import write_text_atomic
 from ..config import Config
-from .distributed import Distributed, setup_distributed, shared_clock
 from ..data import ClipDataset, DatasetError, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
-from .losses import LOSSES, loss_terms
+from ..errors import SavedInterrupt
+from ..files import write_text_atomic
 from ..metrics import evaluate
 from ..models import Autoencoder, build_model
 from ..runs import RunError, RunFiles, config_for_resume, data_root_of_run, iterate_history  # noqa: F401 - re-exported for demo.py and the CLI
 from ..tomlwrite import dump_toml
+from .distributed import Distributed, setup_distributed, shared_clock
+from .losses import LOSSES, loss_terms
 
 INIT_CLIPS = 512
 """Training clips the linear start is fitted on (evenly spread): more clips give a better start, at a one-off cost."""
@@ -84,7 +84,7 @@ class StopAtBatchBoundary:
         self.requested = False
         self.previous = None
 
-    def __enter__(self) -> "StopAtBatchBoundary":
+    def __enter__(self) -> StopAtBatchBoundary:
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self

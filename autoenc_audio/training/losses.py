@@ -73,7 +73,7 @@ def multi_resolution_stft_loss(
     fft_sizes: tuple[int, ...] = FFT_SIZES,
     convergence_weight: float = 1.0,
     log_magnitude_weight: float = 1.0,
-    spectra: "Spectra | None" = None,
+    spectra: Spectra | None = None,
 ) -> torch.Tensor:
     """Spectral convergence + log-magnitude L1, averaged over resolutions.
 

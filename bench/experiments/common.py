@@ -1,7 +1,11 @@
 """Shared bits of the experiments: real-music clips, test subset, evaluation."""
 
-import os, json
-import numpy as np, torch
+import json
+import os
+
+import numpy as np
+import torch
+
 from autoenc_audio import metrics
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -1,5 +1,7 @@
-import torch, numpy as np
-from common import *
+import numpy as np
+import torch
+from common import SR, L, test_clips, train_clips
+
 from autoenc_audio import metrics
 from autoenc_audio.config import ModelConfig
 from autoenc_audio.models import frame

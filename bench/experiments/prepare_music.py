@@ -5,8 +5,12 @@ ufoai-music (ogg inside .pk3 zips, extracted to /tmp/music_src). Test = every 5t
 in sorted-name order (by track, so no clip of a test track is in train).
 """
 
-import glob, os
-import numpy as np, soundfile as sf, soxr
+import glob
+import os
+
+import numpy as np
+import soundfile as sf
+import soxr
 
 SR, CLIP = 22050, 110250
 out = os.path.join(os.path.dirname(__file__), "..", "music")
@@ -15,7 +19,7 @@ train, test, names = [], [], {"train": [], "test": []}
 for i, f in enumerate(files):
     try:
         audio, sr = sf.read(f, dtype="float32", always_2d=True)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - skip any file the decoder cannot read, whatever the reason
         print("skip", f, e)
         continue
     mono = audio.mean(1)

@@ -26,12 +26,12 @@ sys.path.insert(0, str(BENCH))
 import bench_quality  # noqa: E402
 from real_music import real_music_folder  # noqa: E402
 
-from autoenc_audio.training import loop as train_module  # noqa: E402
+from autoenc_audio import metrics  # noqa: E402
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import prepare_dataset  # noqa: E402
-from autoenc_audio.training import losses  # noqa: E402
-from autoenc_audio import metrics  # noqa: E402
 from autoenc_audio.models import build_model  # noqa: E402
+from autoenc_audio.training import loop as train_module  # noqa: E402
+from autoenc_audio.training import losses  # noqa: E402
 
 CACHE = BENCH / ".cache"
 RESULTS = Path(__file__).parent / "results.jsonl"

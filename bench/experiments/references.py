@@ -1,7 +1,9 @@
 """Non-learned references at N = 18376 on the real test clips: soxr resample, frame PCA (512-sample rectangular frames)."""
 
-import numpy as np, soxr, torch
-from common import N, L, SR, train_clips, test_clips, evaluate, log
+import numpy as np
+import soxr
+import torch
+from common import SR, L, N, evaluate, log, test_clips, train_clips
 
 torch.set_num_threads(2)
 test = test_clips()

@@ -21,10 +21,11 @@ BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
 from real_music import real_music_folder  # noqa: E402
 
-from autoenc_audio.training import losses, loop as train_module  # noqa: E402
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import prepare_dataset  # noqa: E402
 from autoenc_audio.models import build_model  # noqa: E402
+from autoenc_audio.training import loop as train_module  # noqa: E402
+from autoenc_audio.training import losses  # noqa: E402
 
 NO_MEL = {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "rmse": 0.0, "kl": 1e-4}
 WITH_MEL = {**NO_MEL, "mel": 2.0}

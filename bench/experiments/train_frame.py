@@ -4,12 +4,16 @@ python train_frame.py NAME --minutes 3 [--alpha 0.5 --lr 2e-3 --width 256 --bloc
                         --w-l1 1 --w-mrstft 1 --w-mel 0 --kind ae --hop 512]
 """
 
-import argparse, time
-import numpy as np, torch
-from common import N, L, train_clips, test_clips, evaluate, log
-from autoenc_audio.training import losses
+import argparse
+import time
+
+import numpy as np
+import torch
+from common import L, N, evaluate, log, test_clips, train_clips
+
 from autoenc_audio.config import ModelConfig
 from autoenc_audio.models import frame
+from autoenc_audio.training import losses
 
 p = argparse.ArgumentParser()
 p.add_argument("name")
@@ -39,7 +43,12 @@ init = torch.from_numpy(np.asarray(tr[np.sort(rng.choice(len(tr), 128, replace=F
 model.initialize_from_data(init)
 params = sum(p.numel() for p in model.parameters())
 model.eval()
-recon = lambda x: model(x[:, None])["recon"][:, 0]
+
+
+def recon(x):
+    return model(x[:, None])["recon"][:, 0]
+
+
 t0 = time.time()
 res0 = evaluate(recon, test)
 eval_s = time.time() - t0
