@@ -17,9 +17,10 @@ import sys
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import BinaryIO, Literal
 
 import numpy as np
@@ -376,7 +377,7 @@ class TrackClips:
     def expected_clips(self) -> int:
         return clip_count(self.expected_samples, self.config.clip_samples, self.hop)
 
-    def _mono_blocks(self):
+    def _mono_blocks(self) -> Iterator[np.ndarray]:
         name = str(self.path)
         rate = self.info.sample_rate
         block = max(1, int(self.BLOCK_SECONDS * rate))
@@ -404,7 +405,7 @@ class TrackClips:
         if stream is not None:
             yield stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Clip]:
         clip, hop = self.config.clip_samples, self.hop
         buffer = np.zeros(0, dtype=np.float32)
         base = 0  # track position of buffer[0]
@@ -448,7 +449,7 @@ class audio_writer:
         self._written = self._beyond = 0
         self._peak = 0.0
 
-    def __enter__(self):
+    def __enter__(self) -> Callable[[np.ndarray], None]:
         if self.path == "-":
             self._temporary = tempfile.TemporaryDirectory(prefix="aea-")
             target, container, subtype = Path(self._temporary.name) / "out.wav", "WAV", "PCM_16"
@@ -474,7 +475,9 @@ class audio_writer:
         )
         self._handle.write(samples)
 
-    def __exit__(self, exc_type, exc, traceback) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         assert self._handle is not None
         self._handle.close()
         if self._atomic is not None:

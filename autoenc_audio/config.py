@@ -10,7 +10,7 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .errors import InputError
 
@@ -289,7 +289,7 @@ class Config:
                 values = {**values, name: {**budget, "epochs": None}}
         sections = {}
         for section in dataclasses.fields(cls):
-            section_type = section.default_factory  # type: ignore[misc]
+            section_type = cast(type, section.default_factory)  # each section's default_factory is its dataclass
             sections[section.name] = _build_section(section_type, section.name, values.get(section.name, {}))
         return cls(**sections)
 
@@ -386,7 +386,7 @@ def with_legacy_defaults(stored: dict[str, Any]) -> dict[str, Any]:
         legacy = {"decoder": "gated", "envelope": 0.0, "envelope_start": 0.25}  # what those runs were built with
         stored = {**stored, "model": {**legacy, **model}}
     weights = train.get("loss_weights") if isinstance(train, dict) else None
-    if isinstance(weights, dict) and "short_stft" not in weights:
+    if isinstance(train, dict) and isinstance(weights, dict) and "short_stft" not in weights:
         stored = {**stored, "train": {**train, "loss_weights": {**weights, "short_stft": 0.0}}}
     return stored
 

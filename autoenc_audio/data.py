@@ -242,6 +242,7 @@ def fill_cache(
         progress(done, total)
     for path, samples, error in _decode_missing(missing, asdict(cache.audio), workers):
         if samples is None:
+            assert error is not None  # _decode_missing gives samples or an error
             failures.append((path, error.removeprefix(f"{path}: ")))
         else:
             cache.store(path, samples)

@@ -29,7 +29,7 @@ from .plots import plot_history
 from .prior.store import Prior
 from .prior.train import PriorReporter, train_prior
 from .run_report import SCORE_CLIPS, score_generation
-from .runs import RunError, RunFiles, iterate_history, record_latest_run
+from .runs import RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run
 from .scoring.score_sets import ScoreError
 from .training.loop import Reporter, train
 
@@ -81,7 +81,7 @@ def run_demo(
         on_corpus(corpus, summarize_scan(scan_folder(corpus), config.audio, config.data))
     training = train(config, run_dir, cache_dir, data_root=corpus, reporter=reporter, overwrite=overwrite)
     record_latest_run(cache_dir, run_dir)
-    checkpoint = load_checkpoint(RunFiles(run_dir).checkpoint)
+    checkpoint = load_checkpoint(checkpoint_in(run_dir))
     prepared = prepare_dataset(corpus, config.audio, config.data, cache_dir)
     held_out = [str(track.path) for track in prepared.held_out.index.tracks[:2]]
     if not held_out:

@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from types import TracebackType
 from typing import BinaryIO, TypeAlias
 
 PathLike: TypeAlias = str | os.PathLike
@@ -66,7 +67,9 @@ class atomic_path:
         self.temporary = Path(name)
         return self.temporary
 
-    def __exit__(self, exc_type, exc, traceback) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         assert self.temporary is not None
         if exc_type is not None:
             self.temporary.unlink(missing_ok=True)

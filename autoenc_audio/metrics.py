@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -238,7 +239,7 @@ def spectral_flatness(audio: torch.Tensor) -> torch.Tensor:
     return (geometric / arithmetic).mean(dim=1)
 
 
-METRICS = {
+METRICS: dict[str, Callable[..., torch.Tensor]] = {  # (reference, estimate), mel_l1 also the sample rate
     "snr_db": snr_db,
     "si_sdr_db": si_sdr_db,
     "mrstft": mrstft,

@@ -269,6 +269,7 @@ def plot_spectrograms(
         mesh = _draw_spectrogram(axis, image, times, freqs, vmin, vmax, scale)
         axis.set_title(name, fontsize=9, loc="left")
     axes[-1].set_xlabel("time (s)")
+    assert mesh is not None  # at least one signal (plot_spectrograms' callers pass some)
     figure.colorbar(mesh, ax=list(axes), label="power (dB)", shrink=0.9 if len(axes) > 1 else 1.0)
     kind = "mel spectrogram" if scale == "mel" else "spectrogram (log frequency)"
     figure.suptitle(title or kind[0].upper() + kind[1:] + ("s" if len(computed) > 1 and scale == "mel" else ""))
@@ -426,7 +427,7 @@ def plot_history(
 # ----------------------------------------------------------------------------- latent maps and analysis figures
 
 
-def _label_colors(labels: Sequence[str]) -> dict[str, Any]:
+def _label_colors(labels: np.ndarray | Sequence[str]) -> dict[str, Any]:
     names = sorted(set(labels))
     palette = matplotlib.colormaps.get_cmap("tab10" if len(names) <= 10 else "tab20")
     return {name: palette(number % palette.N) for number, name in enumerate(names)}
@@ -434,7 +435,7 @@ def _label_colors(labels: Sequence[str]) -> dict[str, Any]:
 
 def plot_latent_map(
     points: np.ndarray,
-    labels: Sequence[str],
+    labels: np.ndarray | Sequence[str],
     path: str | Path,
     title: str,
     axis_names: Sequence[str],
@@ -451,13 +452,13 @@ def plot_latent_map(
         raise PlotError(f"latent map needs points [n, 2|3] and n labels, got {list(points.shape)} and {len(labels)}")
     three = points.shape[1] == 3
     figure = new_figure(size or ((1000, 800) if three else (1000, 760)))
-    axis = figure.add_subplot(projection="3d" if three else None)
+    axis: Any = figure.add_subplot(projection="3d" if three else None)  # an Axes3D when three; typed as Axes
     colors = _label_colors(labels)
     labels = np.asarray(labels)
     crosses = np.zeros(len(points), bool) if markers is None else np.asarray(markers, bool)
     marker_size = 22 if len(points) < 500 else 10
     for name, color in colors.items():
-        legend_entry = f"{name} ({int((labels == name).sum())})"
+        legend_entry: str | None = f"{name} ({int((labels == name).sum())})"
         for cross in (False, True):
             keep = (labels == name) & (crosses == cross)
             if keep.any():  # the label's first series carries its legend entry (a label may have test clips only)
@@ -523,7 +524,7 @@ def plot_explained_variance(
 
 
 def plot_cluster_curve(
-    ks: Sequence[int],
+    ks: Sequence[float],
     inertia: Sequence[float],
     silhouette: Sequence[float],
     labels_k: int | None,
@@ -589,6 +590,7 @@ def plot_confusion(
         axis.set_title(name, fontsize=9)
     for axis in axes[count:]:
         axis.set_visible(False)
+    assert image is not None  # at least one matrix drawn
     figure.colorbar(image, ax=list(axes[:count]), label="share of the true label's test clips", shrink=0.8)
     figure.suptitle(title, fontsize=11)
     return save_figure(figure, path, fmt)
@@ -708,6 +710,7 @@ def plot_spectrogram_grid(
         axis.set_visible(False)
     for axis in axes[:count]:
         axis.set_xlabel("time (s)")
+    assert mesh is not None  # at least one signal drawn
     figure.colorbar(mesh, ax=list(axes[:count]), label="power (dB)", shrink=0.85)
     figure.suptitle(title, fontsize=12)
     return save_figure(figure, path, fmt)

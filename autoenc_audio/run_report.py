@@ -54,8 +54,9 @@ def held_out_tracks(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, per_
     prepared = prepare_dataset(root, config.audio, config.data, cache_dir)
     chosen: dict[str, list[str]] = {}
     for track in prepared.held_out.index.tracks:
-        if len(chosen.setdefault(track.label, [])) < per_label:
-            chosen[track.label].append(str(track.path))
+        label = str(track.label)  # as a page shows it: "None" for an unlabelled track
+        if len(chosen.setdefault(label, [])) < per_label:
+            chosen[label].append(str(track.path))
     return [(label, path) for label in sorted(chosen) for path in chosen[label]]
 
 
@@ -69,8 +70,8 @@ def _held_out_clips(checkpoint: Checkpoint, tracks: list[tuple[str, str]], folde
     return clips
 
 
-def _new_pieces(checkpoint: Checkpoint, prior: Prior, folder: Path, fmt: str) -> list[dict[str, Any]]:
-    """Two 10 s pieces from the run's prior (seed 0)."""
+def _new_pieces(checkpoint: Checkpoint, prior: Prior | None, folder: Path, fmt: str) -> list[dict[str, Any]]:
+    """Two 10 s pieces from the run's prior (seed 0; None: the one beside the checkpoint)."""
     from .generation.requests import GenerateRequest, generate_pieces
     from .generation.writing import write_pieces
 

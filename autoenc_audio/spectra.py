@@ -8,6 +8,7 @@ score`'s features (`scoring.features`) use the same STFT with zero padding.
 from __future__ import annotations
 
 import functools
+from typing import Literal
 
 import numpy as np
 
@@ -43,7 +44,9 @@ def stft(samples: np.ndarray, n_fft: int, hop: int | None = None, padding: str =
         raise ValueError(f"padding must be 'reflect' or 'zeros', got {padding!r}")
     hop = hop or n_fft // 4
     samples = np.asarray(samples, dtype=np.float64)
-    mode = "reflect" if padding == "reflect" and samples.shape[-1] > n_fft // 2 else "constant"
+    mode: Literal["reflect", "constant"] = (
+        "reflect" if padding == "reflect" and samples.shape[-1] > n_fft // 2 else "constant"
+    )
     return windowed_spectra(np.pad(samples, n_fft // 2, mode=mode), n_fft, hop)
 
 

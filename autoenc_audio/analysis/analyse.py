@@ -451,7 +451,7 @@ def run_analysis(
     return analysis
 
 
-def single_blas_thread():
+def single_blas_thread() -> Any:  # threadpoolctl's limiter, a context manager (untyped)
     """One thread for BLAS and OpenMP: after torch has run, its spinning OpenMP threads make
     multi-threaded OpenBLAS and scikit-learn calls (SVD, k-means) 10-30x slower on a small CPU.
     The libraries are imported first, so the limit covers every BLAS they load."""

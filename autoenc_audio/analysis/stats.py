@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from ..errors import InputError
 from ..models.base import LatentLayout
+
+IntsLike: TypeAlias = np.ndarray | Sequence[int]
+"""One integer per clip (a label, a track number, a clip index): an array or a list."""
 
 PROBE_DIMS = 256
 
@@ -53,9 +56,7 @@ def cluster_space(features: np.ndarray, seed: int = 0) -> np.ndarray:
     return reduce_dimensions(features, dims=CLUSTER_DIMS, seed=seed)[0]
 
 
-def cluster_scores(
-    features: np.ndarray, labels: Sequence[int], k: int | None = None, seed: int = 0
-) -> dict[str, float]:
+def cluster_scores(features: np.ndarray, labels: IntsLike, k: int | None = None, seed: int = 0) -> dict[str, float]:
     """k-means (k = number of labels by default) against the labels: homogeneity, completeness,
     V-measure, adjusted Rand index, plus the silhouette of the clustering."""
     from sklearn.metrics import (
@@ -89,7 +90,7 @@ def cluster_scores(
     }
 
 
-def _kmeans(points: np.ndarray, k: int, n_init: int, seed: int):
+def _kmeans(points: np.ndarray, k: int, n_init: int, seed: int) -> Any:  # a fitted sklearn KMeans (untyped)
     """k-means fitted quietly: on few or tonal clips sklearn warns per fit that it found fewer
     distinct clusters than k, which the scores (and the curve's silhouette) already show."""
     import warnings
@@ -131,7 +132,7 @@ def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, f
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def chance_levels(train_labels: Sequence[int], test_labels: Sequence[int], n_classes: int) -> dict[str, float]:
+def chance_levels(train_labels: IntsLike, test_labels: IntsLike, n_classes: int) -> dict[str, float]:
     """Accuracy of always answering the training majority class, and 1/k."""
     train_labels, test_labels = np.asarray(train_labels), np.asarray(test_labels)
     values, counts = np.unique(train_labels, return_counts=True)
@@ -142,7 +143,7 @@ def chance_levels(train_labels: Sequence[int], test_labels: Sequence[int], n_cla
     }
 
 
-def _classifier(kind: str, seed: int):
+def _classifier(kind: str, seed: int) -> Any:  # an unfitted sklearn estimator (untyped)
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -157,9 +158,9 @@ def _classifier(kind: str, seed: int):
 
 def probe(
     train_x: np.ndarray,
-    train_y: Sequence[int],
+    train_y: IntsLike,
     test_x: np.ndarray,
-    test_y: Sequence[int],
+    test_y: IntsLike,
     kind: str,
     n_classes: int | None = None,
     seed: int = 0,
@@ -198,16 +199,14 @@ def probe(
 
 
 def probe_cv(
-    features: np.ndarray, labels: Sequence[int], groups: Sequence[int], kind: str, folds: int = 5, seed: int = 0
+    features: np.ndarray, labels: IntsLike, groups: IntsLike, kind: str, folds: int = 5, seed: int = 0
 ) -> dict[str, Any]:
     """The probe in k-fold cross-validation stratified by label and grouped by track (no track on both
     sides, each label spread over the folds as evenly as its tracks allow): mean and std accuracy."""
     return probe_cv_all(features, labels, groups, (kind,), folds, seed)[kind]
 
 
-def cv_splits(
-    labels: Sequence[int], groups: Sequence[int], folds: int = 5, seed: int = 0
-) -> list[tuple[np.ndarray, np.ndarray]]:
+def cv_splits(labels: IntsLike, groups: IntsLike, folds: int = 5, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """`(train, test)` clip indices of a cross-validation stratified by label and grouped by track
     (sklearn's `StratifiedGroupKFold`, shuffled with `seed`). At most `folds` folds, one per track, and
     no more than the label with the most tracks has tracks: with more, no fold could hold every label,
@@ -235,8 +234,8 @@ def cv_splits(
 
 def probe_cv_all(
     features: np.ndarray,
-    labels: Sequence[int],
-    groups: Sequence[int],
+    labels: IntsLike,
+    groups: IntsLike,
     kinds: Sequence[str],
     folds: int = 5,
     seed: int = 0,
@@ -316,7 +315,7 @@ def _unit(features: np.ndarray) -> np.ndarray:
 
 
 def nearest_other_track(
-    features: np.ndarray, queries: Sequence[int], tracks: Sequence[int], top: int = 3, batch: int = 256
+    features: np.ndarray, queries: IntsLike, tracks: IntsLike, top: int = 3, batch: int = 256
 ) -> list[list[tuple[int, float]]]:
     """For each query index, the `top` most cosine-similar clips from other tracks: `[(index, similarity)]`."""
     unit = _unit(features)
@@ -333,9 +332,7 @@ def nearest_other_track(
     return out
 
 
-def neighbour_agreement(
-    features: np.ndarray, labels: Sequence[int], tracks: Sequence[int], queries: Sequence[int]
-) -> float:
+def neighbour_agreement(features: np.ndarray, labels: IntsLike, tracks: IntsLike, queries: IntsLike) -> float:
     """Share of query clips whose most cosine-similar clip from another track has the same label."""
     labels = np.asarray(labels)
     found = nearest_other_track(features, queries, tracks, top=1)

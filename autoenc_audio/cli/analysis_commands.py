@@ -75,7 +75,7 @@ def analyze(
     fmt: str,
     seed: int,
     audio_format: str,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Analyse latent vectors: PCA, k-means, label probes against baselines, latent statistics.
@@ -219,7 +219,7 @@ def sweep(
     listen: int,
     audio_format: str,
     fmt: str,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Train one model per latent size and chart reconstruction quality against N.

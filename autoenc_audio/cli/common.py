@@ -10,7 +10,7 @@ import sys
 import tempfile
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,9 @@ from ..errors import ClippingWarning, InputError, SavedInterrupt
 from .flags import FLAG_FOR_SETTING, command_flags, in_flag_terms
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
     from ..checkpoints.checkpoint import Checkpoint
 
 BROKEN_PIPE_EXIT = 128 + 13
@@ -39,7 +42,7 @@ def one_line_usage_error(error: click.UsageError) -> click.UsageError:
     if isinstance(error, OneLineUsageError) or type(error).__name__ == "NoArgsIsHelpError":
         return error  # `aea` or `aea plot` alone: the help text is the answer
     one_line = OneLineUsageError(error.format_message(), error.ctx)
-    one_line.exit_code = error.exit_code
+    one_line.exit_code = error.exit_code  # type: ignore[misc]  # click types it a ClassVar; the instance's is read
     return one_line
 
 
@@ -50,7 +53,9 @@ class AeaGroup(click.Group):
     traceback only with `aea --debug`.
     """
 
-    def make_context(self, info_name, args, parent=None, **extra) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         try:
             return super().make_context(info_name, args, parent, **extra)
         except click.UsageError as error:
@@ -87,7 +92,7 @@ class AeaGroup(click.Group):
 
 
 @contextlib.contextmanager
-def one_line_warnings():
+def one_line_warnings() -> Iterator[None]:
     """Show aea's own warnings (clipped samples) as `aea: warning: ...` on stderr, every time they occur.
 
     Always shown, whatever `-W` or `PYTHONWARNINGS` say: a clipped output file
@@ -98,7 +103,14 @@ def one_line_warnings():
         warnings.simplefilter("always", ClippingWarning)
         shown_before = warnings.showwarning
 
-        def show(message, category, filename, lineno, file=None, line=None) -> None:
+        def show(
+            message: Warning | str,
+            category: type[Warning],
+            filename: str,
+            lineno: int,
+            file: Any = None,
+            line: str | None = None,
+        ) -> None:
             if issubclass(category, ClippingWarning):
                 click.echo(f"aea: warning: {message}", err=True)
             else:
@@ -108,7 +120,7 @@ def one_line_warnings():
         yield
 
 
-def stderr_console():
+def stderr_console() -> Console:
     """A rich Console on stderr (rich is imported only by commands that draw)."""
     from rich.console import Console
 
@@ -128,7 +140,7 @@ def stdout_is_tty() -> bool:
     return sys.stdout is not None and sys.stdout.isatty()
 
 
-def print_table(title: str, rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> None:
+def print_table(title: str, rows: Sequence[Sequence[Any]], headers: tuple[str, ...]) -> None:
     """A table on stdout: drawn on a terminal; otherwise `# title`, then tab-separated lines for cut/awk."""
     if not stdout_is_tty():
         click.echo(f"# {title}")
@@ -155,8 +167,8 @@ class CountingBar:
 
     def __init__(self, description: str) -> None:
         self.description = description
-        self.progress = None
-        self.task = None
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
 
     def __enter__(self) -> CountingBar:
         if is_tty():
@@ -183,7 +195,7 @@ class CountingBar:
         return self
 
     def __call__(self, done: int, total: int) -> None:
-        if self.progress is not None:
+        if self.progress is not None and self.task is not None:
             self.progress.update(self.task, completed=done, total=total)
 
     def __exit__(self, *exc: Any) -> None:
@@ -279,7 +291,7 @@ def audio_options(function: Callable) -> Callable:
 
 
 @contextlib.contextmanager
-def stdin_inputs(inputs: tuple[str, ...]):
+def stdin_inputs(inputs: tuple[str, ...]) -> Iterator[tuple[list[str] | None, dict[str, str]]]:
     """What `-` stands for: paths, one per line, or audio bytes (`ffmpeg ... -f wav -`) as one input.
 
     Yields `(lines, names)`: the lines for `expand_inputs` (None when no `-`), and the names to

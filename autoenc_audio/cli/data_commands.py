@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -79,7 +80,8 @@ def scan(
     from ..config import AudioConfig, DataConfig
     from ..data import TrackCache, fill_cache, scan_folder, summarize_scan
 
-    audio = AudioConfig(**{k: v for k, v in {"sample_rate": sample_rate, "clip_seconds": clip_seconds}.items() if v})
+    given: dict[str, Any] = {"sample_rate": sample_rate, "clip_seconds": clip_seconds}
+    audio = AudioConfig(**{k: v for k, v in given.items() if v})
     scan_result = scan_folder(folder)
     for path, reason in scan_result.skipped:
         click.echo(f"aea: skipped {path}: {reason}", err=True)

@@ -31,7 +31,10 @@ from .common import (
 from .flags import in_flag_terms
 
 if TYPE_CHECKING:
+    from ..audio import CropMode
     from ..checkpoints.checkpoint import Checkpoint
+    from ..latents.encode import EncodedInput
+    from ..latents.outputs import Written
 
 
 # ----------------------------------------------------------------------------- shared options
@@ -111,7 +114,8 @@ class Failures:
     """Collects failing inputs, reporting each on stderr as it happens."""
 
     def __init__(self, strict: bool) -> None:
-        self.strict, self.items = strict, []
+        self.strict = strict
+        self.items: list[str] = []  # the inputs that failed
 
     @property
     def callback(self) -> Callable[[str, BaseException], None] | None:
@@ -172,12 +176,12 @@ def encode(
     whole: bool,
     hop_seconds: float | None,
     offset: float | None,
-    crop: str,
+    crop: CropMode,  # a click.Choice of its values
     crop_seed: int,
     strict: bool,
     checkpoint: Checkpoint,
     batch_size: int,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Encode songs into latent vectors of exactly N values.
@@ -251,11 +255,12 @@ def encode(
     failures.exit_if_any(len(paths) + len(problems))
 
 
-def _notes(item, clip_seconds: float, whole: bool) -> None:
-    if item.padded and (not whole or item.valid_seconds < clip_seconds):
+def _notes(item: EncodedInput | Written, clip_seconds: float, whole: bool) -> None:
+    valid_seconds = item.valid_seconds
+    assert valid_seconds is not None  # encode and reconstruct record every input's length
+    if item.padded and (not whole or valid_seconds < clip_seconds):
         click.echo(
-            f"aea: note: {item.source}: shorter than a clip ({item.valid_seconds:.2f} s of {clip_seconds:g} s), "
-            "zero-padded",
+            f"aea: note: {item.source}: shorter than a clip ({valid_seconds:.2f} s of {clip_seconds:g} s), zero-padded",
             err=True,
         )
     if item.silent:
@@ -283,7 +288,7 @@ def decode(
     join: bool,
     checkpoint: Checkpoint,
     batch_size: int,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Decode a latent file (or - for stdin) back to audio.
@@ -339,12 +344,12 @@ def reconstruct(
     whole: bool,
     hop_seconds: float | None,
     offset: float | None,
-    crop: str,
+    crop: CropMode,  # a click.Choice of its values
     crop_seed: int,
     strict: bool,
     checkpoint: Checkpoint,
     batch_size: int,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Encode then decode songs and measure what the latent kept.
@@ -390,11 +395,13 @@ def reconstruct(
         if plot:  # while stdin's temporary file still exists
             path_of = {name: path for path, name in names.items()}
             for item in written:
+                assert item.metrics is not None and item.source is not None  # reconstruct_inputs sets both
                 item.metrics["figure"] = str(
                     plot_reconstruction(checkpoint, item, path_of.get(item.source, item.source), whole)
                 )
     rate = checkpoint.config.audio.sample_rate
     for item in written:
+        assert item.metrics is not None  # reconstruct_inputs measures every item
         _notes(item, checkpoint.config.audio.clip_seconds, whole)
         if as_json:
             print_json(
@@ -411,7 +418,9 @@ def reconstruct(
                 }
             )
             continue
-        rows = [(name, f"{item.metrics[name]:.3f}") for name in METRIC_NAMES if name in item.metrics]
+        rows: list[tuple[str, Any]] = [
+            (name, f"{item.metrics[name]:.3f}") for name in METRIC_NAMES if name in item.metrics
+        ]
         rows += [("output", item.path)] + ([("input", item.input_path)] if item.input_path else [])
         rows += [("figure", item.metrics["figure"])] if plot else []
         if out == "-":
@@ -530,13 +539,13 @@ def generate(
     data_root: Path | None,
     steps: int,
     morph: bool,
-    crop: str,
+    crop: CropMode,  # a click.Choice of its values
     offset: float | None,
     prime_seconds: float | None,
     html_page: bool,
     checkpoint: Checkpoint,
     batch_size: int,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Make new music: random pieces, continuations, pieces in a style, interpolations.
@@ -615,11 +624,11 @@ def generate(
             click.echo(f"page {page}")
 
 
-def _parse_weights(values: tuple[str, ...]) -> list[float] | None:
+def _parse_weights(values: tuple[str, ...]) -> tuple[float, ...] | None:
     if not values:
         return None
     try:
-        return [float(part) for value in values for part in value.split(",") if part.strip()]
+        return tuple(float(part) for value in values for part in value.split(",") if part.strip())
     except ValueError:
         raise click.BadParameter(
             f"{', '.join(values)}: weights are numbers, e.g. --weights 2,1,1", param_hint="--weights"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,6 +20,9 @@ from .common import (
     stdout_is_tty,
     with_check,
 )
+
+if TYPE_CHECKING:
+    from ..checkpoints.checkpoint import Checkpoint
 
 
 def parse_size(value: str | None) -> tuple[int, int] | None:
@@ -67,7 +70,7 @@ def figure_options(function: Callable) -> Callable:
     return function
 
 
-def load_model(model: Path | None, cache_dir: Path):
+def load_model(model: Path | None, cache_dir: Path) -> Checkpoint:
     return open_chosen_model(model, cache_dir, "cpu")
 
 
@@ -167,7 +170,7 @@ def waveform(
     offset: float,
     seconds: float | None,
     model: Path | None,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Waveforms of audio files or latent files (decoded with the model), stacked on shared axes.
@@ -206,7 +209,7 @@ def spectrogram(
     offset: float,
     seconds: float | None,
     model: Path | None,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Spectrograms (dB, one colour scale) of audio files or latent files, stacked on shared axes.
@@ -238,7 +241,7 @@ def compare(
     size: str | None,
     title: str | None,
     model: Path | None,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Original vs reconstruction of one clip: waveforms, spectrograms, difference, metrics.
@@ -345,7 +348,7 @@ def latents(
     size: str | None,
     title: str | None,
     model: Path | None,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """A dataset's latents in 2-D or 3-D (PCA or t-SNE), coloured by label.

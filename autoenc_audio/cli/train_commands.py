@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -31,14 +31,19 @@ from .common import (
     stderr_console,
 )
 
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from .common import CountingBar
+
 
 class ConsoleReporter:
     """A progress bar per epoch on a terminal; one plain line per epoch otherwise (all on stderr)."""
 
     def __init__(self) -> None:
         self.console = stderr_console()
-        self.progress = None
-        self.task = None
+        self.progress: Progress | None = None
+        self.task: TaskID | None = None
 
     def message(self, text: str) -> None:
         click.echo(f"aea: {text}", err=True)
@@ -61,7 +66,7 @@ class ConsoleReporter:
         self.task = self.progress.add_task("train", total=steps, completed=done, loss=float("nan"))
 
     def advance(self, metrics: dict[str, float]) -> None:
-        if self.progress is not None:
+        if self.progress is not None and self.task is not None:
             self.progress.update(self.task, advance=1, loss=metrics["loss"])
 
     def end_epoch(self, record: dict[str, Any]) -> None:
@@ -186,7 +191,7 @@ def train(
     nproc: int | None,
     sample_rate: int | None,
     clip_seconds: float | None,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Train an autoencoder whose latent vector has exactly --latent values.
@@ -295,7 +300,7 @@ class PriorConsoleReporter:
     """A progress bar per epoch on a terminal; one plain line per epoch on stderr."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: CountingBar | None = None
         self.printed = -math.inf
 
     def message(self, text: str) -> None:
@@ -359,7 +364,7 @@ def train_prior(
     device: str | None,
     resume: bool,
     overwrite: bool,
-    cache_dir: Path | None,
+    cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
     """Fit a prior over the latent frame sequences of a run's training music.
@@ -387,11 +392,11 @@ def train_prior(
         prior={"minutes": minutes, "memory_clips": memory_clips, "seed": seed, "device": device, "patience": patience}
     )
     budget = {"epochs": epochs} if epochs is not None else ({"epochs": None} if minutes is not None else {})
-    config = dataclasses.replace(config.prior, **budget)
+    prior_config = dataclasses.replace(config.prior, **budget)
     prior = fit_prior(
         checkpoint,
         checkpoint.path.parent,
-        config,
+        prior_config,
         cache_dir,
         resume=resume,
         reporter=PriorConsoleReporter(),
@@ -441,12 +446,13 @@ def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
     config = metadata.get("config", {})
     layout = metadata.get("latent", {})
     extra = metadata.get("info", {})
-    model = config.get("model", {})
+    model_section = config.get("model", {})
     rows = [
         ("checkpoint", f"{path} (from {source})"),
         (
             "architecture",
-            f"{model.get('arch')} / {model.get('kind')}" + (f": {layout['arch']}" if layout.get("arch") else ""),
+            f"{model_section.get('arch')} / {model_section.get('kind')}"
+            + (f": {layout['arch']}" if layout.get("arch") else ""),
         ),
         ("latent", str(layout.get("description", layout.get("size")))),
         ("parameters", f"{metadata.get('file', {}).get('parameters', 0):,}"),

@@ -177,6 +177,7 @@ def style_pieces(
     source_maps: torch.Tensor | None = None,
 ) -> list[Piece]:
     """`n` pieces in the mixed style of `sources` (their latent maps `source_maps`) or of a label's training clips."""
+    facts: dict[str, Any]
     if label is not None:
         allowed, facts = label_mask(prior, label), {"label": label}
     elif source_maps is not None and len(source_maps):

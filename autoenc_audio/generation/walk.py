@@ -234,6 +234,7 @@ class _History:
         if len(new):
             _, _, self.hidden = self.prior.model(new.unsqueeze(0), self.hidden)
             self.consumed = frames.shape[1]
+        assert self.hidden is not None  # the walk starts from at least one frame, so the first call reads some
         return self.hidden
 
 

@@ -209,6 +209,7 @@ def _encode_track(
     track = _encode_stream(clips, checkpoint, request.batch_size, progress)
     start = rows.count
     rows.add(track.latents, track.places)
+    assert clips.track_samples is not None  # known once the clips are read
     return EncodedInput(
         name,
         start,
@@ -266,6 +267,6 @@ def _encode_stream(
     )  # a view would keep its whole storage
 
 
-def _encode_batch(model: Autoencoder, clips: Sequence[Clip], device) -> torch.Tensor:
+def _encode_batch(model: Autoencoder, clips: Sequence[Clip], device: str | torch.device) -> torch.Tensor:
     batch = torch.stack([torch.from_numpy(clip.samples) for clip in clips]).unsqueeze(1)
     return encode_clips(model, batch, len(clips), device)

@@ -184,6 +184,7 @@ def from_bytes(data: bytes, name: str) -> LatentFile:
     if not data:
         raise LatentFileError(f"{name}: empty input, expected a latent file")
     fmt = sniff_format(data[:16])
+    metadata: dict[str, Any]
     try:
         if fmt == "npy":
             array = np.load(io.BytesIO(data), allow_pickle=False)

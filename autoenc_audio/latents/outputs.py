@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..audio import STDIN_NAME
 from .failures import LatentError
@@ -48,7 +49,7 @@ class Written:
     source: str | None
     rows: tuple[int, int]
     samples: int
-    metrics: dict[str, float] | None = None
+    metrics: dict[str, Any] | None = None  # floats by name; `aea reconstruct --plot` adds "figure", a path
     input_path: str | None = None
     offset_seconds: float = 0.0
     padded: bool = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -125,6 +125,7 @@ def _reconstruct_track(
             np.concatenate([x, join_x.finish(clips.track_samples)]),
             np.concatenate([y, join_y.finish(clips.track_samples)]),
         )
+    assert clips.track_samples is not None  # known once the clips are read
     return Written(
         target,
         source,
@@ -160,8 +161,8 @@ def _reconstructed_pairs(
 
 
 class _NoWriter:
-    def __enter__(self):
+    def __enter__(self) -> Callable[[np.ndarray], None]:
         return lambda samples: None
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         pass

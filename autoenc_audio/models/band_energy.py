@@ -92,6 +92,10 @@ def linear_loss(bands: Bands, coefficients: torch.Tensor, linear: torch.Tensor) 
 class LossEncoder(nn.Module):
     """Coefficients and their linear decoding `[B,H,T]` -> envelope code `[B,E,T]` (centred PCA of `linear_loss`)."""
 
+    # Buffers (register_buffer), declared so that type checkers see tensors, not `Tensor | Module`.
+    mean: torch.Tensor  # [bands]
+    project: torch.Tensor  # [E, bands]
+
     def __init__(self, hop: int, channels: int, start: float) -> None:
         super().__init__()
         self.bands = Bands(hop, start, smooth=True)
@@ -105,6 +109,11 @@ class LossEncoder(nn.Module):
 
 class EnergyRestorer(nn.Module):
     """Decoded coefficients, their linear decoding and the envelope code -> coefficients with the coded band energies."""
+
+    # Buffers (register_buffer), declared so that type checkers see tensors, not `Tensor | Module`.
+    mean: torch.Tensor  # [bands]
+    expand: torch.Tensor  # [bands, E]
+    noise: torch.Tensor  # [bands, NOISE_FRAMES]
 
     def __init__(self, hop: int, channels: int, start: float) -> None:
         super().__init__()

@@ -60,6 +60,7 @@ per-part learning rate, so they drift slowly whatever the trainer's lr.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 from torch import nn
@@ -133,6 +134,8 @@ def mdct_basis(hop: int) -> torch.Tensor:
 class Reparametrized(nn.Module):
     """A weight `init + scale * delta` with `init` a buffer and `delta` (zero at start) learned."""
 
+    init: torch.Tensor  # a buffer (register_buffer), declared so that type checkers see a tensor
+
     def __init__(self, init: torch.Tensor, scale: float) -> None:
         super().__init__()
         self.register_buffer("init", init.clone())
@@ -156,6 +159,8 @@ class MDCTAnalysis(nn.Module):
     faster than `conv1d` / `conv_transpose1d` with a 2H-long kernel.
     """
 
+    basis: torch.Tensor  # a buffer (register_buffer), declared so that type checkers see a tensor
+
     def __init__(self, hop: int) -> None:
         super().__init__()
         self.hop = hop
@@ -175,6 +180,8 @@ class MDCTSynthesis(nn.Module):
     Each frame gives 2H samples; frame t's second half overlaps frame t+1's
     first half, so overlap-add is one shifted sum, no `conv_transpose1d`.
     """
+
+    basis: torch.Tensor  # a buffer (register_buffer), declared so that type checkers see a tensor
 
     def __init__(self, hop: int) -> None:
         super().__init__()
@@ -216,6 +223,14 @@ class ResidualBlock(nn.Module):
         return x + self.mix(self.activation(self.conv(self.activation(x))))
 
 
+def _zeroed(conv: nn.Conv1d, bias: float = 0.0) -> nn.Conv1d:
+    """`conv` with zero weights and a constant `bias`: a layer that starts as a no-op (or a fixed offset)."""
+    nn.init.zeros_(conv.weight)
+    assert conv.bias is not None  # nn.Conv1d's default bias=True
+    nn.init.constant_(conv.bias, bias)
+    return conv
+
+
 class Correction(nn.Module):
     """Nonlinear frame-rate correction `[B,C_in,T] -> [B,C_out,T]`, zero at initialisation.
 
@@ -233,9 +248,7 @@ class Correction(nn.Module):
         self.activation = nn.GELU()
         self.out: nn.Conv1d | None = None  # channels_out 0: hidden features only (the energy decoder's gate)
         if channels_out:
-            self.out = nn.Conv1d(width, channels_out, 1)
-            nn.init.zeros_(self.out.weight)
-            nn.init.zeros_(self.out.bias)
+            self.out = _zeroed(nn.Conv1d(width, channels_out, 1))
 
     def hidden(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.blocks(self.inp(x)))
@@ -250,6 +263,8 @@ def envelope_channels(channels: int, hop: int, share: float, start: float = ENVE
 
 class EnvelopeEncoder(nn.Module):
     """Coefficients `[B,H,T]` -> envelope code `[B,E,T]`: centred PCA of the bands' log energies."""
+
+    mean: torch.Tensor  # [bands], a buffer (register_buffer), declared so that type checkers see a tensor
 
     def __init__(self, hop: int, channels: int, start: float = ENVELOPE_START) -> None:
         super().__init__()
@@ -267,6 +282,8 @@ class EnvelopeDecoder(nn.Module):
     Closed form, so the code works before training: each band is multiplied
     by `sqrt(target / current)` energy, at most `ENVELOPE_GAIN_MAX` in log.
     """
+
+    mean: torch.Tensor  # [bands], a buffer (register_buffer), declared so that type checkers see a tensor
 
     def __init__(self, hop: int, channels: int, start: float = ENVELOPE_START) -> None:
         super().__init__()
@@ -313,6 +330,10 @@ class FrameEncoder(DataInitialized):
     so no loss can train the energies dark.
     """
 
+    # Buffers (register_buffer), declared so that type checkers see tensors, not `Tensor | Module`.
+    inverse: torch.Tensor  # [H, K - envelope], only with `energy`
+    feature_scale: torch.Tensor  # [H]
+
     def __init__(
         self,
         hop: int,
@@ -338,17 +359,16 @@ class FrameEncoder(DataInitialized):
         self.correct = Correction(2 * hop, corrected, width, blocks, kernel=1) if blocks > 0 else None
         self.logvar: nn.Conv1d | None = None
         if variational:
-            self.logvar = nn.Conv1d(width if self.correct is not None else hop, channels, 1)
-            nn.init.zeros_(self.logvar.weight)
-            nn.init.constant_(self.logvar.bias, LOGVAR_INIT)
+            self.logvar = _zeroed(nn.Conv1d(width if self.correct is not None else hop, channels, 1), LOGVAR_INIT)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         coefficients = self.analysis(audio)
         mean = self.project(coefficients)
         if self.envelope is not None:
             mean = torch.cat([mean, self.envelope(coefficients)], dim=1)
-        hidden = None
+        hidden: torch.Tensor | None = None
         if self.correct is not None:
+            assert self.correct.out is not None  # the encoder's correction always has an out layer
             hidden = self.correct.hidden(log_features(coefficients, self.feature_scale))
             mean = mean + self.correct.out(hidden)
         if self.energy is not None:
@@ -372,6 +392,7 @@ class FrameEncoder(DataInitialized):
         The decoder has no hook of its own: this one sets `autoencoder.decoder`.
         """
         decoder = autoencoder.decoder
+        assert isinstance(decoder, FrameDecoder)  # a frame encoder is built with a frame decoder (build_frame)
         hop = self.analysis.hop
         # Statistics accumulated a chunk of clips at a time: memory O(H^2), not O(clips x samples).
         gram = torch.zeros(hop, hop, dtype=torch.float64, device=audio.device)
@@ -391,10 +412,12 @@ class FrameEncoder(DataInitialized):
             magnitude_total += rows.abs().sum(0)
             count += rows.shape[0]
             if bands is not None:
+                assert envelope_gram is not None and envelope_total is not None  # made with `bands`
                 log_energies = bands.log_energy(coefficients).transpose(1, 2).reshape(-1, bands.count).double()
                 envelope_gram += log_energies.T @ log_energies
                 envelope_total += log_energies.sum(0)
         if self.envelope is not None:
+            assert decoder.envelope is not None and envelope_total is not None and envelope_gram is not None
             fit_envelope(self.envelope, decoder.envelope, envelope_total, envelope_gram, count)
         magnitude = magnitude_total / count + 1e-8
         weight = magnitude.pow(-PCA_ALPHA)
@@ -414,11 +437,12 @@ class FrameEncoder(DataInitialized):
         if self.energy is not None:
             self.inverse.copy_(decoder.expand.weight.init)
 
-            def pairs():
+            def pairs() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
                 for chunk in audio.split(INIT_CHUNK):
                     coefficients = self.analysis(chunk.float())
                     yield coefficients, torch.einsum("hk,bkt->bht", self.inverse, self.project(coefficients))
 
+            assert decoder.energy is not None  # built with the same `energy` flag as this encoder
             band_energy.fit_loss_envelope(self.energy, decoder.energy, pairs)
 
 
@@ -450,15 +474,13 @@ class FrameDecoder(nn.Module):
         self.correct = Correction(channels, hop if additive else 0, width, blocks) if blocks > 0 else None
         self.gain: nn.Conv1d | None = None
         if blocks > 0:
-            self.gain = nn.Conv1d(width, hop, 1)
-            nn.init.zeros_(self.gain.weight)
-            nn.init.zeros_(self.gain.bias)
+            self.gain = _zeroed(nn.Conv1d(width, hop, 1))
         self.synthesis = MDCTSynthesis(hop)
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
         code, envelope_code = latent[:, : self.coefficient_channels], latent[:, self.coefficient_channels :]
         coefficients = self.expand(code)
-        hidden = None
+        hidden: torch.Tensor | None = None
         if self.correct is not None:
             hidden = self.correct.hidden(latent)
             if self.correct.out is not None:

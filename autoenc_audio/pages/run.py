@@ -38,8 +38,8 @@ class RunSection:
     summary: Mapping[str, Any]
     history_figure: str | None = None
     clips: list[HeldOutClip] = field(default_factory=list)
-    generated: list[Mapping[str, Any]] = field(default_factory=list)  # write_pieces records
-    score: list[Mapping[str, Any]] | None = None  # aea score rows
+    generated: list[dict[str, Any]] = field(default_factory=list)  # write_pieces records
+    score: list[dict[str, Any]] | None = None  # aea score rows
     notes: list[str] = field(default_factory=list)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from ..data import ClipDataset
+from ..models.base import Autoencoder
 
 EDGE_FRAMES = 2
 """Frames at each end of a clip's map that also cover padding outside the clip: never played from the memory."""
@@ -57,7 +58,7 @@ def evenly_spaced(count: int, total: int) -> list[int]:
 
 @torch.no_grad()
 def build_memory(
-    model,
+    model: Autoencoder,
     dataset: ClipDataset,
     labels: list[str],
     clips: int,

@@ -33,6 +33,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import soundfile as sf
@@ -47,8 +48,11 @@ FRAME = 512
 
 REFERENCE_NAMES = ("resample", "frame_pca")
 
+Clips: TypeAlias = np.ndarray | torch.Tensor
+"""Clips `[count, samples]` (or `[count, 1, samples]`, or one clip `[samples]`), numpy or torch."""
 
-def _as_numpy(clips) -> np.ndarray:
+
+def _as_numpy(clips: Clips) -> np.ndarray:
     if isinstance(clips, torch.Tensor):
         clips = clips.detach().cpu().numpy()
     clips = np.asarray(clips, dtype=np.float32)
@@ -78,7 +82,7 @@ class ResampleReference:
         self.latent = latent
         self.clip_samples = clip_samples
 
-    def encode(self, clips) -> np.ndarray:
+    def encode(self, clips: Clips) -> np.ndarray:
         clips = _as_numpy(clips)
         if self.latent == self.clip_samples:
             return clips.copy()
@@ -86,7 +90,7 @@ class ResampleReference:
             [_fit(soxr.resample(c, self.clip_samples, self.latent, quality="HQ"), self.latent) for c in clips]
         )
 
-    def decode(self, codes) -> np.ndarray:
+    def decode(self, codes: Clips) -> np.ndarray:
         codes = _as_numpy(codes)
         if self.latent == self.clip_samples:
             return codes.copy()
@@ -94,7 +98,7 @@ class ResampleReference:
             [_fit(soxr.resample(c, self.latent, self.clip_samples, quality="HQ"), self.clip_samples) for c in codes]
         )
 
-    def reconstruct(self, clips) -> np.ndarray:
+    def reconstruct(self, clips: Clips) -> np.ndarray:
         return self.decode(self.encode(clips))
 
 
@@ -115,6 +119,7 @@ class FramePCAReference:
         LatentLayout(latent, self.components, self.frames)  # raises ValueError when they do not hold N values
         self.mean = mean.astype(np.float32)
         self.basis = basis.astype(np.float32)  # [frame, components]
+        self.full_basis: np.ndarray | None = None  # [frame, frame], every component: set by fit(), for resized()
 
     @staticmethod
     def layout(latent: int, clip_samples: int, frame: int = FRAME) -> tuple[int, int]:
@@ -126,7 +131,7 @@ class FramePCAReference:
 
     @classmethod
     def fit(
-        cls, train_clips: Iterable | np.ndarray | torch.Tensor, latent: int, clip_samples: int, frame: int = FRAME
+        cls, train_clips: Iterable[Clips] | Clips, latent: int, clip_samples: int, frame: int = FRAME
     ) -> FramePCAReference:
         """PCA of the frames of `train_clips` (an array `[count, L]` or an iterable of such batches)."""
         components, frames = cls.layout(latent, clip_samples, frame)
@@ -157,7 +162,7 @@ class FramePCAReference:
 
     def resized(self, latent: int) -> FramePCAReference:
         """The same PCA fit at another N (components taken from the full basis; no refit)."""
-        full = getattr(self, "full_basis", None)
+        full = self.full_basis
         components, _ = self.layout(latent, self.clip_samples, self.frame)
         if full is None or components > full.shape[1]:
             raise ValueError("resized() needs a reference made by fit()")
@@ -173,13 +178,13 @@ class FramePCAReference:
         padded[:, :clip_samples] = clips
         return padded.reshape(-1, frame)
 
-    def encode(self, clips) -> np.ndarray:
+    def encode(self, clips: Clips) -> np.ndarray:
         clips = _as_numpy(clips)
         framed = self._frame(clips, self.frames, self.frame, self.clip_samples)
         coefficients = ((framed - self.mean) @ self.basis).reshape(len(clips), self.frames, self.components)
         return np.ascontiguousarray(coefficients.transpose(0, 2, 1).reshape(len(clips), -1)[:, : self.latent])
 
-    def decode(self, codes) -> np.ndarray:
+    def decode(self, codes: Clips) -> np.ndarray:
         codes = _as_numpy(codes)
         if codes.shape[1] != self.latent:
             raise ValueError(f"codes have {codes.shape[1]} values, expected {self.latent}")
@@ -189,7 +194,7 @@ class FramePCAReference:
         framed = coefficients.reshape(-1, self.components) @ self.basis.T + self.mean
         return np.ascontiguousarray(framed.reshape(len(codes), -1)[:, : self.clip_samples])
 
-    def reconstruct(self, clips) -> np.ndarray:
+    def reconstruct(self, clips: Clips) -> np.ndarray:
         return self.decode(self.encode(clips))
 
 
@@ -241,13 +246,15 @@ class OpusReference:
         audio, _ = sf.read(decoded, dtype="float32", always_2d=True)
         return _fit(audio[:, 0], self.clip_samples)
 
-    def reconstruct(self, clips) -> np.ndarray:
+    def reconstruct(self, clips: Clips) -> np.ndarray:
         clips = _as_numpy(clips)
         with tempfile.TemporaryDirectory(prefix="aea-opus-") as folder, ThreadPoolExecutor(2) as pool:
             return np.stack(list(pool.map(lambda item: self._one(item[1], Path(folder), item[0]), enumerate(clips))))
 
 
-def build_references(latent: int, clip_samples: int, train_clips) -> dict[str, ResampleReference | FramePCAReference]:
+def build_references(
+    latent: int, clip_samples: int, train_clips: Iterable[Clips] | Clips | FramePCAReference
+) -> dict[str, ResampleReference | FramePCAReference]:
     """Both references at N = `latent`, the PCA fitted on `train_clips` (or taken from a fitted
     `FramePCAReference` passed as `train_clips`, to reuse one fit at several N)."""
     if isinstance(train_clips, FramePCAReference):
@@ -279,7 +286,11 @@ def evaluate_reconstruction(
 
 
 def reference_metrics(
-    latent: int, test_clips, train_clips, sample_rate: int, names: Sequence[str] = REFERENCE_NAMES
+    latent: int,
+    test_clips: Clips,
+    train_clips: Iterable[Clips] | Clips,
+    sample_rate: int,
+    names: Sequence[str] = REFERENCE_NAMES,
 ) -> dict[str, dict[str, float]]:
     """METRICS.md figures of each reference at N = `latent` on `test_clips` (PCA fitted on `train_clips`)."""
     test = _as_numpy(test_clips)

@@ -28,12 +28,12 @@ import torch
 from ..audio import write_audio
 from ..checkpoints.checkpoint import load_checkpoint
 from ..config import Config, load_run_config
-from ..data import PreparedData, builtin_corpus, evenly_spread, prepare_dataset
+from ..data import ClipDataset, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
 from ..errors import InputError
 from ..files import write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
-from ..runs import RunFiles
+from ..runs import RunFiles, checkpoint_in
 from .references import (
     REFERENCE_NAMES,
     FramePCAReference,
@@ -247,7 +247,7 @@ def run_sweep(
         say("no Opus reference: opusenc/opusdec are not on the PATH (install Debian's opus-tools to compare with Opus)")
     scores = score_models(plan, test, with_opus)
     proposal = propose(scores.rows, rule)
-    result = {
+    result: dict[str, Any] = {
         "data": str(prepared.root),
         "clip_samples": clip_samples,
         "sample_rate": base_config.audio.sample_rate,
@@ -339,7 +339,7 @@ def score_models(plan: SweepPlan, test: EvaluationClips, with_opus: bool = False
     for latent in plan.sizes:
         files = RunFiles(plan.run_dir(latent))
         summary = json.loads(files.summary.read_text())
-        model = load_checkpoint(files.checkpoint).model
+        model = load_checkpoint(checkpoint_in(files.root)).model
 
         def reconstruct(batch: np.ndarray) -> np.ndarray:
             return reconstruct_clips(model, torch.from_numpy(batch)[:, None])[:, 0].numpy()  # noqa: B023 - used within this iteration
@@ -427,7 +427,7 @@ def _write_listening(
     return listening
 
 
-def _clip_name(dataset, index: int, sample_rate: int) -> str:
+def _clip_name(dataset: ClipDataset, index: int, sample_rate: int) -> str:
     track_index, start = dataset.index.items[index]
     return f"{dataset.index.tracks[track_index].path.name} at {start / sample_rate:g} s"
 

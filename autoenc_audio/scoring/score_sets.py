@@ -283,13 +283,12 @@ def shaped_noise(mean_magnitude: np.ndarray, templates: np.ndarray, seed: int = 
 
 def _row(scored: _Clips, real: np.ndarray | None, copied: float | None) -> SetScore:
     means = scored.features[:, :4].mean(axis=0)
-    compare = real is not None
     return SetScore(
         name=scored.name,
         kind=scored.kind,
         clips=len(scored.features),
-        c2st=c2st(scored.features, real, seed=0) if compare else None,
-        fd=frechet_distance(scored.features, real) if compare else None,
+        c2st=c2st(scored.features, real, seed=0) if real is not None else None,
+        fd=frechet_distance(scored.features, real) if real is not None else None,
         tonal=float(means[0]),
         continuity=float(means[1]),
         rhythm=float(means[2]),
@@ -361,7 +360,11 @@ def score_sets(
     if (checkpoint is None) == (data_root is None):
         raise ScoreError("score needs exactly one of a model and a data folder")
     sets = [(str(path), load_set(path, clips)) for path in paths]
-    root, data = checkpoint_data(checkpoint) if checkpoint is not None else (Path(data_root), DataConfig())
+    if checkpoint is not None:
+        root, data = checkpoint_data(checkpoint)
+    else:
+        assert data_root is not None  # exactly one of the two, checked above
+        root, data = Path(data_root), DataConfig()
     if checkpoint is not None and root is not None and not root.is_dir():
         raise ScoreError(
             f"{checkpoint}: its training data {root} is gone; score against a copy with data_root",

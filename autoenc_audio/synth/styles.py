@@ -306,13 +306,13 @@ def _render_percussion(song: _Song) -> list[_Layer]:
                 gain = gain_for[register] * accents[step] * rng.uniform(0.85, 1.0)
                 _place(bus, hit, grid.at(4 * bar + 4 * step / steps), gain, pan)
         if fills:  # a descending tom run closes each four-bar phrase
-            for index, step in enumerate(range(3 * steps // 4, steps)):
+            for index, fill_step in enumerate(range(3 * steps // 4, steps)):
                 rate = 1.0 - 0.12 * index  # crude pitch drop: resample the hit
                 hit = np.interp(np.arange(0, fill_tom.size - 1, rate), np.arange(fill_tom.size), fill_tom)
                 _place(
                     bus,
                     hit.astype(np.float32),
-                    grid.at(4 * bar + 4 * step / steps),
+                    grid.at(4 * bar + 4 * fill_step / steps),
                     0.6,
                     pan=0.5 - 0.25 * index,
                 )

@@ -16,14 +16,16 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from types import FrameType
+from typing import Any, Protocol, cast
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from .. import __version__
 from ..checkpoints.checkpoint import (
@@ -82,19 +84,19 @@ class StopAtBatchBoundary:
 
     def __init__(self) -> None:
         self.requested = False
-        self.previous = None
+        self.previous: Callable[[int, FrameType | None], Any] | int | None = None
 
     def __enter__(self) -> StopAtBatchBoundary:
         if threading.current_thread() is threading.main_thread():
             self.previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
-    def _handle(self, signum, frame) -> None:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
 
@@ -110,6 +112,12 @@ def _check_same_split(files: RunFiles, prepared: PreparedData) -> None:
         )
 
 
+def as_torch_dataset(clips: ClipDataset) -> Dataset[tuple[torch.Tensor, int]]:
+    """`clips` as torch's loaders see it: a map-style dataset of `(audio [1, clip_samples], label)` by duck typing
+    (`__len__`, `__getitem__`), so that data.py need not import torch to define it."""
+    return cast("Dataset[tuple[torch.Tensor, int]]", clips)
+
+
 def compute_losses(
     outputs: dict[str, torch.Tensor], audio: torch.Tensor, weights: dict[str, float], kl_scale: float = 1.0
 ) -> dict[str, torch.Tensor]:
@@ -119,7 +127,7 @@ def compute_losses(
     if "kl" in outputs and weights.get("kl"):
         terms["kl"] = outputs["kl"].float()
     total = sum(weights[name] * value * (kl_scale if name == "kl" else 1.0) for name, value in terms.items())
-    terms["loss"] = total
+    terms["loss"] = total  # type: ignore[assignment]  # sum() of tensors; its int start 0 only with no terms
     return terms
 
 
@@ -158,7 +166,7 @@ def evaluate_model(
     model.eval()
     totals: dict[str, float] = {}
     count = 0
-    for audio, _ in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+    for audio, _ in DataLoader(as_torch_dataset(dataset), batch_size=batch_size, shuffle=False):
         audio = audio.to(device)
         outputs = model(audio)
         values = {k: float(v) for k, v in compute_losses(outputs, audio, weights).items()}
@@ -187,7 +195,7 @@ def latent_statistics(
     """Per-dimension mean and std `[latent_size]` of training latents (up to 2048 clips, evenly spread)."""
     model.eval()
     picks = evenly_spread(len(dataset), LATENT_STATS_CLIPS, rounded=False)
-    subset = torch.utils.data.Subset(dataset, picks.tolist())
+    subset = Subset(as_torch_dataset(dataset), picks.tolist())
     total = torch.zeros(model.latent_size, dtype=torch.float64)
     squares = torch.zeros_like(total)
     count = 0
@@ -354,8 +362,8 @@ def start_run(
         _initialize(model, train_set, job.device)
         if job.is_main:
             _write_run_files(files, config, data_root, prepared)
-    sampler = DistributedSampler(
-        train_set, num_replicas=job.world_size, rank=job.rank, shuffle=True, seed=config.train.seed
+    sampler: DistributedSampler[tuple[torch.Tensor, int]] = DistributedSampler(
+        as_torch_dataset(train_set), num_replicas=job.world_size, rank=job.rank, shuffle=True, seed=config.train.seed
     )
     info = {"data": prepared.summary(), "parameters": sum(p.numel() for p in model.parameters())}
     return Run(
@@ -394,7 +402,7 @@ def _network(model: Autoencoder, config: Config, job: Distributed) -> torch.nn.M
     if job.world_size > 1:
         network = DistributedDataParallel(model, device_ids=[job.device.index] if job.device.type == "cuda" else None)
     if config.train.compile and job.device.type == "cuda":
-        network = torch.compile(network)
+        network = torch.compile(network)  # type: ignore[assignment]  # typed as a callable; a module is returned
     return network
 
 
@@ -447,7 +455,7 @@ def run_epoch(run: Run, interrupt: StopAtBatchBoundary) -> None:
     run.reporter.start_epoch(state.epoch + 1, len(batches), state.batch)
     # Its own generator keeps the loader from drawing on the global RNG, which resume restores.
     loader = DataLoader(
-        run.train_set,
+        as_torch_dataset(run.train_set),
         batch_sampler=batches[state.batch :],
         num_workers=settings.workers,
         generator=torch.Generator().manual_seed(settings.seed + state.epoch),
@@ -591,7 +599,7 @@ def finish(run: Run) -> dict[str, Any]:
     summary = _summary(run, best.model, test, len(test_set))
     if job.is_main:
         final_info = {**best.metadata.get("info", {}), "test": test, "summary": summary}
-        stats = {"labels": run.data.labels, "info": final_info, "latent_mean": mean, "latent_std": std}
+        stats: dict[str, Any] = {"labels": run.data.labels, "info": final_info, "latent_mean": mean, "latent_std": std}
         save_checkpoint(run.files.best, best.model, run.config, **stats)
         training_state = load_training_state(run.files.last)
         save_checkpoint(run.files.last, run.model, run.config, **stats, training_state=training_state)
