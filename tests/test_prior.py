@@ -361,7 +361,7 @@ def test_without_a_prior_random_falls_back_to_the_gaussian_and_says_so(run, tmp_
     continued = aea(
         "generate", "--model", bare, "--mode", "continue", "--from", tmp_path / "g.wav", "-o", tmp_path / "c.wav"
     )
-    assert continued.exit_code == 2 and "needs a prior" in continued.stderr
+    assert continued.exit_code == 2 and "needs a --prior" in continued.stderr  # the CLI names the setting's flag
 
 
 def test_a_loud_continuation_is_scaled_down_after_its_exact_opening():
