@@ -23,6 +23,7 @@ from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)
+pytestmark = pytest.mark.slow  # every test uses `setup`, which trains two models
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile
 
 from autoenc_audio.pages.generation import write_generation_page
@@ -63,6 +64,7 @@ def test_the_generation_page_shows_each_piece_with_its_spectrogram_and_facts(tmp
     assert not list(tmp_path.glob(".*.tmp")), "written atomically: no temporary left"
 
 
+@pytest.mark.slow  # starts Chromium
 def test_the_generation_page_works_in_a_real_browser(tmp_path, check_page, browser):
     records = [_piece(tmp_path, "000-random", 2.0), _piece(tmp_path, "001-random", 4.5)]
     page = write_generation_page(records, tmp_path / "index.html")

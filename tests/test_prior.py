@@ -49,12 +49,14 @@ def run(tmp_path_factory):
     }
 
 
+@pytest.mark.slow
 def test_the_prior_learns_its_loss_falls(run):
     history = load_prior(prior_path(run["dir"])).history
     assert len(history) == 8
     assert history[-1]["train_loss"] < history[0]["train_loss"] - 0.1, history
 
 
+@pytest.mark.slow
 def test_resume_is_exact(run, tmp_path):
     """3 epochs, then --resume to 8, give the same weights as 8 epochs straight."""
     copy = tmp_path / "run"
@@ -80,6 +82,7 @@ def _overfitting_prior(run, tmp_path, **changes):
     return copy, config
 
 
+@pytest.mark.slow
 def test_the_prior_keeps_its_best_validation_state_and_says_why_it_stopped(run, tmp_path):
     copy, config = _overfitting_prior(run, tmp_path, epochs=14, patience=0)
     prior = train_prior(run["checkpoint"], copy, config, run["cache"])
@@ -98,6 +101,7 @@ def test_the_prior_keeps_its_best_validation_state_and_says_why_it_stopped(run, 
         assert float(saved.model.loss(features)) == pytest.approx(min(losses), rel=1e-5)
 
 
+@pytest.mark.slow
 def test_the_prior_stops_early_when_validation_stops_improving(run, tmp_path):
     copy, config = _overfitting_prior(run, tmp_path, epochs=200, patience=3)
     prior = train_prior(run["checkpoint"], copy, config, run["cache"])
@@ -105,6 +109,7 @@ def test_the_prior_stops_early_when_validation_stops_improving(run, tmp_path):
     assert "has not improved for 3 epochs" in prior.kept["stopped"]
 
 
+@pytest.mark.slow
 def test_resume_after_an_interruption_keeps_the_same_best_state(run, tmp_path):
     copy, config = _overfitting_prior(run, tmp_path, epochs=10, patience=0)
     straight = train_prior(run["checkpoint"], copy, config, run["cache"])
@@ -118,6 +123,7 @@ def test_resume_after_an_interruption_keeps_the_same_best_state(run, tmp_path):
         assert torch.equal(value, resumed.model.state_dict()[key]), key
 
 
+@pytest.mark.slow
 def test_resume_takes_a_new_patience_and_the_cli_keeps_the_old_one_unless_told(run, tmp_path):
     copy, config = _overfitting_prior(run, tmp_path, epochs=2, patience=7)
     train_prior(run["checkpoint"], copy, config, run["cache"])
@@ -132,11 +138,13 @@ def test_resume_takes_a_new_patience_and_the_cli_keeps_the_old_one_unless_told(r
     assert load_prior(prior_path(copy)).config.patience == 2
 
 
+@pytest.mark.slow
 def test_a_second_prior_needs_overwrite_or_resume(run):
     with pytest.raises(PriorError, match="already there"):
         train_prior(run["checkpoint"], run["dir"], run["config"], run["cache"])
 
 
+@pytest.mark.slow
 def test_the_walk_plays_memory_frames_and_never_stays_in_one_track(run):
     prior = load_prior(prior_path(run["dir"]))
     result = walk(prior, WalkRequest(frames=300, seed=3))
@@ -150,6 +158,7 @@ def test_the_walk_plays_memory_frames_and_never_stays_in_one_track(run):
     assert sum(real) > 0.5 * len(real), "the walk should play memory frames (all but the crossfades)"
 
 
+@pytest.mark.slow
 def test_the_walk_survives_a_jump_at_every_frame_and_a_damaged_prior_is_one_error(run, tmp_path):
     from safetensors.torch import save_file
 
@@ -163,6 +172,7 @@ def test_the_walk_survives_a_jump_at_every_frame_and_a_damaged_prior_is_one_erro
         load_prior(damaged)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["prior", "gaussian"])
 def test_seconds_give_exact_lengths_and_a_seed_gives_the_same_audio(run, method):
     request = GenerateRequest("random", method, seconds=3.3, n=2, seed=5)
@@ -175,6 +185,7 @@ def test_seconds_give_exact_lengths_and_a_seed_gives_the_same_audio(run, method)
     assert not np.array_equal(other.samples, first[0].samples)
 
 
+@pytest.mark.slow
 def test_a_continuation_starts_with_the_reconstruction_of_the_opening(run, tmp_path):
     song = tmp_path / "song.wav"
     t = np.arange(3 * 8000) / 8000
@@ -193,6 +204,7 @@ def test_a_continuation_starts_with_the_reconstruction_of_the_opening(run, tmp_p
     assert np.abs(piece.samples[checkpoint.model.clip_samples :]).max() > 1e-3, "nothing after the opening"
 
 
+@pytest.mark.slow
 def test_a_shorter_opening_is_continued_and_a_longer_one_refused(run, tmp_path):
     song = tmp_path / "song.wav"
     soundfile.write(song, (0.3 * np.sin(2 * np.pi * 220 * np.arange(2 * 8000) / 8000)).astype("float32"), 8000)
@@ -204,6 +216,7 @@ def test_a_shorter_opening_is_continued_and_a_longer_one_refused(run, tmp_path):
         generate_pieces(run["checkpoint"], dataclasses.replace(request, prime_seconds=2.0))
 
 
+@pytest.mark.slow
 def test_style_pieces_play_only_the_label_or_the_nearest_clips(run):
     prior = load_prior(prior_path(run["dir"]))
     label = prior.memory.label_names[0]
@@ -213,6 +226,7 @@ def test_style_pieces_play_only_the_label_or_the_nearest_clips(run):
         generate_pieces(run["checkpoint"], GenerateRequest("average", seconds=2.0, seed=1, label="nope"))
 
 
+@pytest.mark.slow
 def test_each_source_of_an_average_brings_its_own_nearest_clips(run):
     prior = load_prior(prior_path(run["dir"]))
     memory = prior.memory
@@ -227,6 +241,7 @@ def test_each_source_of_an_average_brings_its_own_nearest_clips(run):
     assert torch.equal(style_mask(prior, memory.frames[[first, other]]), alone[0] | alone[1])
 
 
+@pytest.mark.slow
 def test_a_random_piece_keeps_to_one_label_drawn_by_its_share(run):
     prior = load_prior(prior_path(run["dir"]))
     memory = prior.memory
@@ -247,6 +262,7 @@ def test_a_random_piece_keeps_to_one_label_drawn_by_its_share(run):
     assert draw_style(prior, 7) == (None, {"style": "whole memory"})
 
 
+@pytest.mark.slow
 def test_a_label_of_too_few_tracks_plays_the_whole_memory(run):
     prior = load_prior(prior_path(run["dir"]))
     memory = prior.memory
@@ -261,6 +277,7 @@ def aea(*args):
     return CliRunner().invoke(cli, [str(a) for a in args], env={"AEA_MODEL": ""})
 
 
+@pytest.mark.slow
 def test_cli_generates_with_a_sidecar_and_info_shows_the_prior(run, tmp_path):
     result = aea(
         "generate",
@@ -287,6 +304,7 @@ def test_cli_generates_with_a_sidecar_and_info_shows_the_prior(run, tmp_path):
     assert f"keeps epoch {kept['epoch']}" in info.stdout
 
 
+@pytest.mark.slow
 def test_cli_train_prior_says_which_epoch_it_kept_and_why_it_stopped(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run["dir"], copy)
@@ -311,6 +329,7 @@ def test_cli_train_prior_says_which_epoch_it_kept_and_why_it_stopped(run, tmp_pa
     assert f"kept epoch {record['kept_epoch']} of {record['epochs']}" in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_errors_are_one_line_with_exit_2(run, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(run["dir"], other)
@@ -351,6 +370,7 @@ def test_cli_errors_are_one_line_with_exit_2(run, tmp_path):
         assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
 
 
+@pytest.mark.slow
 def test_without_a_prior_random_falls_back_to_the_gaussian_and_says_so(run, tmp_path):
     bare = tmp_path / "bare"
     bare.mkdir()
@@ -381,6 +401,7 @@ def test_a_loud_continuation_is_scaled_down_after_its_exact_opening():
     assert np.isclose(np.abs(whole).max(), PEAK) and np.allclose(whole, audio * whole_gain)
 
 
+@pytest.mark.slow
 def test_generate_html_writes_a_page_of_its_pieces(run, tmp_path, check_page):
     out = tmp_path / "gen"
     result = aea(
@@ -411,6 +432,7 @@ def test_generate_html_writes_a_page_of_its_pieces(run, tmp_path, check_page):
     assert refused.exit_code == 2 and "--html" in refused.stderr
 
 
+@pytest.mark.slow
 def test_report_of_a_run_with_a_prior_adds_new_pieces_and_says_why_it_has_no_score(run, tmp_path, check_page):
     result = aea("report", run["dir"], "-o", tmp_path / "report", "--audio-format", "wav", "--cache-dir", run["cache"])
     assert result.exit_code == 0, result.output

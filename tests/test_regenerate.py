@@ -59,6 +59,7 @@ def run(tmp_path_factory, write_songs, make_checkpoint):
     return {"root": root, "songs": songs, "checkpoint": checkpoint, "cache": root / "cache"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "request_",
     [
@@ -82,6 +83,7 @@ def test_a_piece_is_made_again_from_its_sidecar_alone(run, tmp_path, request_):
     assert Path(rewritten[0]["path"]).read_bytes() == Path(record["path"]).read_bytes()
 
 
+@pytest.mark.slow
 def test_the_sidecar_records_the_version_the_request_and_every_prior_setting(run, tmp_path):
     request = GenerateRequest("random", seconds=2.0, seed=4)
     records = write_pieces(
@@ -98,6 +100,7 @@ def test_the_sidecar_records_the_version_the_request_and_every_prior_setting(run
     assert unseeded.metadata["request"]["seed"] == unseeded.metadata["seed"], "a fresh seed is recorded as the one used"
 
 
+@pytest.mark.slow
 def test_the_sidecar_settings_rule_over_the_prior_files_own(run, tmp_path):
     """A prior file read by a later aea whose defaults moved still regenerates what the sidecar recorded."""
     pieces = generate_pieces(run["checkpoint"], GenerateRequest("random", seconds=2.0, seed=8)).pieces
@@ -109,6 +112,7 @@ def test_the_sidecar_settings_rule_over_the_prior_files_own(run, tmp_path):
     assert np.array_equal(regenerate(record["sidecar"], run["checkpoint"], prior).samples, pieces[0].samples)
 
 
+@pytest.mark.slow
 def test_a_sidecar_of_another_model_or_without_a_request_is_one_clear_error(run, tmp_path):
     pieces = generate_pieces(run["checkpoint"], GenerateRequest("random", "gaussian", seconds=1.0, seed=1)).pieces
     record = write_pieces(run["checkpoint"], pieces, str(tmp_path / "g.wav"), "random")[0]
@@ -121,6 +125,7 @@ def test_a_sidecar_of_another_model_or_without_a_request_is_one_clear_error(run,
         regenerate(tmp_path / "old.json", run["checkpoint"])
 
 
+@pytest.mark.slow
 def test_a_prior_stored_without_the_newer_settings_loads_with_the_values_it_was_made_with(run, tmp_path):
     stored = prior_path(run["checkpoint"].path.parent)
     with safe_open(str(stored), framework="pt") as handle:
@@ -152,6 +157,7 @@ def test_a_run_config_written_before_the_newer_settings_still_loads(tmp_path):
     assert load_run_config(tmp_path / "config.toml").prior == PriorConfig()
 
 
+@pytest.mark.slow
 def test_cli_warns_once_when_the_checkpoint_has_no_latent_statistics(run, tmp_path):
     assert run["checkpoint"].latent_mean is None  # an untrained model: no statistics were fitted
     result = CliRunner().invoke(

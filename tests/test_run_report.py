@@ -12,6 +12,7 @@ from autoenc_audio.config import load_config
 from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # every test uses `two_runs`, which trains two models
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,6 @@ def two_runs(tmp_path_factory):
     return root
 
 
-@pytest.mark.slow
 def test_report_writes_one_page_for_several_runs_that_works_in_a_browser(two_runs, tmp_path, check_page):
     out = tmp_path / "report"
     result = CliRunner().invoke(

@@ -227,6 +227,7 @@ def test_checkpoint_data_reads_the_header_without_torch(tmp_path):
         checkpoint_data(tmp_path / "junk.safetensors")
 
 
+@pytest.mark.slow
 def test_scoring_never_imports_torch():
     code = textwrap.dedent("""
         import sys
@@ -275,6 +276,7 @@ def _run(*args: object):
     return CliRunner().invoke(cli, [str(a) for a in args], prog_name="aea")
 
 
+@pytest.mark.slow
 def test_score_puts_shaped_noise_far_and_new_real_music_near(music):
     result = _run(
         "score", music / "new", "--data", music / "data", "--clips", 16, "--json", "--cache-dir", music / "cache"
@@ -300,6 +302,7 @@ def test_score_puts_shaped_noise_far_and_new_real_music_near(music):
     assert floor["copied"] >= 0.9 and new["copied"] <= 0.1 and noise["copied"] is None
 
 
+@pytest.mark.slow
 def test_score_with_a_model_uses_its_data_and_split(music, tmp_path):
     import torch
 
@@ -321,6 +324,7 @@ def test_score_with_a_model_uses_its_data_and_split(music, tmp_path):
     assert "real floor\tcontrol\t8\t" in result.output and "shaped noise" in result.output
 
 
+@pytest.mark.slow
 def test_too_few_clips_and_bad_paths_are_one_line_errors(music, tmp_path):
     short = tmp_path / "short.wav"
     soundfile.write(short, np.zeros(RATE * 12), RATE)
