@@ -44,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_startup.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
