@@ -129,7 +129,7 @@ class TrainConfig:
     seed: int = 0
     grad_clip: float = 1.0
     loss_weights: dict[str, float] = field(
-        default_factory=lambda: {"l1": 20.0, "mrstft": 1.0, "mel": 2.0, "short_stft": 1.0, "rmse": 0.0, "kl": 1e-4}
+        default_factory=lambda: {"l1": 20.0, "mrstft": 1.0, "mel": 2.0, "short_stft": 0.0, "rmse": 0.0, "kl": 1e-4}
     )
     kl_warmup_epochs: int = 5
     scheduler: str = "cosine"  # cosine | constant
@@ -375,19 +375,15 @@ def resolve_config_path(value: str | Path | None) -> Path | None:
 def with_legacy_defaults(stored: dict[str, Any]) -> dict[str, Any]:
     """A stored config names what it was made with, also where a default changed since it was written.
 
-    Written before `model.decoder` existed: the decoder was "gated". Written before the `short_stft` loss existed:
-    its weight was 0. Defaults may change for new runs; an old checkpoint or run folder must still build the
-    model it holds and resume with the losses it trained with.
+    Written before `model.decoder` existed: the decoder was "gated". Defaults may change for new runs; an old
+    checkpoint or run folder must still build the model it holds.
     """
     if not isinstance(stored, dict):
         return stored
-    model, train = stored.get("model"), stored.get("train")
+    model = stored.get("model")
     if isinstance(model, dict) and "decoder" not in model:
         legacy = {"decoder": "gated", "envelope": 0.0, "envelope_start": 0.25}  # what those runs were built with
         stored = {**stored, "model": {**legacy, **model}}
-    weights = train.get("loss_weights") if isinstance(train, dict) else None
-    if isinstance(train, dict) and isinstance(weights, dict) and "short_stft" not in weights:
-        stored = {**stored, "train": {**train, "loss_weights": {**weights, "short_stft": 0.0}}}
     return stored
 
 

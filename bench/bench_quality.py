@@ -62,12 +62,10 @@ PRESETS = {
         "model": {"decoder": "gated", "envelope": 0.0},
         "train": {"loss_weights": {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "short_stft": 0.0, "rmse": 0.0, "kl": 1e-4}},
     },
-    "gain-mel": {
-        "train": {"loss_weights": {"l1": 20.0, "mrstft": 1.0, "mel": 2.0, "short_stft": 0.0, "rmse": 0.0, "kl": 1e-4}}
-    },
+    "short": {"train": {"loss_weights": {"short_stft": 1.0}}},
 }
 """Named recipes besides the presets in configs/: the default recipe with these overrides. "gated" is the default
-before 2026-12-05, "gain-mel" the default of session 11 (no short-window STFT term)."""
+before 2026-12-05; "short" adds the short-window STFT term (NOTES, session 12)."""
 SCORE_CLIPS = 32
 
 
@@ -313,7 +311,7 @@ def main() -> None:
         action="append",
         default=[],
         metavar="PRESET=SEEDS",
-        help="training seeds of one preset, e.g. gain-mel=0,1,2 (repeatable)",
+        help="training seeds of one preset, e.g. short=0,1,2 (repeatable)",
     )
     parser.add_argument("--datasets", default="real,corpus")
     parser.add_argument("--no-seed", dest="with_seed", action="store_false", help="leave out the seed arch's row")

@@ -120,16 +120,13 @@ def test_a_run_saved_before_model_decoder_existed_reads_back_as_it_was_built(tmp
     assert load_config(path).model == Config.from_dict(old).model  # settings for a new run are not rewritten
 
 
-def test_a_run_saved_before_the_short_stft_loss_resumes_without_it(tmp_path):
-    """New runs weigh the short-window STFT term; a run written before it existed trained, and resumes, without."""
+def test_the_short_stft_term_is_off_by_default_and_a_run_that_used_it_resumes_with_it(tmp_path):
+    """Off in the default recipe (it smooths the frames); a run trained with it records it and resumes with it."""
     from autoenc_audio.config import load_run_config
 
-    assert Config().train.loss_weights["short_stft"] == 1.0
-    old = Config().to_dict()
-    del old["train"]["loss_weights"]["short_stft"]
+    assert Config().train.loss_weights["short_stft"] == 0.0
+    assert load_config("default").train.loss_weights["short_stft"] == 0.0
     path = tmp_path / "config.toml"
-    path.write_text(dump_toml(old))
-    assert load_run_config(path).train.loss_weights["short_stft"] == 0.0
-    assert load_config(path).train.loss_weights["short_stft"] == 1.0  # as settings for a new run: today's default
-    for preset in ("seed", "seed-55112", "spectral"):  # presets that name their own recipe keep it
-        assert load_config(preset).train.loss_weights["short_stft"] == 0.0
+    path.write_text(dump_toml(Config().override(train={"loss_weights": {"short_stft": 1.0}}).to_dict()))
+    weights = load_run_config(path).train.loss_weights
+    assert weights["short_stft"] == 1.0 and weights["mel"] == 2.0

@@ -27,13 +27,15 @@ from autoenc_audio.models import build_model  # noqa: E402
 from autoenc_audio.training import loop as train_module  # noqa: E402
 from autoenc_audio.training import losses  # noqa: E402
 
-NO_MEL = {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "rmse": 0.0, "kl": 1e-4}
+NO_MEL = {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "short_stft": 0.0, "rmse": 0.0, "kl": 1e-4}
 WITH_MEL = {**NO_MEL, "mel": 2.0}
+WITH_SHORT = {**WITH_MEL, "short_stft": 1.0}
 VARIANTS = {
     "gated, no mel": ("gated", NO_MEL, True),
     "gain, no mel": ("gain", NO_MEL, True),
     "gain, mel, separate": ("gain", WITH_MEL, False),
-    "gain, mel, shared": ("gain", WITH_MEL, True),
+    "gain, mel, shared (the default)": ("gain", WITH_MEL, True),
+    "gain, mel, short_stft": ("gain", WITH_SHORT, True),
 }
 
 
