@@ -418,11 +418,14 @@ def builtin_corpus(cache_dir: PathLike, data: DataConfig, seed: int = 0, progres
     return folder
 
 
-def evenly_spread(total: int, count: int, rounded: bool = True) -> np.ndarray:
+def evenly_spread(total: int, count: int, rounded: bool = True, include_last: bool = True) -> np.ndarray:
     """`min(count, total)` distinct indices `[picks]` from 0 to `total - 1`, both ends included, evenly spaced.
 
     `rounded=False` truncates instead of rounding: the clips the training start and latent statistics were
-    always taken from, so that trained weights stay reproducible.
+    always taken from, so that trained weights stay reproducible. `include_last=False` steps by `total / count`
+    from 0 (the last item is left out): the clips a prior's memory was always built from.
     """
+    if not include_last:
+        return np.array([int(i * total / count) for i in range(count)] if count < total else range(total), dtype=int)
     positions = np.linspace(0, total - 1, min(total, count))
     return (positions.round() if rounded else positions).astype(int)

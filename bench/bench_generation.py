@@ -108,12 +108,17 @@ def three_songs(songs: dict[str, list[str]], labels: list[str], index: int) -> t
 
 def reconstructed_training_clips(checkpoint, root: Path) -> list:
     """32 training clips, evenly spread, encoded and decoded: real music as the model renders it."""
+    from autoenc_audio.data import evenly_spread
     from autoenc_audio.generation.piece import Piece
     from autoenc_audio.latents.batches import reconstruct_clips
-    from autoenc_audio.prior.memory import evenly_spaced
 
     train_split = prepare_dataset(root, checkpoint.config.audio, checkpoint.config.data, CACHE).splits["train"]
-    clips = torch.stack([torch.from_numpy(train_split.clip(i)) for i in evenly_spaced(CLIPS, len(train_split))])
+    clips = torch.stack(
+        [
+            torch.from_numpy(train_split.clip(i))
+            for i in evenly_spread(len(train_split), CLIPS, include_last=False).tolist()
+        ]
+    )
     decoded = reconstruct_clips(checkpoint.model, clips.unsqueeze(1))[:, 0].numpy()
     return [Piece(clip, {}) for clip in decoded]
 

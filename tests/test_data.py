@@ -179,3 +179,11 @@ def test_short_track_gives_one_padded_clip(tmp_path, make_audio):
     padded = [c for c in clips if float(c[0, 3200:].abs().max()) == 0.0]
     assert len(padded) == 1
     assert prepared.labels == [] and train[0][1] == -1
+
+
+def test_evenly_spread_picks_with_and_without_the_last_item():
+    from autoenc_audio.data import evenly_spread
+
+    assert evenly_spread(10, 4).tolist() == [0, 3, 6, 9]  # both ends
+    assert evenly_spread(10, 4, include_last=False).tolist() == [0, 2, 5, 7]  # steps of total / count from 0
+    assert evenly_spread(3, 5).tolist() == evenly_spread(3, 5, include_last=False).tolist() == [0, 1, 2]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..data import ClipDataset
+from ..data import ClipDataset, evenly_spread
 from ..models.base import Autoencoder
 
 EDGE_FRAMES = 2
@@ -44,18 +44,6 @@ class FrameMemory:
         return int(self.frames.shape[0])
 
 
-def evenly_spaced(count: int, total: int) -> list[int]:
-    """`min(count, total)` indices spread evenly over `range(total)` (all of them when count >= total).
-
-    Not `data.evenly_spread`: these start at 0 and step by `total / count` (so the last item is left out), and
-    no arguments of that function give the same picks for every count and total (its steps are rounded in
-    floating point), so a prior's memory keeps the clips it always had.
-    """
-    if count >= total:
-        return list(range(total))
-    return [int(i * total / count) for i in range(count)]
-
-
 @torch.no_grad()
 def build_memory(
     model: Autoencoder,
@@ -67,7 +55,7 @@ def build_memory(
     progress: Progress | None = None,
 ) -> FrameMemory:
     """Encode up to `clips` training clips, evenly spread over the split, into a `FrameMemory`."""
-    picks = evenly_spaced(clips, len(dataset))
+    picks = [int(i) for i in evenly_spread(len(dataset), clips, include_last=False)]
     maps = []
     for start in range(0, len(picks), batch_size):
         chosen = picks[start : start + batch_size]
