@@ -408,7 +408,7 @@ def builtin_corpus(cache_dir: PathLike, data: DataConfig, seed: int = 0, progres
     A marker file written last says the folder is complete, so an interrupted
     build is redone rather than used half-made.
     """
-    from .synth import write_corpus
+    from .synth.corpus import write_corpus
 
     folder = Path(cache_dir) / f"corpus-s{seed}-n{data.corpus_tracks}-t{data.corpus_seconds:g}"
     marker = folder / ".complete"

@@ -41,7 +41,7 @@ from collections.abc import Callable
 import torch
 
 from . import spectra
-from .metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value  # noqa: F401 - re-exported
+from .metric_info import METRIC_NAMES
 from .spectra import DEFAULT_SAMPLE_RATE, MEL_BANDS, MEL_FFT, MEL_HOP
 
 FFT_SIZES: tuple[int, ...] = (512, 1024, 2048)

@@ -24,7 +24,8 @@ from .latents.plotting import plot_reconstruction
 from .latents.reconstruct import reconstruct_inputs
 from .pages.run import HeldOutClip, RunSection, write_run_page
 from .plots import plot_history
-from .prior.store import Prior, PriorError, prior_path
+from .prior.header import PriorError, prior_path
+from .prior.store import Prior
 from .runs import RunFiles, checkpoint_in, data_root_of_run, iterate_history
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")

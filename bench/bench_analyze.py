@@ -29,7 +29,7 @@ from real_music import real_music_folder
 from autoenc_audio.analysis.analyse import run_analysis
 from autoenc_audio.config import load_config
 from autoenc_audio.data import builtin_corpus
-from autoenc_audio.metrics import format_value
+from autoenc_audio.metric_info import format_value
 from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]

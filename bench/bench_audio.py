@@ -18,7 +18,7 @@ import torch
 from autoenc_audio.audio import audio_writer, load_clip, load_track, write_audio
 from autoenc_audio.config import AudioConfig, DataConfig
 from autoenc_audio.data import prepare_dataset
-from autoenc_audio.synth import render_track
+from autoenc_audio.synth.corpus import render_track
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -40,7 +40,8 @@ from autoenc_audio.checkpoints.checkpoint import load_checkpoint
 from autoenc_audio.config import load_config
 from autoenc_audio.data import prepare_dataset
 from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
-from autoenc_audio.prior.store import load_prior, prior_path
+from autoenc_audio.prior.header import prior_path
+from autoenc_audio.prior.store import load_prior
 from autoenc_audio.prior.train import train_prior
 from autoenc_audio.scoring.score_sets import score_sets
 from autoenc_audio.training.loop import train

@@ -83,7 +83,8 @@ def long_track(folder: Path, minutes: int) -> Path:
     """`minutes` of synthetic music (six styles in turn), 44.1 kHz stereo WAV."""
     import soundfile
 
-    from autoenc_audio.synth import STYLES, render_track
+    from autoenc_audio.synth.corpus import render_track
+    from autoenc_audio.synth.styles import STYLES
 
     path = folder / f"track-{minutes}min.wav"
     pieces = [render_track(STYLES[i % len(STYLES)], i, 60.0) for i in range(min(minutes, 6))]

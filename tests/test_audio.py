@@ -185,7 +185,8 @@ def test_streamed_writes_to_stdout_give_one_wav_of_every_piece(capsysbinary):
 
 
 def test_samples_beyond_full_scale_are_clipped_with_a_warning_naming_the_file(tmp_path):
-    from autoenc_audio.audio import ClippingWarning, audio_writer
+    from autoenc_audio.audio import audio_writer
+    from autoenc_audio.errors import ClippingWarning
 
     loud = np.array([0.5, 1.5, -2.0, 0.25], dtype=np.float32)
     with pytest.warns(
@@ -202,7 +203,7 @@ def test_samples_beyond_full_scale_are_clipped_with_a_warning_naming_the_file(tm
 
 
 def test_clipping_is_announced_only_for_a_file_actually_written(tmp_path, capsysbinary, recwarn):
-    from autoenc_audio.audio import ClippingWarning
+    from autoenc_audio.errors import ClippingWarning
 
     loud = np.array([1.5, 0.0], dtype=np.float32)
     with pytest.raises(AudioError, match="cannot write .m4a"):

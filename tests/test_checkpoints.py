@@ -14,19 +14,15 @@ from safetensors.torch import save_file
 
 from autoenc_audio import __version__
 from autoenc_audio.checkpoints.checkpoint import (
-    FORMAT_NAME,
     Checkpoint,
-    CheckpointError,
     load_checkpoint,
     load_training_state,
-    pending_state_path,
-    read_metadata,
     rng_state,
     save_checkpoint,
     set_rng_state,
-    state_path,
     weights_fingerprint,
 )
+from autoenc_audio.checkpoints.header import FORMAT_NAME, CheckpointError, pending_state_path, read_metadata, state_path
 from autoenc_audio.config import AudioConfig, Config, ModelConfig, TrainConfig
 from autoenc_audio.models import build_model
 

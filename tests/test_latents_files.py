@@ -8,17 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc_audio.latents.files import (
-    FORMATS,
-    LatentFile,
-    LatentFileError,
-    format_for,
-    from_bytes,
-    load_latents,
-    make_metadata,
-    save_latents,
-    sniff_format,
-)
+from autoenc_audio.latents.files import LatentFile, from_bytes, load_latents, make_metadata, save_latents
+from autoenc_audio.latents.formats import FORMATS, LatentFileError, format_for, sniff_format
 
 
 def sample(kind="matrix"):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from autoenc_audio import metrics
+from autoenc_audio.metric_info import format_value
 
 SR = 22050
 
@@ -131,7 +132,7 @@ def test_shape_mismatch_is_an_error() -> None:
 
 def test_report_numbers_are_formatted_one_way() -> None:
     """Tables and reports show missing or non-finite values as a dash, large counts grouped."""
-    assert [metrics.format_value(v) for v in (None, float("nan"), float("inf"), 0.4567, 657237, 1234.5)] == [
+    assert [format_value(v) for v in (None, float("nan"), float("inf"), 0.4567, 657237, 1234.5)] == [
         "–",
         "–",
         "–",
@@ -139,10 +140,10 @@ def test_report_numbers_are_formatted_one_way() -> None:
         "657,237",
         "1,234.50",
     ]
-    assert metrics.format_value(12.34, 0) == "12" and metrics.format_value("n/a") == "n/a"
+    assert format_value(12.34, 0) == "12" and format_value("n/a") == "n/a"
     import numpy as np
 
-    assert [metrics.format_value(v) for v in (np.float32(0.456), np.float64("nan"), np.int64(18376))] == [
+    assert [format_value(v) for v in (np.float32(0.456), np.float64("nan"), np.int64(18376))] == [
         "0.46",
         "–",
         "18,376",

@@ -21,8 +21,9 @@ from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
 from autoenc_audio.generation.walk import WalkRequest, walk
 from autoenc_audio.latents.batches import reconstruct_clips
 from autoenc_audio.latents.failures import LatentError
+from autoenc_audio.prior.header import PriorError, prior_path
 from autoenc_audio.prior.memory import EDGE_FRAMES
-from autoenc_audio.prior.store import PriorError, load_prior, prior_path
+from autoenc_audio.prior.store import load_prior
 from autoenc_audio.prior.train import train_prior
 from autoenc_audio.training.loop import train
 

@@ -21,7 +21,8 @@ from autoenc_audio.generation.errors import RequestError
 from autoenc_audio.generation.regenerate import regenerate
 from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
 from autoenc_audio.generation.writing import write_pieces
-from autoenc_audio.prior.store import load_prior, prior_path
+from autoenc_audio.prior.header import prior_path
+from autoenc_audio.prior.store import load_prior
 from autoenc_audio.prior.train import train_prior
 from autoenc_audio.tomlwrite import dump_toml
 

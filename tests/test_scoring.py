@@ -19,7 +19,7 @@ from autoenc_audio.scoring import features as F
 from autoenc_audio.scoring import statistics as score_stats
 from autoenc_audio.scoring.score_sets import ScoreError, checkpoint_data, load_set, shaped_noise
 from autoenc_audio.spectra import hann_window
-from autoenc_audio.synth import render_track
+from autoenc_audio.synth.corpus import render_track
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = F.SAMPLE_RATE
@@ -233,7 +233,7 @@ def test_scoring_never_imports_torch():
         import sys
         import numpy as np
         from autoenc_audio.scoring.score_sets import RealData, score_against
-        from autoenc_audio.synth import render_track
+        from autoenc_audio.synth.corpus import render_track
         tracks = [render_track(s, n, 10.0, 22050).mean(axis=1) for n in range(4) for s in ("arpeggio", "groove")]
         real = RealData(root="synthetic", held_out=tracks[:4], training=tracks[4:], hop=110250)
         sets = [("copy", np.stack([tracks[4][:110250], tracks[5][:110250]] * 4))]

@@ -10,8 +10,8 @@ import torch
 
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint, load_training_state
 from autoenc_audio.config import load_config
+from autoenc_audio.runs import RunError
 from autoenc_audio.training.loop import (
-    RunError,
     SilentReporter,
     TrainingInterrupted,
     compute_losses,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..metrics import format_value
+from ..metric_info import format_value
 from .dataset import VIEW_TITLES, VIEWS
 from .stats import CLUSTER_DIMS, NEAR_CONSTANT, PROBE_DIMS
 

@@ -63,7 +63,6 @@ from .header import (
     CheckpointError,
     pending_state_path,
     read_header,
-    read_metadata,
     state_path,
 )
 from .safe_load import UnsafeFileError, load_plain
@@ -444,16 +443,10 @@ def set_rng_state(state: Mapping[str, Tensor]) -> None:
 
 __all__ = [
     "Checkpoint",
-    "CheckpointError",
-    "FORMAT_NAME",
-    "FORMAT_VERSION",
     "load_checkpoint",
     "load_training_state",
-    "read_metadata",
     "rng_state",
     "save_checkpoint",
     "set_rng_state",
-    "pending_state_path",
-    "state_path",
     "weights_fingerprint",
 ]

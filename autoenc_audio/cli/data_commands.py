@@ -29,7 +29,7 @@ def synth(out: Path, tracks: int, seconds: float, seed: int, as_json: bool) -> N
     Example:
       aea synth corpus/ --tracks 50 --seconds 30 && aea data scan corpus/
     """
-    from ..synth import write_corpus
+    from ..synth.corpus import write_corpus
 
     with progress_bar("writing corpus") as bar:
         paths = write_corpus(out, tracks=tracks, seconds=seconds, seed=seed, progress=bar)

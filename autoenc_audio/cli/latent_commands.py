@@ -202,7 +202,8 @@ def encode(
       aea encode --whole --model runs/demo long.flac -o - | aea decode --model runs/demo - -o again.wav
     """
     from ..latents.encode import encode_inputs
-    from ..latents.files import format_for, save_latents
+    from ..latents.files import save_latents
+    from ..latents.formats import format_for
     from ..latents.inputs import expand_inputs, single_input
 
     _no_json_with_stdout(as_json, out)

@@ -31,7 +31,8 @@ from ..latents.batches import decode_latents
 from ..latents.failures import Progress
 from ..latents.model import model_device
 from ..latents.overlap import join_clips
-from ..prior.store import Prior, load_prior, prior_path
+from ..prior.header import prior_path
+from ..prior.store import Prior, load_prior
 from . import latent_methods as gen
 from .assembly import window_hop, windows_needed
 from .errors import RequestError

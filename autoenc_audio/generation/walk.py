@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from ..prior.header import PriorError
 from ..prior.memory import EDGE_FRAMES
-from ..prior.store import Prior, PriorError
+from ..prior.store import Prior
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 import torch
 
 from ..metrics import evaluate
-from ..models import Autoencoder
+from ..models.base import Autoencoder
 from .failures import LatentSizeError
 
 

@@ -10,7 +10,7 @@ import torch
 
 from ..audio import Clip, CropMode, TrackClips, load_clip
 from ..checkpoints.checkpoint import Checkpoint
-from ..models import Autoencoder
+from ..models.base import Autoencoder
 from .batches import encode_clips
 from .failures import INPUT_FAILURES, NoUsableInput, OnError, Progress, renamed_error, report_failure
 from .files import LatentFile, make_metadata

@@ -54,7 +54,6 @@ from .formats import (
     FORMAT_VERSION,
     FORMATS,
     LATENT_EXTENSIONS,
-    STDOUT_FORMAT,  # noqa: F401 - re-exported
     LatentFileError,
     format_for,
     sniff_format,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..config import AudioConfig, ConfigError, ModelConfig
-from .base import Autoencoder, LatentLayout, layout_for
+from .base import Autoencoder
 
 
 def build_model(model: ModelConfig, audio: AudioConfig) -> Autoencoder:
@@ -20,6 +20,3 @@ def build_model(model: ModelConfig, audio: AudioConfig) -> Autoencoder:
     from .frame import build_frame
 
     return build_frame(model, audio.clip_samples)
-
-
-__all__ = ["Autoencoder", "LatentLayout", "build_model", "layout_for"]

@@ -27,7 +27,7 @@ from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from ..config import ConfigError, PriorConfig
 from ..errors import first_line
 from ..files import atomic_path
-from .header import FORMAT_NAME, FORMAT_VERSION, STATE_FILE, PriorError, prior_path, read_prior_metadata  # noqa: F401 - re-exported
+from .header import FORMAT_NAME, FORMAT_VERSION, STATE_FILE, PriorError, read_prior_metadata
 from .memory import FeatureMap, FrameMemory
 from .model import FeaturePrior
 

@@ -27,9 +27,10 @@ from ..config import PriorConfig
 from ..data import prepare_dataset
 from ..devices import resolve_device
 from ..training.loop import StopAtBatchBoundary, TrainingInterrupted
+from .header import PriorError, prior_path
 from .memory import EDGE_FRAMES, FeatureMap, FrameMemory, build_memory, fit_features
 from .model import FeaturePrior
-from .store import Prior, PriorError, autoencoder_fields, load_prior, load_prior_state, prior_path, save_prior
+from .store import Prior, autoencoder_fields, load_prior, load_prior_state, save_prior
 
 
 class PriorInterrupted(TrainingInterrupted):

@@ -22,9 +22,3 @@ bus. Karplus-Strong strings, the only recursive voice, are computed one
 string period per numpy operation and cached per pitch, as are drum hits,
 so a 30 s track takes a fraction of a second on one core.
 """
-
-from .corpus import SYNTH_SAMPLE_RATE, render_track, write_corpus
-from .mixing import PEAK_DBFS
-from .styles import STYLES
-
-__all__ = ["PEAK_DBFS", "STYLES", "SYNTH_SAMPLE_RATE", "render_track", "write_corpus"]

@@ -40,8 +40,9 @@ from ..data import ClipDataset, DatasetError, PreparedData, builtin_corpus, even
 from ..errors import SavedInterrupt
 from ..files import write_text_atomic
 from ..metrics import evaluate
-from ..models import Autoencoder, build_model
-from ..runs import RunError, RunFiles, config_for_resume, data_root_of_run, iterate_history  # noqa: F401 - re-exported for demo.py and the CLI
+from ..models import build_model
+from ..models.base import Autoencoder
+from ..runs import RunError, RunFiles, iterate_history
 from ..tomlwrite import dump_toml
 from .distributed import Distributed, setup_distributed, shared_clock
 from .losses import LOSSES, loss_terms

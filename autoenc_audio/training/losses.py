@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import metrics
 from ..metrics import (
-    DEFAULT_SAMPLE_RATE,
     FFT_SIZES,
     MAG_EPS,
-    MEL_FFT,
-    MEL_HOP,
     as_batch,
     mel_distance,
     mel_of_power,
@@ -25,6 +21,7 @@ from ..metrics import (
     spectral_convergence,
     stft,
 )
+from ..spectra import DEFAULT_SAMPLE_RATE, MEL_FFT, MEL_HOP
 
 
 class Spectra:
@@ -153,11 +150,9 @@ __all__ = [
     "LOSSES",
     "Spectra",
     "loss_terms",
-    "MAG_EPS",
     "mel_loss",
     "SHORT_FFT_SIZES",
     "short_stft_loss",
-    "metrics",
     "multi_resolution_stft_loss",
     "waveform_l1",
     "waveform_rmse",

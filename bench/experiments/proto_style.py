@@ -44,8 +44,9 @@ from autoenc_audio.generation.assembly import frames_needed  # noqa: E402
 from autoenc_audio.generation.prior_methods import _piece, draw_style, style_mask  # noqa: E402
 from autoenc_audio.generation.walk import WalkRequest  # noqa: E402
 from autoenc_audio.latents.batches import reconstruct_clips  # noqa: E402
+from autoenc_audio.prior.header import prior_path  # noqa: E402
 from autoenc_audio.prior.memory import EDGE_FRAMES  # noqa: E402
-from autoenc_audio.prior.store import load_prior, prior_path  # noqa: E402
+from autoenc_audio.prior.store import load_prior  # noqa: E402
 from autoenc_audio.scoring.features import CLIP_SAMPLES, clips_features, cut_pieces, peak_normalise  # noqa: E402
 from autoenc_audio.scoring.score_sets import RealData, _held_out_clips, checkpoint_data, load_real_data  # noqa: E402
 from autoenc_audio.scoring.statistics import c2st, frechet_distance, subsample  # noqa: E402
