@@ -30,6 +30,7 @@ from autoenc_audio import metrics  # noqa: E402
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import prepare_dataset  # noqa: E402
 from autoenc_audio.models import build_model  # noqa: E402
+from autoenc_audio.spectra import DEFAULT_SAMPLE_RATE  # noqa: E402
 from autoenc_audio.training import loop as train_module  # noqa: E402
 from autoenc_audio.training import losses  # noqa: E402
 
@@ -50,26 +51,21 @@ def parse_sets(items: list[str]) -> dict[str, dict]:
     return overrides
 
 
-def short_stft(reference, estimate):
-    """MR-STFT at 128 and 256 points (2.9 and 5.8 ms): sees a click that a 46 ms mel frame takes for hiss."""
-    return losses.multi_resolution_stft_loss(reference, estimate, fft_sizes=(128, 256))
-
-
 def mel_512(reference, estimate):
     """The mel term's 80-band log10 distance on a 512-point STFT (hop 128): the top bands at a 4x finer time."""
-    bank = metrics.mel_filterbank(44100, 512)
+    bank = metrics.mel_filterbank(DEFAULT_SAMPLE_RATE, 512)
     power = [bank @ metrics.power_of(metrics.stft(metrics.as_batch(a), 512)) for a in (reference, estimate)]
     return metrics.mel_distance(*power).mean()
 
 
 def band_level(reference, estimate):
-    """Per clip and third-octave band, |log10 of mean power| difference: the octave-level bar as a loss."""
+    """Per clip and band (40 mel bands), |log10 of the clip's mean power| difference: the octave bar as a loss."""
     powers = [metrics.power_of(metrics.stft(metrics.as_batch(a), 2048)).mean(-1) for a in (reference, estimate)]
-    bank = metrics.mel_filterbank(44100, 2048, 40)
+    bank = metrics.mel_filterbank(DEFAULT_SAMPLE_RATE, 2048, 40)
     return metrics.mel_distance(*(bank @ p[..., None] for p in powers)).mean()
 
 
-EXTRA_LOSSES = {"short": short_stft, "mel512": mel_512, "level": band_level}
+EXTRA_LOSSES = {"short": losses.short_stft_loss, "mel512": mel_512, "level": band_level}
 """Experimental loss terms, by name, for `--extra NAME=WEIGHT`."""
 
 
@@ -140,8 +136,8 @@ def main() -> None:
             group["lr"] = lr
         picks = rng.choice(len(train_set), settings.batch_size, replace=False)
         audio = torch.stack([train_set[int(i)][0] for i in picks])
-        metrics = train_module.train_step(model, audio, optimizer, weights, 1.0, settings.grad_clip, autocast=False)
-        step_losses.append(metrics["loss"])
+        outcome = train_module.train_step(model, audio, optimizer, weights, 1.0, settings.grad_clip, autocast=False)
+        step_losses.append(outcome["loss"])
         if (step + 1) % 250 == 0:
             print(
                 f"step {step + 1} loss {np.mean(step_losses[-250:]):.4f} {time.perf_counter() - started:.0f}s",
