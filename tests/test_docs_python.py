@@ -61,6 +61,10 @@ def test_every_example_runs_in_order_and_writes_what_it_says(reader_folder, monk
         except Exception as error:  # noqa: BLE001 - any failure of an example is the page's failure
             pytest.fail(f"docs/python.md example {number} fails: {type(error).__name__}: {error}\n{code}")
 
+    model = session["model"]
+    assert session["z"].shape == (model.latent_size,) and session["audio"].shape == (model.clip_samples,)
+    assert len(list(Path("gen").glob("*.wav"))) == 4 and len(list(Path("gen").glob("*.json"))) == 4
+    assert [row["kind"] for row in session["table"]] == ["reference", "control", "control", "generated"]
     rate = session["config"].audio.sample_rate
     assert soundfile.info("decoded.wav").samplerate == rate
     assert soundfile.info("song-decoded.wav").duration == pytest.approx(soundfile.info("song.wav").duration, abs=0.01)

@@ -109,7 +109,8 @@ def test_no_cycle_among_the_package_s_top_level_parts():
 def test_the_graph_sees_lazy_and_relative_imports():
     graph = import_graph()
     assert "pages" in graph["analysis"]  # a lazy `from ..pages.analysis import ...` inside run_analysis
-    assert ROOT in graph["latents"]  # `from .. import __version__`: the root package, not a module named __version__
+    assert "version" in graph["latents"]  # `from ..version import __version__`: the module, not the package
+    assert "api" in graph[ROOT]  # the package's lazy API, imported inside its `__getattr__`
     assert "plots" in graph["quality"]  # `from .. import plots` inside a function: the module plots
     assert [part for part, imports in graph.items() if "cli" in imports] == [
         "__main__"

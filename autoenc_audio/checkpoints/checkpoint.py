@@ -48,12 +48,12 @@ from safetensors import safe_open
 from safetensors.torch import save as _safetensors_bytes
 from torch import Tensor, nn
 
-from .. import __version__
 from ..config import Config, with_legacy_defaults
 from ..errors import first_line
 from ..files import atomic_path
 from ..jsonable import json_value
 from ..models.base import Autoencoder
+from ..version import __version__
 from .header import (
     FORMAT_NAME,
     FORMAT_VERSION,

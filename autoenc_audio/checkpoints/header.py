@@ -12,8 +12,8 @@ from typing import Any
 
 from safetensors import safe_open
 
-from .. import __version__
 from ..errors import InputError, first_line
+from ..version import __version__
 
 FORMAT_NAME = "aea-checkpoint"
 FORMAT_VERSION = 1

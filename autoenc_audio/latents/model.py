@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from .. import __version__
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
+from ..version import __version__
 from .failures import LatentSizeError
 from .files import LatentFile
 

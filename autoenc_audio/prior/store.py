@@ -21,12 +21,12 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
-from .. import __version__
 from ..checkpoints.checkpoint import Checkpoint, weights_fingerprint
 from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from ..config import ConfigError, PriorConfig
 from ..errors import first_line
 from ..files import atomic_path
+from ..version import __version__
 from .header import FORMAT_NAME, FORMAT_VERSION, STATE_FILE, PriorError, read_prior_metadata
 from .memory import FeatureMap, FrameMemory
 from .model import FeaturePrior

@@ -27,7 +27,6 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
-from .. import __version__
 from ..checkpoints.checkpoint import (
     load_checkpoint,
     load_training_state,
@@ -44,6 +43,7 @@ from ..models import build_model
 from ..models.base import Autoencoder
 from ..runs import RunError, RunFiles, iterate_history
 from ..tomlwrite import dump_toml
+from ..version import __version__
 from .distributed import Distributed, setup_distributed, shared_clock
 from .losses import LOSSES, loss_terms
 

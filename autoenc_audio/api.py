@@ -1,0 +1,372 @@
+"""The Python API: `aea.load(run)` gives a `Model` that encodes, decodes, reconstructs and generates.
+
+The same library calls as the commands, with arrays and tensors in and out instead of files: a file encoded
+here and with `aea encode` gives the same latent, and a latent decoded here and written with `write_audio` gives
+the same bytes as `aea decode`. Errors are the library's own (`errors.InputError` and its kinds).
+The examples assume a run at `runs/demo` (`make demo`); `tests/test_docs_python.py` runs docs/python.md's.
+
+    >>> import autoenc_audio as aea
+    >>> model = aea.load("runs/demo")
+    >>> z = model.encode("song.wav")
+    >>> audio = model.decode(z)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, overload
+
+import numpy as np
+import torch
+
+from .audio import Clip, CropMode, choose_offset, clip_count, load_clip, load_track, make_clip, preprocess
+from .checkpoints.checkpoint import Checkpoint, load_checkpoint
+from .config import Config
+from .data import default_cache_dir
+from .errors import InputError
+from .generation.piece import Piece
+from .generation.requests import GenerateRequest, generate_pieces
+from .generation.writing import write_pieces
+from .latents.batches import decode_latents, encode_clips, reconstruction_metrics
+from .latents.encode import encode_inputs
+from .latents.inputs import clip_crop, whole_track_hop_samples
+from .latents.model import model_device
+from .latents.overlap import OverlapAdd
+from .latents.track_metrics import TrackMetrics
+from .runs import checkpoint_in
+from .scoring.score_sets import DEFAULT_CLIPS, score_sets
+
+AudioInput = str | os.PathLike | np.ndarray | torch.Tensor
+"""A file aea reads (WAV, FLAC, OGG, MP3, AIFF), or samples `[samples]` / `[samples, channels]` with a rate."""
+
+SCORE_FIELDS = ("name", "kind", "clips", "c2st", "fd", "tonal", "continuity", "rhythm", "flatness", "copied")
+"""The fields of each `score` record: those `aea score --json` prints, in its order."""
+
+
+class ApiInputError(InputError):
+    """An argument the API cannot use (an array without its rate, a latent of the wrong shape)."""
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A whole track's latents: `latents` `[clips, N]` of clips taken every `hop_samples`, and the track's length.
+
+    `Model.decode` joins it back into one track by overlap-add, as `aea decode` does with a sequence file.
+    """
+
+    latents: torch.Tensor
+    hop_samples: int
+    track_samples: int
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """`audio` `[samples]`, the `original` it came from (mono, at the model's rate) and METRICS.md `metrics`."""
+
+    audio: np.ndarray
+    original: np.ndarray
+    metrics: dict[str, float]
+    sample_rate: int
+
+
+def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Model:
+    """The model of a run folder (its best checkpoint) or of a checkpoint file.
+
+    >>> model = load("runs/demo")
+    >>> model.latent_size, model.sample_rate
+    (9184, 22050)
+    """
+    return Model(load_checkpoint(checkpoint_in(Path(path)), device))
+
+
+class Model:
+    """A trained autoencoder and what it was trained with; built by `load`."""
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+
+    def __repr__(self) -> str:
+        return f"Model({str(self.checkpoint.path)!r}, N={self.latent_size}, sample_rate={self.sample_rate})"
+
+    @property
+    def config(self) -> Config:
+        return self.checkpoint.config
+
+    @property
+    def sample_rate(self) -> int:
+        return self.config.audio.sample_rate
+
+    @property
+    def clip_samples(self) -> int:
+        return self.config.audio.clip_samples
+
+    @property
+    def latent_size(self) -> int:
+        """N: the values of one clip's latent."""
+        return self.checkpoint.model.latent_size
+
+    @property
+    def labels(self) -> list[str]:
+        return self.checkpoint.labels
+
+    @property
+    def fingerprint(self) -> str:
+        return self.checkpoint.fingerprint
+
+    @property
+    def device(self) -> torch.device:
+        return model_device(self.checkpoint)
+
+    @overload
+    def encode(
+        self,
+        audio: AudioInput,
+        sample_rate: int | None = None,
+        *,
+        whole: Literal[False] = False,
+        crop: CropMode = "start",
+        offset: float | None = None,
+        hop_seconds: float | None = None,
+        seed: int = 0,
+    ) -> torch.Tensor: ...
+
+    @overload
+    def encode(
+        self,
+        audio: AudioInput,
+        sample_rate: int | None = None,
+        *,
+        whole: Literal[True],
+        crop: CropMode = "start",
+        offset: float | None = None,
+        hop_seconds: float | None = None,
+        seed: int = 0,
+    ) -> Encoded: ...
+
+    @overload
+    def encode(
+        self,
+        audio: AudioInput,
+        sample_rate: int | None = None,
+        *,
+        whole: bool,
+        crop: CropMode = "start",
+        offset: float | None = None,
+        hop_seconds: float | None = None,
+        seed: int = 0,
+    ) -> torch.Tensor | Encoded: ...
+
+    def encode(
+        self,
+        audio: AudioInput,
+        sample_rate: int | None = None,
+        *,
+        whole: bool = False,
+        crop: CropMode = "start",
+        offset: float | None = None,
+        hop_seconds: float | None = None,
+        seed: int = 0,
+    ) -> torch.Tensor | Encoded:
+        """One clip's latent `[N]` (`crop` or `offset` picks the clip), or with `whole` every clip's (`Encoded`).
+
+        `audio` is a file or samples with their `sample_rate` (resampled and mixed to mono as `aea encode` does).
+
+        >>> z = model.encode("song.wav")
+        >>> track = model.encode("song.wav", whole=True)
+        >>> track.latents.shape
+        torch.Size([12, 9184])
+        """
+        if isinstance(audio, (str, os.PathLike)):
+            result = encode_inputs(
+                self.checkpoint, [str(audio)], whole=whole, crop=crop, offset=offset, hop_seconds=hop_seconds, seed=seed
+            )
+            latents = result.latent_file.latents
+            if not whole:
+                return latents[0]
+            track = result.inputs[0]
+            assert track.track_samples is not None  # set for whole tracks
+            return Encoded(latents, int(result.latent_file.metadata["hop_samples"]), track.track_samples)
+        samples = self._samples(audio, sample_rate)
+        if not whole:
+            clip = self._clip(samples, crop, offset, seed)
+            return encode_clips(self.checkpoint.model, _batch([clip]), device=self.device)[0]
+        hop = self._hop(hop_seconds)
+        latents = encode_clips(self.checkpoint.model, _batch(self._clips(samples, hop)), device=self.device)
+        return Encoded(latents, hop, len(samples))
+
+    def decode(self, latents: torch.Tensor | np.ndarray | Encoded) -> np.ndarray:
+        """A latent `[N]` -> one clip `[clip_samples]`; `[clips, N]` -> `[clips, clip_samples]`; `Encoded` -> a track.
+
+        Float32 samples at `model.sample_rate`, as `aea decode` writes them.
+
+        >>> audio = model.decode(z)
+        >>> model.decode(track).shape
+        (661500,)
+        """
+        if isinstance(latents, Encoded):
+            return self._join(latents)
+        values = torch.as_tensor(latents, dtype=torch.float32)
+        if values.dim() not in (1, 2):
+            raise ApiInputError(f"latents must be [N] or [clips, N], got shape {list(values.shape)}")
+        clips = decode_latents(self.checkpoint.model, values, device=self.device)[:, 0].numpy()
+        return clips[0] if values.dim() == 1 else clips
+
+    def reconstruct(
+        self,
+        audio: AudioInput,
+        sample_rate: int | None = None,
+        *,
+        whole: bool = False,
+        crop: CropMode = "start",
+        offset: float | None = None,
+        hop_seconds: float | None = None,
+        seed: int = 0,
+    ) -> Reconstruction:
+        """Encode then decode one clip (or with `whole` the track), measured against the original as
+        `aea reconstruct` measures it.
+
+        >>> model.reconstruct("song.wav").metrics["snr_db"]
+        11.2
+        """
+        if whole:
+            original = self._track(audio, sample_rate)
+            encoded = self.encode(original, self.sample_rate, whole=True, hop_seconds=hop_seconds)
+            result = self._join(encoded)
+            measured = TrackMetrics(self.sample_rate, self.clip_samples)
+            measured.add(original, result)
+            return Reconstruction(result, original, measured.result(), self.sample_rate)
+        if isinstance(audio, (str, os.PathLike)):
+            clip = load_clip(audio, self.config.audio, clip_crop(crop, offset), _rng(seed))
+        else:
+            clip = self._clip(self._samples(audio, sample_rate), crop, offset, seed)
+        original_batch = _batch([clip])
+        model, device = self.checkpoint.model, self.device
+        decoded = decode_latents(model, encode_clips(model, original_batch, device=device), device=device)
+        metrics = reconstruction_metrics(original_batch, decoded, self.sample_rate)
+        return Reconstruction(decoded[0, 0].numpy(), clip.samples, metrics, self.sample_rate)
+
+    def generate(
+        self,
+        mode: str = "random",
+        *,
+        seconds: float | None = None,
+        n: int = 1,
+        seed: int | None = None,
+        **options: Any,
+    ) -> list[Piece]:
+        """New audio, as `aea generate`: each `Piece` has `samples` `[samples]` and the `metadata` of its sidecar.
+
+        `options` are the other fields of `GenerateRequest` (`method`, `sources`, `label`, `temperature`, ...).
+        A run with a prior walks it; without one, `random` falls back to the fitted Gaussian, and the piece's
+        metadata says so.
+
+        >>> pieces = model.generate(mode="random", seconds=20, n=4, seed=1)
+        >>> pieces[0].samples.shape
+        (441000,)
+        """
+        options.setdefault("cache_dir", default_cache_dir())
+        if "sources" in options:
+            options["sources"] = tuple(str(source) for source in options["sources"])
+        request = GenerateRequest(mode, seconds=seconds, n=n, seed=seed, **options)
+        return generate_pieces(self.checkpoint, request).pieces
+
+    def write(self, pieces: Sequence[Piece], out: str | os.PathLike) -> list[str]:
+        """Write pieces as `aea generate -o OUT` does: audio files (numbered in a folder) with a JSON sidecar each.
+
+        >>> model.write(pieces, "gen/")
+        ['gen/random-000.wav', 'gen/random-001.wav', ...]
+        """
+        if not pieces:
+            raise ApiInputError("no pieces to write")
+        mode = str(pieces[0].metadata.get("request", {}).get("mode", "piece"))
+        return [record["path"] for record in write_pieces(self.checkpoint, pieces, str(out), mode)]
+
+    # ------------------------------------------------------------------ samples to clips
+
+    def _samples(self, audio: AudioInput, sample_rate: int | None) -> np.ndarray:
+        """Samples `[samples]` or `[samples, channels]` at `sample_rate` -> mono float32 at the model's rate."""
+        if sample_rate is None:
+            raise ApiInputError("audio given as samples needs its sample_rate")
+        values = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
+        if values.ndim not in (1, 2) or values.size == 0:
+            raise ApiInputError(f"samples must be [samples] or [samples, channels], got shape {list(values.shape)}")
+        values = values.astype(np.float32, copy=False)
+        if not np.isfinite(values).all():
+            raise ApiInputError("samples contain NaN or infinite values")
+        return preprocess(values, int(sample_rate), self.config.audio)
+
+    def _track(self, audio: AudioInput, sample_rate: int | None) -> np.ndarray:
+        if isinstance(audio, (str, os.PathLike)):
+            return load_track(audio, self.config.audio)
+        return self._samples(audio, sample_rate)
+
+    def _clip(self, samples: np.ndarray, crop: CropMode, offset: float | None, seed: int) -> Clip:
+        """One clip of preprocessed samples, taken where `aea encode` would take it in a file of them."""
+        seconds = len(samples) / self.sample_rate
+        start = choose_offset(seconds, self.config.audio.clip_seconds, clip_crop(crop, offset), _rng(seed))
+        if start >= seconds:
+            raise ApiInputError(f"offset {start:.2f} s is past the end ({seconds:.2f} s)")
+        return make_clip(samples[int(round(start * self.sample_rate)) :], self.config.audio, "<samples>", start)
+
+    def _hop(self, hop_seconds: float | None) -> int:
+        return whole_track_hop_samples(self.clip_samples, self.sample_rate, hop_seconds)
+
+    def _clips(self, samples: np.ndarray, hop: int) -> list[Clip]:
+        """Every clip of a track at starts 0, hop, 2 hop, ...; the last one zero-padded."""
+        count = clip_count(len(samples), self.clip_samples, hop)
+        return [
+            make_clip(samples[i * hop :], self.config.audio, "<samples>", i * hop / self.sample_rate)
+            for i in range(count)
+        ]
+
+    def _join(self, encoded: Encoded) -> np.ndarray:
+        """Decode a whole track's latents and overlap-add them, as `aea decode` joins a sequence."""
+        if encoded.latents.dim() != 2:
+            raise ApiInputError(f"Encoded.latents must be [clips, N], got shape {list(encoded.latents.shape)}")
+        joiner = OverlapAdd(self.clip_samples, encoded.hop_samples, len(encoded.latents), encoded.track_samples)
+        clips = self.decode(encoded.latents)
+        parts = [joiner.push(clip) for clip in clips]
+        return np.concatenate([*parts, joiner.finish()])
+
+
+def score(
+    sets: Sequence[str | os.PathLike],
+    model: Model | str | os.PathLike | None = None,
+    *,
+    data: str | os.PathLike | None = None,
+    clips: int = DEFAULT_CLIPS,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+) -> list[dict[str, Any]]:
+    """Score sets of audio (files or folders) as music, as `aea score --json` does: one record per row.
+
+    Against the held-out clips of the data `model` was trained on, or of the folder `data`. Rows: the held-out
+    clips themselves ("reference"), the two controls, then each set ("generated"); fields as in `SCORE_FIELDS`.
+
+    >>> table = score(["gen/"], model=model)
+    >>> [(row["name"], row["c2st"]) for row in table]
+    """
+    checkpoint = model.checkpoint.path if isinstance(model, Model) else model
+    if checkpoint is not None and not isinstance(model, Model):
+        checkpoint = checkpoint_in(Path(checkpoint))
+    report = score_sets(
+        list(sets),
+        checkpoint=checkpoint,
+        data_root=data,
+        cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
+        clips=clips,
+        seed=seed,
+    )
+    return [{name: getattr(row, name) for name in SCORE_FIELDS} for row in report.rows]
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _batch(clips: Sequence[Clip]) -> torch.Tensor:
+    """Clips -> `[count, 1, clip_samples]`."""
+    return torch.stack([torch.from_numpy(clip.samples) for clip in clips]).unsqueeze(1)

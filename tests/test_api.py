@@ -1,0 +1,152 @@
+"""The Python API (`aea.load` and the `Model` it gives) against the commands: the same latents, the same bytes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+from click.testing import CliRunner
+
+import autoenc_audio as aea
+from autoenc_audio.audio import write_audio
+from autoenc_audio.cli import cli
+from autoenc_audio.errors import InputError
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, write_songs, make_checkpoint):
+    """A run folder holding a PCA-initialised tiny model, and a 7 s stereo 44.1 kHz song."""
+    root = tmp_path_factory.mktemp("api")
+    songs = write_songs(root / "songs")
+    make_checkpoint(songs, root / "cache", root / "run" / "best.safetensors")
+    t = np.arange(7 * 44100) / 44100
+    mono = 0.4 * np.sin(2 * np.pi * 220 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 1.5 * t))
+    song = root / "song.wav"
+    soundfile.write(song, np.stack([mono, 0.5 * mono], 1).astype("float32"), 44100, subtype="FLOAT")
+    return {"root": root, "run": root / "run", "song": song}
+
+
+def aea_cli(run, *args):
+    result = CliRunner().invoke(cli, [str(a) for a in args] + ["--model", str(run["run"])], env={"AEA_MODEL": ""})
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_import_stays_light_until_the_api_is_used():
+    code = "import sys, autoenc_audio as a; light = 'torch' not in sys.modules; a.load; print(light, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["True", "True"]
+
+
+def test_load_takes_a_run_folder_or_a_checkpoint(run):
+    model = aea.load(run["run"])
+    same = aea.load(run["run"] / "best.safetensors")
+    assert model.fingerprint == same.fingerprint
+    assert model.latent_size == model.checkpoint.model.latent_size
+    assert model.sample_rate == 8000 and model.clip_samples == model.config.audio.clip_samples
+    assert "N=" in repr(model)
+
+
+def test_load_of_a_missing_run_is_an_input_error_in_python_terms(tmp_path):
+    with pytest.raises(InputError) as caught:
+        aea.load(tmp_path)
+    assert str(tmp_path) in str(caught.value) and "--" not in str(caught.value)
+
+
+def test_a_file_encoded_here_and_by_aea_encode_gives_the_same_bytes(run, tmp_path):
+    model = aea.load(run["run"])
+    z = model.encode(run["song"], crop="center")
+    assert z.shape == (model.latent_size,)
+    aea_cli(run, "encode", run["song"], "--crop", "center", "-o", tmp_path / "z.npz")
+    cli_latent = np.load(tmp_path / "z.npz")["latents"]
+    assert cli_latent.tobytes() == z.numpy().tobytes()
+
+
+def test_a_latent_decoded_here_and_by_aea_decode_gives_the_same_bytes(run, tmp_path):
+    model = aea.load(run["run"])
+    aea_cli(run, "encode", run["song"], "-o", tmp_path / "z.npz")
+    aea_cli(run, "decode", tmp_path / "z.npz", "-o", tmp_path / "cli.wav")
+    audio = model.decode(torch.from_numpy(np.load(tmp_path / "z.npz")["latents"]))
+    assert audio.shape == (model.clip_samples,) and audio.dtype == np.float32
+    write_audio(tmp_path / "api.wav", audio, model.sample_rate)
+    assert (tmp_path / "api.wav").read_bytes() == (tmp_path / "cli.wav").read_bytes()
+
+
+def test_a_whole_track_round_trips_as_aea_encode_whole_and_aea_decode_do(run, tmp_path):
+    model = aea.load(run["run"])
+    track = model.encode(run["song"], whole=True)
+    assert isinstance(track, aea.Encoded)
+    assert track.track_samples == 7 * model.sample_rate and track.latents.shape[1] == model.latent_size
+    aea_cli(run, "encode", run["song"], "--whole", "-o", tmp_path / "z.pt")
+    assert torch.equal(torch.load(tmp_path / "z.pt", weights_only=True)["latents"], track.latents)
+    aea_cli(run, "decode", tmp_path / "z.pt", "-o", tmp_path / "cli.wav")
+    audio = model.decode(track)
+    assert audio.shape == (track.track_samples,)
+    write_audio(tmp_path / "api.wav", audio, model.sample_rate)
+    assert (tmp_path / "api.wav").read_bytes() == (tmp_path / "cli.wav").read_bytes()
+
+
+def test_samples_are_resampled_and_mixed_as_a_file_of_them_is(run):
+    model = aea.load(run["run"])
+    stereo, rate = soundfile.read(run["song"], dtype="float32")
+    from_file = model.encode(run["song"])
+    from_array = model.encode(stereo, sample_rate=rate)
+    from_tensor = model.encode(torch.from_numpy(stereo), sample_rate=rate)
+    assert torch.equal(from_array, from_tensor)
+    assert torch.allclose(from_array, from_file, atol=1e-4 * float(from_file.abs().max()))
+    whole = model.encode(stereo, sample_rate=rate, whole=True)
+    assert torch.allclose(whole.latents, model.encode(run["song"], whole=True).latents, atol=1e-3)
+
+
+def test_a_matrix_of_latents_decodes_to_one_clip_a_row(run):
+    model = aea.load(run["run"])
+    rows = torch.stack([model.encode(run["song"], offset=offset) for offset in (0.0, 1.0, 2.0)])
+    clips = model.decode(rows)
+    assert clips.shape == (3, model.clip_samples)
+    assert np.array_equal(clips[1], model.decode(rows[1]))
+
+
+def test_reconstruct_measures_as_aea_reconstruct_does(run, tmp_path):
+    model = aea.load(run["run"])
+    result = model.reconstruct(run["song"])
+    assert result.audio.shape == result.original.shape == (model.clip_samples,)
+    cli_run = aea_cli(run, "reconstruct", run["song"], "-o", tmp_path / "r.wav", "--json")
+    record = json.loads(cli_run.output.strip().splitlines()[-1])
+    for name in ("snr_db", "mrstft", "mel_l1"):
+        assert result.metrics[name] == pytest.approx(record[name], abs=1e-3)
+    whole = model.reconstruct(run["song"], whole=True)
+    assert whole.audio.shape == whole.original.shape == (7 * model.sample_rate,)
+    assert whole.metrics["snr_db"] > 0
+
+
+def test_bad_arguments_raise_input_errors_without_flags(run):
+    model = aea.load(run["run"])
+    cases = [
+        lambda: model.encode(np.zeros(8000, dtype=np.float32)),  # no sample_rate
+        lambda: model.encode(np.zeros((2, 3, 4)), sample_rate=8000),
+        lambda: model.encode(np.full(8000, np.nan), sample_rate=8000),
+        lambda: model.decode(torch.zeros(model.latent_size + 1)),
+        lambda: model.decode(torch.zeros(1, 1, model.latent_size)),
+        lambda: model.encode(run["root"] / "missing.wav"),
+    ]
+    for case in cases:
+        with pytest.raises(InputError) as caught:
+            case()
+        assert "--" not in str(caught.value), str(caught.value)
+
+
+def test_generate_gives_pieces_with_their_sidecar_metadata(run):
+    model = aea.load(run["run"])
+    pieces = model.generate(mode="interpolate", sources=[run["song"], run["song"]], steps=3, seed=1)
+    assert len(pieces) == 3  # one clip a step
+    assert all(piece.samples.shape == (model.clip_samples,) for piece in pieces)
+    assert pieces[0].metadata["request"]["mode"] == "interpolate"
+    morphed = model.generate(mode="interpolate", sources=[run["song"], run["song"]], steps=3, morph=True, seed=1)
+    assert len(morphed) == 1 and len(morphed[0].samples) > model.clip_samples
