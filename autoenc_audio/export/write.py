@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
 from .. import __version__
@@ -127,12 +126,16 @@ def _export_part(checkpoint: Checkpoint, part: str, inputs: torch.Tensor, reques
                 f"{checkpoint.path}: the {part} ({_described(checkpoint)}) cannot be exported to "
                 f"{_label(request.export_format)}: {first_line(error)}"
             ) from None
-        error_found = relative_error(actual, expected_array) if actual.shape == expected_array.shape else np.inf
-        if not error_found <= CHECK_TOLERANCE:
+        exported = f"{checkpoint.path}: the {part} exported to {_label(request.export_format)}"
+        if actual.shape != expected_array.shape:
             raise ExportError(
-                f"{checkpoint.path}: the {part} exported to {_label(request.export_format)} gives "
-                f"{list(actual.shape)} differing from torch by {error_found:.2g} (relative), more than "
-                f"{CHECK_TOLERANCE:g}; not written"
+                f"{exported} gives {list(actual.shape)} where torch gives {list(expected_array.shape)}; not written"
+            )
+        error_found = relative_error(actual, expected_array)
+        if not error_found <= CHECK_TOLERANCE:  # also NaN
+            raise ExportError(
+                f"{exported} differs from torch by {error_found:.2g} (relative), more than {CHECK_TOLERANCE:g}; "
+                "not written"
             )
     return ExportedPart(
         part,
