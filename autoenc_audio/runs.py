@@ -18,6 +18,7 @@ from typing import Any
 from .checkpoints.header import pending_state_path, state_path
 from .config import Config, load_run_config
 from .errors import InputError
+from .export.manifest import refuse_export
 from .files import write_text_atomic
 
 LATEST_RUN_FILE = "latest-run"
@@ -143,8 +144,12 @@ def record_latest_run(cache_dir: Path, run_dir: Path) -> None:
 
 
 def checkpoint_in(path: Path) -> Path:
-    """A checkpoint file itself, or the best (else last) checkpoint of a run folder."""
+    """A checkpoint file itself, or the best (else last) checkpoint of a run folder.
+
+    An `aea export` folder (or a file in it) is refused here, the one place every model a command uses is found.
+    """
     path = Path(path)
+    refuse_export(path)
     if path.is_dir():
         checkpoint = RunFiles(path).checkpoint
         if checkpoint is None:

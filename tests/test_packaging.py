@@ -28,8 +28,15 @@ def project() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
+def distribution(spec: str) -> str:
+    return re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower()
+
+
 def test_every_third_party_import_is_a_declared_dependency():
-    declared = {re.split(r"[<>=!~\[; ]", spec, maxsplit=1)[0].lower() for spec in project()["dependencies"]}
+    """A dependency, or in an extra that a feature names when it is missing (`export`), not only in `dev`."""
+    extras = project()["optional-dependencies"]
+    optional = [spec for extra, specs in extras.items() if extra != "dev" for spec in specs]
+    declared = {distribution(spec) for spec in project()["dependencies"] + optional}
     third_party = {
         name for name in top_level_imports() - {"autoenc_audio", "__future__"} if name not in sys.stdlib_module_names
     }
@@ -42,3 +49,10 @@ def test_the_python_floor_covers_every_standard_module_the_code_needs():
     needed = max((STDLIB_SINCE[name] for name in top_level_imports() & STDLIB_SINCE.keys()), default=(3, 0))
     assert floor >= needed, f"requires-python {floor} but the code imports a module of Python {needed}"
     assert f"Python {floor[0]}.{floor[1]}+" in (ROOT / "README.md").read_text(), "the README states another floor"
+
+
+def test_the_dev_extra_installs_every_other_extra_so_the_tests_can_use_them():
+    extras = project()["optional-dependencies"]
+    dev = {distribution(spec) for spec in extras["dev"]}
+    missing = {distribution(spec) for extra, specs in extras.items() if extra != "dev" for spec in specs} - dev
+    assert not missing, f"in an extra but not in dev (make test would not install them): {sorted(missing)}"

@@ -132,7 +132,8 @@ class EnergyRestorer(nn.Module):
         log_gain = (0.5 * (target - current)).clamp(max=FILL_GAIN)  # never a floor: the shape's scale is free
         missing = (target.exp() - (current + 2 * log_gain).exp()).clamp_min(0)
         frames = coefficients.shape[-1]
-        noise = self.noise.repeat(1, -(-frames // NOISE_FRAMES))[None, :, :frames].expand(len(coefficients), -1, -1)
+        # the batch as `shape[0]`, not `len()`: a traced graph (`aea export`) then keeps its batch axis free
+        noise = self.noise.repeat(1, -(-frames // NOISE_FRAMES))[None, :, :frames].expand(coefficients.shape[0], -1, -1)
         fill = self.bands.scale(noise, 0.5 * torch.log(missing + ENERGY_EPS))
         return self.bands.scale(coefficients, log_gain) + fill
 
