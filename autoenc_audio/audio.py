@@ -479,16 +479,27 @@ class audio_writer:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         assert self._handle is not None
-        self._handle.close()
-        if self._atomic is not None:
-            self._atomic.__exit__(exc_type, exc, traceback)
-        else:
-            assert self._temporary is not None
-            try:
-                if exc_type is None:
-                    with open(self._target, "rb") as handle:
-                        write_standard_output(handle)
-            finally:
-                self._temporary.cleanup()
+        try:
+            self._handle.close()  # writes what is buffered: a full disk can fail here too
+        except (RuntimeError, OSError) as error:
+            if exc is None:  # else the body's own error is the one to tell
+                self._finish(type(error), error, error.__traceback__)
+                raise
+        self._finish(exc_type, exc, traceback)
         if exc_type is None:
             _warn_clipped(self.path, self._beyond, self._written, self._peak)
+
+    def _finish(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Rename the file into place (or copy it to stdout), or remove it when writing failed."""
+        if self._atomic is not None:
+            self._atomic.__exit__(exc_type, exc, traceback)
+            return
+        assert self._temporary is not None
+        try:
+            if exc_type is None:
+                with open(self._target, "rb") as handle:
+                    write_standard_output(handle)
+        finally:
+            self._temporary.cleanup()

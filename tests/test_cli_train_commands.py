@@ -30,3 +30,17 @@ def test_resume_of_a_folder_that_is_no_run_says_there_is_nothing_to_resume(tmp_p
 def test_train_prior_without_a_model_says_how_to_get_one(tmp_path):
     result = run("train-prior", "--cache-dir", tmp_path / "cache", env={"AEA_MODEL": ""})
     assert result.exit_code == 2 and "train one with 'aea train'" in result.output
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over_with_one_warning_line(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.safetensors").write_bytes(b"a model")
+    (tmp_path / "run" / "aea.lock").write_text("4194303\ntraining\n")  # no process holds it
+    result = run("train", "--config", "tiny", "--out", tmp_path / "run", "--cache-dir", tmp_path)
+    warning, error = result.stderr.splitlines()
+    assert warning == (
+        f"aea: warning: {tmp_path / 'run'}: taking over the lock left by pid 4194303 (training), "
+        "which ended without releasing it"
+    )
+    assert result.exit_code == 2 and "already holds a run" in error
+    assert not (tmp_path / "run" / "aea.lock").exists()
