@@ -10,6 +10,7 @@ so a failed write on a filesystem with (almost) nothing left counts as one.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -70,7 +71,8 @@ def append_text(path: PathLike, text: str) -> None:
         while data:
             data = data[os.write(descriptor, data) :]
     except OSError as error:
-        os.ftruncate(descriptor, size)
+        with contextlib.suppress(OSError):
+            os.ftruncate(descriptor, size)
         raise cannot_write(path, error) from None
     finally:
         os.close(descriptor)
@@ -128,7 +130,8 @@ class atomic_path:
         assert self.temporary is not None
         if exc_type is not None:
             assert exc is not None
-            full = out_of_space(self.path.parent, exc)  # before the unlink frees what the partial file took
+            # before the unlink frees what the partial file took; an OutputError already names its file
+            full = not isinstance(exc, OutputError) and out_of_space(self.path.parent, exc)
             self.temporary.unlink(missing_ok=True)
             if full or (isinstance(exc, (OSError, RuntimeError)) and str(self.temporary) in str(exc)):
                 raise self._cannot_write(exc, full) from None

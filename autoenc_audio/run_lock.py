@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import StaleLockWarning
+from .files import cannot_write
 from .runs import RunError
 
 try:
@@ -51,14 +52,17 @@ def hold_run(folder: str | os.PathLike, task: str) -> Iterator[Path]:
     """
     folder = Path(folder)
     created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
     path = lock_path(folder)
-    descriptor = _acquire(path, folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = _acquire(path, folder)
+    except OSError as error:  # no permission, no space for the file
+        raise cannot_write(path, error) from None
     try:
         _write_owner(descriptor, task)
         yield path
     finally:
-        path.unlink(missing_ok=True)  # while still locked: the next owner never finds a file being removed
+        path.unlink(missing_ok=True)  # still locked: one who opened it meanwhile sees it gone (`_same_file`)
         os.close(descriptor)
         if created:
             with contextlib.suppress(OSError):
@@ -107,7 +111,8 @@ def _same_file(descriptor: int, path: Path) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
+    """Whether process `pid` runs (always assumed where signal 0 cannot ask: os.kill would end it on Windows)."""
+    if pid == os.getpid() or os.name != "posix":
         return True
     try:
         os.kill(pid, 0)
@@ -120,7 +125,8 @@ def _alive(pid: int) -> bool:
 
 def _read_owner(descriptor: int) -> tuple[int | None, str]:
     """The pid and task written in the lock file (None and "" when it holds none)."""
-    text = os.pread(descriptor, 256, 0).decode("utf-8", "replace")
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    text = os.read(descriptor, 256).decode("utf-8", "replace")
     first, _, task = text.partition("\n")
     return (int(first) if first.strip().isdigit() else None), task.strip()
 
@@ -129,7 +135,8 @@ def _write_owner(descriptor: int, task: str) -> None:
     """Our pid and task, for another process's message; a full disk leaves the file empty, the lock still held."""
     with contextlib.suppress(OSError):
         os.ftruncate(descriptor, 0)
-        os.pwrite(descriptor, f"{os.getpid()}\n{task}\n".encode(), 0)
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        os.write(descriptor, f"{os.getpid()}\n{task}\n".encode())
 
 
 def _busy_message(folder: Path, owner: tuple[int | None, str]) -> str:

@@ -1,10 +1,12 @@
 """`aea train` and `aea train-prior` refuse what cannot run before any data work, in one line with exit 2."""
 
+import os
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
+from autoenc_audio.run_lock import hold_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,3 +46,12 @@ def test_a_lock_left_by_a_killed_run_is_taken_over_with_one_warning_line(tmp_pat
     )
     assert result.exit_code == 2 and "already holds a run" in error
     assert not (tmp_path / "run" / "aea.lock").exists()
+
+
+def test_a_run_folder_in_use_is_refused_before_launching_processes(tmp_path):
+    with hold_run(tmp_path / "run", "training"):
+        result = run("train", "--config", "tiny", "--out", tmp_path / "run", "--nproc", "2", "--cache-dir", tmp_path)
+    assert result.exit_code == 2 and result.stderr == (
+        f"aea: error: {tmp_path / 'run'}: in use by another aea process (pid {os.getpid()}, training); "
+        "wait for it to end, or use another run folder\n"
+    )

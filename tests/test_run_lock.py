@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from autoenc_audio import run_lock
 from autoenc_audio.errors import StaleLockWarning
 from autoenc_audio.run_lock import RunBusyError, hold_run, lock_path
 
@@ -48,6 +49,19 @@ def test_a_lock_whose_owner_ended_is_taken_over_with_a_warning(tmp_path):
         with hold_run(tmp_path, "training"):
             assert lock_path(tmp_path).read_text() == f"{os.getpid()}\ntraining\n"
     assert not lock_path(tmp_path).exists()
+
+
+def test_without_flock_a_live_owner_pid_refuses_and_a_dead_one_is_taken_over(tmp_path, monkeypatch):
+    """Where flock is missing (Windows, some network filesystems) whether the pid in the file runs decides."""
+    monkeypatch.setattr(run_lock, "fcntl", None)
+    with hold_run(tmp_path, "training"):
+        with pytest.raises(RunBusyError, match=f"pid {os.getpid()}, training"):
+            with hold_run(tmp_path, "training"):
+                pass
+    lock_path(tmp_path).write_text("4194303\ntraining a prior\n")
+    with pytest.warns(StaleLockWarning, match=r"pid 4194303 \(training a prior\)"):
+        with hold_run(tmp_path, "training"):
+            pass
 
 
 def aea(*args, cache):
