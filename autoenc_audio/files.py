@@ -147,6 +147,11 @@ class atomic_path:
                 raise self._cannot_write(error) from None
             raise
 
+    def discard(self) -> None:
+        """Remove the temporary file of a write abandoned for a reason the caller tells (not an error of writing)."""
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+
     def _cannot_write(self, error: BaseException, no_space: bool = False) -> OutputError:
         message = str(cannot_write(self.path, error, no_space))
         if self.temporary is not None:
