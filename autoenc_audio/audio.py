@@ -29,7 +29,7 @@ import soxr
 
 from .config import AudioConfig
 from .errors import ClippingWarning, InputError
-from .files import PathLike, atomic_path, write_standard_output
+from .files import PathLike, atomic_path, cannot_write, out_of_space, write_standard_output
 
 CropMode = Literal["start", "center", "random"]
 
@@ -460,12 +460,17 @@ class audio_writer:
             self._atomic = atomic_path(path)
             target = self._atomic.__enter__()
         self._target = target
-        self._handle = soundfile.SoundFile(
-            target, "w", samplerate=self.sample_rate, channels=1, format=container, subtype=subtype
-        )
+        try:
+            self._handle = soundfile.SoundFile(
+                target, "w", samplerate=self.sample_rate, channels=1, format=container, subtype=subtype
+            )
+        except (RuntimeError, OSError) as error:  # the header already meets a full disk
+            self._abandon(error)
+            raise
         return self.write
 
     def write(self, samples: np.ndarray) -> None:
+        """Append `samples` `[n]`; a failed write is an OutputError naming the file (a full disk as one)."""
         assert self._handle is not None
         samples, beyond, peak = _samples_to_write(self.path, samples)
         self._written, self._beyond, self._peak = (
@@ -473,22 +478,49 @@ class audio_writer:
             self._beyond + beyond,
             max(self._peak, peak),
         )
-        self._handle.write(samples)
+        try:
+            self._handle.write(samples)
+        except (RuntimeError, OSError) as error:
+            if self._atomic is None:
+                raise
+            # Told here, while the partial file still takes its space: the body's other writers pass it on.
+            raise cannot_write(self.path, error, out_of_space(Path(self.path).parent, error)) from None
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
         assert self._handle is not None
-        self._handle.close()
-        if self._atomic is not None:
-            self._atomic.__exit__(exc_type, exc, traceback)
-        else:
+        try:
+            self._handle.close()  # writes what is buffered: a full disk can fail here too
+        except (RuntimeError, OSError) as error:
+            if exc is None:  # else the body's own error is the one to tell
+                self._abandon(error)
+                raise
+        if exc is not None:
+            self._abandon(None)
+            return
+        self._keep()
+        _warn_clipped(self.path, self._beyond, self._written, self._peak)
+
+    def _abandon(self, error: BaseException | None) -> None:
+        """Remove the unfinished file; `error`, this file's own write failure, is raised as an OutputError
+        when it means a full disk (an error of the caller's block is left as it is)."""
+        if self._atomic is None:
             assert self._temporary is not None
-            try:
-                if exc_type is None:
-                    with open(self._target, "rb") as handle:
-                        write_standard_output(handle)
-            finally:
-                self._temporary.cleanup()
-        if exc_type is None:
-            _warn_clipped(self.path, self._beyond, self._written, self._peak)
+            self._temporary.cleanup()
+        elif error is None:
+            self._atomic.discard()
+        else:
+            self._atomic.__exit__(type(error), error, error.__traceback__)
+
+    def _keep(self) -> None:
+        """Rename the finished file into place, or copy it to stdout."""
+        if self._atomic is not None:
+            self._atomic.__exit__(None, None, None)
+            return
+        assert self._temporary is not None
+        try:
+            with open(self._target, "rb") as handle:
+                write_standard_output(handle)
+        finally:
+            self._temporary.cleanup()

@@ -49,6 +49,10 @@ class ClippingWarning(UserWarning):
     """
 
 
+class StaleLockWarning(UserWarning):
+    """A run folder's lock was left by a process that ended without releasing it (killed); it is taken over."""
+
+
 def first_line(error: BaseException) -> str:
     """An exception's message as one line: its first non-empty line, else its class name."""
     text = str(error).strip()

@@ -2,11 +2,16 @@
 
 Every output aea writes (audio, latents, checkpoints, figures, reports) goes
 through `atomic_path`, so an interrupted write never leaves half a file, and
-`-` goes through `standard_output`.
+`-` goes through `standard_output`. A full disk is an `OutputError` naming the
+file and saying "no space left on device", whichever library was writing:
+libsndfile says only "System error" and torch an internal position mismatch,
+so a failed write on a filesystem with (almost) nothing left counts as one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import sys
@@ -43,8 +48,60 @@ def write_text_atomic(path: PathLike, text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+NO_SPACE = "no space left on device"
+NEARLY_FULL_BYTES = 1 << 20
+"""A write that fails without an errno while less than this is free is taken for a full disk."""
+
+
 class OutputError(OSError):
     """An output that cannot be written (no such folder, no space, no permission); the message names it."""
+
+
+def append_text(path: PathLike, text: str) -> None:
+    """Append `text` to `path` (created if missing); an append that fails (a full disk) is cut off again,
+    so a file of records never ends in half of one. OutputError naming `path`."""
+    data = text.encode("utf-8")
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    except OSError as error:
+        raise cannot_write(path, error) from None
+    size = os.fstat(descriptor).st_size
+    try:
+        while data:
+            data = data[os.write(descriptor, data) :]
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            os.ftruncate(descriptor, size)
+        raise cannot_write(path, error) from None
+    finally:
+        os.close(descriptor)
+
+
+def out_of_space(folder: PathLike, error: BaseException) -> bool:
+    """Whether `error`, raised while writing into `folder`, means its filesystem is full.
+
+    ENOSPC or EDQUOT say so; an I/O error without one (libsndfile's "System
+    error", torch's "unexpected pos") does when `folder` has under 1 MiB free.
+    Check before deleting the partial file, which frees what it took.
+    """
+    if isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS:
+        return True
+    if not isinstance(error, (OSError, RuntimeError)):
+        return False
+    try:
+        return shutil.disk_usage(folder).free < NEARLY_FULL_BYTES
+    except OSError:
+        return False
+
+
+def cannot_write(path: PathLike, error: BaseException, no_space: bool = False) -> OutputError:
+    """The OutputError for `path`: "PATH: cannot write (REASON)", the reason "no space left on device" for a full disk."""
+    if no_space or (isinstance(error, OSError) and error.errno in NO_SPACE_ERRNOS):
+        reason = NO_SPACE
+    else:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return OutputError(f"{path}: cannot write ({reason})")
 
 
 class atomic_path:
@@ -72,28 +129,34 @@ class atomic_path:
     ) -> None:
         assert self.temporary is not None
         if exc_type is not None:
+            assert exc is not None
+            # before the unlink frees what the partial file took; an OutputError already names its file
+            full = not isinstance(exc, OutputError) and out_of_space(self.path.parent, exc)
             self.temporary.unlink(missing_ok=True)
-            if isinstance(exc, (OSError, RuntimeError)) and str(self.temporary) in str(
-                exc
-            ):  # e.g. libsndfile: disk full
-                raise self._cannot_write(exc) from None
+            if full or (isinstance(exc, (OSError, RuntimeError)) and str(self.temporary) in str(exc)):
+                raise self._cannot_write(exc, full) from None
             return
         try:
             with open(self.temporary, "rb") as handle:
                 os.fsync(handle.fileno())
             os.chmod(self.temporary, 0o666 & ~_current_umask())  # mkstemp makes it 0600
             os.replace(self.temporary, self.path)
-        except BaseException as error:  # a failed or interrupted rename leaves no temporary file behind
+        except BaseException as error:  # a failed or interrupted fsync or rename leaves no temporary file behind
             self.temporary.unlink(missing_ok=True)
             if isinstance(error, OSError):
                 raise self._cannot_write(error) from None
             raise
 
-    def _cannot_write(self, error: BaseException) -> OutputError:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    def discard(self) -> None:
+        """Remove the temporary file of a write abandoned for a reason the caller tells (not an error of writing)."""
         if self.temporary is not None:
-            reason = reason.replace(str(self.temporary), str(self.path))
-        return OutputError(f"{self.path}: cannot write ({reason})")
+            self.temporary.unlink(missing_ok=True)
+
+    def _cannot_write(self, error: BaseException, no_space: bool = False) -> OutputError:
+        message = str(cannot_write(self.path, error, no_space))
+        if self.temporary is not None:
+            message = message.replace(str(self.temporary), str(self.path))
+        return OutputError(message)
 
 
 def _current_umask() -> int:

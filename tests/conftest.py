@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +79,46 @@ def write_songs():
 def make_checkpoint():
     """make_checkpoint(songs, cache, out) -> a checkpoint of an untrained, PCA-initialised tiny model."""
     return _make_checkpoint
+
+
+@pytest.fixture
+def full_disk_at_write(monkeypatch):
+    """full_disk_at_write(n): the n-th `Path.write_bytes` from now on (how checkpoints and priors are written)
+    finds the disk full: half its bytes land, then ENOSPC, as a real full disk does."""
+
+    def arm(number: int) -> None:
+        real_write_bytes, writes = Path.write_bytes, []
+
+        def write_bytes(self, data):
+            writes.append(self)
+            if len(writes) != number:
+                return real_write_bytes(self, data)
+            real_write_bytes(self, bytes(data)[: len(data) // 2])
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(Path, "write_bytes", write_bytes)
+
+    return arm
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 4 MiB tmpfs at tmp_path/disk, for a real full disk; unmounted afterwards. Skipped, saying why, where
+    it cannot be mounted (not root, or no mount allowed in a container)."""
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("a real full disk needs root to mount a small tmpfs; the ENOSPC tests cover the rest")
+    if shutil.which("mount") is None or shutil.which("umount") is None:
+        pytest.skip("a real full disk needs mount and umount to make a small tmpfs")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip() or mounted.returncode}")
+    try:
+        yield disk
+    finally:
+        if subprocess.run(["umount", str(disk)]).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(disk)])
 
 
 @pytest.fixture(scope="session")

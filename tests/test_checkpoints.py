@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -24,6 +25,7 @@ from autoenc_audio.checkpoints.checkpoint import (
 )
 from autoenc_audio.checkpoints.header import FORMAT_NAME, CheckpointError, pending_state_path, read_metadata, state_path
 from autoenc_audio.config import AudioConfig, Config, ModelConfig, TrainConfig
+from autoenc_audio.files import OutputError
 from autoenc_audio.models import build_model
 
 
@@ -296,18 +298,33 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.safetensors", "model.state.pt"]
 
 
-def test_failed_write_leaves_the_old_checkpoint(tmp_path, monkeypatch):
+def test_failed_rename_leaves_the_old_checkpoint(tmp_path, monkeypatch):
     path, config, model = _save(tmp_path)
     before = path.read_bytes()
 
     def fail(*args, **kwargs):
-        raise OSError(28, "No space left on device")
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(CheckpointError, match="model.safetensors: cannot write"):
+    with pytest.raises(OutputError, match=r"model.safetensors: cannot write \(Invalid cross-device link\)$"):
         save_checkpoint(path, model, config, labels=["new"])
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+@pytest.mark.parametrize("failing, named", [(1, "model.state.pt.pending"), (2, "model.safetensors")])
+def test_a_full_disk_keeps_the_previous_checkpoint_and_its_state(tmp_path, full_disk_at_write, failing, named):
+    """The state goes first (as pending), then the weights: either may meet the full disk."""
+    path, config, model = _save(tmp_path, labels=["old"], training_state={"epoch": 1})
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    full_disk_at_write(failing)
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    with pytest.raises(OutputError) as caught:
+        save_checkpoint(path, model, config, labels=["new"], training_state={"epoch": 2})
+    assert str(caught.value) == f"{tmp_path / named}: cannot write (no space left on device)"
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary or pending file either
+    assert load_checkpoint(path).labels == ["old"] and load_training_state(path) == {"epoch": 1}
 
 
 def _assert_refused(path: Path, problem: str) -> None:

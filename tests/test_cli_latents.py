@@ -1,11 +1,14 @@
 """`aea encode/decode/reconstruct/generate` as a user meets them: files, pipes, messages, exit codes."""
 
+import errno
 import io
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +22,7 @@ from autoenc_audio.config import load_config
 from autoenc_audio.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
+Usage = namedtuple("Usage", "total used free")
 torch.set_num_threads(1)
 
 
@@ -411,3 +415,82 @@ def test_writing_to_a_closed_stdout_is_one_line_and_exit_1(env):
         result = subprocess.run(command + " >&-", shell=True, stderr=subprocess.PIPE, text=True)
         assert result.returncode == 1, args
         assert result.stderr.strip().splitlines()[-1] == "aea: error: standard output is closed: cannot write to '-'"
+
+
+NO_SPACE = "cannot write (no space left on device)"
+
+
+def no_partial_files(folder: Path) -> bool:
+    """Nothing half written is left: no temporary file of an atomic write."""
+    return not [p.name for p in folder.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
+
+
+def full_disk_for(monkeypatch, name: str):
+    """From the first write to a file named `name`: libsndfile's bare "System error", on a disk with 4 KiB free."""
+    monkeypatch.setattr(shutil, "disk_usage", lambda folder: Usage(1 << 30, (1 << 30) - 4096, 4096))
+    real_write, real_stream = soundfile.write, soundfile.SoundFile.write
+
+    def fail_for(target):
+        if f".{name}." in str(target):  # the atomic write's temporary: .NAME.XXXX.tmp
+            Path(target).write_bytes(b"RIFF half a file")
+            raise soundfile.LibsndfileError(2)
+
+    def write(file, *args, **kwargs):
+        fail_for(file)
+        return real_write(file, *args, **kwargs)
+
+    def stream(self, data):
+        fail_for(self.name)
+        return real_stream(self, data)
+
+    monkeypatch.setattr(soundfile, "write", write)
+    monkeypatch.setattr(soundfile.SoundFile, "write", stream)
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_encoding_keeps_the_old_latent_file_and_says_so_in_one_line(env, tmp_path, monkeypatch):
+    from autoenc_audio.latents import files
+
+    out = tmp_path / "out"
+    assert aea(env, "encode", env["in"] / "a.mp3", env["in"] / "b.flac", "-o", out / "z.npz").exit_code == 0
+    before = (out / "z.npz").read_bytes()
+
+    def half_then_enospc(handle, latent_file, fmt):
+        handle.write(b"\x93NUMPY half a file")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files, "write_to", half_then_enospc)
+    result = aea(env, "encode", env["in"] / "a.mp3", env["in"] / "b.flac", "-o", out / "z.npz")
+    assert result.exit_code == 1 and result.stderr == f"aea: error: {out / 'z.npz'}: {NO_SPACE}\n"
+    assert (out / "z.npz").read_bytes() == before and no_partial_files(out)
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_decoding_to_a_folder_keeps_the_files_written_and_no_partial_one(env, tmp_path, monkeypatch):
+    assert aea(env, "encode", env["in"] / "a.mp3", env["in"] / "b.flac", "-o", tmp_path / "z.pt").exit_code == 0
+    full_disk_for(monkeypatch, "001-b.wav")
+    result = aea(env, "decode", tmp_path / "z.pt", "-o", tmp_path / "out")
+    assert result.exit_code == 1 and result.stderr == f"aea: error: {tmp_path / 'out' / '001-b.wav'}: {NO_SPACE}\n"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000-a.wav"]
+    assert soundfile.info(tmp_path / "out" / "000-a.wav").frames == 8000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("whole", [False, True], ids=["clips", "whole-tracks-streamed"])
+def test_a_full_disk_while_reconstructing_to_a_folder_leaves_no_partial_file(env, tmp_path, monkeypatch, whole):
+    full_disk_for(monkeypatch, "001-b.wav")
+    args = ["reconstruct", env["in"] / "a.mp3", env["in"] / "b.flac", "-o", tmp_path / "out", "--save-input"]
+    result = aea(env, *args, *(["--whole"] if whole else []))
+    assert result.exit_code == 1 and result.stderr == f"aea: error: {tmp_path / 'out' / '001-b.wav'}: {NO_SPACE}\n"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000-a.input.wav", "000-a.wav"]
+    assert no_partial_files(tmp_path / "out")
+
+
+@pytest.mark.slow
+def test_a_real_full_disk_while_decoding_a_track_leaves_no_partial_file(env, tmp_path, small_disk):
+    """libsndfile meets the full disk itself here: its bare "System error" is told as the full disk it is."""
+    assert aea(env, "encode", "--whole", env["in"] / "long.wav", "-o", tmp_path / "z.pt").exit_code == 0
+    (small_disk / "filler").write_bytes(bytes(shutil.disk_usage(small_disk).free - 100_000))
+    result = aea(env, "decode", tmp_path / "z.pt", "-o", small_disk / "out")
+    assert result.exit_code == 1 and result.stderr == f"aea: error: {small_disk / 'out' / 'long.wav'}: {NO_SPACE}\n"
+    assert list((small_disk / "out").iterdir()) == []

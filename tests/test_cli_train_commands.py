@@ -1,10 +1,12 @@
 """`aea train` and `aea train-prior` refuse what cannot run before any data work, in one line with exit 2."""
 
+import os
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
+from autoenc_audio.run_lock import hold_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,3 +32,26 @@ def test_resume_of_a_folder_that_is_no_run_says_there_is_nothing_to_resume(tmp_p
 def test_train_prior_without_a_model_says_how_to_get_one(tmp_path):
     result = run("train-prior", "--cache-dir", tmp_path / "cache", env={"AEA_MODEL": ""})
     assert result.exit_code == 2 and "train one with 'aea train'" in result.output
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over_with_one_warning_line(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "last.safetensors").write_bytes(b"a model")
+    (tmp_path / "run" / "aea.lock").write_text("4194303\ntraining\n")  # no process holds it
+    result = run("train", "--config", "tiny", "--out", tmp_path / "run", "--cache-dir", tmp_path)
+    warning, error = result.stderr.splitlines()
+    assert warning == (
+        f"aea: warning: {tmp_path / 'run'}: taking over the lock left by pid 4194303 (training), "
+        "which ended without releasing it"
+    )
+    assert result.exit_code == 2 and "already holds a run" in error
+    assert not (tmp_path / "run" / "aea.lock").exists()
+
+
+def test_a_run_folder_in_use_is_refused_before_launching_processes(tmp_path):
+    with hold_run(tmp_path / "run", "training"):
+        result = run("train", "--config", "tiny", "--out", tmp_path / "run", "--nproc", "2", "--cache-dir", tmp_path)
+    assert result.exit_code == 2 and result.stderr == (
+        f"aea: error: {tmp_path / 'run'}: in use by another aea process (pid {os.getpid()}, training); "
+        "wait for it to end, or use another run folder\n"
+    )

@@ -15,6 +15,7 @@ from autoenc_audio.audio import load_clip
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint
 from autoenc_audio.cli import cli
 from autoenc_audio.config import PriorConfig, load_config
+from autoenc_audio.files import OutputError
 from autoenc_audio.generation.piece import fit_peak
 from autoenc_audio.generation.prior_methods import draw_style, style_mask
 from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
@@ -72,6 +73,28 @@ def test_resume_is_exact(run, tmp_path):
     for key, value in straight.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[key]), key
     assert [r["train_loss"] for r in resumed.history] == pytest.approx([r["train_loss"] for r in straight.history])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("failing", [1, 2], ids=["state", "prior"])
+def test_a_full_disk_keeps_the_prior_and_its_state_and_resume_still_works(
+    run, tmp_path, monkeypatch, full_disk_at_write, failing
+):
+    """The state goes first (as pending), then the prior: either may meet the full disk."""
+    copy = tmp_path / "run"
+    shutil.copytree(run["dir"], copy)
+    prior_path(copy).unlink()
+    train_prior(run["checkpoint"], copy, dataclasses.replace(run["config"], epochs=3), run["cache"])
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    full_disk_at_write(failing)
+    with pytest.raises(OutputError, match=r"prior.(state.pt.pending|safetensors): cannot write \(no space left"):
+        train_prior(run["checkpoint"], copy, run["config"], run["cache"], resume=True)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before  # nothing pending, temporary or locked
+    resumed = train_prior(run["checkpoint"], copy, run["config"], run["cache"], resume=True)
+    straight = load_prior(prior_path(run["dir"]))
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
 
 
 def _overfitting_prior(run, tmp_path, **changes):

@@ -1,5 +1,8 @@
+import errno
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -7,8 +10,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from click.testing import CliRunner
 
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint, load_training_state
+from autoenc_audio.cli import cli
 from autoenc_audio.config import load_config
 from autoenc_audio.runs import RunError
 from autoenc_audio.training.loop import (
@@ -194,7 +199,6 @@ def test_resume_without_a_run_is_a_clear_error(songs, tmp_path):
 @pytest.mark.slow
 def test_resume_refuses_a_changed_split(songs, tmp_path):
     """Tracks added since the run started would move tracks between splits: resuming would train on test tracks."""
-    import shutil
 
     data = tmp_path / "songs"
     shutil.copytree(songs, data)
@@ -265,3 +269,65 @@ def test_every_arch_kind_and_envelope_trains_through_the_loop(one_track, tmp_pat
     assert [(r["epoch"], r["step"]) for r in history] == [(1, 4), (2, 8), (3, 12)]
     assert summary["arch"] == arch and summary["kind"] == kind and ("train_kl" in history[0]) == (kind == "vae")
     assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def cli_train(*args, cache):
+    """`aea train` in this process (monkeypatches apply); CliRunner keeps stderr apart."""
+    return CliRunner().invoke(cli, ["train", *map(str, args), "--cache-dir", str(cache)], env={"AEA_MODEL": ""})
+
+
+def full_disk_once_a_run_has_last(monkeypatch, run):
+    """Every file write fails with ENOSPC, half written, once `run` holds a `last` checkpoint."""
+    real_write_bytes = Path.write_bytes
+
+    def write_bytes(self, data):
+        if not (run / "last.safetensors").exists():
+            return real_write_bytes(self, data)
+        real_write_bytes(self, bytes(data)[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+
+
+NO_SPACE_LINE = r"^aea: error: {run}/(best|last)\.safetensors: cannot write \(no space left on device\)$"
+RUN_FILES = ["best.safetensors", "config.toml", "history.jsonl", "last.safetensors", "last.state.pt", "run.json"]
+
+
+@pytest.mark.slow
+def test_a_full_disk_stops_training_in_one_line_and_resume_finishes_the_same_run(songs, tmp_path, monkeypatch):
+    run, cache = tmp_path / "run", tmp_path / "cache"
+    train(tiny(epochs=2), tmp_path / "whole", cache, data_root=songs)
+    full_disk_once_a_run_has_last(monkeypatch, run)
+    failed = cli_train("--config", "tiny", "--epochs", "2", "--data", songs, "--out", run, cache=cache)
+    assert failed.exit_code == 1 and "Traceback" not in failed.stderr, failed.stderr
+    assert re.match(NO_SPACE_LINE.format(run=re.escape(str(run))), failed.stderr.splitlines()[-1]), failed.stderr
+    assert sorted(p.name for p in run.iterdir()) == RUN_FILES  # no temporary, pending or lock file
+    assert load_training_state(run / "last.safetensors")["progress"]["epoch"] == 1
+    assert load_checkpoint(run / "best.safetensors").info["epoch"] == 1
+    monkeypatch.undo()
+    resumed = cli_train("--out", run, "--resume", cache=cache)
+    assert resumed.exit_code == 0, resumed.stderr
+    assert [json.loads(line)["epoch"] for line in (run / "history.jsonl").read_text().splitlines()] == [1, 2]
+    whole, parts = weights(tmp_path / "whole" / "last.safetensors"), weights(run / "last.safetensors")
+    assert all(torch.equal(whole[k], parts[k]) for k in whole)
+
+
+@pytest.mark.slow
+def test_a_real_full_disk_keeps_best_and_last_and_resume_works_once_there_is_room(songs, tmp_path, small_disk):
+    run, cache = small_disk / "run", tmp_path / "cache"
+    command = [sys.executable, "-m", "autoenc_audio", "train", "--out", str(run), "--cache-dir", str(cache)]
+    first = subprocess.run([*command, "--config", "tiny", "--epochs", "1", "--data", str(songs)], capture_output=True)
+    assert first.returncode == 0, first.stderr.decode()[-2000:]
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.suffix in (".safetensors", ".pt")}
+    filler = small_disk / "filler"
+    filler.write_bytes(bytes(shutil.disk_usage(small_disk).free - 200_000))  # room for small files, not a checkpoint
+    failed = subprocess.run([*command, "--resume", "--epochs", "2"], capture_output=True, text=True)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr[-2000:]
+    assert re.match(NO_SPACE_LINE.format(run=re.escape(str(run))), failed.stderr.splitlines()[-1]), failed.stderr
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.suffix in (".safetensors", ".pt")} == before
+    assert sorted(p.name for p in run.iterdir()) == sorted(RUN_FILES + ["summary.json"])
+    assert load_checkpoint(run / "last.safetensors").fingerprint and load_checkpoint(run / "best.safetensors")
+    filler.unlink()
+    resumed = subprocess.run([*command, "--resume", "--epochs", "2"], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert [json.loads(line)["epoch"] for line in (run / "history.jsonl").read_text().splitlines()] == [1, 2]

@@ -26,7 +26,9 @@ Both files are written atomically (temporary file in the same folder, fsync,
 new state is first written as `<name>.state.pt.pending` and renamed over the
 old one only after the weights are in place; `load_training_state` takes the
 state file, or the pending one when only it matches the weights (a crash
-between the two renames).
+between the two renames). A write that fails, a full disk above all, is an
+`OutputError` naming the file; the previous checkpoint and its state stay as
+they were, and no temporary or pending file is left.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from torch import Tensor, nn
 
 from ..config import Config, with_legacy_defaults
 from ..errors import first_line
-from ..files import atomic_path
+from ..files import OutputError, atomic_path, cannot_write
 from ..jsonable import json_value
 from ..models.base import Autoencoder
 from ..version import __version__
@@ -214,17 +216,22 @@ def _write_pair(path: Path, data: bytes, state_bytes: bytes | None) -> None:
     """Write the weights and their state so that a crash at any moment leaves a pair that matches.
 
     The new state waits as `pending` until the weights are in place (old/old, or new weights with the
-    pending state); without a state, any old sidecar is removed.
+    pending state); without a state, any old sidecar is removed. A write that fails (a full disk) is an
+    OutputError naming the file and leaves the old pair as it was.
     """
     sidecar, pending = state_path(path), pending_state_path(path)
     if state_bytes is not None:
         _atomic_write(pending, state_bytes)
-    _atomic_write(path, data)
+    try:
+        _atomic_write(path, data)
+    except BaseException:
+        pending.unlink(missing_ok=True)  # the old weights stay, with their own state
+        raise
     if state_bytes is not None:
         try:
             os.replace(pending, sidecar)
         except OSError as error:
-            raise CheckpointError(f"{sidecar}: cannot write ({error.strerror or error})") from None
+            raise cannot_write(sidecar, error) from None
     else:
         for stale in (sidecar, pending):
             stale.unlink(missing_ok=True)
@@ -274,8 +281,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as temporary:
             temporary.write_bytes(data)
+    except OutputError:
+        raise
     except OSError as error:
-        raise CheckpointError(f"{path}: cannot write ({error.strerror or error})") from None
+        raise cannot_write(path, error) from None
     try:  # make the rename itself durable; not possible everywhere (e.g. Windows)
         descriptor = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ClippingWarning, InputError, SavedInterrupt
+from ..errors import ClippingWarning, InputError, SavedInterrupt, StaleLockWarning
 from .flags import FLAG_FOR_SETTING, command_flags, in_flag_terms
 
 if TYPE_CHECKING:
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
     from ..checkpoints.checkpoint import Checkpoint
+
+AEA_WARNINGS = (ClippingWarning, StaleLockWarning)
+"""The library's own warnings, each shown as one line."""
 
 BROKEN_PIPE_EXIT = 128 + 13
 """Exit status when standard output's reader has gone: what a process killed by SIGPIPE reports."""
@@ -93,14 +96,16 @@ class AeaGroup(click.Group):
 
 @contextlib.contextmanager
 def one_line_warnings() -> Iterator[None]:
-    """Show aea's own warnings (clipped samples) as `aea: warning: ...` on stderr, every time they occur.
+    """Show aea's own warnings (clipped samples, a stale run lock taken over) as `aea: warning: ...` on stderr,
+    every time they occur.
 
     Always shown, whatever `-W` or `PYTHONWARNINGS` say: a clipped output file
     is part of a command's result, like its exit code. Other warnings are
     left to Python's handler.
     """
     with warnings.catch_warnings():
-        warnings.simplefilter("always", ClippingWarning)
+        for category in AEA_WARNINGS:
+            warnings.simplefilter("always", category)
         shown_before = warnings.showwarning
 
         def show(
@@ -111,7 +116,7 @@ def one_line_warnings() -> Iterator[None]:
             file: Any = None,
             line: str | None = None,
         ) -> None:
-            if issubclass(category, ClippingWarning):
+            if issubclass(category, AEA_WARNINGS):
                 click.echo(f"aea: warning: {message}", err=True)
             else:
                 shown_before(message, category, filename, lineno, file, line)

@@ -205,6 +205,7 @@ def train(
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
+    from ..run_lock import hold_run
     from ..runs import config_for_resume, data_root_of_run
     from ..training.loop import SilentReporter, prepare_run
     from ..training.loop import train as run_training
@@ -255,7 +256,8 @@ def train(
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
     if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
-        prepare_run(config, out, resume, overwrite)  # bad settings fail here, once, not in every worker
+        with hold_run(out, "training"):  # a busy run folder and bad settings fail here, once, not in every worker
+            prepare_run(config, out, resume, overwrite)
         command = [
             sys.executable,
             "-m",

@@ -12,6 +12,7 @@ from ..errors import InputError, first_line
 
 PRIOR_FILE = "prior.safetensors"
 STATE_FILE = "prior.state.pt"
+PENDING_STATE_FILE = STATE_FILE + ".pending"
 FORMAT_NAME = "aea-prior"
 FORMAT_VERSION = 1
 JSON_FIELDS = ("config", "autoencoder", "data", "labels", "history", "progress", "kept")

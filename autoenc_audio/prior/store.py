@@ -5,14 +5,17 @@ Tensors: `memory.*` (frames in float16, tracks, starts, labels), `features.*`
 config (`[prior]`), the autoencoder it belongs to (weights fingerprint and
 latent layout), the data it was built from, the loss history, epoch and step.
 The training state to resume from lives in `prior.state.pt`, read with
-`weights_only=True`.
+`weights_only=True`. A write that fails (a full disk) leaves the previous
+prior and its state as they were.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import io
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +28,9 @@ from ..checkpoints.checkpoint import Checkpoint, weights_fingerprint
 from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from ..config import ConfigError, PriorConfig
 from ..errors import first_line
-from ..files import atomic_path
+from ..files import atomic_path, cannot_write
 from ..version import __version__
-from .header import FORMAT_NAME, FORMAT_VERSION, STATE_FILE, PriorError, read_prior_metadata
+from .header import FORMAT_NAME, FORMAT_VERSION, PENDING_STATE_FILE, STATE_FILE, PriorError, read_prior_metadata
 from .memory import FeatureMap, FrameMemory
 from .model import FeaturePrior
 
@@ -122,14 +125,36 @@ def save_prior(
             )
         },
     }
+    state = None
     if training_state is not None:
         buffer = io.BytesIO()
         torch.save({"prior_fingerprint": fingerprint, "state": training_state}, buffer)
-        with atomic_path(Path(path).with_name(STATE_FILE)) as temporary:
-            temporary.write_bytes(buffer.getvalue())
-    with atomic_path(path) as temporary:
-        temporary.write_bytes(safetensors_bytes(tensors, metadata=metadata))
+        state = buffer.getvalue()
+    _write_pair(Path(path), safetensors_bytes(tensors, metadata=metadata), state)
     return Path(path)
+
+
+def _write_pair(path: Path, data: bytes, state: bytes | None) -> None:
+    """The prior and its state, so that a failure at any point (a full disk) leaves a pair that matches.
+
+    The new state waits as `prior.state.pt.pending` until the prior is in place, as a checkpoint's does.
+    """
+    sidecar = path.with_name(STATE_FILE)
+    pending = sidecar.with_name(PENDING_STATE_FILE)
+    if state is not None:
+        with atomic_path(pending) as temporary:
+            temporary.write_bytes(state)
+    try:
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(data)
+    except BaseException:
+        pending.unlink(missing_ok=True)  # the old prior stays, with its own state
+        raise
+    if state is not None:
+        try:
+            os.replace(pending, sidecar)
+        except OSError as error:
+            raise cannot_write(sidecar, error) from None
 
 
 def load_prior(path: Path) -> Prior:
@@ -182,10 +207,24 @@ def _prior_from(path: Path, raw: dict[str, Any], tensors: dict[str, torch.Tensor
 
 
 def load_prior_state(path: Path, prior: Prior) -> dict[str, Any]:
-    """The training state saved beside the prior at `path`; PriorError when it is missing or belongs to other weights."""
+    """The training state saved beside the prior at `path`; PriorError when it is missing or belongs to other weights.
+
+    A pending state is taken when only it matches the prior (a save that stopped between its two renames).
+    """
     sidecar = Path(path).with_name(STATE_FILE)
     if not sidecar.is_file():
         raise PriorError(f"{sidecar}: no training state to resume from: train the prior again from the start", "resume")
+    try:
+        return _read_state(sidecar, path, prior)
+    except PriorError:
+        pending = sidecar.with_name(PENDING_STATE_FILE)
+        if pending.is_file():
+            with contextlib.suppress(PriorError):
+                return _read_state(pending, path, prior)
+        raise
+
+
+def _read_state(sidecar: Path, path: Path, prior: Prior) -> dict[str, Any]:
     try:
         loaded = load_plain(sidecar, str(sidecar))
     except UnsafeFileError as error:

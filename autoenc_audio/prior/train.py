@@ -26,6 +26,7 @@ from ..checkpoints.checkpoint import Checkpoint
 from ..config import PriorConfig
 from ..data import prepare_dataset
 from ..devices import resolve_device
+from ..run_lock import hold_run
 from ..training.loop import StopAtBatchBoundary, TrainingInterrupted
 from .header import PriorError, prior_path
 from .memory import EDGE_FRAMES, FeatureMap, FrameMemory, build_memory, fit_features
@@ -162,8 +163,24 @@ def train_prior(
     reporter: PriorReporter | None = None,
     overwrite: bool = False,
 ) -> Prior:
-    """Fit (or, with `resume`, continue fitting) the prior of `checkpoint`'s run; saved as RUN/prior.safetensors."""
-    reporter = reporter or _Silent()
+    """Fit (or, with `resume`, continue fitting) the prior of `checkpoint`'s run; saved as RUN/prior.safetensors.
+
+    `run_dir` is held while the prior trains (`run_lock.hold_run`): RunBusyError when another process
+    trains there, the autoencoder or a prior.
+    """
+    with hold_run(run_dir, "training a prior"):
+        return _train_prior(checkpoint, Path(run_dir), config, cache_dir, resume, reporter or _Silent(), overwrite)
+
+
+def _train_prior(
+    checkpoint: Checkpoint,
+    run_dir: Path,
+    config: PriorConfig,
+    cache_dir: Path,
+    resume: bool,
+    reporter: PriorReporter,
+    overwrite: bool,
+) -> Prior:
     if not resume and prior_path(run_dir).exists() and not overwrite:
         raise PriorError(
             f"{prior_path(run_dir)}: a prior is already there; resume continues it, overwrite replaces it",

@@ -37,6 +37,11 @@ def shared_clock(elapsed_seconds: float, job: Distributed) -> float:
     return float(clock)
 
 
+def launched_as_main() -> bool:
+    """This process is alone or rank 0 of its torchrun job, as the environment says before the job is set up."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def setup_distributed(device_name: str) -> Distributed:
     """Join the torchrun job described by the environment, or run alone."""
     device = resolve_device(device_name)

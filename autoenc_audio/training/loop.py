@@ -10,6 +10,7 @@ writes files.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -37,14 +38,15 @@ from ..checkpoints.checkpoint import (
 from ..config import Config
 from ..data import ClipDataset, DatasetError, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
 from ..errors import SavedInterrupt
-from ..files import write_text_atomic
+from ..files import append_text, write_text_atomic
 from ..metrics import evaluate
 from ..models import build_model
 from ..models.base import Autoencoder
+from ..run_lock import hold_run
 from ..runs import RunError, RunFiles, iterate_history
 from ..tomlwrite import dump_toml
 from ..version import __version__
-from .distributed import Distributed, setup_distributed, shared_clock
+from .distributed import Distributed, launched_as_main, setup_distributed, shared_clock
 from .losses import LOSSES, loss_terms
 
 INIT_CLIPS = 512
@@ -420,10 +422,24 @@ def train(
 
     A `run_dir` that already holds a run is continued (`resume`) or started
     again (`overwrite`); otherwise RunError, so no finished run is lost.
+    `run_dir` is held for the whole run (`run_lock.hold_run`): RunBusyError
+    when another process is training there.
     Returns the summary (test metrics of the best checkpoint, sizes, speed).
     Raises TrainingInterrupted after saving when interrupted with Ctrl-C.
     """
-    files = RunFiles(Path(run_dir))
+    with hold_run(run_dir, "training") if launched_as_main() else contextlib.nullcontext():
+        return _train(config, RunFiles(Path(run_dir)), cache_dir, data_root, resume, reporter, overwrite)
+
+
+def _train(
+    config: Config,
+    files: RunFiles,
+    cache_dir: Path,
+    data_root: Path | None,
+    resume: bool,
+    reporter: Reporter | None,
+    overwrite: bool,
+) -> dict[str, Any]:
     run = start_run(config, files, cache_dir, data_root, resume, reporter or SilentReporter(), overwrite)
     run.started = time.perf_counter() - run.state.elapsed_seconds
     with StopAtBatchBoundary() as interrupt:
@@ -431,8 +447,8 @@ def train(
             while not run.out_of_budget():
                 run_epoch(run, interrupt)
                 record = validate(run)
+                log_epoch(run, record)  # first: a resume drops records of epochs later than `last`
                 save(run)
-                log_epoch(run, record)
         except KeyboardInterrupt:
             run.state.elapsed_seconds = time.perf_counter() - run.started
             save(run)
@@ -555,8 +571,7 @@ def save(run: Run) -> None:
 def log_epoch(run: Run, record: dict[str, Any]) -> None:
     """Append the epoch's record to the history and show it."""
     if run.job.is_main:
-        with run.files.history.open("a") as handle:
-            handle.write(json.dumps(record) + "\n")
+        append_text(run.files.history, json.dumps(record) + "\n")
         run.reporter.end_epoch(record)
 
 

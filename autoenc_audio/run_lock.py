@@ -1,0 +1,155 @@
+"""One writer at a time in a run folder: a lock file holding its owner's pid.
+
+`aea train` and `aea train-prior` write checkpoints into a run folder; two at
+once would overwrite each other's files. `hold_run(folder, task)` takes
+`FOLDER/aea.lock` with `fcntl.flock`, which the kernel lets go of when the
+process ends in any way (Ctrl-C, an exception, kill -9), and writes the
+owner's pid and task into it, for the message a second process gets. The file
+is removed on exit; one left by a killed process is taken over with a
+`StaleLockWarning`. Without flock (not on this system, or not on this
+filesystem) the pid alone decides: a lock whose process is alive is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import StaleLockWarning
+from .files import cannot_write
+from .runs import RunError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: the pid alone decides
+    fcntl = None  # type: ignore[assignment]
+
+LOCK_NAME = "aea.lock"
+ATTEMPTS = 10
+"""Tries at taking the lock when its file is removed between opening and locking it (its owner ending)."""
+
+
+class RunBusyError(RunError):
+    """The run folder is in use by another aea process; the message names the folder and the owner's pid."""
+
+
+def lock_path(folder: str | os.PathLike) -> Path:
+    """The lock file of a run folder."""
+    return Path(folder) / LOCK_NAME
+
+
+@contextlib.contextmanager
+def hold_run(folder: str | os.PathLike, task: str) -> Iterator[Path]:
+    """Hold `folder` (created when missing) for this process while the block runs, `task` saying for what.
+
+    RunBusyError when another process holds it. The lock file is removed on
+    leaving the block, whatever ends it, and so is the folder when this call
+    created it and nothing was written into it.
+    """
+    folder = Path(folder)
+    created = not folder.exists()
+    path = lock_path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        descriptor = _acquire(path, folder)
+    except OSError as error:  # no permission, no space for the file
+        raise cannot_write(path, error) from None
+    try:
+        _write_owner(descriptor, task)
+        yield path
+    finally:
+        path.unlink(missing_ok=True)  # still locked: one who opened it meanwhile sees it gone (`_same_file`)
+        os.close(descriptor)
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def _acquire(path: Path, folder: Path) -> int:
+    """An open descriptor of `path`, locked; retried when the file was replaced while we locked it."""
+    for _ in range(ATTEMPTS):
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            locked = _flock(descriptor)
+            previous = _read_owner(descriptor)  # after locking: a holder has had the time to write its pid
+            if locked is None:
+                locked = previous[0] is None or not _alive(previous[0])
+            if not locked:
+                raise RunBusyError(_busy_message(folder, previous))
+        except BaseException:
+            os.close(descriptor)
+            raise
+        if _same_file(descriptor, path):
+            if previous[0] is not None:
+                _warn_stale(folder, previous)
+            return descriptor
+        os.close(descriptor)
+    raise RunBusyError(f"{folder}: its lock file keeps changing: another aea process is starting or ending there")
+
+
+def _flock(descriptor: int) -> bool | None:
+    """Lock `descriptor` without waiting: True, False when another process holds it, None without flock here."""
+    if fcntl is None:
+        return None
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as error:
+        return False if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES) else None
+    return True
+
+
+def _same_file(descriptor: int, path: Path) -> bool:
+    """`descriptor` is still the file at `path` (its owner did not remove it between our open and lock)."""
+    try:
+        return os.path.samestat(os.fstat(descriptor), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` runs (always assumed where signal 0 cannot ask: os.kill would end it on Windows)."""
+    if pid == os.getpid() or os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def _read_owner(descriptor: int) -> tuple[int | None, str]:
+    """The pid and task written in the lock file (None and "" when it holds none)."""
+    os.lseek(descriptor, 0, os.SEEK_SET)
+    text = os.read(descriptor, 256).decode("utf-8", "replace")
+    first, _, task = text.partition("\n")
+    return (int(first) if first.strip().isdigit() else None), task.strip()
+
+
+def _write_owner(descriptor: int, task: str) -> None:
+    """Our pid and task, for another process's message; a full disk leaves the file empty, the lock still held."""
+    with contextlib.suppress(OSError):
+        os.ftruncate(descriptor, 0)
+        os.lseek(descriptor, 0, os.SEEK_SET)
+        os.write(descriptor, f"{os.getpid()}\n{task}\n".encode())
+
+
+def _busy_message(folder: Path, owner: tuple[int | None, str]) -> str:
+    pid, task = owner
+    who = f"pid {pid}" if pid is not None else "a process that has not written its pid yet"
+    doing = f", {task}" if task else ""
+    return f"{folder}: in use by another aea process ({who}{doing}); wait for it to end, or use another run folder"
+
+
+def _warn_stale(folder: Path, owner: tuple[int | None, str]) -> None:
+    pid, task = owner
+    doing = f" ({task})" if task else ""
+    warnings.warn(
+        StaleLockWarning(f"{folder}: taking over the lock left by pid {pid}{doing}, which ended without releasing it"),
+        stacklevel=2,
+    )
