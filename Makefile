@@ -5,7 +5,7 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-fast lint demo bench clean
+.PHONY: setup test test-fast lint demo dist bench clean
 
 setup: $(STAMP)
 
@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# TORCH_SPEC goes to the tests: the wheel test installs that torch into its fresh venv.
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	TORCH_SPEC="$(TORCH_SPEC)" $(BIN)/python -m pytest
 
 # Everything but the tests marked slow (those that train, render or spawn processes): under a minute on 2 cores.
 test-fast: $(STAMP)
@@ -33,6 +34,12 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m autoenc_audio demo --out runs/demo --overwrite
 
+# The sdist, then the wheel built from it (so a file the sdist misses is missing from the wheel too), into dist/;
+# without a stale egg-info, which would list files that pyproject.toml no longer ships.
+dist: $(STAMP)
+	rm -rf dist build autoenc_audio.egg-info
+	$(BIN)/python -m build --outdir dist .
+
 # Benchmarks take about five hours on 2 cores; results land in bench/results/.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
@@ -45,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_startup.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) runs dist build autoenc_audio.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,10 +1,23 @@
-"""What pyproject.toml and the README promise about installing aea matches what the code imports."""
+"""What pyproject.toml and the README promise about installing aea matches what the code imports, and the built
+wheel installs and runs on its own."""
 
 import ast
+import importlib.metadata
+import json
+import os
 import re
+import shlex
+import shutil
+import subprocess
 import sys
+import tarfile
 import tomllib
+import zipfile
 from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "autoenc_audio"
@@ -56,3 +69,105 @@ def test_the_dev_extra_installs_every_other_extra_so_the_tests_can_use_them():
     dev = {distribution(spec) for spec in extras["dev"]}
     missing = {distribution(spec) for extra, specs in extras.items() if extra != "dev" for spec in specs} - dev
     assert not missing, f"in an extra but not in dev (make test would not install them): {sorted(missing)}"
+
+
+# The wheel as a user gets it: built as `make dist` builds it, installed into a fresh venv (no dev extra, nothing of
+# the checkout), run from a folder outside the checkout. Slow: it installs torch and the declared dependencies.
+
+
+@pytest.fixture(scope="module")
+def dist(tmp_path_factory) -> Path:
+    """`make dist`'s build (the sdist, then the wheel from it) into a fresh folder, from a copy of the project
+    without the checkout's build leftovers: a stale `*.egg-info` would list files that pyproject.toml no longer
+    ships."""
+    pytest.importorskip("build", reason="`build` is in the dev extra: `make setup` installs it")
+    source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("dist")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(PACKAGE, source / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run(
+        [sys.executable, "-m", "build", "--outdir", str(out), str(source)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def only(folder: Path, pattern: str) -> Path:
+    (found,) = folder.glob(pattern)
+    return found
+
+
+def clean_env(cache: Path) -> dict[str, str]:
+    """This process's environment without what would let the checkout or this venv leak into the fresh venv."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV", "AEA_"))}
+    return {**env, "PYTHONNOUSERSITE": "1", "AEA_CACHE": str(cache)}
+
+
+@pytest.mark.slow
+def test_the_sdist_and_the_wheel_hold_every_file_the_package_reads(dist):
+    package_files = {
+        path.relative_to(ROOT).as_posix()
+        for path in PACKAGE.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    presets = {name for name in package_files if name.startswith("autoenc_audio/presets/")}
+    assert len(presets) >= 2 and all(name.endswith(".toml") for name in presets)
+    with zipfile.ZipFile(only(dist, "*.whl")) as wheel:
+        in_wheel = set(wheel.namelist())
+        entry_points = next(wheel.read(name).decode() for name in in_wheel if name.endswith("entry_points.txt"))
+    assert package_files - in_wheel == set(), "missing from the wheel"
+    assert "aea = autoenc_audio.cli:main" in entry_points
+    with tarfile.open(only(dist, "*.tar.gz")) as sdist:
+        in_sdist = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    assert package_files - in_sdist == set(), "missing from the sdist"
+
+
+# Imports every module of the installed package: a module-level import of an undeclared dependency fails here.
+IMPORT_ALL = """
+import importlib, pkgutil, autoenc_audio
+names = [m.name for m in pkgutil.walk_packages(autoenc_audio.__path__, "autoenc_audio.") if m.name != "autoenc_audio.__main__"]
+for name in names:
+    importlib.import_module(name)
+print(autoenc_audio.__file__, len(names))
+"""
+
+
+@pytest.mark.slow
+def test_the_wheel_installs_into_a_fresh_venv_and_trains_encodes_decodes_outside_the_checkout(dist, tmp_path):
+    from autoenc_audio import __version__
+
+    venv, work = tmp_path / "venv", tmp_path / "work"
+    work.mkdir()
+    env = clean_env(tmp_path / "cache")
+    python, aea = venv / "bin" / "python", venv / "bin" / "aea"
+
+    def run(*args: str | Path) -> str:
+        done = subprocess.run([str(arg) for arg in args], cwd=work, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, f"{' '.join(map(str, args))}\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    run(sys.executable, "-m", "venv", venv)
+    # The torch build the project venv was set up with (make passes TORCH_SPEC), else this venv's torch version.
+    torch_spec = shlex.split(os.environ.get("TORCH_SPEC") or f"torch=={importlib.metadata.version('torch')}")
+    install = (python, "-m", "pip", "install", "--quiet", "--no-compile")  # byte-compiling all of torch: half the time
+    run(*install, *torch_spec)
+    run(*install, only(dist, "*.whl"))
+
+    assert run(aea, "--version").strip() == f"aea, version {__version__}"
+    location, modules = run(python, "-c", IMPORT_ALL).split()
+    assert Path(location).is_relative_to(venv) and int(modules) > 50
+    run(aea, "synth", "corpus", "--tracks", "8", "--seconds", "3")
+    songs = sorted((work / "corpus").rglob("*.wav"))
+    assert len(songs) == 8
+    # The preset by name: there is no configs/ here, so it comes from the installed package.
+    summary = json.loads(
+        run(aea, "train", "--config", "tiny", "--data", "corpus", "--epochs", "1", "--out", "run", "--json")
+        .strip()
+        .splitlines()[-1]
+    )
+    assert summary["latent_size"] == 512 and (work / "run" / "best.safetensors").is_file()
+    run(aea, "encode", "--model", "run", songs[0], "-o", "z.npy")
+    assert np.load(work / "z.npy").shape == (512,)
+    run(aea, "decode", "--model", "run", "z.npy", "-o", "again.wav")
+    decoded = soundfile.info(work / "again.wav")
+    assert (decoded.samplerate, decoded.frames) == (8000, 8000)  # the tiny preset: 1 s clips at 8 kHz
