@@ -260,6 +260,20 @@ def test_the_energy_decoder_adds_no_clicks_at_transients(initialised_energy_mode
     assert float(crest_ratios(audio, recon)[0]) < 1.25
 
 
+@pytest.mark.parametrize("name", ["clicks", "drum"])
+def test_the_default_decoder_adds_no_clicks_at_transients_from_its_start(name: str) -> None:
+    """The default (`gain`) decoder starts as the PCA start: no correction yet to spike at an attack."""
+    from autoenc_audio.quality.signature import crest_ratios
+
+    generator = torch.Generator().manual_seed(1)
+    training = torch.stack([make(generator) for make in SIGNALS.values() for _ in range(4)])[:, None]
+    assert ModelConfig().decoder == "gain"
+    model = build_frame(ModelConfig(latent=SECOND // 6), SECOND)
+    model.initialize_from_data(training)
+    audio, recon = _through(model.eval(), name)
+    assert float(crest_ratios(audio, recon)[0]) < 1.25
+
+
 @pytest.mark.parametrize("name", ["ladder", "pink"])
 def test_the_energy_decoder_keeps_every_octave_level(initialised_energy_model, name: str) -> None:
     from autoenc_audio.quality.signature import octave_levels, octave_names
