@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5 --test-fraction 0.25 --name generation-wide --out bench/.runs/generation-wide --seeds 1,101,201,301
 	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_soak.py
 	$(BIN)/python bench/bench_startup.py
 
 clean:

@@ -1,5 +1,6 @@
 """Latent files: every format round-trips, .pt loads with weights_only, bad files give one clear error."""
 
+import gc
 import io
 import json
 import os
@@ -83,6 +84,30 @@ def test_safetensors_header_holds_the_metadata(tmp_path):
     with safe_open(str(tmp_path / "z.safetensors"), framework="pt") as handle:
         assert handle.metadata()["format"] == "aea-latents"
         assert json.loads(handle.metadata()["metadata"])["sources"][2] == "song2.mp3"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_saving_latents_of_ever_new_sizes_keeps_nothing_behind(fmt, tmp_path):
+    """A service writing one latent file per track (each track's length gives its own size) must not grow.
+
+    safetensors.torch.save made a ctypes array and pointer type per byte count, which ctypes keeps for good
+    (bench/experiments/NOTES.md, "Soak").
+    """
+
+    def save_and_load(rows: int) -> None:
+        latents = torch.randn(rows, 40)
+        save_latents(tmp_path / f"z.{fmt}", LatentFile(latents, make_metadata("matrix", latents)))
+        assert load_latents(tmp_path / f"z.{fmt}").latents.shape == (rows, 40)
+
+    save_and_load(1)
+    gc.collect()
+    before = len(gc.get_objects())
+    sizes = 30
+    for rows in range(2, 2 + sizes):
+        save_and_load(rows)
+    gc.collect()
+    grown = len(gc.get_objects()) - before
+    assert grown < sizes
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

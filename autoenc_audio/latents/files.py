@@ -121,9 +121,13 @@ def write_to(handle: BinaryIO, latent_file: LatentFile, fmt: str) -> None:
         sources = np.array([str(s) for s in metadata.get("sources", [])], dtype=np.str_)
         np.savez(handle, latents=latents.numpy(), sources=sources, metadata=np.array(json.dumps(metadata)))
     elif fmt == "safetensors":
-        from safetensors.torch import save
+        # safetensors.numpy, not .torch: the same file, but safetensors.torch.save makes a ctypes array type per
+        # byte count, which ctypes keeps for the life of the process (a slow leak when each track has its length).
+        from safetensors.numpy import save
 
-        handle.write(save({"latents": latents}, metadata={"format": FORMAT_NAME, "metadata": json.dumps(metadata)}))
+        handle.write(
+            save({"latents": latents.numpy()}, metadata={"format": FORMAT_NAME, "metadata": json.dumps(metadata)})
+        )
     else:
         raise LatentFileError(f"unknown latent format {fmt!r}: use {', '.join(FORMATS)}")
 
