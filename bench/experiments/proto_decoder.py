@@ -65,7 +65,29 @@ def band_level(reference, estimate):
     return metrics.mel_distance(*(bank @ p[..., None] for p in powers)).mean()
 
 
-EXTRA_LOSSES = {"short": losses.short_stft_loss, "mel512": mel_512, "level": band_level}
+def excess_energy(reference, estimate, n_fft: int = 256, floor_hz: float = 1000.0):
+    """One-sided: how much louder (log10 power) each 256-point frame is above `floor_hz` than the original's.
+
+    A click is a short frame whose top band holds more energy than the original's; a frame quieter than the
+    original costs nothing here, so unlike a two-sided short-window term this does not pull the quiet gaps
+    between events up (the smoothing that raised c2st in session 12, item 4).
+    """
+    first_bin = int(floor_hz * n_fft / DEFAULT_SAMPLE_RATE)
+    energy = [
+        metrics.power_of(metrics.stft(metrics.as_batch(a), n_fft))[..., first_bin:, :].sum(-2)
+        for a in (reference, estimate)
+    ]
+    floor = 1e-3 * energy[0].mean(-1, keepdim=True) + 1e-9  # 30 dB under the clip's mean: near-silence is not a click
+    return torch.relu(torch.log10(energy[1] + floor) - torch.log10(energy[0] + floor)).mean()
+
+
+EXTRA_LOSSES = {
+    "short": losses.short_stft_loss,
+    "mel512": mel_512,
+    "level": band_level,
+    "excess": excess_energy,
+    "excess512": lambda reference, estimate: excess_energy(reference, estimate, n_fft=512),
+}
 """Experimental loss terms, by name, for `--extra NAME=WEIGHT`."""
 
 
