@@ -163,3 +163,45 @@ def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_bytes_durably(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through `atomic_path` (temporary file, fsync, rename), then fsync the folder."""
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as temporary:
+            temporary.write_bytes(data)
+    except OutputError:
+        raise
+    except OSError as error:
+        raise cannot_write(path, error) from None
+    try:  # make the rename itself durable; not possible everywhere (e.g. Windows)
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def write_with_state(path: Path, data: bytes, sidecar: Path, pending: Path, state: bytes | None) -> None:
+    """Write a file and its training-state sidecar so that a failure at any point (a full disk) leaves a pair
+    that matches: the new state waits at `pending` until the file is in place (old/old, or new file with the
+    pending state). A failed write is an OutputError naming the file, with the old pair as it was.
+    """
+    if state is not None:
+        write_bytes_durably(pending, state)
+    try:
+        write_bytes_durably(path, data)
+    except BaseException:
+        pending.unlink(missing_ok=True)  # the old file stays, with its own state
+        raise
+    if state is not None:
+        try:
+            os.replace(pending, sidecar)
+        except OSError as error:
+            raise cannot_write(sidecar, error) from None

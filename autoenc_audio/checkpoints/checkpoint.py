@@ -37,7 +37,6 @@ import datetime as _datetime
 import hashlib
 import io
 import json
-import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,7 +51,7 @@ from torch import Tensor, nn
 
 from ..config import Config, with_legacy_defaults
 from ..errors import first_line
-from ..files import OutputError, atomic_path, cannot_write
+from ..files import write_with_state
 from ..jsonable import json_value
 from ..models.base import Autoencoder
 from ..version import __version__
@@ -213,26 +212,11 @@ def _state_bytes(path: Path, training_state: dict[str, Any], fingerprint: str) -
 
 
 def _write_pair(path: Path, data: bytes, state_bytes: bytes | None) -> None:
-    """Write the weights and their state so that a crash at any moment leaves a pair that matches.
-
-    The new state waits as `pending` until the weights are in place (old/old, or new weights with the
-    pending state); without a state, any old sidecar is removed. A write that fails (a full disk) is an
-    OutputError naming the file and leaves the old pair as it was.
-    """
+    """The weights and their state as a matching pair (`files.write_with_state`); without a state, any old
+    sidecar is removed."""
     sidecar, pending = state_path(path), pending_state_path(path)
-    if state_bytes is not None:
-        _atomic_write(pending, state_bytes)
-    try:
-        _atomic_write(path, data)
-    except BaseException:
-        pending.unlink(missing_ok=True)  # the old weights stay, with their own state
-        raise
-    if state_bytes is not None:
-        try:
-            os.replace(pending, sidecar)
-        except OSError as error:
-            raise cannot_write(sidecar, error) from None
-    else:
+    write_with_state(path, data, sidecar, pending, state_bytes)
+    if state_bytes is None:
         for stale in (sidecar, pending):
             stale.unlink(missing_ok=True)
 
@@ -272,29 +256,6 @@ def _plain(path: Path, value: Any, where: str) -> Any:
     raise CheckpointError(
         f"{path}: {where} is a {type(value).__name__}; training state holds only tensors, numbers, strings and containers"
     )
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through `atomic_path` (temporary file, fsync, rename), then fsync the folder."""
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as temporary:
-            temporary.write_bytes(data)
-    except OutputError:
-        raise
-    except OSError as error:
-        raise cannot_write(path, error) from None
-    try:  # make the rename itself durable; not possible everywhere (e.g. Windows)
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 # ----------------------------------------------------------------------------- loading

@@ -15,7 +15,6 @@ import contextlib
 import datetime
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from ..checkpoints.checkpoint import Checkpoint, weights_fingerprint
 from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from ..config import ConfigError, PriorConfig
 from ..errors import first_line
-from ..files import atomic_path, cannot_write
+from ..files import write_with_state
 from ..version import __version__
 from .header import FORMAT_NAME, FORMAT_VERSION, PENDING_STATE_FILE, STATE_FILE, PriorError, read_prior_metadata
 from .memory import FeatureMap, FrameMemory
@@ -135,26 +134,9 @@ def save_prior(
 
 
 def _write_pair(path: Path, data: bytes, state: bytes | None) -> None:
-    """The prior and its state, so that a failure at any point (a full disk) leaves a pair that matches.
-
-    The new state waits as `prior.state.pt.pending` until the prior is in place, as a checkpoint's does.
-    """
+    """The prior and its state as a matching pair (`files.write_with_state`), as a checkpoint's."""
     sidecar = path.with_name(STATE_FILE)
-    pending = sidecar.with_name(PENDING_STATE_FILE)
-    if state is not None:
-        with atomic_path(pending) as temporary:
-            temporary.write_bytes(state)
-    try:
-        with atomic_path(path) as temporary:
-            temporary.write_bytes(data)
-    except BaseException:
-        pending.unlink(missing_ok=True)  # the old prior stays, with its own state
-        raise
-    if state is not None:
-        try:
-            os.replace(pending, sidecar)
-        except OSError as error:
-            raise cannot_write(sidecar, error) from None
+    write_with_state(path, data, sidecar, sidecar.with_name(PENDING_STATE_FILE), state)
 
 
 def load_prior(path: Path) -> Prior:
