@@ -129,7 +129,16 @@ class TrainConfig:
     seed: int = 0
     grad_clip: float = 1.0
     loss_weights: dict[str, float] = field(
-        default_factory=lambda: {"l1": 20.0, "mrstft": 1.0, "mel": 2.0, "short_stft": 0.0, "rmse": 0.0, "kl": 1e-4}
+        default_factory=lambda: {
+            "l1": 20.0,
+            "mrstft": 1.0,
+            "mel": 2.0,
+            "short_stft": 0.0,
+            "excess": 0.0,
+            "level": 0.0,
+            "rmse": 0.0,
+            "kl": 1e-4,
+        }
     )
     kl_warmup_epochs: int = 5
     scheduler: str = "cosine"  # cosine | constant
@@ -148,7 +157,7 @@ class TrainConfig:
             raise ConfigError(f"train.lr must be positive, got {self.lr}")
         if self.scheduler not in ("cosine", "constant"):
             raise ConfigError(f"train.scheduler must be 'cosine' or 'constant', got {self.scheduler!r}")
-        unknown = set(self.loss_weights) - {"l1", "mrstft", "mel", "short_stft", "rmse", "kl"}
+        unknown = set(self.loss_weights) - {"l1", "mrstft", "mel", "short_stft", "excess", "level", "rmse", "kl"}
         if unknown:
             raise ConfigError(f"train.loss_weights has unknown losses: {', '.join(sorted(unknown))}")
 

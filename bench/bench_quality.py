@@ -63,9 +63,11 @@ PRESETS = {
         "train": {"loss_weights": {"l1": 20.0, "mrstft": 1.0, "mel": 0.0, "short_stft": 0.0, "rmse": 0.0, "kl": 1e-4}},
     },
     "short": {"train": {"loss_weights": {"short_stft": 1.0}}},
+    "exlev": {"train": {"loss_weights": {"excess": 4.0, "level": 1.0}}},
 }
 """Named recipes besides the presets in configs/: the default recipe with these overrides. "gated" is the default
-before 2026-12-05; "short" adds the short-window STFT term (NOTES, session 12)."""
+before 2026-12-05; "short" adds the short-window STFT term (NOTES, session 12); "exlev" the one-sided short-window
+excess term and the band-level term (session 13)."""
 SCORE_CLIPS = 32
 
 

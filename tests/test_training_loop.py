@@ -97,6 +97,14 @@ def test_loss_falls_over_training(songs, tmp_path):
 
 
 @pytest.mark.slow
+def test_loss_falls_with_the_excess_and_level_terms(songs, tmp_path):
+    weights = {"l1": 20.0, "mrstft": 1.0, "mel": 2.0, "excess": 4.0, "level": 1.0}
+    train(tiny(epochs=6, lr=3e-3, loss_weights=weights), tmp_path / "run", tmp_path / "cache", data_root=songs)
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+@pytest.mark.slow
 def test_same_seed_same_weights(songs, tmp_path):
     for name in ("a", "b"):
         train(tiny(epochs=2), tmp_path / name, tmp_path / "cache", data_root=songs)

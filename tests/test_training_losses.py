@@ -105,3 +105,39 @@ def test_shared_spectra_include_the_short_term() -> None:
     assert float(terms["short_stft"]) == pytest.approx(
         float(metrics.mrstft(x, y, fft_sizes=(128, 256)).mean()), rel=1e-5
     )
+
+
+def _burst_train() -> torch.Tensor:
+    """Noise bursts with quiet gaps, [1, 1, samples]: music-like attacks with top-band energy."""
+    generator = torch.Generator().manual_seed(2)
+    samples = 22050
+    audio = 0.002 * torch.randn(1, 1, samples, generator=generator)
+    for start in range(1000, samples - 3000, 4000):
+        decay = torch.exp(-torch.arange(3000) / 300.0)
+        audio[..., start : start + 3000] += 0.2 * torch.randn(3000, generator=generator) * decay
+    return audio
+
+
+def test_the_excess_term_costs_a_click_and_not_a_quieter_rendering() -> None:
+    reference = _burst_train()
+    click = reference.clone()
+    click[..., 9000:9008] += 0.5  # a spike in a quiet gap
+    assert float(losses.excess_energy_loss(reference, 0.5 * reference)) == 0.0  # quieter everywhere: no excess
+    soft = reference.clone()
+    soft[..., 9000:9008] += 0.05
+    assert float(losses.excess_energy_loss(reference, click)) > 1.5 * float(losses.excess_energy_loss(reference, soft))
+    assert float(losses.excess_energy_loss(reference, soft)) > 0
+
+
+def test_the_level_term_sees_a_darker_top_and_not_where_in_the_clip_it_is() -> None:
+    reference = _burst_train()
+    darker = 0.5 * (reference + torch.roll(reference, 1, -1))  # a two-tap low-pass: the top octaves fall
+    shifted = torch.roll(reference, 2205, -1)
+    assert float(losses.band_level_loss(reference, darker)) > 5 * float(losses.band_level_loss(reference, shifted))
+
+
+def test_shared_spectra_give_the_excess_and_level_terms_their_own_value() -> None:
+    x, y = _pair()
+    terms = losses.loss_terms(x, y, ["mrstft", "mel", "excess", "level"])
+    assert float(terms["excess"]) == pytest.approx(float(losses.excess_energy_loss(x, y)), rel=1e-5)
+    assert float(terms["level"]) == pytest.approx(float(losses.band_level_loss(x, y)), rel=1e-5)

@@ -16,6 +16,7 @@ from ..metrics import (
     MAG_EPS,
     as_batch,
     mel_distance,
+    mel_filterbank,
     mel_of_power,
     power_of,
     spectral_convergence,
@@ -121,6 +122,49 @@ def short_stft_loss(
     return multi_resolution_stft_loss(reference, estimate, fft_sizes=SHORT_FFT_SIZES, spectra=spectra)
 
 
+EXCESS_FFT = 256
+"""The `excess` term's frames: 11.6 ms at 22.05 kHz. On 512 points (the MR-STFT's smallest) it misses the clicks."""
+EXCESS_FLOOR_HZ = 1000.0
+EXCESS_SILENCE = 1e-3
+"""Frames more than 30 dB under the clip's mean energy count as silence, where any hiss would be an 'excess'."""
+LEVEL_BANDS = 40
+
+
+def excess_energy_loss(
+    reference: torch.Tensor,
+    estimate: torch.Tensor,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    spectra: Spectra | None = None,
+) -> torch.Tensor:
+    """How much louder (log10 energy above 1 kHz) each 256-point frame of the estimate is than the reference's.
+
+    One-sided: a click is a short frame with more top-band energy than the original's, and a quieter frame costs
+    nothing, so unlike a two-sided short-window term it does not pull the quiet gaps between events up.
+    """
+    spectra = spectra or Spectra(reference, estimate)
+    first_bin = int(EXCESS_FLOOR_HZ * EXCESS_FFT / sample_rate)
+    x, y = (power_of(s)[..., first_bin:, :].sum(-2) for s in spectra.pair(EXCESS_FFT))  # [batch, frames]
+    floor = EXCESS_SILENCE * x.mean(-1, keepdim=True) + 1e-9
+    return torch.relu(torch.log10(y + floor) - torch.log10(x + floor)).mean()
+
+
+def band_level_loss(
+    reference: torch.Tensor,
+    estimate: torch.Tensor,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    spectra: Spectra | None = None,
+) -> torch.Tensor:
+    """Per clip and 40 mel bands, the log10 distance of the clip's mean band power: each band's level, not shape.
+
+    Asks for the top octaves' energy, which the waveform loss leaves dark. Alone, a decoder pays it as clicks at
+    attacks; with `excess_energy_loss` it must spread it (NOTES, session 13).
+    """
+    spectra = spectra or Spectra(reference, estimate)
+    bank = mel_filterbank(sample_rate, MEL_FFT, LEVEL_BANDS).to(spectra.reference.device, spectra.reference.dtype)
+    x, y = (bank @ power_of(s).mean(-1, keepdim=True) for s in spectra.pair(MEL_FFT))  # [batch, bands, 1]
+    return mel_distance(x, y).mean()
+
+
 def loss_terms(reference: torch.Tensor, estimate: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
     """Each named loss of `LOSSES` (unweighted), the spectral ones sharing their STFTs."""
     spectra = Spectra(reference, estimate)
@@ -132,6 +176,10 @@ def loss_terms(reference: torch.Tensor, estimate: torch.Tensor, names: list[str]
             terms[name] = short_stft_loss(reference, estimate, spectra=spectra)
         elif name == "mel":
             terms[name] = mel_loss(reference, estimate, spectra=spectra)
+        elif name == "excess":
+            terms[name] = excess_energy_loss(reference, estimate, spectra=spectra)
+        elif name == "level":
+            terms[name] = band_level_loss(reference, estimate, spectra=spectra)
         else:
             terms[name] = LOSSES[name](reference, estimate)
     return terms
@@ -143,6 +191,8 @@ LOSSES = {
     "mrstft": multi_resolution_stft_loss,
     "mel": mel_loss,
     "short_stft": short_stft_loss,
+    "excess": excess_energy_loss,
+    "level": band_level_loss,
 }
 """Name (as in `TrainConfig.loss_weights`, except `kl`) -> loss function."""
 
@@ -153,6 +203,8 @@ __all__ = [
     "mel_loss",
     "SHORT_FFT_SIZES",
     "short_stft_loss",
+    "excess_energy_loss",
+    "band_level_loss",
     "multi_resolution_stft_loss",
     "waveform_l1",
     "waveform_rmse",
