@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
 	$(BIN)/python bench/bench_latents.py
 	$(BIN)/python bench/bench_quality.py --minutes 10 --seeds 0,1,2 --presets default,short,gated --preset-seeds short=0,1,2 --baseline-seeds 0
+	$(BIN)/python bench/bench_quality.py --minutes 10 --seeds 0,1,2 --presets default,exlev,gated --baseline-seeds 0 --preset-seeds exlev=0,1,2 --datasets real --no-seed --name quality-exlev
 	$(BIN)/python bench/bench_analyze.py --minutes 5
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5 --test-fraction 0.25 --name generation-wide --out bench/.runs/generation-wide --seeds 1,101,201,301
