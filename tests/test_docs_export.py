@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from doc_examples import python_blocks, run_blocks
 
 from autoenc_audio.audio import load_track
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint
@@ -17,16 +18,11 @@ from autoenc_audio.export.write import ExportRequest, export_model
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "export.md"
-PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 SETTINGS = ('EXPORTED = Path("exported")', 'SONG = "song.wav"')  # what the page tells readers to change
 
 
-def python_blocks() -> list[str]:
-    return PYTHON_BLOCK.findall(PAGE.read_text())
-
-
 def test_the_examples_need_neither_aea_nor_torch():
-    blocks = python_blocks()
+    blocks = python_blocks(PAGE)
     assert len(blocks) >= 4, "the page lost its examples (or this test's pattern no longer finds them)"
     assert all(setting in blocks[0] for setting in SETTINGS), f"the first example must set {SETTINGS}"
     imported = set(re.findall(r"^\s*(?:import|from)\s+(\w+)", "\n".join(blocks), flags=re.MULTILINE))
@@ -51,12 +47,7 @@ def reader_folder(tmp_path_factory, write_songs, make_checkpoint):
 def test_every_example_runs_in_order_and_gives_what_aea_gives(reader_folder, monkeypatch):
     folder, checkpoint = reader_folder
     monkeypatch.chdir(folder)
-    session: dict = {"__name__": "docs_export"}
-    for number, code in enumerate(python_blocks(), 1):
-        try:
-            exec(compile(code, f"docs/export.md example {number}", "exec"), session)
-        except Exception as error:  # noqa: BLE001 - any failure of an example is the page's failure
-            pytest.fail(f"docs/export.md example {number} fails: {type(error).__name__}: {error}\n{code}")
+    session = run_blocks(PAGE, "docs_export")
 
     audio = checkpoint.config.audio
     track = load_track("song.wav", audio)  # aea's own reading: mono, resampled

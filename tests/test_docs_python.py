@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
-import re
 import shutil
 from pathlib import Path
 
 import pytest
 import soundfile
+from doc_examples import python_blocks, run_blocks
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "python.md"
-PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 SETTINGS = ('RUN = Path("runs/demo")', 'SONG = "song.wav"')  # what the page tells readers to change
 
 
-def python_blocks() -> list[str]:
-    return PYTHON_BLOCK.findall(PAGE.read_text())
-
-
 def test_the_page_names_the_run_and_song_the_test_provides():
-    blocks = python_blocks()
+    blocks = python_blocks(PAGE)
     assert len(blocks) >= 7, "the page lost its examples (or this test's pattern no longer finds them)"
     assert all(setting in blocks[0] for setting in SETTINGS), f"the first example must set {SETTINGS}"
 
@@ -54,12 +49,7 @@ def reader_folder(tmp_path_factory, write_songs):
 def test_every_example_runs_in_order_and_writes_what_it_says(reader_folder, monkeypatch):
     monkeypatch.chdir(reader_folder)
     monkeypatch.setenv("AEA_CACHE", str(reader_folder / "cache"))
-    session: dict = {"__name__": "docs_python"}
-    for number, code in enumerate(python_blocks(), 1):
-        try:
-            exec(compile(code, f"docs/python.md example {number}", "exec"), session)
-        except Exception as error:  # noqa: BLE001 - any failure of an example is the page's failure
-            pytest.fail(f"docs/python.md example {number} fails: {type(error).__name__}: {error}\n{code}")
+    session = run_blocks(PAGE, "docs_python")
 
     model = session["model"]
     assert session["z"].shape == (model.latent_size,) and session["audio"].shape == (model.clip_samples,)
