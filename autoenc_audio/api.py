@@ -30,11 +30,11 @@ from .errors import InputError
 from .generation.piece import Piece
 from .generation.requests import GenerateRequest, generate_pieces
 from .generation.writing import write_pieces
-from .latents.batches import decode_latents, encode_clips, reconstruction_metrics
+from .latents.batches import decode_latents, encode_clips, reconstruct_clips, reconstruction_metrics
 from .latents.encode import encode_inputs
 from .latents.inputs import clip_crop, whole_track_hop_samples
 from .latents.model import model_device
-from .latents.overlap import OverlapAdd
+from .latents.overlap import join_clips
 from .latents.track_metrics import TrackMetrics
 from .runs import checkpoint_in
 from .scoring.score_sets import DEFAULT_CLIPS, score_sets
@@ -239,12 +239,11 @@ class Model:
             measured.add(original, result)
             return Reconstruction(result, original, measured.result(), self.sample_rate)
         if isinstance(audio, (str, os.PathLike)):
-            clip = load_clip(audio, self.config.audio, clip_crop(crop, offset), _rng(seed))
+            clip = load_clip(audio, self.config.audio, clip_crop(crop, offset), np.random.default_rng(seed))
         else:
             clip = self._clip(self._samples(audio, sample_rate), crop, offset, seed)
         original_batch = _batch([clip])
-        model, device = self.checkpoint.model, self.device
-        decoded = decode_latents(model, encode_clips(model, original_batch, device=device), device=device)
+        decoded = reconstruct_clips(self.checkpoint.model, original_batch, device=self.device)
         metrics = reconstruction_metrics(original_batch, decoded, self.sample_rate)
         return Reconstruction(decoded[0, 0].numpy(), clip.samples, metrics, self.sample_rate)
 
@@ -306,7 +305,9 @@ class Model:
     def _clip(self, samples: np.ndarray, crop: CropMode, offset: float | None, seed: int) -> Clip:
         """One clip of preprocessed samples, taken where `aea encode` would take it in a file of them."""
         seconds = len(samples) / self.sample_rate
-        start = choose_offset(seconds, self.config.audio.clip_seconds, clip_crop(crop, offset), _rng(seed))
+        start = choose_offset(
+            seconds, self.config.audio.clip_seconds, clip_crop(crop, offset), np.random.default_rng(seed)
+        )
         if start >= seconds:
             raise ApiInputError(f"offset {start:.2f} s is past the end ({seconds:.2f} s)")
         return make_clip(samples[int(round(start * self.sample_rate)) :], self.config.audio, "<samples>", start)
@@ -326,10 +327,7 @@ class Model:
         """Decode a whole track's latents and overlap-add them, as `aea decode` joins a sequence."""
         if encoded.latents.dim() != 2:
             raise ApiInputError(f"Encoded.latents must be [clips, N], got shape {list(encoded.latents.shape)}")
-        joiner = OverlapAdd(self.clip_samples, encoded.hop_samples, len(encoded.latents), encoded.track_samples)
-        clips = self.decode(encoded.latents)
-        parts = [joiner.push(clip) for clip in clips]
-        return np.concatenate([*parts, joiner.finish()])
+        return join_clips(self.decode(encoded.latents), encoded.hop_samples, encoded.track_samples)
 
 
 def score(
@@ -349,9 +347,10 @@ def score(
     >>> table = score(["gen/"], model=model)
     >>> [(row["name"], row["c2st"]) for row in table]
     """
-    checkpoint = model.checkpoint.path if isinstance(model, Model) else model
-    if checkpoint is not None and not isinstance(model, Model):
-        checkpoint = checkpoint_in(Path(checkpoint))
+    if isinstance(model, Model):
+        checkpoint: Path | None = model.checkpoint.path
+    else:
+        checkpoint = None if model is None else checkpoint_in(Path(model))
     report = score_sets(
         list(sets),
         checkpoint=checkpoint,
@@ -361,10 +360,6 @@ def score(
         seed=seed,
     )
     return [{name: getattr(row, name) for name in SCORE_FIELDS} for row in report.rows]
-
-
-def _rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)
 
 
 def _batch(clips: Sequence[Clip]) -> torch.Tensor:

@@ -113,6 +113,19 @@ class ModelConfig:
             raise ConfigError("model.seed_channels, seed_kernels, seed_strides and seed_paddings need equal lengths")
 
 
+DEFAULT_LOSS_WEIGHTS: dict[str, float] = {
+    "l1": 20.0,
+    "mrstft": 1.0,
+    "mel": 2.0,
+    "short_stft": 0.0,
+    "excess": 0.0,
+    "level": 0.0,
+    "rmse": 0.0,
+    "kl": 1e-4,
+}
+"""Every loss a run may weigh (`training.losses.LOSSES` and `kl`) and its default weight; a name not here is refused."""
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train: budget, optimiser, losses. `loss_weights` is applied once, in one place.
@@ -128,18 +141,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     grad_clip: float = 1.0
-    loss_weights: dict[str, float] = field(
-        default_factory=lambda: {
-            "l1": 20.0,
-            "mrstft": 1.0,
-            "mel": 2.0,
-            "short_stft": 0.0,
-            "excess": 0.0,
-            "level": 0.0,
-            "rmse": 0.0,
-            "kl": 1e-4,
-        }
-    )
+    loss_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_LOSS_WEIGHTS))
     kl_warmup_epochs: int = 5
     scheduler: str = "cosine"  # cosine | constant
     workers: int = 0
@@ -157,7 +159,7 @@ class TrainConfig:
             raise ConfigError(f"train.lr must be positive, got {self.lr}")
         if self.scheduler not in ("cosine", "constant"):
             raise ConfigError(f"train.scheduler must be 'cosine' or 'constant', got {self.scheduler!r}")
-        unknown = set(self.loss_weights) - {"l1", "mrstft", "mel", "short_stft", "excess", "level", "rmse", "kl"}
+        unknown = set(self.loss_weights) - set(DEFAULT_LOSS_WEIGHTS)
         if unknown:
             raise ConfigError(f"train.loss_weights has unknown losses: {', '.join(sorted(unknown))}")
 

@@ -141,3 +141,11 @@ def test_shared_spectra_give_the_excess_and_level_terms_their_own_value() -> Non
     terms = losses.loss_terms(x, y, ["mrstft", "mel", "excess", "level"])
     assert float(terms["excess"]) == pytest.approx(float(losses.excess_energy_loss(x, y)), rel=1e-5)
     assert float(terms["level"]) == pytest.approx(float(losses.band_level_loss(x, y)), rel=1e-5)
+
+
+def test_every_loss_is_a_setting_and_every_setting_a_loss() -> None:
+    from autoenc_audio.config import DEFAULT_LOSS_WEIGHTS, Config, ConfigError
+
+    assert set(DEFAULT_LOSS_WEIGHTS) == set(losses.LOSSES) | {"kl"}
+    with pytest.raises(ConfigError, match="unknown losses: clicks"):
+        Config().override(train={"loss_weights": {"clicks": 1.0}})

@@ -95,24 +95,22 @@ def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult
     with torch.no_grad():
         device = next(model.parameters()).device
         latents = model.encode(clips[:, None, :].to(device)).cpu()
-    inputs = {"encoder": clips, "decoder": latents}
+        decoded = model.decode(latents.to(device)).reshape(len(clips), -1).cpu()
+    checks = {"encoder": (clips, latents), "decoder": (latents, decoded)}  # part: (inputs, what torch gives)
     written = []
     for part in PARTS:
         if part in request.parts:
-            written.append(_export_part(checkpoint, part, inputs[part], request))
+            written.append(_export_part(checkpoint, part, *checks[part], request))
     manifest = write_manifest(request.out, _manifest(checkpoint, request, written))
     return ExportResult(tuple(written), manifest)
 
 
-def _export_part(checkpoint: Checkpoint, part: str, inputs: torch.Tensor, request: ExportRequest) -> ExportedPart:
-    """Trace, write, reload and check one part (`inputs`: the `[CHECK_BATCH, ...]` batch it is checked on)."""
-    model = checkpoint.model
-    graph = graph_of(model, part)
-    with torch.no_grad():
-        device = next(model.parameters()).device
-        part_of_model = model.encode if part == "encoder" else model.decode
-        expected = part_of_model(inputs[:, None, :].to(device) if part == "encoder" else inputs.to(device))
-        expected_array = expected.reshape(len(inputs), -1).cpu().numpy()
+def _export_part(
+    checkpoint: Checkpoint, part: str, inputs: torch.Tensor, expected: torch.Tensor, request: ExportRequest
+) -> ExportedPart:
+    """Trace, write, reload and check one part on `inputs` (`[CHECK_BATCH, ...]`) against torch's `expected`."""
+    graph = graph_of(checkpoint.model, part)
+    expected_array = expected.numpy()
     path = request.out / f"{part}{SUFFIXES[request.export_format]}"
     with atomic_path(path) as temporary:
         try:

@@ -9,6 +9,8 @@ optimises what aea reports. Every loss takes `reference, estimate` of shape
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from ..metrics import (
@@ -166,34 +168,29 @@ def band_level_loss(
 
 
 def loss_terms(reference: torch.Tensor, estimate: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
-    """Each named loss of `LOSSES` (unweighted), the spectral ones sharing their STFTs."""
+    """Each named loss of `LOSSES` (unweighted), the spectral ones sharing their STFTs through one `Spectra`."""
     spectra = Spectra(reference, estimate)
-    terms = {}
-    for name in names:
-        if name == "mrstft":
-            terms[name] = multi_resolution_stft_loss(reference, estimate, spectra=spectra)
-        elif name == "short_stft":
-            terms[name] = short_stft_loss(reference, estimate, spectra=spectra)
-        elif name == "mel":
-            terms[name] = mel_loss(reference, estimate, spectra=spectra)
-        elif name == "excess":
-            terms[name] = excess_energy_loss(reference, estimate, spectra=spectra)
-        elif name == "level":
-            terms[name] = band_level_loss(reference, estimate, spectra=spectra)
-        else:
-            terms[name] = LOSSES[name](reference, estimate)
-    return terms
+    return {
+        name: SPECTRAL_LOSSES[name](reference, estimate, spectra=spectra)
+        if name in SPECTRAL_LOSSES
+        else WAVEFORM_LOSSES[name](reference, estimate)
+        for name in names
+    }
 
 
-LOSSES = {
+WAVEFORM_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "l1": waveform_l1,
     "rmse": waveform_rmse,
+}
+SPECTRAL_LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "mrstft": multi_resolution_stft_loss,
     "mel": mel_loss,
     "short_stft": short_stft_loss,
     "excess": excess_energy_loss,
     "level": band_level_loss,
 }
+"""The losses that take `spectra=`: in one step they share each STFT size of the reference and the estimate."""
+LOSSES = {**WAVEFORM_LOSSES, **SPECTRAL_LOSSES}
 """Name (as in `TrainConfig.loss_weights`, except `kl`) -> loss function."""
 
 __all__ = [
