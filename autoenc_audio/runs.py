@@ -146,15 +146,17 @@ def record_latest_run(cache_dir: Path, run_dir: Path) -> None:
 def checkpoint_in(path: Path) -> Path:
     """A checkpoint file itself, or the best (else last) checkpoint of a run folder.
 
-    An `aea export` folder (or a file in it) is refused here, the one place every model a command uses is found.
+    An `aea export` folder (or a file in it) is refused here, the one place every model a command uses is found;
+    a run folder's checkpoint is looked for first, so a run that also holds an export is still a model.
     """
     path = Path(path)
-    refuse_export(path)
     if path.is_dir():
         checkpoint = RunFiles(path).checkpoint
-        if checkpoint is None:
-            raise NoModelError(f"{path}: no best.safetensors or last.safetensors in this run folder")
-        return checkpoint
+        if checkpoint is not None:
+            return checkpoint
+        refuse_export(path)
+        raise NoModelError(f"{path}: no best.safetensors or last.safetensors in this run folder")
+    refuse_export(path)
     return path
 
 

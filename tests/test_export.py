@@ -244,3 +244,43 @@ def test_requests_name_what_is_wrong():
         ExportRequest(Path("never-written"), "tflite")
     with pytest.raises(ExportError, match="parts must be 'encoder', 'decoder' or both"):
         ExportRequest(Path("never-written"), "onnx", ("prior",))
+
+
+def test_exporting_into_the_run_folder_is_refused_and_the_run_stays_usable(tmp_path, songs):
+    """`aea export RUN -o RUN` would put aea-export.json beside best.safetensors: refused in one line, nothing written."""
+    run = tmp_path / "run"
+    run.mkdir()
+    checkpoint = tiny_checkpoint(run, songs, "default")
+    checkpoint.path.rename(run / "best.safetensors")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "last.safetensors").write_bytes(b"another run's model")
+    cases = [
+        (run, run, f"holds the checkpoint being exported ({run / 'best.safetensors'})"),
+        (
+            run / "best.safetensors",
+            tmp_path / "run" / ".." / "run",
+            f"holds the checkpoint being exported ({run / 'best.safetensors'})",
+        ),
+        (run, other, "is a run folder (it holds last.safetensors)"),
+    ]
+    for model, out, why in cases:
+        result = CliRunner().invoke(cli, ["export", str(model), "-o", str(out)], env={"AEA_MODEL": ""})
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().splitlines() == [f"aea: error: {out}: {why}; export into another folder"]
+    assert sorted(path.name for path in run.iterdir()) == ["best.safetensors"]
+    assert sorted(path.name for path in other.iterdir()) == ["last.safetensors"]
+    assert checkpoint_in(run) == run / "best.safetensors"
+
+
+def test_a_run_folder_that_also_holds_an_export_still_gives_its_checkpoint(exported, tmp_path):
+    """A folder exported into by an older aea (or by hand) is still a run: its checkpoint is found first."""
+    checkpoint, folder = exported["default"]
+    run = tmp_path / "run"
+    run.mkdir()
+    for path in folder.iterdir():
+        (run / path.name).write_bytes(path.read_bytes())
+    (run / "best.safetensors").write_bytes(checkpoint.path.read_bytes())
+    assert checkpoint_in(run) == run / "best.safetensors"
+    with pytest.raises(ExportedModelError, match="is an exported model, not a checkpoint"):
+        checkpoint_in(run / "encoder.onnx")  # a graph is still not a checkpoint

@@ -16,7 +16,8 @@ from .common import cache_dir_option, json_option, open_chosen_model, print_json
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     required=True,
-    help="Folder for the graphs and aea-export.json (made if missing; files of the same names are replaced).",
+    help="Folder for the graphs and aea-export.json (made if missing; files of the same names are replaced; "
+    "not a run folder).",
 )
 @click.option(
     "--format",

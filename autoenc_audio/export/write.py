@@ -40,6 +40,8 @@ CHECK_BATCH = 3
 """Clips the written files are checked on (they are traced at batch 1)."""
 CHECK_TOLERANCE = 1e-4
 """Largest `runtime.relative_error` an exported part may show against torch."""
+RUN_CHECKPOINTS = ("best.safetensors", "last.safetensors")
+"""A folder holding one of these is a run folder (`runs.RunFiles`): no export is written into it."""
 
 
 class ExportError(InputError):
@@ -83,6 +85,7 @@ class ExportResult:
 
 def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult:
     """Write `request.parts` of `checkpoint`'s model to `request.out`, checked, plus `aea-export.json`."""
+    _refuse_run_folder(request.out, checkpoint.path)
     if request.export_format == "onnx":
         require_onnx()
     model = checkpoint.model
@@ -103,6 +106,15 @@ def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult
             written.append(_export_part(checkpoint, part, *checks[part], request))
     manifest = write_manifest(request.out, _manifest(checkpoint, request, written))
     return ExportResult(tuple(written), manifest)
+
+
+def _refuse_run_folder(out: Path, checkpoint: Path) -> None:
+    """ExportError when `out` is the checkpoint's folder or a run folder: its JSON would make the run an export."""
+    if out.resolve() == checkpoint.resolve().parent:
+        raise ExportError(f"{out}: holds the checkpoint being exported ({checkpoint}); export into another folder")
+    for name in RUN_CHECKPOINTS:
+        if (out / name).is_file():
+            raise ExportError(f"{out}: is a run folder (it holds {name}); export into another folder")
 
 
 def _export_part(
