@@ -23,7 +23,7 @@ from autoenc_audio.checkpoints.checkpoint import load_checkpoint, save_checkpoin
 from autoenc_audio.cli import cli
 from autoenc_audio.config import load_config
 from autoenc_audio.export.graphs import FixedLengthAnalysis, graph_of
-from autoenc_audio.export.manifest import MANIFEST_NAME, ExportedModelError
+from autoenc_audio.export.manifest import MANIFEST_NAME, ExportedModelError, read_manifest
 from autoenc_audio.export.runtime import ExportDependencyError, load_part, relative_error
 from autoenc_audio.export.write import ExportError, ExportRequest, export_model
 from autoenc_audio.models import build_model
@@ -284,3 +284,26 @@ def test_a_run_folder_that_also_holds_an_export_still_gives_its_checkpoint(expor
     assert checkpoint_in(run) == run / "best.safetensors"
     with pytest.raises(ExportedModelError, match="is an exported model, not a checkpoint"):
         checkpoint_in(run / "encoder.onnx")  # a graph is still not a checkpoint
+
+
+def test_a_failed_re_export_leaves_no_json_beside_the_new_graphs(tmp_path, songs, monkeypatch):
+    """The JSON says the folder is complete: a re-export that fails halfway removes the old one and writes none."""
+    checkpoint = tiny_checkpoint(tmp_path, songs, "default")
+    out = tmp_path / "out"
+    export_model(checkpoint, ExportRequest(out))
+    old_encoder = (out / "encoder.onnx").read_bytes()
+    retrained = tiny_checkpoint(tmp_path, songs, "gated")  # another model: its encoder file differs
+
+    def fails(graph, *args, **kwargs):
+        if type(graph).__name__ == "DecoderGraph":
+            raise RuntimeError("Unsupported: ONNX export of operator Foo")
+        return export(graph, *args, **kwargs)
+
+    export = torch.onnx.export
+    monkeypatch.setattr(torch.onnx, "export", fails)
+    with pytest.raises(ExportError, match="the decoder .* cannot be exported to ONNX"):
+        export_model(retrained, ExportRequest(out))
+    assert (out / "encoder.onnx").read_bytes() != old_encoder  # the new encoder was written ...
+    assert sorted(path.name for path in out.iterdir()) == ["decoder.onnx", "encoder.onnx"]  # ... and no JSON
+    with pytest.raises(ExportedModelError, match="not an export folder"):
+        read_manifest(out)

@@ -58,6 +58,11 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
     return path
 
 
+def remove_manifest(folder: Path) -> None:
+    """Remove `folder/aea-export.json` if there is one (OSError when it cannot be removed)."""
+    (Path(folder) / MANIFEST_NAME).unlink(missing_ok=True)
+
+
 def read_manifest(folder: Path) -> dict[str, Any]:
     """The JSON of export folder `folder`; ExportedModelError when it is missing or not an aea export."""
     path = Path(folder) / MANIFEST_NAME

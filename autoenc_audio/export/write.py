@@ -5,8 +5,8 @@ through a temporary file, then run by onnxruntime (or `torch.jit.load`) on
 `CHECK_BATCH` music-like clips (another batch size, so the dynamic axis is
 tried too) and compared with the model in torch. A part that does not export,
 or whose file does not match torch to `CHECK_TOLERANCE`, is an `ExportError`
-naming the part, and its file is not left behind. The JSON is written last,
-so a folder holding it is complete.
+naming the part, and its file is not left behind. An old JSON is removed
+first and the new one written last, so a folder holding it is complete.
 
 Exporters: torch's TorchScript-based ONNX exporter (`dynamo=False`), which
 needs only the `onnx` package, and `torch.jit.trace`; torch 2.13 deprecates
@@ -26,7 +26,7 @@ from ..errors import InputError, first_line
 from ..files import atomic_path
 from ..version import __version__
 from .graphs import INPUT_NAMES, OUTPUT_NAMES, PARTS, check_clips, graph_of
-from .manifest import FORMAT_NAME, FORMAT_VERSION, write_manifest
+from .manifest import FORMAT_NAME, FORMAT_VERSION, remove_manifest, write_manifest
 from .runtime import load_part, relative_error, require_onnx
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult
     audio = checkpoint.config.audio
     try:
         request.out.mkdir(parents=True, exist_ok=True)
+        remove_manifest(request.out)  # a folder holding the JSON is complete: not while its graphs are replaced
     except OSError as error:
         raise ExportError(f"{request.out}: cannot make the folder ({error.strerror or error})") from None
     clips = check_clips(audio.clip_samples, audio.sample_rate, CHECK_BATCH)
