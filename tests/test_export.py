@@ -8,7 +8,10 @@ and would hide a part the graphs got wrong. Relative error: max|exported - torch
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -307,3 +310,40 @@ def test_a_failed_re_export_leaves_no_json_beside_the_new_graphs(tmp_path, songs
     assert sorted(path.name for path in out.iterdir()) == ["decoder.onnx", "encoder.onnx"]  # ... and no JSON
     with pytest.raises(ExportedModelError, match="not an export folder"):
         read_manifest(out)
+
+
+def half_then_full(path, *args, **kwargs):
+    """A full disk meeting a graph file: half of it lands, then ENOSPC."""
+    with open(path, "wb") as handle:
+        handle.write(b"\x08\x07half a graph")
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("export_format", ["onnx", "torchscript"])
+def test_a_full_disk_while_exporting_is_one_line_naming_the_file(tmp_path, songs, monkeypatch, export_format):
+    import onnx
+
+    checkpoint = tiny_checkpoint(tmp_path, songs, "default")
+    monkeypatch.setattr(onnx, "save", lambda proto, path: half_then_full(path))
+    monkeypatch.setattr(torch.jit, "save", lambda module, path: half_then_full(path))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["export", str(checkpoint.path), "-o", str(out), "--format", export_format])
+    suffix = ".onnx" if export_format == "onnx" else ".pt"
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"aea: error: {out / ('encoder' + suffix)}: cannot write (no space left on device)"
+    ]
+    assert list(out.iterdir()) == []  # no partial graph, no temporary, no JSON
+
+
+@pytest.mark.slow
+def test_a_real_full_disk_while_exporting_is_one_line_naming_the_file(tmp_path, songs, small_disk):
+    checkpoint = tiny_checkpoint(tmp_path, songs, "default")
+    (small_disk / "filler").write_bytes(bytes(shutil.disk_usage(small_disk).free - 20_000))
+    out = small_disk / "out"
+    result = CliRunner().invoke(cli, ["export", str(checkpoint.path), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert result.output.strip().splitlines() == [
+        f"aea: error: {out / 'encoder.onnx'}: cannot write (no space left on device)"
+    ]
+    assert list(out.iterdir()) == []

@@ -6,7 +6,8 @@ through a temporary file, then run by onnxruntime (or `torch.jit.load`) on
 tried too) and compared with the model in torch. A part that does not export,
 or whose file does not match torch to `CHECK_TOLERANCE`, is an `ExportError`
 naming the part, and its file is not left behind. An old JSON is removed
-first and the new one written last, so a folder holding it is complete.
+first and the new one written last, so a folder holding it is complete. A
+full disk is an `OutputError` naming the file being written.
 
 Exporters: torch's TorchScript-based ONNX exporter (`dynamo=False`), which
 needs only the `onnx` package, and `torch.jit.trace`; torch 2.13 deprecates
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from ..errors import InputError, first_line
-from ..files import atomic_path
+from ..files import atomic_path, cannot_write, out_of_space
 from ..version import __version__
 from .graphs import INPUT_NAMES, OUTPUT_NAMES, PARTS, check_clips, graph_of
 from .manifest import FORMAT_NAME, FORMAT_VERSION, remove_manifest, write_manifest
@@ -94,6 +95,8 @@ def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult
         request.out.mkdir(parents=True, exist_ok=True)
         remove_manifest(request.out)  # a folder holding the JSON is complete: not while its graphs are replaced
     except OSError as error:
+        if out_of_space(request.out, error):
+            raise cannot_write(request.out, error, no_space=True) from None
         raise ExportError(f"{request.out}: cannot make the folder ({error.strerror or error})") from None
     clips = check_clips(audio.clip_samples, audio.sample_rate, CHECK_BATCH)
     with torch.no_grad():
@@ -132,7 +135,9 @@ def _export_part(
                 warnings.simplefilter("ignore")
                 _write_graph(graph, inputs[:1], part, temporary, request.export_format, checkpoint)
             actual = load_part(temporary, request.export_format)(inputs.numpy())
-        except Exception as error:  # noqa: BLE001 - an exporter fails in many ways; each is this part's failure
+        except Exception as error:  # an exporter fails in many ways; each is this part's failure (or a full disk)
+            if out_of_space(path.parent, error):
+                raise  # atomic_path names the file: "no space left on device"
             raise ExportError(
                 f"{checkpoint.path}: the {part} ({_described(checkpoint)}) cannot be exported to "
                 f"{_label(request.export_format)}: {first_line(error)}"
