@@ -105,6 +105,19 @@ def test_loss_falls_with_the_excess_and_level_terms(songs, tmp_path):
 
 
 @pytest.mark.slow
+def test_at_8_khz_the_mel_loss_is_the_mel_that_validation_reports(songs, tmp_path):
+    """The tiny preset's 8 kHz: the mel term must place its bands for 8 kHz, as `metrics.evaluate` does.
+
+    `val_mel` (the loss term) and `val_mel_l1` (the metric) come from the same validation batches and the same
+    model, so they agree to float rounding; bands placed for 22,050 Hz give another number.
+    """
+    assert TINY.audio.sample_rate == 8000 and TINY.train.loss_weights["mel"] > 0
+    train(tiny(epochs=1), tmp_path / "run", tmp_path / "cache", data_root=songs)
+    record = json.loads((tmp_path / "run" / "history.jsonl").read_text().splitlines()[0])
+    assert record["val_mel"] == pytest.approx(record["val_mel_l1"], rel=1e-5)
+
+
+@pytest.mark.slow
 def test_same_seed_same_weights(songs, tmp_path):
     for name in ("a", "b"):
         train(tiny(epochs=2), tmp_path / name, tmp_path / "cache", data_root=songs)

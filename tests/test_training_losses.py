@@ -149,3 +149,14 @@ def test_every_loss_is_a_setting_and_every_setting_a_loss() -> None:
     assert set(DEFAULT_LOSS_WEIGHTS) == set(losses.LOSSES) | {"kl"}
     with pytest.raises(ConfigError, match="unknown losses: clicks"):
         Config().override(train={"loss_weights": {"clicks": 1.0}})
+
+
+@pytest.mark.parametrize("sample_rate", [8000, 44100])
+def test_shared_spectra_place_mel_excess_and_level_at_the_models_rate(sample_rate: int) -> None:
+    """A model at another rate trains on bands placed for its rate: each term equals its own loss at that rate."""
+    x, y = _pair()
+    terms = losses.loss_terms(x, y, ["mrstft", "mel", "excess", "level"], sample_rate=sample_rate)
+    assert float(terms["mel"]) == pytest.approx(float(metrics.mel_l1(x, y, sample_rate).mean()), rel=1e-5)
+    assert float(terms["mel"]) != pytest.approx(float(losses.mel_loss(x, y)), rel=1e-3)  # not 22,050 Hz's bands
+    assert float(terms["excess"]) == pytest.approx(float(losses.excess_energy_loss(x, y, sample_rate)), rel=1e-5)
+    assert float(terms["level"]) == pytest.approx(float(losses.band_level_loss(x, y, sample_rate)), rel=1e-5)

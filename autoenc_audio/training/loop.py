@@ -44,6 +44,7 @@ from ..models import build_model
 from ..models.base import Autoencoder
 from ..run_lock import hold_run
 from ..runs import RunError, RunFiles, iterate_history
+from ..spectra import DEFAULT_SAMPLE_RATE
 from ..tomlwrite import dump_toml
 from ..version import __version__
 from .distributed import Distributed, launched_as_main, setup_distributed, shared_clock
@@ -122,11 +123,19 @@ def as_torch_dataset(clips: ClipDataset) -> Dataset[tuple[torch.Tensor, int]]:
 
 
 def compute_losses(
-    outputs: dict[str, torch.Tensor], audio: torch.Tensor, weights: dict[str, float], kl_scale: float = 1.0
+    outputs: dict[str, torch.Tensor],
+    audio: torch.Tensor,
+    weights: dict[str, float],
+    kl_scale: float = 1.0,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
 ) -> dict[str, torch.Tensor]:
-    """Every weighted loss term and their sum `loss`; weights are applied here and only here."""
+    """Every weighted loss term and their sum `loss`; weights are applied here and only here.
+
+    `sample_rate`: the model's (`config.audio.sample_rate`), where the mel, excess and level terms place their bands.
+    """
     recon = outputs["recon"].float()
-    terms = loss_terms(audio, recon, [name for name, weight in weights.items() if weight and name in LOSSES])
+    names = [name for name, weight in weights.items() if weight and name in LOSSES]
+    terms = loss_terms(audio, recon, names, sample_rate)
     if "kl" in outputs and weights.get("kl"):
         terms["kl"] = outputs["kl"].float()
     total = sum(weights[name] * value * (kl_scale if name == "kl" else 1.0) for name, value in terms.items())
@@ -142,12 +151,13 @@ def train_step(
     kl_scale: float,
     grad_clip: float,
     autocast: bool,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
 ) -> dict[str, float]:
-    """One optimiser step on a batch `[batch, 1, samples]`; returns named metrics."""
+    """One optimiser step on a batch `[batch, 1, samples]` at `sample_rate` (the model's); returns named metrics."""
     model.train()
     with torch.autocast(audio.device.type, dtype=torch.bfloat16, enabled=autocast):
         outputs = model(audio)
-    losses = compute_losses(outputs, audio, weights, kl_scale)
+    losses = compute_losses(outputs, audio, weights, kl_scale, sample_rate)
     optimizer.zero_grad(set_to_none=True)
     losses["loss"].backward()
     if grad_clip > 0:
@@ -172,7 +182,7 @@ def evaluate_model(
     for audio, _ in DataLoader(as_torch_dataset(dataset), batch_size=batch_size, shuffle=False):
         audio = audio.to(device)
         outputs = model(audio)
-        values = {k: float(v) for k, v in compute_losses(outputs, audio, weights).items()}
+        values = {k: float(v) for k, v in compute_losses(outputs, audio, weights, sample_rate=sample_rate).items()}
         values.update(evaluate(audio, outputs["recon"], sample_rate=sample_rate))
         for name, value in values.items():
             totals[name] = totals.get(name, 0.0) + value * len(audio)
@@ -501,6 +511,7 @@ def _step(run: Run, audio: torch.Tensor) -> dict[str, float]:
         kl_scale,
         settings.grad_clip,
         autocast=run.job.device.type == "cuda",
+        sample_rate=run.config.audio.sample_rate,
     )
     if not math.isfinite(metrics["loss"]):
         raise FloatingPointError(

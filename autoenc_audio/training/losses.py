@@ -167,15 +167,24 @@ def band_level_loss(
     return mel_distance(x, y).mean()
 
 
-def loss_terms(reference: torch.Tensor, estimate: torch.Tensor, names: list[str]) -> dict[str, torch.Tensor]:
-    """Each named loss of `LOSSES` (unweighted), the spectral ones sharing their STFTs through one `Spectra`."""
+def loss_terms(
+    reference: torch.Tensor, estimate: torch.Tensor, names: list[str], sample_rate: int = DEFAULT_SAMPLE_RATE
+) -> dict[str, torch.Tensor]:
+    """Each named loss of `LOSSES` (unweighted), the spectral ones sharing their STFTs through one `Spectra`.
+
+    `sample_rate` is the model's: the losses of `RATE_LOSSES` place their bands (Hz) with it, as `metrics.evaluate`
+    does, so that training optimises the mel that is reported.
+    """
     spectra = Spectra(reference, estimate)
-    return {
-        name: SPECTRAL_LOSSES[name](reference, estimate, spectra=spectra)
-        if name in SPECTRAL_LOSSES
-        else WAVEFORM_LOSSES[name](reference, estimate)
-        for name in names
-    }
+    terms = {}
+    for name in names:
+        if name in WAVEFORM_LOSSES:
+            terms[name] = WAVEFORM_LOSSES[name](reference, estimate)
+        elif name in RATE_LOSSES:
+            terms[name] = SPECTRAL_LOSSES[name](reference, estimate, sample_rate=sample_rate, spectra=spectra)
+        else:
+            terms[name] = SPECTRAL_LOSSES[name](reference, estimate, spectra=spectra)
+    return terms
 
 
 WAVEFORM_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -190,6 +199,8 @@ SPECTRAL_LOSSES: dict[str, Callable[..., torch.Tensor]] = {
     "level": band_level_loss,
 }
 """The losses that take `spectra=`: in one step they share each STFT size of the reference and the estimate."""
+RATE_LOSSES = frozenset({"mel", "excess", "level"})
+"""The spectral losses that also take `sample_rate=`: their bands are placed in Hz."""
 LOSSES = {**WAVEFORM_LOSSES, **SPECTRAL_LOSSES}
 """Name (as in `TrainConfig.loss_weights`, except `kl`) -> loss function."""
 
