@@ -40,7 +40,12 @@ from .runs import checkpoint_in
 from .scoring.score_sets import DEFAULT_CLIPS, score_sets
 
 AudioInput = str | os.PathLike | np.ndarray | torch.Tensor
-"""A file aea reads (WAV, FLAC, OGG, MP3, AIFF), or samples `[samples]` / `[samples, channels]` with a rate."""
+"""A file aea reads (WAV, FLAC, OGG, MP3, AIFF), or samples with a rate: `[samples]`, `[samples, channels]`, or
+`[channels, samples]` (torchaudio's and librosa's layout) with 1 or 2 channels."""
+CHANNELS_FIRST = (1, 2)
+"""Channel counts taken in `[channels, samples]` layout; more channels must come as `[samples, channels]`."""
+SAMPLES_PER_CHANNEL = 8
+"""How many times longer than the channel axis the samples axis must be for a 2-D shape to be unambiguous."""
 
 SCORE_FIELDS = ("name", "kind", "clips", "c2st", "fd", "tonal", "continuity", "rhythm", "flatness", "copied")
 """The fields of each `score` record: those `aea score --json` prints, in its order."""
@@ -286,13 +291,15 @@ class Model:
     # ------------------------------------------------------------------ samples to clips
 
     def _samples(self, audio: AudioInput, sample_rate: int | None) -> np.ndarray:
-        """Samples `[samples]` or `[samples, channels]` at `sample_rate` -> mono float32 at the model's rate."""
+        """Samples (`AudioInput`'s layouts) at `sample_rate` -> mono float32 at the model's rate."""
         if sample_rate is None:
             raise ApiInputError("audio given as samples needs its sample_rate")
         values = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
         if values.ndim not in (1, 2) or values.size == 0:
-            raise ApiInputError(f"samples must be [samples] or [samples, channels], got shape {list(values.shape)}")
-        values = values.astype(np.float32, copy=False)
+            raise ApiInputError(
+                f"samples must be [samples], [samples, channels] or [channels, samples], got shape {list(values.shape)}"
+            )
+        values = _frames_first(values).astype(np.float32, copy=False)
         if not np.isfinite(values).all():
             raise ApiInputError("samples contain NaN or infinite values")
         return preprocess(values, int(sample_rate), self.config.audio)
@@ -360,6 +367,26 @@ def score(
         seed=seed,
     )
     return [{name: getattr(row, name) for name in SCORE_FIELDS} for row in report.rows]
+
+
+def _frames_first(values: np.ndarray) -> np.ndarray:
+    """`[samples]` or `[samples, channels]` as given; `[channels, samples]` (1 or 2 channels) transposed.
+
+    Which axis holds the channels is told by length: the samples axis is `SAMPLES_PER_CHANNEL` times the longer.
+    Read the wrong way, a stereo track would be two samples of a million channels: a silent clip, with no error.
+    """
+    if values.ndim == 1:
+        return values
+    rows, columns = values.shape
+    if rows >= SAMPLES_PER_CHANNEL * columns:
+        return values
+    if rows in CHANNELS_FIRST and columns >= SAMPLES_PER_CHANNEL * rows:
+        return values.T
+    raise ApiInputError(
+        f"samples of shape {list(values.shape)} are ambiguous: give [samples, channels], or [channels, samples] with "
+        f"{' or '.join(map(str, CHANNELS_FIRST))} channels, with at least {SAMPLES_PER_CHANNEL} times as many samples "
+        "as channels"
+    )
 
 
 def _batch(clips: Sequence[Clip]) -> torch.Tensor:

@@ -150,3 +150,34 @@ def test_generate_gives_pieces_with_their_sidecar_metadata(run):
     assert pieces[0].metadata["request"]["mode"] == "interpolate"
     morphed = model.generate(mode="interpolate", sources=[run["song"], run["song"]], steps=3, morph=True, seed=1)
     assert len(morphed) == 1 and len(morphed[0].samples) > model.clip_samples
+
+
+def test_channels_first_samples_encode_as_the_file_does(run):
+    """torchaudio and librosa give `[channels, samples]`: read as such, not as 2 samples of 300,000 channels.
+
+    Exact: the same samples in another layout go through the same preprocessing and the same model.
+    """
+    model = aea.load(run["run"])
+    stereo, rate = soundfile.read(run["song"], dtype="float32")  # [samples, 2]
+    channels_last = model.encode(stereo, sample_rate=rate)
+    assert float(channels_last.abs().max()) > 0.1  # a real latent, not near silence
+    for first in (stereo.T, np.ascontiguousarray(stereo.T), torch.from_numpy(stereo.T.copy())):
+        assert torch.equal(model.encode(first, sample_rate=rate), channels_last)
+    mono = stereo.mean(axis=1)
+    assert torch.equal(model.encode(mono[None, :], sample_rate=rate), model.encode(mono, sample_rate=rate))
+    whole = model.encode(torch.from_numpy(stereo.T.copy()), sample_rate=rate, whole=True)
+    assert torch.equal(whole.latents, model.encode(stereo, sample_rate=rate, whole=True).latents)
+    reconstructed = model.reconstruct(stereo.T, sample_rate=rate)
+    assert np.array_equal(reconstructed.original, model.reconstruct(stereo, sample_rate=rate).original)
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (4, 6), (3, 8000), (100, 200)])
+def test_samples_of_an_ambiguous_shape_are_refused_in_one_line(run, shape):
+    model = aea.load(run["run"])
+    for values in (np.zeros(shape, np.float32), torch.zeros(shape)):
+        with pytest.raises(InputError) as caught:
+            model.encode(values, sample_rate=8000)
+        assert str(caught.value) == (
+            f"samples of shape {list(shape)} are ambiguous: give [samples, channels], or [channels, samples] with 1 "
+            "or 2 channels, with at least 8 times as many samples as channels"
+        )
