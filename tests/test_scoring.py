@@ -340,3 +340,24 @@ def test_too_few_clips_and_bad_paths_are_one_line_errors(music, tmp_path):
         result = _run("score", *args, "--cache-dir", tmp_path / "cache")
         lines = result.output.strip().splitlines()
         assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith(expected), result.output
+
+
+@pytest.mark.slow
+def test_too_few_clips_are_refused_in_one_line_by_the_api_as_by_the_command(music, tmp_path):
+    """c2st's 5-fold cross-validation needs clips: `aea.score(clips=3)` ended in a scikit-learn traceback."""
+    import autoenc_audio as aea
+    from autoenc_audio.scoring.score_sets import ScoreError
+
+    for clips in (3, 7):
+        with pytest.raises(ScoreError) as caught:
+            aea.score([music / "new"], data=music / "data", clips=clips, cache_dir=tmp_path / "cache")
+        assert str(caught.value) == (
+            f"{clips} clips are too few to score a set: the classifier's 5-fold cross-validation needs at least 8; "
+            "ask for more with clips=N"
+        )
+        result = _run("score", music / "new", "--data", music / "data", "--clips", clips, "--cache-dir", tmp_path)
+        assert result.exit_code == 2
+        assert result.output.strip().splitlines() == [
+            f"aea: error: {clips} clips are too few to score a set: the classifier's 5-fold cross-validation needs "
+            "at least 8; ask for more with --clips N"
+        ]

@@ -38,10 +38,10 @@ def _cell(column: str, value: object) -> str:
 )
 @click.option(
     "--clips",
-    type=click.IntRange(min=8),
+    type=int,
     default=32,
     show_default=True,
-    help="Clips each set is scored on (5 s each; a larger set is subsampled).",
+    help="Clips each set is scored on (at least 8; 5 s each; a larger set is subsampled).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shaped-noise control.")
 @cache_dir_option

@@ -43,9 +43,11 @@ from .features import (
     stft_magnitude,
     track_log_mel,
 )
-from .statistics import CopyFinder, c2st, frechet_distance, shares_of_copies, subsample, window_queries
+from .statistics import C2ST_FOLDS, CopyFinder, c2st, frechet_distance, shares_of_copies, subsample, window_queries
 
 DEFAULT_CLIPS = 32
+MIN_CLIPS = 8
+"""The fewest clips a set is scored on: c2st's stratified `C2ST_FOLDS`-fold cross-validation needs a few per fold."""
 SET_SEED = 1  # the subsample of a set larger than `clips`
 ENVELOPE_SECONDS = 0.1
 SCORE_AUDIO = AudioConfig(sample_rate=SAMPLE_RATE, clip_seconds=CLIP_SAMPLES / SAMPLE_RATE)
@@ -302,6 +304,16 @@ def _scored(name: str, kind: str, clips: np.ndarray) -> _Clips:
     return _Clips(name, kind, features, log_mels)
 
 
+def check_clips(clips: int) -> None:
+    """ScoreError when `clips` is under `MIN_CLIPS`: the one check `aea score` and `aea.score` share."""
+    if clips < MIN_CLIPS:
+        raise ScoreError(
+            f"{clips} clips are too few to score a set: the classifier's {C2ST_FOLDS}-fold cross-validation needs at "
+            f"least {MIN_CLIPS}; ask for more with clips=N",
+            settings=("clips=N",),
+        )
+
+
 def score_against(
     sets: Sequence[tuple[str, np.ndarray]],
     real: RealData,
@@ -317,6 +329,7 @@ def score_against(
     """
     from threadpoolctl import threadpool_limits
 
+    check_clips(clips)
     # Small matrix products throughout: BLAS threads only contend (10x slower on a busy 2-core machine).
     with threadpool_limits(limits=1, user_api="blas"):
         return _score_against(sets, real, clips, seed, copies, message)
@@ -357,6 +370,7 @@ def score_sets(
     with aea's default settings (`copied` then means: copies the folder's
     training split). Sets are read first, so a bad set fails before any work.
     """
+    check_clips(clips)
     if (checkpoint is None) == (data_root is None):
         raise ScoreError("score needs exactly one of a model and a data folder")
     sets = [(str(path), load_set(path, clips)) for path in paths]
