@@ -8,6 +8,9 @@ owner's pid and task into it, for the message a second process gets. The file
 is removed on exit; one left by a killed process is taken over with a
 `StaleLockWarning`. Without flock (not on this system, or not on this
 filesystem) the pid alone decides: a lock whose process is alive is refused.
+A holder that launches processes to work in its folder (`aea train --nproc`
+starting torchrun's ranks) gives them `holder_environment`, and they find
+the folder already theirs instead of waiting for a lock it never lets go.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ except ImportError:  # pragma: no cover - Windows: the pid alone decides
     fcntl = None  # type: ignore[assignment]
 
 LOCK_NAME = "aea.lock"
+HOLDER_VARIABLE = "AEA_RUN_LOCK_HOLDER"
+"""`PID:LOCK_PATH`, set by a holder for the processes it launches (`holder_environment`)."""
 ATTEMPTS = 10
 """Tries at taking the lock when its file is removed between opening and locking it (its owner ending)."""
 
@@ -53,6 +58,9 @@ def hold_run(folder: str | os.PathLike, task: str) -> Iterator[Path]:
     folder = Path(folder)
     created = not folder.exists()
     path = lock_path(folder)
+    if _held_by_launcher(path):  # a torchrun rank its holder started: the holder keeps and removes the lock
+        yield path
+        return
     try:
         folder.mkdir(parents=True, exist_ok=True)
         descriptor = _acquire(path, folder)
@@ -62,11 +70,32 @@ def hold_run(folder: str | os.PathLike, task: str) -> Iterator[Path]:
         _write_owner(descriptor, task)
         yield path
     finally:
-        path.unlink(missing_ok=True)  # still locked: one who opened it meanwhile sees it gone (`_same_file`)
+        # still locked: one who opened it meanwhile sees it gone (`_same_file`); a file that cannot be removed is
+        # left for the next holder to take over as stale, and its descriptor closed all the same (the lock goes)
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
         os.close(descriptor)
         if created:
             with contextlib.suppress(OSError):
                 folder.rmdir()
+
+
+def holder_environment(path: str | os.PathLike) -> dict[str, str]:
+    """What a holder of lock file `path` puts in the environment of the processes it launches to work there."""
+    return {HOLDER_VARIABLE: f"{os.getpid()}:{Path(path).resolve()}"}
+
+
+def _held_by_launcher(path: Path) -> bool:
+    """This process was launched by the holder of `path`: `HOLDER_VARIABLE` names this lock file and the pid
+    written in it, and that process (not this one) is alive."""
+    pid, _, held = os.environ.get(HOLDER_VARIABLE, "").partition(":")
+    if not pid.isdigit() or int(pid) == os.getpid() or held != str(path.resolve()):
+        return False
+    try:
+        owner = path.read_text().partition("\n")[0].strip()
+    except OSError:
+        return False
+    return owner == pid and _alive(int(pid))
 
 
 def _acquire(path: Path, folder: Path) -> int:
@@ -76,10 +105,13 @@ def _acquire(path: Path, folder: Path) -> int:
         try:
             locked = _flock(descriptor)
             previous = _read_owner(descriptor)  # after locking: a holder has had the time to write its pid
+            decided_by_pid = locked is None
             if locked is None:
                 locked = previous[0] is None or not _alive(previous[0])
             if not locked:
-                raise RunBusyError(_busy_message(folder, previous))
+                # a pid that alone decided may be another program's now; a dead one's lock is held by its children
+                stale = decided_by_pid or (previous[0] is not None and not _alive(previous[0]))
+                raise RunBusyError(_busy_message(folder, previous, may_be_stale=stale))
         except BaseException:
             os.close(descriptor)
             raise
@@ -88,7 +120,10 @@ def _acquire(path: Path, folder: Path) -> int:
                 _warn_stale(folder, previous)
             return descriptor
         os.close(descriptor)
-    raise RunBusyError(f"{folder}: its lock file keeps changing: another aea process is starting or ending there")
+    raise RunBusyError(
+        f"{folder}: its lock file keeps changing: another aea process is starting or ending there; "
+        f"{_deleting_is_safe(folder)}"
+    )
 
 
 def _flock(descriptor: int) -> bool | None:
@@ -139,11 +174,17 @@ def _write_owner(descriptor: int, task: str) -> None:
         os.write(descriptor, f"{os.getpid()}\n{task}\n".encode())
 
 
-def _busy_message(folder: Path, owner: tuple[int | None, str]) -> str:
+def _busy_message(folder: Path, owner: tuple[int | None, str], may_be_stale: bool = False) -> str:
+    """The refusal; for a lock that may be stale, what to do once no aea process runs."""
     pid, task = owner
     who = f"pid {pid}" if pid is not None else "a process that has not written its pid yet"
     doing = f", {task}" if task else ""
-    return f"{folder}: in use by another aea process ({who}{doing}); wait for it to end, or use another run folder"
+    message = f"{folder}: in use by another aea process ({who}{doing}); wait for it to end, or use another run folder"
+    return f"{message}; {_deleting_is_safe(folder)}" if may_be_stale else message
+
+
+def _deleting_is_safe(folder: Path) -> str:
+    return f"once no aea process runs, deleting {lock_path(folder)} is safe"
 
 
 def _warn_stale(folder: Path, owner: tuple[int | None, str]) -> None:

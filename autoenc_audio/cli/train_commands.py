@@ -205,7 +205,7 @@ def train(
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
-    from ..run_lock import hold_run
+    from ..run_lock import hold_run, holder_environment
     from ..runs import config_for_resume, data_root_of_run
     from ..training.loop import SilentReporter, prepare_run
     from ..training.loop import train as run_training
@@ -256,21 +256,24 @@ def train(
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
     if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
-        with hold_run(out, "training"):  # a busy run folder and bad settings fail here, once, not in every worker
+        # held until the ranks end: a busy folder and bad settings fail here, once, and no other aea train can take
+        # the folder while torchrun starts; the ranks find it theirs through the environment
+        with hold_run(out, "training") as lock:
             prepare_run(config, out, resume, overwrite)
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            f"--nproc-per-node={nproc}",
-            "-m",
-            "autoenc_audio",
-            *_strip_nproc(sys.argv[1:]),
-            "--out",
-            str(out),
-        ]
-        raise SystemExit(subprocess.call(command))
+            command = [
+                sys.executable,
+                "-m",
+                "torch.distributed.run",
+                "--standalone",
+                f"--nproc-per-node={nproc}",
+                "-m",
+                "autoenc_audio",
+                *_strip_nproc(sys.argv[1:]),
+                "--out",
+                str(out),
+            ]
+            code = subprocess.call(command, env={**os.environ, **holder_environment(lock)})
+        raise SystemExit(code)
     main_process = int(os.environ.get("RANK", "0")) == 0
     reporter = ConsoleReporter() if main_process else SilentReporter()
     summary = run_training(
