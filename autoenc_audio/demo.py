@@ -29,7 +29,7 @@ from .plots import plot_history
 from .prior.store import Prior
 from .prior.train import PriorReporter, train_prior
 from .run_report import SCORE_CLIPS, score_generation
-from .runs import RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run
+from .runs.folder import RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run
 from .scoring.score_sets import ScoreError
 from .training.loop import Reporter, train
 

@@ -26,7 +26,7 @@ from .pages.run import HeldOutClip, RunSection, write_run_page
 from .plots import plot_history
 from .prior.header import PriorError, prior_path
 from .prior.store import Prior
-from .runs import RunFiles, checkpoint_in, data_root_of_run, iterate_history
+from .runs.folder import RunFiles, checkpoint_in, data_root_of_run, iterate_history
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")
 GENERATED_SECONDS = 10.0

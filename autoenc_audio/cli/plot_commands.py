@@ -293,7 +293,7 @@ def history(
       aea plot history runs/a runs/b -o history.png
     """
     from ..plots import PlotError, plot_history
-    from ..runs import iterate_history
+    from ..runs.folder import iterate_history
 
     loaded = []
     for run in runs:

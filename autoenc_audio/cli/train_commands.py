@@ -15,7 +15,7 @@ import click
 
 from ..config import TrainConfig, load_config
 from ..metric_info import METRIC_NAMES
-from ..runs import record_latest_run
+from ..runs.folder import record_latest_run
 from .common import (
     audio_options,
     cache_dir_option,
@@ -205,8 +205,8 @@ def train(
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
-    from ..run_lock import hold_run
-    from ..runs import config_for_resume, data_root_of_run
+    from ..runs.folder import config_for_resume, data_root_of_run
+    from ..runs.lock import hold_run
     from ..training.loop import SilentReporter, prepare_run
     from ..training.loop import train as run_training
 

@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..files import write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
-from ..runs import RunFiles, checkpoint_in
+from ..runs.folder import RunFiles, checkpoint_in
 from .references import (
     REFERENCE_NAMES,
     FramePCAReference,

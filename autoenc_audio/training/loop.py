@@ -42,8 +42,8 @@ from ..files import append_text, write_text_atomic
 from ..metrics import evaluate
 from ..models import build_model
 from ..models.base import Autoencoder
-from ..run_lock import hold_run
-from ..runs import RunError, RunFiles, iterate_history
+from ..runs.folder import RunError, RunFiles, iterate_history
+from ..runs.lock import hold_run
 from ..tomlwrite import dump_toml
 from ..version import __version__
 from .distributed import Distributed, launched_as_main, setup_distributed, shared_clock
@@ -422,7 +422,7 @@ def train(
 
     A `run_dir` that already holds a run is continued (`resume`) or started
     again (`overwrite`); otherwise RunError, so no finished run is lost.
-    `run_dir` is held for the whole run (`run_lock.hold_run`): RunBusyError
+    `run_dir` is held for the whole run (`runs.lock.hold_run`): RunBusyError
     when another process is training there.
     Returns the summary (test metrics of the best checkpoint, sizes, speed).
     Raises TrainingInterrupted after saving when interrupted with Ctrl-C.
