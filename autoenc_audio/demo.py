@@ -25,10 +25,10 @@ from .generation.writing import write_pieces
 from .latents.outputs import Written
 from .latents.plotting import plot_reconstruction
 from .latents.reconstruct import reconstruct_inputs
+from .pages.report import SCORE_CLIPS, score_generation
 from .plots import plot_history
 from .prior.store import Prior
 from .prior.train import PriorReporter, train_prior
-from .run_report import SCORE_CLIPS, score_generation
 from .runs.folder import RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run
 from .scoring.score_sets import ScoreError
 from .training.loop import Reporter, train
