@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc_audio import plots
+from autoenc_audio.plots import audio as plots
 
 RATE = 8000
 

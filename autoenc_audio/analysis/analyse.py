@@ -167,7 +167,7 @@ def analyse_model(
 
 def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, seed: int) -> np.ndarray:
     """The explained-variance chart and the 2-D and 3-D PCA maps (test clips marked); returns the variance ratios."""
-    from .. import plots
+    from ..plots import audio as plots
 
     coordinates, ratios = pca_projection(encoded.latents, 3, seed=seed)
     figures.add(
@@ -207,7 +207,7 @@ def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, se
 
 def _draw_tsne(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, seed: int) -> None:
     """A t-SNE map of up to `TSNE_MAX` clips picked at random."""
-    from .. import plots
+    from ..plots import audio as plots
 
     pick = np.sort(np.random.default_rng(seed).permutation(len(encoded.latents))[:TSNE_MAX])
     points = tsne_projection(encoded.latents[pick], seed=seed)
@@ -227,7 +227,7 @@ def _draw_tsne(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, s
 
 def _draw_statistics(figures: _Figures, encoded: EncodedSet) -> dict[str, Any]:
     """Per-dimension latent statistics and their chart."""
-    from .. import plots
+    from ..plots import audio as plots
 
     stats = latent_statistics(encoded.latents)
     figures.add(
@@ -253,7 +253,7 @@ def _probe_and_cluster(
     known_probes: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], dict[str, list[float]] | None]:
     """Probes of every view, the k-means curve on the latents and the confusion matrices; returns (probes, curve)."""
-    from .. import plots
+    from ..plots import audio as plots
 
     views = encoded.views()
     labelled = encoded.labels >= 0

@@ -58,7 +58,7 @@ def latent_map(
 
 
 def _draw_map(encoded: EncodedSet, figure: MapFigure, dataset_name: str) -> Path:
-    from .. import plots
+    from ..plots import audio as plots
 
     labels = [encoded.label_names[i] if i >= 0 else "(none)" for i in encoded.labels]
     size_n, dims = encoded.latents.shape[1], figure.dims

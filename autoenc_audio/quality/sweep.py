@@ -373,7 +373,7 @@ def score_models(plan: SweepPlan, test: EvaluationClips, with_opus: bool = False
 
 def _quality_chart(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, proposed: int, fmt: str) -> str:
     """Quality against N with the references: `quality_vs_latent.FMT`."""
-    from .. import plots
+    from ..plots import audio as plots
 
     return plots.plot_quality_vs_latent(
         scores.rows,
@@ -387,7 +387,7 @@ def _quality_chart(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, 
 
 def _spectrogram_grid(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, number: int, fmt: str) -> str:
     """Spectrograms of listened clip `number` and its reconstruction at every size: `spectrograms[-K].FMT`."""
-    from .. import plots
+    from ..plots import audio as plots
 
     clip_samples, sample_rate = plan.base_config.audio.clip_samples, plan.base_config.audio.sample_rate
     panels = [("original", test.clips[test.listen[number]])] + [

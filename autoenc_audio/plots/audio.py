@@ -24,10 +24,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .errors import InputError
-from .files import atomic_path, standard_output
-from .metric_info import HIGHER_IS_BETTER
-from .spectra import MEL_BANDS, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power
+from ..errors import InputError
+from ..files import atomic_path, standard_output
+from ..metric_info import HIGHER_IS_BETTER
+from ..spectra import MEL_BANDS, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power
 
 DPI = 100
 FORMATS = ("png", "svg", "pdf")

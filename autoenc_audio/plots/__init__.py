@@ -1,0 +1,1 @@
+"""Figures, one module per kind: import from the module that draws the figure; this package re-exports nothing."""
