@@ -26,7 +26,7 @@ from .latents.outputs import Written
 from .latents.plotting import plot_reconstruction
 from .latents.reconstruct import reconstruct_inputs
 from .pages.report import SCORE_CLIPS, score_generation
-from .plots.audio import plot_history
+from .plots.history import plot_history
 from .prior.store import Prior
 from .prior.train import PriorReporter, train_prior
 from .runs.folder import RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run

@@ -167,12 +167,12 @@ def analyse_model(
 
 def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, seed: int) -> np.ndarray:
     """The explained-variance chart and the 2-D and 3-D PCA maps (test clips marked); returns the variance ratios."""
-    from ..plots import audio as plots
+    from ..plots.latents import plot_explained_variance, plot_latent_map
 
     coordinates, ratios = pca_projection(encoded.latents, 3, seed=seed)
     figures.add(
         "explained_variance",
-        plots.plot_explained_variance(
+        plot_explained_variance(
             ratios, figures.folder / "pca_variance", f"{figures.title}: explained variance of the latents", figures.fmt
         ),
     )
@@ -180,7 +180,7 @@ def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, se
     if coordinates.shape[1] >= 2:
         figures.add(
             "pca_2d",
-            plots.plot_latent_map(
+            plot_latent_map(
                 coordinates[:, :2],
                 label_text,
                 figures.folder / "pca_2d",
@@ -193,7 +193,7 @@ def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, se
     if coordinates.shape[1] >= 3:
         figures.add(
             "pca_3d",
-            plots.plot_latent_map(
+            plot_latent_map(
                 coordinates,
                 label_text,
                 figures.folder / "pca_3d",
@@ -207,13 +207,13 @@ def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, se
 
 def _draw_tsne(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, seed: int) -> None:
     """A t-SNE map of up to `TSNE_MAX` clips picked at random."""
-    from ..plots import audio as plots
+    from ..plots.latents import plot_latent_map
 
     pick = np.sort(np.random.default_rng(seed).permutation(len(encoded.latents))[:TSNE_MAX])
     points = tsne_projection(encoded.latents[pick], seed=seed)
     figures.add(
         "tsne",
-        plots.plot_latent_map(
+        plot_latent_map(
             points,
             label_text[pick],
             figures.folder / "tsne",
@@ -227,12 +227,12 @@ def _draw_tsne(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, s
 
 def _draw_statistics(figures: _Figures, encoded: EncodedSet) -> dict[str, Any]:
     """Per-dimension latent statistics and their chart."""
-    from ..plots import audio as plots
+    from ..plots.latents import plot_latent_statistics
 
     stats = latent_statistics(encoded.latents)
     figures.add(
         "latent_statistics",
-        plots.plot_latent_statistics(
+        plot_latent_statistics(
             stats["mean"],
             stats["std"],
             stats["near_constant"],
@@ -253,7 +253,7 @@ def _probe_and_cluster(
     known_probes: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], dict[str, list[float]] | None]:
     """Probes of every view, the k-means curve on the latents and the confusion matrices; returns (probes, curve)."""
-    from ..plots import audio as plots
+    from ..plots.latents import plot_cluster_curve, plot_confusion
 
     views = encoded.views()
     labelled = encoded.labels >= 0
@@ -274,7 +274,7 @@ def _probe_and_cluster(
         curve = cluster_curve(latent_space, ks, seed)
         figures.add(
             "kmeans_curve",
-            plots.plot_cluster_curve(
+            plot_cluster_curve(
                 curve["k"],
                 curve["inertia"],
                 curve["silhouette"],
@@ -302,7 +302,7 @@ def _probe_and_cluster(
         )
         figures.add(
             "confusion",
-            plots.plot_confusion(
+            plot_confusion(
                 matrices,
                 encoded.label_names,
                 figures.folder / "confusion",

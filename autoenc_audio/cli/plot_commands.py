@@ -88,7 +88,7 @@ def read_signals(
 ) -> list[tuple[str, Any, int]]:
     """Audio files as they are (mono mix, own rate, `offset`/`seconds` window); latent files decoded with the model."""
     from ..audio import read_frames, to_mono
-    from ..plots.audio import PlotError
+    from ..plots.figure import PlotError
 
     signals: list[tuple[str, Any, int]] = []
     checkpoint = None
@@ -292,7 +292,8 @@ def history(
     Example:
       aea plot history runs/a runs/b -o history.png
     """
-    from ..plots.audio import PlotError, plot_history
+    from ..plots.figure import PlotError
+    from ..plots.history import plot_history
     from ..runs.folder import iterate_history
 
     loaded = []

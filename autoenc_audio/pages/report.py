@@ -22,7 +22,7 @@ from ..data import builtin_corpus, prepare_dataset
 from ..errors import InputError
 from ..latents.plotting import plot_reconstruction
 from ..latents.reconstruct import reconstruct_inputs
-from ..plots.audio import plot_history
+from ..plots.history import plot_history
 from ..prior.header import PriorError, prior_path
 from ..prior.store import Prior
 from ..runs.folder import RunFiles, checkpoint_in, data_root_of_run, iterate_history
