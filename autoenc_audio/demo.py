@@ -31,7 +31,8 @@ from .prior.store import Prior
 from .prior.train import PriorReporter, train_prior
 from .runs.folder import RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run
 from .scoring.score_sets import ScoreError
-from .training.loop import Reporter, train
+from .training.loop import train
+from .training.run import Reporter
 
 DEMO_SECONDS = 20.0
 

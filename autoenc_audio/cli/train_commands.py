@@ -207,8 +207,8 @@ def train(
     """
     from ..runs.folder import config_for_resume, data_root_of_run
     from ..runs.lock import hold_run
-    from ..training.loop import SilentReporter, prepare_run
     from ..training.loop import train as run_training
+    from ..training.run import SilentReporter, prepare_run
 
     if resume:
         if out is None:
