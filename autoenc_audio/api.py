@@ -36,7 +36,7 @@ from .latents.inputs import clip_crop, whole_track_hop_samples
 from .latents.model import model_device
 from .latents.overlap import join_clips
 from .latents.track_metrics import TrackMetrics
-from .runs import checkpoint_in
+from .runs.folder import checkpoint_in
 from .scoring.score_sets import DEFAULT_CLIPS, score_sets
 
 AudioInput = str | os.PathLike | np.ndarray | torch.Tensor

@@ -25,13 +25,14 @@ from .generation.writing import write_pieces
 from .latents.outputs import Written
 from .latents.plotting import plot_reconstruction
 from .latents.reconstruct import reconstruct_inputs
-from .plots import plot_history
+from .pages.report import SCORE_CLIPS, score_generation
+from .plots.history import plot_history
 from .prior.store import Prior
 from .prior.train import PriorReporter, train_prior
-from .run_report import SCORE_CLIPS, score_generation
-from .runs import RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run
+from .runs.folder import RunError, RunFiles, checkpoint_in, iterate_history, record_latest_run
 from .scoring.score_sets import ScoreError
-from .training.loop import Reporter, train
+from .training.loop import train
+from .training.run import Reporter
 
 DEMO_SECONDS = 20.0
 

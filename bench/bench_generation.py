@@ -233,7 +233,7 @@ def generate_sets(
 def figure(folders: dict[str, Path], root: Path, run: Path) -> Path:
     """docs/generation.png: spectrograms of a held-out real clip, a Gaussian sample and a prior sample."""
     from autoenc_audio.audio import load_clip
-    from autoenc_audio.plots import plot_spectrograms
+    from autoenc_audio.plots.audio import plot_spectrograms
 
     checkpoint = load_checkpoint(run / "best.safetensors")
     song = next(iter(test_songs(checkpoint, root).values()))[0]

@@ -75,7 +75,7 @@ def test_the_model_comes_from_the_option_then_aea_model_then_the_latest_run_name
     tmp_path, monkeypatch
 ):
     from autoenc_audio.cli.common import chosen_model
-    from autoenc_audio.runs import NoModelError, RunFiles, record_latest_run
+    from autoenc_audio.runs.folder import NoModelError, RunFiles, record_latest_run
 
     runs = [tmp_path / name for name in ("given", "environment", "latest")]
     for run in runs:

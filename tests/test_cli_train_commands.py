@@ -6,7 +6,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
-from autoenc_audio.run_lock import hold_run
+from autoenc_audio.runs.lock import hold_run
 
 ROOT = Path(__file__).resolve().parents[1]
 

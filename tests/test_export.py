@@ -31,7 +31,7 @@ from autoenc_audio.export.runtime import ExportDependencyError, load_part, relat
 from autoenc_audio.export.write import ExportError, ExportRequest, export_model
 from autoenc_audio.models import build_model
 from autoenc_audio.models.frame import MDCTAnalysis
-from autoenc_audio.runs import checkpoint_in
+from autoenc_audio.runs.folder import checkpoint_in
 
 torch.set_num_threads(1)
 

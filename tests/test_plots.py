@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc_audio import plots
+from autoenc_audio.plots import audio, figure, history, latents
 
 RATE = 8000
 
@@ -25,14 +25,14 @@ def signal(seconds=1.0, freq=440.0):
 def test_compare_figure_has_the_requested_size(tmp_path):
     x = signal()
     y = torch.from_numpy(x * 0.8)
-    path = plots.plot_compare(x, y, RATE, {"snr_db": 12.3, "mrstft": 1.1}, tmp_path / "c.png", size=(900, 600))
+    path = audio.plot_compare(x, y, RATE, {"snr_db": 12.3, "mrstft": 1.1}, tmp_path / "c.png", size=(900, 600))
     assert path == tmp_path / "c.png" and png_size(path) == (900, 600)
     assert not list(tmp_path.glob(".*tmp"))  # atomic write leaves nothing behind
 
 
 def test_compare_of_a_silent_original_scales_colours_to_the_reconstruction(tmp_path, monkeypatch):
     drawn = {}
-    real_save = plots.save_figure
+    real_save = audio.save_figure
 
     def keep(figure, path, fmt=None):
         drawn["limits"] = [
@@ -41,12 +41,12 @@ def test_compare_of_a_silent_original_scales_colours_to_the_reconstruction(tmp_p
         drawn["zoom"] = [axis.get_xlim() for axis in figure.axes if axis.get_title(loc="left").startswith("zoom")][0]
         return real_save(figure, path, fmt)
 
-    monkeypatch.setattr(plots, "save_figure", keep)
+    monkeypatch.setattr(audio, "save_figure", keep)
     hum = signal()
     hum[int(0.7 * RATE)] = 0.9  # the reconstruction's peak, at 700 ms
-    plots.plot_compare(np.zeros_like(hum), hum, RATE, {}, tmp_path / "c.png")
+    audio.plot_compare(np.zeros_like(hum), hum, RATE, {}, tmp_path / "c.png")
     assert drawn["zoom"][0] < 700 < drawn["zoom"][1]  # the zoom shows the reconstruction's peak, not sample 0
-    top = float(plots.spectrogram_db(hum, RATE)[0].max())
+    top = float(audio.spectrogram_db(hum, RATE)[0].max())
     assert len(drawn["limits"]) == 2
     for low, high in drawn["limits"]:  # the reconstruction's spectrum lies inside the scale, not above it
         assert high == pytest.approx(top) and low < top - 40
@@ -54,9 +54,9 @@ def test_compare_of_a_silent_original_scales_colours_to_the_reconstruction(tmp_p
 
 def test_waveforms_and_spectrograms(tmp_path):
     signals = [("a", signal(), RATE), ("b", signal(2.0, 220.0), RATE)]
-    assert png_size(plots.plot_waveforms(signals, tmp_path / "w.png", size=(800, 500))) == (800, 500)
+    assert png_size(audio.plot_waveforms(signals, tmp_path / "w.png", size=(800, 500))) == (800, 500)
     for scale in ("log", "mel"):
-        assert png_size(plots.plot_spectrograms(signals, tmp_path / f"s-{scale}.png", scale, size=(700, 400))) == (
+        assert png_size(audio.plot_spectrograms(signals, tmp_path / f"s-{scale}.png", scale, size=(700, 400))) == (
             700,
             400,
         )
@@ -64,11 +64,11 @@ def test_waveforms_and_spectrograms(tmp_path):
 
 def test_formats_follow_the_option_or_extension(tmp_path):
     signals = [("a", signal(), RATE)]
-    svg = plots.plot_waveforms(signals, tmp_path / "w.png", fmt="svg")
+    svg = audio.plot_waveforms(signals, tmp_path / "w.png", fmt="svg")
     assert svg.suffix == ".svg" and b"<svg" in svg.read_bytes()[:400]
-    pdf = plots.plot_waveforms(signals, tmp_path / "w.pdf")
+    pdf = audio.plot_waveforms(signals, tmp_path / "w.pdf")
     assert pdf.read_bytes()[:4] == b"%PDF"
-    assert plots.plot_waveforms(signals, tmp_path / "noext").name == "noext.png"
+    assert audio.plot_waveforms(signals, tmp_path / "noext").name == "noext.png"
 
 
 def test_history_and_latent_map(tmp_path):
@@ -84,43 +84,45 @@ def test_history_and_latent_map(tmp_path):
         }
         for e in range(1, 6)
     ]
-    assert png_size(plots.plot_history([("a", records), ("b", records[:3])], tmp_path / "h.png", size=(1000, 700))) == (
+    assert png_size(
+        history.plot_history([("a", records), ("b", records[:3])], tmp_path / "h.png", size=(1000, 700))
+    ) == (
         1000,
         700,
     )
     points = np.random.default_rng(0).normal(size=(40, 3))
     labels = ["x"] * 20 + ["y"] * 20
     assert png_size(
-        plots.plot_latent_map(points[:, :2], labels, tmp_path / "m2.png", "map", ["a", "b"], size=(600, 500))
+        latents.plot_latent_map(points[:, :2], labels, tmp_path / "m2.png", "map", ["a", "b"], size=(600, 500))
     ) == (600, 500)
-    assert png_size(plots.plot_latent_map(points, labels, tmp_path / "m3.png", "map", ["a", "b", "c"])) == (1000, 800)
+    assert png_size(latents.plot_latent_map(points, labels, tmp_path / "m3.png", "map", ["a", "b", "c"])) == (1000, 800)
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
-    with pytest.raises(plots.PlotError, match="samples"):
-        plots.plot_compare(signal(), signal()[:100], RATE, {}, tmp_path / "x.png")
-    with pytest.raises(plots.PlotError, match="NaN"):
-        plots.plot_waveforms([("a", np.array([0.0, np.nan]), RATE)], tmp_path / "x.png")
-    with pytest.raises(plots.PlotError, match="too small"):
-        plots.plot_waveforms([("a", signal(), RATE)], tmp_path / "x.png", size=(10, 10))
-    with pytest.raises(plots.PlotError, match="format"):
-        plots.plot_waveforms([("a", signal(), RATE)], tmp_path / "x.png", fmt="gif")
-    with pytest.raises(plots.PlotError):
-        plots.plot_history([], tmp_path / "x.png")
+    with pytest.raises(figure.PlotError, match="samples"):
+        audio.plot_compare(signal(), signal()[:100], RATE, {}, tmp_path / "x.png")
+    with pytest.raises(figure.PlotError, match="NaN"):
+        audio.plot_waveforms([("a", np.array([0.0, np.nan]), RATE)], tmp_path / "x.png")
+    with pytest.raises(figure.PlotError, match="too small"):
+        audio.plot_waveforms([("a", signal(), RATE)], tmp_path / "x.png", size=(10, 10))
+    with pytest.raises(figure.PlotError, match="format"):
+        audio.plot_waveforms([("a", signal(), RATE)], tmp_path / "x.png", fmt="gif")
+    with pytest.raises(figure.PlotError):
+        history.plot_history([], tmp_path / "x.png")
     assert not (tmp_path / "x.png").exists()
 
 
 def test_latent_map_legend_lists_a_label_seen_only_in_test_clips(tmp_path, monkeypatch):
     drawn = {}
-    real_save = plots.save_figure
+    real_save = latents.save_figure
 
     def keep(figure, path, fmt=None):
         drawn["legend"] = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
         return real_save(figure, path, fmt)
 
-    monkeypatch.setattr(plots, "save_figure", keep)
+    monkeypatch.setattr(latents, "save_figure", keep)
     points = np.random.default_rng(0).normal(size=(6, 2))
-    plots.plot_latent_map(
+    latents.plot_latent_map(
         points,
         ["a", "a", "b", "b", "c", "c"],
         tmp_path / "m.png",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from autoenc_audio import run_lock
 from autoenc_audio.errors import StaleLockWarning
-from autoenc_audio.run_lock import RunBusyError, hold_run, lock_path
+from autoenc_audio.runs import lock as run_lock
+from autoenc_audio.runs.lock import RunBusyError, hold_run, lock_path
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -93,7 +93,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys, time; from autoenc_audio.run_lock import hold_run\n"
+            "import sys, time; from autoenc_audio.runs.lock import hold_run\n"
             f"with hold_run({str(tmp_path)!r}, 'training'):\n    print('held', flush=True); time.sleep(60)",
         ],
         stdout=subprocess.PIPE,
@@ -121,7 +121,7 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(tmp_path):
 def hold_in_child(folder, env):
     """`hold_run(folder)` in a fresh process with `env`: "held", or the refusal's message."""
     code = (
-        "import sys\nfrom autoenc_audio.run_lock import hold_run, RunBusyError\n"
+        "import sys\nfrom autoenc_audio.runs.lock import hold_run, RunBusyError\n"
         f"try:\n    with hold_run({str(folder)!r}, 'training'):\n        print('held')\n"
         "except RunBusyError as error:\n    print(error)\n"
     )

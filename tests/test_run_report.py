@@ -1,4 +1,4 @@
-"""`aea report` (autoenc_audio/run_report.py): the run page of trained runs, loaded in a real browser."""
+"""`aea report` (autoenc_audio/pages/report.py): the run page of trained runs, loaded in a real browser."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from autoenc_audio.runs import (
+from autoenc_audio.runs.folder import (
     NoModelError,
     RunError,
     RunFiles,

@@ -15,14 +15,14 @@ from click.testing import CliRunner
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint, load_training_state
 from autoenc_audio.cli import cli
 from autoenc_audio.config import load_config
-from autoenc_audio.runs import RunError
+from autoenc_audio.runs.folder import RunError
 from autoenc_audio.training.loop import (
-    SilentReporter,
     TrainingInterrupted,
     compute_losses,
     learning_rate,
     train,
 )
+from autoenc_audio.training.run import SilentReporter
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = load_config(ROOT / "configs" / "tiny.toml")

@@ -167,12 +167,12 @@ def analyse_model(
 
 def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, seed: int) -> np.ndarray:
     """The explained-variance chart and the 2-D and 3-D PCA maps (test clips marked); returns the variance ratios."""
-    from .. import plots
+    from ..plots.latents import plot_explained_variance, plot_latent_map
 
     coordinates, ratios = pca_projection(encoded.latents, 3, seed=seed)
     figures.add(
         "explained_variance",
-        plots.plot_explained_variance(
+        plot_explained_variance(
             ratios, figures.folder / "pca_variance", f"{figures.title}: explained variance of the latents", figures.fmt
         ),
     )
@@ -180,7 +180,7 @@ def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, se
     if coordinates.shape[1] >= 2:
         figures.add(
             "pca_2d",
-            plots.plot_latent_map(
+            plot_latent_map(
                 coordinates[:, :2],
                 label_text,
                 figures.folder / "pca_2d",
@@ -193,7 +193,7 @@ def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, se
     if coordinates.shape[1] >= 3:
         figures.add(
             "pca_3d",
-            plots.plot_latent_map(
+            plot_latent_map(
                 coordinates,
                 label_text,
                 figures.folder / "pca_3d",
@@ -207,13 +207,13 @@ def _draw_pca(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, se
 
 def _draw_tsne(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, seed: int) -> None:
     """A t-SNE map of up to `TSNE_MAX` clips picked at random."""
-    from .. import plots
+    from ..plots.latents import plot_latent_map
 
     pick = np.sort(np.random.default_rng(seed).permutation(len(encoded.latents))[:TSNE_MAX])
     points = tsne_projection(encoded.latents[pick], seed=seed)
     figures.add(
         "tsne",
-        plots.plot_latent_map(
+        plot_latent_map(
             points,
             label_text[pick],
             figures.folder / "tsne",
@@ -227,12 +227,12 @@ def _draw_tsne(figures: _Figures, encoded: EncodedSet, label_text: np.ndarray, s
 
 def _draw_statistics(figures: _Figures, encoded: EncodedSet) -> dict[str, Any]:
     """Per-dimension latent statistics and their chart."""
-    from .. import plots
+    from ..plots.latents import plot_latent_statistics
 
     stats = latent_statistics(encoded.latents)
     figures.add(
         "latent_statistics",
-        plots.plot_latent_statistics(
+        plot_latent_statistics(
             stats["mean"],
             stats["std"],
             stats["near_constant"],
@@ -253,7 +253,7 @@ def _probe_and_cluster(
     known_probes: dict[str, Any] | None,
 ) -> tuple[dict[str, Any], dict[str, list[float]] | None]:
     """Probes of every view, the k-means curve on the latents and the confusion matrices; returns (probes, curve)."""
-    from .. import plots
+    from ..plots.latents import plot_cluster_curve, plot_confusion
 
     views = encoded.views()
     labelled = encoded.labels >= 0
@@ -274,7 +274,7 @@ def _probe_and_cluster(
         curve = cluster_curve(latent_space, ks, seed)
         figures.add(
             "kmeans_curve",
-            plots.plot_cluster_curve(
+            plot_cluster_curve(
                 curve["k"],
                 curve["inertia"],
                 curve["silhouette"],
@@ -302,7 +302,7 @@ def _probe_and_cluster(
         )
         figures.add(
             "confusion",
-            plots.plot_confusion(
+            plot_confusion(
                 matrices,
                 encoded.label_names,
                 figures.folder / "confusion",
@@ -382,54 +382,21 @@ def run_analysis(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    results = []
-    tags: set[str] = set()
-    # The baselines depend only on the clips: models that see the same clips share their features and probes.
-    shared_baselines: dict[tuple, tuple[dict[str, np.ndarray], dict[str, Any]]] = {}
-    for model_path in models:
-        checkpoint, prepared = load_for_analysis(model_path, data_root, cache_dir)
-        trained_split = checkpoint.info.get("data", {}).get("split")
-        if message and trained_split and trained_split != prepared.split_digest():
-            message(
-                f"warning: {model_path} was trained on another train/validation/test split of this data: "
-                f"some 'test' clips may be ones it trained on"
-            )
-        items = select_clips(prepared, max_clips)
-        size = checkpoint.model.latent_size
-        if message:
-            message(f"{model_path}: encoding {len(items)} clips of {prepared.root} (N = {size})")
-        clips_key = (str(prepared.root), prepared.split_digest(), checkpoint.config.audio, tuple(items))
-        shared = shared_baselines.get(clips_key)
-        with progress_factory(f"encoding N={size}") if progress_factory else nullcontext() as progress:
-            encoded = encode_dataset(
-                checkpoint, prepared, items, batch_size, baselines=shared is None, progress=progress
-            )
-        if shared is not None:
-            encoded.baselines = shared[0]
-        tag = f"N{size}"
-        while tag in tags:
-            tag += "b"
-        tags.add(tag)
-        with single_blas_thread():
-            result = analyse_model(
-                checkpoint,
-                encoded,
-                out_dir / tag,
-                fmt,
-                tsne,
-                cv_folds,
-                seed,
-                message,
-                known_probes=shared[1] if shared is not None else None,
-            )
-        if shared is None:
-            shared_baselines[clips_key] = (
-                encoded.baselines,
-                {view: result["probes"][view] for view in encoded.baselines if view in result["probes"]},
-            )
-        result["data"] = str(prepared.root)
-        write_neighbour_audio(result, prepared, items, out_dir / tag, checkpoint.config.audio.sample_rate, audio_format)
-        results.append(result)
+    session = _Session(
+        data_root=data_root,
+        cache_dir=cache_dir,
+        out_dir=out_dir,
+        max_clips=max_clips,
+        batch_size=batch_size,
+        tsne=tsne,
+        cv_folds=cv_folds,
+        fmt=fmt,
+        seed=seed,
+        audio_format=audio_format,
+        progress_factory=progress_factory,
+        message=message,
+    )
+    results = [_analyse_one(model_path, session) for model_path in models]
     analysis = {
         "models": results,
         "comparison": comparison_rows(results),
@@ -442,13 +409,94 @@ def run_analysis(
             "seed": seed,
         },
     }
+    _write_analysis(analysis, out_dir)
+    return analysis
+
+
+def _write_analysis(analysis: dict[str, Any], out_dir: Path) -> None:
+    """`analysis.json`, `report.md` and `index.html` in `out_dir`; the report's and the page's paths join `analysis`."""
     write_text_atomic(out_dir / "analysis.json", json.dumps(analysis, indent=2, default=json_value_or_text) + "\n")
     write_text_atomic(out_dir / "report.md", render_report(analysis))
     analysis["report"] = str(out_dir / "report.md")
     from ..pages.analysis import write_analysis_page
 
     analysis["page"] = str(write_analysis_page(analysis, out_dir / "index.html", VIEW_TITLES))
-    return analysis
+
+
+@dataclass
+class _Session:
+    """What the models of one `run_analysis` share: its settings, the folder names taken, baselines by clips."""
+
+    data_root: Path | None
+    cache_dir: Path
+    out_dir: Path
+    max_clips: int
+    batch_size: int
+    tsne: bool
+    cv_folds: int
+    fmt: str
+    seed: int
+    audio_format: str
+    progress_factory: Callable[[str], Any] | None = None
+    message: Message | None = None
+    tags: set[str] = field(default_factory=set)
+    # The baselines depend only on the clips: models that see the same clips share their features and probes.
+    shared_baselines: dict[tuple, tuple[dict[str, np.ndarray], dict[str, Any]]] = field(default_factory=dict)
+
+    def new_tag(self, size: int) -> str:
+        """A model's folder name: `N<size>`, with `b` added while it is taken (two models of one size)."""
+        tag = f"N{size}"
+        while tag in self.tags:
+            tag += "b"
+        self.tags.add(tag)
+        return tag
+
+
+def _analyse_one(model_path: Path, session: _Session) -> dict[str, Any]:
+    """One model: encode its dataset's clips (baselines shared with an earlier model of the same clips), analyse
+    them into `OUT/<tag>/` and write the neighbour audio; returns the model's result."""
+    message = session.message
+    checkpoint, prepared = load_for_analysis(model_path, session.data_root, session.cache_dir)
+    trained_split = checkpoint.info.get("data", {}).get("split")
+    if message and trained_split and trained_split != prepared.split_digest():
+        message(
+            f"warning: {model_path} was trained on another train/validation/test split of this data: "
+            f"some 'test' clips may be ones it trained on"
+        )
+    items = select_clips(prepared, session.max_clips)
+    size = checkpoint.model.latent_size
+    if message:
+        message(f"{model_path}: encoding {len(items)} clips of {prepared.root} (N = {size})")
+    clips_key = (str(prepared.root), prepared.split_digest(), checkpoint.config.audio, tuple(items))
+    shared = session.shared_baselines.get(clips_key)
+    with session.progress_factory(f"encoding N={size}") if session.progress_factory else nullcontext() as progress:
+        encoded = encode_dataset(
+            checkpoint, prepared, items, session.batch_size, baselines=shared is None, progress=progress
+        )
+    if shared is not None:
+        encoded.baselines = shared[0]
+    tag = session.new_tag(size)
+    with single_blas_thread():
+        result = analyse_model(
+            checkpoint,
+            encoded,
+            session.out_dir / tag,
+            session.fmt,
+            session.tsne,
+            session.cv_folds,
+            session.seed,
+            message,
+            known_probes=shared[1] if shared is not None else None,
+        )
+    if shared is None:
+        session.shared_baselines[clips_key] = (
+            encoded.baselines,
+            {view: result["probes"][view] for view in encoded.baselines if view in result["probes"]},
+        )
+    result["data"] = str(prepared.root)
+    rate = checkpoint.config.audio.sample_rate
+    write_neighbour_audio(result, prepared, items, session.out_dir / tag, rate, session.audio_format)
+    return result
 
 
 def single_blas_thread() -> Any:  # threadpoolctl's limiter, a context manager (untyped)

@@ -13,7 +13,7 @@ from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
 from ..data import PreparedData, builtin_corpus, evenly_spread, prepare_dataset
 from ..latents.batches import encode_clips
 from ..metrics import mel_power
-from ..runs import data_root_of_run
+from ..runs.folder import data_root_of_run
 from .stats import AnalysisError, pooled_view
 
 Progress = Callable[[int, int], None]

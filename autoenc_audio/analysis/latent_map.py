@@ -58,7 +58,7 @@ def latent_map(
 
 
 def _draw_map(encoded: EncodedSet, figure: MapFigure, dataset_name: str) -> Path:
-    from .. import plots
+    from ..plots.latents import plot_latent_map
 
     labels = [encoded.label_names[i] if i >= 0 else "(none)" for i in encoded.labels]
     size_n, dims = encoded.latents.shape[1], figure.dims
@@ -73,7 +73,7 @@ def _draw_map(encoded: EncodedSet, figure: MapFigure, dataset_name: str) -> Path
     where = "" if figure.split == "all" else f", {figure.split} split"
     method = "PCA" if figure.method == "pca" else "t-SNE"
     title = figure.title or f"Latents of {dataset_name} by {method} (N = {size_n}, {len(encoded.latents)} clips{where})"
-    return plots.plot_latent_map(
+    return plot_latent_map(
         points,
         labels,
         figure.out,

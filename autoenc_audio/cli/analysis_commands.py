@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -108,6 +109,11 @@ def analyze(
         message=lambda text: click.echo(f"aea: {text}", err=True),
         audio_format=audio_format,
     )
+    _print_analysis(analysis, as_json)
+
+
+def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
+    """The files, the comparison and the time as one JSON line, or the probes' table per model and the files."""
     if as_json:
         print_json(
             {
@@ -257,6 +263,11 @@ def sweep(
         message=lambda text: click.echo(f"aea: {text}", err=True),
         outputs=SweepOutputs(fmt, listen, audio_format),
     )
+    _print_sweep(result, as_json)
+
+
+def _print_sweep(result: dict[str, Any], as_json: bool) -> None:
+    """The models, references and proposal as one JSON line, or a table per size, the proposal and the files."""
     proposal = result["proposal"]
     if as_json:
         print_json(

@@ -271,7 +271,7 @@ def chosen_model(model: Path | None, cache_dir: Path) -> tuple[Path, str]:
     `--model`, else `$AEA_MODEL` (empty counts as unset), else the latest 'aea train' run
     recorded in `cache_dir`. The one place the CLI reads `$AEA_MODEL`.
     """
-    from ..runs import resolve_model
+    from ..runs.folder import resolve_model
 
     path, source = resolve_model(model, cache_dir, os.environ.get(MODEL_VARIABLE))
     return path, FLAG_FOR_SETTING.get(source, source)

@@ -50,7 +50,7 @@ def _spelt_alone(setting: str) -> re.Pattern[str]:
 
 
 def command_flags(command: object) -> dict[str, str]:
-    """A Click command's options by parameter name -> its longest flag (`count` -> `--n`)."""
+    """A Click command's options by parameter name -> its longest flag (`crop_seed` -> `--seed`)."""
     options = [param for param in getattr(command, "params", ()) if getattr(param, "opts", None) and param.name]
     return {param.name: max(param.opts, key=len) for param in options if max(param.opts, key=len).startswith("-")}
 

@@ -88,7 +88,7 @@ def read_signals(
 ) -> list[tuple[str, Any, int]]:
     """Audio files as they are (mono mix, own rate, `offset`/`seconds` window); latent files decoded with the model."""
     from ..audio import read_frames, to_mono
-    from ..plots import PlotError
+    from ..plots.figure import PlotError
 
     signals: list[tuple[str, Any, int]] = []
     checkpoint = None
@@ -179,7 +179,7 @@ def waveform(
     Example:
       aea plot waveform song.wav song.pt -o waves.png
     """
-    from ..plots import plot_waveforms
+    from ..plots.audio import plot_waveforms
 
     path = plot_waveforms(read_signals(inputs, model, cache_dir, offset, seconds), output, title, fmt, parse_size(size))
     done(path, as_json)
@@ -218,7 +218,7 @@ def spectrogram(
     Example:
       aea plot spectrogram song.wav --scale mel -o spec.png
     """
-    from ..plots import plot_spectrograms
+    from ..plots.audio import plot_spectrograms
 
     path = plot_spectrograms(
         read_signals(inputs, model, cache_dir, offset, seconds), output, scale, title, fmt, parse_size(size)
@@ -256,7 +256,7 @@ def compare(
 
     from ..audio import load_clip
     from ..latents.batches import reconstruct_clips, reconstruction_metrics
-    from ..plots import plot_compare
+    from ..plots.audio import plot_compare
 
     checkpoint = load_model(model, cache_dir)
     audio = checkpoint.config.audio
@@ -292,8 +292,9 @@ def history(
     Example:
       aea plot history runs/a runs/b -o history.png
     """
-    from ..plots import PlotError, plot_history
-    from ..runs import iterate_history
+    from ..plots.figure import PlotError
+    from ..plots.history import plot_history
+    from ..runs.folder import iterate_history
 
     loaded = []
     for run in runs:

@@ -60,7 +60,7 @@ def report(
       aea report runs/a -o report/
       aea report runs/a runs/b --audio-format flac --clips-per-label 2 -o report/
     """
-    from ..run_report import ReportRequest, write_report
+    from ..pages.report import ReportRequest, write_report
 
     page = write_report(ReportRequest(tuple(runs), out, cache_dir, audio_format, clips_per_label, not no_generate))
     if as_json:

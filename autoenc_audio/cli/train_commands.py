@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import TrainConfig, load_config
+from ..config import Config, TrainConfig, load_config
 from ..metric_info import METRIC_NAMES
-from ..runs import record_latest_run
+from ..runs.folder import record_latest_run
 from .common import (
     audio_options,
     cache_dir_option,
@@ -205,36 +205,13 @@ def train(
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
-    from ..run_lock import hold_run, holder_environment
-    from ..runs import config_for_resume, data_root_of_run
-    from ..training.loop import SilentReporter, prepare_run
     from ..training.loop import train as run_training
+    from ..training.run import SilentReporter
 
     if resume:
-        if out is None:
-            raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
-        config = config_for_resume(out).with_budget(minutes, epochs)
-        trained_on = data_root_of_run(out)
-        if data_root is not None and (trained_on is None or Path(data_root).resolve() != trained_on):
-            raise click.UsageError(
-                f"--resume: {out} was trained on {trained_on or 'the built-in corpus'}, not {data_root}"
-            )
-        data_root = trained_on
-        ignored = [
-            name
-            for name, value in (
-                ("--latent", latent),
-                ("--arch", arch),
-                ("--kind", kind),
-                ("--config", config_file),
-                ("--batch-size", batch_size),
-                ("--lr", lr),
-                ("--seed", seed),
-            )
-            if value is not None
-        ]
-        if ignored:
-            click.echo(f"aea: --resume keeps the run's own settings; ignoring {', '.join(ignored)}", err=True)
+        ignored: dict[str, Any] = {"--latent": latent, "--arch": arch, "--kind": kind, "--config": config_file}
+        ignored |= {"--batch-size": batch_size, "--lr": lr, "--seed": seed}
+        config, data_root = _resumed_config(out, data_root, minutes, epochs, ignored)
     else:
         config = (
             load_config(config_file)
@@ -252,36 +229,70 @@ def train(
             )
             .with_budget(minutes, epochs)
         )
-    if out is None:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
+    out = out if out is not None else _new_run_dir(config)
     if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
-        # held until the ranks end: a busy folder and bad settings fail here, once, and no other aea train can take
-        # the folder while torchrun starts; the ranks find it theirs through the environment
-        with hold_run(out, "training") as lock:
-            prepare_run(config, out, resume, overwrite)
-            command = [
-                sys.executable,
-                "-m",
-                "torch.distributed.run",
-                "--standalone",
-                f"--nproc-per-node={nproc}",
-                "-m",
-                "autoenc_audio",
-                *_strip_nproc(sys.argv[1:]),
-                "--out",
-                str(out),
-            ]
-            code = subprocess.call(command, env={**os.environ, **holder_environment(lock)})
-        raise SystemExit(code)
+        raise SystemExit(_launch_torchrun(config, out, resume, overwrite, nproc))
     main_process = int(os.environ.get("RANK", "0")) == 0
     reporter = ConsoleReporter() if main_process else SilentReporter()
     summary = run_training(
         config, out, cache_dir, data_root=data_root, resume=resume, reporter=reporter, overwrite=overwrite
     )
-    if not main_process:
-        return
-    record_latest_run(cache_dir, out)
+    if main_process:
+        record_latest_run(cache_dir, out)
+        _print_training_summary(out, summary, as_json)
+
+
+def _new_run_dir(config: Config) -> Path:
+    """`runs/DATE-ARCH-KIND-N` in the working folder."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
+
+
+def _resumed_config(
+    out: Path | None, data_root: Path | None, minutes: float | None, epochs: int | None, ignored: dict[str, Any]
+) -> tuple[Config, Path | None]:
+    """`--resume`: the run's own config with the new budget, and the data it was trained on (a different --data is
+    refused); flags that would change the run are named and ignored."""
+    from ..runs.folder import config_for_resume, data_root_of_run
+
+    if out is None:
+        raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
+    config = config_for_resume(out).with_budget(minutes, epochs)
+    trained_on = data_root_of_run(out)
+    if data_root is not None and (trained_on is None or Path(data_root).resolve() != trained_on):
+        raise click.UsageError(f"--resume: {out} was trained on {trained_on or 'the built-in corpus'}, not {data_root}")
+    given = [name for name, value in ignored.items() if value is not None]
+    if given:
+        click.echo(f"aea: --resume keeps the run's own settings; ignoring {', '.join(given)}", err=True)
+    return config, trained_on
+
+
+def _launch_torchrun(config: Config, out: Path, resume: bool, overwrite: bool, nproc: int) -> int:
+    """`--nproc K`: check the run once here, then run this same command in K processes under torchrun; its exit code."""
+    from ..runs.lock import hold_run, holder_environment
+    from ..training.run import prepare_run
+
+    # held until the ranks end: a busy folder and bad settings fail here, once, and no other aea train can take
+    # the folder while torchrun starts; the ranks find it theirs through the environment
+    with hold_run(out, "training") as lock:
+        prepare_run(config, out, resume, overwrite)
+        command = [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            f"--nproc-per-node={nproc}",
+            "-m",
+            "autoenc_audio",
+            *_strip_nproc(sys.argv[1:]),
+            "--out",
+            str(out),
+        ]
+        return subprocess.call(command, env={**os.environ, **holder_environment(lock)})
+
+
+def _print_training_summary(out: Path, summary: dict[str, Any], as_json: bool) -> None:
+    """The summary as one JSON line, or a table of the run, its size, its time and its test metrics."""
     if as_json:
         print_json({"run_dir": str(out), **summary})
         return

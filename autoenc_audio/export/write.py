@@ -42,7 +42,7 @@ CHECK_BATCH = 3
 CHECK_TOLERANCE = 1e-4
 """Largest `runtime.relative_error` an exported part may show against torch."""
 RUN_CHECKPOINTS = ("best.safetensors", "last.safetensors")
-"""A folder holding one of these is a run folder (`runs.RunFiles`): no export is written into it."""
+"""A folder holding one of these is a run folder (`runs/folder.py:RunFiles`): no export is written into it."""
 
 
 class ExportError(InputError):

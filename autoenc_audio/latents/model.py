@@ -20,7 +20,7 @@ def open_model(
     `device` may be `auto`. The result's `path` is the checkpoint file.
     """
     from ..devices import resolve_device
-    from ..runs import resolve_model
+    from ..runs.folder import resolve_model
 
     path, _ = resolve_model(model, cache_dir, environment_model)
     return load_checkpoint(path, resolve_device(device))

@@ -18,7 +18,7 @@ def plot_reconstruction(
     else the input at `source_path` taken as `reconstruct_inputs` took it), so
     the figure shows exactly what the files hold.
     """
-    from ..plots import plot_compare  # matplotlib: loaded only when a figure is drawn
+    from ..plots.audio import plot_compare  # matplotlib: loaded only when a figure is drawn
 
     audio = checkpoint.config.audio
     reconstruction = load_track(item.path, audio)

@@ -35,7 +35,7 @@ HIDDEN_FACTS = {"path", "sidecar", "prior", "model", "clip_samples", "aea_versio
 def spectrogram_png(audio_path: Path) -> Path | None:
     """`NAME.png` beside `NAME.wav`: its spectrogram (None when the audio cannot be read)."""
     from ..audio import AudioError, read_frames, to_mono
-    from ..plots import plot_spectrograms
+    from ..plots.audio import plot_spectrograms
 
     try:
         samples, rate = read_frames(audio_path)

@@ -1,7 +1,7 @@
 """The run page (`aea report`, and `make demo`'s index.html): training curves, held-out clips, generated pieces.
 
 Rendering only: the sections arrive as typed records (built by
-`autoenc_audio.run_report` from trained runs, or by the demo from what it wrote).
+`autoenc_audio.pages.report` from trained runs, or by the demo from what it wrote).
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from ..checkpoints.checkpoint import Checkpoint
 from ..config import PriorConfig
 from ..data import prepare_dataset
 from ..devices import resolve_device
-from ..run_lock import hold_run
+from ..runs.lock import hold_run
 from ..training.loop import StopAtBatchBoundary, TrainingInterrupted
 from .header import PriorError, prior_path
 from .memory import EDGE_FRAMES, FeatureMap, FrameMemory, build_memory, fit_features
@@ -165,7 +165,7 @@ def train_prior(
 ) -> Prior:
     """Fit (or, with `resume`, continue fitting) the prior of `checkpoint`'s run; saved as RUN/prior.safetensors.
 
-    `run_dir` is held while the prior trains (`run_lock.hold_run`): RunBusyError when another process
+    `run_dir` is held while the prior trains (`runs.lock.hold_run`): RunBusyError when another process
     trains there, the autoencoder or a prior.
     """
     with hold_run(run_dir, "training a prior"):

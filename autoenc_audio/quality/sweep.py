@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..files import write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
-from ..runs import RunFiles, checkpoint_in
+from ..runs.folder import RunFiles, checkpoint_in
 from .references import (
     REFERENCE_NAMES,
     FramePCAReference,
@@ -373,9 +373,9 @@ def score_models(plan: SweepPlan, test: EvaluationClips, with_opus: bool = False
 
 def _quality_chart(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, proposed: int, fmt: str) -> str:
     """Quality against N with the references: `quality_vs_latent.FMT`."""
-    from .. import plots
+    from ..plots.sweep import plot_quality_vs_latent
 
-    return plots.plot_quality_vs_latent(
+    return plot_quality_vs_latent(
         scores.rows,
         scores.references,
         plan.out_dir / "quality_vs_latent",
@@ -387,14 +387,14 @@ def _quality_chart(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, 
 
 def _spectrogram_grid(plan: SweepPlan, test: EvaluationClips, scores: SweepScores, number: int, fmt: str) -> str:
     """Spectrograms of listened clip `number` and its reconstruction at every size: `spectrograms[-K].FMT`."""
-    from .. import plots
+    from ..plots.audio import plot_spectrogram_grid
 
     clip_samples, sample_rate = plan.base_config.audio.clip_samples, plan.base_config.audio.sample_rate
     panels = [("original", test.clips[test.listen[number]])] + [
         (f"N = {n} ({clip_samples / n:.1f}:1)", scores.listened[n][number]) for n in plan.sizes
     ]
     stem = "spectrograms" if number == 0 else f"spectrograms-{number + 1}"
-    grid = plots.plot_spectrogram_grid(
+    grid = plot_spectrogram_grid(
         panels, sample_rate, plan.out_dir / stem, f"{test.names[number]}: original and each latent size", fmt
     )
     return grid.name

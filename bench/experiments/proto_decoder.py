@@ -33,6 +33,7 @@ from autoenc_audio.models import build_model  # noqa: E402
 from autoenc_audio.spectra import DEFAULT_SAMPLE_RATE  # noqa: E402
 from autoenc_audio.training import loop as train_module  # noqa: E402
 from autoenc_audio.training import losses  # noqa: E402
+from autoenc_audio.training import run as run_module  # noqa: E402
 
 CACHE = BENCH / ".cache"
 RESULTS = Path(__file__).parent / "results.jsonl"
@@ -130,7 +131,7 @@ def main() -> None:
     train_set, test_set = prepared.splits["train"], prepared.splits["test"]
     torch.manual_seed(args.seed)
     model = build_model(config.model, config.audio)
-    train_module._initialize(model, train_set, torch.device("cpu"))
+    run_module._initialize(model, train_set, torch.device("cpu"))
     if args.freeze_envelope:
         for name, parameter in model.named_parameters():
             if ".envelope." in name:

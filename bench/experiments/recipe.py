@@ -24,7 +24,7 @@ from real_music import real_music_folder  # noqa: E402
 
 from autoenc_audio.config import load_config  # noqa: E402
 from autoenc_audio.data import builtin_corpus  # noqa: E402
-from autoenc_audio.training import loop as train_module  # noqa: E402
+from autoenc_audio.training import run as run_module  # noqa: E402
 from autoenc_audio.training.loop import train  # noqa: E402
 
 CACHE = BENCH / ".cache"
@@ -52,7 +52,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.init_clips:
-        train_module.INIT_CLIPS = args.init_clips
+        run_module.INIT_CLIPS = args.init_clips
     for item in args.const:
         key, value = item.split("=", 1)
         module_name, constant = key.rsplit(".", 1)

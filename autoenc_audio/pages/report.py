@@ -16,17 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .audio import read_frames, to_mono, write_audio
-from .checkpoints.checkpoint import Checkpoint, load_checkpoint
-from .data import builtin_corpus, prepare_dataset
-from .errors import InputError
-from .latents.plotting import plot_reconstruction
-from .latents.reconstruct import reconstruct_inputs
-from .pages.run import HeldOutClip, RunSection, write_run_page
-from .plots import plot_history
-from .prior.header import PriorError, prior_path
-from .prior.store import Prior
-from .runs import RunFiles, checkpoint_in, data_root_of_run, iterate_history
+from ..audio import read_frames, to_mono, write_audio
+from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
+from ..data import builtin_corpus, prepare_dataset
+from ..errors import InputError
+from ..latents.plotting import plot_reconstruction
+from ..latents.reconstruct import reconstruct_inputs
+from ..plots.history import plot_history
+from ..prior.header import PriorError, prior_path
+from ..prior.store import Prior
+from ..runs.folder import RunFiles, checkpoint_in, data_root_of_run, iterate_history
+from .run import HeldOutClip, RunSection, write_run_page
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")
 GENERATED_SECONDS = 10.0
@@ -73,8 +73,8 @@ def _held_out_clips(checkpoint: Checkpoint, tracks: list[tuple[str, str]], folde
 
 def _new_pieces(checkpoint: Checkpoint, prior: Prior | None, folder: Path, fmt: str) -> list[dict[str, Any]]:
     """Two 10 s pieces from the run's prior (seed 0; None: the one beside the checkpoint)."""
-    from .generation.requests import GenerateRequest, generate_pieces
-    from .generation.writing import write_pieces
+    from ..generation.requests import GenerateRequest, generate_pieces
+    from ..generation.writing import write_pieces
 
     pieces = generate_pieces(
         checkpoint, GenerateRequest("random", "prior", GENERATED_SECONDS, 2, seed=0), prior=prior
@@ -88,9 +88,9 @@ def score_generation(
     """`aea score` rows of `clips` prior pieces and as many Gaussian ones (5 s, seed 100, written under `folder`)
     against the held-out clips of the model's data; ScoreError when the data has too few held-out clips.
     `prior`: the run's prior already loaded (else it is read from the run folder)."""
-    from .generation.requests import GenerateRequest, generate_pieces
-    from .generation.writing import write_pieces
-    from .scoring.score_sets import score_sets
+    from ..generation.requests import GenerateRequest, generate_pieces
+    from ..generation.writing import write_pieces
+    from ..scoring.score_sets import score_sets
 
     folders = {}
     for method in ("prior", "gaussian"):
@@ -153,8 +153,8 @@ def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
 
 def _add_prior_pieces(section: RunSection, checkpoint: Checkpoint, folder: Path, request: ReportRequest) -> None:
     """Two new pieces and, unless the run holds its own score, `aea score` of the prior; a note when it cannot."""
-    from .generation.requests import find_prior
-    from .scoring.score_sets import ScoreError
+    from ..generation.requests import find_prior
+    from ..scoring.score_sets import ScoreError
 
     try:
         prior = find_prior(checkpoint, None)  # loaded once for the pieces and the score

@@ -22,9 +22,9 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import StaleLockWarning
-from .files import cannot_write
-from .runs import RunError
+from ..errors import StaleLockWarning
+from ..files import cannot_write
+from .folder import RunError
 
 try:
     import fcntl

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .checkpoints.header import pending_state_path, state_path
-from .config import Config, load_run_config
-from .errors import InputError
-from .export.manifest import refuse_export
-from .files import write_text_atomic
+from ..checkpoints.header import pending_state_path, state_path
+from ..config import Config, load_run_config
+from ..errors import InputError
+from ..export.manifest import refuse_export
+from ..files import write_text_atomic
 
 LATEST_RUN_FILE = "latest-run"
 

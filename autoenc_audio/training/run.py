@@ -1,0 +1,287 @@
+"""A training run before its first step: the model, data, optimiser and state, new or restored for `--resume`.
+
+`start_run` checks the run folder, loads the data (rank 0 first), builds the
+optimiser and either fits the model's linear start on training clips or
+restores the `last` checkpoint with its optimiser, RNG and position in the
+epoch; `Run` carries all of it through the loop (`loop.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import Dataset, DistributedSampler
+
+from ..checkpoints.checkpoint import load_checkpoint, load_training_state, set_rng_state
+from ..config import Config
+from ..data import ClipDataset, DatasetError, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
+from ..files import write_text_atomic
+from ..models import build_model
+from ..models.base import Autoencoder
+from ..runs.folder import RunError, RunFiles, iterate_history
+from ..tomlwrite import dump_toml
+from .distributed import Distributed, setup_distributed
+
+INIT_CLIPS = 512
+"""Training clips the linear start is fitted on (evenly spread): more clips give a better start, at a one-off cost."""
+
+
+class Reporter(Protocol):
+    """Where training tells what it is doing (the CLI shows it; the library never prints)."""
+
+    def message(self, text: str) -> None: ...
+    def start_epoch(self, epoch: int, steps: int, done: int) -> None: ...
+    def advance(self, metrics: dict[str, float]) -> None: ...
+    def end_epoch(self, record: dict[str, Any]) -> None: ...
+
+
+class SilentReporter:
+    def message(self, text: str) -> None:
+        pass
+
+    def start_epoch(self, epoch: int, steps: int, done: int) -> None:
+        pass
+
+    def advance(self, metrics: dict[str, float]) -> None:
+        pass
+
+    def end_epoch(self, record: dict[str, Any]) -> None:
+        pass
+
+
+def _check_same_split(files: RunFiles, prepared: PreparedData) -> None:
+    """Resuming on another split (tracks added or removed, another split rule) would train on held-out tracks."""
+    recorded = json.loads(files.run.read_text()).get("split") if files.run.exists() else None
+    if recorded is not None and recorded != prepared.split_digest():
+        raise RunError(
+            f"{files.root}: the dataset's train/validation/test split has changed since this run started "
+            f"(tracks added, removed or moved); start a new run instead of resume=True",
+            settings=("resume=True",),
+        )
+
+
+def as_torch_dataset(clips: ClipDataset) -> Dataset[tuple[torch.Tensor, int]]:
+    """`clips` as torch's loaders see it: a map-style dataset of `(audio [1, clip_samples], label)` by duck typing
+    (`__len__`, `__getitem__`), so that data.py need not import torch to define it."""
+    return cast("Dataset[tuple[torch.Tensor, int]]", clips)
+
+
+def load_data(
+    config: Config, data_root: Path | None, cache_dir: Path, workers: int, reporter: Reporter, job: Distributed
+) -> PreparedData:
+    """The dataset (built-in corpus when `data_root` is None); rank 0 fills the cache first."""
+
+    def prepare() -> PreparedData:
+        root = data_root
+        if root is None:
+            root = builtin_corpus(cache_dir, config.data, seed=0)
+            if job.is_main:
+                reporter.message(f"no data folder given: using the built-in corpus at {root}")
+        return prepare_dataset(root, config.audio, config.data, cache_dir, workers=workers)
+
+    # Rank 0 builds the corpus and fills the cache; the others then read it.
+    if job.is_main:
+        prepared = prepare()
+    job.barrier()
+    if not job.is_main:
+        prepared = prepare()
+    job.barrier()
+    if job.is_main:
+        for path, reason in prepared.skipped:
+            reporter.message(f"skipped {path}: {reason}")
+    if len(prepared.splits["train"]) == 0:
+        raise DatasetError(f"{prepared.root}: no training clips after the split")
+    return prepared
+
+
+@dataclass
+class TrainingState:
+    """Where a run stands; saved beside `last` so a run can resume exactly."""
+
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    elapsed_seconds: float = 0.0
+    clips_seen: int = 0
+    best_loss: float = float("inf")
+    epoch_sums: dict[str, float] = field(default_factory=dict)
+
+
+def prepare_run(config: Config, run_dir: Path, resume: bool, overwrite: bool) -> Autoencoder:
+    """Check that a run can start, before any data work or process launch, and build its model.
+
+    RunError for `resume` with `overwrite`, or when `run_dir` holds a run that would be replaced
+    without `overwrite`; ConfigError for settings no model can have (e.g. the latent size).
+    """
+    files = RunFiles(Path(run_dir))
+    if resume and overwrite:
+        raise RunError(
+            "resume=True continues a run and overwrite=True starts it again: give one of them",
+            settings=("resume=True", "overwrite=True"),
+        )
+    if not resume and not overwrite and files.holds_run:
+        raise RunError(
+            f"{files.root} already holds a run: continue it with resume=True, or start it again with overwrite=True",
+            settings=("resume=True", "overwrite=True"),
+        )
+    return build_model(config.model, config.audio)
+
+
+@dataclass
+class Run:
+    """One training run: what it trains, on what, where it writes, and where it stands."""
+
+    config: Config
+    files: RunFiles
+    job: Distributed
+    model: Autoencoder
+    network: torch.nn.Module  # the model as trained: wrapped by DDP and torch.compile when they apply
+    optimizer: torch.optim.Optimizer
+    data: PreparedData
+    validation_set: ClipDataset
+    sampler: DistributedSampler
+    reporter: Reporter
+    state: TrainingState = field(default_factory=TrainingState)
+    started: float = 0.0  # perf_counter() at the run's zero of elapsed time
+    info: dict[str, Any] = field(default_factory=dict)  # what every checkpoint records about the data and model size
+
+    @property
+    def train_set(self) -> ClipDataset:
+        return self.data.splits["train"]
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return dict(self.config.train.loss_weights)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(len(self.sampler) / self.config.train.batch_size)
+
+    @property
+    def budget_seconds(self) -> float | None:
+        return self.config.train.minutes * 60 if self.config.train.minutes else None
+
+    def progress(self) -> float:
+        """How far training is, 0 to 1, by steps or by time, whichever is further."""
+        fractions = [0.0]
+        epochs = self.config.train.epochs
+        total_steps = self.steps_per_epoch * epochs if epochs else None
+        if total_steps:
+            fractions.append(self.state.step / total_steps)
+        if self.budget_seconds:
+            fractions.append(self.state.elapsed_seconds / self.budget_seconds)
+        return min(1.0, max(fractions))
+
+    def out_of_time(self) -> bool:
+        return self.budget_seconds is not None and self.state.elapsed_seconds >= self.budget_seconds
+
+    def out_of_budget(self) -> bool:
+        epochs = self.config.train.epochs
+        return self.out_of_time() or (epochs is not None and self.state.epoch >= epochs)
+
+
+def start_run(
+    config: Config,
+    files: RunFiles,
+    cache_dir: Path,
+    data_root: Path | None,
+    resume: bool,
+    reporter: Reporter,
+    overwrite: bool,
+) -> Run:
+    """A run ready for its first (or next) step: model, data, optimiser, and state restored or initialised."""
+    job = setup_distributed(config.train.device)
+    torch.manual_seed(config.train.seed)
+    model = prepare_run(config, files.root, resume, overwrite).to(job.device)  # first: fails before any data work
+    if overwrite and not resume and job.is_main:
+        files.clear()  # no old checkpoint or summary may outlive the new run's first epoch
+    prepared = load_data(config, data_root, cache_dir, config.train.workers, reporter, job)
+    train_set, validation_set = prepared.splits["train"], prepared.splits["validation"]
+    if len(validation_set) == 0:
+        validation_set = train_set
+        if job.is_main:
+            reporter.message("no validation tracks: validating on the training clips")
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
+    state = TrainingState()
+    if resume:
+        _check_same_split(files, prepared)
+        state = _restore(files, model, optimizer, job)
+        if job.is_main:
+            reporter.message(f"resuming {files.root} at epoch {state.epoch + 1}, step {state.step}")
+    else:
+        _initialize(model, train_set, job.device)
+        if job.is_main:
+            _write_run_files(files, config, data_root, prepared)
+    sampler: DistributedSampler[tuple[torch.Tensor, int]] = DistributedSampler(
+        as_torch_dataset(train_set), num_replicas=job.world_size, rank=job.rank, shuffle=True, seed=config.train.seed
+    )
+    info = {"data": prepared.summary(), "parameters": sum(p.numel() for p in model.parameters())}
+    return Run(
+        config,
+        files,
+        job,
+        model,
+        _network(model, config, job),
+        optimizer,
+        prepared,
+        validation_set,
+        sampler,
+        reporter,
+        state,
+        info=info,
+    )
+
+
+def _write_run_files(files: RunFiles, config: Config, data_root: Path | None, prepared: PreparedData) -> None:
+    """A new run's config and what it was started on; no history yet."""
+    files.root.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(files.config, dump_toml(config.to_dict()))
+    write_text_atomic(
+        files.run,
+        json.dumps(
+            {"data_root": str(Path(data_root).resolve()) if data_root else None, "split": prepared.split_digest()}
+        )
+        + "\n",
+    )
+    files.history.unlink(missing_ok=True)
+
+
+def _network(model: Autoencoder, config: Config, job: Distributed) -> torch.nn.Module:
+    """The model wrapped for training: DDP across processes, torch.compile on CUDA when asked."""
+    network: torch.nn.Module = model
+    if job.world_size > 1:
+        network = DistributedDataParallel(model, device_ids=[job.device.index] if job.device.type == "cuda" else None)
+    if config.train.compile and job.device.type == "cuda":
+        network = torch.compile(network)  # type: ignore[assignment]  # typed as a callable; a module is returned
+    return network
+
+
+def _initialize(model: Autoencoder, train_set: ClipDataset, device: torch.device) -> None:
+    picks = evenly_spread(len(train_set), INIT_CLIPS, rounded=False)
+    audio = torch.stack([train_set[int(i)][0] for i in picks]).to(device)
+    model.initialize_from_data(audio)
+
+
+def _restore(files: RunFiles, model: Autoencoder, optimizer: torch.optim.Optimizer, job: Distributed) -> TrainingState:
+    if not files.last.exists():
+        raise FileNotFoundError(f"{files.last}: nothing to resume (no last checkpoint in {files.root})")
+    checkpoint = load_checkpoint(files.last, device=str(job.device))
+    model.load_state_dict(checkpoint.model.state_dict())
+    saved = load_training_state(files.last)
+    if saved is None:
+        raise FileNotFoundError(f"{files.last}: its training state file is missing; cannot resume")
+    optimizer.load_state_dict(saved["optimizer"])
+    set_rng_state(saved["rng"])
+    state = TrainingState(**saved["progress"])
+    # Epochs logged after the saved state will be run again: drop their records.
+    if job.is_main:
+        kept = [r for r in iterate_history(files.root) if r["epoch"] <= state.epoch]
+        write_text_atomic(files.history, "".join(json.dumps(r) + "\n" for r in kept))
+    job.barrier()
+    return state
