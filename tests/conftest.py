@@ -6,6 +6,7 @@ import errno
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,18 @@ def write_songs():
 def make_checkpoint():
     """make_checkpoint(songs, cache, out) -> a checkpoint of an untrained, PCA-initialised tiny model."""
     return _make_checkpoint
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process that has ended and been reaped, so none runs under it: a lock file's owner that was
+    killed. Linux hands out pids in turn and wraps only at pid_max, so it is not reused within a test (a fixed
+    number such as 4194303 can be a live process where pid_max is 4194304)."""
+    child = subprocess.Popen([sys.executable, "-c", ""])
+    child.wait()
+    with pytest.raises(ProcessLookupError):
+        os.kill(child.pid, 0)
+    return child.pid
 
 
 @pytest.fixture

@@ -61,6 +61,7 @@ def test_short_file_is_padded_and_flagged(make_audio):
 
 
 def test_crop_modes(make_audio, tmp_path):
+    """The two random crops are equal exactly: one process, one seed, the same decode and resampler."""
     # A ramp reveals where each clip was cut.
     rate = 22050
     ramp = (np.arange(rate * 20) / (rate * 20)).astype(np.float32) * 0.9

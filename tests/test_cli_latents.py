@@ -292,6 +292,7 @@ def test_reconstruct_plot_writes_a_readable_figure(env, tmp_path):
 
 @pytest.mark.slow
 def test_generate_random_is_reproducible_with_sidecar(env, tmp_path):
+    """Byte-identical files: one process, one seed, the same model and kernels; not promised across machines."""
     for name in ("one", "two"):
         result = aea(env, "generate", "--mode", "random", "--seed", 5, "--n", 2, "-o", tmp_path / name / "g.wav")
         assert result.exit_code == 0, result.output

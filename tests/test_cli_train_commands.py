@@ -34,14 +34,14 @@ def test_train_prior_without_a_model_says_how_to_get_one(tmp_path):
     assert result.exit_code == 2 and "train one with 'aea train'" in result.output
 
 
-def test_a_lock_left_by_a_killed_run_is_taken_over_with_one_warning_line(tmp_path):
+def test_a_lock_left_by_a_killed_run_is_taken_over_with_one_warning_line(tmp_path, dead_pid):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "last.safetensors").write_bytes(b"a model")
-    (tmp_path / "run" / "aea.lock").write_text("4194303\ntraining\n")  # no process holds it
+    (tmp_path / "run" / "aea.lock").write_text(f"{dead_pid}\ntraining\n")  # no process holds it
     result = run("train", "--config", "tiny", "--out", tmp_path / "run", "--cache-dir", tmp_path)
     warning, error = result.stderr.splitlines()
     assert warning == (
-        f"aea: warning: {tmp_path / 'run'}: taking over the lock left by pid 4194303 (training), "
+        f"aea: warning: {tmp_path / 'run'}: taking over the lock left by pid {dead_pid} (training), "
         "which ended without releasing it"
     )
     assert result.exit_code == 2 and "already holds a run" in error

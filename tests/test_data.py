@@ -143,6 +143,7 @@ def test_cache_hit_skips_decoding_and_change_rebuilds(genre_folder, tmp_path, mo
 
 
 def test_corrupt_cache_entry_is_rebuilt(genre_folder, tmp_path):
+    """Exact: one process decodes and resamples the same file again."""
     track = scan_folder(genre_folder).tracks[0]
     cache = TrackCache(tmp_path / "cache", AUDIO)
     good = np.array(cache.load(track.path))
@@ -155,6 +156,7 @@ def test_corrupt_cache_entry_is_rebuilt(genre_folder, tmp_path):
 
 
 def test_parallel_fill_matches_serial(genre_folder, tmp_path):
+    """Exact: each worker runs the same decode and resampler on the same file, on this machine."""
     tracks = scan_folder(genre_folder).tracks
     progress = []
     fill_cache(TrackCache(tmp_path / "a", AUDIO), tracks, workers=2, progress=lambda d, t: progress.append((d, t)))

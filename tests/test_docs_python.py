@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 from pathlib import Path
 
 import pytest
 import soundfile
+from click.testing import CliRunner
 from doc_examples import python_blocks, run_blocks
+
+from autoenc_audio.cli import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "python.md"
@@ -47,6 +51,8 @@ def reader_folder(tmp_path_factory, write_songs):
 
 @pytest.mark.slow
 def test_every_example_runs_in_order_and_writes_what_it_says(reader_folder, monkeypatch):
+    """`aea.score`'s table must be what `aea score --json` prints for the same set (the command names it by its
+    path, without the slash): exactly, since both run here on the same clips, features and seeded classifier."""
     monkeypatch.chdir(reader_folder)
     monkeypatch.setenv("AEA_CACHE", str(reader_folder / "cache"))
     session = run_blocks(PAGE, "docs_python")
@@ -63,6 +69,12 @@ def test_every_example_runs_in_order_and_writes_what_it_says(reader_folder, monk
     generated = sorted(Path("generated").glob("*.wav"))
     assert len(generated) == 2 and all(path.with_suffix(".json").is_file() for path in generated)
     assert soundfile.info(generated[0]).duration == pytest.approx(10.0, abs=0.01)
-    kinds = [row.kind for row in session["report"].rows]
-    assert kinds == ["reference", "control", "control", "generated"]
-    assert 0.0 <= session["report"].rows[-1].c2st <= 1.0
+    reference, floor, noise, scored = session["report"].rows
+    assert [row.kind for row in (reference, floor, noise, scored)] == ["reference", "control", "control", "generated"]
+    assert [row.clips for row in (reference, floor, noise, scored)] == [16] * 4 and scored.name == "to-score"
+    assert floor.c2st < noise.c2st, "real clips must be harder to tell from real clips than shaped noise is"
+    command = CliRunner().invoke(cli, ["score", "gen/", "--model", "runs/demo", "--clips", "16", "--json"])
+    assert command.exit_code == 0, command.output
+    printed = [json.loads(line) for line in command.stdout.splitlines()]
+    assert [row.pop("name") for row in printed] == ["held-out real (R)", "real floor", "shaped noise", "gen"]
+    assert [{key: value for key, value in row.items() if key != "name"} for row in session["table"]] == printed

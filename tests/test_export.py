@@ -102,6 +102,8 @@ def test_onnx_graphs_match_torch_on_a_batch_of_three_real_clips(exported, songs,
 
 
 def test_a_vae_exports_its_mean_not_a_sample(exported, songs):
+    """The two onnxruntime runs are equal exactly (one session, the same input: a sample would differ); torch is
+    another runtime, so it is compared to a tolerance."""
     checkpoint, folder = exported["vae"]
     audio = clips(songs, checkpoint.config)
     with torch.no_grad():

@@ -51,6 +51,7 @@ def setup(tmp_path_factory):
 
 
 def test_random_is_reproducible_with_a_seed(setup):
+    """Exact: the seeded generator draws the same numbers in one process, scaled by the same statistics."""
     ae = setup["ae"]
     first, again = sample_random(ae, 3, seed=7), sample_random(ae, 3, seed=7)
     assert torch.equal(first.latents, again.latents) and first.latents.shape == (3, 512)

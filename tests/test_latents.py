@@ -220,6 +220,7 @@ def test_inputs_expand_from_folders_globs_and_stdin(songs, tmp_path):
 
 @pytest.mark.slow
 def test_encode_then_decode_equals_reconstruct(model, songs, tmp_path):
+    """Byte-identical: one process runs the same clip through the same weights, batches and kernels either way."""
     latent = encode_inputs(model, [str(songs["a"])], crop="center", vector=True).latent_file
     decode_file(model, latent, str(tmp_path / "decoded.wav"))
     written = reconstruct_inputs(

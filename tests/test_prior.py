@@ -60,7 +60,8 @@ def test_the_prior_learns_its_loss_falls(run):
 
 @pytest.mark.slow
 def test_resume_is_exact(run, tmp_path):
-    """3 epochs, then --resume to 8, give the same weights as 8 epochs straight."""
+    """3 epochs, then --resume to 8, give the same weights as 8 epochs straight. Exact on one machine: the same data,
+    seeds, batches and kernels; the state restores every RNG."""
     copy = tmp_path / "run"
     shutil.copytree(run["dir"], copy)
     prior_path(copy).unlink()
@@ -80,7 +81,8 @@ def test_resume_is_exact(run, tmp_path):
 def test_a_full_disk_keeps_the_prior_and_its_state_and_resume_still_works(
     run, tmp_path, monkeypatch, full_disk_at_write, failing
 ):
-    """The state goes first (as pending), then the prior: either may meet the full disk."""
+    """The state goes first (as pending), then the prior: either may meet the full disk. Exact, as resume is, on one
+    machine."""
     copy = tmp_path / "run"
     shutil.copytree(run["dir"], copy)
     prior_path(copy).unlink()
@@ -135,6 +137,7 @@ def test_the_prior_stops_early_when_validation_stops_improving(run, tmp_path):
 
 @pytest.mark.slow
 def test_resume_after_an_interruption_keeps_the_same_best_state(run, tmp_path):
+    """Exact on one machine: the same data, seeds, batches and kernels; the state restores every RNG."""
     copy, config = _overfitting_prior(run, tmp_path, epochs=10, patience=0)
     straight = train_prior(run["checkpoint"], copy, config, run["cache"])
     again = tmp_path / "again"
@@ -199,6 +202,7 @@ def test_the_walk_survives_a_jump_at_every_frame_and_a_damaged_prior_is_one_erro
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["prior", "gaussian"])
 def test_seconds_give_exact_lengths_and_a_seed_gives_the_same_audio(run, method):
+    """Exact: one process, one seed, the same prior, model and kernels."""
     request = GenerateRequest("random", method, seconds=3.3, n=2, seed=5)
     first = generate_pieces(run["checkpoint"], request).pieces
     again = generate_pieces(run["checkpoint"], request).pieces
@@ -409,6 +413,7 @@ def test_without_a_prior_random_falls_back_to_the_gaussian_and_says_so(run, tmp_
 
 
 def test_a_loud_continuation_is_scaled_down_after_its_exact_opening():
+    """The opening is compared exactly because it is not computed: those samples are left as they were."""
     rate = 8000
     t = np.arange(4 * rate) / rate
     audio = (0.5 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
@@ -469,6 +474,7 @@ def test_report_of_a_run_with_a_prior_adds_new_pieces_and_says_why_it_has_no_sco
 
 @pytest.mark.parametrize("position", [0, 2000, 3999])
 def test_a_peak_inside_the_fade_is_brought_under_full_scale_too(position):
+    """The opening is compared exactly because it is not computed: those samples are left as they were."""
     rate, exact, ramp = 8000, 8000, 4000
     audio = (0.3 * np.sin(2 * np.pi * 220 * np.arange(3 * rate) / rate)).astype(np.float32)
     audio[exact + position] = 1.5  # a splice's spike early in the fade, where its gain is still near 1

@@ -73,6 +73,8 @@ def run(tmp_path_factory, write_songs, make_checkpoint):
     ids=["random", "gaussian", "continue", "average", "interpolate"],
 )
 def test_a_piece_is_made_again_from_its_sidecar_alone(run, tmp_path, request_):
+    """Exact on one machine: the sidecar's seed and settings drive the same model, prior and kernels (on another CPU
+    a regenerated piece may differ in the last bits)."""
     sources = tuple(str(run["songs"] / source) for source in request_.sources)
     pieces = generate_pieces(run["checkpoint"], dataclasses.replace(request_, sources=sources)).pieces
     records = write_pieces(run["checkpoint"], pieces, str(tmp_path / "out") + "/", request_.mode)
@@ -103,7 +105,8 @@ def test_the_sidecar_records_the_version_the_request_and_every_prior_setting(run
 
 @pytest.mark.slow
 def test_the_sidecar_settings_rule_over_the_prior_files_own(run, tmp_path):
-    """A prior file read by a later aea whose defaults moved still regenerates what the sidecar recorded."""
+    """A prior file read by a later aea whose defaults moved still regenerates what the sidecar recorded. Exact on
+    one machine, as the regeneration above."""
     pieces = generate_pieces(run["checkpoint"], GenerateRequest("random", seconds=2.0, seed=8)).pieces
     record = write_pieces(run["checkpoint"], pieces, str(tmp_path / "r.wav"), "random")[0]
     prior = load_prior(prior_path(run["checkpoint"].path.parent))

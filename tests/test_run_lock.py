@@ -1,6 +1,7 @@
 """One writer per run folder: a second is refused naming the owner's pid; a lock left by a killed one is taken over."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,34 +33,42 @@ def test_a_folder_the_lock_created_goes_again_when_nothing_was_written(tmp_path)
 
 
 def test_a_second_holder_is_refused_naming_the_folder_and_the_owner(tmp_path):
-    with hold_run(tmp_path, "training"):
-        with pytest.raises(RunBusyError) as caught:
-            with hold_run(tmp_path, "training a prior"):
-                pass
-    assert str(caught.value) == (
+    """Checked while the owner still holds the folder: the refusal leaves its lock file, its pid and its lock in
+    place, so a third try is refused too (after the owner leaves, the file is gone whatever the refusal did)."""
+    owner_line = f"{os.getpid()}\ntraining\n"
+    refusal = (
         f"{tmp_path}: in use by another aea process (pid {os.getpid()}, training); "
         "wait for it to end, or use another run folder"
     )
-    assert not lock_path(tmp_path).exists()  # the refused one did not remove the owner's lock
+    with hold_run(tmp_path, "training"):
+        with pytest.raises(RunBusyError) as caught:
+            with hold_run(tmp_path, "training a prior"):
+                pytest.fail("a second holder got the folder")
+        assert str(caught.value) == refusal
+        assert lock_path(tmp_path).read_text() == owner_line  # the refused one neither removed nor rewrote it
+        with pytest.raises(RunBusyError, match=re.escape(refusal)):
+            with hold_run(tmp_path, "training"):
+                pytest.fail("the refusal released the owner's lock")
+    assert not lock_path(tmp_path).exists()
 
 
-def test_a_lock_whose_owner_ended_is_taken_over_with_a_warning(tmp_path):
-    lock_path(tmp_path).write_text("4194303\ntraining\n")  # no process holds it: its owner was killed
-    with pytest.warns(StaleLockWarning, match=r"taking over the lock left by pid 4194303 \(training\)"):
+def test_a_lock_whose_owner_ended_is_taken_over_with_a_warning(tmp_path, dead_pid):
+    lock_path(tmp_path).write_text(f"{dead_pid}\ntraining\n")  # no process holds it: its owner was killed
+    with pytest.warns(StaleLockWarning, match=rf"taking over the lock left by pid {dead_pid} \(training\)"):
         with hold_run(tmp_path, "training"):
             assert lock_path(tmp_path).read_text() == f"{os.getpid()}\ntraining\n"
     assert not lock_path(tmp_path).exists()
 
 
-def test_without_flock_a_live_owner_pid_refuses_and_a_dead_one_is_taken_over(tmp_path, monkeypatch):
+def test_without_flock_a_live_owner_pid_refuses_and_a_dead_one_is_taken_over(tmp_path, monkeypatch, dead_pid):
     """Where flock is missing (Windows, some network filesystems) whether the pid in the file runs decides."""
     monkeypatch.setattr(run_lock, "fcntl", None)
     with hold_run(tmp_path, "training"):
         with pytest.raises(RunBusyError, match=f"pid {os.getpid()}, training"):
             with hold_run(tmp_path, "training"):
                 pass
-    lock_path(tmp_path).write_text("4194303\ntraining a prior\n")
-    with pytest.warns(StaleLockWarning, match=r"pid 4194303 \(training a prior\)"):
+    lock_path(tmp_path).write_text(f"{dead_pid}\ntraining a prior\n")
+    with pytest.warns(StaleLockWarning, match=rf"pid {dead_pid} \(training a prior\)"):
         with hold_run(tmp_path, "training"):
             pass
 

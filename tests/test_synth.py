@@ -102,6 +102,7 @@ def test_the_sample_count_is_rounded_from_seconds_at_any_rate() -> None:
 
 @pytest.mark.parametrize("style", STYLES)
 def test_the_seed_decides_the_track(style: str) -> None:
+    """Exact: one process renders the same seed with the same numpy calls twice."""
     first = render_track(style, seed=11, seconds=1.0)
     np.testing.assert_array_equal(first, render_track(style, seed=11, seconds=1.0))
     other = render_track(style, seed=12, seconds=1.0)
@@ -123,6 +124,7 @@ def test_corpus_uses_the_gtzan_layout_with_every_style(small_corpus: tuple[Path,
 
 
 def test_same_seed_gives_byte_identical_files(small_corpus: tuple[Path, list[Path]], tmp_path: Path) -> None:
+    """Byte-identical within one process: the same seed and numpy calls, then 16-bit PCM."""
     out, paths = small_corpus
     again = write_corpus(tmp_path / "again", tracks=6, seconds=1.0, seed=7)
     assert [p.relative_to(tmp_path / "again") for p in again] == [p.relative_to(out) for p in paths]

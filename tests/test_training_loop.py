@@ -119,6 +119,7 @@ def test_at_8_khz_the_mel_loss_is_the_mel_that_validation_reports(songs, tmp_pat
 
 @pytest.mark.slow
 def test_same_seed_same_weights(songs, tmp_path):
+    """Exact on one machine: the same seed, data order and kernels (one thread); not promised across CPUs."""
     for name in ("a", "b"):
         train(tiny(epochs=2), tmp_path / name, tmp_path / "cache", data_root=songs)
     first, second = weights(tmp_path / "a" / "last.safetensors"), weights(tmp_path / "b" / "last.safetensors")
@@ -144,6 +145,7 @@ def raise_interrupt():
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["ae", "vae"])
 def test_interrupted_run_resumes_to_the_same_weights(songs, tmp_path, kind):
+    """Exact on one machine: both runs see the same data, seeds and kernels, and the state restores every RNG."""
     config = tiny(epochs=3).override(model={"kind": kind})
     train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
     with pytest.raises(TrainingInterrupted, match="continue with resume=True"):
@@ -158,6 +160,7 @@ def test_interrupted_run_resumes_to_the_same_weights(songs, tmp_path, kind):
 
 @pytest.mark.slow
 def test_ctrl_c_stops_at_a_batch_boundary_and_resumes_exactly(songs, tmp_path):
+    """Exact on one machine: both runs see the same data, seeds and kernels, and the state restores every RNG."""
     config = tiny(epochs=2)
     train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
     with pytest.raises(TrainingInterrupted):
@@ -316,6 +319,7 @@ RUN_FILES = ["best.safetensors", "config.toml", "history.jsonl", "last.safetenso
 
 @pytest.mark.slow
 def test_a_full_disk_stops_training_in_one_line_and_resume_finishes_the_same_run(songs, tmp_path, monkeypatch):
+    """Exact on one machine, as resume is."""
     run, cache = tmp_path / "run", tmp_path / "cache"
     train(tiny(epochs=2), tmp_path / "whole", cache, data_root=songs)
     full_disk_once_a_run_has_last(monkeypatch, run)

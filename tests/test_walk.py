@@ -115,6 +115,7 @@ def test_the_walk_leaves_and_lands_on_beats():
 
 
 def test_a_replayed_run_plays_the_run_before_it_again_frame_for_frame():
+    """A repeat is compared exactly because it is a copy of the memory's frames, not a computation."""
     prior = hand_made_prior(
         pulses([6, 5, 4, 6], [0, 1, 2, 3]),
         repeat_probability=1.0,

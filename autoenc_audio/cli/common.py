@@ -277,6 +277,18 @@ def chosen_model(model: Path | None, cache_dir: Path) -> tuple[Path, str]:
     return path, FLAG_FOR_SETTING.get(source, source)
 
 
+def model_argument_or_option(argument: Path | None, option: Path | None, cache_dir: Path) -> tuple[Path, str]:
+    """`chosen_model` for a command that also takes its model as an argument (`aea info RUN`, `aea export RUN`:
+    scripts use it): the argument, else `--model` and what follows it; where it came from, in the shell's words."""
+    if argument is None:
+        return chosen_model(option, cache_dir)
+    if option is not None:
+        raise click.UsageError(f"give the model once: {argument} as an argument or --model {option}, not both")
+    from ..runs.folder import checkpoint_in
+
+    return checkpoint_in(argument), "the argument"
+
+
 def open_chosen_model(model: Path | None, cache_dir: Path, device: str) -> Checkpoint:
     """`chosen_model`'s checkpoint loaded on `device` (`auto`: CUDA, then MPS, then the CPU); imports torch."""
     from ..latents.model import open_model

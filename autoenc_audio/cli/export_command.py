@@ -6,11 +6,12 @@ from pathlib import Path
 
 import click
 
-from .common import cache_dir_option, json_option, open_chosen_model, print_json
+from .common import cache_dir_option, json_option, model_argument_or_option, model_option, print_json
 
 
 @click.command("export")
-@click.argument("model", metavar="[RUN]", required=False, type=click.Path(path_type=Path))
+@click.argument("argument", metavar="[RUN]", required=False, type=click.Path(path_type=Path))
+@model_option
 @click.option(
     "-o",
     "--out",
@@ -36,11 +37,19 @@ from .common import cache_dir_option, json_option, open_chosen_model, print_json
 )
 @cache_dir_option
 @json_option
-def export(model: Path | None, out: Path, export_format: str, part: str, cache_dir: Path, as_json: bool) -> None:
+def export(
+    argument: Path | None,
+    model: Path | None,
+    out: Path,
+    export_format: str,
+    part: str,
+    cache_dir: Path,
+    as_json: bool,
+) -> None:
     """Export the model's encoder and decoder as graphs that run without aea.
 
-    RUN is a run folder or checkpoint [default: $AEA_MODEL, else the latest
-    'aea train' run]. The encoder takes audio [batch, clip samples] (float32,
+    RUN (or --model RUN) is a run folder or checkpoint [default: $AEA_MODEL,
+    else the latest 'aea train' run]. The encoder takes audio [batch, clip samples] (float32,
     mono, at the model's sample rate) and gives the latent [batch, N] (a VAE's
     mean); the decoder does the reverse. The batch axis is free; the clip
     length is the model's. Each file is run with onnxruntime (or
@@ -54,10 +63,12 @@ def export(model: Path | None, out: Path, export_format: str, part: str, cache_d
       aea export runs/gtzan-9184 -o exported/
       aea export runs/gtzan-9184 -o exported/ --part decoder
       aea export -o exported-ts/ --format torchscript
+      aea export --model runs/gtzan-9184/best.safetensors -o exported/
     """
     from ..export.write import PARTS, ExportRequest, export_model
+    from ..latents.model import open_model
 
-    checkpoint = open_chosen_model(model, cache_dir, "cpu")
+    checkpoint = open_model(model_argument_or_option(argument, model, cache_dir)[0], cache_dir, device="cpu")
     parts = PARTS if part == "both" else (part,)
     result = export_model(checkpoint, ExportRequest(out, export_format, parts))
     for written in result.parts:

@@ -6,11 +6,19 @@ from pathlib import Path
 
 import click
 
-from .common import cache_dir_option, json_option, print_json
+from .common import cache_dir_option, chosen_model, json_option, print_json
 
 
 @click.command()
-@click.argument("runs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("runs", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A run folder or checkpoint, as RUNS are; repeat for several "
+    "[default, with no RUNS: $AEA_MODEL, else the latest 'aea train' run].",
+)
 @click.option(
     "-o",
     "--out",
@@ -39,6 +47,7 @@ from .common import cache_dir_option, json_option, print_json
 @json_option
 def report(
     runs: tuple[Path, ...],
+    models: tuple[Path, ...],
     out: Path,
     audio_format: str,
     clips_per_label: int,
@@ -53,16 +62,19 @@ def report(
     metrics), two new 10 s pieces when the run has a prior, and the generated
     files and score.json it already holds. Several runs get a comparison
     table and a section each. The page is one HTML file with no script and no
-    network; its files sit beside it in OUT.
+    network; its files sit beside it in OUT. RUNS and --model both name runs;
+    with neither, the current model's run is shown.
 
     \b
     Examples:
       aea report runs/a -o report/
       aea report runs/a runs/b --audio-format flac --clips-per-label 2 -o report/
+      aea report --model runs/a -o report/
     """
     from ..pages.report import ReportRequest, write_report
 
-    page = write_report(ReportRequest(tuple(runs), out, cache_dir, audio_format, clips_per_label, not no_generate))
+    chosen = (*runs, *models) or (chosen_model(None, cache_dir)[0],)
+    page = write_report(ReportRequest(chosen, out, cache_dir, audio_format, clips_per_label, not no_generate))
     if as_json:
         print_json({"page": str(page)})
     else:

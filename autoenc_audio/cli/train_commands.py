@@ -19,10 +19,10 @@ from ..runs.folder import record_latest_run
 from .common import (
     audio_options,
     cache_dir_option,
-    chosen_model,
     device_option,
     is_tty,
     json_option,
+    model_argument_or_option,
     model_option,
     open_chosen_model,
     print_json,
@@ -437,21 +437,25 @@ def train_prior(
 
 
 @click.command()
-@click.argument("model", required=False, type=click.Path(path_type=Path))
+@click.argument("argument", metavar="[MODEL]", required=False, type=click.Path(path_type=Path))
+@model_option
 @cache_dir_option
 @json_option
-def info(model: Path | None, cache_dir: Path, as_json: bool) -> None:
+def info(argument: Path | None, model: Path | None, cache_dir: Path, as_json: bool) -> None:
     """Describe a checkpoint: architecture, latent shape, parameters, preprocessing, data, metrics.
 
-    With no argument: the current model ($AEA_MODEL or the latest 'aea train' run).
+    MODEL or --model: a checkpoint or run folder; with neither, the current
+    model ($AEA_MODEL, else the latest 'aea train' run). The first row says
+    which it is and where that came from.
 
     \b
-    Example:
+    Examples:
+      aea info --model runs/demo
       aea info runs/demo/best.safetensors --json
     """
     from ..checkpoints.header import read_metadata
 
-    path, source = chosen_model(model, cache_dir)
+    path, source = model_argument_or_option(argument, model, cache_dir)
     metadata = read_metadata(path)
     if as_json:
         from ..prior.header import prior_path, read_prior_metadata
