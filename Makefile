@@ -5,9 +5,17 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-fast lint demo dist bench clean
+.PHONY: setup vendor test test-fast lint demo dist bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) vendor
+
+# The browser runtime of `aea explore` (onnxruntime-web, pinned and checked against its sha512 in
+# autoenc_audio/explore/vendoring.py) copied into the package; npm's cache makes a second run offline.
+VENDORED := autoenc_audio/explore/vendor/ORIGIN.json
+vendor: $(VENDORED)
+
+$(VENDORED): autoenc_audio/explore/vendoring.py
+	$(PYTHON) -m autoenc_audio.explore.vendoring
 
 # Set-up runs again only when the project's requirements change.
 $(STAMP): pyproject.toml
@@ -36,7 +44,7 @@ demo: $(STAMP)
 
 # The sdist, then the wheel built from it (so a file the sdist misses is missing from the wheel too), into dist/;
 # without a stale egg-info, which would list files that pyproject.toml no longer ships.
-dist: $(STAMP)
+dist: $(STAMP) vendor
 	rm -rf dist build autoenc_audio.egg-info
 	$(BIN)/python -m build --outdir dist .
 
