@@ -22,8 +22,6 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from ..errors import InputError
-
 PACKAGE = "onnxruntime-web"
 VERSION = "1.30.0"
 INTEGRITY = "sha512-q0y+JrrtukXSzsBWEMccVfqX25LRmosXHF+CaRJmg8pZClzcV7svNc4rKY3jL02Vb7QmRMDs1SigqR4CXAfKYQ=="
@@ -38,12 +36,16 @@ ORIGIN_NAME = "ORIGIN.json"
 GET_IT = "make vendor (or: python -m autoenc_audio.explore.vendoring)"
 
 
-class VendorError(InputError):
-    """The vendored runtime is missing, or a tarball is not the pinned one; the message says what to do."""
+class VendorError(RuntimeError):
+    """The vendored runtime is missing, or a tarball is not the pinned one; the message says what to do.
+
+    Not an `InputError`: nothing the user gave is wrong, the installation is incomplete (exit 1)."""
 
 
-def runtime_files(folder: Path = VENDOR) -> dict[str, Path]:
-    """The vendored files by name; VendorError (one line, how to get them) when any is missing or not the pin."""
+def runtime_files(folder: Path | None = None) -> dict[str, Path]:
+    """The vendored files by name (in `folder`, default `VENDOR`); VendorError (one line, how to get them) when any
+    is missing or not the pin."""
+    folder = VENDOR if folder is None else folder
     paths = {name: folder / name for name in FILES}
     missing = [name for name, path in paths.items() if not path.is_file()]
     origin = folder / ORIGIN_NAME
