@@ -300,9 +300,18 @@
   function drawMap() {
     const canvas = $('map'), context = canvas.getContext('2d'), pad = 18;
     const xs = site.clips.map(c => c.pca[0]), ys = site.clips.map(c => c.pca[1]);
-    const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-    const sx = v => pad + (canvas.width - 2 * pad) * (x1 > x0 ? (v - x0) / (x1 - x0) : 0.5);
-    const sy = v => canvas.height - pad - (canvas.height - 2 * pad) * (y1 > y0 ? (v - y0) / (y1 - y0) : 0.5);
+    // The frame spans the 5th to 95th percentile (and a margin), so a few outliers do not crowd the rest into a
+    // corner; a clip beyond it sits on the edge as a ring.
+    const span = values => {
+      const sorted = [...values].sort((p, q) => p - q), at = q => sorted[Math.round(q * (sorted.length - 1))];
+      const low = at(0.05), high = at(0.95), margin = 0.15 * (high - low || 1);
+      return [low - margin, high + margin];
+    };
+    const [[x0, x1], [y0, y1]] = [span(xs), span(ys)];
+    const inside = v => Math.max(0, Math.min(1, v));
+    const sx = v => pad + (canvas.width - 2 * pad) * (x1 > x0 ? inside((v - x0) / (x1 - x0)) : 0.5);
+    const sy = v => canvas.height - pad - (canvas.height - 2 * pad) * (y1 > y0 ? inside((v - y0) / (y1 - y0)) : 0.5);
+    const beyond = clip => clip.pca[0] < x0 || clip.pca[0] > x1 || clip.pca[1] < y0 || clip.pca[1] > y1;
     context.clearRect(0, 0, canvas.width, canvas.height);
     context.fillStyle = '#5b6672'; context.font = '11px system-ui, sans-serif';
     context.fillText('PC 1 →', canvas.width - 52, canvas.height - 4); context.fillText('↑ PC 2', 4, 12);
@@ -310,7 +319,9 @@
     mapPoints.forEach(({x, y, i}) => {
       const clip = site.clips[i];
       context.beginPath(); context.arc(x, y, 5, 0, 2 * Math.PI);
-      context.fillStyle = clip.label >= 0 ? COLOURS[clip.label % COLOURS.length] : '#444'; context.fill();
+      const colour = clip.label >= 0 ? COLOURS[clip.label % COLOURS.length] : '#444';
+      if (beyond(clip)) { context.lineWidth = 2; context.strokeStyle = colour; context.stroke(); }
+      else { context.globalAlpha = 0.8; context.fillStyle = colour; context.fill(); context.globalAlpha = 1; }
       if (state.selected.includes(i) || state.clip === i) {
         context.lineWidth = state.clip === i ? 3 : 2; context.strokeStyle = '#111'; context.stroke();
       }
