@@ -26,7 +26,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -95,7 +94,9 @@ def measure_page(site: Path, releases: int, loads: int) -> dict:
         page.close()
         page = browser.new_page()
         page.goto(url + "?selftest")
-        page.wait_for_function("document.getElementById('selftest').textContent.startsWith('selftest:')", timeout=120_000)
+        page.wait_for_function(
+            "document.getElementById('selftest').textContent.startsWith('selftest:')", timeout=120_000
+        )
         selftest = page.text_content("#selftest")
         browser.close()
     return {"first_load_ms": first, "release_to_sound_ms": times, "decode_ms": decodes, "selftest": selftest}
@@ -155,20 +156,20 @@ def report(r: dict) -> str:
     verdict = "within" if median <= IMMEDIATE_MS else "above"
     return f"""# aea explore: speed and size (bench/bench_explore.py)
 
-Model: {r['model']}, N = {r['latent_size']}; {r['clips']} clips. {r['machine']}; {r['chromium']}; {r['date']}.
+Model: {r["model"]}, N = {r["latent_size"]}; {r["clips"]} clips. {r["machine"]}; {r["chromium"]}; {r["date"]}.
 
 | measure | value |
 |---|---|
 | slider release to sound, median | {median:.0f} ms ({verdict} the {IMMEDIATE_MS} ms a person feels as immediate) |
 | slider release to sound, 90th percentile | {p90:.0f} ms |
-| one decode in the browser, median | {statistics.median(r['decode_ms']):.0f} ms |
+| one decode in the browser, median | {statistics.median(r["decode_ms"]):.0f} ms |
 | first load (navigation to ready), median of {len(loads)} | {statistics.median(loads):.0f} ms |
-| folder size | {r['folder_bytes'] / 1e6:.1f} MB |
-| latents stored as | {r['latents']['dtype']} (decoded audio within {r['latents']['float16_relative_error']:.2g} of float32's, relative) |
-| self-test | `{r['selftest']}` |
-| `aea explore` wall time | {r['write_seconds']} s |
+| folder size | {r["folder_bytes"] / 1e6:.1f} MB |
+| latents stored as | {r["latents"]["dtype"]} (decoded audio within {r["latents"]["float16_relative_error"]:.2g} of float32's, relative) |
+| self-test | `{r["selftest"]}` |
+| `aea explore` wall time | {r["write_seconds"]} s |
 
-Largest files: {', '.join(f"`{name}` {size / 1e6:.1f} MB" for name, size in r['largest_files'].items())}.
+Largest files: {", ".join(f"`{name}` {size / 1e6:.1f} MB" for name, size in r["largest_files"].items())}.
 
 Release to sound: the page's own timing, from the slider's `change` event to the decoded player's `playing`
 event, over {len(times)} releases (headless Chromium, real time, autoplay allowed, audio muted).
