@@ -121,7 +121,7 @@ def _write_contents(
         "clip_samples": audio_config.clip_samples,
         "latent": exported["manifest"]["latent"],
         "decoder": exported["manifest"]["parts"]["decoder"],
-        "data": str(prepared.root),
+        "data": prepared.root.name,  # the folder's name only: a published page shows no local path
         "label_names": list(prepared.labels),
         "clips": [
             {"name": name, "label": label, "split": split, "pca": [round(float(v), 5) for v in point[:2]]}
