@@ -5,9 +5,21 @@ TORCH_SPEC ?= torch==2.13.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-fast lint demo dist bench clean
+.PHONY: setup vendor vendor-or-warn test test-fast lint demo dist bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) vendor-or-warn
+
+# The browser runtime of `aea explore` (onnxruntime-web, pinned and checked against its sha512 in
+# autoenc_audio/explore/vendoring.py) copied into the package; npm's cache makes a second run offline.
+VENDORED := autoenc_audio/explore/vendor/ORIGIN.json
+vendor: $(VENDORED)
+
+$(VENDORED): autoenc_audio/explore/vendoring.py
+	$(PYTHON) -m autoenc_audio.explore.vendoring
+
+# For setup and the tests: without npm or the registry the explore tests skip, saying why; `make dist` insists.
+vendor-or-warn:
+	@$(MAKE) --no-print-directory vendor || echo "make: onnxruntime-web is not vendored (npm missing or offline?): the explore tests will skip" >&2
 
 # Set-up runs again only when the project's requirements change.
 $(STAMP): pyproject.toml
@@ -18,11 +30,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # TORCH_SPEC goes to the tests: the wheel test installs that torch into its fresh venv.
-test: $(STAMP)
+test: $(STAMP) vendor-or-warn
 	TORCH_SPEC="$(TORCH_SPEC)" $(BIN)/python -m pytest
 
 # Everything but the tests marked slow (those that train, render or spawn processes): under a minute on 2 cores.
-test-fast: $(STAMP)
+test-fast: $(STAMP) vendor-or-warn
 	$(BIN)/python -m pytest -m "not slow"
 
 # Lint, format check and types; the settings live in pyproject.toml ([tool.ruff], [tool.mypy]).
@@ -36,7 +48,7 @@ demo: $(STAMP)
 
 # The sdist, then the wheel built from it (so a file the sdist misses is missing from the wheel too), into dist/;
 # without a stale egg-info, which would list files that pyproject.toml no longer ships.
-dist: $(STAMP)
+dist: $(STAMP) vendor
 	rm -rf dist build autoenc_audio.egg-info
 	$(BIN)/python -m build --outdir dist .
 
@@ -50,6 +62,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5 --test-fraction 0.25 --name generation-wide --out bench/.runs/generation-wide --seeds 1,101,201,301
 	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_explore.py
 	$(BIN)/python bench/bench_soak.py
 	$(BIN)/python bench/bench_startup.py
 

@@ -1,0 +1,153 @@
+"""`aea explore` (autoenc_audio/explore/): what the site holds, written atomically, and its one-line refusals.
+
+The page itself is tested in a real browser in test_explore_page.py. A tiny PCA-initialised model on the test songs:
+every number here is computed twice in this process, so comparisons with torch are close, not stored values.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint
+from autoenc_audio.cli import cli
+from autoenc_audio.explore import content, vendoring
+from autoenc_audio.explore.payload import read_script, unpack
+
+torch.set_num_threads(1)
+
+pytestmark = pytest.mark.skipif(
+    not (vendoring.VENDOR / vendoring.ORIGIN_NAME).is_file(),
+    reason=f"the browser runtime is not vendored: {vendoring.GET_IT}",
+)
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory, write_songs, make_checkpoint):
+    """(songs, cache, checkpoint, site) with a site of 8 clips written by the command as a user runs it."""
+    root = tmp_path_factory.mktemp("explore")
+    songs = write_songs(root / "songs")
+    checkpoint = make_checkpoint(songs, root / "cache", root / "model.safetensors")
+    site = root / "site"
+    result = explore(checkpoint, site, songs, root / "cache", "--clips", "8")
+    assert result.exit_code == 0, result.output
+    return songs, root / "cache", checkpoint, site, result.output
+
+
+def explore(checkpoint, out, songs, cache, *extra):
+    return CliRunner().invoke(
+        cli, ["explore", str(checkpoint), "-o", str(out), "--data", str(songs), "--cache-dir", str(cache), *extra]
+    )
+
+
+def data(site, name):
+    return read_script(site / "data" / f"{name}.js")[1]
+
+
+def test_the_command_prints_the_page_and_its_size_and_the_manifest_lists_every_file(made):
+    _, _, _, site, output = made
+    assert output.startswith(f"wrote {site / 'index.html'} (8 clips") and "MB)" in output
+    manifest = json.loads((site / "manifest.json").read_text())
+    files = {p.relative_to(site).as_posix(): p.stat().st_size for p in site.rglob("*") if p.is_file()}
+    del files["manifest.json"]
+    assert manifest["files"] == files
+    assert {"index.html", "explore.js", "runtime/ort.wasm.min.js", "data/decoder.js", "data/audio.js"} <= set(files)
+    assert manifest["runtime"] == f"onnxruntime-web {vendoring.VERSION}"
+    assert not [p for p in site.parent.iterdir() if p.name.startswith(".site.")], "no temporary folder left"
+
+
+def test_clips_take_turns_over_labels_and_come_from_the_test_split_first(made):
+    _, _, _, site, _ = made
+    clips = data(site, "site")["clips"]
+    assert len(clips) == 8
+    assert [c["label"] for c in clips].count(0) == 4 and [c["label"] for c in clips].count(1) == 4
+    for label in (0, 1):
+        splits = [c["split"] for c in clips if c["label"] == label]
+        order = [content.SPLIT_ORDER.index(s) for s in splits]
+        assert order == sorted(order) and splits[0] in ("test", "validation")
+
+
+def test_the_latents_are_the_models_and_float16_only_where_its_decoding_stays_within_1e_3(made):
+    songs, cache, checkpoint_path, site, _ = made
+    checkpoint = load_checkpoint(checkpoint_path)
+    site_data = data(site, "site")
+    prepared = content.prepare(checkpoint, songs, cache)
+    clips = content.load_clips(prepared, content.choose_clips(prepared, 8), checkpoint.config.audio.sample_rate)
+    assert clips.names == [c["name"] for c in site_data["clips"]]
+    exact = content.encode(checkpoint, clips.audio, 16)
+    stored = unpack(data(site, "latents")).astype(np.float32)
+    record = site_data["latents"]
+    assert stored.shape == exact.shape == (8, checkpoint.model.latent_size)
+    assert record["dtype"] == "float16" and record["float16_relative_error"] <= 1e-3  # measured: 4.5e-4 on this model
+    np.testing.assert_allclose(stored, exact, rtol=1e-3, atol=1e-3 * np.abs(exact).max())
+    # the self-test's expected audio is torch's decoding of the stored latents, as the browser will decode them
+    expected = unpack(data(site, "selftest")["audio"])
+    decoded = content.decode(checkpoint, stored[: len(expected)], 16)
+    np.testing.assert_allclose(expected, decoded, atol=1e-6 * np.abs(decoded).max())
+
+
+def test_the_directions_are_orthonormal_and_the_map_is_the_latents_on_the_first_two(made):
+    _, _, _, site, _ = made
+    statistics = data(site, "statistics")
+    directions = unpack(statistics["directions"]).astype(np.float64)
+    assert 1 <= len(directions) <= 8 and len(statistics["direction_std"]) == len(directions)
+    np.testing.assert_allclose(directions @ directions.T, np.eye(len(directions)), atol=1e-5)
+    assert statistics["direction_std"] == sorted(statistics["direction_std"], reverse=True)
+    latents, mean = unpack(data(site, "latents")).astype(np.float64), unpack(statistics["mean"])
+    points = np.array([c["pca"] for c in data(site, "site")["clips"]])
+    np.testing.assert_allclose(points, (latents - mean) @ directions[:2].T, rtol=1e-4, atol=1e-3)
+
+
+def test_the_original_audio_is_ogg_vorbis_of_the_clip(made):
+    import io
+
+    import soundfile
+
+    _, _, checkpoint_path, site, _ = made
+    audio = data(site, "audio")
+    assert len(audio) == 8
+    first = unpack(audio[0])
+    assert first[:4] == b"OggS"
+    samples, rate = soundfile.read(io.BytesIO(first))
+    config = load_checkpoint(checkpoint_path).config.audio
+    assert rate == config.sample_rate and abs(len(samples) - config.clip_samples) <= 1
+
+
+def test_a_folder_with_files_is_refused_in_one_line_and_overwrite_replaces_it(made, tmp_path):
+    songs, cache, checkpoint, _, _ = made
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    refused = explore(checkpoint, out, songs, cache, "--clips", "2")
+    assert refused.exit_code == 2 and refused.output.count("\n") == 1
+    assert "not empty" in refused.output and "--overwrite" in refused.output
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    replaced = explore(checkpoint, out, songs, cache, "--clips", "2", "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert not (out / "notes.txt").exists() and len(data(out, "site")["clips"]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"], "no temporary or old folder left"
+
+
+def test_a_missing_runtime_is_one_line_saying_how_to_get_it_exit_1(made, tmp_path, monkeypatch):
+    songs, cache, checkpoint, _, _ = made
+    monkeypatch.setattr(vendoring, "VENDOR", tmp_path / "vendor")
+    result = explore(checkpoint, tmp_path / "site", songs, cache)
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert "make vendor" in result.output and not (tmp_path / "site").exists()
+
+
+def test_bad_requests_are_usage_errors(made, tmp_path):
+    songs, cache, checkpoint, _, _ = made
+    result = explore(checkpoint, tmp_path / "site", songs, cache, "--clips", "0")
+    assert result.exit_code == 2 and "clips must be at least 1" in result.output
+    both = CliRunner().invoke(cli, ["explore", str(checkpoint), "--model", str(tmp_path), "-o", str(tmp_path / "s")])
+    assert both.exit_code == 2 and "give the model once" in both.output
+
+
+def test_the_help_ends_with_examples():
+    help_text = CliRunner().invoke(cli, ["explore", "--help"]).output
+    assert "Examples:" in help_text and "aea explore runs/gtzan-18376 -o site/" in help_text

@@ -1,0 +1,220 @@
+"""The explore page in Debian's Chromium, driven by Playwright's Python package (never its own browser download):
+the self-test from file:// and from a loopback server, no console errors, and each control changes the latent as
+docs/explore.md says, read through the page's test hook `window.aeaExplore.state`.
+
+Skipped, saying why, without chromium or playwright. Slow: each test starts Chromium.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from autoenc_audio.cli import cli
+from autoenc_audio.explore import vendoring
+from autoenc_audio.explore.payload import read_script, unpack
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, write_songs, make_checkpoint):
+    if not (vendoring.VENDOR / vendoring.ORIGIN_NAME).is_file():
+        pytest.skip(f"the browser runtime is not vendored: {vendoring.GET_IT}")
+    root = tmp_path_factory.mktemp("explore-page")
+    songs = write_songs(root / "songs")
+    checkpoint = make_checkpoint(songs, root / "cache", root / "model.safetensors")
+    args = [
+        "explore",
+        str(checkpoint),
+        "-o",
+        str(root / "site"),
+        "--data",
+        str(songs),
+        "--cache-dir",
+        str(root / "cache"),
+    ]
+    result = CliRunner().invoke(cli, [*args, "--clips", "6"])
+    assert result.exit_code == 0, result.output
+    return root / "site"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if CHROMIUM is None:
+        pytest.skip("no chromium here: the page tests need Debian's chromium (.ci/run installs it with apt)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra: make setup")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--mute-audio"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    """A loopback static server of the site folder, as `python -m http.server` serves it."""
+    handler = functools.partial(QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+def open_page(chromium, url):
+    """(page, problems): the page loaded until ready, and every console error or uncaught exception it shows."""
+    page = chromium.new_page()
+    problems = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    # a player given a new sound drops the load of the old one (net::ERR_ABORTED): superseded, not failed
+    page.on(
+        "requestfailed",
+        lambda request: (
+            None
+            if request.failure == "net::ERR_ABORTED"
+            else problems.append(f"failed request {request.url}: {request.failure}")
+        ),
+    )
+    page.goto(url)
+    page.wait_for_function("window.aeaExplore && (window.aeaExplore.state.ready || window.aeaExplore.state.error)")
+    return page, problems
+
+
+def selftest_line(page) -> str:
+    page.wait_for_function("document.getElementById('selftest').textContent.startsWith('selftest:')")
+    return page.text_content("#selftest")
+
+
+def check_selftest(line: str) -> None:
+    words = line.split()
+    assert words[:2] == ["selftest:", "ok"], line
+    assert float(words[2]) <= 1e-4 and float(words[3]) >= 0
+
+
+def test_the_selftest_passes_from_a_file_with_no_console_errors(site, chromium):
+    page, problems = open_page(chromium, (site / "index.html").as_uri() + "?selftest")
+    check_selftest(selftest_line(page))
+    assert problems == []
+    page.close()
+
+
+def test_the_selftest_passes_from_a_loopback_server_with_no_console_errors(site, chromium, server):
+    page, problems = open_page(chromium, server + "index.html?selftest")
+    check_selftest(selftest_line(page))
+    assert problems == []
+    page.close()
+
+
+def test_chromium_dump_dom_prints_the_selftest_line(site):
+    """The documented one-liner: `chromium --headless --dump-dom --virtual-time-budget=...` (times read 0 there)."""
+    if CHROMIUM is None:
+        pytest.skip("no chromium here")
+    done = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            "--virtual-time-budget=600000",
+            (site / "index.html").as_uri() + "?selftest",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    line = next(row for row in done.stdout.splitlines() if 'id="selftest"' in row)
+    check_selftest(line.split(">", 1)[1].split("<", 1)[0])
+
+
+def latent(page, expression: str = "window.aeaExplore.state.current") -> np.ndarray:
+    return np.array(page.evaluate(f"Array.from({expression})"), dtype=np.float64)
+
+
+def until_decoded(page, action) -> None:
+    """Do `action`, then wait until the page decoded once more (what a person hears next)."""
+    before = page.evaluate("window.aeaExplore.state.decodes")
+    action()
+    page.wait_for_function(f"window.aeaExplore.state.decodes > {before} && document.getElementById('now').textContent")
+
+
+def test_each_control_changes_the_latent_as_documented(site, chromium):
+    page, problems = open_page(chromium, (site / "index.html").as_uri())
+    latents = unpack(read_script(site / "data" / "latents.js")[1]).astype(np.float64)
+    statistics = read_script(site / "data" / "statistics.js")[1]
+    directions, std = unpack(statistics["directions"]), statistics["direction_std"]
+    close = functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-5)
+
+    # a clip from the list: its stored latent
+    until_decoded(page, lambda: page.select_option("#song-list", "2"))
+    close(latent(page), latents[2])
+    # each slider: the clip's latent plus value x that direction's std x the unit direction
+    for k in range(len(directions)):
+        until_decoded(page, lambda k=k: page.fill(f"#direction-{k}", "1.5"))
+        close(latent(page) - latent(page, "window.aeaExplore.state.base"), 1.5 * std[k] * directions[k] + 0 * k)
+        until_decoded(page, lambda k=k: page.fill(f"#direction-{k}", "0"))
+    close(latent(page), latents[2])
+    # the average of the selected clips
+    page.select_option("#song-list", ["1", "3", "4"])
+    until_decoded(page, lambda: page.click("#average"))
+    close(latent(page), latents[[1, 3, 4]].mean(0))
+    # the morph: (1 - t) a + t b
+    page.select_option("#morph-a", "0")
+    page.select_option("#morph-b", "5")
+    until_decoded(page, lambda: page.fill("#morph", "0.25"))
+    close(latent(page), 0.75 * latents[0] + 0.25 * latents[5])
+    # random: the fitted Gaussian mean + T std eps, and the naive N(0, 1) control, eps ~ N(0, 1) by its seed
+    gaussian_mean, gaussian_std = unpack(statistics["gaussian_mean"]), unpack(statistics["gaussian_std"])
+    page.fill("#temperature", "0.5")
+    page.fill("#seed", "7")
+    until_decoded(page, lambda: page.click("#random-gaussian"))
+    noise = latent(page, "window.aeaExplore.state.noise")
+    close(latent(page), gaussian_mean + 0.5 * gaussian_std * noise)
+    assert abs(noise.mean()) < 0.2 and 0.8 < noise.std() < 1.2
+    assert "fitted Gaussian" in page.text_content("#now") and "seed 7" in page.text_content("#now")
+    until_decoded(page, lambda: page.click("#random-naive"))
+    naive = latent(page)
+    close(naive, latent(page, "window.aeaExplore.state.noise"))
+    assert "N(0, 1)" in page.text_content("#now") and not np.allclose(naive, noise)  # seed 8: another vector
+    # the same seed gives the same vector
+    page.fill("#seed", "7")
+    until_decoded(page, lambda: page.click("#random-naive"))
+    close(latent(page), noise)
+    assert problems == []
+    page.close()
+
+
+def test_the_downloads_are_a_wav_of_what_plays_and_a_latent_aea_decode_takes(site, chromium, tmp_path):
+    import soundfile
+
+    from autoenc_audio.latents.files import load_latents
+
+    page, _ = open_page(chromium, (site / "index.html").as_uri())
+    with page.expect_download() as wav_download:
+        page.click("#download-wav")
+    with page.expect_download() as npy_download:
+        page.click("#download-npy")
+    wav, npy = tmp_path / "decoded.wav", tmp_path / "latent.npy"
+    wav_download.value.save_as(wav)
+    npy_download.value.save_as(npy)
+    site_data = read_script(site / "data" / "site.js")[1]
+    info = soundfile.info(str(wav))
+    assert (info.samplerate, info.frames) == (site_data["sample_rate"], site_data["clip_samples"])
+    latents = unpack(read_script(site / "data" / "latents.js")[1])
+    np.testing.assert_allclose(load_latents(npy).matrix.numpy().reshape(-1), latents[0], rtol=1e-6)
+    page.close()
