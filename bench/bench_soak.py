@@ -270,7 +270,7 @@ def schedule(calls: int) -> tuple[int, int]:
     """Calls between samples and the call the verdict measures from: EVERY and SKIP, scaled down for short runs
     (every tenth of the calls, from half of them) so that both are sampled."""
     every = min(EVERY, max(1, calls // 10))
-    return every, min(SKIP, every * (calls // 2 // every))
+    return every, every * (min(SKIP, calls // 2) // every)  # a multiple of `every`: a sampled call
 
 
 def verdict(samples: list[Sample], skip: int = SKIP) -> dict:
@@ -423,6 +423,8 @@ def main() -> None:
     (RESULTS / f"{args.name}.md").write_text(markdown(results, args.name))
     plot(results, RESULTS / f"{args.name}.png")
     print(markdown(results, args.name))
+    if not results["verdict"]["passed"]:
+        raise SystemExit(1)  # scripts and make see a leak
 
 
 def markdown(results: dict, name: str) -> str:
