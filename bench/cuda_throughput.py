@@ -20,14 +20,14 @@ from autoenc_audio.training.loop import train_step
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def timed_steps(model, optimizer, batch, weights, autocast: bool, steps: int = 20) -> float:
+def timed_steps(model, optimizer, batch, weights, autocast: bool, sample_rate: int, steps: int = 20) -> float:
     """Seconds per step after 5 warm-up steps."""
     for _ in range(5):
-        train_step(model, batch, optimizer, weights, 1.0, 1.0, autocast)
+        train_step(model, batch, optimizer, weights, 1.0, 1.0, autocast, sample_rate=sample_rate)
     torch.cuda.synchronize()
     started = time.perf_counter()
     for _ in range(steps):
-        train_step(model, batch, optimizer, weights, 1.0, 1.0, autocast)
+        train_step(model, batch, optimizer, weights, 1.0, 1.0, autocast, sample_rate=sample_rate)
     torch.cuda.synchronize()
     return (time.perf_counter() - started) / steps
 
@@ -43,7 +43,7 @@ def main() -> None:
     for batch_size in (4, 16, 64):
         batch = torch.randn(batch_size, 1, samples, device=device) * 0.1
         for autocast in (False, True):
-            seconds = timed_steps(model, optimizer, batch, weights, autocast)
+            seconds = timed_steps(model, optimizer, batch, weights, autocast, config.audio.sample_rate)
             rows.append(
                 {
                     "batch": batch_size,

@@ -22,7 +22,7 @@ def test_the_verdict_starts_at_a_sampled_call_for_every_number_of_calls():
     wrong = []
     for calls in range(2, 3001):
         every, skip = bench.schedule(calls)
-        sampled = {0} | {n for n in range(every, calls + 1, every)} | {calls}
+        sampled = {0} | set(range(every, calls + 1, every)) | {calls}
         if skip not in sampled or not 0 <= skip <= calls // 2:
             wrong.append((calls, every, skip))
     assert wrong == [], f"--calls whose verdict starts at a call never sampled: {wrong[:5]}"

@@ -21,6 +21,7 @@ from autoenc_audio.training.loop import (
     compute_losses,
     learning_rate,
     train,
+    train_step,
 )
 from autoenc_audio.training.run import SilentReporter
 
@@ -59,9 +60,26 @@ def weights(path):
 def test_compute_losses_applies_weights_once():
     audio = torch.randn(2, 1, 4096) * 0.1
     outputs = {"recon": audio * 0.5}
-    terms = compute_losses(outputs, audio, {"l1": 2.0, "mrstft": 0.0, "mel": 0.0, "rmse": 1.0})
+    terms = compute_losses(outputs, audio, {"l1": 2.0, "mrstft": 0.0, "mel": 0.0, "rmse": 1.0}, sample_rate=22050)
     assert set(terms) == {"l1", "rmse", "loss"}
     assert torch.isclose(terms["loss"], 2 * terms["l1"] + terms["rmse"])
+
+
+def test_a_training_step_at_8_khz_reports_the_mel_that_metrics_give_at_8_khz():
+    """`train_step` hands the model's rate down to the mel term: with a learning rate of 0 the step leaves the model as
+    it was, so the step's `mel` is the metric's `mel_l1` at 8 kHz on the same reconstruction (22,050 Hz bands differ)."""
+    from autoenc_audio.metrics import mel_l1
+    from autoenc_audio.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(TINY.model, TINY.audio)
+    audio = torch.randn(2, 1, TINY.audio.clip_samples) * 0.1
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
+    step = train_step(model, audio, optimizer, {"mel": 1.0}, 1.0, 0.0, autocast=False, sample_rate=8000)
+    with torch.no_grad():
+        recon = model(audio)["recon"].float()
+    assert step["mel"] == pytest.approx(float(mel_l1(audio, recon, 8000).mean()), rel=1e-5)
+    assert step["mel"] != pytest.approx(float(mel_l1(audio, recon, 22050).mean()), rel=1e-3)
 
 
 def test_learning_rate_schedule():

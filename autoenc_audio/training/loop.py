@@ -40,7 +40,6 @@ from ..metrics import evaluate
 from ..models.base import Autoencoder
 from ..runs.folder import RunFiles
 from ..runs.lock import hold_run
-from ..spectra import DEFAULT_SAMPLE_RATE
 from ..version import __version__
 from .distributed import launched_as_main, shared_clock
 from .losses import LOSSES, loss_terms
@@ -81,15 +80,17 @@ def compute_losses(
     audio: torch.Tensor,
     weights: dict[str, float],
     kl_scale: float = 1.0,
-    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    *,
+    sample_rate: int,
 ) -> dict[str, torch.Tensor]:
     """Every weighted loss term and their sum `loss`; weights are applied here and only here.
 
-    `sample_rate`: the model's (`config.audio.sample_rate`), where the mel, excess and level terms place their bands.
+    `sample_rate`: the model's (`config.audio.sample_rate`), where the mel, excess and level terms place their bands;
+    required, so that no caller trains on bands placed for another rate.
     """
     recon = outputs["recon"].float()
     names = [name for name, weight in weights.items() if weight and name in LOSSES]
-    terms = loss_terms(audio, recon, names, sample_rate)
+    terms = loss_terms(audio, recon, names, sample_rate=sample_rate)
     if "kl" in outputs and weights.get("kl"):
         terms["kl"] = outputs["kl"].float()
     total = sum(weights[name] * value * (kl_scale if name == "kl" else 1.0) for name, value in terms.items())
@@ -105,13 +106,14 @@ def train_step(
     kl_scale: float,
     grad_clip: float,
     autocast: bool,
-    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    *,
+    sample_rate: int,
 ) -> dict[str, float]:
     """One optimiser step on a batch `[batch, 1, samples]` at `sample_rate` (the model's); returns named metrics."""
     model.train()
     with torch.autocast(audio.device.type, dtype=torch.bfloat16, enabled=autocast):
         outputs = model(audio)
-    losses = compute_losses(outputs, audio, weights, kl_scale, sample_rate)
+    losses = compute_losses(outputs, audio, weights, kl_scale, sample_rate=sample_rate)
     optimizer.zero_grad(set_to_none=True)
     losses["loss"].backward()
     if grad_clip > 0:

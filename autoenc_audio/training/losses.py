@@ -168,12 +168,12 @@ def band_level_loss(
 
 
 def loss_terms(
-    reference: torch.Tensor, estimate: torch.Tensor, names: list[str], sample_rate: int = DEFAULT_SAMPLE_RATE
+    reference: torch.Tensor, estimate: torch.Tensor, names: list[str], *, sample_rate: int
 ) -> dict[str, torch.Tensor]:
     """Each named loss of `LOSSES` (unweighted), the spectral ones sharing their STFTs through one `Spectra`.
 
     `sample_rate` is the model's: the losses of `RATE_LOSSES` place their bands (Hz) with it, as `metrics.evaluate`
-    does, so that training optimises the mel that is reported.
+    does, so that training optimises the mel that is reported; required, so no caller can forget it.
     """
     spectra = Spectra(reference, estimate)
     terms = {}

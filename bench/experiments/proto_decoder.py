@@ -159,7 +159,16 @@ def main() -> None:
             group["lr"] = lr
         picks = rng.choice(len(train_set), settings.batch_size, replace=False)
         audio = torch.stack([train_set[int(i)][0] for i in picks])
-        outcome = train_module.train_step(model, audio, optimizer, weights, 1.0, settings.grad_clip, autocast=False)
+        outcome = train_module.train_step(
+            model,
+            audio,
+            optimizer,
+            weights,
+            1.0,
+            settings.grad_clip,
+            autocast=False,
+            sample_rate=config.audio.sample_rate,
+        )
         step_losses.append(outcome["loss"])
         if (step + 1) % 250 == 0:
             print(

@@ -39,8 +39,14 @@ VARIANTS = {
 }
 
 
-def separate_terms(reference, estimate, names):
-    return {name: losses.LOSSES[name](reference, estimate) for name in names}
+def separate_terms(reference, estimate, names, *, sample_rate):
+    """Each loss on its own STFTs (the rate-dependent ones at `sample_rate`), as before the shared Spectra."""
+    return {
+        name: losses.LOSSES[name](
+            reference, estimate, **({"sample_rate": sample_rate} if name in losses.RATE_LOSSES else {})
+        )
+        for name in names
+    }
 
 
 def seconds_per_step(decoder: str, weights: dict, shared: bool, batches: list, steps: int) -> float:
@@ -53,7 +59,16 @@ def seconds_per_step(decoder: str, weights: dict, shared: bool, batches: list, s
     for number in range(steps + 3):
         if number == 3:
             started = time.perf_counter()
-        train_module.train_step(model, batches[number % len(batches)], optimizer, weights, 1.0, 1.0, autocast=False)
+        train_module.train_step(
+            model,
+            batches[number % len(batches)],
+            optimizer,
+            weights,
+            1.0,
+            1.0,
+            autocast=False,
+            sample_rate=config.audio.sample_rate,
+        )
     return (time.perf_counter() - started) / steps
 
 
