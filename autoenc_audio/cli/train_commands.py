@@ -156,7 +156,12 @@ def _strip_nproc(argv: list[str]) -> list[str]:
     help="Run folder [default: runs/DATE-ARCH-KIND-N].",
 )
 @device_option("Where to train [default: auto].")
-@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the run in --out from its last checkpoint; a finished run given a larger --epochs or --minutes "
+    "trains on, with a fresh learning-rate schedule over the added budget.",
+)
 @click.option(
     "--overwrite", is_flag=True, help="Start again in an --out that already holds a run (its checkpoints are replaced)."
 )
@@ -198,10 +203,13 @@ def train(
 
     Writes RUN_DIR/{best,last}.safetensors, history.jsonl, summary.json and
     config.toml. Ctrl-C saves; --resume continues exactly where it stopped.
+    A run whose validation loss was still falling at its end says so in one
+    line, with the command that trains it on.
 
     \b
     Examples:
       aea train --latent 18376 --minutes 10
+      aea train --resume --out runs/x --minutes 20
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
@@ -240,6 +248,8 @@ def train(
     if main_process:
         record_latest_run(cache_dir, out)
         _print_training_summary(out, summary, as_json)
+        if summary.get("still_improving") and not as_json:
+            click.echo(_train_on_line(out, summary, config), err=True)
 
 
 def _new_run_dir(config: Config) -> Path:
@@ -289,6 +299,21 @@ def _launch_torchrun(config: Config, out: Path, resume: bool, overwrite: bool, n
             str(out),
         ]
         return subprocess.call(command, env={**os.environ, **holder_environment(lock)})
+
+
+def _train_on_line(out: Path, summary: dict[str, Any], config: Config) -> str:
+    """The end-of-run line of a run whose validation loss was still falling: the fall, and the command that trains
+    it on to twice its budget (a fresh learning-rate schedule over the added half), in the budget's own unit."""
+    import shlex
+
+    fall = summary["validation_fall"]
+    minutes, epochs = config.train.minutes, config.train.epochs
+    budget = f"--minutes {2 * minutes:g}" if minutes is not None else f"--epochs {2 * (epochs or summary['epochs'])}"
+    return (
+        f"aea: validation loss still fell {fall['relative']:.1%} over the last {fall['epochs']} epochs: more "
+        f"training would likely help; train on with a fresh learning-rate schedule: "
+        f"aea train --resume --out {shlex.quote(str(out))} {budget}"
+    )
 
 
 def _print_training_summary(out: Path, summary: dict[str, Any], as_json: bool) -> None:

@@ -38,9 +38,10 @@ from ..errors import SavedInterrupt
 from ..files import append_text, write_text_atomic
 from ..metrics import evaluate
 from ..models.base import Autoencoder
-from ..runs.folder import RunFiles
+from ..runs.folder import RunFiles, iterate_history
 from ..runs.lock import hold_run
 from ..version import __version__
+from .curve import trend_of_history
 from .distributed import launched_as_main, shared_clock
 from .losses import LOSSES, loss_terms
 from .run import Reporter, Run, SilentReporter, as_torch_dataset, start_run
@@ -377,7 +378,8 @@ def finish(run: Run) -> dict[str, Any]:
 
 
 def _summary(run: Run, best_model: Autoencoder, test: dict[str, float], test_clips: int) -> dict[str, Any]:
-    """What `summary.json` holds: the model, how long it trained, and its test metrics."""
+    """What `summary.json` holds: the model, how long it trained, whether its validation loss was still falling
+    at the end (`curve.trend_of_history`), and its test metrics."""
     state, config = run.state, run.config
     return {
         "aea_version": __version__,
@@ -391,6 +393,7 @@ def _summary(run: Run, best_model: Autoencoder, test: dict[str, float], test_cli
         "wall_seconds": round(state.elapsed_seconds, 2),
         "clips_per_second": round(state.clips_seen / max(state.elapsed_seconds, 1e-9), 2),
         "best_validation_loss": state.best_loss,
+        **trend_of_history(iterate_history(run.files.root)),
         "test": test,
         "test_clips": test_clips,
         "data": run.data.summary(),

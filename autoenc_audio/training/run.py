@@ -3,7 +3,9 @@
 `start_run` checks the run folder, loads the data (rank 0 first), builds the
 optimiser and either fits the model's linear start on training clips or
 restores the `last` checkpoint with its optimiser, RNG and position in the
-epoch; `Run` carries all of it through the loop (`loop.py`).
+epoch; `Run` carries all of it through the loop (`loop.py`). A finished run
+resumed with a larger budget trains on with a fresh learning-rate schedule
+over the added budget (`_train_on`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, DistributedSampler
 
 from ..checkpoints.checkpoint import load_checkpoint, load_training_state, set_rng_state
-from ..config import Config
+from ..config import Config, TrainConfig
 from ..data import ClipDataset, DatasetError, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
 from ..files import write_text_atomic
 from ..models import build_model
@@ -111,6 +113,24 @@ class TrainingState:
     clips_seen: int = 0
     best_loss: float = float("inf")
     epoch_sums: dict[str, float] = field(default_factory=dict)
+    # Where the learning-rate schedule began: 0 for the run's own; the end of a finished run that a larger budget
+    # trains on (epoch, step and seconds there), so the added budget gets a whole schedule of its own.
+    schedule_epoch: int = 0
+    schedule_step: int = 0
+    schedule_seconds: float = 0.0
+
+
+def budget_spent(train: TrainConfig, state: TrainingState) -> bool:
+    """Whether `state` has used up the budget of `train`: its epochs or its minutes, whichever ends first."""
+    out_of_time = train.minutes is not None and state.elapsed_seconds >= train.minutes * 60
+    return out_of_time or (train.epochs is not None and state.epoch >= train.epochs)
+
+
+def describe_budget(train: TrainConfig) -> str:
+    """`train`'s budget in words: "6 epochs", "10 minutes" or "6 epochs or 10 minutes"."""
+    parts = [f"{train.epochs} epochs"] if train.epochs is not None else []
+    parts += [f"{train.minutes:g} minutes"] if train.minutes is not None else []
+    return " or ".join(parts)
 
 
 def prepare_run(config: Config, run_dir: Path, resume: bool, overwrite: bool) -> Autoencoder:
@@ -168,22 +188,27 @@ class Run:
         return self.config.train.minutes * 60 if self.config.train.minutes else None
 
     def progress(self) -> float:
-        """How far training is, 0 to 1, by steps or by time, whichever is further."""
-        fractions = [0.0]
+        """How far the learning-rate schedule is, 0 to 1, by steps or by time, whichever is further.
+
+        Counted from where the schedule began (`TrainingState.schedule_*`: the run's start, or the end of the
+        finished run that a larger budget trains on) to the end of the budget.
+        """
+        state, fractions = self.state, [0.0]
         epochs = self.config.train.epochs
-        total_steps = self.steps_per_epoch * epochs if epochs else None
-        if total_steps:
-            fractions.append(self.state.step / total_steps)
-        if self.budget_seconds:
-            fractions.append(self.state.elapsed_seconds / self.budget_seconds)
+        planned_steps = self.steps_per_epoch * (epochs - state.schedule_epoch) if epochs else 0
+        if planned_steps > 0:
+            fractions.append((state.step - state.schedule_step) / planned_steps)
+        if self.budget_seconds and self.budget_seconds > state.schedule_seconds:
+            fractions.append(
+                (state.elapsed_seconds - state.schedule_seconds) / (self.budget_seconds - state.schedule_seconds)
+            )
         return min(1.0, max(fractions))
 
     def out_of_time(self) -> bool:
         return self.budget_seconds is not None and self.state.elapsed_seconds >= self.budget_seconds
 
     def out_of_budget(self) -> bool:
-        epochs = self.config.train.epochs
-        return self.out_of_time() or (epochs is not None and self.state.epoch >= epochs)
+        return budget_spent(self.config.train, self.state)
 
 
 def start_run(
@@ -211,9 +236,12 @@ def start_run(
     state = TrainingState()
     if resume:
         _check_same_split(files, prepared)
-        state = _restore(files, model, optimizer, job)
+        state, trained_with = _restore(files, model, optimizer, job)
         if job.is_main:
             reporter.message(f"resuming {files.root} at epoch {state.epoch + 1}, step {state.step}")
+            if not files.config.exists() or files.config.read_text() != dump_toml(config.to_dict()):
+                write_text_atomic(files.config, dump_toml(config.to_dict()))  # a later resume keeps this budget
+        _train_on(state, trained_with.train, config.train, files, reporter, job)
     else:
         _initialize(model, train_set, job.device)
         if job.is_main:
@@ -268,7 +296,35 @@ def _initialize(model: Autoencoder, train_set: ClipDataset, device: torch.device
     model.initialize_from_data(audio)
 
 
-def _restore(files: RunFiles, model: Autoencoder, optimizer: torch.optim.Optimizer, job: Distributed) -> TrainingState:
+def _train_on(
+    state: TrainingState, before: TrainConfig, now: TrainConfig, files: RunFiles, reporter: Reporter, job: Distributed
+) -> None:
+    """A resumed run that had finished (`state` spent the budget it last trained with, `before`) and is given a
+    larger one (`now`) gets a fresh learning-rate schedule over the added budget: its own had decayed to the floor,
+    and the longer budget's schedule would jump back up to whatever rate it has at this point, a rate the first
+    epochs were never shaped for. An interrupted run keeps its schedule, so it ends with an uninterrupted run's
+    weights."""
+    if not budget_spent(before, state):
+        return
+    if budget_spent(now, state):
+        if job.is_main:
+            reporter.message(
+                f"{files.root} has trained its whole budget ({describe_budget(before)}): give a larger budget "
+                f"(more epochs or minutes) to train on"
+            )
+        return
+    state.schedule_epoch, state.schedule_step, state.schedule_seconds = state.epoch, state.step, state.elapsed_seconds
+    if job.is_main:
+        reporter.message(
+            f"training the finished run on to {describe_budget(now)}, with a fresh learning-rate schedule "
+            f"over the added budget"
+        )
+
+
+def _restore(
+    files: RunFiles, model: Autoencoder, optimizer: torch.optim.Optimizer, job: Distributed
+) -> tuple[TrainingState, Config]:
+    """The saved state of `last`, with its weights and optimiser loaded, and the config it was saved with."""
     if not files.last.exists():
         raise FileNotFoundError(f"{files.last}: nothing to resume (no last checkpoint in {files.root})")
     checkpoint = load_checkpoint(files.last, device=str(job.device))
@@ -284,4 +340,4 @@ def _restore(files: RunFiles, model: Autoencoder, optimizer: torch.optim.Optimiz
         kept = [r for r in iterate_history(files.root) if r["epoch"] <= state.epoch]
         write_text_atomic(files.history, "".join(json.dumps(r) + "\n" for r in kept))
     job.barrier()
-    return state
+    return state, checkpoint.config
