@@ -66,9 +66,33 @@ def test_clips_take_turns_over_labels_and_come_from_the_test_split_first(made):
     assert len(clips) == 8
     assert [c["label"] for c in clips].count(0) == 4 and [c["label"] for c in clips].count(1) == 4
     for label in (0, 1):
-        splits = [c["split"] for c in clips if c["label"] == label]
-        order = [content.SPLIT_ORDER.index(s) for s in splits]
-        assert order == sorted(order) and splits[0] in ("test", "validation")
+        assert [c["split"] for c in clips if c["label"] == label][0] in ("test", "validation")
+
+
+def test_each_track_gives_one_clip_before_any_gives_a_second(made, write_songs, tmp_path):
+    """5 tracks a label of 4 clips each, 1 of them in the test split: the page takes the labels in turn, each
+    label's test track first, and every track once before any track twice (the old choice took the test track's
+    clips one after another)."""
+    _, cache, checkpoint_path, _, _ = made
+    checkpoint = load_checkpoint(checkpoint_path)
+    prepared = content.prepare(checkpoint, write_songs(tmp_path / "songs", tracks=5, seconds=4.2), cache)
+    tracks = {}  # (split, clip index) -> (track name, label)
+    for split, dataset in prepared.splits.items():
+        for index, (track, _) in enumerate(dataset.index.items):
+            tracks[(split, index)] = (dataset.index.tracks[track].path.name, dataset.track_labels[track])
+    assert {name for name, _ in tracks.values()} == {f"{a}.{n:05d}.wav" for a in ("low", "high") for n in range(5)}
+    for count in (2, 4, 10, 13, 20, 40):
+        chosen = content.choose_clips(prepared, count)
+        assert len(chosen) == min(count, len(tracks)) and len(set(chosen)) == len(chosen)
+        per_track = {name: 0 for name, _ in tracks.values()}
+        for item in chosen:
+            per_track[tracks[item][0]] += 1
+        assert max(per_track.values()) - min(per_track.values()) <= 1, (count, per_track)
+        labels = [tracks[item][1] for item in chosen]
+        assert abs(labels.count(0) - labels.count(1)) <= 1 and labels == sorted(labels), (count, labels)
+        for label in (0, 1):
+            first = [item for item in chosen if tracks[item][1] == label][:5]
+            assert first[0][0] == "test" and len({tracks[item][0] for item in first}) == len(first), (count, first)
 
 
 def test_the_latents_are_the_models_and_float16_only_where_its_decoding_stays_within_1e_3(made):
