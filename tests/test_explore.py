@@ -141,6 +141,63 @@ def test_the_original_audio_is_ogg_vorbis_of_the_clip(made):
     assert rate == config.sample_rate and abs(len(samples) - config.clip_samples) <= 1
 
 
+def test_a_run_without_a_prior_gets_a_page_that_says_how_to_train_one(made):
+    _, _, _, site, output = made
+    prior = data(site, "site")["prior"]
+    assert prior["pieces"] == [] and data(site, "pieces") == []
+    assert "aea train-prior" in prior["missing"] and "pieces from the prior" not in output
+
+
+@pytest.fixture(scope="module")
+def with_prior(tmp_path_factory, write_songs, make_run_with_prior):
+    """(run, cache, site, output): a tiny trained run with a prior, its site of 4 clips and 3 pieces of 2.5 s."""
+    root = tmp_path_factory.mktemp("explore-prior")
+    songs = write_songs(root / "songs")
+    run = make_run_with_prior(songs, root / "cache", root / "run")
+    site = root / "site"
+    result = explore(run, site, songs, root / "cache", "--clips", "4", "--pieces", "3", "--piece-seconds", "2.5")
+    assert result.exit_code == 0, result.output
+    return run, root / "cache", site, result.output
+
+
+def test_a_run_with_a_prior_gets_its_pieces_as_aea_generate_makes_them_compressed(with_prior):
+    """The pieces are `aea generate --mode random --method prior`'s with the seeds the page states: its audio,
+    made again here (seeded, same process), matches the page's Ogg Vorbis as closely as the codec allows."""
+    import io
+
+    import soundfile
+
+    from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
+
+    run, _, site, output = with_prior
+    assert "3 pieces from the prior" in output
+    prior = data(site, "site")["prior"]
+    assert [piece["seed"] for piece in prior["pieces"]] == [0, 1, 2] and "missing" not in prior
+    assert prior["command"].endswith("--mode random --method prior --seconds 2.5 --n 3 --seed 0")
+    checkpoint = load_checkpoint(run / "best.safetensors")
+    made = generate_pieces(checkpoint, GenerateRequest("random", "prior", 2.5, 3, seed=0)).pieces
+    pieces = data(site, "pieces")
+    assert len(pieces) == 3
+    for piece, packed in zip(made, pieces, strict=True):
+        ogg = unpack(packed)
+        assert ogg[:4] == b"OggS"
+        heard, rate = soundfile.read(io.BytesIO(ogg), dtype="float32")
+        assert rate == checkpoint.config.audio.sample_rate and abs(len(heard) - 2.5 * rate) <= 1
+        want = piece.samples[: len(heard)]
+        assert np.corrcoef(heard[: len(want)], want)[0, 1] > 0.9  # Vorbis is lossy; another piece correlates ~0
+
+
+def test_pieces_0_leaves_them_out_and_says_so(with_prior, tmp_path):
+    run, cache, _, _ = with_prior
+    songs = run.parent / "songs"
+    result = explore(run, tmp_path / "site", songs, cache, "--clips", "2", "--pieces", "0")
+    assert result.exit_code == 0, result.output
+    prior = data(tmp_path / "site", "site")["prior"]
+    assert prior["pieces"] == [] and "--pieces 0" in prior["missing"]
+    refused = explore(run, tmp_path / "other", songs, cache, "--pieces", "-1")
+    assert refused.exit_code == 2 and "pieces must be at least 0" in refused.output
+
+
 def test_a_folder_with_files_is_refused_in_one_line_and_overwrite_replaces_it(made, tmp_path):
     songs, cache, checkpoint, _, _ = made
     out = tmp_path / "site"

@@ -32,18 +32,28 @@ class ExploreError(InputError):
 
 @dataclass(frozen=True)
 class ExploreRequest:
-    """What to put on the site: how many clips, how many directions, how many clips fit the statistics."""
+    """What to put on the site: how many clips, how many directions, how many clips fit the statistics, and how
+    many pieces of the run's prior (when it has one; 0: none), how long, from which seed."""
 
     clips: int = 64
     directions: int = 8
     fit_clips: int = 512
     references: int = 2
     batch_size: int = 16
+    pieces: int = 4
+    piece_seconds: float = 10.0
+    piece_seed: int = 0
 
     def __post_init__(self) -> None:
         for name in ("clips", "directions", "fit_clips", "references", "batch_size"):
             if getattr(self, name) < 1:
                 raise ExploreError(f"{name} must be at least 1, got {getattr(self, name)}", settings=(name,))
+        if self.pieces < 0:
+            raise ExploreError(f"pieces must be at least 0, got {self.pieces}", settings=("pieces",))
+        if not self.piece_seconds > 0:
+            raise ExploreError(
+                f"piece_seconds must be above 0, got {self.piece_seconds:g}", settings=("piece_seconds",)
+            )
 
 
 @dataclass

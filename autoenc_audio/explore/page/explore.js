@@ -54,7 +54,7 @@
     ready: false, error: null, session: null, size: site ? site.latent.size : 0,
     latents: [], mean: null, directions: [], directionStd: [], gaussianMean: null, gaussianStd: null,
     selected: [], clip: null, base: null, source: null, offsets: [], current: null, noise: null,
-    audio: null, decodes: 0, lastDecodeMs: null, lastReleaseToSoundMs: null, decodeTimes: [],
+    audio: null, decodes: 0, lastDecodeMs: null, lastReleaseToSoundMs: null, decodeTimes: [], pieceSpectrograms: 0,
   };
 
   async function decode(latent) {
@@ -403,6 +403,41 @@
     $('random-naive').addEventListener('click', () => draw('naive'));
   }
 
+  // ---------------------------------------------------------------- pieces made by the prior (not decoded here)
+
+  async function buildPieces() {
+    const prior = site.prior || {pieces: [], missing: 'This page was written without pieces from a prior.'};
+    const note = $('prior-note'), holder = $('prior-pieces');
+    if (!prior.pieces.length) { note.textContent = prior.missing; return; }
+    note.textContent = `${prior.pieces.length} pieces made by the run's prior when this page was written, not decoded ` +
+      'in your browser: the prior walks over its memory of the training music\'s latents and the model decodes the ' +
+      `walk (what ${prior.command} writes). Ogg Vorbis; each shows its spectrogram when it plays.`;
+    for (const [n, piece] of prior.pieces.entries()) {
+      const bytes = await unpackBytes(AEA.pieces[n]);
+      const figure = document.createElement('figure'), caption = document.createElement('figcaption');
+      caption.id = `piece-${n}-caption`;
+      const style = piece.label ? `in the style of ${piece.label}` : (piece.style || '');
+      caption.innerHTML = `Prior piece ${n + 1} <span class="made-by"></span>`;
+      caption.querySelector('span').textContent = `(made by the prior: ${piece.seconds.toFixed(1)} s, seed ${piece.seed}${style ? ', ' + style : ''})`;
+      const player = document.createElement('audio');
+      player.id = `piece-${n}-audio`; player.controls = true; player.preload = 'auto';
+      player.setAttribute('aria-labelledby', caption.id);
+      player.src = URL.createObjectURL(new Blob([bytes], {type: 'audio/ogg'}));
+      const canvas = document.createElement('canvas');
+      canvas.id = `piece-${n}-spectrogram`; canvas.width = 430; canvas.height = 160; canvas.hidden = true;
+      canvas.setAttribute('role', 'img'); canvas.setAttribute('aria-label', `Spectrogram of prior piece ${n + 1}`);
+      player.addEventListener('play', async () => {
+        if (!canvas.hidden) return;
+        const context = new OfflineAudioContext(1, Math.round(piece.seconds * site.sample_rate), site.sample_rate);
+        drawSpectrogram(canvas, (await context.decodeAudioData(bytes.slice().buffer)).getChannelData(0));
+        canvas.hidden = false;
+        state.pieceSpectrograms += 1;
+      });
+      figure.append(caption, player, canvas);
+      holder.append(figure);
+    }
+  }
+
   // ---------------------------------------------------------------- start, and the self-test
 
   async function selftest() {
@@ -433,6 +468,7 @@
   async function start() {
     const testing = new URLSearchParams(location.search).has('selftest');
     if (!site) { status('This page has no data: data/site.js did not load; write the folder again with aea explore.', true); return; }
+    const pieces = buildPieces();  // they need no decoder: they play even where the runtime does not start
     try {
       state.session = await startRuntime();
     } catch (error) {
@@ -459,6 +495,7 @@
     buildControls();
     wire();
     drawMap();
+    await pieces;
     if (testing) await selftest();
     state.selected = [0]; syncList();
     await selectClip(0, false);
