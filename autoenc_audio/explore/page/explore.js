@@ -271,7 +271,10 @@
   function random(kind, temperature, seed, play = true) {
     const noise = normalNoise(seed);
     if (kind === 'naive') {
-      return setSource(noise, {kind, seed, temperature: 1, noise, text: `N(0, 1), seed ${seed}: the naive control (random numbers the decoder never saw)`}, null, play);
+      const what = site.variational
+        ? 'the naive control, and the prior this VAE\'s KL term pulls its latents toward (weakly: see the fitted Gaussian)'
+        : 'the naive control (random numbers the decoder never saw)';
+      return setSource(noise, {kind, seed, temperature: 1, noise, text: `N(0, 1), seed ${seed}: ${what}`}, null, play);
     }
     const z = Float32Array.from(noise, (e, j) => state.gaussianMean[j] + temperature * state.gaussianStd[j] * e);
     return setSource(z, {kind: 'gaussian', seed, temperature, noise, text: `the fitted Gaussian at temperature ${temperature.toFixed(2)}, seed ${seed}: mean + T·std·N(0, 1)`}, null, play);
@@ -491,7 +494,8 @@
     $('model-line').textContent = `Model ${site.model_fingerprint}: ${site.model.description}; latent of ${site.latent.size} values; ` +
       `${site.clips.length} clips at ${site.sample_rate} Hz. The decoder runs here, in your browser (${site.runtime}, WebAssembly): nothing is sent anywhere.`;
     $('gaussian-note').textContent = `Fitted Gaussian: each latent value drawn as mean + T·std·N(0, 1), from ${statistics.gaussian}. ` +
-      'N(0, 1) ignores the dataset: the naive control the original assignment tried, which decodes to noise.';
+      'N(0, 1) ignores the dataset: the naive control the original assignment tried, which decodes to noise' +
+      (site.variational ? ' (for this VAE also the prior its KL term pulls toward, weakly at aea\'s small KL weight).' : '.');
     buildControls();
     wire();
     drawMap();
