@@ -62,6 +62,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5
 	$(BIN)/python bench/bench_generation.py --vae --prior-minutes 5 --test-fraction 0.25 --name generation-wide --out bench/.runs/generation-wide --seeds 1,101,201,301
 	$(BIN)/python bench/bench_export.py
+	$(BIN)/python -m autoenc_audio train --minutes 10 --device cpu --out bench/.runs/explore-default --cache-dir bench/.cache --overwrite
+	$(BIN)/python -m autoenc_audio train-prior --model bench/.runs/explore-default --minutes 4 --device cpu --cache-dir bench/.cache --overwrite
+	$(BIN)/python bench/bench_explore.py --model bench/.runs/explore-default
 	$(BIN)/python bench/bench_explore.py
 	$(BIN)/python bench/bench_soak.py
 	$(BIN)/python bench/bench_startup.py

@@ -1,8 +1,9 @@
 """The whole pipeline on the built-in corpus in one call: what `aea demo` (and `make demo`) runs.
 
 Train on the corpus, then reconstruct a held-out song, generate (an average
-of one style, a random sample, an interpolation between two held-out songs)
-and draw the figures, with the same library calls the commands use, so the
+of one style, a random sample, an interpolation between two held-out songs),
+draw the figures and write the explore page (`aea explore`, when its browser
+runtime is vendored), with the same library calls the commands use, so the
 demo's files are what `aea reconstruct --save-input --plot` and `aea
 generate` would write.
 """
@@ -35,6 +36,9 @@ from .training.loop import train
 from .training.run import Reporter
 
 DEMO_SECONDS = 20.0
+EXPLORE_CLIPS = 24
+EXPLORE_PIECES = 2
+"""The demo's explore page: fewer clips and pieces than `aea explore`'s 64 and 4, to keep `make demo` short."""
 
 
 @dataclass
@@ -50,6 +54,7 @@ class DemoResult:
     score: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     page: str | None = None
+    explore: str | None = None
 
 
 def run_demo(
@@ -117,8 +122,28 @@ def run_demo(
         result.score = score_demo(checkpoint, run_dir, cache_dir, prior)
     except ScoreError as error:  # a corpus too small for 5-second held-out clips (the tiny preset)
         result.notes.append(f"score skipped: {error}")
+    explore, note = demo_explore(checkpoint, run_dir, cache_dir, corpus)
+    result.explore = str(explore) if explore else None
+    result.notes += [note] if note else []
     result.page = str(demo_page(result, generated))
     return result
+
+
+def demo_explore(
+    checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, corpus: Path
+) -> tuple[Path | None, str | None]:
+    """RUN/explore/index.html: `aea explore`'s page of the demo model (its clips, its prior's pieces); or None and
+    a one-line note when the browser runtime is not vendored (a source tree without `make vendor`)."""
+    from .explore.content import ExploreRequest
+    from .explore.site import build_site
+    from .explore.vendoring import VendorError, runtime_files
+
+    try:
+        runtime_files()
+    except VendorError as error:
+        return None, f"explore page skipped: {error}"
+    request = ExploreRequest(clips=EXPLORE_CLIPS, pieces=EXPLORE_PIECES)
+    return build_site(checkpoint, run_dir / "explore", cache_dir, corpus, request, overwrite=True).page, None
 
 
 def demo_page(result: DemoResult, generated: list[dict[str, Any]]) -> Path:
@@ -143,6 +168,7 @@ def demo_page(result: DemoResult, generated: list[dict[str, Any]]) -> Path:
         generated,
         result.score or None,
         list(result.notes),
+        result.explore,
     )
     return write_run_page([section], result.run_dir / "index.html", title="aea demo")
 

@@ -70,6 +70,22 @@ def _make_checkpoint(songs: Path, cache: Path, out: Path) -> Path:
     return save_checkpoint(out, model, tiny, labels=prepared.labels)
 
 
+def _make_run_with_prior(songs: Path, cache: Path, run: Path) -> Path:
+    """A tiny model trained one epoch on `songs` into the run folder `run`, with a prior of 2 epochs beside it."""
+    import dataclasses
+
+    from autoenc_audio.checkpoints.checkpoint import load_checkpoint
+    from autoenc_audio.config import load_config
+    from autoenc_audio.prior.train import train_prior
+    from autoenc_audio.training.loop import train
+
+    config = load_config(TINY_CONFIG).override(train={"epochs": 1, "device": "cpu"})
+    train(config, run, cache, data_root=songs)
+    checkpoint = load_checkpoint(run / "best.safetensors")
+    train_prior(checkpoint, run, dataclasses.replace(config.prior, epochs=2, device="cpu"), cache)
+    return run
+
+
 @pytest.fixture(scope="session")
 def write_songs():
     """write_songs(root, labels=("low", "high"), tracks=3, seconds=2.2, rate=8000) -> root."""
@@ -80,6 +96,12 @@ def write_songs():
 def make_checkpoint():
     """make_checkpoint(songs, cache, out) -> a checkpoint of an untrained, PCA-initialised tiny model."""
     return _make_checkpoint
+
+
+@pytest.fixture(scope="session")
+def make_run_with_prior():
+    """make_run_with_prior(songs, cache, run) -> a run folder: a tiny model trained 1 epoch and its prior (seconds)."""
+    return _make_run_with_prior
 
 
 @pytest.fixture

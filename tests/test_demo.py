@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from autoenc_audio import metrics
 from autoenc_audio.cli import cli
+from autoenc_audio.explore import vendoring
 
 
 @pytest.mark.slow
@@ -44,6 +45,27 @@ def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path
     assert result.stdout.rstrip().endswith(f"page {out / 'index.html'}")
     page = check_page(out / "index.html")  # the demo's run page, in a real browser
     assert len(page.audio) == 2 + 4 and len(page.images) >= 2 + 4  # the held-out pair; random, continue, average, morph
+    if not (vendoring.VENDOR / vendoring.ORIGIN_NAME).is_file():  # a source tree without npm: said, and no page
+        assert "aea: explore page skipped:" in result.stderr and not (out / "explore").exists()
+        return
+    assert result.stdout.rstrip().endswith(f"explore {out / 'explore' / 'index.html'}\npage {out / 'index.html'}")
+    assert "explore/index.html" in page.links  # the explore page, linked from the run page
+    manifest = json.loads((out / "explore" / "manifest.json").read_text())
+    assert len(manifest["prior"]["pieces"]) == 2 and manifest["clips"]  # the demo's prior made its pieces
+
+
+def test_without_the_browser_runtime_the_demo_skips_its_explore_page_in_one_line(
+    tmp_path, write_songs, make_checkpoint, monkeypatch
+):
+    from autoenc_audio.checkpoints.checkpoint import load_checkpoint
+    from autoenc_audio.demo import demo_explore
+
+    songs = write_songs(tmp_path / "songs")
+    checkpoint = load_checkpoint(make_checkpoint(songs, tmp_path / "cache", tmp_path / "run" / "best.safetensors"))
+    monkeypatch.setattr(vendoring, "VENDOR", tmp_path / "no-vendor")
+    page, note = demo_explore(checkpoint, tmp_path / "run", tmp_path / "cache", songs)
+    assert page is None and not (tmp_path / "run" / "explore").exists()
+    assert note.startswith("explore page skipped: ") and "\n" not in note and "make vendor" in note
 
 
 def test_demo_keeps_a_run_already_in_its_folder_unless_told_to_overwrite(tmp_path):

@@ -66,9 +66,33 @@ def test_clips_take_turns_over_labels_and_come_from_the_test_split_first(made):
     assert len(clips) == 8
     assert [c["label"] for c in clips].count(0) == 4 and [c["label"] for c in clips].count(1) == 4
     for label in (0, 1):
-        splits = [c["split"] for c in clips if c["label"] == label]
-        order = [content.SPLIT_ORDER.index(s) for s in splits]
-        assert order == sorted(order) and splits[0] in ("test", "validation")
+        assert [c["split"] for c in clips if c["label"] == label][0] in ("test", "validation")
+
+
+def test_each_track_gives_one_clip_before_any_gives_a_second(made, write_songs, tmp_path):
+    """5 tracks a label of 4 clips each, 1 of them in the test split: the page takes the labels in turn, each
+    label's test track first, and every track once before any track twice (the old choice took the test track's
+    clips one after another)."""
+    _, cache, checkpoint_path, _, _ = made
+    checkpoint = load_checkpoint(checkpoint_path)
+    prepared = content.prepare(checkpoint, write_songs(tmp_path / "songs", tracks=5, seconds=4.2), cache)
+    tracks = {}  # (split, clip index) -> (track name, label)
+    for split, dataset in prepared.splits.items():
+        for index, (track, _) in enumerate(dataset.index.items):
+            tracks[(split, index)] = (dataset.index.tracks[track].path.name, dataset.track_labels[track])
+    assert {name for name, _ in tracks.values()} == {f"{a}.{n:05d}.wav" for a in ("low", "high") for n in range(5)}
+    for count in (2, 4, 10, 13, 20, 40):
+        chosen = content.choose_clips(prepared, count)
+        assert len(chosen) == min(count, len(tracks)) and len(set(chosen)) == len(chosen)
+        per_track = {name: 0 for name, _ in tracks.values()}
+        for item in chosen:
+            per_track[tracks[item][0]] += 1
+        assert max(per_track.values()) - min(per_track.values()) <= 1, (count, per_track)
+        labels = [tracks[item][1] for item in chosen]
+        assert abs(labels.count(0) - labels.count(1)) <= 1 and labels == sorted(labels), (count, labels)
+        for label in (0, 1):
+            first = [item for item in chosen if tracks[item][1] == label][:5]
+            assert first[0][0] == "test" and len({tracks[item][0] for item in first}) == len(first), (count, first)
 
 
 def test_the_latents_are_the_models_and_float16_only_where_its_decoding_stays_within_1e_3(made):
@@ -115,6 +139,63 @@ def test_the_original_audio_is_ogg_vorbis_of_the_clip(made):
     samples, rate = soundfile.read(io.BytesIO(first))
     config = load_checkpoint(checkpoint_path).config.audio
     assert rate == config.sample_rate and abs(len(samples) - config.clip_samples) <= 1
+
+
+def test_a_run_without_a_prior_gets_a_page_that_says_how_to_train_one(made):
+    _, _, _, site, output = made
+    prior = data(site, "site")["prior"]
+    assert prior["pieces"] == [] and data(site, "pieces") == []
+    assert "aea train-prior" in prior["missing"] and "pieces from the prior" not in output
+
+
+@pytest.fixture(scope="module")
+def with_prior(tmp_path_factory, write_songs, make_run_with_prior):
+    """(run, cache, site, output): a tiny trained run with a prior, its site of 4 clips and 3 pieces of 2.5 s."""
+    root = tmp_path_factory.mktemp("explore-prior")
+    songs = write_songs(root / "songs")
+    run = make_run_with_prior(songs, root / "cache", root / "run")
+    site = root / "site"
+    result = explore(run, site, songs, root / "cache", "--clips", "4", "--pieces", "3", "--piece-seconds", "2.5")
+    assert result.exit_code == 0, result.output
+    return run, root / "cache", site, result.output
+
+
+def test_a_run_with_a_prior_gets_its_pieces_as_aea_generate_makes_them_compressed(with_prior):
+    """The pieces are `aea generate --mode random --method prior`'s with the seeds the page states: its audio,
+    made again here (seeded, same process), matches the page's Ogg Vorbis as closely as the codec allows."""
+    import io
+
+    import soundfile
+
+    from autoenc_audio.generation.requests import GenerateRequest, generate_pieces
+
+    run, _, site, output = with_prior
+    assert "3 pieces from the prior" in output
+    prior = data(site, "site")["prior"]
+    assert [piece["seed"] for piece in prior["pieces"]] == [0, 1, 2] and "missing" not in prior
+    assert prior["command"].endswith("--mode random --method prior --seconds 2.5 --n 3 --seed 0")
+    checkpoint = load_checkpoint(run / "best.safetensors")
+    made = generate_pieces(checkpoint, GenerateRequest("random", "prior", 2.5, 3, seed=0)).pieces
+    pieces = data(site, "pieces")
+    assert len(pieces) == 3
+    for piece, packed in zip(made, pieces, strict=True):
+        ogg = unpack(packed)
+        assert ogg[:4] == b"OggS"
+        heard, rate = soundfile.read(io.BytesIO(ogg), dtype="float32")
+        assert rate == checkpoint.config.audio.sample_rate and abs(len(heard) - 2.5 * rate) <= 1
+        want = piece.samples[: len(heard)]
+        assert np.corrcoef(heard[: len(want)], want)[0, 1] > 0.9  # Vorbis is lossy; another piece correlates ~0
+
+
+def test_pieces_0_leaves_them_out_and_says_so(with_prior, tmp_path):
+    run, cache, _, _ = with_prior
+    songs = run.parent / "songs"
+    result = explore(run, tmp_path / "site", songs, cache, "--clips", "2", "--pieces", "0")
+    assert result.exit_code == 0, result.output
+    prior = data(tmp_path / "site", "site")["prior"]
+    assert prior["pieces"] == [] and "--pieces 0" in prior["missing"]
+    refused = explore(run, tmp_path / "other", songs, cache, "--pieces", "-1")
+    assert refused.exit_code == 2 and "pieces must be at least 0" in refused.output
 
 
 def test_a_folder_with_files_is_refused_in_one_line_and_overwrite_replaces_it(made, tmp_path):

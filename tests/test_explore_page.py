@@ -25,25 +25,32 @@ pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def write_site(model, root, songs, *extra) -> None:
+    args = ["explore", str(model), "-o", str(root / "site"), "--data", str(songs), "--cache-dir", str(root / "cache")]
+    result = CliRunner().invoke(cli, [*args, *extra])
+    assert result.exit_code == 0, result.output
+
+
 @pytest.fixture(scope="module")
-def site(tmp_path_factory, write_songs, make_checkpoint):
+def site(tmp_path_factory, write_songs, make_run_with_prior):
+    """The site of a tiny trained run with a prior: 6 clips, 2 pieces of 2.5 s from the prior."""
     if not (vendoring.VENDOR / vendoring.ORIGIN_NAME).is_file():
         pytest.skip(f"the browser runtime is not vendored: {vendoring.GET_IT}")
     root = tmp_path_factory.mktemp("explore-page")
     songs = write_songs(root / "songs")
-    checkpoint = make_checkpoint(songs, root / "cache", root / "model.safetensors")
-    args = [
-        "explore",
-        str(checkpoint),
-        "-o",
-        str(root / "site"),
-        "--data",
-        str(songs),
-        "--cache-dir",
-        str(root / "cache"),
-    ]
-    result = CliRunner().invoke(cli, [*args, "--clips", "6"])
-    assert result.exit_code == 0, result.output
+    run = make_run_with_prior(songs, root / "cache", root / "run")
+    write_site(run, root, songs, "--clips", "6", "--pieces", "2", "--piece-seconds", "2.5")
+    return root / "site"
+
+
+@pytest.fixture(scope="module")
+def site_without_prior(tmp_path_factory, write_songs, make_checkpoint):
+    """The site of an untrained tiny checkpoint (no prior beside it): 2 clips."""
+    if not (vendoring.VENDOR / vendoring.ORIGIN_NAME).is_file():
+        pytest.skip(f"the browser runtime is not vendored: {vendoring.GET_IT}")
+    root = tmp_path_factory.mktemp("explore-page-no-prior")
+    songs = write_songs(root / "songs")
+    write_site(make_checkpoint(songs, root / "cache", root / "model.safetensors"), root, songs, "--clips", "2")
     return root / "site"
 
 
@@ -53,7 +60,9 @@ def chromium():
         pytest.skip("no chromium here: the page tests need Debian's chromium (.ci/run installs it with apt)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra: make setup")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--mute-audio"])
+        # autoplay allowed: a test plays a prior's piece as a click on its player would
+        flags = ["--no-sandbox", "--mute-audio", "--autoplay-policy=no-user-gesture-required"]
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
         yield browser
         browser.close()
 
@@ -217,4 +226,40 @@ def test_the_downloads_are_a_wav_of_what_plays_and_a_latent_aea_decode_takes(sit
     assert (info.samplerate, info.frames) == (site_data["sample_rate"], site_data["clip_samples"])
     latents = unpack(read_script(site / "data" / "latents.js")[1])
     np.testing.assert_allclose(load_latents(npy).matrix.numpy().reshape(-1), latents[0], rtol=1e-6)
+    page.close()
+
+
+def test_the_priors_pieces_play_marked_as_made_by_it_each_with_its_spectrogram_once_played(site, chromium):
+    page, problems = open_page(chromium, (site / "index.html").as_uri())
+    pieces = read_script(site / "data" / "site.js")[1]["prior"]["pieces"]
+    assert len(pieces) == 2 and page.locator("#prior-pieces audio").count() == 2
+    for n, piece in enumerate(pieces):
+        caption = page.text_content(f"#piece-{n}-caption")
+        assert "made by the prior" in caption and f"seed {piece['seed']}" in caption
+        assert page.get_attribute(f"#piece-{n}-audio", "aria-labelledby") == f"piece-{n}-caption"
+    assert "made by the run's prior" in page.text_content("#prior-note")
+    assert page.is_hidden("#piece-0-spectrogram") and page.is_hidden("#piece-1-spectrogram")
+    page.evaluate("document.getElementById('piece-1-audio').play()")
+    page.wait_for_function("window.aeaExplore.state.pieceSpectrograms === 1")
+    assert page.is_visible("#piece-1-spectrogram") and page.is_hidden("#piece-0-spectrogram")
+    spread = page.evaluate(
+        """(() => {
+            const canvas = document.getElementById('piece-1-spectrogram');
+            const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+            let low = 255, high = 0;
+            for (let i = 0; i < pixels.length; i += 4) { low = Math.min(low, pixels[i]); high = Math.max(high, pixels[i]); }
+            return high - low;
+        })()"""
+    )
+    assert spread > 100, "the spectrogram is drawn, not a blank canvas"
+    assert page.evaluate("document.getElementById('piece-1-audio').duration") == pytest.approx(2.5, abs=0.05)
+    assert problems == []
+    page.close()
+
+
+def test_a_page_without_a_prior_has_no_pieces_and_says_how_to_train_one(site_without_prior, chromium):
+    page, problems = open_page(chromium, (site_without_prior / "index.html").as_uri())
+    assert page.locator("#prior-pieces audio").count() == 0
+    assert "aea train-prior" in page.text_content("#prior-note")
+    assert problems == []
     page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,25 @@ def test_report_refuses_two_runs_of_one_folder_name(two_runs, tmp_path):
         ],
     )
     assert result.exit_code == 2 and "share the folder name 'small'" in result.stderr
+
+
+def test_report_links_the_runs_explore_page_when_it_has_one(two_runs, tmp_path):
+    """RUN/explore/index.html (what make demo writes, or aea explore RUN -o RUN/explore) is linked; without it, no
+    link."""
+    args = ["report", str(two_runs / "small"), "--cache-dir", str(two_runs / "cache"), "--audio-format", "wav"]
+    without = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "without")])
+    assert without.exit_code == 0, without.output
+    assert "explore page" not in (tmp_path / "without" / "index.html").read_text()
+    explore = two_runs / "small" / "explore"
+    explore.mkdir()
+    (explore / "index.html").write_text("<!doctype html><title>explore</title>")
+    try:
+        result = CliRunner().invoke(cli, [*args, "-o", str(tmp_path / "with")])
+    finally:
+        (explore / "index.html").unlink()
+        explore.rmdir()
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "with" / "index.html").read_text()
+    target = os.path.relpath(two_runs.resolve() / "small" / "explore" / "index.html", (tmp_path / "with").resolve())
+    link = f'<a href="{target}">the explore page</a>'
+    assert link in html, html[html.find("explore") - 200 : html.find("explore") + 200]

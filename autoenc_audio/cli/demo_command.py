@@ -36,8 +36,11 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
 
     Writes under --out: the run (checkpoints, history, summary), a held-out
     clip and its reconstruction with metrics, an average of one style, a random
-    sample, an interpolation between two held-out songs, and figures. A run
-    already in --out is kept unless --overwrite says to replace it.
+    sample, an interpolation between two held-out songs, figures, the run page
+    (index.html) and the explore page (explore/index.html, where the decoder
+    runs in the browser; skipped, saying why, when its runtime is not
+    vendored). A run already in --out is kept unless --overwrite says to
+    replace it.
 
     \b
     Example:
@@ -98,6 +101,8 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
             score,
             ("name", "clips", *SCORE_COLUMNS),
         )
+    if result.explore:
+        click.echo(f"explore {result.explore}")
     if result.page:
         click.echo(f"page {result.page}")
 

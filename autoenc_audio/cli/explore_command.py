@@ -23,6 +23,16 @@ from .common import cache_dir_option, json_option, model_argument_or_option, mod
     help="Dataset the clips and statistics come from [default: the run's own data].",
 )
 @click.option("--clips", type=int, default=64, show_default=True, help="Clips on the page, spread over labels.")
+@click.option(
+    "--pieces",
+    type=int,
+    default=4,
+    show_default=True,
+    help="Pieces from the run's prior, when it has one (seeds 0, 1, ...); 0 leaves them out.",
+)
+@click.option(
+    "--piece-seconds", type=float, default=10.0, show_default=True, help="Length of each piece from the prior."
+)
 @click.option("--overwrite", is_flag=True, help="Replace OUT when it already holds files.")
 @cache_dir_option
 @json_option
@@ -32,6 +42,8 @@ def explore(
     out: Path,
     data_root: Path | None,
     clips: int,
+    pieces: int,
+    piece_seconds: float,
     overwrite: bool,
     cache_dir: Path,
     as_json: bool,
@@ -42,7 +54,9 @@ def explore(
     plays each original beside its decoding, moves along the first 8
     principal directions, averages and morphs songs, and decodes random
     vectors, all with the decoder exported to ONNX running in onnxruntime-web
-    (vendored; nothing is fetched). Open OUT/index.html by double-click, or
+    (vendored; nothing is fetched). When the run has a prior (aea
+    train-prior), a few pieces it made (as aea generate --mode random does)
+    play there too. Open OUT/index.html by double-click, or
     serve the folder: python -m http.server -d OUT. OUT/index.html?selftest
     checks the browser's decoding against torch's. Details: docs/explore.md.
 
@@ -50,6 +64,7 @@ def explore(
     Examples:
       aea explore runs/gtzan-18376 -o site/
       aea explore --model runs/demo -o site/ --clips 16 --overwrite
+      aea explore runs/demo -o site/ --pieces 8 --piece-seconds 20
       aea explore runs/gtzan-18376 -o site/ --data music/ --json
     """
     from ..explore.content import ExploreRequest
@@ -58,7 +73,7 @@ def explore(
     from ..latents.model import open_model
 
     runtime_files()  # before loading a model: a missing runtime is said at once
-    request = ExploreRequest(clips=clips)
+    request = ExploreRequest(clips=clips, pieces=pieces, piece_seconds=piece_seconds)
     checkpoint = open_model(model_argument_or_option(run, model, cache_dir)[0], cache_dir, device="cpu")
     result = build_site(checkpoint, out, cache_dir, data_root, request, overwrite)
     if as_json:
@@ -68,11 +83,15 @@ def explore(
                 "bytes": result.size,
                 "files": result.files,
                 "clips": len(result.manifest["clips"]),
+                "prior_pieces": len(result.manifest["prior"]["pieces"]),
             }
         )
     else:
+        pieces_made = len(result.manifest["prior"]["pieces"])
+        made = f", {pieces_made} pieces from the prior" if pieces_made else ""
         click.echo(
-            f"wrote {result.page} ({len(result.manifest['clips'])} clips, {result.files} files, {result.size / 1e6:.1f} MB)"
+            f"wrote {result.page} ({len(result.manifest['clips'])} clips{made}, {result.files} files, "
+            f"{result.size / 1e6:.1f} MB)"
         )
 
 

@@ -32,18 +32,28 @@ class ExploreError(InputError):
 
 @dataclass(frozen=True)
 class ExploreRequest:
-    """What to put on the site: how many clips, how many directions, how many clips fit the statistics."""
+    """What to put on the site: how many clips, how many directions, how many clips fit the statistics, and how
+    many pieces of the run's prior (when it has one; 0: none), how long, from which seed."""
 
     clips: int = 64
     directions: int = 8
     fit_clips: int = 512
     references: int = 2
     batch_size: int = 16
+    pieces: int = 4
+    piece_seconds: float = 10.0
+    piece_seed: int = 0
 
     def __post_init__(self) -> None:
         for name in ("clips", "directions", "fit_clips", "references", "batch_size"):
             if getattr(self, name) < 1:
                 raise ExploreError(f"{name} must be at least 1, got {getattr(self, name)}", settings=(name,))
+        if self.pieces < 0:
+            raise ExploreError(f"pieces must be at least 0, got {self.pieces}", settings=("pieces",))
+        if not self.piece_seconds > 0:
+            raise ExploreError(
+                f"piece_seconds must be above 0, got {self.piece_seconds:g}", settings=("piece_seconds",)
+            )
 
 
 @dataclass
@@ -78,29 +88,48 @@ def prepare(checkpoint: Checkpoint, data_root: Path | None, cache_dir: Path) -> 
 
 
 def choose_clips(prepared: PreparedData, count: int) -> list[tuple[str, int]]:
-    """Up to `count` `(split, clip index)`: labels take turns, each label's clips come from the test split first
-    and are spread evenly over it (so over its tracks), then from validation, then train."""
-    pools: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    """Up to `count` `(split, clip index)`, grouped by label: one clip of every track before a second of any.
+
+    In each pass, labels take turns and each gives one clip of its next track not yet taken in that pass (a
+    label's tracks from the test split first, then validation, then train), so the page hears as many songs
+    as it can, evenly over the labels; a track's clips come centre first, then spread (`spread_order`).
+    """
+    tracks: dict[int, list[list[tuple[str, int]]]] = defaultdict(list)  # label -> its tracks' clips, in order
     for split in SPLIT_ORDER:
         dataset = prepared.splits[split]
+        clips_of: dict[int, list[int]] = defaultdict(list)
         for index, (track, _) in enumerate(dataset.index.items):
-            pools[dataset.track_labels[track]][split].append(index)
-    sizes = {label: sum(map(len, splits.values())) for label, splits in pools.items()}
-    quota = dict.fromkeys(sorted(pools), 0)
-    while sum(quota.values()) < count and any(quota[label] < sizes[label] for label in quota):
-        for label in quota:
-            if quota[label] < sizes[label] and sum(quota.values()) < count:
-                quota[label] += 1
-    chosen = []
-    for label, wanted in quota.items():
-        for split in SPLIT_ORDER:
-            items = pools[label][split]
-            take = min(wanted, len(items))
-            chosen += [(split, items[i]) for i in evenly_spread(len(items), take)] if take else []
-            wanted -= take
-    if not chosen:
+            clips_of[track].append(index)
+        for track, indices in sorted(clips_of.items()):
+            ordered = [indices[i] for i in spread_order(len(indices))]
+            tracks[dataset.track_labels[track]].append([(split, index) for index in ordered])
+    chosen: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    taken, depth = 0, 0
+    while taken < count and any(len(clips) > depth for queues in tracks.values() for clips in queues):
+        queues = {label: [clips[depth] for clips in tracks[label] if len(clips) > depth] for label in sorted(tracks)}
+        for turn in range(max(map(len, queues.values()))):
+            for label, picks in queues.items():
+                if turn < len(picks) and taken < count:
+                    chosen[label].append(picks[turn])
+                    taken += 1
+        depth += 1
+    if not taken:
         raise ExploreError(f"{prepared.root}: no clips to put on the page")
-    return chosen
+    return [item for label in sorted(chosen) for item in chosen[label]]
+
+
+def spread_order(total: int) -> list[int]:
+    """The indices `0 .. total - 1`, the centre first, then each the farthest from those before it (ties: the
+    earliest), so that any first few of a track's clips are spread over it."""
+    if total <= 0:
+        return []
+    order = [total // 2]
+    rest = [i for i in range(total) if i != order[0]]
+    while rest:
+        best = max(rest, key=lambda i: (min(abs(i - j) for j in order), -i))
+        order.append(best)
+        rest.remove(best)
+    return order
 
 
 def load_clips(prepared: PreparedData, items: list[tuple[str, int]], sample_rate: int) -> Clips:

@@ -7,8 +7,9 @@ target holds a whole site or what was there before. Layout:
 - `runtime/`: onnxruntime-web's classic script as vendored, its glue module and
   WebAssembly binary as data scripts (`payload.py`), `ORIGIN.json`
 - `data/`: the decoder (`aea export`'s file, checked against torch), latents,
-  statistics, original audio (Ogg Vorbis), the self-test's torch decode, and
-  `site.js` (what the page shows); `manifest.json` lists it all.
+  statistics, original audio (Ogg Vorbis), pieces of the run's prior (Ogg
+  Vorbis; none without a prior), the self-test's torch decode, and `site.js`
+  (what the page shows); `manifest.json` lists it all.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ import numpy as np
 import soundfile
 
 from ..checkpoints.checkpoint import Checkpoint
+from ..data import PreparedData
 from ..export.write import ExportRequest, export_model
 from ..version import __version__
 from . import content, vendoring
 from .content import ExploreError, ExploreRequest
 from .payload import packed_array, packed_bytes, write_script
+from .pieces import prior_pieces
 
 PAGE_FILES = ("index.html", "explore.js", "explore.css")
 VORBIS_LEVEL = 0.6
@@ -87,20 +90,20 @@ def _write_contents(
     """Everything but the rename: the decoder, the data, the runtime, the page and the manifest."""
     exported = _export_decoder(checkpoint, folder / ".export")
     prepared = content.prepare(checkpoint, data_root, cache_dir)
-    audio_config = checkpoint.config.audio
-    clips = content.load_clips(prepared, content.choose_clips(prepared, request.clips), audio_config.sample_rate)
+    rate = checkpoint.config.audio.sample_rate
+    clips = content.load_clips(prepared, content.choose_clips(prepared, request.clips), rate)
     latents = content.encode(checkpoint, clips.audio, request.batch_size)
     dtype, float16_error, decoded = content.storage_dtype(checkpoint, latents, request.batch_size)
     stored = latents.astype(np.float16).astype(np.float32) if dtype == "float16" else latents
     statistics = content.fit_statistics(checkpoint, prepared, request)
+    made = prior_pieces(checkpoint, request)
     references = min(request.references, len(stored))
     data = folder / "data"
     write_script(data / "decoder.js", "decoder", packed_bytes(exported["bytes"]))
     write_script(data / "latents.js", "latents", packed_array(stored, dtype))
     write_script(data / "statistics.js", "statistics", _statistics_value(statistics))
-    write_script(
-        data / "audio.js", "audio", [packed_bytes(_vorbis(clip, audio_config.sample_rate)) for clip in clips.audio]
-    )
+    write_script(data / "audio.js", "audio", [packed_bytes(_vorbis(clip, rate)) for clip in clips.audio])
+    write_script(data / "pieces.js", "pieces", [packed_bytes(_vorbis(piece, rate)) for piece in made.audio])
     write_script(
         data / "selftest.js",
         "selftest",
@@ -109,39 +112,19 @@ def _write_contents(
     _write_runtime(folder / "runtime", runtime)
     for name in PAGE_FILES:
         (folder / name).write_bytes(resources.files(__package__).joinpath("page", name).read_bytes())
-    site = {
-        "format": "aea-explore",
-        "format_version": 1,
-        "aea_version": __version__,
-        "runtime": f"{vendoring.PACKAGE} {vendoring.VERSION}",
-        "model": exported["manifest"]["model"],
-        "model_fingerprint": checkpoint.fingerprint,
-        "variational": bool(checkpoint.model.variational),
-        "sample_rate": audio_config.sample_rate,
-        "clip_samples": audio_config.clip_samples,
-        "latent": exported["manifest"]["latent"],
-        "decoder": exported["manifest"]["parts"]["decoder"],
-        "data": prepared.root.name,  # the folder's name only: a published page shows no local path
-        "label_names": list(prepared.labels),
-        "clips": [
-            {"name": name, "label": label, "split": split, "pca": [round(float(v), 5) for v in point[:2]]}
-            for name, label, split, point in zip(
-                clips.names, clips.labels, clips.splits, content.project(stored, statistics), strict=True
-            )
-        ],
-        "latents": {
-            "dtype": dtype,
-            "float16_relative_error": float(f"{float16_error:.3g}"),
-            "tolerance": content.FLOAT16_TOLERANCE,
-        },
-        "statistics": {
-            "fit_clips": statistics.fit_clips,
-            "directions": len(statistics.directions),
-            "gaussian": statistics.gaussian_source,
-        },
-        "original_audio": f"Ogg Vorbis, libsndfile compression level {VORBIS_LEVEL}",
-        "selftest": {"clips": references, "tolerance": 1e-4},
+    site = _site_record(checkpoint, exported["manifest"], prepared, clips, content.project(stored, statistics))
+    site["latents"] = {
+        "dtype": dtype,
+        "float16_relative_error": float(f"{float16_error:.3g}"),
+        "tolerance": content.FLOAT16_TOLERANCE,
     }
+    site["statistics"] = {
+        "fit_clips": statistics.fit_clips,
+        "directions": len(statistics.directions),
+        "gaussian": statistics.gaussian_source,
+    }
+    site["prior"] = made.record
+    site["selftest"] = {"clips": references, "tolerance": 1e-4}
     write_script(data / "site.js", "site", site)
     files = {
         path.relative_to(folder).as_posix(): path.stat().st_size for path in sorted(folder.rglob("*")) if path.is_file()
@@ -149,6 +132,32 @@ def _write_contents(
     manifest = {**site, "files": files}
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _site_record(
+    checkpoint: Checkpoint, export: dict[str, Any], prepared: PreparedData, clips: content.Clips, points: np.ndarray
+) -> dict[str, Any]:
+    """What `data/site.js` says of the model, the data and the clips (`points` `[C, K]`: their map positions)."""
+    return {
+        "format": "aea-explore",
+        "format_version": 1,
+        "aea_version": __version__,
+        "runtime": f"{vendoring.PACKAGE} {vendoring.VERSION}",
+        "model": export["model"],
+        "model_fingerprint": checkpoint.fingerprint,
+        "variational": bool(checkpoint.model.variational),
+        "sample_rate": checkpoint.config.audio.sample_rate,
+        "clip_samples": checkpoint.config.audio.clip_samples,
+        "latent": export["latent"],
+        "decoder": export["parts"]["decoder"],
+        "data": prepared.root.name,  # the folder's name only: a published page shows no local path
+        "label_names": list(prepared.labels),
+        "clips": [
+            {"name": name, "label": label, "split": split, "pca": [round(float(v), 5) for v in point[:2]]}
+            for name, label, split, point in zip(clips.names, clips.labels, clips.splits, points, strict=True)
+        ],
+        "original_audio": f"Ogg Vorbis, libsndfile compression level {VORBIS_LEVEL}",
+    }
 
 
 def _export_decoder(checkpoint: Checkpoint, folder: Path) -> dict[str, Any]:

@@ -137,6 +137,8 @@ def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
     summary_file = RunFiles(run_dir).summary
     summary = _json_file(summary_file) if summary_file.is_file() else dict(checkpoint.info or {})
     section = RunSection(run_dir.name, summary)
+    explore = run_dir / "explore" / "index.html"  # what make demo (or aea explore RUN -o RUN/explore) writes
+    section.explore = str(explore) if explore.is_file() else None
     history = list(iterate_history(run_dir))
     if history:
         section.history_figure = str(plot_history([(run_dir.name, history)], folder / "history.png"))

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..metric_info import METRIC_NAMES
 from .generation import ordered_facts, spectrogram_png
-from .html import Page, audio_player, document, facts, figure, section, table, text, write_page
+from .html import Page, audio_player, document, facts, figure, link, section, table, text, write_page
 
 SCORE_COLUMNS = ("name", "clips", "c2st", "fd", "tonal", "continuity", "rhythm", "copied")
 
@@ -41,6 +41,7 @@ class RunSection:
     generated: list[dict[str, Any]] = field(default_factory=list)  # write_pieces records
     score: list[dict[str, Any]] | None = None  # aea score rows
     notes: list[str] = field(default_factory=list)
+    explore: str | None = None  # the run's `aea explore` page (RUN/explore/index.html), when it has one
 
 
 def _summary_facts(summary: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -111,6 +112,11 @@ def run_section_html(page: Page, run: RunSection, number: int) -> str:
         f"<div>{facts(_summary_facts(run.summary))}</div></div>"
     )
     body += "".join(f"<p>{text(note)}</p>" for note in run.notes)
+    if run.explore:
+        body += (
+            f"<p>Play with this model's latent space in your browser: {link(page, run.explore, 'the explore page')} "
+            "(directions, averages, morphs, random vectors, decoded live; aea explore).</p>"
+        )
     if run.clips:
         body += "<h2>Held-out clips</h2>" + "".join(
             _clip_html(page, clip, f"{ident}-clip{k}") for k, clip in enumerate(run.clips)

@@ -54,7 +54,7 @@
     ready: false, error: null, session: null, size: site ? site.latent.size : 0,
     latents: [], mean: null, directions: [], directionStd: [], gaussianMean: null, gaussianStd: null,
     selected: [], clip: null, base: null, source: null, offsets: [], current: null, noise: null,
-    audio: null, decodes: 0, lastDecodeMs: null, lastReleaseToSoundMs: null, decodeTimes: [],
+    audio: null, decodes: 0, lastDecodeMs: null, lastReleaseToSoundMs: null, decodeTimes: [], pieceSpectrograms: 0,
   };
 
   async function decode(latent) {
@@ -271,7 +271,10 @@
   function random(kind, temperature, seed, play = true) {
     const noise = normalNoise(seed);
     if (kind === 'naive') {
-      return setSource(noise, {kind, seed, temperature: 1, noise, text: `N(0, 1), seed ${seed}: the naive control (random numbers the decoder never saw)`}, null, play);
+      const what = site.variational
+        ? 'the naive control, and the prior this VAE\'s KL term pulls its latents toward (weakly: see the fitted Gaussian)'
+        : 'the naive control (random numbers the decoder never saw)';
+      return setSource(noise, {kind, seed, temperature: 1, noise, text: `N(0, 1), seed ${seed}: ${what}`}, null, play);
     }
     const z = Float32Array.from(noise, (e, j) => state.gaussianMean[j] + temperature * state.gaussianStd[j] * e);
     return setSource(z, {kind: 'gaussian', seed, temperature, noise, text: `the fitted Gaussian at temperature ${temperature.toFixed(2)}, seed ${seed}: mean + T·std·N(0, 1)`}, null, play);
@@ -403,6 +406,41 @@
     $('random-naive').addEventListener('click', () => draw('naive'));
   }
 
+  // ---------------------------------------------------------------- pieces made by the prior (not decoded here)
+
+  async function buildPieces() {
+    const prior = site.prior || {pieces: [], missing: 'This page was written without pieces from a prior.'};
+    const note = $('prior-note'), holder = $('prior-pieces');
+    if (!prior.pieces.length) { note.textContent = prior.missing; return; }
+    note.textContent = `${prior.pieces.length} pieces made by the run's prior when this page was written, not decoded ` +
+      'in your browser: the prior walks over its memory of the training music\'s latents and the model decodes the ' +
+      `walk (what ${prior.command} writes). Ogg Vorbis; each shows its spectrogram when it plays.`;
+    for (const [n, piece] of prior.pieces.entries()) {
+      const bytes = await unpackBytes(AEA.pieces[n]);
+      const figure = document.createElement('figure'), caption = document.createElement('figcaption');
+      caption.id = `piece-${n}-caption`;
+      const style = piece.label ? `in the style of ${piece.label}` : (piece.style || '');
+      caption.innerHTML = `Prior piece ${n + 1} <span class="made-by"></span>`;
+      caption.querySelector('span').textContent = `(made by the prior: ${piece.seconds.toFixed(1)} s, seed ${piece.seed}${style ? ', ' + style : ''})`;
+      const player = document.createElement('audio');
+      player.id = `piece-${n}-audio`; player.controls = true; player.preload = 'auto';
+      player.setAttribute('aria-labelledby', caption.id);
+      player.src = URL.createObjectURL(new Blob([bytes], {type: 'audio/ogg'}));
+      const canvas = document.createElement('canvas');
+      canvas.id = `piece-${n}-spectrogram`; canvas.width = 430; canvas.height = 160; canvas.hidden = true;
+      canvas.setAttribute('role', 'img'); canvas.setAttribute('aria-label', `Spectrogram of prior piece ${n + 1}`);
+      player.addEventListener('play', async () => {
+        if (!canvas.hidden) return;
+        const context = new OfflineAudioContext(1, Math.round(piece.seconds * site.sample_rate), site.sample_rate);
+        drawSpectrogram(canvas, (await context.decodeAudioData(bytes.slice().buffer)).getChannelData(0));
+        canvas.hidden = false;
+        state.pieceSpectrograms += 1;
+      });
+      figure.append(caption, player, canvas);
+      holder.append(figure);
+    }
+  }
+
   // ---------------------------------------------------------------- start, and the self-test
 
   async function selftest() {
@@ -433,6 +471,7 @@
   async function start() {
     const testing = new URLSearchParams(location.search).has('selftest');
     if (!site) { status('This page has no data: data/site.js did not load; write the folder again with aea explore.', true); return; }
+    const pieces = buildPieces();  // they need no decoder: they play even where the runtime does not start
     try {
       state.session = await startRuntime();
     } catch (error) {
@@ -455,10 +494,12 @@
     $('model-line').textContent = `Model ${site.model_fingerprint}: ${site.model.description}; latent of ${site.latent.size} values; ` +
       `${site.clips.length} clips at ${site.sample_rate} Hz. The decoder runs here, in your browser (${site.runtime}, WebAssembly): nothing is sent anywhere.`;
     $('gaussian-note').textContent = `Fitted Gaussian: each latent value drawn as mean + T·std·N(0, 1), from ${statistics.gaussian}. ` +
-      'N(0, 1) ignores the dataset: the naive control the original assignment tried, which decodes to noise.';
+      'N(0, 1) ignores the dataset: the naive control the original assignment tried, which decodes to noise' +
+      (site.variational ? ' (for this VAE also the prior its KL term pulls toward, weakly at aea\'s small KL weight).' : '.');
     buildControls();
     wire();
     drawMap();
+    await pieces;
     if (testing) await selftest();
     state.selected = [0]; syncList();
     await selectClip(0, false);
