@@ -263,3 +263,30 @@ def test_a_page_without_a_prior_has_no_pieces_and_says_how_to_train_one(site_wit
     assert "aea train-prior" in page.text_content("#prior-note")
     assert problems == []
     page.close()
+
+
+NAMED = """() => [...document.querySelectorAll('input, select, button, textarea, audio, canvas[tabindex]')]
+    .filter(el => !el.closest('[hidden]'))
+    .map(el => ({id: el.id || el.outerHTML.slice(0, 60),
+                 named: Boolean(el.labels && el.labels.length) || Boolean(el.getAttribute('aria-label'))
+                        || Boolean(el.getAttribute('aria-labelledby')) || Boolean(el.textContent.trim())
+                        || Boolean(el.getAttribute('title'))}))"""
+
+
+def test_every_control_has_a_name_and_the_keyboard_moves_a_direction(site, chromium):
+    """A screen reader names each control (label, aria-label or text); Tab reaches the first direction slider and the
+    arrow keys move it, which decodes the moved latent, as a drag does."""
+    page, problems = open_page(chromium, (site / "index.html").as_uri())
+    controls = page.evaluate(NAMED)
+    assert len(controls) > 15
+    assert [c["id"] for c in controls if not c["named"]] == []
+    for _ in range(60):  # Tab through the page until the first slider has the focus
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "direction-0":
+            break
+    assert page.evaluate("document.activeElement.id") == "direction-0"
+    until_decoded(page, lambda: [page.keyboard.press("ArrowRight") for _ in range(3)])
+    moved = latent(page) - latent(page, "window.aeaExplore.state.base")
+    assert np.abs(moved).max() > 0
+    assert problems == []
+    page.close()
