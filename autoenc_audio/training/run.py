@@ -168,12 +168,13 @@ class Run:
         return self.config.train.minutes * 60 if self.config.train.minutes else None
 
     def progress(self) -> float:
-        """How far training is, 0 to 1, by steps or by time, whichever is further."""
+        """How far training is, 0 to 1, by epochs' steps, the step budget or time, whichever is furthest: the
+        learning-rate schedule decays over the budget that ends first."""
         fractions = [0.0]
-        epochs = self.config.train.epochs
-        total_steps = self.steps_per_epoch * epochs if epochs else None
-        if total_steps:
-            fractions.append(self.state.step / total_steps)
+        settings = self.config.train
+        for total_steps in (self.steps_per_epoch * settings.epochs if settings.epochs else None, settings.steps):
+            if total_steps:
+                fractions.append(self.state.step / total_steps)
         if self.budget_seconds:
             fractions.append(self.state.elapsed_seconds / self.budget_seconds)
         return min(1.0, max(fractions))
@@ -181,9 +182,13 @@ class Run:
     def out_of_time(self) -> bool:
         return self.budget_seconds is not None and self.state.elapsed_seconds >= self.budget_seconds
 
+    def out_of_steps(self) -> bool:
+        steps = self.config.train.steps
+        return steps is not None and self.state.step >= steps
+
     def out_of_budget(self) -> bool:
         epochs = self.config.train.epochs
-        return self.out_of_time() or (epochs is not None and self.state.epoch >= epochs)
+        return self.out_of_time() or self.out_of_steps() or (epochs is not None and self.state.epoch >= epochs)
 
 
 def start_run(
