@@ -91,6 +91,7 @@ def test_flags_override_and_none_means_not_given():
         ("[model]\nlatent = 18376.5", "model.latent must be an integer, got 18376.5"),
         ("[train]\nlr = '1e-3'", "train.lr must be a number, got '1e-3'"),
         ("[train]\nepochs = true", "train.epochs must be an integer, got True"),
+        ("[data]\ntrain_fraction = 0", "data.train_fraction must be above 0 and at most 1, got 0"),
         ("[train]\nsteps = 2.5", "train.steps must be an integer of at least 1, got 2.5"),
         ("[train]\nsteps = 0", "train.steps must be an integer of at least 1, got 0"),
         ("[prior]\npiece_style = 'genre'", "prior.piece_style must be label or any, got 'genre'"),
