@@ -181,6 +181,29 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class EpochLines:
+    """Training's reporter here: one line per epoch on stdout, so a long point shows where it is."""
+
+    def __init__(self, job: str) -> None:
+        self.job = job
+
+    def message(self, text: str) -> None:
+        print(f"{self.job}: {text}", flush=True)
+
+    def start_epoch(self, epoch: int, steps: int, done: int) -> None:
+        pass
+
+    def advance(self, metrics: dict[str, float]) -> None:
+        pass
+
+    def end_epoch(self, record: dict[str, Any]) -> None:
+        print(
+            f"{self.job}: epoch {record['epoch']}, step {record['step']}, val loss {record['val_loss']:.4f}, "
+            f"val MR-STFT {record['val_mrstft']:.3f}, {record['elapsed_seconds'] / 60:.1f} min",
+            flush=True,
+        )
+
+
 def run_point(point: Point) -> dict[str, Any]:
     """Train (or resume, or reuse) the point's run and return its record."""
     from autoenc_audio.training.loop import train
@@ -191,7 +214,9 @@ def run_point(point: Point) -> dict[str, Any]:
         summary, how = json.loads((run_dir / "summary.json").read_text()), "reused"
     else:
         resume = (run_dir / "last.safetensors").exists()
-        summary = train(point.config(), run_dir, CACHE, data_root=root, resume=resume, overwrite=not resume)
+        summary = train(
+            point.config(), run_dir, CACHE, root, resume=resume, reporter=EpochLines(point.id), overwrite=not resume
+        )
         how = "resumed" if resume else "trained"
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines() if line.strip()]
     kept = ("step", "val_loss", "val_snr_db", "val_mrstft", "val_mel_l1", "elapsed_seconds")
