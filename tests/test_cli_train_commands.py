@@ -4,6 +4,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
@@ -58,6 +59,7 @@ def test_a_run_folder_in_use_is_refused_before_launching_processes(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_steps_trains_that_many_steps_and_resume_with_more_steps_goes_on(tmp_path, write_songs):
     songs = write_songs(tmp_path / "songs", tracks=4)
     common = ("--out", tmp_path / "run", "--cache-dir", tmp_path / "cache", "--json")
