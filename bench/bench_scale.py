@@ -84,7 +84,7 @@ CALIBRATION = {
         },
     ],
     "note": "277.5, 320.0 and 278.5 steps a minute; 12,376 steps in the issue's 40 minutes is 309 a minute; "
-    "300 rounds them. On this shared machine a step takes longer: the points' own wall times are in each record.",
+    "300 rounds them",
 }
 FALLBACK_SECONDS_PER_STEP = 60 / STEPS_PER_MINUTE
 FALLBACK_OVERHEAD = {"real": 120.0, "gtzan": 240.0}  # loading the cached data, the linear start, the test
@@ -282,13 +282,18 @@ def run_references(dataset: str) -> dict[str, Any]:
 
 
 def estimate_seconds(job: str, results: dict[str, Any]) -> float:
-    """Seconds on 2 cores a job should take: this machine's measured seconds per step and overhead when points of
-    its dataset exist, else the calibration's quiet-machine rate (`build_seconds` is the gtzan corpus's, once)."""
+    """Seconds on 2 cores a job should take: the median seconds per step measured here (on its dataset, else on
+    any) and the overhead measured on its dataset, else the calibration's quiet-machine rate and a guess
+    (`build_seconds` is the gtzan corpus's, once)."""
     if job.endswith("-refs"):
         return REFERENCE_SECONDS[job.split("-")[0]]
     point = Point.parse(job)
-    done = [r for r in results["points"] if r["dataset"] == point.dataset and r["how"] == "trained"]
-    per_step = float(np.median([r["train_seconds"] / r["steps"] for r in done])) if done else FALLBACK_SECONDS_PER_STEP
+    trained = [r for r in results["points"] if r["how"] == "trained"]
+    done = [r for r in trained if r["dataset"] == point.dataset]
+    timed = done or trained  # a step costs the same on either dataset: same model, batch and clip length
+    per_step = (
+        float(np.median([r["train_seconds"] / r["steps"] for r in timed])) if timed else FALLBACK_SECONDS_PER_STEP
+    )
     overhead = (
         float(np.median([r["point_seconds"] - r["train_seconds"] for r in done]))
         if done

@@ -37,7 +37,7 @@ def still_falling(record: dict[str, Any]) -> str:
 def steps_table(points: list[dict[str, Any]], references: dict[str, Any]) -> list[str]:
     """Seed 0 on all training tracks, by budget; each row's change against the previous budget."""
     lines = [
-        "| min-equiv | steps | epochs | SNR dB | MR-STFT | mel | MR-STFT / previous | val loss still falling "
+        "| min-equiv | steps | epochs | SNR dB | MR-STFT | mel | MR-STFT / previous | val loss fell in the last epoch "
         "| train wall | point wall | peak RSS |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -78,7 +78,7 @@ def seeds_table(points: list[dict[str, Any]]) -> list[str]:
 
 def data_table(points: list[dict[str, Any]], budget: float) -> list[str]:
     lines = [
-        "| training tracks | share | SNR dB | MR-STFT | mel | epochs | val loss still falling |",
+        "| training tracks | share | SNR dB | MR-STFT | mel | epochs | val loss fell in the last epoch |",
         "|---|---|---|---|---|---|---|",
     ]
     runs = sorted(
@@ -105,10 +105,10 @@ def markdown(
         "",
         f"The default model at N = 18376 (`configs/default.toml`, batch 4), test metrics of the best checkpoint on "
         f"the held-out tracks (METRICS.md). Budgets are optimiser steps (`aea train --steps`): a minute-equivalent "
-        f"is {calibration['steps_per_minute']} steps, the default's rate on 2 quiet cores ({calibration['note']}). "
-        "Sources: "
+        f"is {calibration['steps_per_minute']} steps, the default's rate on 2 quiet cores ({calibration['note']}; "
+        "sources: "
         + "; ".join(f"{m['source']}: {m['steps']:,} steps in {m['minutes']} min" for m in calibration["measured"])
-        + ".",
+        + ").",
         "",
         "Wall times and peak RSS are this shared machine's (2 cores, other work beside at a lower or equal "
         "priority; each record keeps the load average at its start): compare quality by steps, not by wall time. "

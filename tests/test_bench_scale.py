@@ -95,6 +95,8 @@ def test_estimates_use_the_rate_measured_here_once_a_point_exists(bench):
     assert quiet == pytest.approx(3000 * 60 / 300 + bench.FALLBACK_OVERHEAD["real"])
     measured = {"points": [record(bench, "real-m5-s0-f100")], "references": {}}  # 0.4 s a step, 100 s besides
     assert bench.estimate_seconds("real-m10-s0-f100", measured) == pytest.approx(3000 * 0.4 + 100)
+    gtzan = 3000 * 0.4 + bench.FALLBACK_OVERHEAD["gtzan"]  # the step rate measured on real music, its own overhead
+    assert bench.estimate_seconds("gtzan-m10-s0-f100", measured) == pytest.approx(gtzan)
 
 
 def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_path):
