@@ -178,7 +178,7 @@ def _draw_references(axes: tuple[Any, Any], references: dict[str, Any], metric: 
     for name, row in references.get("rows", {}).items():
         value, label = row[metric], f"{dataset}: {REFERENCE_LABELS.get(name, name)}"
         if not limits[0] <= value <= limits[1]:
-            label += f" ({value:.3g}, off the axis)"
+            label += f" ({value:.3f}, off the axis)"
         for axis in axes:
             axis.axhline(value, color=color, linestyle=REFERENCE_STYLES.get(name, "-."), linewidth=1, label=label)
 
