@@ -52,7 +52,9 @@ dist: $(STAMP) vendor
 	rm -rf dist build autoenc_audio.egg-info
 	$(BIN)/python -m build --outdir dist .
 
-# Benchmarks take about five hours on 2 cores; results land in bench/results/.
+# Benchmarks take about five hours on 2 cores, and bench_scale.py's learning curves about 11 hours more (22 runs of
+# 5-80 minute-equivalents on two datasets: run it in pieces, it skips finished points and resumes a stopped one;
+# --dry-run lists what is left); results land in bench/results/.
 bench: $(STAMP)
 	$(BIN)/python bench/bench_audio.py
 	$(BIN)/python bench/bench_latents.py
@@ -68,6 +70,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_explore.py
 	$(BIN)/python bench/bench_soak.py
 	$(BIN)/python bench/bench_startup.py
+	$(BIN)/python bench/bench_scale.py
 
 clean:
 	rm -rf $(VENV) runs dist build autoenc_audio.egg-info .pytest_cache .mypy_cache .ruff_cache

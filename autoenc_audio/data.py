@@ -109,13 +109,14 @@ def dataset_hop_samples(audio: AudioConfig, data: DataConfig) -> int:
 
 
 def split_tracks(
-    tracks: Sequence[Track], validation_fraction: float, test_fraction: float, seed: int
+    tracks: Sequence[Track], validation_fraction: float, test_fraction: float, seed: int, train_fraction: float = 1.0
 ) -> dict[str, list[Track]]:
     """Deterministic train/validation/test split by track, stratified by label.
 
     Tracks are shuffled within each label, then dealt round-robin across labels
     so every prefix of the order is balanced; test takes the first share, then
-    validation, then train. A label never gives more than its own share of
+    validation, then train; `train_fraction` keeps that share of train (at least one track), the first in the same
+    order, so it stays balanced and a smaller share's tracks are among a larger one's. A label never gives more than its own share of
     tracks (rounded up) to test and validation together, and keeps one for
     training: a label with few tracks among large ones would otherwise go
     wholly to test (its first tracks come early in the round-robin) and never
@@ -164,10 +165,11 @@ def split_tracks(
         n_test = round(len(held) * test_fraction / held_share) if held_share else 0
         if test_fraction > 0 and validation_fraction > 0 and len(held) >= 2:
             n_test = min(max(n_test, 1), len(held) - 1)
+    train = [track for track in order if track.path not in held_paths]
     return {
         "test": held[:n_test],
         "validation": held[n_test:],
-        "train": [track for track in order if track.path not in held_paths],
+        "train": train[: max(1, int(round(len(train) * train_fraction)))] if train else train,
     }
 
 
@@ -376,7 +378,8 @@ def prepare_dataset(
     labels = sorted({t.label for t in tracks if t.label is not None})
     hop = dataset_hop_samples(audio, data)
     splits = {}
-    for name, members in split_tracks(tracks, data.validation_fraction, data.test_fraction, data.split_seed).items():
+    split = split_tracks(tracks, data.validation_fraction, data.test_fraction, data.split_seed, data.train_fraction)
+    for name, members in split.items():
         arrays = [cache.load(t.path) for t in members]
         splits[name] = ClipDataset(members, arrays, labels, audio, hop)
     return PreparedData(Path(root), labels, splits, scan.skipped + failures)

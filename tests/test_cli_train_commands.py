@@ -1,8 +1,10 @@
 """`aea train` and `aea train-prior` refuse what cannot run before any data work, in one line with exit 2."""
 
+import json
 import os
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
@@ -55,3 +57,16 @@ def test_a_run_folder_in_use_is_refused_before_launching_processes(tmp_path):
         f"aea: error: {tmp_path / 'run'}: in use by another aea process (pid {os.getpid()}, training); "
         "wait for it to end, or use another run folder\n"
     )
+
+
+@pytest.mark.slow
+def test_steps_trains_that_many_steps_and_resume_with_more_steps_goes_on(tmp_path, write_songs):
+    songs = write_songs(tmp_path / "songs", tracks=4)
+    common = ("--out", tmp_path / "run", "--cache-dir", tmp_path / "cache", "--json")
+    first = run("train", "--config", "tiny", "--data", songs, "--steps", 3, *common)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.output.splitlines()[-1])["steps"] == 3
+    more = run("train", "--resume", "--steps", 4, *common)
+    assert more.exit_code == 0, more.output
+    assert json.loads(more.output.splitlines()[-1])["steps"] == 4
+    assert run("train", "--steps", 0, *common).exit_code == 2

@@ -59,6 +59,18 @@ def test_round_trip_through_toml(tmp_path):
     assert load_config(path) == config
 
 
+def test_a_step_budget_alone_lifts_the_epoch_limit_and_reads_back_so(tmp_path):
+    """`--steps 3000` on the default preset trains 3000 steps, not 20 epochs, also when the run's saved config
+    (TOML has no null: no `epochs` key) is read back for --resume."""
+    config = load_config("default").with_budget(None, None, steps=3000)
+    assert config.train.steps == 3000 and config.train.epochs is None
+    path = tmp_path / "c.toml"
+    path.write_text(dump_toml(config.to_dict()))
+    train_table = path.read_text().split("[train]")[1].split("\n[")[0]
+    assert "\nepochs =" not in train_table and "\nsteps = 3000" in train_table
+    assert load_config(path) == config
+
+
 def test_flags_override_and_none_means_not_given():
     config = Config().override(train={"lr": None, "batch_size": 7})
     assert config.train.lr == Config().train.lr and config.train.batch_size == 7
@@ -79,6 +91,9 @@ def test_flags_override_and_none_means_not_given():
         ("[model]\nlatent = 18376.5", "model.latent must be an integer, got 18376.5"),
         ("[train]\nlr = '1e-3'", "train.lr must be a number, got '1e-3'"),
         ("[train]\nepochs = true", "train.epochs must be an integer, got True"),
+        ("[data]\ntrain_fraction = 0", "data.train_fraction must be above 0 and at most 1, got 0"),
+        ("[train]\nsteps = 2.5", "train.steps must be an integer of at least 1, got 2.5"),
+        ("[train]\nsteps = 0", "train.steps must be an integer of at least 1, got 0"),
         ("[prior]\npiece_style = 'genre'", "prior.piece_style must be label or any, got 'genre'"),
     ],
 )

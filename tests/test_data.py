@@ -107,6 +107,19 @@ def test_a_small_label_among_large_ones_is_still_trained_on(tmp_path):
     assert len(shared["test"]) == len(shared["validation"]) == 2 and len(shared["train"]) == 16
 
 
+def test_a_train_fraction_trains_on_fewer_tracks_and_tests_on_the_same(tmp_path):
+    """The data-size learning curve (bench_scale.py) needs one test set for every share, and nested shares."""
+    tracks = [Track(tmp_path / f"{label}{i}.wav", label, 60.0) for label in "abcd" for i in range(25)]
+    whole = split_tracks(tracks, 0.1, 0.1, seed=0)
+    tenth, third = (split_tracks(tracks, 0.1, 0.1, seed=0, train_fraction=f) for f in (0.1, 0.3))
+    assert len(whole["train"]) == 80 and len(third["train"]) == 24 and len(tenth["train"]) == 8
+    for part in (tenth, third):
+        assert part["test"] == whole["test"] and part["validation"] == whole["validation"]
+    assert set(tenth["train"]) <= set(third["train"]) <= set(whole["train"])
+    assert sorted(t.label for t in tenth["train"]) == ["a", "a", "b", "b", "c", "c", "d", "d"]
+    assert len(split_tracks(tracks, 0.1, 0.1, seed=0, train_fraction=1e-6)["train"]) == 1
+
+
 def test_prepare_dataset_no_track_on_two_sides(genre_folder, tmp_path):
     prepared = prepare_dataset(
         genre_folder, AUDIO, DataConfig(validation_fraction=0.25, test_fraction=0.25), tmp_path / "cache"
@@ -118,6 +131,11 @@ def test_prepare_dataset_no_track_on_two_sides(genre_folder, tmp_path):
     assert audio.shape == (1, 8000) and audio.dtype.is_floating_point
     assert 0 <= label < 3
     assert prepared.labels == ["blues", "jazz", "rock"]
+    half = prepare_dataset(
+        genre_folder, AUDIO, DataConfig(validation_fraction=0.25, test_fraction=0.25, train_fraction=0.5), tmp_path
+    )
+    assert len(half.splits["train"].index.tracks) == 3 and len(half.splits["train"]) == 3 * 3
+    assert half.splits["test"].index.tracks == prepared.splits["test"].index.tracks
 
 
 def test_cache_hit_skips_decoding_and_change_rebuilds(genre_folder, tmp_path, monkeypatch):

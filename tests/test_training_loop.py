@@ -204,6 +204,32 @@ def test_minutes_budget_stops_training(songs, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_step_budget_stops_at_exactly_that_step_with_the_schedule_run_down(songs, tmp_path):
+    """5 steps: the tiny data's third epoch is cut after its first batch; the cosine schedule decays over the 5 steps
+    (the last step's rate is the schedule's at 4/5), not over the preset's epochs."""
+    config = TINY.with_budget(None, None, steps=5)
+    summary = train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)
+    history = [json.loads(line) for line in (tmp_path / "run" / "history.jsonl").read_text().splitlines()]
+    assert summary["steps"] == 5 and history[-1]["step"] == 5 and len(history) == 3
+    assert history[-1]["lr"] == pytest.approx(learning_rate(TINY.train.lr, "cosine", 4 / 5))
+    assert load_config(tmp_path / "run" / "config.toml").train.steps == 5
+
+
+@pytest.mark.slow
+def test_a_step_budget_run_resumes_to_its_steps_and_a_larger_budget_trains_on(songs, tmp_path):
+    """Exact on one machine: both runs see the same data, seeds and kernels, and the state restores every RNG."""
+    config = TINY.with_budget(None, None, steps=5)
+    train(config, tmp_path / "whole", tmp_path / "cache", data_root=songs)
+    with pytest.raises(TrainingInterrupted):
+        train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, reporter=AtStep(3, raise_interrupt))
+    assert train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)["steps"] == 5
+    whole, parts = weights(tmp_path / "whole" / "last.safetensors"), weights(tmp_path / "parts" / "last.safetensors")
+    assert all(torch.equal(whole[k], parts[k]) for k in whole)
+    longer = config.with_budget(None, None, steps=7)
+    assert train(longer, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)["steps"] == 7
+
+
+@pytest.mark.slow
 def test_a_finished_run_is_not_overwritten_unless_asked(songs, tmp_path):
     config = tiny(epochs=1)
     train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)

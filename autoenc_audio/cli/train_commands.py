@@ -136,6 +136,12 @@ def _strip_nproc(argv: list[str]) -> list[str]:
     help="Wall-clock budget; stops cleanly at its end.",
 )
 @click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Optimiser-step budget: the same training on a busy machine as on a quiet one.",
+)
+@click.option(
     "--batch-size",
     type=click.IntRange(min=1),
     default=None,
@@ -184,6 +190,7 @@ def train(
     config_file: str | None,
     epochs: int | None,
     minutes: float | None,
+    steps: int | None,
     batch_size: int | None,
     lr: float | None,
     seed: int | None,
@@ -210,6 +217,7 @@ def train(
     Examples:
       aea train --latent 18376 --minutes 10
       aea train --resume --out runs/x --minutes 20
+      aea train --data genres/ --steps 3000
       aea train --data genres/ --arch seed --config seed --epochs 40
       aea train --nproc 2 --config tiny --out runs/ddp
     """
@@ -219,7 +227,7 @@ def train(
     if resume:
         ignored: dict[str, Any] = {"--latent": latent, "--arch": arch, "--kind": kind, "--config": config_file}
         ignored |= {"--batch-size": batch_size, "--lr": lr, "--seed": seed}
-        config, data_root = _resumed_config(out, data_root, minutes, epochs, ignored)
+        config, data_root = _resumed_config(out, data_root, (minutes, epochs, steps), ignored)
     else:
         config = (
             load_config(config_file)
@@ -235,7 +243,7 @@ def train(
                     "compile": compile_model,
                 },
             )
-            .with_budget(minutes, epochs)
+            .with_budget(minutes, epochs, steps)
         )
     out = out if out is not None else _new_run_dir(config)
     if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
@@ -259,15 +267,18 @@ def _new_run_dir(config: Config) -> Path:
 
 
 def _resumed_config(
-    out: Path | None, data_root: Path | None, minutes: float | None, epochs: int | None, ignored: dict[str, Any]
+    out: Path | None,
+    data_root: Path | None,
+    budget: tuple[float | None, int | None, int | None],
+    ignored: dict[str, Any],
 ) -> tuple[Config, Path | None]:
-    """`--resume`: the run's own config with the new budget, and the data it was trained on (a different --data is
-    refused); flags that would change the run are named and ignored."""
+    """`--resume`: the run's own config with the new budget (minutes, epochs, steps), and the data it was trained on
+    (a different --data is refused); flags that would change the run are named and ignored."""
     from ..runs.folder import config_for_resume, data_root_of_run
 
     if out is None:
         raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
-    config = config_for_resume(out).with_budget(minutes, epochs)
+    config = config_for_resume(out).with_budget(*budget)
     trained_on = data_root_of_run(out)
     if data_root is not None and (trained_on is None or Path(data_root).resolve() != trained_on):
         raise click.UsageError(f"--resume: {out} was trained on {trained_on or 'the built-in corpus'}, not {data_root}")
@@ -307,8 +318,11 @@ def _train_on_line(out: Path, summary: dict[str, Any], config: Config) -> str:
     import shlex
 
     fall = summary["validation_fall"]
-    minutes, epochs = config.train.minutes, config.train.epochs
-    budget = f"--minutes {2 * minutes:g}" if minutes is not None else f"--epochs {2 * (epochs or summary['epochs'])}"
+    settings = config.train
+    doubled = [f"--epochs {2 * settings.epochs}"] if settings.epochs is not None else []
+    doubled += [f"--minutes {2 * settings.minutes:g}"] if settings.minutes is not None else []
+    doubled += [f"--steps {2 * settings.steps}"] if settings.steps is not None else []
+    budget = " ".join(doubled) or f"--epochs {2 * summary['epochs']}"
     return (
         f"aea: validation loss still fell {fall['relative']:.1%} over the last {fall['epochs']} epochs: more "
         f"training would likely help; train on with a fresh learning-rate schedule: "

@@ -192,7 +192,7 @@ def load_real_data(
         message(f"decoding {len(scan.tracks)} tracks of {root} (cached)")
     failed = {path for path, _ in fill_cache(cache, scan.tracks)}
     tracks = [track for track in scan.tracks if str(track.path) not in failed]
-    splits = split_tracks(tracks, data.validation_fraction, data.test_fraction, data.split_seed)
+    splits = split_tracks(tracks, data.validation_fraction, data.test_fraction, data.split_seed, data.train_fraction)
     return RealData(
         Path(root),
         [cache.load(t.path) for t in splits["test"]],

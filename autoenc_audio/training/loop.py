@@ -240,7 +240,7 @@ def _train(
 
 
 def run_epoch(run: Run, interrupt: StopAtBatchBoundary) -> None:
-    """The epoch's remaining batches, one `train_step` each; stops early at the time budget.
+    """The epoch's remaining batches, one `train_step` each; stops early at the time or step budget.
 
     KeyboardInterrupt after the step in which Ctrl-C was asked for.
     """
@@ -259,7 +259,7 @@ def run_epoch(run: Run, interrupt: StopAtBatchBoundary) -> None:
         run.reporter.advance({**metrics, "lr": run.optimizer.param_groups[0]["lr"]})
         if interrupt.requested:
             raise KeyboardInterrupt
-        if run.out_of_time():
+        if run.out_of_time() or run.out_of_steps():
             break
 
 

@@ -121,15 +121,17 @@ class TrainingState:
 
 
 def budget_spent(train: TrainConfig, state: TrainingState) -> bool:
-    """Whether `state` has used up the budget of `train`: its epochs or its minutes, whichever ends first."""
+    """Whether `state` has used up the budget of `train`: its epochs, minutes or steps, whichever ends first."""
     out_of_time = train.minutes is not None and state.elapsed_seconds >= train.minutes * 60
-    return out_of_time or (train.epochs is not None and state.epoch >= train.epochs)
+    out_of_steps = train.steps is not None and state.step >= train.steps
+    return out_of_time or out_of_steps or (train.epochs is not None and state.epoch >= train.epochs)
 
 
 def describe_budget(train: TrainConfig) -> str:
-    """`train`'s budget in words: "6 epochs", "10 minutes" or "6 epochs or 10 minutes"."""
+    """`train`'s budget in words: "6 epochs", "10 minutes", "3000 steps" or "6 epochs or 10 minutes"."""
     parts = [f"{train.epochs} epochs"] if train.epochs is not None else []
     parts += [f"{train.minutes:g} minutes"] if train.minutes is not None else []
+    parts += [f"{train.steps} steps"] if train.steps is not None else []
     return " or ".join(parts)
 
 
@@ -188,16 +190,18 @@ class Run:
         return self.config.train.minutes * 60 if self.config.train.minutes else None
 
     def progress(self) -> float:
-        """How far the learning-rate schedule is, 0 to 1, by steps or by time, whichever is further.
+        """How far the learning-rate schedule is, 0 to 1, by epochs' steps, the step budget or time, whichever is
+        furthest: the schedule decays over the budget that ends first.
 
         Counted from where the schedule began (`TrainingState.schedule_*`: the run's start, or the end of the
         finished run that a larger budget trains on) to the end of the budget.
         """
-        state, fractions = self.state, [0.0]
-        epochs = self.config.train.epochs
-        planned_steps = self.steps_per_epoch * (epochs - state.schedule_epoch) if epochs else 0
-        if planned_steps > 0:
-            fractions.append((state.step - state.schedule_step) / planned_steps)
+        state, settings, fractions = self.state, self.config.train, [0.0]
+        done = state.step - state.schedule_step
+        planned_steps = self.steps_per_epoch * (settings.epochs - state.schedule_epoch) if settings.epochs else 0
+        for total in (planned_steps, (settings.steps or 0) - state.schedule_step):
+            if total > 0:
+                fractions.append(done / total)
         if self.budget_seconds and self.budget_seconds > state.schedule_seconds:
             fractions.append(
                 (state.elapsed_seconds - state.schedule_seconds) / (self.budget_seconds - state.schedule_seconds)
@@ -206,6 +210,10 @@ class Run:
 
     def out_of_time(self) -> bool:
         return self.budget_seconds is not None and self.state.elapsed_seconds >= self.budget_seconds
+
+    def out_of_steps(self) -> bool:
+        steps = self.config.train.steps
+        return steps is not None and self.state.step >= steps
 
     def out_of_budget(self) -> bool:
         return budget_spent(self.config.train, self.state)

@@ -1,0 +1,125 @@
+"""bench/bench_scale.py's plan, its skipping of finished points and its report: the curves fill in over sessions."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "bench_scale.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_scale", BENCH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_scale"] = module  # its dataclass looks its module up while being defined
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules["bench_scale"]
+
+
+def flags(**given):
+    values = {"points": None, "datasets": "real,gtzan", "minutes": None, "seeds": None, "fractions": None}
+    return argparse.Namespace(**{**values, "no_references": False, **given})
+
+
+def record(bench, point_id, snr=11.0, mrstft=1.0, losses=(2.0, 1.5)):
+    point = bench.Point.parse(point_id)
+    return {
+        "id": point.id,
+        "dataset": point.dataset,
+        "minutes_equivalent": point.minutes,
+        "seed": point.seed,
+        "train_fraction": point.fraction,
+        "how": "trained",
+        "steps": point.steps,
+        "epochs": 2,
+        "train_tracks": round(75 * point.fraction),
+        "test_tracks": 9,
+        "test_clips": 556,
+        "train_seconds": point.steps * 0.4,
+        "point_seconds": point.steps * 0.4 + 100,
+        "peak_rss_mb": 2048.0,
+        "test": {"snr_db": snr, "si_sdr_db": snr, "mrstft": mrstft, "mel_l1": 0.2, "lsd_db": 9.0},
+        "history": [{"step": 1, "val_loss": loss} for loss in losses],
+    }
+
+
+def test_the_plan_holds_the_issues_curves_once_each(bench):
+    ids = [point.id for point in bench.plan()]
+    assert len(ids) == len(set(ids)) == 22  # per dataset: 5 budgets, 4 more seeds, 2 shares
+    for dataset in ("real", "gtzan"):
+        assert {f"{dataset}-m{m}-s0-f100" for m in (5, 10, 20, 40, 80)} <= set(ids)
+        assert {f"{dataset}-m{m}-s{s}-f100" for m in (10, 40) for s in (1, 2)} <= set(ids)
+        assert {f"{dataset}-m10-s0-f{f}" for f in (10, 30)} <= set(ids)
+    assert all(bench.Point.parse(i).id == i for i in ids)
+    assert ids.index("real-m80-s0-f100") < ids.index("gtzan-m5-s0-f100")  # cheapest first, real music before gtzan
+
+
+def test_a_point_trains_its_steps_on_its_share_of_the_data(bench):
+    config = bench.Point.parse("gtzan-m40-s2-f30").config()
+    assert config.train.steps == 40 * bench.STEPS_PER_MINUTE and config.train.epochs is None
+    assert config.train.minutes is None and config.train.seed == 2 and config.data.train_fraction == 0.3
+    assert config.model.latent == 18376 and config.train.batch_size == 4  # the default recipe
+    with pytest.raises(SystemExit, match="bad point"):
+        bench.Point.parse("real-10min")
+
+
+def test_flags_select_jobs_with_each_datasets_references_first(bench):
+    jobs = bench.selected_jobs(flags(datasets="real", minutes="5,10", seeds="0", fractions="100"))
+    assert jobs == ["real-refs", "real-m5-s0-f100", "real-m10-s0-f100"]
+    assert bench.selected_jobs(flags(points="gtzan-m20-s0-f100", no_references=True)) == ["gtzan-m20-s0-f100"]
+
+
+def test_a_finished_point_is_skipped_and_a_rerun_replaces_its_record(bench, tmp_path):
+    path = tmp_path / "scale.json"
+    bench.append_record("points", record(bench, "real-m5-s0-f100", snr=10.0), path)
+    bench.append_record("points", record(bench, "real-m10-s0-f100"), path)
+    bench.append_record("points", record(bench, "real-m5-s0-f100", snr=10.5), path)
+    bench.append_record("references", {"dataset": "real", "rows": {}}, path)
+    results = bench.load_results(path)
+    assert [r["id"] for r in results["points"]] == ["real-m10-s0-f100", "real-m5-s0-f100"]
+    assert results["points"][1]["test"]["snr_db"] == 10.5 and results["calibration"]["steps_per_minute"] == 300
+    assert bench.finished("real-m5-s0-f100", results) and bench.finished("real-refs", results)
+    assert not bench.finished("real-m20-s0-f100", results) and not bench.finished("gtzan-refs", results)
+
+
+def test_estimates_use_the_rate_measured_here_once_a_point_exists(bench):
+    empty = {"points": [], "references": {}}
+    quiet = bench.estimate_seconds("real-m10-s0-f100", empty)
+    assert quiet == pytest.approx(3000 * 60 / 300 + bench.FALLBACK_OVERHEAD["real"])
+    measured = {"points": [record(bench, "real-m5-s0-f100")], "references": {}}  # 0.4 s a step, 100 s besides
+    assert bench.estimate_seconds("real-m10-s0-f100", measured) == pytest.approx(3000 * 0.4 + 100)
+    gtzan = 3000 * 0.4 + bench.FALLBACK_OVERHEAD["gtzan"]  # the step rate measured on real music, its own overhead
+    assert bench.estimate_seconds("gtzan-m10-s0-f100", measured) == pytest.approx(gtzan)
+
+
+def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_path):
+    from scale_report import markdown, write_report
+
+    results = {
+        "calibration": bench.CALIBRATION,
+        "points": [
+            record(bench, "real-m5-s0-f100", snr=10.8, mrstft=1.0, losses=(2.0, 1.5)),
+            record(bench, "real-m10-s0-f100", snr=11.1, mrstft=0.95, losses=(1.5, 1.6)),
+            record(bench, "real-m10-s1-f100", snr=11.2, mrstft=0.96),
+            record(bench, "real-m10-s0-f10", snr=10.0, mrstft=1.1),
+        ],
+        "references": {"real": {"dataset": "real", "rows": {"opus": {"snr_db": 16.1, "mrstft": 0.71, "mel_l1": 0.08}}}},
+    }
+    plan = [p.id for p in bench.plan()]
+    text = markdown(results, plan, bench.estimate_seconds, lambda jobs: 0.0)
+    assert "| 5 | 1,500 | 2 | 10.80 | 1.000 | 0.200 | - | yes |" in text
+    assert "| 10 | 3,000 | 2 | 11.10 | 0.950 | 0.200 | -5.0% | no |" in text  # validation rose: no longer falling
+    assert "| 10 | 0,1 | 11.15 (11.10-11.20) | 0.955 (0.950-0.960) |" in text
+    assert "| 8 | 10% | 10.00 | 1.100 |" in text and "| Opus at N x 16 bits | - | - | 16.10 | 0.710 | 0.080 |" in text
+    assert "## Still to run (19 jobs" in text and "`real-m20-s0-f100`" in text and "`gtzan-refs`" in text
+    assert "`real-m5-s0-f100`" not in text
+    write_report(results, plan, bench.estimate_seconds, lambda jobs: 0.0, folder=tmp_path)
+    assert (tmp_path / "scale.md").read_text() == text
+    assert (tmp_path / "scale.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
