@@ -225,8 +225,13 @@ def test_a_step_budget_run_resumes_to_its_steps_and_a_larger_budget_trains_on(so
     assert train(config, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)["steps"] == 5
     whole, parts = weights(tmp_path / "whole" / "last.safetensors"), weights(tmp_path / "parts" / "last.safetensors")
     assert all(torch.equal(whole[k], parts[k]) for k in whole)
-    longer = config.with_budget(None, None, steps=7)
-    assert train(longer, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)["steps"] == 7
+    # trained on to 10 steps: a fresh schedule over the 5 added steps, so the last step's rate is the schedule's at
+    # 4/5 again (the 10-step schedule where it stands would give its rate at 9/10)
+    longer = config.with_budget(None, None, steps=10)
+    assert train(longer, tmp_path / "parts", tmp_path / "cache", data_root=songs, resume=True)["steps"] == 10
+    history = [json.loads(line) for line in (tmp_path / "parts" / "history.jsonl").read_text().splitlines()]
+    assert history[-1]["step"] == 10
+    assert history[-1]["lr"] == pytest.approx(learning_rate(TINY.train.lr, "cosine", 4 / 5))
 
 
 @pytest.mark.slow
