@@ -183,3 +183,43 @@ def check_page(browser):
         return report
 
     return check
+
+
+def _write_tone_songs(root: Path) -> Path:
+    """Eight 3.2 s tracks in two labelled folders (a melody of tones plus noise bursts, 8 kHz, seeded): the tiny
+    preset's training data whose validation loss falls for several epochs."""
+    import soundfile
+
+    rng = np.random.default_rng(0)
+    for label, base in (("low", 110.0), ("high", 880.0)):
+        (root / label).mkdir(parents=True)
+        for number in range(4):
+            t = np.arange(int(3.2 * 8000)) / 8000
+            melody = np.sin(2 * np.pi * base * (1 + number / 8) * t) * (0.5 + 0.3 * np.sin(2 * np.pi * 2 * t))
+            hits = (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
+            soundfile.write(
+                root / label / f"{label}.{number:05d}.wav", (0.4 * melody + 0.2 * hits).astype("float32"), 8000
+            )
+    return root
+
+
+@pytest.fixture(scope="session")
+def write_tone_songs():
+    return _write_tone_songs
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium driven by Playwright's Python package (never its own browser download), autoplay allowed
+    and muted; skipped, saying why, without either."""
+    import shutil
+
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("no chromium here: the page tests need Debian's chromium (.ci/run installs it with apt)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra: make setup")
+    with sync_api.sync_playwright() as playwright:
+        flags = ["--no-sandbox", "--mute-audio", "--autoplay-policy=no-user-gesture-required"]
+        browser = playwright.chromium.launch(executable_path=executable, args=flags)
+        yield browser
+        browser.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
 
 import pytest
 import torch
@@ -25,7 +24,6 @@ from autoenc_audio.explore import vendoring
 from autoenc_audio.models import build_model
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 MODELS = {
     "seed": {"arch": "seed", "latent": 500},
     "vae": {"kind": "vae"},
@@ -41,17 +39,6 @@ def songs(tmp_path_factory, write_songs):
     if not (vendoring.VENDOR / vendoring.ORIGIN_NAME).is_file():
         pytest.skip(f"the browser runtime is not vendored: {vendoring.GET_IT}")
     return write_songs(tmp_path_factory.mktemp("explore-archs") / "songs")
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if CHROMIUM is None:
-        pytest.skip("no chromium here: the page tests need Debian's chromium (.ci/run installs it with apt)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra: make setup")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--mute-audio"])
-        yield browser
-        browser.close()
 
 
 def tiny_checkpoint(folder, songs, name: str):

@@ -55,19 +55,6 @@ def site_without_prior(tmp_path_factory, write_songs, make_checkpoint):
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    if CHROMIUM is None:
-        pytest.skip("no chromium here: the page tests need Debian's chromium (.ci/run installs it with apt)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra: make setup")
-    with sync_api.sync_playwright() as playwright:
-        # autoplay allowed: a test plays a prior's piece as a click on its player would
-        flags = ["--no-sandbox", "--mute-audio", "--autoplay-policy=no-user-gesture-required"]
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=flags)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def server(site):
     """A loopback static server of the site folder, as `python -m http.server` serves it."""
     handler = functools.partial(QuietHandler, directory=str(site))

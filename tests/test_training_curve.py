@@ -21,25 +21,11 @@ STILL_FELL = "still fell"
 
 
 @pytest.fixture(scope="module")
-def songs(tmp_path_factory):
+def songs(tmp_path_factory, write_tone_songs):
     """Eight short tracks in two labelled folders (tones + noise bursts, 8 kHz), on which the tiny model's
     validation loss falls at every epoch for six epochs: by over 2 % in its last two of three, by under 1 % in
     its last three of six (the tests check both before relying on them)."""
-    import numpy as np
-    import soundfile
-
-    root = tmp_path_factory.mktemp("songs")
-    rng = np.random.default_rng(0)
-    for label, base in (("low", 110.0), ("high", 880.0)):
-        (root / label).mkdir()
-        for number in range(4):
-            t = np.arange(int(3.2 * 8000)) / 8000
-            melody = np.sin(2 * np.pi * base * (1 + number / 8) * t) * (0.5 + 0.3 * np.sin(2 * np.pi * 2 * t))
-            hits = (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
-            soundfile.write(
-                root / label / f"{label}.{number:05d}.wav", (0.4 * melody + 0.2 * hits).astype("float32"), 8000
-            )
-    return root
+    return write_tone_songs(tmp_path_factory.mktemp("songs"))
 
 
 def aea_train(*args, cache):

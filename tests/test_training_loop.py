@@ -30,23 +30,9 @@ TINY = load_config(ROOT / "configs" / "tiny.toml")
 
 
 @pytest.fixture(scope="module")
-def songs(tmp_path_factory):
+def songs(tmp_path_factory, write_tone_songs):
     """Six short tracks in two labelled folders (tones + noise bursts, 8 kHz)."""
-    import numpy as np
-    import soundfile
-
-    root = tmp_path_factory.mktemp("songs")
-    rng = np.random.default_rng(0)
-    for label, base in (("low", 110.0), ("high", 880.0)):
-        (root / label).mkdir()
-        for number in range(4):
-            t = np.arange(int(3.2 * 8000)) / 8000
-            melody = np.sin(2 * np.pi * base * (1 + number / 8) * t) * (0.5 + 0.3 * np.sin(2 * np.pi * 2 * t))
-            hits = (rng.random(len(t)) - 0.5) * np.exp(-((t % 0.25) * 30))
-            soundfile.write(
-                root / label / f"{label}.{number:05d}.wav", (0.4 * melody + 0.2 * hits).astype("float32"), 8000
-            )
-    return root
+    return write_tone_songs(tmp_path_factory.mktemp("songs"))
 
 
 def tiny(**train_overrides):
