@@ -6,6 +6,7 @@ listed with their estimated CPU time, and the figure draws only what exists.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,48 @@ def data_table(points: list[dict[str, Any]], budget: float) -> list[str]:
     return lines if len(runs) > 1 else []
 
 
+STEP_TITLES = {
+    "sweep": "train five sizes, score them and the references",
+    "analyze": "analyse the five models together",
+    "report": "the five runs' page",
+    "train-prior": "a prior for N = 18376",
+    "generate": "4 random 30 s pieces from it",
+}
+
+
+def sweep_section(sweep: dict[str, Any]) -> list[str]:
+    """scale_sweep.json (bench_scale_sweep.py) as a table of steps, and the sweep's own quality table."""
+    settings, steps = sweep["settings"], sweep["steps"]
+    lines = [
+        "## The assignment's sweep at GTZAN size (`bench/bench_scale_sweep.py`)",
+        "",
+        f"`aea sweep --latents {','.join(map(str, settings['sizes']))} --steps-per-model "
+        f"{settings['steps_per_model']:,}` on the built-in corpus at GTZAN size, then the steps a user takes next, "
+        "each as its own process. Peak memory: the summed resident memory of the step's processes (sampled every "
+        "0.2 s), and the largest single process's high-water mark (exact).",
+        "",
+        "| step | what | wall | peak memory (all processes) | largest process | fits 8 GB | exit |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, record in steps.items():
+        lines.append(
+            f"| `{name}` | {STEP_TITLES.get(name, '')} | {record['wall_seconds'] / 60:.1f} min | "
+            f"{record['peak_tree_rss_mb'] / 1024:.2f} GB | {record['peak_process_rss_mb'] / 1024:.2f} GB | "
+            f"{'yes' if record['fits_8_gb'] else '**no**'} | {record['exit_code']} |"
+        )
+    output = (steps.get("sweep") or {}).get("output")
+    if output:
+        lines += ["", "Test quality of the five sizes at the same step budget (the sweep's own test clips):", "",
+                  "| N | SNR dB | MR-STFT | mel | train wall |", "|---|---|---|---|---|"]  # fmt: skip
+        for row in sorted(output["models"], key=lambda r: -r["latent"]):
+            lines.append(
+                f"| {row['latent']} | {row['snr_db']:.2f} | {row['mrstft']:.3f} | {row['mel_l1']:.3f} | "
+                f"{row['train_seconds'] / 60:.1f} min |"
+            )
+        lines += ["", f"Proposed N = {output['proposal']['latent']} ({output['proposal']['rule']})."]
+    return [*lines, ""]
+
+
 def markdown(
     results: dict[str, Any],
     plan_ids: list[str],
@@ -134,6 +177,8 @@ def markdown(
             lines += ["Spread over training seeds:", "", *seeds, ""]
         if data := data_table(mine, 10):
             lines += ["Quality against training data (10 minute-equivalents, seed 0; same test tracks):", "", *data, ""]
+    if results.get("sweep"):
+        lines += sweep_section(results["sweep"])
     missing = [job for job in plan_ids if not any(r["id"] == job for r in points)]
     missing += [f"{d}-refs" for d in NAMES if d not in results["references"]]
     if missing:
@@ -241,6 +286,10 @@ def write_report(
     build: Callable[[list[str]], float],
     folder: Path = RESULTS,
 ) -> None:
-    """scale.md and scale.png from `results` (scale.json); `estimate` and `build` price the missing jobs."""
+    """scale.md and scale.png from `results` (scale.json, with scale_sweep.json's record as `sweep` where it
+    exists); `estimate` and `build` price the missing jobs."""
+    sweep = folder / "scale_sweep.json"
+    if sweep.exists():
+        results = {**results, "sweep": json.loads(sweep.read_text())}
     write_text_atomic(folder / "scale.md", markdown(results, plan_ids, estimate, build))
     figure(results, folder / "scale.png")

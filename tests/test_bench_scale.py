@@ -123,3 +123,65 @@ def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_p
     write_report(results, plan, bench.estimate_seconds, lambda jobs: 0.0, folder=tmp_path)
     assert (tmp_path / "scale.md").read_text() == text
     assert (tmp_path / "scale.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def sweep_bench(bench):
+    """bench/bench_scale_sweep.py, which imports bench_scale (loaded above) by name."""
+    spec = importlib.util.spec_from_file_location("bench_scale_sweep", BENCH.parent / "bench_scale_sweep.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sweep_steps_peak_memory_counts_the_processes_a_step_starts(sweep_bench, tmp_path):
+    """A step whose child holds 300 MB while it holds 200 MB itself peaks near 500 MB, not at either alone: a
+    laptop's limit is on the sum."""
+    hold = "import time; x = bytearray({mb} << 20); x[::4096] = b'1' * len(x[::4096]); time.sleep({s})"
+    child = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {hold.format(mb=300, s=1.5)!r}])"
+    script = f"import subprocess, sys; {hold.format(mb=200, s=0)}; {child}"
+    measured = sweep_bench.run_measured([sys.executable, "-c", script], tmp_path / "log")
+    assert measured["exit_code"] == 0
+    assert 480 <= measured["peak_tree_rss_mb"] <= 700
+    assert 300 <= measured["peak_process_rss_mb"] < 480  # wait4's high-water mark: the largest single process
+
+
+def test_the_sweep_bench_runs_the_assignments_five_sizes_through_every_step(sweep_bench):
+    commands = {step: sweep_bench.step_command(step, 1500, 5) for step in sweep_bench.STEPS}
+    assert commands["sweep"][commands["sweep"].index("--latents") + 1] == "55112,32151,24496,18376,9184"
+    assert commands["sweep"][commands["sweep"].index("--steps-per-model") + 1] == "1500"
+    assert sum(a.endswith("/N55112") or a.endswith("/N9184") for a in commands["analyze"]) == 2
+    assert commands["analyze"].count("--model") == 5
+    assert all(c[-1] == "--json" for c in commands.values())
+
+
+def test_the_report_shows_each_sweep_step_and_flags_one_over_8_gb(bench, tmp_path):
+    import json
+
+    from scale_report import write_report
+
+    def step(peak_mb):
+        return {"wall_seconds": 90.0, "peak_tree_rss_mb": peak_mb, "peak_process_rss_mb": peak_mb - 100,
+                "fits_8_gb": peak_mb <= 8192, "exit_code": 0, "output": None}  # fmt: skip
+
+    sweep = {
+        "settings": {"sizes": [55112, 9184], "steps_per_model": 1500, "prior_size": 18376},
+        "steps": {"sweep": step(3000.0), "analyze": step(9216.0)},
+    }
+    sweep["steps"]["sweep"]["output"] = {
+        "models": [
+            {"latent": n, "snr_db": 11.0, "mrstft": 0.9, "mel_l1": 0.2, "train_seconds": 300} for n in (9184, 55112)
+        ],
+        "proposal": {"latent": 9184, "rule": "smallest N within 10%"},
+    }
+    (tmp_path / "scale_sweep.json").write_text(json.dumps(sweep))
+    results = {"calibration": bench.CALIBRATION, "points": [], "references": {}}
+    write_report(results, [], bench.estimate_seconds, lambda jobs: 0.0, folder=tmp_path)
+    text = (tmp_path / "scale.md").read_text()
+    assert "--latents 55112,9184 --steps-per-model 1,500" in text
+    assert (
+        "| `sweep` | train five sizes, score them and the references | 1.5 min | 2.93 GB | 2.83 GB | yes | 0 |" in text
+    )
+    assert "| `analyze` | analyse the five models together | 1.5 min | 9.00 GB | 8.90 GB | **no** | 0 |" in text
+    assert text.index("| 55112 | 11.00 |") < text.index("| 9184 | 11.00 |")

@@ -115,6 +115,20 @@ def test_a_minutes_budget_sweep_reuses_its_models_on_a_rerun(tmp_path, write_son
 
 
 @pytest.mark.slow
+def test_a_steps_budget_trains_every_size_for_exactly_that_many_steps(tmp_path, write_songs):
+    """`--steps-per-model`: each size makes the same number of updates, and the report names the budget."""
+    songs = write_songs(tmp_path / "songs", tracks=2, seconds=2.2)
+    args = ["sweep", "--latents", "512,256", "--data", str(songs), "--config", str(ROOT / "configs" / "tiny.toml")]
+    out = tmp_path / "sweep"
+    result = CliRunner().invoke(cli, [*args, "--steps-per-model", "3", "-o", str(out), "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for size in (512, 256):
+        assert json.loads((out / f"N{size}" / "summary.json").read_text())["steps"] == 3
+    assert "budget per model: 3 steps" in (out / "report.md").read_text()
+    assert json.loads((out / "sweep.json").read_text())["settings"]["steps_per_model"] == 3
+
+
+@pytest.mark.slow
 def test_rerun_with_other_settings_is_refused(swept):
     """A model trained with other settings is neither reused nor overwritten."""
     root, args, _ = swept

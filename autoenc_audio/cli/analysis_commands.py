@@ -170,6 +170,12 @@ def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
     default=None,
     help="Training budget of each model in minutes.",
 )
+@click.option(
+    "--steps-per-model",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training budget of each model in optimiser steps: the same for every size however busy the machine.",
+)
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Epochs per model [default: the config's].")
 @click.option("--arch", type=click.Choice(["default", "seed"]), default=None, help="Architecture of every model.")
 @click.option("--kind", type=click.Choice(["ae", "vae"]), default=None, help="Plain or variational.")
@@ -214,6 +220,7 @@ def sweep(
     data_root: Path | None,
     out_dir: Path,
     minutes_per_model: float | None,
+    steps_per_model: int | None,
     epochs: int | None,
     arch: str | None,
     kind: str | None,
@@ -240,10 +247,11 @@ def sweep(
     \b
     Examples:
       aea sweep --latents 55112,32151,24496,18376,9184 --minutes-per-model 10 -o sweeps/a
+      aea sweep --latents 55112,32151,24496,18376,9184 --steps-per-model 3000 --data genres/ -o sweeps/b
       aea sweep --latents 36752,18376,9184 --listen 3 --audio-format mp3 -o sweeps/a
     """
     from ..config import load_config
-    from ..quality.sweep import ProposalRule, SweepOutputs, parse_latents, run_sweep
+    from ..quality.sweep import ProposalRule, SweepBudget, SweepOutputs, parse_latents, run_sweep
     from .train_commands import ConsoleReporter
 
     sizes = parse_latents(latent_list)
@@ -256,8 +264,7 @@ def sweep(
         cache_dir,
         config,
         data_root,
-        minutes_per_model,
-        epochs,
+        SweepBudget(minutes_per_model, epochs, steps_per_model),
         ProposalRule(criterion, tolerance),
         reporter=ConsoleReporter(),
         message=lambda text: click.echo(f"aea: {text}", err=True),

@@ -152,6 +152,30 @@ def _check_same_settings(run_dir: Path, config: Config, data_root: Path) -> None
 
 
 @dataclass(frozen=True)
+class SweepBudget:
+    """Each model's training budget: minutes, epochs and/or optimiser steps; none set keeps the config's.
+
+    Steps give every size the same number of updates however busy the machine is, so that sizes trained
+    side by side, or on a slower machine, stay comparable."""
+
+    minutes: float | None = None
+    epochs: int | None = None
+    steps: int | None = None
+
+    def apply(self, config: Config) -> Config:
+        return config.with_budget(self.minutes, self.epochs, self.steps)
+
+    def describe(self) -> str:
+        """`10 min`, `3000 steps`, `2 epochs`, joined by ` / `; empty when none is set."""
+        parts = [
+            f"{self.minutes:g} min" if self.minutes else "",
+            f"{self.steps} steps" if self.steps else "",
+            f"{self.epochs} epochs" if self.epochs else "",
+        ]
+        return " / ".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
 class SweepPlan:
     """What a sweep trains and where: one model per size in `out_dir/N<size>/`, all on `data_root`."""
 
@@ -160,14 +184,13 @@ class SweepPlan:
     cache_dir: Path
     base_config: Config
     data_root: Path
-    minutes_per_model: float | None
-    epochs: int | None
+    budget: SweepBudget
 
     def run_dir(self, latent: int) -> Path:
         return self.out_dir / f"N{latent}"
 
     def config(self, latent: int) -> Config:
-        return self.base_config.override(model={"latent": latent}).with_budget(self.minutes_per_model, self.epochs)
+        return self.budget.apply(self.base_config.override(model={"latent": latent}))
 
 
 @dataclass(frozen=True)
@@ -220,8 +243,7 @@ def run_sweep(
     cache_dir: Path,
     base_config: Config,
     data_root: Path | None = None,
-    minutes_per_model: float | None = None,
-    epochs: int | None = None,
+    budget: SweepBudget = SweepBudget(),
     rule: ProposalRule = ProposalRule(),
     reporter: Any = None,
     message: Message | None = None,
@@ -237,7 +259,7 @@ def run_sweep(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     root = data_root if data_root is not None else builtin_corpus(cache_dir, base_config.data)
-    plan = SweepPlan(sizes, out_dir, cache_dir, base_config, root, minutes_per_model, epochs)
+    plan = SweepPlan(sizes, out_dir, cache_dir, base_config, root, budget)
     train_models(plan, reporter, say)
     say("evaluating every model and the references on the same test clips")
     prepared = prepare_dataset(root, base_config.audio, base_config.data, cache_dir)
@@ -258,8 +280,9 @@ def run_sweep(
         "proposal": proposal,
         "listen": _write_listening(plan, test, scores, outputs),
         "settings": {
-            "minutes_per_model": minutes_per_model,
-            "epochs": epochs,
+            "minutes_per_model": budget.minutes,
+            "epochs": budget.epochs,
+            "steps_per_model": budget.steps,
             "arch": base_config.model.arch,
             "kind": base_config.model.kind,
             "seed": base_config.train.seed,
@@ -435,9 +458,7 @@ def _clip_name(dataset: ClipDataset, index: int, sample_rate: int) -> str:
 def render_report(result: dict[str, Any]) -> str:
     """The sweep's Markdown report."""
     settings = result["settings"]
-    budget = (f"{settings['minutes_per_model']:g} min" if settings["minutes_per_model"] else "") + (
-        f"{' / ' if settings['minutes_per_model'] else ''}{settings['epochs']} epochs" if settings["epochs"] else ""
-    )
+    budget = SweepBudget(settings["minutes_per_model"], settings["epochs"], settings.get("steps_per_model")).describe()
     lines = [
         "# Latent size sweep",
         "",
