@@ -321,8 +321,9 @@ def partial_step(job: str) -> int | None:
 
 def selected_jobs(args: argparse.Namespace) -> list[str]:
     """The jobs the flags select, in plan order: each dataset's references first, then its points."""
-    if args.points:
-        points = [Point.parse(p) for p in args.points.split(",")]
+    asked = args.points.split(",") if args.points else []
+    if args.points:  # point ids, and reference jobs (`gtzan-refs`) alone
+        points = [Point.parse(p) for p in asked if not p.endswith("-refs")]
     else:
         points = [
             p
@@ -335,7 +336,8 @@ def selected_jobs(args: argparse.Namespace) -> list[str]:
     jobs: list[str] = []
     for dataset in DATASETS:
         chosen = [p.id for p in points if p.dataset == dataset]
-        jobs += ([f"{dataset}-refs"] if chosen and not args.no_references else []) + chosen
+        with_refs = (chosen and not args.no_references) or f"{dataset}-refs" in asked
+        jobs += ([f"{dataset}-refs"] if with_refs else []) + chosen
     return jobs
 
 

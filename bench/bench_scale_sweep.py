@@ -17,7 +17,7 @@ Results go to bench/results/scale_sweep.json (a step already there is skipped; `
 models and resumes one left part-way), and scale.md gets a section from them (`bench_scale.py --report`).
 
     nice -n 10 .venv/bin/python bench/bench_scale_sweep.py                 # all steps not yet recorded
-    .venv/bin/python bench/bench_scale_sweep.py --steps-per-model 300 --only sweep
+    .venv/bin/python bench/bench_scale_sweep.py --again analyze           # measure a step again after a change
 """
 
 from __future__ import annotations
@@ -66,10 +66,12 @@ def step_command(step: str, steps_per_model: int, prior_minutes: float) -> list[
     return [*commands[step], *common]
 
 
-def tree_rss_mb(root: int) -> float:
-    """Summed VmRSS of `root` and its descendants, from /proc (processes gone mid-read are skipped)."""
+def tree_rss_mb(root: int) -> tuple[float, float]:
+    """Summed VmRSS of `root` and its descendants, and the part of it that is anonymous (RssAnon: not
+    file pages such as the memory-mapped decoded audio, which the kernel can drop and read again), from
+    /proc; processes gone mid-read are skipped."""
     parents: dict[int, int] = {}
-    rss: dict[int, float] = {}
+    rss: dict[int, tuple[float, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -79,13 +81,13 @@ def tree_rss_mb(root: int) -> float:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         parents[int(entry.name)] = int(fields.get("PPid", "0").strip())
-        rss[int(entry.name)] = int(fields.get("VmRSS", "0 kB").split()[0]) / 1024
+        rss[int(entry.name)] = tuple(int(fields.get(k, "0 kB").split()[0]) / 1024 for k in ("VmRSS", "RssAnon"))
     tree, grew = {root}, True
     while grew:
         found = {pid for pid, parent in parents.items() if parent in tree} - tree
         tree |= found
         grew = bool(found)
-    return sum(rss.get(pid, 0.0) for pid in tree)
+    return sum(rss.get(pid, (0.0, 0.0))[0] for pid in tree), sum(rss.get(pid, (0.0, 0.0))[1] for pid in tree)
 
 
 def run_measured(command: list[str], log: Path) -> dict[str, Any]:
@@ -93,11 +95,11 @@ def run_measured(command: list[str], log: Path) -> dict[str, Any]:
     started = time.perf_counter()
     with log.open("w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        peak, done = [0.0], threading.Event()
+        peak, done = [0.0, 0.0], threading.Event()
 
         def sample() -> None:
             while not done.wait(0.2):
-                peak[0] = max(peak[0], tree_rss_mb(process.pid))
+                peak[:] = map(max, peak, tree_rss_mb(process.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -109,6 +111,7 @@ def run_measured(command: list[str], log: Path) -> dict[str, Any]:
         "exit_code": process.returncode,
         "wall_seconds": round(time.perf_counter() - started, 1),
         "peak_tree_rss_mb": round(peak[0], 1),
+        "peak_tree_anon_mb": round(peak[1], 1),
         "peak_process_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux reports kilobytes
     }
 
@@ -146,12 +149,13 @@ def main() -> int:
     parser.add_argument("--steps-per-model", type=int, default=1500, help="each size's budget [default: 1500]")
     parser.add_argument("--prior-minutes", type=float, default=5.0, help="train-prior's budget [default: 5]")
     parser.add_argument("--only", default=",".join(STEPS), help="comma-separated steps to run, in order")
+    parser.add_argument("--again", default="", help="comma-separated steps to run again, replacing their records")
     flags = parser.parse_args()
     dataset_root("gtzan")  # builds the corpus on first use (~25 min)
     results = load_results()
     results["settings"] = {"sizes": SIZES, "steps_per_model": flags.steps_per_model, "prior_size": PRIOR_SIZE}
     for step in [s for s in STEPS if s in flags.only.split(",")]:
-        if results["steps"].get(step, {}).get("exit_code") == 0:
+        if results["steps"].get(step, {}).get("exit_code") == 0 and step not in flags.again.split(","):
             print(f"== {step}: recorded earlier, skipped", flush=True)
             continue
         record = run_step(step, flags)

@@ -154,6 +154,20 @@ def test_pooled_view_uses_the_layout():
         pooled_view(latents, channels=2, frames=4)
 
 
+def test_pooled_view_and_statistics_in_chunks_match_the_whole_array_at_once():
+    """600 clips (more than one chunk of rows): the chunked statistics equal numpy's over the whole array."""
+    rng = np.random.default_rng(0)
+    latents = (rng.normal(size=(600, 3 * 40 - 7)) * rng.uniform(0.1, 3, size=3 * 40 - 7)).astype(np.float32)
+    full = np.full((600, 120), np.nan, dtype=np.float32)
+    full[:, :113] = latents
+    grid = full.reshape(600, 3, 40)
+    expected = np.concatenate([np.nanmean(grid, axis=2), np.nanstd(grid, axis=2)], axis=1)
+    np.testing.assert_allclose(pooled_view(latents, channels=3, frames=40), expected, rtol=1e-5, atol=1e-6)
+    stats = latent_statistics(latents)
+    np.testing.assert_allclose(stats["mean"], latents.astype(np.float64).mean(0), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(stats["std"], latents.astype(np.float64).std(0), rtol=1e-6)
+
+
 def test_neighbours_skip_the_same_track():
     x, y = separated(count_per_label=4, labels=2)
     tracks = np.arange(len(y)) // 2

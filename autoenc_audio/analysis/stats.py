@@ -22,6 +22,8 @@ TSNE_MAX = 1500
 
 NEAR_CONSTANT = 1e-3  # a dimension whose std is below this fraction of the median std
 
+ROWS_AT_ONCE = 256  # clips a statistic works through at once: bounds its temporaries at a large N
+
 
 class AnalysisError(InputError, ValueError):
     """An analysis that cannot be run on the given data."""
@@ -280,24 +282,36 @@ def probe_cv_all(
 
 def pooled_view(latents: np.ndarray, channels: int, frames: int) -> np.ndarray:
     """Mean and std over frames of each latent channel, `[count, 2 * channels]` (the last, partial
-    channel over its frames only)."""
+    channel over its frames only). Works through `ROWS_AT_ONCE` clips at a time, so that 4,000 clips
+    of a large N need no full-size temporary."""
     latents = np.asarray(latents, dtype=np.float32)
     count, size = latents.shape
     try:
         LatentLayout(size, channels, frames)
     except ValueError as error:
         raise AnalysisError(str(error)) from None
-    full = np.full((count, channels * frames), np.nan, dtype=np.float32)
-    full[:, :size] = latents
-    grid = full.reshape(count, channels, frames)
-    return np.concatenate([np.nanmean(grid, axis=2), np.nanstd(grid, axis=2)], axis=1)
+    whole = size // frames  # channels with all their frames; one more holds the rest
+    out = np.empty((count, 2 * channels), dtype=np.float32)
+    for start in range(0, count, ROWS_AT_ONCE):
+        rows = latents[start : start + ROWS_AT_ONCE]
+        grid = rows[:, : whole * frames].reshape(len(rows), whole, frames)
+        block = out[start : start + len(rows)]
+        block[:, :whole], block[:, channels : channels + whole] = grid.mean(2), grid.std(2)
+        if whole < channels:
+            tail = rows[:, whole * frames :]
+            block[:, whole], block[:, channels + whole] = tail.mean(1), tail.std(1)
+    return out
 
 
 def latent_statistics(latents: np.ndarray) -> dict[str, Any]:
-    """Per-dimension mean and std and the count of nearly constant dimensions (std below
-    `NEAR_CONSTANT` x the median std, or zero)."""
-    latents = np.asarray(latents, dtype=np.float64)
-    mean, std = latents.mean(0), latents.std(0)
+    """Per-dimension mean and std (in float64, as two passes over chunks of rows: no float64 copy of
+    the whole array) and the count of nearly constant dimensions (std below `NEAR_CONSTANT` x the
+    median std, or zero)."""
+    latents = np.asarray(latents)
+    count = len(latents)
+    chunks = [latents[start : start + ROWS_AT_ONCE] for start in range(0, count, ROWS_AT_ONCE)]
+    mean = sum(rows.sum(0, dtype=np.float64) for rows in chunks) / count  # float64 sums, one chunk at a time
+    std = np.sqrt(sum(((rows - mean) ** 2).sum(0) for rows in chunks) / count)
     median = float(np.median(std))
     near = int(np.sum(std <= max(NEAR_CONSTANT * median, 1e-12)))
     return {
