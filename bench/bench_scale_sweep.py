@@ -8,7 +8,8 @@ bench_scale.py), one `aea` command after another:
 2. `aea analyze` of all five models together (4,000 clips each, the default);
 3. `aea report` of the five runs;
 4. `aea train-prior` for the N = 18376 model;
-5. `aea generate --mode random` from that prior.
+5. `aea generate --mode random` from that prior (4 pieces of 30 s);
+6. `aea score` of those pieces against the corpus's held-out clips (24 clips of 5 s).
 
 Each step runs as its own process. Its wall time and its peak memory are recorded: the peak of the summed
 resident memory of the process and everything it starts (read from /proc every 0.2 s), and the high-water mark
@@ -43,7 +44,7 @@ RESULTS = Path(__file__).parent / "results" / "scale_sweep.json"
 WORK = Path(__file__).parent / ".runs" / "scale-sweep"
 SIZES = (55112, 32151, 24496, 18376, 9184)
 PRIOR_SIZE = 18376
-STEPS = ("sweep", "analyze", "report", "train-prior", "generate")
+STEPS = ("sweep", "analyze", "report", "train-prior", "generate", "score")
 LAPTOP_MB = 8 * 1024
 
 
@@ -62,6 +63,7 @@ def step_command(step: str, steps_per_model: int, prior_minutes: float) -> list[
                         "--overwrite"],
         "generate": ["generate", "--model", runs[SIZES.index(PRIOR_SIZE)], "--mode", "random", "--seconds", "30",
                      "--n", "4", "--seed", "1", "-o", str(WORK / "pieces"), "--html"],
+        "score": ["score", str(WORK / "pieces"), "--model", runs[SIZES.index(PRIOR_SIZE)], "--clips", "24"],
     }  # fmt: skip
     return [*commands[step], *common]
 

@@ -100,6 +100,7 @@ STEP_TITLES = {
     "report": "the five runs' page",
     "train-prior": "a prior for N = 18376",
     "generate": "4 random 30 s pieces from it",
+    "score": "those pieces against held-out clips",
 }
 
 
@@ -137,6 +138,28 @@ def sweep_section(sweep: dict[str, Any]) -> list[str]:
                 f"{row['train_seconds'] / 60:.1f} min |"
             )
         lines += ["", f"Proposed N = {output['proposal']['latent']} ({output['proposal']['rule']})."]
+    return [*lines, "", *probe_table((steps.get("analyze") or {}).get("output"))]
+
+
+def probe_table(analysis: dict[str, Any] | None) -> list[str]:
+    """`aea analyze`'s comparison across the sizes: what the latents tell of the labels."""
+    if not analysis:
+        return []
+    rows = sorted(analysis["comparison"], key=lambda r: -r["latent_size"])
+    lines = [
+        f"What the latents tell of the labels (`aea analyze`: test accuracy of a logistic probe, chance "
+        f"{rows[0]['chance_uniform']:.2f}; k-means homogeneity; share of test clips whose nearest clip from "
+        "another track has their label):",
+        "",
+        "| N | latent | latent pooled over time | raw waveform | log-mel | k-means homogeneity | nearest neighbour |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['latent_size']} | {r['latent_logistic']:.2f} | {r['latent_pooled_logistic']:.2f} | "
+            f"{r['raw_waveform_logistic']:.2f} | {r['log_mel_logistic']:.2f} | {r['latent_homogeneity']:.2f} | "
+            f"{r['latent_neighbour']:.2f} |"
+        )
     return [*lines, ""]
 
 
