@@ -138,6 +138,7 @@ def run_step(step: str, flags: argparse.Namespace) -> dict[str, Any]:
         **measured,
         "fits_8_gb": max(measured["peak_tree_rss_mb"], measured["peak_process_rss_mb"]) <= LAPTOP_MB,
         "output": json.loads(lines[-1]) if lines else None,
+        "outputs": [json.loads(line) for line in lines],  # every JSON line (score prints one per set)
         "machine": at_start,
         "created": time.strftime("%Y-%m-%d %H:%M"),
     }

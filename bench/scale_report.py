@@ -138,7 +138,34 @@ def sweep_section(sweep: dict[str, Any]) -> list[str]:
                 f"{row['train_seconds'] / 60:.1f} min |"
             )
         lines += ["", f"Proposed N = {output['proposal']['latent']} ({output['proposal']['rule']})."]
-    return [*lines, "", *probe_table((steps.get("analyze") or {}).get("output"))]
+    return [
+        *lines,
+        "",
+        *probe_table((steps.get("analyze") or {}).get("output")),
+        *score_table((steps.get("score") or {}).get("outputs")),
+    ]
+
+
+def _cell(entry: dict[str, Any], key: str) -> str:
+    return "-" if entry.get(key) is None else f"{entry[key]:.3g}"
+
+
+def score_table(sets: list[dict[str, Any]] | None) -> list[str]:
+    """`aea score`'s sets: the held-out clips, the two controls and the generated pieces."""
+    if not sets:
+        return []
+    lines = [
+        "The prior's pieces scored against the held-out clips (`aea score`; c2st 0.5: indistinguishable, 1.0: told "
+        "apart; fd lower is better):",
+        "",
+        "| set | clips | c2st | fd | tonal | continuity | rhythm | flatness |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for entry in sets:
+        name = "the prior's pieces" if entry["kind"] == "generated" else entry["name"]
+        cells = " | ".join(_cell(entry, key) for key in ("c2st", "fd", "tonal", "continuity", "rhythm", "flatness"))
+        lines.append(f"| {name} | {entry['clips']} | {cells} |")
+    return [*lines, ""]
 
 
 def probe_table(analysis: dict[str, Any] | None) -> list[str]:

@@ -181,6 +181,8 @@ def test_the_report_shows_each_sweep_step_and_flags_one_over_8_gb(bench, tmp_pat
     probe = {"chance_uniform": 1 / 6, "latent_logistic": 0.78, "latent_pooled_logistic": 1.0, "log_mel_logistic": 0.99,
              "raw_waveform_logistic": 0.33, "latent_homogeneity": 0.58, "latent_neighbour": 0.8}  # fmt: skip
     sweep["steps"]["analyze"]["output"] = {"comparison": [{"latent_size": 9184, **probe}]}
+    noise = {"name": "shaped noise", "kind": "control", "clips": 24, "c2st": 0.978, "fd": 77.1, "tonal": 0.017}
+    sweep["steps"]["score"] = {**step(2000.0), "outputs": [noise]}
     (tmp_path / "scale_sweep.json").write_text(json.dumps(sweep))
     results = {"calibration": bench.CALIBRATION, "points": [], "references": {}}
     write_report(results, [], bench.estimate_seconds, lambda jobs: 0.0, folder=tmp_path)
@@ -193,3 +195,4 @@ def test_the_report_shows_each_sweep_step_and_flags_one_over_8_gb(bench, tmp_pat
     assert "| `analyze` | analyse the five models together | 1.5 min | 9.00 GB | - | 8.90 GB | **no** | 0 |" in text
     assert text.index("| 55112 | 11.00 |") < text.index("| 9184 | 11.00 |")
     assert "| 9184 | 0.78 | 1.00 | 0.33 | 0.99 | 0.58 | 0.80 |" in text and "chance 0.17" in text
+    assert "| shaped noise | 24 | 0.978 | 77.1 | 0.017 | - | - | - |" in text
