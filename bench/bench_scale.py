@@ -324,6 +324,9 @@ def selected_jobs(args: argparse.Namespace) -> list[str]:
     asked = args.points.split(",") if args.points else []
     if args.points:  # point ids, and reference jobs (`gtzan-refs`) alone
         points = [Point.parse(p) for p in asked if not p.endswith("-refs")]
+        unknown = [p for p in asked if p.endswith("-refs") and p[: -len("-refs")] not in DATASETS]
+        if unknown:
+            raise SystemExit(f"bench_scale: bad reference job {unknown[0]!r} (real-refs or gtzan-refs)")
     else:
         points = [
             p

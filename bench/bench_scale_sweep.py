@@ -147,29 +147,47 @@ def run_step(step: str, flags: argparse.Namespace) -> dict[str, Any]:
     return record
 
 
+def refuse(problem: str) -> None:
+    """A usage error: one line on stderr, exit 2."""
+    print(f"bench_scale_sweep: {problem}", file=sys.stderr)
+    sys.exit(2)
+
+
+def chosen_steps(text: str, flag: str) -> list[str]:
+    """The step names of a comma-separated flag, refused in one line (exit 2) when one is unknown."""
+    names = [name for name in text.split(",") if name]
+    unknown = [name for name in names if name not in STEPS]
+    if unknown:
+        refuse(f"{flag}: unknown step {', '.join(unknown)} (steps: {', '.join(STEPS)})")
+    return names
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps-per-model", type=int, default=1500, help="each size's budget [default: 1500]")
     parser.add_argument("--prior-minutes", type=float, default=5.0, help="train-prior's budget [default: 5]")
     parser.add_argument("--only", default=",".join(STEPS), help="comma-separated steps to run, in order")
-    parser.add_argument("--again", default="", help="comma-separated steps to run again, replacing their records")
+    parser.add_argument("--again", default="", help="steps to measure again (not sweep: it would reuse its models)")
     flags = parser.parse_args()
+    only, again = chosen_steps(flags.only, "--only"), chosen_steps(flags.again, "--again")
+    if "sweep" in again:  # `aea sweep` reuses finished models: a second record would time scoring alone
+        refuse("--again sweep would time reused models: delete bench/.runs/scale-sweep instead")
     dataset_root("gtzan")  # builds the corpus on first use (~25 min)
     results = load_results()
-    results["settings"] = {"sizes": SIZES, "steps_per_model": flags.steps_per_model, "prior_size": PRIOR_SIZE}
-    for step in [s for s in STEPS if s in flags.only.split(",")]:
-        if results["steps"].get(step, {}).get("exit_code") == 0 and step not in flags.again.split(","):
+    results["settings"] = {"sizes": SIZES, "prior_size": PRIOR_SIZE}
+    for step in [s for s in STEPS if s in only]:
+        if results["steps"].get(step, {}).get("exit_code") == 0 and step not in again:
             print(f"== {step}: recorded earlier, skipped", flush=True)
             continue
-        record = run_step(step, flags)
+        record = {**run_step(step, flags), **({"steps_per_model": flags.steps_per_model} if step == "sweep" else {})}
+        print(f"== {step}: exit {record['exit_code']}, {record['wall_seconds'] / 60:.1f} min, "
+              f"peak {record['peak_tree_rss_mb'] / 1024:.2f} GB", flush=True)  # fmt: skip
+        if record["exit_code"] != 0:  # a good record stays; the log is in bench/.runs/scale-sweep
+            return 1
         results["steps"][step] = record
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(RESULTS, json.dumps(results, indent=1, default=str) + "\n")
         write_report(load_scale_results(), [p.id for p in plan()], estimate_seconds, build_seconds)
-        print(f"== {step}: exit {record['exit_code']}, {record['wall_seconds'] / 60:.1f} min, "
-              f"peak {record['peak_tree_rss_mb'] / 1024:.2f} GB", flush=True)  # fmt: skip
-        if record["exit_code"] != 0:
-            return 1
     return 0
 
 

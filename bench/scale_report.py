@@ -107,11 +107,12 @@ STEP_TITLES = {
 def sweep_section(sweep: dict[str, Any]) -> list[str]:
     """scale_sweep.json (bench_scale_sweep.py) as a table of steps, and the sweep's own quality table."""
     settings, steps = sweep["settings"], sweep["steps"]
+    budget = (steps.get("sweep") or {}).get("steps_per_model", settings.get("steps_per_model"))  # the models' own
     lines = [
         "## The assignment's sweep at GTZAN size (`bench/bench_scale_sweep.py`)",
         "",
         f"`aea sweep --latents {','.join(map(str, settings['sizes']))} --steps-per-model "
-        f"{settings['steps_per_model']:,}` on the built-in corpus at GTZAN size, then the steps a user takes next, "
+        f"{budget}` on the built-in corpus at GTZAN size, then the steps a user takes next, "
         "each as its own process. Peak memory: the summed resident memory of the step's processes (sampled every "
         "0.2 s), the part of it that is not file pages (the memory-mapped decoded audio is file pages, which the "
         "kernel can drop and read again), and the largest single process's high-water mark (exact).",

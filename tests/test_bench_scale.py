@@ -76,6 +76,8 @@ def test_flags_select_jobs_with_each_datasets_references_first(bench):
     assert bench.selected_jobs(flags(points="gtzan-m20-s0-f100", no_references=True)) == ["gtzan-m20-s0-f100"]
     assert bench.selected_jobs(flags(points="gtzan-m5-s0-f100")) == ["gtzan-refs", "gtzan-m5-s0-f100"]
     assert bench.selected_jobs(flags(points="gtzan-refs")) == ["gtzan-refs"]  # a reference job alone, by its id
+    with pytest.raises(SystemExit, match="bad reference job 'jazz-refs'"):
+        bench.selected_jobs(flags(points="jazz-refs"))
 
 
 def test_a_finished_point_is_skipped_and_a_rerun_replaces_its_record(bench, tmp_path):
@@ -150,6 +152,14 @@ def test_the_sweep_steps_peak_memory_counts_the_processes_a_step_starts(sweep_be
     assert 300 <= measured["peak_process_rss_mb"] <= 700  # wait4: the high-water mark of one process, not the sum
 
 
+def test_the_sweep_bench_refuses_an_unknown_step_and_measuring_the_sweep_again(sweep_bench, monkeypatch, capsys):
+    for argv, problem in ((["--only", "analyse"], "unknown step analyse"), (["--again", "sweep"], "reused models")):
+        monkeypatch.setattr(sys, "argv", ["bench_scale_sweep.py", *argv])
+        with pytest.raises(SystemExit) as stop:
+            sweep_bench.main()
+        assert stop.value.code == 2 and problem in capsys.readouterr().err
+
+
 def test_the_sweep_bench_runs_the_assignments_five_sizes_through_every_step(sweep_bench):
     commands = {step: sweep_bench.step_command(step, 1500, 5) for step in sweep_bench.STEPS}
     assert commands["sweep"][commands["sweep"].index("--latents") + 1] == "55112,32151,24496,18376,9184"
@@ -187,7 +197,7 @@ def test_the_report_shows_each_sweep_step_and_flags_one_over_8_gb(bench, tmp_pat
     results = {"calibration": bench.CALIBRATION, "points": [], "references": {}}
     write_report(results, [], bench.estimate_seconds, lambda jobs: 0.0, folder=tmp_path)
     text = (tmp_path / "scale.md").read_text()
-    assert "--latents 55112,9184 --steps-per-model 1,500" in text
+    assert "--latents 55112,9184 --steps-per-model 1500`" in text
     assert (
         "| `sweep` | train five sizes, score them and the references | 1.5 min | 2.93 GB | - | 2.83 GB | yes | 0 |"
         in text

@@ -309,6 +309,8 @@ def latent_statistics(latents: np.ndarray) -> dict[str, Any]:
     median std, or zero)."""
     latents = np.asarray(latents)
     count = len(latents)
+    if count == 0:
+        raise AnalysisError("no latents to take statistics of")
     chunks = [latents[start : start + ROWS_AT_ONCE] for start in range(0, count, ROWS_AT_ONCE)]
     mean = sum(rows.sum(0, dtype=np.float64) for rows in chunks) / count  # float64 sums, one chunk at a time
     std = np.sqrt(sum(((rows - mean) ** 2).sum(0) for rows in chunks) / count)
