@@ -166,6 +166,8 @@ def test_pooled_view_and_statistics_in_chunks_match_the_whole_array_at_once():
     stats = latent_statistics(latents)
     np.testing.assert_allclose(stats["mean"], latents.astype(np.float64).mean(0), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(stats["std"], latents.astype(np.float64).std(0), rtol=1e-6)
+    with pytest.raises(AnalysisError, match="no latents"):
+        latent_statistics(latents[:0])
 
 
 def test_neighbours_skip_the_same_track():
