@@ -45,7 +45,6 @@ WORK = Path(__file__).parent / ".runs" / "scale-sweep"
 SIZES = (55112, 32151, 24496, 18376, 9184)
 PRIOR_SIZE = 18376
 STEPS = ("sweep", "analyze", "report", "train-prior", "generate", "score")
-LAPTOP_MB = 8 * 1024
 
 
 def step_command(step: str, steps_per_model: int, prior_minutes: float) -> list[str]:
@@ -123,7 +122,7 @@ def load_results() -> dict[str, Any]:
 
 
 def run_step(step: str, flags: argparse.Namespace) -> dict[str, Any]:
-    """One step, measured; its record (with the last line it printed, the JSON of `--json`)."""
+    """One step, measured; its record (with the JSON lines `--json` printed)."""
     aea = [str(Path(sys.executable).parent / "aea")]
     command = step_command(step, flags.steps_per_model, flags.prior_minutes)
     WORK.mkdir(parents=True, exist_ok=True)
@@ -136,8 +135,6 @@ def run_step(step: str, flags: argparse.Namespace) -> dict[str, Any]:
         "step": step,
         "command": "aea " + " ".join(command).replace(str(Path(__file__).parent.parent) + "/", ""),
         **measured,
-        "fits_8_gb": max(measured["peak_tree_rss_mb"], measured["peak_process_rss_mb"]) <= LAPTOP_MB,
-        "output": json.loads(lines[-1]) if lines else None,
         "outputs": [json.loads(line) for line in lines],  # every JSON line (score prints one per set)
         "machine": at_start,
         "created": time.strftime("%Y-%m-%d %H:%M"),

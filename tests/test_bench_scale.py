@@ -176,21 +176,24 @@ def test_the_report_shows_each_sweep_step_and_flags_one_over_8_gb(bench, tmp_pat
 
     def step(peak_mb):
         return {"wall_seconds": 90.0, "peak_tree_rss_mb": peak_mb, "peak_process_rss_mb": peak_mb - 100,
-                "fits_8_gb": peak_mb <= 8192, "exit_code": 0, "output": None}  # fmt: skip
+                "exit_code": 0, "outputs": []}  # fmt: skip
 
     sweep = {
-        "settings": {"sizes": [55112, 9184], "steps_per_model": 1500, "prior_size": 18376},
+        "settings": {"sizes": [55112, 9184], "prior_size": 18376},
         "steps": {"sweep": step(3000.0), "analyze": step(9216.0)},
     }
-    sweep["steps"]["sweep"]["output"] = {
-        "models": [
-            {"latent": n, "snr_db": 11.0, "mrstft": 0.9, "mel_l1": 0.2, "train_seconds": 300} for n in (9184, 55112)
-        ],
-        "proposal": {"latent": 9184, "rule": "smallest N within 10%"},
-    }
+    sweep["steps"]["sweep"]["steps_per_model"] = 1500
+    sweep["steps"]["sweep"]["outputs"] = [
+        {
+            "models": [
+                {"latent": n, "snr_db": 11.0, "mrstft": 0.9, "mel_l1": 0.2, "train_seconds": 300} for n in (9184, 55112)
+            ],
+            "proposal": {"latent": 9184, "rule": "smallest N within 10%"},
+        }
+    ]
     probe = {"chance_uniform": 1 / 6, "latent_logistic": 0.78, "latent_pooled_logistic": 1.0, "log_mel_logistic": 0.99,
              "raw_waveform_logistic": 0.33, "latent_homogeneity": 0.58, "latent_neighbour": 0.8}  # fmt: skip
-    sweep["steps"]["analyze"]["output"] = {"comparison": [{"latent_size": 9184, **probe}]}
+    sweep["steps"]["analyze"]["outputs"] = [{"comparison": [{"latent_size": 9184, **probe}]}]
     noise = {"name": "shaped noise", "kind": "control", "clips": 24, "c2st": 0.978, "fd": 77.1, "tonal": 0.017}
     sweep["steps"]["score"] = {**step(2000.0), "outputs": [noise]}
     (tmp_path / "scale_sweep.json").write_text(json.dumps(sweep))
