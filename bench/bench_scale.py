@@ -7,7 +7,9 @@ A point is (dataset, budget, seed, share of the training tracks):
 - the steps curve: budgets of 5, 10, 20, 40 and 80 minute-equivalents, seed 0, all training tracks; seeds 1 and 2
   again at 10 and 40 for the spread;
 - the data curve: 10 %, 30 % and 100 % of the training tracks (`[data] train_fraction`: the same validation and
-  test tracks) at 10 minute-equivalents, seed 0.
+  test tracks) at 10 minute-equivalents, seed 0;
+- the recipe at large data: on gtzan at 10 minute-equivalents, twice the learning rate, batch 8 (the same clips in
+  half the steps), and both (`gtzan-m10-s0-f100-b8-lr2`).
 
 Budgets are optimiser steps (`train.steps`), so that points can share a busy machine and still train exactly as
 they would alone: a minute-equivalent is `STEPS_PER_MINUTE` steps, the default's rate on 2 quiet cores
@@ -59,6 +61,10 @@ DATASETS = ("real", "gtzan")
 BUDGETS = (5, 10, 20, 40, 80)
 SPREAD_BUDGETS, SPREAD_SEEDS = (10, 40), (1, 2)
 FRACTIONS, DATA_BUDGET = (0.1, 0.3, 1.0), 10
+DEFAULT_BATCH = 4
+# The recipe at large data: twice the learning rate, twice the batch (at equal clips, so half the steps), and both
+# (the linear scaling rule), on gtzan at RECIPE_BUDGET, seed 0, beside the default's point there.
+RECIPES, RECIPE_BUDGET = ((DEFAULT_BATCH, 2.0), (8, 1.0), (8, 2.0)), 10
 GTZAN = DataConfig(corpus_tracks=1000, corpus_seconds=30.0)
 GTZAN_FOLDER = f"corpus-s0-n{GTZAN.corpus_tracks}-t{GTZAN.corpus_seconds:g}"  # data.builtin_corpus's name for it
 METRICS = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
@@ -100,33 +106,43 @@ class Point:
     minutes: float
     seed: int = 0
     fraction: float = 1.0
+    batch: int = DEFAULT_BATCH
+    lr_scale: float = 1.0
 
     @property
     def id(self) -> str:
-        return f"{self.dataset}-m{self.minutes:g}-s{self.seed}-f{round(self.fraction * 100)}"
+        recipe = (f"-b{self.batch}" if self.batch != DEFAULT_BATCH else "") + (
+            f"-lr{self.lr_scale:g}" if self.lr_scale != 1.0 else ""
+        )
+        return f"{self.dataset}-m{self.minutes:g}-s{self.seed}-f{round(self.fraction * 100)}{recipe}"
+
+    @property
+    def default_recipe(self) -> bool:
+        return self.batch == DEFAULT_BATCH and self.lr_scale == 1.0
 
     @property
     def steps(self) -> int:
-        return int(round(self.minutes * STEPS_PER_MINUTE))
+        """The budget's steps at this batch: a larger batch takes fewer steps, so that every recipe sees the same
+        clips (about the same arithmetic) in a minute-equivalent."""
+        return int(round(self.minutes * STEPS_PER_MINUTE * DEFAULT_BATCH / self.batch))
 
     @classmethod
     def parse(cls, text: str) -> Point:
-        match = re.fullmatch(r"(real|gtzan)-m([0-9.]+)-s([0-9]+)-f([0-9]+)", text)
-        if not match:
-            raise SystemExit(f"bench_scale: bad point {text!r} (like real-m10-s0-f100, gtzan-m40-s1-f100)")
-        return cls(match[1], float(match[2]), int(match[3]), int(match[4]) / 100)
+        match = re.fullmatch(r"(real|gtzan)-m([0-9.]+)-s([0-9]+)-f([0-9]+)(?:-b([0-9]+))?(?:-lr([0-9.]+))?", text)
+        if not match or match[5] == str(DEFAULT_BATCH) or match[6] in ("1", "1.0"):
+            raise SystemExit(f"bench_scale: bad point {text!r} (like real-m10-s0-f100, gtzan-m10-s0-f100-b8-lr2)")
+        batch, lr_scale = int(match[5] or DEFAULT_BATCH), float(match[6] or 1.0)
+        return cls(match[1], float(match[2]), int(match[3]), int(match[4]) / 100, batch, lr_scale)
 
     def config(self) -> Config:
-        """The default preset at N = 18376 with this point's seed, step budget (no epoch or clock limit) and data."""
-        return (
-            load_config("default")
-            .override(
-                model={"latent": LATENT},
-                train={"device": "cpu", "seed": self.seed},
-                data={"train_fraction": self.fraction},
-            )
-            .with_budget(None, None, steps=self.steps)
-        )
+        """The default preset at N = 18376 with this point's seed, step budget (no epoch or clock limit), data,
+        batch and learning rate (the default's times `lr_scale`)."""
+        base = load_config("default")
+        return base.override(
+            model={"latent": LATENT},
+            train={"device": "cpu", "seed": self.seed, "batch_size": self.batch, "lr": base.train.lr * self.lr_scale},
+            data={"train_fraction": self.fraction},
+        ).with_budget(None, None, steps=self.steps)
 
 
 def plan() -> list[Point]:
@@ -134,7 +150,8 @@ def plan() -> list[Point]:
     points = {Point(d, m) for d in DATASETS for m in BUDGETS}
     points |= {Point(d, m, s) for d in DATASETS for m in SPREAD_BUDGETS for s in SPREAD_SEEDS}
     points |= {Point(d, DATA_BUDGET, 0, f) for d in DATASETS for f in FRACTIONS}
-    return sorted(points, key=lambda p: (p.dataset != "real", p.steps, p.seed, -p.fraction))
+    points |= {Point("gtzan", RECIPE_BUDGET, 0, 1.0, batch, lr) for batch, lr in RECIPES}
+    return sorted(points, key=lambda p: (p.dataset != "real", p.minutes, p.seed, -p.fraction, p.batch, p.lr_scale))
 
 
 def load_results(path: Path = SCALE_JSON) -> dict[str, Any]:
@@ -227,6 +244,8 @@ def run_point(point: Point) -> dict[str, Any]:
         "steps_budget": point.steps,
         "seed": point.seed,
         "train_fraction": point.fraction,
+        "batch": point.batch,
+        "lr_scale": point.lr_scale,
         "how": how,
         "steps": summary["steps"],
         "epochs": summary["epochs"],
@@ -282,24 +301,26 @@ def run_references(dataset: str) -> dict[str, Any]:
 
 
 def estimate_seconds(job: str, results: dict[str, Any]) -> float:
-    """Seconds on 2 cores a job should take: the median seconds per step measured here (on its dataset, else on
-    any) and the overhead measured on its dataset, else the calibration's quiet-machine rate and a guess
+    """Seconds on 2 cores a job should take: the median seconds per training clip measured here (on its dataset,
+    else on any) and the overhead measured on its dataset, else the calibration's quiet-machine rate and a guess
     (`build_seconds` is the gtzan corpus's, once)."""
     if job.endswith("-refs"):
         return REFERENCE_SECONDS[job.split("-")[0]]
     point = Point.parse(job)
     trained = [r for r in results["points"] if r["how"] == "trained"]
     done = [r for r in trained if r["dataset"] == point.dataset]
-    timed = done or trained  # a step costs the same on either dataset: same model, batch and clip length
-    per_step = (
-        float(np.median([r["train_seconds"] / r["steps"] for r in timed])) if timed else FALLBACK_SECONDS_PER_STEP
+    timed = done or trained  # a clip costs the same on either dataset: same model and clip length
+    per_clip = (
+        float(np.median([r["train_seconds"] / (r["steps"] * r.get("batch", DEFAULT_BATCH)) for r in timed]))
+        if timed
+        else FALLBACK_SECONDS_PER_STEP / DEFAULT_BATCH
     )
     overhead = (
         float(np.median([r["point_seconds"] - r["train_seconds"] for r in done]))
         if done
         else FALLBACK_OVERHEAD[point.dataset]
     )
-    return per_step * point.steps + overhead
+    return per_clip * point.steps * point.batch + overhead
 
 
 def build_seconds(jobs: list[str]) -> float:

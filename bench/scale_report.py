@@ -35,6 +35,11 @@ def still_falling(record: dict[str, Any]) -> str:
     return "-" if len(losses) < 2 else ("yes" if losses[-1] < losses[-2] else "no")
 
 
+def default_recipe(record: dict[str, Any]) -> bool:
+    """Whether a point trained the default's batch and learning rate (records before the recipe points lack both)."""
+    return record.get("batch", 4) == 4 and record.get("lr_scale", 1.0) == 1.0
+
+
 def steps_table(points: list[dict[str, Any]], references: dict[str, Any]) -> list[str]:
     """Seed 0 on all training tracks, by budget; each row's change against the previous budget."""
     lines = [
@@ -43,7 +48,8 @@ def steps_table(points: list[dict[str, Any]], references: dict[str, Any]) -> lis
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     chosen = sorted(
-        (r for r in points if r["seed"] == 0 and r["train_fraction"] == 1.0), key=lambda r: r["minutes_equivalent"]
+        (r for r in points if r["seed"] == 0 and r["train_fraction"] == 1.0 and default_recipe(r)),
+        key=lambda r: r["minutes_equivalent"],
     )
     previous = None
     for r in chosen:
@@ -66,9 +72,10 @@ def steps_table(points: list[dict[str, Any]], references: dict[str, Any]) -> lis
 def seeds_table(points: list[dict[str, Any]]) -> list[str]:
     """Mean (range) over the seeds at each budget that has more than one."""
     lines = ["| min-equiv | seeds | SNR dB | MR-STFT | mel |", "|---|---|---|---|---|"]
-    budgets = sorted({r["minutes_equivalent"] for r in points if r["seed"] != 0 and r["train_fraction"] == 1.0})
+    points = [r for r in points if default_recipe(r) and r["train_fraction"] == 1.0]
+    budgets = sorted({r["minutes_equivalent"] for r in points if r["seed"] != 0})
     for budget in budgets:
-        runs = [r for r in points if r["minutes_equivalent"] == budget and r["train_fraction"] == 1.0]
+        runs = [r for r in points if r["minutes_equivalent"] == budget]
         values = {k: [r["test"][k] for r in runs] for k in ("snr_db", "mrstft", "mel_l1")}
         lines.append(
             f"| {budget:g} | {','.join(str(r['seed']) for r in sorted(runs, key=lambda r: r['seed']))} | "
@@ -83,7 +90,8 @@ def data_table(points: list[dict[str, Any]], budget: float) -> list[str]:
         "|---|---|---|---|---|---|---|",
     ]
     runs = sorted(
-        (r for r in points if r["seed"] == 0 and r["minutes_equivalent"] == budget), key=lambda r: r["train_fraction"]
+        (r for r in points if r["seed"] == 0 and r["minutes_equivalent"] == budget and default_recipe(r)),
+        key=lambda r: r["train_fraction"],
     )
     for r in runs:
         test = r["test"]
@@ -92,6 +100,30 @@ def data_table(points: list[dict[str, Any]], budget: float) -> list[str]:
             f"{test['mel_l1']:.3f} | {r['epochs']} | {still_falling(r)} |"
         )
     return lines if len(runs) > 1 else []
+
+
+def recipe_table(points: list[dict[str, Any]]) -> list[str]:
+    """The default recipe beside the other batches and learning rates at the same budget, seed and data."""
+    others = [r for r in points if not default_recipe(r)]
+    budgets = sorted({(r["minutes_equivalent"], r["seed"], r["train_fraction"]) for r in others})
+    lines = [
+        "| min-equiv | batch | learning rate | steps | SNR dB | MR-STFT | mel | MR-STFT / default | train wall |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for minutes, seed, fraction in budgets:
+        same = [
+            r for r in points if (r["minutes_equivalent"], r["seed"], r["train_fraction"]) == (minutes, seed, fraction)
+        ]
+        base = next((r for r in same if default_recipe(r)), None)
+        for r in sorted(same, key=lambda r: (r.get("batch", 4), r.get("lr_scale", 1.0))):
+            test = r["test"]
+            change = f"{test['mrstft'] / base['test']['mrstft'] - 1:+.1%}" if base and r is not base else "-"
+            lines.append(
+                f"| {minutes:g} | {r.get('batch', 4)} | x {r.get('lr_scale', 1.0):g} | {r['steps']:,} | "
+                f"{test['snr_db']:.2f} | {test['mrstft']:.3f} | {test['mel_l1']:.3f} | {change} | "
+                f"{r['train_seconds'] / 60:.1f} min |"
+            )
+    return lines if budgets else []
 
 
 LAPTOP_MB = 8 * 1024
@@ -244,6 +276,14 @@ def markdown(
             lines += ["Spread over training seeds:", "", *seeds, ""]
         if data := data_table(mine, 10):
             lines += ["Quality against training data (10 minute-equivalents, seed 0; same test tracks):", "", *data, ""]
+        if recipes := recipe_table(mine):
+            lines += [
+                "Batch and learning rate at the same clips seen (a minute-equivalent is 1,200 clips; "
+                "learning rate as a multiple of the default's 5e-4):",
+                "",
+                *recipes,
+                "",
+            ]
     if results.get("sweep"):
         lines += sweep_section(results["sweep"])
     missing = [job for job in plan_ids if not any(r["id"] == job for r in points)]
@@ -265,7 +305,7 @@ def markdown(
 def _draw_dataset(axes: tuple[Any, Any], results: dict[str, Any], dataset: str, metric: str, color: str) -> list:
     """One dataset's curves on the steps axis and the data axis; returns the values drawn."""
     top, bottom = axes
-    runs = [r for r in results["points"] if r["dataset"] == dataset]
+    runs = [r for r in results["points"] if r["dataset"] == dataset and default_recipe(r)]
     curve = sorted((r for r in runs if r["seed"] == 0 and r["train_fraction"] == 1.0), key=lambda r: r["steps"])
     others = [r for r in runs if r["seed"] != 0 and r["train_fraction"] == 1.0]
     data = sorted(

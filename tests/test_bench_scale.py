@@ -36,6 +36,8 @@ def record(bench, point_id, snr=11.0, mrstft=1.0, losses=(2.0, 1.5)):
         "minutes_equivalent": point.minutes,
         "seed": point.seed,
         "train_fraction": point.fraction,
+        "batch": point.batch,
+        "lr_scale": point.lr_scale,
         "how": "trained",
         "steps": point.steps,
         "epochs": 2,
@@ -52,7 +54,8 @@ def record(bench, point_id, snr=11.0, mrstft=1.0, losses=(2.0, 1.5)):
 
 def test_the_plan_holds_the_issues_curves_once_each(bench):
     ids = [point.id for point in bench.plan()]
-    assert len(ids) == len(set(ids)) == 22  # per dataset: 5 budgets, 4 more seeds, 2 shares
+    assert len(ids) == len(set(ids)) == 25  # per dataset: 5 budgets, 4 more seeds, 2 shares; gtzan: 3 recipes
+    assert {"gtzan-m10-s0-f100-lr2", "gtzan-m10-s0-f100-b8", "gtzan-m10-s0-f100-b8-lr2"} <= set(ids)
     for dataset in ("real", "gtzan"):
         assert {f"{dataset}-m{m}-s0-f100" for m in (5, 10, 20, 40, 80)} <= set(ids)
         assert {f"{dataset}-m{m}-s{s}-f100" for m in (10, 40) for s in (1, 2)} <= set(ids)
@@ -68,6 +71,17 @@ def test_a_point_trains_its_steps_on_its_share_of_the_data(bench):
     assert config.model.latent == 18376 and config.train.batch_size == 4  # the default recipe
     with pytest.raises(SystemExit, match="bad point"):
         bench.Point.parse("real-10min")
+
+
+def test_a_larger_batch_sees_the_same_clips_in_fewer_steps_at_its_learning_rate(bench):
+    default = bench.Point.parse("gtzan-m10-s0-f100").config()
+    config = bench.Point.parse("gtzan-m10-s0-f100-b8-lr2").config()
+    assert config.train.batch_size == 8 and config.train.steps == 10 * bench.STEPS_PER_MINUTE // 2
+    assert config.train.lr == 2 * default.train.lr and config.data == default.data
+    assert bench.Point.parse("gtzan-m10-s0-f100-lr2").config().train.batch_size == 4
+    for spelled_twice in ("gtzan-m10-s0-f100-b4", "gtzan-m10-s0-f100-lr1"):  # the default has one id only
+        with pytest.raises(SystemExit, match="bad point"):
+            bench.Point.parse(spelled_twice)
 
 
 def test_flags_select_jobs_with_each_datasets_references_first(bench):
@@ -113,6 +127,7 @@ def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_p
             record(bench, "real-m10-s0-f100", snr=11.1, mrstft=0.95, losses=(1.5, 1.6)),
             record(bench, "real-m10-s1-f100", snr=11.2, mrstft=0.96),
             record(bench, "real-m10-s0-f10", snr=10.0, mrstft=1.1),
+            record(bench, "real-m10-s0-f100-b8-lr2", snr=11.3, mrstft=0.855),
         ],
         "references": {"real": {"dataset": "real", "rows": {"opus": {"snr_db": 16.1, "mrstft": 0.71, "mel_l1": 0.08}}}},
     }
@@ -122,7 +137,10 @@ def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_p
     assert "| 10 | 3,000 | 2 | 11.10 | 0.950 | 0.200 | -5.0% | no |" in text  # validation rose: no longer falling
     assert "| 10 | 0,1 | 11.15 (11.10-11.20) | 0.955 (0.950-0.960) |" in text
     assert "| 8 | 10% | 10.00 | 1.100 |" in text and "| Opus at N x 16 bits | - | - | 16.10 | 0.710 | 0.080 |" in text
-    assert "## Still to run (19 jobs" in text and "`real-m20-s0-f100`" in text and "`gtzan-refs`" in text
+    assert "| 10 | 4 | x 1 | 3,000 | 11.10 | 0.950 | 0.200 | - |" in text  # the recipes beside the default
+    assert "| 10 | 8 | x 2 | 1,500 | 11.30 | 0.855 | 0.200 | -10.0% |" in text
+    assert text.count("| 10 | 3,000 |") == 1 and "11.15 (11.10-11.20)" in text  # the curves keep the default only
+    assert "## Still to run (22 jobs" in text and "`real-m20-s0-f100`" in text and "`gtzan-refs`" in text
     assert "`real-m5-s0-f100`" not in text
     write_report(results, plan, bench.estimate_seconds, lambda jobs: 0.0, folder=tmp_path)
     assert (tmp_path / "scale.md").read_text() == text
