@@ -236,7 +236,7 @@ def run_point(point: Point) -> dict[str, Any]:
         )
         how = "resumed" if resume else "trained"
     history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines() if line.strip()]
-    kept = ("step", "val_loss", "val_snr_db", "val_mrstft", "val_mel_l1", "elapsed_seconds")
+    kept = ("step", "train_loss", "val_loss", "val_snr_db", "val_mrstft", "val_mel_l1", "elapsed_seconds")
     return {
         "id": point.id,
         "dataset": point.dataset,

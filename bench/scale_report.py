@@ -40,12 +40,21 @@ def default_recipe(record: dict[str, Any]) -> bool:
     return record.get("batch", 4) == 4 and record.get("lr_scale", 1.0) == 1.0
 
 
+def losses_at_end(record: dict[str, Any]) -> str:
+    """The last epoch's training loss (its mean over the epoch) and validation loss: a gap that opens means the
+    data, not the steps, starts to limit; records from before training losses were kept show "-"."""
+    last = record["history"][-1] if record["history"] else {}
+    if "train_loss" not in last:
+        return "-"
+    return f"{last['train_loss']:.3f} / {last['val_loss']:.3f}"
+
+
 def steps_table(points: list[dict[str, Any]], references: dict[str, Any]) -> list[str]:
     """Seed 0 on all training tracks, by budget; each row's change against the previous budget."""
     lines = [
         "| min-equiv | steps | epochs | SNR dB | MR-STFT | mel | MR-STFT / previous | val loss fell in the last epoch "
-        "| train wall | point wall | peak RSS |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| train / val loss, last epoch | train wall | point wall | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     chosen = sorted(
         (r for r in points if r["seed"] == 0 and r["train_fraction"] == 1.0 and default_recipe(r)),
@@ -57,14 +66,14 @@ def steps_table(points: list[dict[str, Any]], references: dict[str, Any]) -> lis
         change = f"{test['mrstft'] / previous - 1:+.1%}" if previous else "-"
         lines.append(
             f"| {r['minutes_equivalent']:g} | {r['steps']:,} | {r['epochs']} | {test['snr_db']:.2f} | "
-            f"{test['mrstft']:.3f} | {test['mel_l1']:.3f} | {change} | {still_falling(r)} | "
+            f"{test['mrstft']:.3f} | {test['mel_l1']:.3f} | {change} | {still_falling(r)} | {losses_at_end(r)} | "
             f"{r['train_seconds'] / 60:.1f} min | {r['point_seconds'] / 60:.1f} min | {r['peak_rss_mb'] / 1024:.2f} GB |"
         )
         previous = test["mrstft"]
     for name, row in references.get("rows", {}).items():
         lines.append(
             f"| {REFERENCE_LABELS.get(name, name)} | - | - | {row['snr_db']:.2f} | {row['mrstft']:.3f} | "
-            f"{row['mel_l1']:.3f} | - | - | - | - | - |"
+            f"{row['mel_l1']:.3f} | - | - | - | - | - | - |"
         )
     return lines
 
@@ -86,8 +95,9 @@ def seeds_table(points: list[dict[str, Any]]) -> list[str]:
 
 def data_table(points: list[dict[str, Any]], budget: float) -> list[str]:
     lines = [
-        "| training tracks | share | SNR dB | MR-STFT | mel | epochs | val loss fell in the last epoch |",
-        "|---|---|---|---|---|---|---|",
+        "| training tracks | share | SNR dB | MR-STFT | mel | epochs | val loss fell in the last epoch "
+        "| train / val loss, last epoch |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     runs = sorted(
         (r for r in points if r["seed"] == 0 and r["minutes_equivalent"] == budget and default_recipe(r)),
@@ -97,7 +107,7 @@ def data_table(points: list[dict[str, Any]], budget: float) -> list[str]:
         test = r["test"]
         lines.append(
             f"| {r['train_tracks']} | {r['train_fraction']:.0%} | {test['snr_db']:.2f} | {test['mrstft']:.3f} | "
-            f"{test['mel_l1']:.3f} | {r['epochs']} | {still_falling(r)} |"
+            f"{test['mel_l1']:.3f} | {r['epochs']} | {still_falling(r)} | {losses_at_end(r)} |"
         )
     return lines if len(runs) > 1 else []
 

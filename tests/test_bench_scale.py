@@ -48,7 +48,7 @@ def record(bench, point_id, snr=11.0, mrstft=1.0, losses=(2.0, 1.5)):
         "point_seconds": point.steps * 0.4 + 100,
         "peak_rss_mb": 2048.0,
         "test": {"snr_db": snr, "si_sdr_db": snr, "mrstft": mrstft, "mel_l1": 0.2, "lsd_db": 9.0},
-        "history": [{"step": 1, "val_loss": loss} for loss in losses],
+        "history": [{"step": 1, "train_loss": loss - 0.2, "val_loss": loss} for loss in losses],
     }
 
 
@@ -118,7 +118,7 @@ def test_estimates_use_the_rate_measured_here_once_a_point_exists(bench):
 
 
 def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_path):
-    from scale_report import markdown, write_report
+    from scale_report import losses_at_end, markdown, write_report
 
     results = {
         "calibration": bench.CALIBRATION,
@@ -134,9 +134,11 @@ def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_p
     plan = [p.id for p in bench.plan()]
     text = markdown(results, plan, bench.estimate_seconds, lambda jobs: 0.0)
     assert "| 5 | 1,500 | 2 | 10.80 | 1.000 | 0.200 | - | yes |" in text
-    assert "| 10 | 3,000 | 2 | 11.10 | 0.950 | 0.200 | -5.0% | no |" in text  # validation rose: no longer falling
+    assert "| 10 | 3,000 | 2 | 11.10 | 0.950 | 0.200 | -5.0% | no | 1.400 / 1.600 |" in text  # validation rose
     assert "| 10 | 0,1 | 11.15 (11.10-11.20) | 0.955 (0.950-0.960) |" in text
-    assert "| 8 | 10% | 10.00 | 1.100 |" in text and "| Opus at N x 16 bits | - | - | 16.10 | 0.710 | 0.080 |" in text
+    assert "| 8 | 10% | 10.00 | 1.100 |" in text
+    assert losses_at_end({"history": [{"step": 1, "val_loss": 2.0}]}) == "-"  # a record from before train losses
+    assert "| Opus at N x 16 bits | - | - | 16.10 | 0.710 | 0.080 | - | - | - | - | - | - |" in text
     assert "| 10 | 4 | x 1 | 3,000 | 11.10 | 0.950 | 0.200 | - |" in text  # the recipes beside the default
     assert "| 10 | 8 | x 2 | 1,500 | 11.30 | 0.855 | 0.200 | -10.0% |" in text
     assert text.count("| 10 | 3,000 |") == 1 and "11.15 (11.10-11.20)" in text  # the curves keep the default only
