@@ -330,16 +330,14 @@ class Config:
         return Config.from_dict(merged)
 
     def with_budget(self, minutes: float | None, epochs: int | None, steps: int | None = None) -> Config:
-        """A copy with a training budget: `minutes` or `steps` alone let the clock or the step count, not the
-        preset's epochs, decide."""
+        """A copy whose training budget is the one given (whichever of its limits ends first), or this config's own
+        when none is given. A budget given replaces the whole old one: `minutes` or `steps` alone let the clock or
+        the step count decide, not the preset's epochs, and `--epochs` on a run trained by the clock trains by
+        epochs."""
         if minutes is None and epochs is None and steps is None:
             return self
         values = self.to_dict()
-        if minutes is not None:
-            values["train"]["minutes"] = minutes
-        if steps is not None:
-            values["train"]["steps"] = steps
-        values["train"]["epochs"] = epochs
+        values["train"].update(minutes=minutes, epochs=epochs, steps=steps)
         return Config.from_dict(values)
 
 

@@ -71,6 +71,18 @@ def test_a_step_budget_alone_lifts_the_epoch_limit_and_reads_back_so(tmp_path):
     assert load_config(path) == config
 
 
+def test_a_budget_given_replaces_the_whole_old_one():
+    """`aea train --resume --epochs 20` on a run trained with `--minutes 10` trains by epochs: the old clock limit,
+    already spent, would otherwise stop it at once."""
+    by_clock = load_config("default").with_budget(10.0, None)
+    assert (by_clock.train.minutes, by_clock.train.epochs, by_clock.train.steps) == (10.0, None, None)
+    by_epochs = by_clock.with_budget(None, 20)
+    assert (by_epochs.train.minutes, by_epochs.train.epochs, by_epochs.train.steps) == (None, 20, None)
+    both = by_epochs.with_budget(5.0, 3, steps=100)  # all three given: whichever ends first
+    assert (both.train.minutes, both.train.epochs, both.train.steps) == (5.0, 3, 100)
+    assert both.with_budget(None, None) is both  # none given: the config's own
+
+
 def test_flags_override_and_none_means_not_given():
     config = Config().override(train={"lr": None, "batch_size": 7})
     assert config.train.lr == Config().train.lr and config.train.batch_size == 7

@@ -97,7 +97,8 @@ def test_a_run_whose_validation_loss_still_falls_ends_with_one_line_saying_how_t
     again = aea_train("--resume", "--out", run, "--json", cache=cache)  # no larger budget: only finishes again
     assert again.exit_code == 0, again.stderr
     assert lines_saying(again.stderr, "has trained its whole budget") == [
-        f"aea: {run} has trained its whole budget (3 epochs): give a larger budget (more epochs or minutes) to train on"
+        f"aea: {run} has trained its whole budget (3 epochs): give a larger budget (more epochs, minutes or steps) "
+        "to train on"
     ]
     assert json.loads(again.stdout.splitlines()[-1])["still_improving"] is True
     assert lines_saying(again.stderr, STILL_FELL) == []  # --json: the field alone

@@ -221,6 +221,15 @@ def test_a_step_budget_run_resumes_to_its_steps_and_a_larger_budget_trains_on(so
 
 
 @pytest.mark.slow
+def test_a_run_trained_by_steps_trains_on_when_resumed_with_epochs(songs, tmp_path):
+    """The budget given on resume replaces the old one: the spent step limit does not stop the epochs."""
+    train(TINY.with_budget(None, None, steps=2), tmp_path / "run", tmp_path / "cache", data_root=songs)
+    summary = train(TINY.with_budget(None, 3), tmp_path / "run", tmp_path / "cache", data_root=songs, resume=True)
+    assert summary["epochs"] == 3 and summary["steps"] > 2
+    assert load_config(tmp_path / "run" / "config.toml").train.steps is None
+
+
+@pytest.mark.slow
 def test_a_finished_run_is_not_overwritten_unless_asked(songs, tmp_path):
     config = tiny(epochs=1)
     train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)

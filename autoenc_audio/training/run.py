@@ -316,9 +316,10 @@ def _train_on(
         return
     if budget_spent(now, state):
         if job.is_main:
+            given = "" if now == before else f"; {describe_budget(now)} is no more"
             reporter.message(
-                f"{files.root} has trained its whole budget ({describe_budget(before)}): give a larger budget "
-                f"(more epochs or minutes) to train on"
+                f"{files.root} has trained its whole budget ({describe_budget(before)}){given}: give a larger budget "
+                f"(more epochs, minutes or steps) to train on"
             )
         return
     state.schedule_epoch, state.schedule_step, state.schedule_seconds = state.epoch, state.step, state.elapsed_seconds
