@@ -299,7 +299,7 @@ class Model:
             raise ApiInputError(
                 f"samples must be [samples], [samples, channels] or [channels, samples], got shape {list(values.shape)}"
             )
-        values = _frames_first(values).astype(np.float32, copy=False)
+        values = _full_scale(_frames_first(values))
         if not np.isfinite(values).all():
             raise ApiInputError("samples contain NaN or infinite values")
         return preprocess(values, int(sample_rate), self.config.audio)
@@ -367,6 +367,19 @@ def score(
         seed=seed,
     )
     return [{name: getattr(row, name) for name in SCORE_FIELDS} for row in report.rows]
+
+
+def _full_scale(values: np.ndarray) -> np.ndarray:
+    """Samples as float32 at full scale ±1: integer PCM (int16 from `scipy.io.wavfile.read`, 8-bit WAV's uint8) is
+    scaled as soundfile scales it; taken as floats, int16 music would be 30,000 times too loud."""
+    kind, bits = values.dtype.kind, 8 * values.dtype.itemsize
+    if kind == "i":
+        return (values.astype(np.float64) / 2.0 ** (bits - 1)).astype(np.float32)
+    if kind == "u":
+        return ((values.astype(np.float64) - 2.0 ** (bits - 1)) / 2.0 ** (bits - 1)).astype(np.float32)
+    if kind != "f":
+        raise ApiInputError(f"samples must be floats or integer PCM, got {values.dtype}")
+    return values.astype(np.float32, copy=False)
 
 
 def _frames_first(values: np.ndarray) -> np.ndarray:

@@ -188,6 +188,25 @@ def test_channels_first_samples_encode_as_the_file_does(run):
     assert np.array_equal(reconstructed.original, model.reconstruct(stereo, sample_rate=rate).original)
 
 
+def test_integer_pcm_samples_encode_as_their_full_scale_floats(run):
+    """int16 from `scipy.io.wavfile.read` and 8-bit WAV's uint8 are scaled to ±1 as soundfile scales them.
+
+    Exact: the test scales the integers to the same float32 values the API does.
+    """
+    model = aea.load(run["run"])
+    pcm, rate = soundfile.read(run["song"], dtype="int16")
+    floats = model.encode((pcm / 32768).astype(np.float32), sample_rate=rate)
+    assert torch.equal(model.encode(pcm, sample_rate=rate), floats)
+    assert torch.equal(model.encode(pcm.astype(np.int32) << 16, sample_rate=rate), floats)
+    eight_bit = (pcm >> 8).astype(np.int16) + 128
+    assert torch.equal(
+        model.encode(eight_bit.astype(np.uint8), sample_rate=rate),
+        model.encode(((eight_bit - 128) / 128).astype(np.float32), sample_rate=rate),
+    )
+    with pytest.raises(InputError, match="samples must be floats or integer PCM, got bool"):
+        model.encode(pcm > 0, sample_rate=rate)
+
+
 @pytest.mark.parametrize("shape", [(2, 3), (4, 6), (3, 8000), (100, 200)])
 def test_samples_of_an_ambiguous_shape_are_refused_in_one_line(run, shape):
     model = aea.load(run["run"])
