@@ -133,6 +133,16 @@ def test_empty_stdin_is_a_usage_error(env, tmp_path):
 
 
 @pytest.mark.slow
+def test_audio_aea_does_not_read_on_stdin_is_refused_as_such(env, tmp_path):
+    """`cat song.m4a | aea encode -`: an MP4 header is neither audio aea reads nor a list of paths."""
+    m4a = b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00" + bytes(range(256)) * 4
+    result = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=m4a)
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "neither WAV, FLAC, Ogg, AIFF or MP3 audio nor paths" in result.stderr and "ffmpeg" in result.stderr
+    assert not (tmp_path / "z.pt").exists()
+
+
+@pytest.mark.slow
 def test_stdin_audio_is_named_stdin_in_errors_and_plots(env, tmp_path):
     """Notes, errors and figures name stdin's audio `<stdin>`, not the temporary file it is kept in."""
     broken = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=b"RIFF\x24\x00\x00\x00WAVEfmt garbage")

@@ -307,6 +307,21 @@ def audio_options(function: Callable) -> Callable:
     return function
 
 
+def _stdin_paths(data: bytes) -> list[str]:
+    """stdin's bytes that are no audio aea knows, read as paths one per line; binary bytes (`cat song.m4a |`) are
+    refused in one line rather than looked up as a path made of them."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "\0"
+    if "\0" in text:
+        raise click.UsageError(
+            "- reads stdin, which holds bytes that are neither WAV, FLAC, Ogg, AIFF or MP3 audio nor paths: "
+            "convert other audio first (ffmpeg -i song.m4a -f wav - | aea ...)"
+        )
+    return text.splitlines()
+
+
 @contextlib.contextmanager
 def stdin_inputs(inputs: tuple[str, ...]) -> Iterator[tuple[list[str] | None, dict[str, str]]]:
     """What `-` stands for: paths, one per line, or audio bytes (`ffmpeg ... -f wav -`) as one input.
@@ -325,7 +340,7 @@ def stdin_inputs(inputs: tuple[str, ...]) -> Iterator[tuple[list[str] | None, di
         raise click.UsageError("- reads stdin, which is empty: pipe paths, one per line, or audio into it")
     suffix = sniff_audio_suffix(data[:12])
     if suffix is None:
-        yield data.decode("utf-8", errors="replace").splitlines(), {}
+        yield _stdin_paths(data), {}
         return
     with tempfile.TemporaryDirectory(prefix="aea-stdin-") as folder:
         path = Path(folder) / f"stdin{suffix}"
