@@ -77,6 +77,19 @@ def test_npz_and_npy_need_no_pickle(tmp_path):
     assert np.load(tmp_path / "z.npy", allow_pickle=False).shape == (40,)
 
 
+def test_a_users_npz_of_one_array_reads_as_a_bare_matrix_and_of_several_is_refused(tmp_path):
+    z = np.random.default_rng(0).standard_normal((3, 40)).astype(np.float32)
+    np.savez(tmp_path / "one.npz", z)  # saved as arr_0
+    assert torch.equal(load_latents(tmp_path / "one.npz").latents, torch.from_numpy(z))
+    np.savez(tmp_path / "two.npz", a=z, b=z)
+    with pytest.raises(LatentFileError) as caught:
+        load_latents(tmp_path / "two.npz")
+    assert (
+        str(caught.value)
+        == f"{tmp_path / 'two.npz'}: a .npz latent file holds a 'latents' array or a single array, not a, b"
+    )
+
+
 def test_safetensors_header_holds_the_metadata(tmp_path):
     from safetensors import safe_open
 

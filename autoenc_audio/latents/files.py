@@ -196,8 +196,8 @@ def from_bytes(data: bytes, name: str) -> LatentFile:
             latents, metadata = torch.from_numpy(np.ascontiguousarray(array)), {}
         elif fmt == "zip":
             members = zipfile.ZipFile(io.BytesIO(data)).namelist()
-            if any(member.endswith("latents.npy") for member in members):
-                latents, metadata = _read_npz(data)
+            if members and all(member.endswith(".npy") for member in members):  # numpy's .npz; torch's .pt pickles
+                latents, metadata = _read_npz(data, name)
             else:
                 latents, metadata = _read_pt(data, name)
         elif fmt == "safetensors":
@@ -215,10 +215,17 @@ def from_bytes(data: bytes, name: str) -> LatentFile:
     return _validated(latents, metadata, name)
 
 
-def _read_npz(data: bytes) -> tuple[torch.Tensor, dict]:
+def _read_npz(data: bytes, name: str) -> tuple[torch.Tensor, dict]:
+    """aea's `.npz` (a `latents` array beside its metadata), or one a user saved with a single array
+    (`np.savez("z.npz", z)`), read as a bare matrix as `.npy` is."""
     with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        latents = torch.from_numpy(np.ascontiguousarray(archive["latents"]))
-        metadata = json.loads(str(archive["metadata"])) if "metadata" in archive.files else {}
+        arrays = archive.files
+        if "latents" not in arrays and len(arrays) != 1:
+            raise LatentFileError(
+                f"{name}: a .npz latent file holds a 'latents' array or a single array, not {', '.join(arrays)}"
+            )
+        latents = torch.from_numpy(np.ascontiguousarray(archive["latents" if "latents" in arrays else arrays[0]]))
+        metadata = json.loads(str(archive["metadata"])) if "metadata" in arrays else {}
     return latents, metadata
 
 
