@@ -69,8 +69,18 @@ def test_a_set_is_resampled_mono_and_subsampled(tmp_path):
     (tmp_path / "set" / "notes.txt").write_text("not audio")
     clips = load_set(tmp_path / "set", clips=8)  # 5 files x 2 pieces = 10, subsampled to 8
     assert clips.shape == (8, F.CLIP_SAMPLES) and np.allclose(np.abs(clips).max(axis=1), 0.5)
-    with pytest.raises(ScoreError, match=r"10 clips of 5 s; 12 are needed"):
+    with pytest.raises(ScoreError) as caught:
         load_set(tmp_path / "set", clips=12)
+    assert str(caught.value).endswith(
+        "10 clips of 5 s; 12 are needed (generate more five-second audio, or ask for fewer with clips=N, 8 to 10)"
+    )
+    for file in list((tmp_path / "set").rglob("*.flac"))[:2]:
+        file.unlink()  # 6 clips: fewer than any score takes, so fewer is not offered
+    with pytest.raises(ScoreError) as caught:
+        load_set(tmp_path / "set", clips=8)
+    assert str(caught.value).endswith(
+        "6 clips of 5 s; 8 are needed (generate more five-second audio; no score takes fewer than 8)"
+    )
 
 
 # ----------------------------------------------------------------------------- features

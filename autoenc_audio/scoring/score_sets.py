@@ -123,6 +123,17 @@ def _audio_files(path: Path) -> list[Path]:
     return files
 
 
+def too_few_clips(found: str, count: int, clips: int, remedy: str) -> ScoreError:
+    """The error for `count` clips where `clips` are asked for: fewer are offered only when `count` can be scored
+    (at least `MIN_CLIPS`); otherwise asking for fewer would be refused in turn."""
+    if count >= MIN_CLIPS:
+        return ScoreError(
+            f"{found}; {clips} are needed ({remedy}, or ask for fewer with clips=N, {MIN_CLIPS} to {count})",
+            settings=("clips=N",),
+        )
+    return ScoreError(f"{found}; {clips} are needed ({remedy}; no score takes fewer than {MIN_CLIPS})")
+
+
 def load_set(path: str | os.PathLike, clips: int = DEFAULT_CLIPS) -> np.ndarray:
     """The `clips` scored clips `[clips, 110250]` of a set (file or folder), peak normalised.
 
@@ -134,11 +145,7 @@ def load_set(path: str | os.PathLike, clips: int = DEFAULT_CLIPS) -> np.ndarray:
     pieces = [cut_pieces(load_track(file, SCORE_AUDIO)).astype(np.float32) for file in _audio_files(path)]
     every = np.concatenate(pieces) if pieces else np.zeros((0, CLIP_SAMPLES))
     if len(every) < clips:
-        raise ScoreError(
-            f"{path}: {len(every)} clips of 5 s; {clips} are needed (generate at least {clips} "
-            f"five-second clips, or ask for fewer with clips=N)",
-            settings=("clips=N",),
-        )
+        raise too_few_clips(f"{path}: {len(every)} clips of 5 s", len(every), clips, "generate more five-second audio")
     return every[subsample(len(every), clips, SET_SEED)].astype(np.float64)
 
 
@@ -205,10 +212,11 @@ def _held_out_clips(real: RealData, clips: int) -> tuple[_Clips, np.ndarray]:
     """R: features of every held-out clip (log-mels of `clips` of them, seed 1), and those clips' audio `[clips, 110250]`."""
     count = sum(len(piece_starts(len(track), real.hop)) for track in real.held_out)
     if count < clips:
-        raise ScoreError(
-            f"{real.root}: {count} held-out clips of 5 s ({len(real.held_out)} test tracks); {clips} are "
-            "needed (more or longer test tracks, or ask for fewer with clips=N)",
-            settings=("clips=N",),
+        raise too_few_clips(
+            f"{real.root}: {count} held-out clips of 5 s ({len(real.held_out)} test tracks)",
+            count,
+            clips,
+            "more or longer test tracks",
         )
     chosen = set(subsample(count, clips, SET_SEED).tolist())
     features, log_mels, audio = [], [], []
