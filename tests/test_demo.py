@@ -21,6 +21,7 @@ def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path
     )
     assert result.exit_code == 0, result.output
     assert "demo: reconstruction of held-out" in result.stdout and "held-out mrstft" in result.stdout
+    assert f"training default model, latent 512, for 2 epochs into {out}" in result.stderr  # the preset's budget
 
     original, rate = soundfile.read(out / "reconstruction.input.wav", dtype="float32")
     reconstruction, _ = soundfile.read(out / "reconstruction.wav", dtype="float32")

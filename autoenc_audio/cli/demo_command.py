@@ -48,6 +48,7 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
     """
     from ..config import load_config
     from ..demo import run_demo
+    from ..training.run import describe_budget
 
     config = load_config(config_file).with_budget(minutes, None)
     with contextlib.ExitStack() as corpus_stage:
@@ -62,7 +63,7 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
             print_table(f"built-in corpus: {corpus}", rows, ("label", "tracks", "clips", "minutes"))
             click.echo(
                 f"training {config.model.arch} model, latent {config.model.latent}, for "
-                f"{config.train.minutes or '?'} min into {out}",
+                f"{describe_budget(config.train)} into {out}",
                 err=True,
             )
 
