@@ -148,6 +148,10 @@ def test_format_from_extension_or_flag():
         format_for("z.wav")
     with pytest.raises(LatentFileError, match="unknown latent format"):
         format_for("z.pt", "json")
+    assert format_for("z.bin", "npz") == "npz" and format_for("z.npz", "NPZ") == "npz"  # the extension does not say
+    with pytest.raises(LatentFileError) as caught:
+        format_for("out/z.pt", "npz")
+    assert str(caught.value) == "out/z.pt: the extension says pt, the format asked for is npz; give one"
 
 
 @pytest.mark.parametrize(

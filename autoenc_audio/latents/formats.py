@@ -32,6 +32,9 @@ def format_for(path: str | os.PathLike, explicit: str | None = None, sequence: b
         fmt = explicit.lower().lstrip(".")
         if fmt not in FORMATS:
             raise LatentFileError(f"unknown latent format {fmt!r}: use {', '.join(FORMATS)}")
+        said = Path(path).suffix.lower().lstrip(".") if str(path) != "-" else ""
+        if said in FORMATS and said != fmt:  # .pt holding .npz bytes would not read back as the name says
+            raise LatentFileError(f"{path}: the extension says {said}, the format asked for is {fmt}; give one")
     elif str(path) == "-":
         fmt = STDOUT_FORMAT
     else:
