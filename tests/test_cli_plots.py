@@ -42,9 +42,32 @@ def setup(tmp_path_factory, write_songs, make_checkpoint):
     return {"root": root, "songs": songs, "model": checkpoint, "cache": root / "cache"}
 
 
-def run(setup, *args):
+def run(setup, *args, stdin=None):
     env = {"AEA_MODEL": str(setup["model"]), "AEA_CACHE": str(setup["cache"])}
-    return CliRunner().invoke(cli, ["plot", *[str(a) for a in args]], env=env)
+    return CliRunner().invoke(cli, ["plot", *[str(a) for a in args]], env=env, input=stdin)
+
+
+def test_audio_or_a_latent_file_piped_in_is_plotted(setup, tmp_path):
+    """`ffmpeg -i song.m4a -f wav - | aea plot spectrogram -` and `aea encode ... -o - | aea plot waveform -`."""
+    from autoenc_audio.latents import files as latent_files
+
+    song = (setup["songs"] / "low" / "low.00000.wav").read_bytes()
+    for command in ("spectrogram", "waveform", "compare"):
+        result = run(setup, command, "-", "-o", tmp_path / f"{command}.png", "--size", "1000x800", stdin=song)
+        assert result.exit_code == 0, result.output
+        assert png_size(tmp_path / f"{command}.png") == (1000, 800)
+    latents = torch.randn(2, TINY.model.latent) * 0.1
+    latent_files.save_latents(
+        tmp_path / "z.pt", latent_files.LatentFile(latents, latent_files.make_metadata("matrix", latents))
+    )
+    piped = run(setup, "waveform", "-", "-o", tmp_path / "z.png", stdin=(tmp_path / "z.pt").read_bytes())
+    assert piped.exit_code == 0, piped.output
+    for args, stdin, message in (
+        (("-", "-"), song, "- reads stdin once"),
+        (("-",), b"plain text, not audio", "- reads stdin, which holds no audio"),
+    ):
+        refused = run(setup, "waveform", *args, "-o", tmp_path / "no.png", stdin=stdin)
+        assert refused.exit_code == 2 and message in refused.output and len(refused.output.splitlines()) == 1
 
 
 def test_waveform_and_spectrogram(setup, tmp_path):

@@ -307,6 +307,37 @@ def audio_options(function: Callable) -> Callable:
     return function
 
 
+@contextlib.contextmanager
+def stdin_file(paths: tuple[Path, ...]) -> Iterator[tuple[tuple[Path, ...], dict[str, str]]]:
+    """`-` among `paths` as the audio or latent file piped in (`aea decode z.pt -o - | aea plot spectrogram -`).
+
+    Yields the paths with `-` replaced by a temporary `stdin.<ext>` file, living as long as the command, and the
+    names to show inputs by (`<stdin>` for that file).
+    """
+    from ..audio import STDIN_NAME, sniff_audio_suffix
+    from ..latents.formats import sniff_format
+
+    if Path("-") not in paths:
+        yield paths, {}
+        return
+    if paths.count(Path("-")) > 1:
+        raise click.UsageError("- reads stdin once: give it at most once")
+    data = sys.stdin.buffer.read()
+    latent = sniff_format(data[:16])
+    suffix = sniff_audio_suffix(data[:12]) or {"npy": ".npy", "zip": ".pt", "safetensors": ".safetensors"}.get(
+        latent or ""
+    )
+    if suffix is None:
+        raise click.UsageError(
+            "- reads stdin, which holds no audio (WAV, FLAC, Ogg, AIFF, MP3) and no latent file"
+            + ("" if data else ": it is empty")
+        )
+    with tempfile.TemporaryDirectory(prefix="aea-stdin-") as folder:
+        path = Path(folder) / f"stdin{suffix}"
+        path.write_bytes(data)
+        yield tuple(path if p == Path("-") else p for p in paths), {str(path): STDIN_NAME}
+
+
 def _stdin_paths(data: bytes) -> list[str]:
     """stdin's bytes that are no audio aea knows, read as paths one per line; binary bytes (`cat song.m4a |`) are
     refused in one line rather than looked up as a path made of them."""

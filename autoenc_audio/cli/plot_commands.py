@@ -17,6 +17,7 @@ from .common import (
     open_chosen_model,
     print_json,
     progress_bar,
+    stdin_file,
     stdout_is_tty,
     with_check,
 )
@@ -86,13 +87,27 @@ def done(path: Path, as_json: bool, **extra: Any) -> None:
 def read_signals(
     inputs: tuple[Path, ...], model: Path | None, cache_dir: Path, offset: float, seconds: float | None
 ) -> list[tuple[str, Any, int]]:
-    """Audio files as they are (mono mix, own rate, `offset`/`seconds` window); latent files decoded with the model."""
+    """Audio files as they are (mono mix, own rate, `offset`/`seconds` window); latent files decoded with the model;
+    `-`: either, piped in."""
+    with stdin_file(inputs) as (paths, names):
+        return _read_signals(paths, names, model, cache_dir, offset, seconds)
+
+
+def _read_signals(
+    inputs: tuple[Path, ...],
+    names: dict[str, str],
+    model: Path | None,
+    cache_dir: Path,
+    offset: float,
+    seconds: float | None,
+) -> list[tuple[str, Any, int]]:
     from ..audio import read_frames, to_mono
     from ..plots.figure import PlotError
 
     signals: list[tuple[str, Any, int]] = []
     checkpoint = None
     for path in inputs:
+        name = names.get(str(path), path.name)
         if is_latent_path(path):
             from ..latents.batches import decode_latents
             from ..latents.files import load_latents
@@ -109,19 +124,19 @@ def read_signals(
             rate = checkpoint.config.audio.sample_rate
             rows = len(decoded)
             for row in range(rows):
-                signals.append(
-                    (f"{path.name}" + (f" [{row}]" if rows > 1 else "") + " (decoded)", decoded[row, 0], rate)
-                )
+                signals.append((name + (f" [{row}]" if rows > 1 else "") + " (decoded)", decoded[row, 0], rate))
             continue
         from ..audio import probe
 
         info = probe(path)
         start = int(round(offset * info.sample_rate))
         if start >= info.frames:
-            raise PlotError(f"{path}: --offset {offset:g} s is past the end ({info.duration_seconds:.2f} s)")
+            raise PlotError(
+                f"{names.get(str(path), path)}: --offset {offset:g} s is past the end ({info.duration_seconds:.2f} s)"
+            )
         frames = -1 if seconds is None else int(round(seconds * info.sample_rate))
         data, rate = read_frames(path, start, frames)
-        signals.append((path.name + (f" from {offset:g} s" if offset else ""), to_mono(data), rate))
+        signals.append((name + (f" from {offset:g} s" if offset else ""), to_mono(data), rate))
     return signals
 
 
@@ -173,11 +188,13 @@ def waveform(
     cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
-    """Waveforms of audio files or latent files (decoded with the model), stacked on shared axes.
+    """Waveforms of audio files or latent files (decoded with the model), stacked on shared axes; `-` reads
+    either from stdin.
 
     \b
-    Example:
+    Examples:
       aea plot waveform song.wav song.pt -o waves.png
+      aea decode z.pt -o - | aea plot waveform - -o decoded.png
     """
     from ..plots.audio import plot_waveforms
 
@@ -212,11 +229,13 @@ def spectrogram(
     cache_dir: Path,  # cache_dir_option fills the default
     as_json: bool,
 ) -> None:
-    """Spectrograms (dB, one colour scale) of audio files or latent files, stacked on shared axes.
+    """Spectrograms (dB, one colour scale) of audio files or latent files, stacked on shared axes; `-` reads
+    either from stdin.
 
     \b
-    Example:
+    Examples:
       aea plot spectrogram song.wav --scale mel -o spec.png
+      ffmpeg -i song.m4a -f wav - | aea plot spectrogram - -o spec.png
     """
     from ..plots.audio import plot_spectrograms
 
@@ -249,8 +268,9 @@ def compare(
     The clip is preprocessed as the model was trained (rate, length).
 
     \b
-    Example:
+    Examples:
       aea plot compare song.mp3 --offset 30 -o compare.png
+      ffmpeg -i song.m4a -f wav - | aea plot compare - -o compare.png
     """
     import torch
 
@@ -260,12 +280,14 @@ def compare(
 
     checkpoint = load_model(model, cache_dir)
     audio = checkpoint.config.audio
-    clip = load_clip(input_path, audio, crop=offset)
+    with stdin_file((input_path,)) as ((path,), names):
+        clip = load_clip(path, audio, crop=offset)
+    name = names.get(str(path), input_path.name)
     original = torch.from_numpy(clip.samples)[None, None]
     reconstruction = reconstruct_clips(checkpoint.model, original)
     metrics = reconstruction_metrics(original[:, 0], reconstruction[:, 0], audio.sample_rate)
     heading = title or (
-        f"{input_path.name} at {offset:g} s: original vs reconstruction "
+        f"{name} at {offset:g} s: original vs reconstruction "
         f"(N = {checkpoint.model.latent_size}, {checkpoint.path.parent.name}/{checkpoint.path.name})"
     )
     path = plot_compare(
