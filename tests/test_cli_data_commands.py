@@ -10,7 +10,10 @@ from autoenc_audio.cli import cli
 def test_synth_writes_the_corpus_and_scan_counts_it_by_label(tmp_path):
     synth = CliRunner().invoke(cli, ["synth", str(tmp_path / "corpus"), "--tracks", "7", "--seconds", "2", "--json"])
     assert synth.exit_code == 0, synth.output
-    assert len(list((tmp_path / "corpus").rglob("*.wav"))) == 7
+    files = sorted(str(p) for p in (tmp_path / "corpus").rglob("*.wav"))
+    lines = [json.loads(line) for line in synth.stdout.splitlines()]  # JSON Lines: one per file written
+    assert len(files) == 7 and sorted(line["path"] for line in lines) == files
+    assert {line["label"] for line in lines} == {p.split("/")[-2] for p in files} and lines[0]["seconds"] == 2
     scan = CliRunner().invoke(cli, ["data", "scan", str(tmp_path / "corpus"), "--clip-seconds", "1", "--json"])
     assert scan.exit_code == 0, scan.output
     summary = json.loads(scan.output)
@@ -21,3 +24,14 @@ def test_synth_writes_the_corpus_and_scan_counts_it_by_label(tmp_path):
 def test_scan_of_a_missing_folder_is_one_line_with_exit_2(tmp_path):
     result = CliRunner().invoke(cli, ["data", "scan", str(tmp_path / "nowhere")])
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
+
+
+def test_synth_into_a_folder_of_other_audio_is_refused_and_the_same_corpus_again_is_not(tmp_path):
+    corpus = tmp_path / "corpus"
+    args = ["synth", str(corpus), "--seconds", "1"]
+    assert CliRunner().invoke(cli, [*args, "--tracks", "8"]).exit_code == 0
+    assert CliRunner().invoke(cli, [*args, "--tracks", "8"]).exit_code == 0  # the same files again, byte-identical
+    fewer = CliRunner().invoke(cli, [*args, "--tracks", "6"])  # would leave 2 tracks of the larger corpus
+    assert fewer.exit_code == 2 and len(fewer.output.strip().splitlines()) == 1
+    assert f"{corpus}: holds 2 audio files that this corpus would not write" in fewer.output
+    assert len(list(corpus.rglob("*.wav"))) == 8

@@ -25,16 +25,25 @@ from .common import audio_options, cache_dir_option, json_option, print_json, pr
 def synth(out: Path, tracks: int, seconds: float, seed: int, as_json: bool) -> None:
     """Write the built-in synthetic music corpus in the GTZAN layout (style/style.00000.wav).
 
+    A folder that holds other audio is refused: the corpus would train mixed with it. --json prints one line per
+    file written.
+
     \b
     Example:
       aea synth corpus/ --tracks 50 --seconds 30 && aea data scan corpus/
     """
-    from ..synth.corpus import write_corpus
+    from ..synth.corpus import foreign_audio, write_corpus
 
+    if others := foreign_audio(out, tracks):
+        raise click.UsageError(
+            f"{out}: holds {len(others)} audio files that this corpus would not write ({others[0]}, ...): "
+            "choose a new folder, or empty this one"
+        )
     with progress_bar("writing corpus") as bar:
         paths = write_corpus(out, tracks=tracks, seconds=seconds, seed=seed, progress=bar)
     if as_json:
-        print_json({"out": str(out), "files": [str(p) for p in paths]})
+        for path in paths:
+            print_json({"path": str(path), "label": path.parent.name, "seconds": seconds})
     else:
         click.echo(f"wrote {len(paths)} tracks of {seconds:g} s to {out}")
 

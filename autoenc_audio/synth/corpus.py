@@ -74,6 +74,28 @@ def _write_wav_atomically(path: pathlib.Path, audio: np.ndarray, sample_rate: in
         sf.write(temporary, pcm, sample_rate, subtype="PCM_16", format="WAV")
 
 
+def corpus_paths(out_dir: str | os.PathLike[str], tracks: int) -> list[pathlib.Path]:
+    """Where `write_corpus` puts its `tracks` tracks, in the order it renders them (track i is style
+    `STYLES[i % len(STYLES)]`)."""
+    root = pathlib.Path(out_dir)
+    return [
+        root / STYLES[index % len(STYLES)] / f"{STYLES[index % len(STYLES)]}.{index // len(STYLES):05d}.wav"
+        for index in range(tracks)
+    ]
+
+
+def foreign_audio(out_dir: str | os.PathLike[str], tracks: int) -> list[pathlib.Path]:
+    """Audio files already in `out_dir` that a corpus of `tracks` tracks would not write: writing beside them
+    would leave a mixed corpus (another run's tracks, or a user's music) that trains as one."""
+    from ..audio import is_audio_path
+
+    root = pathlib.Path(out_dir)
+    if not root.is_dir():
+        return []
+    planned = set(corpus_paths(root, tracks))
+    return sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p) and p not in planned)
+
+
 def write_corpus(
     out_dir: str | os.PathLike[str],
     tracks: int = 200,
@@ -98,11 +120,9 @@ def write_corpus(
     seed = operator.index(seed)
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")
-    root = pathlib.Path(out_dir)
     paths = []
-    for index in range(tracks):
+    for index, path in enumerate(corpus_paths(out_dir, tracks)):
         style = STYLES[index % len(STYLES)]
-        path = root / style / f"{style}.{index // len(STYLES):05d}.wav"
         audio = render_track(style, _track_seed(seed, index), seconds)
         _write_wav_atomically(path, audio, SYNTH_SAMPLE_RATE)
         paths.append(path)
