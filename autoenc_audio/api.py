@@ -281,7 +281,7 @@ class Model:
         """Write pieces as `aea generate -o OUT` does: audio files (numbered in a folder) with a JSON sidecar each.
 
         >>> model.write(pieces, "gen/")
-        ['gen/random-000.wav', 'gen/random-001.wav', ...]
+        ['gen/000-random.wav', 'gen/001-random.wav', ...]
         """
         if not pieces:
             raise ApiInputError("no pieces to write")

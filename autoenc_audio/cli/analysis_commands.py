@@ -24,7 +24,7 @@ from .common import cache_dir_option, chosen_model, device_option, json_option, 
     "data_root",
     type=click.Path(path_type=Path),
     default=None,
-    help="Folder of songs, labels from sub-folders [default: the built-in corpus].",
+    help="Folder of songs, labels from sub-folders [default: the data the model was trained on].",
 )
 @click.option(
     "-o",

@@ -338,7 +338,7 @@ def history(
     "data_root",
     type=click.Path(path_type=Path),
     default=None,
-    help="Folder of songs [default: the built-in corpus].",
+    help="Folder of songs [default: the data the model was trained on].",
 )
 @click.option("--method", type=click.Choice(["pca", "tsne"]), default="pca", show_default=True, help="Projection.")
 @click.option("--3d", "three_d", is_flag=True, help="Three dimensions instead of two.")

@@ -124,7 +124,7 @@ def _strip_nproc(argv: list[str]) -> list[str]:
     "--config",
     "config_file",
     default=None,
-    help="TOML config file or preset name (default, seed, seed-55112, demo, tiny); flags override it.",
+    help="TOML config file or preset name (default, seed, seed-55112, spectral, demo, tiny); flags override it.",
 )
 @click.option(
     "--epochs", type=click.IntRange(min=1), default=None, help=f"Number of epochs [default: {TrainConfig().epochs}]."
