@@ -35,3 +35,11 @@ def test_synth_into_a_folder_of_other_audio_is_refused_and_the_same_corpus_again
     assert fewer.exit_code == 2 and len(fewer.output.strip().splitlines()) == 1
     assert f"{corpus}: holds 2 audio files that this corpus would not write" in fewer.output
     assert len(list(corpus.rglob("*.wav"))) == 8
+
+
+def test_an_output_folder_under_a_file_is_one_line_naming_the_path_with_exit_2(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    result = CliRunner().invoke(cli, ["synth", str(tmp_path / "afile" / "corpus"), "--tracks", "1", "--seconds", "1"])
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        f"aea: error: {tmp_path / 'afile' / 'corpus' / 'arpeggio'}: not a directory"
+    ]

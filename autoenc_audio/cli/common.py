@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import json
 import os
@@ -90,8 +91,32 @@ class AeaGroup(click.Group):
         except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
-            click.echo(f"aea: error: {in_flag_terms(error, self._options(ctx))}", err=True)
-            ctx.exit(2 if isinstance(error, (InputError, FileNotFoundError)) else 1)
+            message = path_error_line(error) or in_flag_terms(error, self._options(ctx))
+            click.echo(f"aea: error: {message}", err=True)
+            usage = isinstance(error, (InputError, FileNotFoundError)) or path_error_line(error) is not None
+            ctx.exit(2 if usage else 1)
+
+
+PATH_ERRNOS = frozenset(
+    {
+        errno.ENOENT,
+        errno.ENOTDIR,
+        errno.EISDIR,
+        errno.EEXIST,
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENAMETOOLONG,
+    }
+)
+
+
+def path_error_line(error: BaseException) -> str | None:
+    """ "PATH: not a directory" for an OS error about a path the user gave (a parent that is a file, no
+    permission, a read-only folder): a usage error, said without Python's `[Errno 20]`; None for any other."""
+    if not isinstance(error, OSError) or error.errno not in PATH_ERRNOS or not error.filename or not error.strerror:
+        return None
+    return f"{os.fsdecode(error.filename)}: {error.strerror[0].lower()}{error.strerror[1:]}"
 
 
 @contextlib.contextmanager
