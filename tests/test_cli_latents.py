@@ -178,6 +178,12 @@ def test_reconstruct_notes_short_and_silent_inputs_as_encode_does(env, tmp_path)
         assert result.exit_code == 0, result.output
         assert f"aea: note: {short}: shorter than a clip (0.30 s of 1 s), zero-padded" in result.stderr
         assert f"aea: note: {silent}: silent" in result.stderr
+    long_enough = write(tmp_path / "two.wav", 2.0, 8000, 220.0)  # a clip cut short by the offset, not a short file
+    late = aea(env, "encode", long_enough, "--offset", "1.5", "-o", tmp_path / "late.pt")
+    assert late.exit_code == 0, late.output
+    assert f"aea: note: {long_enough}: ends 0.50 s after the offset 1.5 s, short of a 1 s clip, zero-padded" in (
+        late.stderr
+    )
     whole = aea(env, "reconstruct", "--whole", silent, "-o", tmp_path / "whole.wav", "--json")
     assert whole.exit_code == 0 and f"aea: note: {silent}: silent" in whole.stderr
     assert json.loads(whole.stdout.splitlines()[-1])["silent"] is True

@@ -135,10 +135,12 @@ def _notes(item: EncodedInput | Written, clip_seconds: float, whole: bool) -> No
     valid_seconds = item.valid_seconds
     assert valid_seconds is not None  # encode and reconstruct record every input's length
     if item.padded and (not whole or valid_seconds < clip_seconds):
-        click.echo(
-            f"aea: note: {item.source}: shorter than a clip ({valid_seconds:.2f} s of {clip_seconds:g} s), zero-padded",
-            err=True,
+        short = (
+            f"shorter than a clip ({valid_seconds:.2f} s of {clip_seconds:g} s)"
+            if not item.offset_seconds  # a clip cut at the end by the offset, not a short file
+            else f"ends {valid_seconds:.2f} s after the offset {item.offset_seconds:g} s, short of a {clip_seconds:g} s clip"
         )
+        click.echo(f"aea: note: {item.source}: {short}, zero-padded", err=True)
     if item.silent:
         click.echo(f"aea: note: {item.source}: silent", err=True)
 
