@@ -369,17 +369,21 @@ def score(
     return [{name: getattr(row, name) for name in SCORE_FIELDS} for row in report.rows]
 
 
+PCM_DTYPES = (np.dtype(np.int16), np.dtype(np.int32), np.dtype(np.uint8), np.dtype(np.int8))
+
+
 def _full_scale(values: np.ndarray) -> np.ndarray:
     """Samples as float32 at full scale ±1: integer PCM (int16 from `scipy.io.wavfile.read`, 8-bit WAV's uint8) is
     scaled as soundfile scales it; taken as floats, int16 music would be 30,000 times too loud."""
-    kind, bits = values.dtype.kind, 8 * values.dtype.itemsize
-    if kind == "i":
-        return (values.astype(np.float64) / 2.0 ** (bits - 1)).astype(np.float32)
-    if kind == "u":
-        return ((values.astype(np.float64) - 2.0 ** (bits - 1)) / 2.0 ** (bits - 1)).astype(np.float32)
-    if kind != "f":
-        raise ApiInputError(f"samples must be floats or integer PCM, got {values.dtype}")
-    return values.astype(np.float32, copy=False)
+    if values.dtype.kind == "f":
+        return values.astype(np.float32, copy=False)
+    if values.dtype not in PCM_DTYPES:  # int64 is numpy's default for Python ints: no PCM, no full scale
+        raise ApiInputError(
+            f"samples must be floats or integer PCM ({', '.join(map(str, PCM_DTYPES))}), got {values.dtype}"
+        )
+    half = 2.0 ** (8 * values.dtype.itemsize - 1)
+    centre = half if values.dtype == np.uint8 else 0.0  # 8-bit WAV is unsigned, centred on 128
+    return ((values.astype(np.float64) - centre) / half).astype(np.float32)
 
 
 def _frames_first(values: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 import soundfile
@@ -182,10 +182,16 @@ def _native_stderr_silenced() -> Iterator[None]:
             os.close(devnull)
 
 
+def native_path(source: Any) -> Any:
+    """A path as the bytes the OS holds, for soundfile, which encodes a str path strictly: a name whose bytes are
+    not UTF-8 (a Latin-1 café.wav, read by Python with surrogates) could be listed but not opened. Streams pass."""
+    return os.fsencode(source) if isinstance(source, (str, os.PathLike)) else source
+
+
 def _open(source: PathLike | BinaryIO, name: str) -> soundfile.SoundFile:
     """Open for reading; callers hold `_native_stderr_silenced()` around the open and the reads."""
     try:
-        return soundfile.SoundFile(source)
+        return soundfile.SoundFile(native_path(source))
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
         detail = str(error).split(":")[-1].strip() or "unreadable"
         if "possibly a pipe" in detail:  # libsndfile's words for a stream its MP3 decoder rejected
@@ -462,7 +468,7 @@ class audio_writer:
         self._target = target
         try:
             self._handle = soundfile.SoundFile(
-                target, "w", samplerate=self.sample_rate, channels=1, format=container, subtype=subtype
+                native_path(target), "w", samplerate=self.sample_rate, channels=1, format=container, subtype=subtype
             )
         except (RuntimeError, OSError) as error:  # the header already meets a full disk
             self._abandon(error)

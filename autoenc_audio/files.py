@@ -101,7 +101,9 @@ def cannot_write(path: PathLike, error: BaseException, no_space: bool = False) -
         reason = NO_SPACE
     else:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-    return OutputError(f"{path}: cannot write ({reason})")
+    worded = OutputError(f"{path}: cannot write ({reason})")
+    worded.errno = errno.ENOSPC if no_space else getattr(error, "errno", None)  # what a front end tells apart
+    return worded
 
 
 class atomic_path:
@@ -153,10 +155,10 @@ class atomic_path:
             self.temporary.unlink(missing_ok=True)
 
     def _cannot_write(self, error: BaseException, no_space: bool = False) -> OutputError:
-        message = str(cannot_write(self.path, error, no_space))
+        worded = cannot_write(self.path, error, no_space)
         if self.temporary is not None:
-            message = message.replace(str(self.temporary), str(self.path))
-        return OutputError(message)
+            worded.args = (str(worded).replace(str(self.temporary), str(self.path)),)
+        return worded
 
 
 def _current_umask() -> int:

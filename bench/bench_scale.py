@@ -129,10 +129,13 @@ class Point:
     @classmethod
     def parse(cls, text: str) -> Point:
         match = re.fullmatch(r"(real|gtzan)-m([0-9.]+)-s([0-9]+)-f([0-9]+)(?:-b([0-9]+))?(?:-lr([0-9.]+))?", text)
-        if not match or match[5] == str(DEFAULT_BATCH) or match[6] in ("1", "1.0"):
+        if not match:
             raise SystemExit(f"bench_scale: bad point {text!r} (like real-m10-s0-f100, gtzan-m10-s0-f100-b8-lr2)")
         batch, lr_scale = int(match[5] or DEFAULT_BATCH), float(match[6] or 1.0)
-        return cls(match[1], float(match[2]), int(match[3]), int(match[4]) / 100, batch, lr_scale)
+        point = cls(match[1], float(match[2]), int(match[3]), int(match[4]) / 100, batch, lr_scale)
+        if point.id != text:  # one id per point: -b04 or -lr1.0 would train the same point again under another
+            raise SystemExit(f"bench_scale: bad point {text!r} (spelt {point.id!r})")
+        return point
 
     def config(self) -> Config:
         """The default preset at N = 18376 with this point's seed, step budget (no epoch or clock limit), data,

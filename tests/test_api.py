@@ -203,8 +203,11 @@ def test_integer_pcm_samples_encode_as_their_full_scale_floats(run):
         model.encode(eight_bit.astype(np.uint8), sample_rate=rate),
         model.encode(((eight_bit - 128) / 128).astype(np.float32), sample_rate=rate),
     )
-    with pytest.raises(InputError, match="samples must be floats or integer PCM, got bool"):
-        model.encode(pcm > 0, sample_rate=rate)
+    for not_pcm in (pcm > 0, pcm.astype(np.int64)):  # int64: what np.asarray makes of Python ints
+        with pytest.raises(
+            InputError, match=rf"samples must be floats or integer PCM \(int16, .*\), got {not_pcm.dtype}"
+        ):
+            model.encode(not_pcm, sample_rate=rate)
 
 
 @pytest.mark.parametrize("shape", [(2, 3), (4, 6), (3, 8000), (100, 200)])

@@ -79,7 +79,12 @@ def test_a_larger_batch_sees_the_same_clips_in_fewer_steps_at_its_learning_rate(
     assert config.train.batch_size == 8 and config.train.steps == 10 * bench.STEPS_PER_MINUTE // 2
     assert config.train.lr == 2 * default.train.lr and config.data == default.data
     assert bench.Point.parse("gtzan-m10-s0-f100-lr2").config().train.batch_size == 4
-    for spelled_twice in ("gtzan-m10-s0-f100-b4", "gtzan-m10-s0-f100-lr1"):  # the default has one id only
+    for spelled_twice in (
+        "gtzan-m10-s0-f100-b4",
+        "gtzan-m10-s0-f100-lr1",
+        "gtzan-m10-s0-f100-b08",
+        "real-m10.0-s0-f100",
+    ):
         with pytest.raises(SystemExit, match="bad point"):
             bench.Point.parse(spelled_twice)
 

@@ -37,9 +37,16 @@ def test_synth_into_a_folder_of_other_audio_is_refused_and_the_same_corpus_again
     assert len(list(corpus.rglob("*.wav"))) == 8
 
 
-def test_an_output_folder_under_a_file_is_one_line_naming_the_path_with_exit_2(tmp_path):
+def test_an_output_path_the_os_refuses_is_one_line_naming_it_with_exit_2(tmp_path):
     (tmp_path / "afile").write_text("not a folder")
-    result = CliRunner().invoke(cli, ["synth", str(tmp_path / "afile" / "corpus"), "--tracks", "1", "--seconds", "1"])
+    under_a_file = tmp_path / "afile" / "corpus"
+    result = CliRunner().invoke(cli, ["synth", str(under_a_file), "--tracks", "1", "--seconds", "1"])
     assert result.exit_code == 2 and result.output.strip().splitlines() == [
-        f"aea: error: {tmp_path / 'afile' / 'corpus' / 'arpeggio'}: not a directory"
+        f"aea: error: {under_a_file / 'arpeggio'}: not a directory"
+    ]
+    track = tmp_path / "c" / "arpeggio" / "arpeggio.00000.wav"
+    track.mkdir(parents=True)  # a folder where the file goes: the atomic write's own error, worded, keeps exit 2
+    result = CliRunner().invoke(cli, ["synth", str(tmp_path / "c"), "--tracks", "1", "--seconds", "1"])
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        f"aea: error: {track}: cannot write (Is a directory)"
     ]

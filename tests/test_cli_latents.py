@@ -133,13 +133,21 @@ def test_empty_stdin_is_a_usage_error(env, tmp_path):
 
 
 @pytest.mark.slow
-def test_audio_aea_does_not_read_on_stdin_is_refused_as_such(env, tmp_path):
-    """`cat song.m4a | aea encode -`: an MP4 header is neither audio aea reads nor a list of paths."""
+def test_audio_aea_does_not_read_on_stdin_is_refused_as_such_and_any_path_is_read(env, tmp_path):
+    """`cat song.m4a | aea encode -`: an MP4 header is neither audio aea reads nor a list of paths; a path whose
+    bytes are not UTF-8 is one."""
     m4a = b"\x00\x00\x00\x20ftypM4A \x00\x00\x02\x00" + bytes(range(256)) * 4
     result = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=m4a)
     assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.stderr
     assert "neither WAV, FLAC, Ogg, AIFF or MP3 audio nor paths" in result.stderr and "ffmpeg" in result.stderr
     assert not (tmp_path / "z.pt").exists()
+    latin1 = tmp_path / "caf\udce9.wav"  # a name whose bytes are not UTF-8 (Latin-1 é), as the OS gives it
+    latin1.write_bytes((env["in"] / "b.flac").read_bytes())
+    named = aea(env, "encode", "-", "-o", tmp_path / "z.pt", input=os.fsencode(latin1) + b"\n")
+    assert named.exit_code == 0, named.stderr
+    assert load(tmp_path / "z.pt")["metadata"]["sources"] == [str(tmp_path / "caf\ufffd.wav")]  # shown as U+FFFD
+    given = aea(env, "reconstruct", latin1, "-o", tmp_path / "out.wav")  # as an argument
+    assert given.exit_code == 0 and (tmp_path / "out.wav").exists(), given.stderr
 
 
 @pytest.mark.slow

@@ -65,9 +65,14 @@ def test_audio_or_a_latent_file_piped_in_is_plotted(setup, tmp_path):
     for args, stdin, message in (
         (("-", "-"), song, "- reads stdin once"),
         (("-",), b"plain text, not audio", "- reads stdin, which holds no audio"),
+        (("-", "--offset", "100"), song, "aea: error: <stdin>: --offset 100 s is past the end"),  # not the temporary
     ):
         refused = run(setup, "waveform", *args, "-o", tmp_path / "no.png", stdin=stdin)
         assert refused.exit_code == 2 and message in refused.output and len(refused.output.splitlines()) == 1
+    (tmp_path / "afile").write_text("")
+    under_a_file = run(setup, "waveform", setup["songs"] / "low" / "low.00000.wav", "-o", tmp_path / "afile" / "w.png")
+    assert under_a_file.exit_code == 2
+    assert under_a_file.output.strip().splitlines() == [f"aea: error: {tmp_path / 'afile'}: not a directory"]
 
 
 def test_waveform_and_spectrogram(setup, tmp_path):

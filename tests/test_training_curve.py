@@ -101,6 +101,12 @@ def test_a_run_whose_validation_loss_still_falls_ends_with_one_line_saying_how_t
         "to train on"
     ]
     assert json.loads(again.stdout.splitlines()[-1])["still_improving"] is True
+    shorter = aea_train("--resume", "--out", run, "--epochs", "2", "--json", cache=cache)
+    assert shorter.exit_code == 0, shorter.stderr
+    assert lines_saying(shorter.stderr, "has trained its whole budget") == [
+        f"aea: {run} has trained its whole budget (3 epochs); the budget given, 2 epochs, is no larger: give a "
+        "larger budget (more epochs, minutes or steps) to train on"
+    ]
     assert lines_saying(again.stderr, STILL_FELL) == []  # --json: the field alone
 
 

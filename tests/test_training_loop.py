@@ -222,9 +222,13 @@ def test_a_step_budget_run_resumes_to_its_steps_and_a_larger_budget_trains_on(so
 
 @pytest.mark.slow
 def test_a_run_trained_by_steps_trains_on_when_resumed_with_epochs(songs, tmp_path):
-    """The budget given on resume replaces the old one: the spent step limit does not stop the epochs."""
+    """The budget given on resume replaces the run's own (as `aea train --resume --epochs 3` builds it from the
+    run's config.toml): the spent step limit does not stop the epochs."""
+    from autoenc_audio.runs.folder import config_for_resume
+
     train(TINY.with_budget(None, None, steps=2), tmp_path / "run", tmp_path / "cache", data_root=songs)
-    summary = train(TINY.with_budget(None, 3), tmp_path / "run", tmp_path / "cache", data_root=songs, resume=True)
+    resumed = config_for_resume(tmp_path / "run").with_budget(None, 3)
+    summary = train(resumed, tmp_path / "run", tmp_path / "cache", data_root=songs, resume=True)
     assert summary["epochs"] == 3 and summary["steps"] > 2
     assert load_config(tmp_path / "run" / "config.toml").train.steps is None
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import click
 
 from ..version import __version__
@@ -24,6 +27,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    for stream in (sys.stdout, sys.stderr):  # a file name whose bytes are not UTF-8 prints as those bytes, as ls does
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
 
 
 def _register() -> None:

@@ -93,7 +93,7 @@ class AeaGroup(click.Group):
                 traceback.print_exc()
             message = path_error_line(error) or in_flag_terms(error, self._options(ctx))
             click.echo(f"aea: error: {message}", err=True)
-            usage = isinstance(error, (InputError, FileNotFoundError)) or path_error_line(error) is not None
+            usage = isinstance(error, (InputError, FileNotFoundError)) or is_path_error(error)
             ctx.exit(2 if usage else 1)
 
 
@@ -113,10 +113,20 @@ PATH_ERRNOS = frozenset(
 
 def path_error_line(error: BaseException) -> str | None:
     """ "PATH: not a directory" for an OS error about a path the user gave (a parent that is a file, no
-    permission, a read-only folder): a usage error, said without Python's `[Errno 20]`; None for any other."""
-    if not isinstance(error, OSError) or error.errno not in PATH_ERRNOS or not error.filename or not error.strerror:
+    permission, a read-only folder), said without Python's `[Errno 20]`; None for any other."""
+    if not is_path_error(error) or not getattr(error, "filename", None) or not getattr(error, "strerror", None):
         return None
-    return f"{os.fsdecode(error.filename)}: {error.strerror[0].lower()}{error.strerror[1:]}"
+    assert isinstance(error, OSError)
+    path, reason = os.fsdecode(error.filename), str(error.strerror)
+    if error.errno == errno.EEXIST and not os.path.isdir(path):  # mkdir of a folder where a file is
+        reason = os.strerror(errno.ENOTDIR)
+    return f"{path}: {reason[0].lower()}{reason[1:]}"
+
+
+def is_path_error(error: BaseException) -> bool:
+    """Whether `error` is about a path the user gave rather than a failure (a full disk): exit 2. An
+    `OutputError` keeps the errno of the error it words."""
+    return isinstance(error, OSError) and error.errno in PATH_ERRNOS
 
 
 @contextlib.contextmanager
@@ -360,16 +370,18 @@ def stdin_file(paths: tuple[Path, ...]) -> Iterator[tuple[tuple[Path, ...], dict
     with tempfile.TemporaryDirectory(prefix="aea-stdin-") as folder:
         path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
-        yield tuple(path if p == Path("-") else p for p in paths), {str(path): STDIN_NAME}
+        try:
+            yield tuple(path if p == Path("-") else p for p in paths), {str(path): STDIN_NAME}
+        except Exception as error:
+            if len(error.args) == 1 and isinstance(error.args[0], str):  # errors name the input as the user gave it
+                error.args = (error.args[0].replace(str(path), STDIN_NAME),)
+            raise
 
 
 def _stdin_paths(data: bytes) -> list[str]:
-    """stdin's bytes that are no audio aea knows, read as paths one per line; binary bytes (`cat song.m4a |`) are
-    refused in one line rather than looked up as a path made of them."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = "\0"
+    """stdin's bytes that are no audio aea knows, read as paths one per line; bytes no path holds (NUL: `cat
+    song.m4a |`) are refused in one line rather than looked up as a path made of them."""
+    text = os.fsdecode(data)  # a path's bytes that are not UTF-8 (a Latin-1 café.wav) survive as the OS spells it
     if "\0" in text:
         raise click.UsageError(
             "- reads stdin, which holds bytes that are neither WAV, FLAC, Ogg, AIFF or MP3 audio nor paths: "

@@ -36,8 +36,8 @@ def synth(out: Path, tracks: int, seconds: float, seed: int, as_json: bool) -> N
 
     if others := foreign_audio(out, tracks):
         raise click.UsageError(
-            f"{out}: holds {len(others)} audio files that this corpus would not write ({others[0]}, ...): "
-            "choose a new folder, or empty this one"
+            f"{out}: holds {len(others)} audio file{'s' if len(others) > 1 else ''} that this corpus would not "
+            f"write ({others[0]}{', ...' if len(others) > 1 else ''}): choose a new folder, or empty this one"
         )
     with progress_bar("writing corpus") as bar:
         paths = write_corpus(out, tracks=tracks, seconds=seconds, seed=seed, progress=bar)

@@ -161,9 +161,9 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, (np.generic,)):
         return value.item()
-    if isinstance(value, os.PathLike):
-        return str(value)
-    if value is None or isinstance(value, (bool, int, float, str)):
+    if isinstance(value, (str, os.PathLike)):  # a file name whose bytes are not UTF-8 gets U+FFFD where they were
+        return str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if value is None or isinstance(value, (bool, int, float)):
         return value
     raise LatentFileError(f"latent metadata cannot hold a {type(value).__name__}")
 

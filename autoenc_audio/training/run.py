@@ -316,7 +316,7 @@ def _train_on(
         return
     if budget_spent(now, state):
         if job.is_main:
-            given = "" if now == before else f"; {describe_budget(now)} is no more"
+            given = "" if now == before else f"; the budget given, {describe_budget(now)}, is no larger"
             reporter.message(
                 f"{files.root} has trained its whole budget ({describe_budget(before)}){given}: give a larger budget "
                 f"(more epochs, minutes or steps) to train on"
