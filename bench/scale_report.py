@@ -331,7 +331,22 @@ def _draw_dataset(axes: tuple[Any, Any], results: dict[str, Any], dataset: str, 
             scale = 100 if x == "train_fraction" else 1
             values = [r["test"][metric] for r in chosen]
             axis.plot([scale * r[x] for r in chosen], values, style, color=color, label=label)
-    return [r["test"][metric] for r in curve + others + data]
+    return [r["test"][metric] for r in curve + others + data] + _draw_recipes(top, results, dataset, metric, color)
+
+
+RECIPE_MARKERS = ("^", "s", "D", "v", "P")
+
+
+def _draw_recipes(axis: Any, results: dict[str, Any], dataset: str, metric: str, color: str) -> list[float]:
+    """The other batches and learning rates as single markers (hollow, one shape each) beside the curve."""
+    recipes = sorted(
+        (r for r in results["points"] if r["dataset"] == dataset and not default_recipe(r)),
+        key=lambda r: (r.get("batch", 4), r.get("lr_scale", 1.0)),
+    )
+    for marker, r in zip(RECIPE_MARKERS, recipes):
+        label = f"{dataset}, batch {r.get('batch', 4)}, lr x {r.get('lr_scale', 1.0):g}"
+        axis.plot([r["minutes_equivalent"]], [r["test"][metric]], marker, color=color, fillstyle="none", label=label)
+    return [r["test"][metric] for r in recipes]
 
 
 def _draw_references(axes: tuple[Any, Any], references: dict[str, Any], metric: str, color: str, limits: tuple):
