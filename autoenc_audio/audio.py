@@ -183,9 +183,16 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def native_path(source: Any) -> Any:
-    """A path as the bytes the OS holds, for soundfile, which encodes a str path strictly: a name whose bytes are
-    not UTF-8 (a Latin-1 café.wav, read by Python with surrogates) could be listed but not opened. Streams pass."""
-    return os.fsencode(source) if isinstance(source, (str, os.PathLike)) else source
+    """A path soundfile can open: soundfile encodes a str path strictly, so a name whose bytes are not UTF-8 (a
+    Latin-1 café.wav, which Python holds with surrogates) goes as the bytes the OS holds; any other path and
+    streams pass as they are (the handle's `name` stays a str)."""
+    if not isinstance(source, (str, os.PathLike)):
+        return source
+    try:
+        os.fspath(source).encode(sys.getfilesystemencoding())
+    except UnicodeEncodeError:
+        return os.fsencode(source)
+    return source
 
 
 def _open(source: PathLike | BinaryIO, name: str) -> soundfile.SoundFile:
