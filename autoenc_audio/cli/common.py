@@ -367,13 +367,23 @@ def stdin_file(paths: tuple[Path, ...]) -> Iterator[tuple[tuple[Path, ...], dict
             "- reads stdin, which holds no audio (WAV, FLAC, Ogg, AIFF, MP3) and no latent file"
             + ("" if data else ": it is empty")
         )
+    with _piped_file(data, suffix) as path:
+        yield tuple(path if p == Path("-") else p for p in paths), {str(path): STDIN_NAME}
+
+
+@contextlib.contextmanager
+def _piped_file(data: bytes, suffix: str) -> Iterator[Path]:
+    """stdin's bytes as a temporary `stdin<suffix>` file, living as long as the command; an error that names the
+    file names `<stdin>` instead, as the user gave it."""
+    from ..audio import STDIN_NAME
+
     with tempfile.TemporaryDirectory(prefix="aea-stdin-") as folder:
         path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
         try:
-            yield tuple(path if p == Path("-") else p for p in paths), {str(path): STDIN_NAME}
+            yield path
         except Exception as error:
-            if len(error.args) == 1 and isinstance(error.args[0], str):  # errors name the input as the user gave it
+            if len(error.args) == 1 and isinstance(error.args[0], str):
                 error.args = (error.args[0].replace(str(path), STDIN_NAME),)
             raise
 
@@ -410,7 +420,5 @@ def stdin_inputs(inputs: tuple[str, ...]) -> Iterator[tuple[list[str] | None, di
     if suffix is None:
         yield _stdin_paths(data), {}
         return
-    with tempfile.TemporaryDirectory(prefix="aea-stdin-") as folder:
-        path = Path(folder) / f"stdin{suffix}"
-        path.write_bytes(data)
+    with _piped_file(data, suffix) as path:
         yield [str(path)], {str(path): STDIN_NAME}
