@@ -63,8 +63,10 @@ SPREAD_BUDGETS, SPREAD_SEEDS = (10, 40), (1, 2)
 FRACTIONS, DATA_BUDGET = (0.1, 0.3, 1.0), 10
 DEFAULT_BATCH = 4
 # The recipe at large data: twice the learning rate, twice the batch (at equal clips, so half the steps), and both
-# (the linear scaling rule), on gtzan at RECIPE_BUDGET, seed 0, beside the default's point there.
+# (the linear scaling rule), on gtzan at RECIPE_BUDGET, seed 0, beside the default's point there; the ones that
+# helped there again at LONG_RECIPE_BUDGET, to see whether they change the curve or only its start.
 RECIPES, RECIPE_BUDGET = ((DEFAULT_BATCH, 2.0), (8, 1.0), (8, 2.0)), 10
+LONG_RECIPES, LONG_RECIPE_BUDGET = ((DEFAULT_BATCH, 2.0),), 40
 GTZAN = DataConfig(corpus_tracks=1000, corpus_seconds=30.0)
 GTZAN_FOLDER = f"corpus-s0-n{GTZAN.corpus_tracks}-t{GTZAN.corpus_seconds:g}"  # data.builtin_corpus's name for it
 METRICS = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
@@ -154,6 +156,7 @@ def plan() -> list[Point]:
     points |= {Point(d, m, s) for d in DATASETS for m in SPREAD_BUDGETS for s in SPREAD_SEEDS}
     points |= {Point(d, DATA_BUDGET, 0, f) for d in DATASETS for f in FRACTIONS}
     points |= {Point("gtzan", RECIPE_BUDGET, 0, 1.0, batch, lr) for batch, lr in RECIPES}
+    points |= {Point("gtzan", LONG_RECIPE_BUDGET, 0, 1.0, batch, lr) for batch, lr in LONG_RECIPES}
     return sorted(points, key=lambda p: (p.dataset != "real", p.minutes, p.seed, -p.fraction, p.batch, p.lr_scale))
 
 

@@ -338,15 +338,20 @@ RECIPE_MARKERS = ("^", "s", "D", "v", "P")
 
 
 def _draw_recipes(axis: Any, results: dict[str, Any], dataset: str, metric: str, color: str) -> list[float]:
-    """The other batches and learning rates as single markers (hollow, one shape each) beside the curve."""
-    recipes = sorted(
-        (r for r in results["points"] if r["dataset"] == dataset and not default_recipe(r)),
-        key=lambda r: (r.get("batch", 4), r.get("lr_scale", 1.0)),
-    )
-    for marker, r in zip(RECIPE_MARKERS, recipes):
-        label = f"{dataset}, batch {r.get('batch', 4)}, lr x {r.get('lr_scale', 1.0):g}"
-        axis.plot([r["minutes_equivalent"]], [r["test"][metric]], marker, color=color, fillstyle="none", label=label)
-    return [r["test"][metric] for r in recipes]
+    """The other batches and learning rates as hollow markers beside the curve, one shape per recipe, joined by a
+    dotted line where a recipe was trained at several budgets."""
+    recipes: dict[tuple[int, float], list[dict[str, Any]]] = {}
+    for r in results["points"]:
+        if r["dataset"] == dataset and not default_recipe(r) and r["seed"] == 0:
+            recipes.setdefault((r.get("batch", 4), r.get("lr_scale", 1.0)), []).append(r)
+    values = []
+    for marker, ((batch, lr_scale), runs) in zip(RECIPE_MARKERS, sorted(recipes.items())):
+        runs.sort(key=lambda r: r["minutes_equivalent"])
+        x, y = [r["minutes_equivalent"] for r in runs], [r["test"][metric] for r in runs]
+        label = f"{dataset}, batch {batch}, lr x {lr_scale:g}"
+        axis.plot(x, y, marker + ":", color=color, fillstyle="none", linewidth=0.8, label=label)
+        values += y
+    return values
 
 
 def _draw_references(axes: tuple[Any, Any], references: dict[str, Any], metric: str, color: str, limits: tuple):

@@ -56,8 +56,9 @@ def record(bench, point_id, snr=11.0, mrstft=1.0, losses=(2.0, 1.5)):
 
 def test_the_plan_holds_the_issues_curves_once_each(bench):
     ids = [point.id for point in bench.plan()]
-    assert len(ids) == len(set(ids)) == 25  # per dataset: 5 budgets, 4 more seeds, 2 shares; gtzan: 3 recipes
+    assert len(ids) == len(set(ids)) == 26  # per dataset: 5 budgets, 4 more seeds, 2 shares; gtzan: 4 recipes
     assert {"gtzan-m10-s0-f100-lr2", "gtzan-m10-s0-f100-b8", "gtzan-m10-s0-f100-b8-lr2"} <= set(ids)
+    assert "gtzan-m40-s0-f100-lr2" in ids  # twice the rate again at 40 minutes: the curve, or only its start?
     for dataset in ("real", "gtzan"):
         assert {f"{dataset}-m{m}-s0-f100" for m in (5, 10, 20, 40, 80)} <= set(ids)
         assert {f"{dataset}-m{m}-s{s}-f100" for m in (10, 40) for s in (1, 2)} <= set(ids)
@@ -149,7 +150,7 @@ def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_p
     assert "| 10 | 4 | x 1 | 3,000 | 11.10 | 0.950 | 0.200 | - |" in text  # the recipes beside the default
     assert "| 10 | 8 | x 2 | 1,500 | 11.30 | 0.855 | 0.200 | -10.0% |" in text
     assert text.count("| 10 | 3,000 |") == 1 and "11.15 (11.10-11.20)" in text  # the curves keep the default only
-    assert "## Still to run (22 jobs" in text and "`real-m20-s0-f100`" in text and "`gtzan-refs`" in text
+    assert "## Still to run (23 jobs" in text and "`real-m20-s0-f100`" in text and "`gtzan-refs`" in text
     assert "`real-m5-s0-f100`" not in text
     write_report(results, plan, bench.estimate_seconds, lambda jobs: 0.0, folder=tmp_path)
     assert (tmp_path / "scale.md").read_text() == text
