@@ -7,6 +7,7 @@ every number here is computed twice in this process, so comparisons with torch a
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -198,19 +199,37 @@ def test_pieces_0_leaves_them_out_and_says_so(with_prior, tmp_path):
     assert refused.exit_code == 2 and "pieces must be at least 0" in refused.output
 
 
-def test_a_folder_with_files_is_refused_in_one_line_and_overwrite_replaces_it(made, tmp_path):
+def test_an_earlier_page_is_replaced_only_with_overwrite(made, tmp_path):
     songs, cache, checkpoint, _, _ = made
     out = tmp_path / "site"
-    out.mkdir()
-    (out / "notes.txt").write_text("mine")
-    refused = explore(checkpoint, out, songs, cache, "--clips", "2")
+    assert explore(checkpoint, out, songs, cache, "--clips", "2").exit_code == 0
+    refused = explore(checkpoint, out, songs, cache, "--clips", "3")
     assert refused.exit_code == 2 and refused.output.count("\n") == 1
-    assert "not empty" in refused.output and "--overwrite" in refused.output
-    assert [p.name for p in out.iterdir()] == ["notes.txt"]
-    replaced = explore(checkpoint, out, songs, cache, "--clips", "2", "--overwrite")
+    assert "earlier explore page" in refused.output and "--overwrite" in refused.output
+    replaced = explore(checkpoint, out, songs, cache, "--clips", "3", "--overwrite")
     assert replaced.exit_code == 0, replaced.output
-    assert not (out / "notes.txt").exists() and len(data(out, "site")["clips"]) == 2
+    assert len(data(out, "site")["clips"]) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"], "no temporary or old folder left"
+
+
+def test_a_folder_holding_anything_else_is_never_replaced_even_with_overwrite(made, tmp_path):
+    songs, cache, checkpoint, _, _ = made
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    run = tmp_path / "runs" / "a"
+    run.mkdir(parents=True)
+    model = run / "best.safetensors"
+    shutil.copy(checkpoint, model)
+    for out, why in (
+        (mine, "not an explore page (notes.txt)"),
+        (run, "holds the checkpoint"),
+        (run.parent, "holds the checkpoint"),
+    ):
+        refused = explore(model, out, songs, cache, "--clips", "2", "--overwrite")
+        assert refused.exit_code == 2 and refused.output.count("\n") == 1, refused.output
+        assert why in refused.output
+    assert (mine / "notes.txt").read_text() == "mine" and model.is_file(), "nothing was removed"
 
 
 def test_a_missing_runtime_is_one_line_saying_how_to_get_it_exit_1(made, tmp_path, monkeypatch):

@@ -33,7 +33,9 @@ from .common import cache_dir_option, json_option, model_argument_or_option, mod
 @click.option(
     "--piece-seconds", type=float, default=10.0, show_default=True, help="Length of each piece from the prior."
 )
-@click.option("--overwrite", is_flag=True, help="Replace OUT when it already holds files.")
+@click.option(
+    "--overwrite", is_flag=True, help="Replace an earlier page in OUT (a folder holding anything else is refused)."
+)
 @cache_dir_option
 @json_option
 def explore(

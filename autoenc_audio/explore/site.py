@@ -63,10 +63,7 @@ def build_site(
     request = request or ExploreRequest()
     runtime = vendoring.runtime_files()
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ExploreError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise ExploreError(f"{out}: not empty; give overwrite=True to replace it", settings=("overwrite=True",))
+    _check_target(out, checkpoint.path, overwrite)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
@@ -77,6 +74,38 @@ def build_site(
         shutil.rmtree(staging, ignore_errors=True)
     files = [path for path in out.rglob("*") if path.is_file()]
     return SiteResult(out / "index.html", sum(path.stat().st_size for path in files), len(files), manifest)
+
+
+def _check_target(out: Path, checkpoint: Path, overwrite: bool) -> None:
+    """ExploreError unless `out` is new, empty, or an earlier explore page that `overwrite` may replace: the whole
+    folder is swapped, so a run folder, or one holding anything else, is never replaced."""
+    if out.exists() and not out.is_dir():
+        raise ExploreError(f"{out}: exists and is not a folder")
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    if checkpoint.resolve().is_relative_to(out.resolve()):
+        raise ExploreError(f"{out}: holds the checkpoint being explored ({checkpoint}); write the page elsewhere")
+    if not _is_site(out):
+        foreign = sorted(path.name for path in out.iterdir() if path.name not in SITE_ENTRIES) or ["manifest.json"]
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise ExploreError(f"{out}: holds files that are not an explore page ({shown}); give a new or empty folder")
+    if not overwrite:
+        raise ExploreError(
+            f"{out}: holds an earlier explore page; give overwrite=True to replace it", settings=("overwrite=True",)
+        )
+
+
+SITE_ENTRIES = frozenset((*PAGE_FILES, "manifest.json", "runtime", "data"))
+
+
+def _is_site(folder: Path) -> bool:
+    """Whether `folder` is a page `build_site` wrote: its manifest says so and it holds nothing else."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    names = {path.name for path in folder.iterdir() if not path.name.startswith(".")}  # .DS_Store and the like
+    return isinstance(manifest, dict) and manifest.get("format") == "aea-explore" and names <= SITE_ENTRIES
 
 
 def _write_contents(
