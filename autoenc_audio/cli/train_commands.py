@@ -258,6 +258,22 @@ def train(
         _print_training_summary(out, summary, as_json)
         if summary.get("still_improving") and not as_json:
             click.echo(_train_on_line(out, summary, config), err=True)
+        if resume:
+            _warn_prior_left_behind(out)
+
+
+def _warn_prior_left_behind(out: Path) -> None:
+    """After `--resume`: the run's prior was made for the weights before it, so generation will refuse it."""
+    import shlex
+
+    from ..prior.header import prior_left_behind
+
+    if (prior := prior_left_behind(out)) is not None:
+        click.echo(
+            f"aea: {prior} was trained for the model before this resume and no longer fits it; train it again: "
+            f"aea train-prior --model {shlex.quote(str(out))} --overwrite",
+            err=True,
+        )
 
 
 def _new_run_dir(config: Config) -> Path:

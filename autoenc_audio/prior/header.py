@@ -8,6 +8,7 @@ from typing import Any
 
 from safetensors import safe_open
 
+from ..checkpoints.header import read_metadata
 from ..errors import InputError, first_line
 
 PRIOR_FILE = "prior.safetensors"
@@ -53,3 +54,20 @@ def read_prior_metadata(path: Path, framework: str = "numpy") -> dict[str, Any]:
         except json.JSONDecodeError as error:
             raise PriorError(f"{path}: corrupt metadata field {key!r} ({error.msg})") from None
     return raw
+
+
+def prior_left_behind(run_dir: Path) -> Path | None:
+    """The run's prior when the checkpoint it was made for has been trained on since (`aea train --resume`), so
+    that generation refuses it; None when there is no prior, or it still fits, or either file cannot be read."""
+    path = prior_path(run_dir)
+    if not path.is_file():
+        return None
+    try:
+        made_for = read_prior_metadata(path)["autoencoder"] or {}
+        checkpoint = Path(made_for.get("path") or "")
+        if checkpoint.resolve().parent != Path(run_dir).resolve():
+            return None  # made for a checkpoint elsewhere: not this run's doing
+        fingerprint = read_metadata(checkpoint).get("weights_fingerprint")
+    except (InputError, OSError, ValueError):
+        return None
+    return path if fingerprint != made_for.get("fingerprint") else None

@@ -60,11 +60,21 @@ class Prior:
 
     def check_belongs_to(self, checkpoint: Checkpoint) -> None:
         """PriorError unless this prior was built from `checkpoint`'s latents."""
-        if self.autoencoder.get("fingerprint") != checkpoint.fingerprint:
+        if self.autoencoder.get("fingerprint") == checkpoint.fingerprint:
+            return
+        run = checkpoint.path.parent
+        made_for = Path(self.autoencoder.get("path") or "")
+        if made_for.resolve() == checkpoint.path.resolve():  # the same checkpoint, trained on since (--resume)
             raise PriorError(
-                f"{self.path}: a prior of another model (autoencoder {self.autoencoder.get('fingerprint')}, "
-                f"not {checkpoint.fingerprint}); train one for the run in {checkpoint.path.parent}"
+                f"{self.path}: the prior of an earlier state of this run's model (autoencoder "
+                f"{self.autoencoder.get('fingerprint')}, now {checkpoint.fingerprint}: it was trained on since); "
+                f"train the prior again with 'aea train-prior --model {run}' and overwrite=True",
+                "overwrite=True",
             )
+        raise PriorError(
+            f"{self.path}: a prior of another model (autoencoder {self.autoencoder.get('fingerprint')}, "
+            f"not {checkpoint.fingerprint}); train one for the run in {run} with 'aea train-prior'"
+        )
 
 
 def autoencoder_fields(checkpoint: Checkpoint) -> dict[str, Any]:
