@@ -93,3 +93,26 @@ def test_the_model_comes_from_the_option_then_aea_model_then_the_latest_run_name
     monkeypatch.setenv("AEA_MODEL", str(runs[1]))
     assert chosen_model(None, cache) == (RunFiles(runs[1]).best, "AEA_MODEL")
     assert chosen_model(runs[0], cache) == (RunFiles(runs[0]).best, "--model")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "runs/a", "-o", "-"],
+        ["explore", "runs/a", "-o", "-"],
+        ["report", "runs/a", "-o", "-"],
+        ["analyze", "--model", "runs/a", "-o", "-"],
+        ["sweep", "--latents", "8", "-o", "-"],
+        ["train", "--out", "-"],
+        ["demo", "--out", "-"],
+        ["synth", "-"],
+    ],
+)
+def test_a_command_that_writes_a_folder_refuses_dash_for_it_before_any_work(args, tmp_path, monkeypatch):
+    from autoenc_audio.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert "'-' (standard output) takes one file" in result.output
+    assert not (tmp_path / "-").exists()

@@ -350,6 +350,8 @@ def test_too_few_clips_and_bad_paths_are_one_line_errors(music, tmp_path):
         result = _run("score", *args, "--cache-dir", tmp_path / "cache")
         lines = result.output.strip().splitlines()
         assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith(expected), result.output
+    piped = CliRunner().invoke(cli, ["score", "-", "--data", str(music / "data")], input=short.read_bytes())
+    assert piped.exit_code == 2 and piped.output.startswith("aea: error: <stdin>: 2 clips of 5 s; 32 are needed")
 
 
 @pytest.mark.slow

@@ -8,7 +8,16 @@ from typing import Any
 import click
 
 from ..metric_info import format_value
-from .common import cache_dir_option, chosen_model, device_option, json_option, print_json, print_table, progress_bar
+from .common import (
+    FolderPath,
+    cache_dir_option,
+    chosen_model,
+    device_option,
+    json_option,
+    print_json,
+    print_table,
+    progress_bar,
+)
 
 
 @click.command()
@@ -30,7 +39,7 @@ from .common import cache_dir_option, chosen_model, device_option, json_option, 
     "-o",
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FolderPath(),
     required=True,
     help="Report folder: report.md, analysis.json, index.html, figures.",
 )
@@ -160,7 +169,7 @@ def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
     "-o",
     "--out",
     "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FolderPath(),
     required=True,
     help="Sweep folder: one run per size, report.md, sweep.json, figures, audio/.",
 )

@@ -243,6 +243,21 @@ class CountingBar:
             self.progress.stop()
 
 
+class FolderPath(click.Path):
+    """An output folder: `-` is refused, since standard output takes one file and these commands write several
+    (it made a folder named `-`)."""
+
+    def __init__(self) -> None:
+        super().__init__(file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if str(value) == "-":
+            self.fail(
+                "'-' (standard output) takes one file, and this writes a folder of them; give a folder", param, ctx
+            )
+        return super().convert(value, param, ctx)
+
+
 def cache_dir_option(function: Callable) -> Callable:
     @click.option(
         "--cache-dir",

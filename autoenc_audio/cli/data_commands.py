@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from .common import audio_options, cache_dir_option, json_option, print_json, print_table, progress_bar
+from .common import FolderPath, audio_options, cache_dir_option, json_option, print_json, print_table, progress_bar
 
 
 @click.command()
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("out", type=FolderPath())
 @click.option("--tracks", type=click.IntRange(min=1), default=200, show_default=True, help="Number of tracks.")
 @click.option(
     "--seconds",

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..metric_info import format_value
-from .common import cache_dir_option, print_table, progress_bar
+from .common import FolderPath, cache_dir_option, print_table, progress_bar
 from .train_commands import ConsoleReporter, PriorConsoleReporter
 
 SCORE_COLUMNS = ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")
@@ -17,7 +17,7 @@ SCORE_COLUMNS = ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")
 @click.command()
 @click.option(
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FolderPath(),
     default=Path("runs/demo"),
     show_default=True,
     help="Folder for the run and its outputs.",

@@ -6,14 +6,18 @@ from pathlib import Path
 
 import click
 
-from .common import cache_dir_option, json_option, model_argument_or_option, model_option, print_json
+from .common import FolderPath, cache_dir_option, json_option, model_argument_or_option, model_option, print_json
 
 
 @click.command("explore")
 @click.argument("run", metavar="[RUN]", required=False, type=click.Path(path_type=Path))
 @model_option
 @click.option(
-    "-o", "--out", type=click.Path(path_type=Path), required=True, help="Folder for the site (made; must be empty)."
+    "-o",
+    "--out",
+    type=FolderPath(),
+    required=True,
+    help="Folder for the site (made; new, empty, or an earlier page with --overwrite).",
 )
 @click.option(
     "--data",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import cache_dir_option, json_option, model_argument_or_option, model_option, print_json
+from .common import FolderPath, cache_dir_option, json_option, model_argument_or_option, model_option, print_json
 
 
 @click.command("export")
@@ -15,7 +15,7 @@ from .common import cache_dir_option, json_option, model_argument_or_option, mod
 @click.option(
     "-o",
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FolderPath(),
     required=True,
     help="Folder for the graphs and aea-export.json (made if missing; files of the same names are replaced; "
     "not a run folder).",

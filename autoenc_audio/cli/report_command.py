@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import cache_dir_option, chosen_model, json_option, print_json
+from .common import FolderPath, cache_dir_option, chosen_model, json_option, print_json
 
 
 @click.command()
@@ -22,7 +22,7 @@ from .common import cache_dir_option, chosen_model, json_option, print_json
 @click.option(
     "-o",
     "--out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FolderPath(),
     required=True,
     help="Folder for index.html and its files (one sub-folder per run).",
 )

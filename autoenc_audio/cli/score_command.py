@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import cache_dir_option, chosen_model, is_tty, json_option, print_json, print_table
+from .common import cache_dir_option, chosen_model, is_tty, json_option, print_json, print_table, stdin_file
 
 COLUMNS = ("name", "kind", "clips", "c2st", "fd", "tonal", "continuity", "rhythm", "flatness", "copied")
 DECIMALS = {"c2st": 2, "fd": 1, "tonal": 3, "continuity": 2, "rhythm": 2, "flatness": 3, "copied": 2}
@@ -57,7 +57,7 @@ def score(
 ) -> None:
     """Score audio sets (files or folders) as music against held-out real clips (docs/scoring.md).
 
-    Each GENERATED argument is a set, cut into 5 s clips. Reported: c2st (0.5:
+    Each GENERATED argument is a set, cut into 5 s clips; - reads one file from stdin. Reported: c2st (0.5:
     a classifier cannot tell the set from real clips, 1.0: trivially told
     apart), fd (Frechet distance of 84 features, lower is better), the mean
     tonal clarity, continuity, rhythm and flatness, and copied (share of 2 s
@@ -77,20 +77,24 @@ def score(
     if data_root is None:
         checkpoint = chosen_model(model, cache_dir)[0]
     message = (lambda text: click.echo(f"aea: {text}", err=True)) if is_tty() else None
-    report = score_sets(
-        generated,
-        checkpoint=checkpoint,
-        data_root=data_root,
-        cache_dir=cache_dir,
-        clips=clips,
-        seed=seed,
-        message=message,
-    )
+    with stdin_file(generated) as (paths, names):
+        report = score_sets(
+            paths,
+            checkpoint=checkpoint,
+            data_root=data_root,
+            cache_dir=cache_dir,
+            clips=clips,
+            seed=seed,
+            message=message,
+        )
+    values = [{column: getattr(row, column) for column in COLUMNS} for row in report.rows]
+    for value in values:
+        value["name"] = names.get(value["name"], value["name"])  # `<stdin>`, not the temporary file
     if as_json:
-        for row in report.rows:
-            print_json({column: getattr(row, column) for column in COLUMNS})
+        for value in values:
+            print_json(value)
         return
-    rows = [tuple(_cell(column, getattr(row, column)) for column in COLUMNS) for row in report.rows]
+    rows = [tuple(_cell(column, value[column]) for column in COLUMNS) for value in values]
     held_out = report.rows[0].clips
     print_table(
         f"aea score: against {held_out} held-out clips ({report.held_out_tracks} test tracks) of {report.root}",

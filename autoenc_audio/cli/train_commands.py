@@ -17,6 +17,7 @@ from ..config import Config, TrainConfig, load_config
 from ..metric_info import METRIC_NAMES
 from ..runs.folder import record_latest_run
 from .common import (
+    FolderPath,
     audio_options,
     cache_dir_option,
     device_option,
@@ -157,7 +158,7 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 @click.option(
     "--out",
     "out",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=FolderPath(),
     default=None,
     help="Run folder [default: runs/DATE-ARCH-KIND-N].",
 )
