@@ -486,15 +486,21 @@ def test_a_peak_inside_the_fade_is_brought_under_full_scale_too(position):
 
 
 @pytest.mark.slow
-def test_training_a_run_on_says_its_prior_no_longer_fits_and_generate_says_how_to_retrain_it(tmp_path):
+def test_training_a_run_on_says_its_prior_and_page_no_longer_fit_and_generate_says_how_to_retrain_it(tmp_path):
     config = load_config(ROOT / "configs" / "tiny.toml")
     train(config, tmp_path / "run", tmp_path / "cache")
     checkpoint = load_checkpoint(tmp_path / "run" / "best.safetensors")
     train_prior(checkpoint, tmp_path / "run", dataclasses.replace(config.prior, epochs=1), tmp_path / "cache")
+    page = tmp_path / "run" / "explore"
+    page.mkdir()
+    (page / "manifest.json").write_text(
+        json.dumps({"format": "aea-explore", "model_fingerprint": checkpoint.fingerprint})
+    )
     resumed = aea("train", "--resume", "--out", tmp_path / "run", "--epochs", 4, "--cache-dir", tmp_path / "cache")
     assert resumed.exit_code == 0, resumed.output
     assert f"{prior_path(tmp_path / 'run')} was trained for the model before this resume" in resumed.stderr
     assert f"aea train-prior --model {tmp_path / 'run'} --overwrite" in resumed.stderr
+    assert f"aea explore {tmp_path / 'run'} -o {page} --overwrite" in resumed.stderr
     refused = aea("generate", "--model", tmp_path / "run", "--mode", "random", "-o", tmp_path / "x.wav")
     assert refused.exit_code == 2 and refused.stderr.count("\n") == 1, refused.stderr
     assert "an earlier state of this run's model" in refused.stderr and "--overwrite" in refused.stderr

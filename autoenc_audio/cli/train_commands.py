@@ -15,7 +15,7 @@ import click
 
 from ..config import Config, TrainConfig, load_config
 from ..metric_info import METRIC_NAMES
-from ..runs.folder import record_latest_run
+from ..runs.folder import RunFiles, record_latest_run
 from .common import (
     FolderPath,
     audio_options,
@@ -260,19 +260,31 @@ def train(
         if summary.get("still_improving") and not as_json:
             click.echo(_train_on_line(out, summary, config), err=True)
         if resume:
-            _warn_prior_left_behind(out)
+            _warn_outputs_left_behind(out)
 
 
-def _warn_prior_left_behind(out: Path) -> None:
-    """After `--resume`: the run's prior was made for the weights before it, so generation will refuse it."""
+def _warn_outputs_left_behind(out: Path) -> None:
+    """After `--resume`: the run's prior and explore pages were made from the weights before it (generation refuses
+    such a prior); one line each, with the command that makes it again."""
     import shlex
 
+    from ..checkpoints.header import read_metadata
+    from ..explore.site import stale_pages
     from ..prior.header import prior_left_behind
 
+    run = shlex.quote(str(out))
     if (prior := prior_left_behind(out)) is not None:
         click.echo(
             f"aea: {prior} was trained for the model before this resume and no longer fits it; train it again: "
-            f"aea train-prior --model {shlex.quote(str(out))} --overwrite",
+            f"aea train-prior --model {run} --overwrite",
+            err=True,
+        )
+    checkpoint = RunFiles(out).checkpoint
+    fingerprint = read_metadata(checkpoint).get("weights_fingerprint", "") if checkpoint else ""
+    for page in stale_pages(out, fingerprint) if checkpoint else []:
+        click.echo(
+            f"aea: {page} shows the model before this resume; write it again: "
+            f"aea explore {run} -o {shlex.quote(str(page))} --overwrite",
             err=True,
         )
 

@@ -108,6 +108,16 @@ def _is_site(folder: Path) -> bool:
     return isinstance(manifest, dict) and manifest.get("format") == "aea-explore" and names <= SITE_ENTRIES
 
 
+def stale_pages(run_dir: Path, fingerprint: str) -> list[Path]:
+    """The explore pages in `run_dir`'s sub-folders (`make demo`'s `explore/`) made from other weights than
+    `fingerprint`'s: after `aea train --resume` they show the model as it was."""
+    pages = []
+    for manifest in sorted(Path(run_dir).glob("*/manifest.json")):
+        if _is_site(manifest.parent) and json.loads(manifest.read_text()).get("model_fingerprint") != fingerprint:
+            pages.append(manifest.parent)
+    return pages
+
+
 def _write_contents(
     checkpoint: Checkpoint,
     folder: Path,
