@@ -15,7 +15,8 @@ import click
 
 from ..config import Config, TrainConfig, load_config
 from ..metric_info import METRIC_NAMES
-from ..runs.folder import RunFiles, record_latest_run
+from ..runs.folder import record_latest_run
+from .after_training import train_on_line, warn_outputs_left_behind
 from .common import (
     FolderPath,
     audio_options,
@@ -258,35 +259,9 @@ def train(
         record_latest_run(cache_dir, out)
         _print_training_summary(out, summary, as_json)
         if summary.get("still_improving") and not as_json:
-            click.echo(_train_on_line(out, summary, config), err=True)
+            click.echo(train_on_line(out, summary, config), err=True)
         if resume:
-            _warn_outputs_left_behind(out)
-
-
-def _warn_outputs_left_behind(out: Path) -> None:
-    """After `--resume`: the run's prior and explore pages were made from the weights before it (generation refuses
-    such a prior); one line each, with the command that makes it again."""
-    import shlex
-
-    from ..checkpoints.header import read_metadata
-    from ..explore.site import stale_pages
-    from ..prior.header import prior_left_behind
-
-    run = shlex.quote(str(out))
-    if (prior := prior_left_behind(out)) is not None:
-        click.echo(
-            f"aea: {prior} was trained for the model before this resume and no longer fits it; train it again: "
-            f"aea train-prior --model {run} --overwrite",
-            err=True,
-        )
-    checkpoint = RunFiles(out).checkpoint
-    fingerprint = read_metadata(checkpoint).get("weights_fingerprint", "") if checkpoint else ""
-    for page in stale_pages(out, fingerprint) if checkpoint else []:
-        click.echo(
-            f"aea: {page} shows the model before this resume; write it again: "
-            f"aea explore {run} -o {shlex.quote(str(page))} --overwrite",
-            err=True,
-        )
+            warn_outputs_left_behind(out)
 
 
 def _new_run_dir(config: Config) -> Path:
@@ -339,24 +314,6 @@ def _launch_torchrun(config: Config, out: Path, resume: bool, overwrite: bool, n
             str(out),
         ]
         return subprocess.call(command, env={**os.environ, **holder_environment(lock)})
-
-
-def _train_on_line(out: Path, summary: dict[str, Any], config: Config) -> str:
-    """The end-of-run line of a run whose validation loss was still falling: the fall, and the command that trains
-    it on to twice its budget (a fresh learning-rate schedule over the added half), in the budget's own unit."""
-    import shlex
-
-    fall = summary["validation_fall"]
-    settings = config.train
-    doubled = [f"--epochs {2 * settings.epochs}"] if settings.epochs is not None else []
-    doubled += [f"--minutes {2 * settings.minutes:g}"] if settings.minutes is not None else []
-    doubled += [f"--steps {2 * settings.steps}"] if settings.steps is not None else []
-    budget = " ".join(doubled) or f"--epochs {2 * summary['epochs']}"
-    return (
-        f"aea: validation loss still fell {fall['relative']:.1%} over the last {fall['epochs']} epochs: more "
-        f"training would likely help; train on with a fresh learning-rate schedule: "
-        f"aea train --resume --out {shlex.quote(str(out))} {budget}"
-    )
 
 
 def _print_training_summary(out: Path, summary: dict[str, Any], as_json: bool) -> None:
