@@ -13,6 +13,7 @@ The examples assume a run at `runs/demo` (`make demo`); `tests/test_docs_python.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -263,17 +264,18 @@ class Model:
     ) -> list[Piece]:
         """New audio, as `aea generate`: each `Piece` has `samples` `[samples]` and the `metadata` of its sidecar.
 
-        `options` are the other fields of `GenerateRequest` (`method`, `sources`, `label`, `temperature`, ...).
-        A run with a prior walks it; without one, `random` falls back to the fitted Gaussian, and the piece's
-        metadata says so.
+        `options` are the other fields of `GenerateRequest` (`method`, `sources`, `label`, `temperature`, ...);
+        `sources` is a list of files, or one file. A run with a prior walks it; without one, `random` falls back
+        to the fitted Gaussian, and the piece's metadata says so. Bad values raise `InputError` kinds.
 
         >>> pieces = model.generate(mode="random", seconds=20, n=4, seed=1)
         >>> pieces[0].samples.shape
         (441000,)
         """
         options.setdefault("cache_dir", default_cache_dir())
+        _check_options(options)
         if "sources" in options:
-            options["sources"] = tuple(str(source) for source in options["sources"])
+            options["sources"] = tuple(str(source) for source in _as_list(options["sources"]))
         request = GenerateRequest(mode, seconds=seconds, n=n, seed=seed, **options)
         return generate_pieces(self.checkpoint, request).pieces
 
@@ -338,7 +340,7 @@ class Model:
 
 
 def score(
-    sets: Sequence[str | os.PathLike],
+    sets: Sequence[str | os.PathLike] | str | os.PathLike,
     model: Model | str | os.PathLike | None = None,
     *,
     data: str | os.PathLike | None = None,
@@ -346,7 +348,8 @@ def score(
     seed: int = 0,
     cache_dir: str | os.PathLike | None = None,
 ) -> list[dict[str, Any]]:
-    """Score sets of audio (files or folders) as music, as `aea score --json` does: one record per row.
+    """Score sets of audio (files or folders; one may be given alone) as music, as `aea score --json` does: one
+    record per row.
 
     Against the held-out clips of the data `model` was trained on, or of the folder `data`. Rows: the held-out
     clips themselves ("reference"), the two controls, then each set ("generated"); fields as in `SCORE_FIELDS`.
@@ -359,7 +362,7 @@ def score(
     else:
         checkpoint = None if model is None else checkpoint_in(Path(model))
     report = score_sets(
-        list(sets),
+        _as_list(sets),
         checkpoint=checkpoint,
         data_root=data,
         cache_dir=cache_dir if cache_dir is not None else default_cache_dir(),
@@ -367,6 +370,25 @@ def score(
         seed=seed,
     )
     return [{name: getattr(row, name) for name in SCORE_FIELDS} for row in report.rows]
+
+
+GENERATE_OPTIONS = tuple(item.name for item in dataclasses.fields(GenerateRequest) if item.name != "mode")
+"""The keyword arguments `Model.generate` takes: the fields of `GenerateRequest`."""
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    """ApiInputError naming the options `Model.generate` does not take, and those it does."""
+    unknown = sorted(set(options) - set(GENERATE_OPTIONS))
+    if unknown:
+        raise ApiInputError(
+            f"generate takes no option {', '.join(unknown)}; its options: {', '.join(GENERATE_OPTIONS)}",
+            settings=unknown,
+        )
+
+
+def _as_list(items: Sequence[str | os.PathLike] | str | os.PathLike) -> list[str | os.PathLike]:
+    """A file or folder given alone as a list of one; a string is one path, not a sequence of characters."""
+    return [items] if isinstance(items, (str, os.PathLike)) else list(items)
 
 
 PCM_DTYPES = (np.dtype(np.int16), np.dtype(np.int32), np.dtype(np.uint8), np.dtype(np.int8))

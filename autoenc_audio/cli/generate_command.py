@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import json_option, print_json, progress_bar
+from .common import json_option, print_json, progress_bar, stdin_file
 from .latent_options import no_json_with_stdout, with_model
 
 if TYPE_CHECKING:
@@ -28,7 +30,8 @@ if TYPE_CHECKING:
     "--from",
     "sources",
     multiple=True,
-    help="Songs (or latent files, for --method mean/linear/slerp): --from A B C (or --from A --from B).",
+    help="Songs (or latent files, for --method mean/linear/slerp): --from A B C (or --from A --from B); "
+    "- reads one from stdin.",
 )
 @click.argument("more_sources", nargs=-1, metavar="[SOURCE]...")
 @click.option(
@@ -44,7 +47,13 @@ if TYPE_CHECKING:
     default=None,
     help="Length of each prior or gaussian piece [default: one clip; continue: 20, the opening included].",
 )
-@click.option("--n", type=click.IntRange(min=1), default=1, show_default=True, help="random, average: how many pieces.")
+@click.option(
+    "--n",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="random, average with a prior: how many pieces.",
+)
 @click.option("--seed", type=int, default=None, help="Seed [default: a fresh one, recorded in the sidecar].")
 @click.option(
     "--temperature",
@@ -59,12 +68,16 @@ if TYPE_CHECKING:
     "--prior",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Prior file [default: prior.safetensors beside the model's checkpoint].",
+    help="random, continue, average: prior file [default: prior.safetensors beside the model's checkpoint].",
 )
 @click.option(
     "--weights", multiple=True, help="average --method mean: one weight per source, comma-separated: --weights 2,1,1."
 )
-@click.option("--label", default=None, help="average: the style of this label's training clips.")
+@click.option(
+    "--label",
+    default=None,
+    help="average: the style of this label's training clips (without a prior: their mean latent, with --data).",
+)
 @click.option(
     "--data",
     "data_root",
@@ -81,7 +94,8 @@ if TYPE_CHECKING:
     type=click.Choice(["start", "center", "random"]),
     default="center",
     show_default=True,
-    help="Clip taken from each audio source (continue: the opening starts at --offset, default 0).",
+    help="average, interpolate: clip taken from each audio source (continue: the opening starts at --offset, "
+    "default 0).",
 )
 @click.option(
     "--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds in each audio source."
@@ -117,9 +131,11 @@ def generate(
     With a prior ('aea train-prior'), random, continue and average walk over
     real latent frames of the training music, so they give music of any
     length; without one, random samples the Gaussian fitted on the training
-    latents (--naive: unscaled vectors, the original work's noise). Each
-    file gets a sidecar NAME.json (method, prior, seed, sources); --json
-    prints the same on stdout.
+    latents (--naive: unscaled vectors, the original work's noise) and
+    average makes the plain mean latent, one clip (--seconds and --n need a
+    prior). An option the mode does not use is refused. Each file gets a
+    sidecar NAME.json (method, prior, seed, sources); --json prints the same
+    on stdout.
 
     \b
     Examples:
@@ -135,11 +151,11 @@ def generate(
 
     no_json_with_stdout(as_json, out)
     page = page_path(out) if html_page else None  # before any work: -o - has no page
-    request = GenerateRequest(
-        mode, sources=_sources(mode, sources, more_sources), weights=_parse_weights(weights), **settings
-    )
-    with progress_bar("generating") as bar:
-        outcome = generate_pieces(checkpoint, request, bar)
+    with _piped_sources(_sources(mode, sources, more_sources)) as (given, names):
+        request = GenerateRequest(mode, sources=given, weights=_parse_weights(weights), **settings)
+        with progress_bar("generating") as bar:
+            outcome = generate_pieces(checkpoint, request, bar)
+        _name_sources(outcome, names)
     _print_notes(outcome)
     records = write_pieces(checkpoint, outcome.pieces, out, mode)
     _print_written(records, out, as_json)
@@ -157,6 +173,23 @@ def _sources(mode: str, sources: tuple[str, ...], more_sources: tuple[str, ...])
     if mode == "continue" and not all_sources:
         raise click.UsageError("--mode continue needs --from SONG (the song whose opening it continues)")
     return all_sources
+
+
+@contextlib.contextmanager
+def _piped_sources(sources: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], dict[str, str]]]:
+    """`-` among the sources as the song (or latent file) piped in (`cat song.wav | aea generate --from -`), while
+    the command runs; yields the sources and the name to show stdin's file by (`<stdin>`, in errors and sidecars)."""
+    with stdin_file(tuple(Path(source) for source in sources if source == "-")) as (piped, names):
+        files = iter(str(path) for path in piped)
+        yield tuple(next(files) if source == "-" else source for source in sources), names
+
+
+def _name_sources(outcome: Outcome, names: dict[str, str]) -> None:
+    """Each piece's recorded sources as the user gave them: stdin's temporary file as `<stdin>`."""
+    for piece in outcome.pieces if names else ():
+        for record in (piece.metadata, piece.metadata.get("request", {})):
+            if isinstance(record.get("sources"), list):
+                record["sources"] = [names.get(source, source) for source in record["sources"]]
 
 
 def _print_notes(outcome: Outcome) -> None:

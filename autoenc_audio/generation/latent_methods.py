@@ -188,8 +188,10 @@ def average(
     if weights is not None and len(weights) != len(sources):
         raise RequestError(f"weights has {len(weights)} values for {len(sources)} sources", "weights")
     w = torch.tensor(list(weights) if weights is not None else [1.0] * len(sources), dtype=torch.float32)
-    if (w < 0).any() or float(w.sum()) <= 0:
-        raise RequestError(f"weights must be non-negative with a positive sum, got {list(weights or ())}", "weights")
+    if not bool(torch.isfinite(w).all()) or (w < 0).any() or float(w.sum()) <= 0:
+        raise RequestError(
+            f"weights must be finite, non-negative, with a positive sum, got {list(weights or ())}", "weights"
+        )
     w = w / w.sum()
     latents = source_latents(checkpoint, sources, crop, offset, batch_size=batch_size)
     mean = (w[:, None] * latents).sum(0, keepdim=True)

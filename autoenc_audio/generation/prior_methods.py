@@ -6,6 +6,7 @@ facts a sidecar records (method, prior fingerprint, seed, sources, jumps).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,10 +25,12 @@ from .piece import Piece, fit_peak
 from .walk import WalkRequest, walk
 
 
-def _seconds_to_samples(checkpoint: Checkpoint, seconds: float) -> int:
-    if not seconds > 0:
-        raise RequestError(f"seconds must be positive, got {seconds:g}", "seconds")
-    return int(round(seconds * checkpoint.config.audio.sample_rate))
+def seconds_to_samples(checkpoint: Checkpoint, seconds: float) -> int:
+    """A piece's length in samples; RequestError for one under a sample, or not a finite number."""
+    rate = checkpoint.config.audio.sample_rate
+    if not (math.isfinite(seconds) and round(seconds * rate) >= 1):
+        raise RequestError(f"seconds must be at least one sample ({1 / rate:.3g} s), got {seconds:g}", "seconds")
+    return int(round(seconds * rate))
 
 
 def _piece(
@@ -63,7 +66,7 @@ def random_pieces(
     checkpoint: Checkpoint, prior: Prior, seconds: float, n: int, seed: int, temperature: float = 1.0
 ) -> list[Piece]:
     """`n` new pieces of `seconds` each; piece i uses seed `seed + i` and keeps to the style `draw_style` gives it."""
-    samples = _seconds_to_samples(checkpoint, seconds)
+    samples = seconds_to_samples(checkpoint, seconds)
     frames = frames_needed(checkpoint, samples)
     pieces = []
     for i in range(n):
@@ -115,7 +118,7 @@ def continuation(
             f"got {prime_seconds:g}",
             "prime_seconds",
         )
-    samples = _seconds_to_samples(checkpoint, seconds)
+    samples = seconds_to_samples(checkpoint, seconds)
     prime_samples = int(round(prime_seconds * audio_config.sample_rate))
     if samples < prime_samples:
         raise RequestError(
@@ -184,7 +187,7 @@ def style_pieces(
         allowed, facts = style_mask(prior, source_maps), {"sources": list(sources)}
     else:
         raise RequestError("average needs sources (songs or latent files) or a label", "sources", "label")
-    samples = _seconds_to_samples(checkpoint, seconds)
+    samples = seconds_to_samples(checkpoint, seconds)
     frames = frames_needed(checkpoint, samples)
     facts = {"mode": "average", **facts, "style_clips": int(allowed.sum())}
     return [

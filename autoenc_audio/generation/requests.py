@@ -18,8 +18,10 @@ Methods per mode (the default first):
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +39,7 @@ from . import latent_methods as gen
 from .assembly import window_hop, windows_needed
 from .errors import RequestError
 from .piece import Piece
-from .prior_methods import continuation, random_pieces, style_pieces
+from .prior_methods import continuation, random_pieces, seconds_to_samples, style_pieces
 
 CONTINUE_SECONDS = 20.0
 """A continuation's length when `seconds` is not given (the opening included)."""
@@ -48,6 +50,22 @@ METHODS = {
     "average": ("prior", "mean"),
     "interpolate": ("linear", "slerp"),
 }
+CROPS = ("start", "center", "random")
+
+APPLIES_TO = {
+    "n": "mode 'random', and mode 'average' with method 'prior'",
+    "steps": "mode 'interpolate'",
+    "morph": "mode 'interpolate'",
+    "prime_seconds": "mode 'continue'",
+    "label": "mode 'average'",
+    "sources": "mode 'continue', 'average' or 'interpolate'",
+    "data_root": "method 'mean' with a label",
+    "crop": "the sources of mode 'average' or 'interpolate'",
+    "offset": "the sources of mode 'continue', 'average' or 'interpolate'",
+    "temperature": "method 'prior' or 'gaussian' (not naive draws)",
+    "prior": "method 'prior'",
+}
+"""Request fields that only some modes and methods use, and which (`option_uses` says it in code)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +91,9 @@ class GenerateRequest:
     prior: Path | None = None
     cache_dir: Path | None = None
     batch_size: int = 16
+
+    def __post_init__(self) -> None:
+        check_values(self)
 
 
 RECORDED_ELSEWHERE = ("cache_dir",)
@@ -125,8 +146,33 @@ def find_prior(checkpoint: Checkpoint, path: Path | None) -> Prior | None:
     return prior
 
 
-def choose_method(request: GenerateRequest, prior: Prior | None) -> tuple[str, list[str]]:
-    """The method to use and any one-line note about the choice; RequestError for one the mode has not."""
+def check_values(request: GenerateRequest) -> None:
+    """RequestError for a value no mode can use: an unknown mode or crop, a count under 1, a number that is
+    negative or not finite (NaN, infinity)."""
+    if request.mode not in METHODS:
+        raise RequestError(f"mode {request.mode!r} is not one of {', '.join(map(repr, METHODS))}", "mode")
+    if request.crop not in CROPS:
+        raise RequestError(f"crop {request.crop!r} is not one of {', '.join(map(repr, CROPS))}", "crop")
+    for name in ("n", "steps"):
+        value = getattr(request, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RequestError(f"{name} must be a whole number, at least 1, got {value!r}", name)
+    for name in ("seconds", "prime_seconds", "temperature", "offset"):
+        value, positive = getattr(request, name), name.endswith("seconds")
+        if value is not None and not _finite(value, positive):
+            bound = " above 0" if positive else ", 0 or more"
+            raise RequestError(f"{name} must be a finite number{bound}, got {value}", name)
+
+
+def _finite(value: object, positive: bool) -> bool:
+    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+        return False
+    return value > 0 if positive else value >= 0
+
+
+def choose_method(request: GenerateRequest, prior: Prior | None, run: Path | None = None) -> tuple[str, list[str]]:
+    """The method to use and any one-line note about the choice; RequestError for one the mode has not, or for
+    an option that the method would leave unused. `run`: the model's folder, named in advice to train a prior."""
     allowed = METHODS[request.mode]
     if request.method is not None and request.method not in allowed:
         raise RequestError(
@@ -134,14 +180,48 @@ def choose_method(request: GenerateRequest, prior: Prior | None) -> tuple[str, l
             "method",
             "mode",
         )
-    method = request.method or ("gaussian" if request.mode == "random" and request.naive else allowed[0])
+    method, notes = request.method or ("gaussian" if request.mode == "random" and request.naive else allowed[0]), []
     if method == "prior" and prior is None:
-        if request.method is None and request.mode in ("random", "average"):
-            fallback = allowed[1]
-            return fallback, [f"no prior for this model: using method {fallback!r} (train one with 'aea train-prior')"]
+        method, notes = _without_prior(request, run)
+    _check_method_options(request, method)
+    check_options_apply(request, method)
+    return method, notes
+
+
+def _without_prior(request: GenerateRequest, run: Path | None) -> tuple[str, list[str]]:
+    """The method a request left to aea falls back to when the model has no prior, with its note."""
+    if request.method is not None or request.mode not in ("random", "average"):
         raise RequestError(
             f"mode {request.mode!r} needs a prior: train one with 'aea train-prior', or give the path of one", "prior"
         )
+    fallback = METHODS[request.mode][1]
+    if fallback == "mean":
+        _check_mean_fallback(request, run)
+    return fallback, [f"no prior for this model: using method {fallback!r} (train one with 'aea train-prior')"]
+
+
+def _check_mean_fallback(request: GenerateRequest, run: Path | None) -> None:
+    """Without a prior an average is the plain mean latent (method 'mean'): one clip, and a label's mean needs the
+    dataset the label comes from. RequestError, saying why, for a request that asks what it cannot give."""
+    train = "train a prior" + (f" for {run}" if run is not None else "") + " with 'aea train-prior'"
+    asked = [name for name, given in (("seconds", request.seconds is not None), ("n", request.n != 1)) if given]
+    if asked:
+        raise RequestError(
+            "this model has no prior, so mode 'average' falls back to method 'mean', the plain mean latent, which is "
+            f"one clip: it cannot honour {' or '.join(asked)}; {train}, or give the path of one",
+            *asked,
+        )
+    if request.label is not None and request.data_root is None:
+        raise RequestError(
+            f"this model has no prior, so label {request.label!r} falls back to method 'mean', the mean latent of the "
+            f"label's training clips, which needs data_root (the dataset the label comes from); {train} to make "
+            "pieces of the label without it",
+            "data_root",
+        )
+
+
+def _check_method_options(request: GenerateRequest, method: str) -> None:
+    """RequestError for naive, weights or seconds given to a method that has no use for them."""
     if request.naive and method != "gaussian":
         raise RequestError(
             f"naive draws unscaled Gaussian vectors: it is for mode 'random' with method 'gaussian', "
@@ -157,7 +237,41 @@ def choose_method(request: GenerateRequest, prior: Prior | None) -> tuple[str, l
             "seconds",
             "method",
         )
-    return method, []
+
+
+def option_uses(request: GenerateRequest, method: str) -> dict[str, bool]:
+    """Whether each field of APPLIES_TO has an effect on what `method` makes of `request`."""
+    mode, label = request.mode, request.label is not None
+    return {
+        "n": mode == "random" or (mode == "average" and method == "prior"),
+        "steps": mode == "interpolate",
+        "morph": mode == "interpolate",
+        "prime_seconds": mode == "continue",
+        "label": mode == "average",
+        "sources": mode != "random",
+        "data_root": method == "mean" and label,
+        "crop": mode in ("average", "interpolate") and not label,
+        "offset": mode != "random" and not label,
+        "temperature": method in ("prior", "gaussian") and not request.naive,
+        "prior": method == "prior",
+    }
+
+
+def check_options_apply(request: GenerateRequest, method: str) -> None:
+    """RequestError naming an option given (other than its default) that `method` in `request.mode` would ignore."""
+    if request.mode == "average" and request.label is not None and request.sources:
+        raise RequestError(f"give either sources or a label, not both (label {request.label!r})", "sources", "label")
+    defaults = {item.name: item.default for item in dataclasses.fields(GenerateRequest)}
+    for name, used in option_uses(request, method).items():
+        value = getattr(request, name)
+        if not used and value != defaults[name]:
+            shown = f"{name} {value}" if isinstance(value, Path) else name
+            raise RequestError(
+                f"{shown} has no effect with mode {request.mode!r}, method {method!r}: it is for {APPLIES_TO[name]}",
+                name,
+                "mode",
+                "method",
+            )
 
 
 def generate_pieces(
@@ -170,7 +284,7 @@ def generate_pieces(
     """
     if prior is None and "prior" in METHODS[request.mode]:
         prior = find_prior(checkpoint, request.prior)
-    method, notes = choose_method(request, prior)
+    method, notes = choose_method(request, prior, checkpoint.path.parent)
     carried = carried_out(checkpoint, request, method)
     pieces = _pieces(checkpoint, carried, progress, prior)
     settings: dict[str, Any] = {"request": request_record(carried)}
@@ -237,8 +351,8 @@ def source_maps(checkpoint: Checkpoint, sources: Sequence[str], crop: CropMode, 
 def gaussian_pieces(checkpoint: Checkpoint, request: GenerateRequest, seed: int, seconds: float) -> list[Piece]:
     """Samples of the fitted Gaussian (or naive N(0, 1)), clip windows joined to `seconds`; a piece sampled
     naively for want of latent statistics says so in its metadata's `warnings`."""
-    model, audio = checkpoint.model, checkpoint.config.audio
-    samples = int(round(seconds * audio.sample_rate))
+    model = checkpoint.model
+    samples = seconds_to_samples(checkpoint, seconds)
     hop = window_hop(model.layout.frames) * model.frame_hop
     windows = windows_needed(checkpoint, samples)
     pieces = []

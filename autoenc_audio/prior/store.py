@@ -68,7 +68,7 @@ class Prior:
             raise PriorError(
                 f"{self.path}: the prior of an earlier state of this run's model (autoencoder "
                 f"{self.autoencoder.get('fingerprint')}, now {checkpoint.fingerprint}: it was trained on since); "
-                f"train the prior again with 'aea train-prior --model {run}' and overwrite=True",
+                f"train the prior again for the run in {run} with 'aea train-prior' and overwrite=True",
                 "overwrite=True",
             )
         raise PriorError(
