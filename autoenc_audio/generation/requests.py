@@ -167,7 +167,8 @@ def check_values(request: GenerateRequest) -> None:
 def _finite(value: object, positive: bool) -> bool:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         return False
-    return value > 0 if positive else value >= 0
+    number = float(value)
+    return number > 0 if positive else number >= 0
 
 
 def choose_method(request: GenerateRequest, prior: Prior | None, run: Path | None = None) -> tuple[str, list[str]]:
@@ -180,7 +181,8 @@ def choose_method(request: GenerateRequest, prior: Prior | None, run: Path | Non
             "method",
             "mode",
         )
-    method, notes = request.method or ("gaussian" if request.mode == "random" and request.naive else allowed[0]), []
+    method = request.method or ("gaussian" if request.mode == "random" and request.naive else allowed[0])
+    notes: list[str] = []
     if method == "prior" and prior is None:
         method, notes = _without_prior(request, run)
     _check_method_options(request, method)
