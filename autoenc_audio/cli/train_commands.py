@@ -394,14 +394,18 @@ class PriorConsoleReporter:
     help="Epochs over the memory [default: [prior] epochs of the run's config].",
 )
 @click.option(
-    "--memory-clips", type=click.IntRange(min=1), default=None, help="Training clips the prior keeps [default: 1024]."
+    "--memory-clips",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training clips the prior keeps [default: [prior] memory_clips of the run's config: 1024 unless it sets "
+    "one; the tiny preset 64, demo 512].",
 )
 @click.option(
     "--patience",
     type=click.IntRange(min=0),
     default=None,
     help="Stop when validation has not improved for this many epochs; 0 never stops early "
-    "[default: 20; with --resume, the prior's own].",
+    "[default: [prior] patience of the run's config, 20 unless it sets one; with --resume, the prior's own].",
 )
 @click.option("--seed", type=int, default=None, help="Seed of the model's initialisation and batches.")
 @device_option("Where to train [default: auto].")
