@@ -57,3 +57,9 @@ def first_line(error: BaseException) -> str:
     """An exception's message as one line: its first non-empty line, else its class name."""
     text = str(error).strip()
     return text.splitlines()[0].strip() if text else type(error).__name__
+
+
+def counted(count: int | str | None, noun: str, plural: str | None = None) -> str:
+    """`count` and `noun` as a message says them: "1 piece", "3 pieces", "0 tracks" (`plural`: when not noun + "s").
+    A count that is not a number (a missing field read as None or "?") takes the plural."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"

@@ -479,3 +479,29 @@ def test_the_old_checkpoint_tolerance_fails_on_a_gain_off_by_1e_3():
     finally:
         hook.remove()
     assert error > 50 * OLD_DECODE_TOLERANCE, error
+
+
+def test_a_runs_prior_given_as_a_checkpoint_says_to_give_the_run_folder(tmp_path):
+    """`aea info runs/a/prior.safetensors`: the file is the run's prior; its run folder describes the model and it."""
+    from autoenc_audio.checkpoints.header import PRIOR_FORMAT_NAME, RUN_CHECKPOINT_NAMES
+    from autoenc_audio.prior.header import FORMAT_NAME as PRIOR_FORMAT
+    from autoenc_audio.runs.folder import RunFiles
+
+    assert PRIOR_FORMAT_NAME == PRIOR_FORMAT  # checkpoints/ cannot import prior/, so it names the format itself
+    assert set(RUN_CHECKPOINT_NAMES) == {RunFiles(tmp_path).best.name, RunFiles(tmp_path).last.name}
+    run = tmp_path / "a"
+    run.mkdir()
+    prior = run / "prior.safetensors"
+    save_file({"x": torch.zeros(1)}, str(prior), metadata={"format": PRIOR_FORMAT, "format_version": "1"})
+    with pytest.raises(CheckpointError) as caught:
+        read_metadata(prior)
+    assert str(caught.value) == (
+        f"{prior}: is a run's prior (from 'aea train-prior'), not a model checkpoint; "
+        "give the run folder (or checkpoint) of the model it was trained for"
+    )
+    (run / "best.safetensors").write_bytes(b"the run's model")
+    with pytest.raises(CheckpointError) as caught:
+        read_metadata(prior)
+    assert str(caught.value).endswith(
+        f"not a model checkpoint; give its run folder instead ('aea info {run}' describes the model and lists this prior)"
+    )

@@ -50,3 +50,27 @@ def test_an_output_path_the_os_refuses_is_one_line_naming_it_with_exit_2(tmp_pat
     assert result.exit_code == 2 and result.output.strip().splitlines() == [
         f"aea: error: {track}: cannot write (Is a directory)"
     ]
+
+
+def test_counts_of_one_are_singular_where_a_user_reads_them(tmp_path):
+    """ "wrote 1 tracks", "(1 test tracks)", "reached the epoch limit (1 epochs)": one of a thing is said as one."""
+    import numpy as np
+
+    from autoenc_audio.config import TrainConfig
+    from autoenc_audio.errors import counted
+    from autoenc_audio.scoring.score_sets import RealData, ScoreError, _held_out_clips
+    from autoenc_audio.training.run import describe_budget
+
+    assert [counted(n, "piece") for n in (0, 1, 2)] == ["0 pieces", "1 piece", "2 pieces"]
+    assert counted(1, "held-out clip") == "1 held-out clip" and counted(None, "track") == "None tracks"
+    synth = CliRunner().invoke(cli, ["synth", str(tmp_path / "corpus"), "--tracks", "1", "--seconds", "1"])
+    assert synth.exit_code == 0, synth.output
+    assert synth.stdout.splitlines() == [f"wrote 1 track of 1 s to {tmp_path / 'corpus'}"]
+    real = RealData(tmp_path, [np.zeros(22050 * 5 + 100, dtype=np.float32)], [], 22050)
+    try:
+        _held_out_clips(real, 16)
+    except ScoreError as error:
+        assert str(error).startswith(f"{tmp_path}: 1 held-out clip of 5 s (1 test track); 16 are needed")
+    else:
+        raise AssertionError("16 clips were scored from one")
+    assert describe_budget(TrainConfig(epochs=1, minutes=1.0, steps=1)) == "1 epoch or 1 minute or 1 step"

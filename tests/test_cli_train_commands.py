@@ -36,6 +36,22 @@ def test_train_prior_without_a_model_says_how_to_get_one(tmp_path):
     assert result.exit_code == 2 and "train one with 'aea train'" in result.output
 
 
+def test_train_prior_help_says_its_defaults_come_from_the_runs_config_and_names_them_truly():
+    """A tiny run keeps 64 clips, not the 1024 the help once promised: the help names the config as the source."""
+    from autoenc_audio.config import load_config
+
+    result = run("train-prior", "--help", env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    help_text = " ".join(result.output.split())
+    assert "[default: 1024]" not in help_text and "[default: 20;" not in help_text
+    clips = {name: load_config(name).prior.memory_clips for name in (None, "tiny", "demo")}
+    assert (
+        f"[default: [prior] memory_clips of the run's config: {clips[None]} unless it sets one; "
+        f"the tiny preset {clips['tiny']}, demo {clips['demo']}]"
+    ) in help_text
+    assert f"[default: [prior] patience of the run's config, {load_config(None).prior.patience} unless" in help_text
+
+
 def test_a_lock_left_by_a_killed_run_is_taken_over_with_one_warning_line(tmp_path, dead_pid):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "last.safetensors").write_bytes(b"a model")

@@ -251,3 +251,15 @@ def test_bad_requests_are_usage_errors(made, tmp_path):
 def test_the_help_ends_with_examples():
     help_text = CliRunner().invoke(cli, ["explore", "--help"]).output
     assert "Examples:" in help_text and "aea explore runs/gtzan-18376 -o site/" in help_text
+
+
+def test_the_docs_name_every_file_the_folder_holds(made):
+    """docs/explore.md's "What the folder holds" table lists each file `aea explore` writes (runtime/ORIGIN.json too)."""
+    from pathlib import Path
+
+    site = made[3]
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "explore.md").read_text()
+    table = doc.split("## What the folder holds", 1)[1].split("\n\n", 2)[1]
+    files = sorted(p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file())
+    assert "runtime/ORIGIN.json" in files
+    assert [name for name in files if f"`{name}`" not in table] == []

@@ -175,6 +175,28 @@ def test_one_part_alone_and_the_json_lists_only_it(tmp_path, songs):
     assert "wrote " in result.output and "decoder.onnx" in result.output
 
 
+def test_re_exporting_one_part_removes_the_earlier_exports_other_graph(tmp_path, songs):
+    """The folder describes itself exactly: no graph of an earlier export stays beside a JSON that does not list it."""
+    checkpoint = tiny_checkpoint(tmp_path, songs, "default")
+    out = tmp_path / "out"
+    export_model(checkpoint, ExportRequest(out))
+    (out / "notes.txt").write_text("the user's own file")
+    result = CliRunner().invoke(cli, ["export", str(checkpoint.path), "-o", str(out), "--part", "decoder"])
+    assert result.exit_code == 0, result.output
+    assert (
+        result.output.splitlines()[0]
+        == f"removed {out / 'encoder.onnx'} (the earlier export's, not written by this one)"
+    )
+    assert sorted(path.name for path in out.iterdir()) == [MANIFEST_NAME, "decoder.onnx", "notes.txt"]
+    assert list(read_manifest(out)["parts"]) == ["decoder"]
+    result = CliRunner().invoke(
+        cli, ["export", str(checkpoint.path), "-o", str(out), "--format", "torchscript", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.splitlines()[-1])["removed"] == [str(out / "decoder.onnx")]
+    assert sorted(path.name for path in out.iterdir()) == [MANIFEST_NAME, "decoder.pt", "encoder.pt", "notes.txt"]
+
+
 def test_an_export_given_where_a_checkpoint_is_needed_is_refused_in_one_line(exported, songs):
     checkpoint, folder = exported["default"]
     for path in (folder, folder / "encoder.onnx", folder / MANIFEST_NAME):

@@ -333,6 +333,28 @@ def test_cli_generates_with_a_sidecar_and_info_shows_the_prior(run, tmp_path):
 
 
 @pytest.mark.slow
+def test_info_shows_why_the_prior_stopped_in_its_table(run):
+    """docs/generation.md: the prior file records why training stopped and `aea info` shows it (not only --json)."""
+    stopped = load_prior(prior_path(run["dir"])).kept["stopped"]
+    assert stopped == "reached the epoch limit (8 epochs)"
+    info = aea("info", run["dir"])
+    assert info.exit_code == 0, info.output
+    assert f"prior stopped\t{stopped}" in info.stdout.splitlines()
+    assert "8 epochs" in info.stdout
+
+
+@pytest.mark.slow
+def test_info_of_a_prior_file_says_to_give_its_run_folder(run):
+    path = prior_path(run["dir"])
+    result = aea("info", path)
+    assert result.exit_code == 2
+    assert result.output.splitlines() == [
+        f"aea: error: {path}: is a run's prior (from 'aea train-prior'), not a model checkpoint; give its run folder "
+        f"instead ('aea info {run['dir']}' describes the model and lists this prior)"
+    ]
+
+
+@pytest.mark.slow
 def test_cli_train_prior_says_which_epoch_it_kept_and_why_it_stopped(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run["dir"], copy)

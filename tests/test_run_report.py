@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -92,3 +93,67 @@ def test_report_links_the_runs_explore_page_when_it_has_one(two_runs, tmp_path):
     target = os.path.relpath(two_runs.resolve() / "small" / "explore" / "index.html", (tmp_path / "with").resolve())
     link = f'<a href="{target}">the explore page</a>'
     assert link in html, html[html.find("explore") - 200 : html.find("explore") + 200]
+
+
+@pytest.fixture(scope="module")
+def run_with_prior(tmp_path_factory, write_songs, make_run_with_prior):
+    """A run named `g` with a prior, trained on 2.2 s songs: no held-out clip of 5 s, so its prior cannot be scored."""
+    root = tmp_path_factory.mktemp("report-prior")
+    songs = write_songs(root / "songs")
+    return make_run_with_prior(songs, root / "cache", root / "g"), root / "cache"
+
+
+def audio_files_not_on_the_page(out: Path) -> list[str]:
+    html = (out / "index.html").read_text()
+    every = [path.relative_to(out).as_posix() for path in out.rglob("*") if path.suffix in (".wav", ".mp3", ".flac")]
+    return [name for name in every if f'src="{name}"' not in html]
+
+
+def test_a_score_that_cannot_be_made_is_said_in_one_line_and_on_the_page_and_leaves_no_audio_unplayed(
+    run_with_prior, tmp_path
+):
+    run, cache = run_with_prior
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        cli, ["report", str(run), "-o", str(out), "--audio-format", "wav", "--cache-dir", str(cache)]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"page {out / 'index.html'}"]
+    [line] = result.stderr.splitlines()
+    assert line.startswith("aea: g: score skipped: ") and "0 held-out clips of 5 s" in line and "16 are needed" in line
+    html = (out / "index.html").read_text()
+    assert "score skipped: " in html and "generation or score skipped" not in html
+    assert html.count("<audio") >= 2  # the two new pieces were made, and play
+    assert audio_files_not_on_the_page(out) == []  # the 32 pieces made for the score are not left behind
+    assert not (out / "g" / "samples").exists()
+
+
+def test_generated_files_in_a_sub_folder_of_the_run_are_on_the_page(run_with_prior, tmp_path):
+    """`aea generate --model RUN -o RUN/gen/` (README's `-o gen/` inside the run) puts its pieces on the run's page."""
+    run, cache = tmp_path / "g", run_with_prior[1]
+    shutil.copytree(run_with_prior[0], run)
+    made = CliRunner().invoke(
+        cli,
+        [
+            "generate",
+            "--model",
+            str(run),
+            "--mode",
+            "random",
+            "--seconds",
+            "2",
+            "--n",
+            "2",
+            "-o",
+            str(run / "gen") + "/",
+        ],
+        env={"AEA_MODEL": ""},
+    )
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "report"
+    args = ["report", str(run), "-o", str(out), "--audio-format", "wav", "--cache-dir", str(cache), "--no-generate"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    copies = sorted(path.name for path in (out / "g").glob("run-*.wav"))
+    assert copies == [f"run-gen-{path.stem}.wav" for path in sorted((run / "gen").glob("*.wav"))] and len(copies) == 2
+    assert audio_files_not_on_the_page(out) == []

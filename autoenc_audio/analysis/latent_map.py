@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import counted
 from .analyse import single_blas_thread
 from .dataset import EncodedSet, Progress, encode_dataset, load_for_analysis, select_clips
 from .stats import TSNE_MAX, AnalysisError, pca_projection, tsne_projection
@@ -50,7 +51,9 @@ def latent_map(
     limit = min(max_clips, TSNE_MAX) if method == "tsne" else max_clips
     items = select_clips(prepared, limit, splits)
     if len(items) < 3:
-        raise AnalysisError(f"{prepared.root}: only {len(items)} clips in split {split}; need at least 3 for a map")
+        raise AnalysisError(
+            f"{prepared.root}: only {counted(len(items), 'clip')} in split {split}; need at least 3 for a map"
+        )
     encoded = encode_dataset(checkpoint, prepared, items, batch_size, baselines=False, progress=progress)
     figure = MapFigure(method, 3 if three_d else 2, split, out, fmt, size, seed, title)
     with single_blas_thread():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..errors import counted
 from ..metric_info import format_value
 from .dataset import VIEW_TITLES, VIEWS
 from .stats import CLUSTER_DIMS, NEAR_CONSTANT, PROBE_DIMS
@@ -80,7 +81,7 @@ def _model_section(result: dict[str, Any]) -> list[str]:
         "",
         f"{result['arch']} / {result['kind']}, latent {result['latent_layout']}. "
         f"Clips: {clips['train']} train, {clips['validation']} validation, {clips['test']} test "
-        f"from {result['tracks']} tracks.",
+        f"from {counted(result['tracks'], 'track')}.",
         "",
     ]
     probes = result["probes"]
@@ -88,7 +89,7 @@ def _model_section(result: dict[str, Any]) -> list[str]:
         chance = probes["chance"]
         lines += [
             f"Chance: {chance['majority']:.2f} (always the training majority label), {chance['uniform']:.2f} (1/k). "
-            f"Test: {probes['test_clips']} clips from {probes['test_tracks']} tracks, so a 95 % interval on an "
+            f"Test: {counted(probes['test_clips'], 'clip')} from {counted(probes['test_tracks'], 'track')}, so a 95 % interval on an "
             f"accuracy is roughly ±{1.96 * math.sqrt(0.25 / max(probes['test_tracks'], 1)):.2f} when clips of one track agree.",
             "",
             "| view | logistic acc. [95 %] | balanced | cv acc. ± std | tree acc. | balanced | cv acc. | homogeneity "

@@ -21,6 +21,10 @@ MODEL_PREFIX = "model."
 LATENT_MEAN_KEY = "latent_stats.mean"
 LATENT_STD_KEY = "latent_stats.std"
 STATE_SUFFIX = ".state.pt"
+PRIOR_FORMAT_NAME = "aea-prior"
+"""A run's prior file (`prior/header.py:FORMAT_NAME`; prior/ imports checkpoints/, so the name stands here too):
+given where a checkpoint is expected, the error says to give its run folder."""
+RUN_CHECKPOINT_NAMES = ("best.safetensors", "last.safetensors")
 
 
 class CheckpointError(InputError):
@@ -61,6 +65,16 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return metadata
 
 
+def _prior_given(path: Path) -> str:
+    """The error for a run's prior given as a checkpoint: give the run folder, which holds the model and lists it."""
+    run = path.parent
+    if any((run / name).is_file() for name in RUN_CHECKPOINT_NAMES):
+        where = f"give its run folder instead ('aea info {run}' describes the model and lists this prior)"
+    else:
+        where = "give the run folder (or checkpoint) of the model it was trained for"
+    return f"{path}: is a run's prior (from 'aea train-prior'), not a model checkpoint; {where}"
+
+
 def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, list[int]]]:
     """Validated metadata (JSON fields decoded) and each tensor's shape. Every problem is a one-line CheckpointError."""
     path = Path(path)
@@ -84,6 +98,8 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, list[int]]]
     name = raw.get("format")
     if name is None:
         raise CheckpointError(f"{path}: not an aea checkpoint (no aea metadata)")
+    if name == PRIOR_FORMAT_NAME:
+        raise CheckpointError(_prior_given(path))
     if name != FORMAT_NAME:
         raise CheckpointError(f"{path}: not an aea checkpoint (format {name!r})")
     try:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..errors import counted
 from .common import FolderPath, audio_options, cache_dir_option, json_option, print_json, print_table, progress_bar
 
 
@@ -36,7 +37,7 @@ def synth(out: Path, tracks: int, seconds: float, seed: int, as_json: bool) -> N
 
     if others := foreign_audio(out, tracks):
         raise click.UsageError(
-            f"{out}: holds {len(others)} audio file{'s' if len(others) > 1 else ''} that this corpus would not "
+            f"{out}: holds {counted(len(others), 'audio file')} that this corpus would not "
             f"write ({others[0]}{', ...' if len(others) > 1 else ''}): choose a new folder, or empty this one"
         )
     with progress_bar("writing corpus") as bar:
@@ -45,7 +46,7 @@ def synth(out: Path, tracks: int, seconds: float, seed: int, as_json: bool) -> N
         for path in paths:
             print_json({"path": str(path), "label": path.parent.name, "seconds": seconds})
     else:
-        click.echo(f"wrote {len(paths)} tracks of {seconds:g} s to {out}")
+        click.echo(f"wrote {counted(len(paths), 'track')} of {seconds:g} s to {out}")
 
 
 @click.group()

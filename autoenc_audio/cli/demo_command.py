@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import counted
 from ..metric_info import format_value
 from .common import FolderPath, cache_dir_option, print_table, progress_bar
 from .train_commands import ConsoleReporter, PriorConsoleReporter
@@ -81,7 +82,7 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
     rows = [
         ("run", str(out)),
         ("latent", result.training["latent_layout"]),
-        ("train time", f"{result.training['wall_seconds']:.0f} s, {result.training['epochs']} epochs"),
+        ("train time", f"{result.training['wall_seconds']:.0f} s, {counted(result.training['epochs'], 'epoch')}"),
     ]
     rows += [(f"held-out {k}", f"{v:.3f}") for k, v in (result.reconstruction.metrics or {}).items()]
     rows += [

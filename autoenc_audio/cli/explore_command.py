@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import counted
 from .common import FolderPath, cache_dir_option, json_option, model_argument_or_option, model_option, print_json
 
 
@@ -94,9 +95,10 @@ def explore(
         )
     else:
         pieces_made = len(result.manifest["prior"]["pieces"])
-        made = f", {pieces_made} pieces from the prior" if pieces_made else ""
+        made = f", {counted(pieces_made, 'piece')} from the prior" if pieces_made else ""
         click.echo(
-            f"wrote {result.page} ({len(result.manifest['clips'])} clips{made}, {result.files} files, "
+            f"wrote {result.page} ({counted(len(result.manifest['clips']), 'clip')}{made}, "
+            f"{counted(result.files, 'file')}, "
             f"{result.size / 1e6:.1f} MB)"
         )
 

@@ -17,8 +17,9 @@ from .common import FolderPath, cache_dir_option, json_option, model_argument_or
     "--out",
     type=FolderPath(),
     required=True,
-    help="Folder for the graphs and aea-export.json (made if missing; files of the same names are replaced; "
-    "not a run folder).",
+    help="Folder for the graphs and aea-export.json (made if missing; not a run folder). An earlier export there "
+    "is replaced: files of the same names are overwritten, and the graphs its aea-export.json lists that this "
+    "export does not write (another --part or --format) are removed.",
 )
 @click.option(
     "--format",
@@ -71,6 +72,9 @@ def export(
     checkpoint = open_model(model_argument_or_option(argument, model, cache_dir)[0], cache_dir, device="cpu")
     parts = PARTS if part == "both" else (part,)
     result = export_model(checkpoint, ExportRequest(out, export_format, parts))
+    if not as_json:
+        for path in result.removed:
+            click.echo(f"removed {path} (the earlier export's, not written by this one)")
     for written in result.parts:
         shapes = f"[{', '.join(map(str, written.input_shape))}] -> [{', '.join(map(str, written.output_shape))}]"
         if as_json:
@@ -86,7 +90,13 @@ def export(
         else:
             click.echo(f"wrote {written.path} ({written.part} {shapes}; matches torch to {written.relative_error:.1e})")
     if as_json:
-        print_json({"manifest": str(result.manifest), "model_fingerprint": checkpoint.fingerprint})
+        print_json(
+            {
+                "manifest": str(result.manifest),
+                "model_fingerprint": checkpoint.fingerprint,
+                "removed": [str(path) for path in result.removed],
+            }
+        )
     else:
         click.echo(f"wrote {result.manifest}")
 

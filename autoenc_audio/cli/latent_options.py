@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from ..errors import counted
 from .common import cache_dir_option, device_option, model_option, open_chosen_model, stdin_inputs, with_check
 from .flags import in_flag_terms
 
@@ -120,7 +121,10 @@ class Failures:
 
     def exit_if_any(self, total: int) -> None:
         if self.items:
-            click.echo(f"aea: {len(self.items)} of {total} inputs failed (see above); the rest were written", err=True)
+            click.echo(
+                f"aea: {len(self.items)} of {counted(total, 'input')} failed (see above); the rest were written",
+                err=True,
+            )
             raise SystemExit(1)
 
 

@@ -59,8 +59,11 @@ def report(
 
     Per run: the training curves, the centre clip of a held-out track of each
     label (original and reconstruction as players, both spectrograms, the
-    metrics), two new 10 s pieces when the run has a prior, and the generated
-    files and score.json it already holds. Several runs get a comparison
+    metrics), two new 10 s pieces and a score of its prior against held-out
+    clips when the run has a prior, and the generated files (in the run folder or
+    a sub-folder of it, such as RUN/gen/) and score.json it already holds. A
+    score that cannot be made (too few held-out 5 s clips) is skipped,
+    saying why on stderr and on the page. Several runs get a comparison
     table and a section each. The page is one HTML file with no script and no
     network; its files sit beside it in OUT. RUNS and --model both name runs;
     with neither, the current model's run is shown.
@@ -74,11 +77,13 @@ def report(
     from ..pages.report import ReportRequest, write_report
 
     chosen = (*runs, *models) or (chosen_model(None, cache_dir)[0],)
-    page = write_report(ReportRequest(chosen, out, cache_dir, audio_format, clips_per_label, not no_generate))
+    result = write_report(ReportRequest(chosen, out, cache_dir, audio_format, clips_per_label, not no_generate))
+    for note in result.notes:  # what the page could not show, and why: also a note on the page
+        click.echo(f"aea: {note}", err=True)
     if as_json:
-        print_json({"page": str(page)})
+        print_json({"page": str(result.page), "notes": list(result.notes)})
     else:
-        click.echo(f"page {page}")
+        click.echo(f"page {result.page}")
 
 
 COMMANDS = [report]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import counted
 from .common import cache_dir_option, chosen_model, is_tty, json_option, print_json, print_table, stdin_file
 
 COLUMNS = ("name", "kind", "clips", "c2st", "fd", "tonal", "continuity", "rhythm", "flatness", "copied")
@@ -97,7 +98,8 @@ def score(
     rows = [tuple(_cell(column, value[column]) for column in COLUMNS) for value in values]
     held_out = report.rows[0].clips
     print_table(
-        f"aea score: against {held_out} held-out clips ({report.held_out_tracks} test tracks) of {report.root}",
+        f"aea score: against {counted(held_out, 'held-out clip')} ({counted(report.held_out_tracks, 'test track')}) "
+        f"of {report.root}",
         rows,
         COLUMNS,
     )

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import Config, TrainConfig, load_config
+from ..errors import counted
 from ..metric_info import METRIC_NAMES
 from ..runs.folder import record_latest_run
 from .after_training import train_on_line, warn_outputs_left_behind
@@ -380,14 +381,18 @@ class PriorConsoleReporter:
     help="Epochs over the memory [default: [prior] epochs of the run's config].",
 )
 @click.option(
-    "--memory-clips", type=click.IntRange(min=1), default=None, help="Training clips the prior keeps [default: 1024]."
+    "--memory-clips",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training clips the prior keeps [default: [prior] memory_clips of the run's config: 1024 unless it sets "
+    "one; the tiny preset 64, demo 512].",
 )
 @click.option(
     "--patience",
     type=click.IntRange(min=0),
     default=None,
     help="Stop when validation has not improved for this many epochs; 0 never stops early "
-    "[default: 20; with --resume, the prior's own].",
+    "[default: [prior] patience of the run's config, 20 unless it sets one; with --resume, the prior's own].",
 )
 @click.option("--seed", type=int, default=None, help="Seed of the model's initialisation and batches.")
 @device_option("Where to train [default: auto].")
@@ -521,7 +526,8 @@ def info(argument: Path | None, model: Path | None, cache_dir: Path, as_json: bo
         rows.append(
             (
                 "training",
-                f"{summary['epochs']} epochs, {summary['wall_seconds']:.0f} s, {summary['clips_per_second']:.1f} clips/s",
+                f"{counted(summary['epochs'], 'epoch')}, {summary['wall_seconds']:.0f} s, "
+                f"{summary['clips_per_second']:.1f} clips/s",
             )
         )
     for name in METRIC_NAMES:
@@ -543,13 +549,17 @@ def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
     last = f", val loss {history[-1]['val_loss']:.3f}" if history else ""
     if isinstance(kept.get("val_loss"), (int, float)):
         last += f", keeps epoch {kept.get('epoch')} (val loss {kept['val_loss']:.3f})"
-    return [
+    data = prior["data"]
+    rows = [
         (
             "prior",
-            f"{path}: {progress.get('epoch', 0)} epochs{last}, memory of {prior['data'].get('clips')} clips "
-            f"from {prior['data'].get('tracks')} tracks, fingerprint {prior.get('fingerprint')}",
+            f"{path}: {counted(progress.get('epoch', 0), 'epoch')}{last}, memory of {counted(data.get('clips'), 'clip')} "
+            f"from {counted(data.get('tracks'), 'track')}, fingerprint {prior.get('fingerprint')}",
         )
     ]
+    if kept.get("stopped"):  # why training stopped, as `aea train-prior` said it (older priors may lack it)
+        rows.append(("prior stopped", str(kept["stopped"])))
+    return rows
 
 
 def _describe_preprocessing(pre: dict[str, Any]) -> str:

@@ -58,6 +58,24 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
     return path
 
 
+def listed_files(folder: Path) -> list[str]:
+    """The graph files `folder/aea-export.json` lists (names in the folder), in its order; [] without a readable aea
+    JSON. Only plain names with a graph suffix: a hand-edited JSON never points outside the folder."""
+    try:
+        manifest = read_manifest(folder)
+    except ExportedModelError:
+        return []
+    parts = manifest.get("parts")
+    names = (
+        [entry.get("file") for entry in parts.values() if isinstance(entry, dict)] if isinstance(parts, dict) else []
+    )
+    return [
+        name
+        for name in names
+        if isinstance(name, str) and name == Path(name).name and Path(name).suffix in GRAPH_SUFFIXES
+    ]
+
+
 def remove_manifest(folder: Path) -> None:
     """Remove `folder/aea-export.json` if there is one (OSError when it cannot be removed)."""
     (Path(folder) / MANIFEST_NAME).unlink(missing_ok=True)

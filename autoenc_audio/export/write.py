@@ -6,8 +6,10 @@ through a temporary file, then run by onnxruntime (or `torch.jit.load`) on
 tried too) and compared with the model in torch. A part that does not export,
 or whose file does not match torch to `CHECK_TOLERANCE`, is an `ExportError`
 naming the part, and its file is not left behind. An old JSON is removed
-first and the new one written last, so a folder holding it is complete. A
-full disk is an `OutputError` naming the file being written.
+first, with the files it listed that this export does not write (a re-export
+of one part, or in the other format), and the new one written last, so a
+folder holding it is complete and holds no graph it does not describe. A full
+disk is an `OutputError` naming the file being written.
 
 Exporters: torch's TorchScript-based ONNX exporter (`dynamo=False`), which
 needs only the `onnx` package, and `torch.jit.trace`; torch 2.13 deprecates
@@ -27,7 +29,7 @@ from ..errors import InputError, first_line
 from ..files import atomic_path, cannot_write, out_of_space
 from ..version import __version__
 from .graphs import INPUT_NAMES, OUTPUT_NAMES, PARTS, check_clips, graph_of
-from .manifest import FORMAT_NAME, FORMAT_VERSION, remove_manifest, write_manifest
+from .manifest import FORMAT_NAME, FORMAT_VERSION, listed_files, remove_manifest, write_manifest
 from .runtime import load_part, relative_error, require_onnx
 
 if TYPE_CHECKING:
@@ -79,10 +81,12 @@ class ExportedPart:
 
 @dataclass(frozen=True)
 class ExportResult:
-    """What `export_model` wrote: the parts, then the JSON describing them."""
+    """What `export_model` wrote: the parts, then the JSON describing them; and the files of the folder's earlier
+    export that this one does not write, removed (`removed`)."""
 
     parts: tuple[ExportedPart, ...]
     manifest: Path
+    removed: tuple[Path, ...] = ()
 
 
 def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult:
@@ -92,9 +96,14 @@ def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult
         require_onnx()
     model = checkpoint.model
     audio = checkpoint.config.audio
+    writes = {f"{part}{SUFFIXES[request.export_format]}" for part in request.parts}
     try:
         request.out.mkdir(parents=True, exist_ok=True)
+        earlier = listed_files(request.out)
         remove_manifest(request.out)  # a folder holding the JSON is complete: not while its graphs are replaced
+        removed = tuple(request.out / name for name in earlier if name not in writes)
+        for path in removed:  # the folder describes itself exactly: no graph of an earlier export stays unlisted
+            path.unlink(missing_ok=True)
     except OSError as error:
         if out_of_space(request.out, error):
             raise cannot_write(request.out, error, no_space=True) from None
@@ -112,7 +121,7 @@ def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult
         if part in request.parts:
             written.append(_export_part(checkpoint, part, *checks[part], request))
     manifest = write_manifest(request.out, _manifest(checkpoint, request, written))
-    return ExportResult(tuple(written), manifest)
+    return ExportResult(tuple(written), manifest, removed)
 
 
 def _refuse_run_folder(out: Path, checkpoint: Path) -> None:

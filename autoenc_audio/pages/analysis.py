@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import counted
 from .html import Page, audio_player, document, facts, figure, section, table, text, write_page
 
 FIGURES = (
@@ -127,7 +128,7 @@ def write_analysis_page(analysis: Mapping[str, Any], path: str | Path, view_titl
     page = Page(Path(path))
     results = analysis["models"]
     lede = (
-        f"{len(results)} model{'s' if len(results) != 1 else ''} on {results[0].get('data')}: label probes "
+        f"{counted(len(results), 'model')} on {results[0].get('data')}: label probes "
         "(trained on the training split, scored on the test split, split by track), k-means, maps and neighbours."
     )
     rows = analysis["comparison"]

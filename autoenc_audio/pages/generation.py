@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import counted
 from .html import Page, audio_player, document, facts, figure, link, section, text, write_page
 
 FIRST_FACTS = (
@@ -77,7 +78,7 @@ def write_generation_page(records: Sequence[Mapping[str, Any]], path: str | Path
     methods = sorted({str(r.get("method", "?")) for r in records})
     seconds = float(np.sum([r.get("seconds", 0.0) for r in records]))
     lede = (
-        f"{len(records)} piece{'s' if len(records) != 1 else ''} ({seconds:.1f} s in all), mode {', '.join(modes)}, "
+        f"{counted(len(records), 'piece')} ({seconds:.1f} s in all), mode {', '.join(modes)}, "
         f"method {', '.join(methods)}. Each piece: a player, its spectrogram and how it was made (its sidecar)."
     )
     header = f"<p><code>{text(command)}</code></p>" if command else ""

@@ -3,15 +3,20 @@
 Per run: its training curves; for each label, the centre clip of its first
 held-out track (test split, else validation), reconstructed, with both
 spectrograms and the metrics; when the run has a prior, two new pieces and
-`aea score` of 16 prior and 16 Gaussian pieces; and the generated files and
-`score.json` the run folder already holds (what `make demo` writes; its
-score is then shown instead). Audio lands in the page's folder (`OUT/RUN-NAME/`) in
-`audio_format`, so the page is self-contained; running it again replaces it.
+`aea score` of 16 prior and 16 Gaussian pieces (scored in a temporary folder,
+not kept: the page does not play them); and the generated files and
+`score.json` the run folder already holds, in sub-folders too (what `make
+demo` writes, or `aea generate -o RUN/gen/`; a held score is then shown
+instead). What was skipped, and why, is a note on the page and in the result.
+Audio lands in the page's folder (`OUT/RUN-NAME/`) in `audio_format`, so the
+page is self-contained; running it again replaces it.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +24,7 @@ from typing import Any
 from ..audio import read_frames, to_mono, write_audio
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
 from ..data import builtin_corpus, prepare_dataset
-from ..errors import InputError
+from ..errors import ClippingWarning, InputError
 from ..latents.plotting import plot_reconstruction
 from ..latents.reconstruct import reconstruct_inputs
 from ..plots.history import plot_history
@@ -46,6 +51,14 @@ class ReportRequest:
     audio_format: str = "mp3"
     clips_per_label: int = 1
     generate: bool = True
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """The page written, and what it skipped and why, one line each ("RUN: score skipped ...: why")."""
+
+    page: Path
+    notes: tuple[str, ...] = ()
 
 
 def held_out_tracks(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, per_label: int) -> list[tuple[str, str]]:
@@ -86,28 +99,39 @@ def score_generation(
     checkpoint: Checkpoint, folder: Path, cache_dir: Path, clips: int = SCORE_CLIPS, prior: Prior | None = None
 ) -> list[dict[str, Any]]:
     """`aea score` rows of `clips` prior pieces and as many Gaussian ones (5 s, seed 100, written under `folder`)
-    against the held-out clips of the model's data; ScoreError when the data has too few held-out clips.
-    `prior`: the run's prior already loaded (else it is read from the run folder)."""
+    against the held-out clips of the model's data; ScoreError when the data has too few held-out clips, and then
+    the pieces written are removed again (no set of pieces stays behind unscored). `prior`: the run's prior already
+    loaded (else it is read from the run folder)."""
     from ..generation.requests import GenerateRequest, generate_pieces
     from ..generation.writing import write_pieces
-    from ..scoring.score_sets import score_sets
+    from ..scoring.score_sets import ScoreError, score_sets
 
-    folders = {}
-    for method in ("prior", "gaussian"):
-        folders[method] = folder / method
-        pieces = generate_pieces(
-            checkpoint, GenerateRequest("random", method, 5.0, n=clips, seed=100), prior=prior
-        ).pieces
-        write_pieces(checkpoint, pieces, str(folders[method]) + "/", "random", sidecar=False)
-    report = score_sets(list(folders.values()), checkpoint=checkpoint.path, cache_dir=cache_dir, clips=clips)
+    folders, written = {}, []
+    made = [path for path in (folder, folder / "prior", folder / "gaussian") if not path.exists()]
+    try:
+        for method in ("prior", "gaussian"):
+            folders[method] = folder / method
+            pieces = generate_pieces(
+                checkpoint, GenerateRequest("random", method, 5.0, n=clips, seed=100), prior=prior
+            ).pieces
+            written += write_pieces(checkpoint, pieces, str(folders[method]) + "/", "random", sidecar=False)
+        report = score_sets(list(folders.values()), checkpoint=checkpoint.path, cache_dir=cache_dir, clips=clips)
+    except ScoreError:
+        for record in written:
+            Path(record["path"]).unlink(missing_ok=True)
+        for path in reversed(made):  # the folders this call made, innermost first, when nothing else is in them
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        raise
     names = {str(path): f"random ({method})" for method, path in folders.items()}
     return [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
 
 
 def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[str, Any]]:
-    """The generated files the run folder holds (an audio file with a sidecar that names a mode), copied in `fmt`."""
+    """The generated files the run folder holds, in it or in a sub-folder (`aea generate -o RUN/gen/`): an audio file
+    with a sidecar that names a mode, copied in `fmt` as `run-<path under the run, '/' as '-'>`."""
     records = []
-    for sidecar in sorted(run_dir.glob("*.json")):
+    for sidecar in sorted(run_dir.rglob("*.json")):
         try:
             record = json.loads(sidecar.read_text())
         except (OSError, json.JSONDecodeError):
@@ -122,7 +146,7 @@ def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[s
         )
         if not isinstance(record, dict) or "mode" not in record or audio is None:
             continue
-        copy = folder / f"run-{audio.stem}.{fmt}"
+        copy = folder / f"run-{'-'.join(audio.relative_to(run_dir).with_suffix('').parts)}.{fmt}"
         samples, rate = read_frames(audio)
         write_audio(copy, to_mono(samples), rate)
         records.append({**record, "path": str(copy)})
@@ -154,17 +178,25 @@ def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
 
 
 def _add_prior_pieces(section: RunSection, checkpoint: Checkpoint, folder: Path, request: ReportRequest) -> None:
-    """Two new pieces and, unless the run holds its own score, `aea score` of the prior; a note when it cannot."""
+    """Two new pieces and, unless the run holds its own score, `aea score` of the prior; a note saying which was
+    skipped and why when one cannot be made. The scored pieces are written to a temporary folder and not kept."""
     from ..generation.requests import find_prior
     from ..scoring.score_sets import ScoreError
 
     try:
         prior = find_prior(checkpoint, None)  # loaded once for the pieces and the score
         section.generated += _new_pieces(checkpoint, prior, folder, request.audio_format)
-        if section.score is None:
-            section.score = score_generation(checkpoint, folder / "samples", request.cache_dir, prior=prior)
-    except (PriorError, ScoreError) as error:  # a prior of another model; too few held-out 5 s clips
-        section.notes.append(f"generation or score skipped: {error}")
+    except PriorError as error:  # a prior of another model
+        section.notes.append(f"new pieces and score of the prior skipped: {error}")
+        return
+    if section.score is not None:
+        return
+    try:
+        with tempfile.TemporaryDirectory(prefix=".aea-score-", dir=folder) as scored, warnings.catch_warnings():
+            warnings.simplefilter("ignore", ClippingWarning)  # files no one hears, removed after scoring
+            section.score = score_generation(checkpoint, Path(scored), request.cache_dir, prior=prior)
+    except ScoreError as error:  # too few held-out 5 s clips in the run's data
+        section.notes.append(f"score skipped: {error}")
 
 
 def _json_file(path: Path) -> Any:
@@ -174,8 +206,8 @@ def _json_file(path: Path) -> Any:
         raise ReportError(f"{path}: not readable JSON ({error})") from None
 
 
-def write_report(request: ReportRequest) -> Path:
-    """`OUT/index.html` for `request.runs`, their files in `OUT/<run name>/`."""
+def write_report(request: ReportRequest) -> ReportResult:
+    """`OUT/index.html` for `request.runs`, their files in `OUT/<run name>/`; what each run's section skipped."""
     if request.audio_format not in AUDIO_FORMATS:
         raise ReportError(
             f"audio_format must be one of {', '.join(AUDIO_FORMATS)}, got {request.audio_format!r}",
@@ -188,4 +220,5 @@ def write_report(request: ReportRequest) -> Path:
             "report them separately"
         )
     sections = [run_section(Path(run), Path(request.out) / name, request) for run, name in zip(request.runs, names)]
-    return write_run_page(sections, Path(request.out) / "index.html")
+    page = write_run_page(sections, Path(request.out) / "index.html")
+    return ReportResult(page, tuple(f"{section.name}: {note}" for section in sections for note in section.notes))

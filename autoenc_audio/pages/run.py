@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import counted
 from ..metric_info import METRIC_NAMES
 from .generation import ordered_facts, spectrogram_png
 from .html import Page, audio_player, document, facts, figure, link, section, table, text, write_page
@@ -152,7 +153,7 @@ def write_run_page(runs: Sequence[RunSection], path: str | Path, title: str = "a
     """One page: a comparison table when there are several runs, then one section per run."""
     page = Page(Path(path))
     lede = (
-        f"{len(runs)} run{'s' if len(runs) != 1 else ''}: training curves, a held-out clip per label "
+        f"{counted(len(runs), 'run')}: training curves, a held-out clip per label "
         "(original and reconstruction, both spectrograms, the metrics) and generated pieces with their scores."
     )
     body = (comparison_table(runs) if len(runs) > 1 else "") + "".join(

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import counted
 from .html import Page, audio_player, document, figure, section, table, text, write_page
 
 METRIC_COLUMNS = (
@@ -73,7 +74,7 @@ def write_sweep_page(result: Mapping[str, Any], path: str | Path) -> Path:
     proposal = result["proposal"]
     settings = result["settings"]
     lede = (
-        f"{len(result['models'])} latent sizes, {settings['arch']} / {settings['kind']} models, the same data, budget and "
+        f"{counted(len(result['models']), 'latent size')}, {settings['arch']} / {settings['kind']} models, the same data, budget and "
         f"seed; every model scored on the same {result['test_clips']} test clips of {result['data']}."
     )
     body = section(

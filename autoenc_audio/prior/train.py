@@ -26,6 +26,7 @@ from ..checkpoints.checkpoint import Checkpoint
 from ..config import PriorConfig
 from ..data import prepare_dataset
 from ..devices import resolve_device
+from ..errors import counted
 from ..runs.lock import hold_run
 from ..training.loop import StopAtBatchBoundary, TrainingInterrupted
 from .header import PriorError, prior_path
@@ -100,7 +101,7 @@ def new_prior(checkpoint: Checkpoint, config: PriorConfig, cache_dir: Path, repo
     if not root:
         raise PriorError(f"{checkpoint.path}: the checkpoint does not say what data it was trained on")
     prepared = prepare_dataset(Path(root), checkpoint.config.audio, checkpoint.config.data, cache_dir)
-    reporter.message(f"encoding up to {config.memory_clips} training clips into the prior's memory")
+    reporter.message(f"encoding up to {counted(config.memory_clips, 'training clip')} into the prior's memory")
     model = checkpoint.model
     memory = build_memory(
         model,
@@ -217,9 +218,11 @@ def stop_reason(run: PriorRun, budget: Budget) -> str:
     prior = run.prior
     patience, best_epoch = prior.config.patience, prior.kept.get("epoch")
     if patience and best_epoch is not None and prior.position == 0 and prior.epoch - best_epoch >= patience:
-        return f"validation loss has not improved for {prior.epoch - best_epoch} epochs (patience {patience})"
+        return (
+            f"validation loss has not improved for {counted(prior.epoch - best_epoch, 'epoch')} (patience {patience})"
+        )
     if prior.epoch >= budget.epochs:
-        return f"reached the epoch limit ({prior.epoch} epochs)"
+        return f"reached the epoch limit ({counted(prior.epoch, 'epoch')})"
     if time.monotonic() >= budget.deadline:
         return f"the time budget ran out after epoch {prior.epoch}"
     return ""

@@ -29,7 +29,7 @@ from ..audio import write_audio
 from ..checkpoints.checkpoint import load_checkpoint
 from ..config import Config, load_run_config
 from ..data import ClipDataset, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
-from ..errors import InputError
+from ..errors import InputError, counted
 from ..files import write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
@@ -169,8 +169,8 @@ class SweepBudget:
         """`10 min`, `3000 steps`, `2 epochs`, joined by ` / `; empty when none is set."""
         parts = [
             f"{self.minutes:g} min" if self.minutes else "",
-            f"{self.steps} steps" if self.steps else "",
-            f"{self.epochs} epochs" if self.epochs else "",
+            counted(self.steps, "step") if self.steps else "",
+            counted(self.epochs, "epoch") if self.epochs else "",
         ]
         return " / ".join(part for part in parts if part)
 

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..audio import is_audio_path, load_track
 from ..config import AudioConfig, Config, DataConfig
-from ..errors import InputError
+from ..errors import InputError, counted
 from .features import (
     BINS,
     CLIP_SAMPLES,
@@ -145,7 +145,9 @@ def load_set(path: str | os.PathLike, clips: int = DEFAULT_CLIPS) -> np.ndarray:
     pieces = [cut_pieces(load_track(file, SCORE_AUDIO)).astype(np.float32) for file in _audio_files(path)]
     every = np.concatenate(pieces) if pieces else np.zeros((0, CLIP_SAMPLES))
     if len(every) < clips:
-        raise too_few_clips(f"{path}: {len(every)} clips of 5 s", len(every), clips, "generate more five-second audio")
+        raise too_few_clips(
+            f"{path}: {counted(len(every), 'clip')} of 5 s", len(every), clips, "generate more five-second audio"
+        )
     return every[subsample(len(every), clips, SET_SEED)].astype(np.float64)
 
 
@@ -196,7 +198,7 @@ def load_real_data(
     scan = scan_folder(root)
     cache = TrackCache(cache_dir, SCORE_AUDIO)
     if message:
-        message(f"decoding {len(scan.tracks)} tracks of {root} (cached)")
+        message(f"decoding {counted(len(scan.tracks), 'track')} of {root} (cached)")
     failed = {path for path, _ in fill_cache(cache, scan.tracks)}
     tracks = [track for track in scan.tracks if str(track.path) not in failed]
     splits = split_tracks(tracks, data.validation_fraction, data.test_fraction, data.split_seed, data.train_fraction)
@@ -213,7 +215,7 @@ def _held_out_clips(real: RealData, clips: int) -> tuple[_Clips, np.ndarray]:
     count = sum(len(piece_starts(len(track), real.hop)) for track in real.held_out)
     if count < clips:
         raise too_few_clips(
-            f"{real.root}: {count} held-out clips of 5 s ({len(real.held_out)} test tracks)",
+            f"{real.root}: {counted(count, 'held-out clip')} of 5 s ({counted(len(real.held_out), 'test track')})",
             count,
             clips,
             "more or longer test tracks",
@@ -235,7 +237,9 @@ def _floor_clips(real: RealData, clips: int) -> np.ndarray:
         (number, start) for number, track in enumerate(real.training) for start in piece_starts(len(track), real.hop)
     ]
     if len(index) < clips:
-        raise ScoreError(f"{real.root}: {len(index)} training clips of 5 s; {clips} are needed for the real floor")
+        raise ScoreError(
+            f"{real.root}: {counted(len(index), 'training clip')} of 5 s; {clips} are needed for the real floor"
+        )
     chosen = [index[i] for i in subsample(len(index), clips, SET_SEED)]
     return np.stack([cut_pieces(real.training[n][start : start + CLIP_SAMPLES])[0] for n, start in chosen])
 
@@ -347,12 +351,12 @@ def _score_against(
     sets: Sequence[tuple[str, np.ndarray]], real: RealData, clips: int, seed: int, copies: bool, message: Message | None
 ) -> ScoreReport:
     if message:
-        message(f"features of {len(real.held_out)} held-out tracks")
+        message(f"features of {counted(len(real.held_out), 'held-out track')}")
     held_out, templates = _held_out_clips(real, clips)
     floor = _scored("real floor", "control", _floor_clips(real, clips))
     generated = [_scored(name, "generated", audio) for name, audio in sets]
     if message:
-        message(f"{len(real.training)} training tracks: mean spectrum" + (" and copies" if copies else ""))
+        message(f"{counted(len(real.training), 'training track')}: mean spectrum" + (" and copies" if copies else ""))
     mean_magnitude, shares = _training_pass(real, [held_out, floor, *generated], copies)
     noise = _scored("shaped noise", "control", shaped_noise(mean_magnitude, templates, seed))
     reference = held_out.features

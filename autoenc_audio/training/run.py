@@ -23,6 +23,7 @@ from torch.utils.data import Dataset, DistributedSampler
 from ..checkpoints.checkpoint import load_checkpoint, load_training_state, set_rng_state
 from ..config import Config, TrainConfig
 from ..data import ClipDataset, DatasetError, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
+from ..errors import counted
 from ..files import write_text_atomic
 from ..models import build_model
 from ..models.base import Autoencoder
@@ -129,9 +130,9 @@ def budget_spent(train: TrainConfig, state: TrainingState) -> bool:
 
 def describe_budget(train: TrainConfig) -> str:
     """`train`'s budget in words: "6 epochs", "10 minutes", "3000 steps" or "6 epochs or 10 minutes"."""
-    parts = [f"{train.epochs} epochs"] if train.epochs is not None else []
-    parts += [f"{train.minutes:g} minutes"] if train.minutes is not None else []
-    parts += [f"{train.steps} steps"] if train.steps is not None else []
+    parts = [counted(train.epochs, "epoch")] if train.epochs is not None else []
+    parts += [f"{train.minutes:g} {'minute' if train.minutes == 1 else 'minutes'}"] if train.minutes is not None else []
+    parts += [counted(train.steps, "step")] if train.steps is not None else []
     return " or ".join(parts)
 
 

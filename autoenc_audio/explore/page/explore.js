@@ -6,6 +6,7 @@
   const AEA = self.AEA || {};
   const site = AEA.site;
   const $ = id => document.getElementById(id);
+  const counted = (count, noun) => `${count} ${noun}${count === 1 ? '' : 's'}`;  // 1 clip, 2 clips
   const COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
   const LIVE_MS = 120;  // decode while dragging when one decode takes less than this
 
@@ -240,7 +241,7 @@
     if (indices.length < 2) { status('Select at least two clips to average (Ctrl-click or Shift-click in the list).'); return Promise.resolve(); }
     const mean = new Float32Array(state.size);
     indices.forEach(i => state.latents[i].forEach((v, j) => { mean[j] += v / indices.length; }));
-    return setSource(mean, {kind: 'average', clips: indices.slice(), text: `the average latent of ${indices.length} clips`}, null, play);
+    return setSource(mean, {kind: 'average', clips: indices.slice(), text: `the average latent of ${counted(indices.length, 'clip')}`}, null, play);
   }
 
   function morph(a, b, t, play = true) {
@@ -412,7 +413,7 @@
     const prior = site.prior || {pieces: [], missing: 'This page was written without pieces from a prior.'};
     const note = $('prior-note'), holder = $('prior-pieces');
     if (!prior.pieces.length) { note.textContent = prior.missing; return; }
-    note.textContent = `${prior.pieces.length} pieces made by the run's prior when this page was written, not decoded ` +
+    note.textContent = `${counted(prior.pieces.length, 'piece')} made by the run's prior when this page was written, not decoded ` +
       'in your browser: the prior walks over its memory of the training music\'s latents and the model decodes the ' +
       `walk (what ${prior.command} writes). Ogg Vorbis; each shows its spectrogram when it plays.`;
     for (const [n, piece] of prior.pieces.entries()) {
@@ -492,7 +493,7 @@
     state.gaussianMean = await unpackArray(statistics.gaussian_mean);
     state.gaussianStd = await unpackArray(statistics.gaussian_std);
     $('model-line').textContent = `Model ${site.model_fingerprint}: ${site.model.description}; latent of ${site.latent.size} values; ` +
-      `${site.clips.length} clips at ${site.sample_rate} Hz. The decoder runs here, in your browser (${site.runtime}, WebAssembly): nothing is sent anywhere.`;
+      `${counted(site.clips.length, 'clip')} at ${site.sample_rate} Hz. The decoder runs here, in your browser (${site.runtime}, WebAssembly): nothing is sent anywhere.`;
     $('gaussian-note').textContent = `Fitted Gaussian: each latent value drawn as mean + T·std·N(0, 1), from ${statistics.gaussian}. ` +
       'N(0, 1) ignores the dataset: the naive control the original assignment tried, which decodes to noise' +
       (site.variational ? ' (for this VAE also the prior its KL term pulls toward, weakly at aea\'s small KL weight).' : '.');
