@@ -210,6 +210,10 @@ def test_an_earlier_page_is_replaced_only_with_overwrite(made, tmp_path):
     assert replaced.exit_code == 0, replaced.output
     assert len(data(out, "site")["clips"]) == 3
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"], "no temporary or old folder left"
+    (out / ".nojekyll").write_text("")  # a page the user publishes holds their files too: never swapped out
+    kept = explore(checkpoint, out, songs, cache, "--clips", "2", "--overwrite")
+    assert kept.exit_code == 2 and "not an explore page (.nojekyll)" in kept.output
+    assert (out / ".nojekyll").exists() and len(data(out, "site")["clips"]) == 3
 
 
 def test_a_folder_holding_anything_else_is_never_replaced_even_with_overwrite(made, tmp_path):
@@ -221,8 +225,9 @@ def test_a_folder_holding_anything_else_is_never_replaced_even_with_overwrite(ma
     run.mkdir(parents=True)
     model = run / "best.safetensors"
     shutil.copy(checkpoint, model)
+    (mine / ".git").mkdir()  # a published page's repository is the user's too
     for out, why in (
-        (mine, "not an explore page (notes.txt)"),
+        (mine, "not an explore page (.git, notes.txt)"),
         (run, "holds the checkpoint"),
         (run.parent, "holds the checkpoint"),
     ):

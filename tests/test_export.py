@@ -197,6 +197,22 @@ def test_re_exporting_one_part_removes_the_earlier_exports_other_graph(tmp_path,
     assert sorted(path.name for path in out.iterdir()) == [MANIFEST_NAME, "decoder.pt", "encoder.pt", "notes.txt"]
 
 
+def test_a_failed_re_export_keeps_the_earlier_graphs(tmp_path, songs, monkeypatch):
+    from autoenc_audio.export import write
+
+    checkpoint = tiny_checkpoint(tmp_path, songs, "default")
+    out = tmp_path / "out"
+    export_model(checkpoint, ExportRequest(out))
+
+    def fail(*args, **kwargs):
+        raise write.ExportError("the graph differs from torch")
+
+    monkeypatch.setattr(write, "_export_part", fail)
+    with pytest.raises(write.ExportError):
+        export_model(checkpoint, ExportRequest(out, export_format="torchscript"))
+    assert {"encoder.onnx", "decoder.onnx"} <= {path.name for path in out.iterdir()}
+
+
 def test_an_export_given_where_a_checkpoint_is_needed_is_refused_in_one_line(exported, songs):
     checkpoint, folder = exported["default"]
     for path in (folder, folder / "encoder.onnx", folder / MANIFEST_NAME):

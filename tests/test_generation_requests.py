@@ -153,3 +153,17 @@ def test_the_api_raises_input_errors_naming_the_argument(runs, mode, options, sa
     with pytest.raises(InputError) as raised:
         aea.load(runs["run"]).generate(mode, **options)
     assert str(raised.value).startswith(said)
+
+
+def test_the_dataset_is_context_any_mode_takes_and_counts_may_be_numpy_integers():
+    """`make demo` and old sidecars pass the corpus with every request; the API's users pass numpy counts."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from autoenc_audio.generation.requests import GenerateRequest, check_options_apply
+
+    corpus = Path("corpus")
+    check_options_apply(GenerateRequest("random", data_root=corpus), "prior")
+    check_options_apply(GenerateRequest("interpolate", sources=("a", "b"), data_root=corpus), "linear")
+    check_options_apply(GenerateRequest("random", n=np.int64(4), data_root=corpus), "gaussian")

@@ -523,6 +523,20 @@ def test_training_a_run_on_says_its_prior_and_page_no_longer_fit_and_generate_sa
     assert f"{prior_path(tmp_path / 'run')} was trained for the model before this resume" in resumed.stderr
     assert f"aea train-prior --model {tmp_path / 'run'} --overwrite" in resumed.stderr
     assert f"aea explore {tmp_path / 'run'} -o {page} --overwrite" in resumed.stderr
+    assert "prior fits\tno: the run's model was trained on or again since" in aea("info", tmp_path / "run").output
     refused = aea("generate", "--model", tmp_path / "run", "--mode", "random", "-o", tmp_path / "x.wav")
     assert refused.exit_code == 2 and refused.stderr.count("\n") == 1, refused.stderr
-    assert "an earlier state of this run's model" in refused.stderr and "--overwrite" in refused.stderr
+    assert "the prior of an earlier model of this run" in refused.stderr and "--overwrite" in refused.stderr
+    again = aea(
+        "train",
+        "--config",
+        "tiny",
+        "--seed",
+        1,
+        "--overwrite",
+        "--out",
+        tmp_path / "run",
+        "--cache-dir",
+        tmp_path / "cache",
+    )
+    assert again.exit_code == 0 and "was trained for the model before this overwrite" in again.stderr

@@ -29,9 +29,9 @@ def train_on_line(out: Path, summary: dict[str, Any], config: Config) -> str:
     )
 
 
-def warn_outputs_left_behind(out: Path) -> None:
-    """After `--resume`: the run's prior and explore pages were made from the weights before it (generation refuses
-    such a prior); one line each, with the command that makes it again."""
+def warn_outputs_left_behind(out: Path, how: str) -> None:
+    """After `--resume` or `--overwrite` (`how`): the run's prior and explore pages were made from the weights
+    before it (generation refuses such a prior); one line each, with the command that makes it again."""
     from ..checkpoints.header import read_metadata
     from ..explore.site import stale_pages
     from ..prior.header import prior_left_behind
@@ -39,7 +39,7 @@ def warn_outputs_left_behind(out: Path) -> None:
     run = shlex.quote(str(out))
     if (prior := prior_left_behind(out)) is not None:
         click.echo(
-            f"aea: {prior} was trained for the model before this resume and no longer fits it; train it again: "
+            f"aea: {prior} was trained for the model before this {how} and no longer fits it; train it again: "
             f"aea train-prior --model {run} --overwrite",
             err=True,
         )
@@ -47,7 +47,7 @@ def warn_outputs_left_behind(out: Path) -> None:
     fingerprint = read_metadata(checkpoint).get("weights_fingerprint", "") if checkpoint else ""
     for page in stale_pages(out, fingerprint) if checkpoint else []:
         click.echo(
-            f"aea: {page} shows the model before this resume; write it again: "
+            f"aea: {page} shows the model before this {how}; write it again: "
             f"aea explore {run} -o {shlex.quote(str(page))} --overwrite",
             err=True,
         )

@@ -261,8 +261,8 @@ def train(
         _print_training_summary(out, summary, as_json)
         if summary.get("still_improving") and not as_json:
             click.echo(train_on_line(out, summary, config), err=True)
-        if resume:
-            warn_outputs_left_behind(out)
+        if resume or overwrite:
+            warn_outputs_left_behind(out, "resume" if resume else "overwrite")
 
 
 def _new_run_dir(config: Config) -> Path:
@@ -539,7 +539,7 @@ def info(argument: Path | None, model: Path | None, cache_dir: Path, as_json: bo
 
 def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
     """What `aea info` says of the prior beside a checkpoint (nothing when there is none)."""
-    from ..prior.header import prior_path, read_prior_metadata
+    from ..prior.header import prior_left_behind, prior_path, read_prior_metadata
 
     path = prior_path(Path(checkpoint_path).parent)
     if not path.exists():
@@ -559,6 +559,13 @@ def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
     ]
     if kept.get("stopped"):  # why training stopped, as `aea train-prior` said it (older priors may lack it)
         rows.append(("prior stopped", str(kept["stopped"])))
+    if prior_left_behind(path.parent) is not None:
+        rows.append(
+            (
+                "prior fits",
+                f"no: the run's model was trained on or again since; aea train-prior --model {path.parent} --overwrite",
+            )
+        )
     return rows
 
 

@@ -86,8 +86,8 @@ def _check_target(out: Path, checkpoint: Path, overwrite: bool) -> None:
     if checkpoint.resolve().is_relative_to(out.resolve()):
         raise ExploreError(f"{out}: holds the checkpoint being explored ({checkpoint}); write the page elsewhere")
     if not _is_site(out):
-        foreign = sorted(path.name for path in out.iterdir() if path.name not in SITE_ENTRIES) or ["manifest.json"]
-        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        foreign = sorted(path.name for path in out.iterdir() if path.name not in SITE_ENTRIES | OS_LITTER)
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "") or "no explore manifest.json"
         raise ExploreError(f"{out}: holds files that are not an explore page ({shown}); give a new or empty folder")
     if not overwrite:
         raise ExploreError(
@@ -96,6 +96,7 @@ def _check_target(out: Path, checkpoint: Path, overwrite: bool) -> None:
 
 
 SITE_ENTRIES = frozenset((*PAGE_FILES, "manifest.json", "runtime", "data"))
+OS_LITTER = frozenset((".DS_Store", "Thumbs.db", "desktop.ini"))  # what a file browser leaves in a folder it opened
 
 
 def _is_site(folder: Path) -> bool:
@@ -104,7 +105,7 @@ def _is_site(folder: Path) -> bool:
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError):
         return False
-    names = {path.name for path in folder.iterdir() if not path.name.startswith(".")}  # .DS_Store and the like
+    names = {path.name for path in folder.iterdir()} - OS_LITTER  # a `.git` or `.nojekyll` is the user's: refused
     return isinstance(manifest, dict) and manifest.get("format") == "aea-explore" and names <= SITE_ENTRIES
 
 

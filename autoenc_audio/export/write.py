@@ -96,20 +96,7 @@ def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult
         require_onnx()
     model = checkpoint.model
     audio = checkpoint.config.audio
-    writes = {f"{part}{SUFFIXES[request.export_format]}" for part in request.parts}
-    try:
-        request.out.mkdir(parents=True, exist_ok=True)
-        earlier = listed_files(request.out)
-        remove_manifest(request.out)  # a folder holding the JSON is complete: not while its graphs are replaced
-        removed = tuple(request.out / name for name in earlier if name not in writes)
-        for path in removed:  # the folder describes itself exactly: no graph of an earlier export stays unlisted
-            path.unlink(missing_ok=True)
-    except OSError as error:
-        if out_of_space(request.out, error):
-            raise cannot_write(request.out, error, no_space=True) from None
-        raise ExportError(
-            f"{request.out}: cannot make the folder or clear its old export ({error.strerror or error})"
-        ) from None
+    stale = _open_folder(request)
     clips = check_clips(audio.clip_samples, audio.sample_rate, CHECK_BATCH)
     with torch.no_grad():
         device = next(model.parameters()).device
@@ -120,8 +107,28 @@ def export_model(checkpoint: Checkpoint, request: ExportRequest) -> ExportResult
     for part in PARTS:
         if part in request.parts:
             written.append(_export_part(checkpoint, part, *checks[part], request))
+    for path in stale:  # only now that the new graphs are written and checked: a failed export keeps the old ones
+        path.unlink(missing_ok=True)
     manifest = write_manifest(request.out, _manifest(checkpoint, request, written))
-    return ExportResult(tuple(written), manifest, removed)
+    return ExportResult(tuple(written), manifest, stale)
+
+
+def _open_folder(request: ExportRequest) -> tuple[Path, ...]:
+    """Make `request.out` and remove its earlier JSON (a folder holding one is complete: not while its graphs are
+    replaced); returns the graphs that JSON listed which this export will not write, for removal once it has (the
+    folder describes itself exactly)."""
+    writes = {f"{part}{SUFFIXES[request.export_format]}" for part in request.parts}
+    try:
+        request.out.mkdir(parents=True, exist_ok=True)
+        earlier = listed_files(request.out)
+        remove_manifest(request.out)
+    except OSError as error:
+        if out_of_space(request.out, error):
+            raise cannot_write(request.out, error, no_space=True) from None
+        raise ExportError(
+            f"{request.out}: cannot make the folder or clear its old export ({error.strerror or error})"
+        ) from None
+    return tuple(request.out / name for name in earlier if name not in writes and (request.out / name).is_file())
 
 
 def _refuse_run_folder(out: Path, checkpoint: Path) -> None:

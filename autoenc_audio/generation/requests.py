@@ -21,7 +21,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from numbers import Real
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,6 @@ APPLIES_TO = {
     "prime_seconds": "mode 'continue'",
     "label": "mode 'average'",
     "sources": "mode 'continue', 'average' or 'interpolate'",
-    "data_root": "method 'mean' with a label",
     "crop": "the sources of mode 'average' or 'interpolate'",
     "offset": "the sources of mode 'continue', 'average' or 'interpolate'",
     "temperature": "method 'prior' or 'gaussian' (not naive draws)",
@@ -155,7 +154,7 @@ def check_values(request: GenerateRequest) -> None:
         raise RequestError(f"crop {request.crop!r} is not one of {', '.join(map(repr, CROPS))}", "crop")
     for name in ("n", "steps"):
         value = getattr(request, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
             raise RequestError(f"{name} must be a whole number, at least 1, got {value!r}", name)
     for name in ("seconds", "prime_seconds", "temperature", "offset"):
         value, positive = getattr(request, name), name.endswith("seconds")
@@ -251,7 +250,6 @@ def option_uses(request: GenerateRequest, method: str) -> dict[str, bool]:
         "prime_seconds": mode == "continue",
         "label": mode == "average",
         "sources": mode != "random",
-        "data_root": method == "mean" and label,
         "crop": mode in ("average", "interpolate") and not label,
         "offset": mode != "random" and not label,
         "temperature": method in ("prior", "gaussian") and not request.naive,

@@ -66,8 +66,8 @@ class Prior:
         made_for = Path(self.autoencoder.get("path") or "")
         if made_for.resolve() == checkpoint.path.resolve():  # the same checkpoint, trained on since (--resume)
             raise PriorError(
-                f"{self.path}: the prior of an earlier state of this run's model (autoencoder "
-                f"{self.autoencoder.get('fingerprint')}, now {checkpoint.fingerprint}: it was trained on since); "
+                f"{self.path}: the prior of an earlier model of this run (autoencoder "
+                f"{self.autoencoder.get('fingerprint')}, now {checkpoint.fingerprint}: trained on or again since); "
                 f"train the prior again for the run in {run} with 'aea train-prior' and overwrite=True",
                 "overwrite=True",
             )
@@ -81,7 +81,7 @@ def autoencoder_fields(checkpoint: Checkpoint) -> dict[str, Any]:
     model = checkpoint.model
     return {
         "fingerprint": checkpoint.fingerprint,
-        "path": str(checkpoint.path),
+        "path": str(checkpoint.path.resolve()),  # absolute: compared with the run's checkpoint from any folder
         "latent_size": model.latent_size,
         "channels": model.layout.channels,
         "frames": model.layout.frames,
