@@ -75,6 +75,10 @@ def test_average_without_a_prior_refuses_seconds_and_n_saying_there_is_no_prior(
             ["--mode", "interpolate", "--from", "A", "B", "--prior", "nope.safetensors"],
             "--prior nope.safetensors has no effect with --mode 'interpolate'",
         ),
+        (
+            ["--mode", "average", "--method", "mean", "--from", "A", "--prior", "nope.safetensors"],
+            "--prior nope.safetensors has no effect with --mode 'average', --method 'mean'",
+        ),
     ],
 )
 def test_an_option_the_mode_ignores_is_refused_naming_it(runs, tmp_path, args, said):
@@ -124,6 +128,10 @@ def test_continue_reads_its_song_from_stdin(runs, tmp_path):
     assert soundfile.info(tmp_path / "c.wav").frames == 16000
     twice = generate(runs["run"], "--mode", "interpolate", "--from", "-", "-", "-o", tmp_path / "i.wav", input=song)
     refused(twice, "- reads stdin once")
+    from autoenc_audio.generation.regenerate import regenerate
+
+    with pytest.raises(InputError, match="made from a song piped to stdin, which was not kept"):
+        regenerate(tmp_path / "c.json")
 
 
 @pytest.mark.slow

@@ -157,3 +157,11 @@ def test_generated_files_in_a_sub_folder_of_the_run_are_on_the_page(run_with_pri
     copies = sorted(path.name for path in (out / "g").glob("run-*.wav"))
     assert copies == [f"run-gen-{path.stem}.wav" for path in sorted((run / "gen").glob("*.wav"))] and len(copies) == 2
     assert audio_files_not_on_the_page(out) == []
+    earlier = run / "report" / "g"  # an earlier report inside the run, holding pieces with their sidecars
+    earlier.mkdir(parents=True)
+    for path in (run / "gen").iterdir():
+        shutil.copy(path, earlier / f"random-{path.name}")
+    again = CliRunner().invoke(cli, [*args[:3], str(run / "report"), *args[4:]])
+    assert again.exit_code == 0, again.output
+    inside = sorted(path.name for path in earlier.glob("run-*.wav"))
+    assert inside == copies, "an earlier report inside the run is not taken for the run's own pieces"

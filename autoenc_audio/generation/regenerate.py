@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..audio import STDIN_NAME
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
 from ..config import ConfigError, PriorConfig
 from ..errors import first_line
@@ -58,6 +59,8 @@ def regenerate(
             f"{sidecar}: made by model {record.get('model_fingerprint')}, not by this one ({checkpoint.fingerprint})"
         )
     request = request_from_record(record["request"], cache_dir)
+    if STDIN_NAME in map(str, request.sources):
+        raise RequestError(f"{sidecar}: made from a song piped to stdin, which was not kept; it cannot be regenerated")
     if request.method in ("prior", "gaussian") and request.n > 1:  # piece i depends on seed + i only
         request = dataclasses.replace(request, seed=record["seed"], n=1)
     if request.method == "prior":

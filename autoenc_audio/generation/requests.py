@@ -282,8 +282,9 @@ def generate_pieces(
     Each piece's metadata holds the request as carried out (`request`) and, for the prior's methods, the prior's
     settings (`prior_settings`); warnings (a checkpoint without latent statistics) are on the outcome too.
     """
-    if prior is None and "prior" in METHODS[request.mode]:
-        prior = find_prior(checkpoint, request.prior)
+    other_method = request.method not in (None, "prior") or (request.mode == "random" and request.naive)
+    if prior is None and "prior" in METHODS[request.mode] and not other_method:
+        prior = find_prior(checkpoint, request.prior)  # not for another method: a prior given to one is refused
     method, notes = choose_method(request, prior, checkpoint.path.parent)
     carried = carried_out(checkpoint, request, method)
     pieces = _pieces(checkpoint, carried, progress, prior)

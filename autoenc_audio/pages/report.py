@@ -130,8 +130,11 @@ def score_generation(
 def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[str, Any]]:
     """The generated files the run folder holds, in it or in a sub-folder (`aea generate -o RUN/gen/`): an audio file
     with a sidecar that names a mode, copied in `fmt` as `run-<path under the run, '/' as '-'>`."""
-    records = []
+    records: list[dict[str, Any]] = []
+    report = folder.parent.resolve()  # an earlier report written inside the run is not the run's
     for sidecar in sorted(run_dir.rglob("*.json")):
+        if sidecar.resolve().is_relative_to(report):
+            continue
         try:
             record = json.loads(sidecar.read_text())
         except (OSError, json.JSONDecodeError):
@@ -146,11 +149,20 @@ def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[s
         )
         if not isinstance(record, dict) or "mode" not in record or audio is None:
             continue
-        copy = folder / f"run-{'-'.join(audio.relative_to(run_dir).with_suffix('').parts)}.{fmt}"
+        copy = _unused(folder / f"run-{'-'.join(audio.relative_to(run_dir).with_suffix('').parts)}.{fmt}", records)
         samples, rate = read_frames(audio)
         write_audio(copy, to_mono(samples), rate)
         records.append({**record, "path": str(copy)})
     return records
+
+
+def _unused(copy: Path, records: list[dict[str, Any]]) -> Path:
+    """`copy`, or `copy` with `-2`, `-3`, ... when an earlier record took its name (`gen/a.wav` and `gen-a.wav`)."""
+    taken, candidate, number = {record["path"] for record in records}, copy, 1
+    while str(candidate) in taken:
+        number += 1
+        candidate = copy.with_name(f"{copy.stem}-{number}{copy.suffix}")
+    return candidate
 
 
 def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
