@@ -22,6 +22,24 @@ def signal(seconds=1.0, freq=440.0):
     return (0.5 * np.sin(2 * np.pi * freq * t) * np.exp(-3 * (t % 0.25))).astype(np.float32)
 
 
+def drawn_figure(monkeypatch, module):
+    """The figure `module` saves next, kept for the test to look at (as a user would, at what is drawn)."""
+    kept = {}
+    real_save = module.save_figure
+
+    def keep(figure, path, fmt=None):
+        kept["figure"] = figure
+        return real_save(figure, path, fmt)
+
+    monkeypatch.setattr(module, "save_figure", keep)
+    return kept
+
+
+def panels(figure):
+    """The axes that carry a title (colour bars carry none)."""
+    return [axis for axis in figure.axes if axis.get_title(loc="left")]
+
+
 def test_compare_figure_has_the_requested_size(tmp_path):
     x = signal()
     y = torch.from_numpy(x * 0.8)
@@ -131,3 +149,22 @@ def test_latent_map_legend_lists_a_label_seen_only_in_test_clips(tmp_path, monke
         markers=[False, True, False, False, True, True],
     )
     assert drawn["legend"] == ["a (2)", "b (2)", "c (2)"]
+
+
+@pytest.mark.parametrize("scale", ["log", "mel"])
+def test_spectrograms_at_different_rates_each_show_their_whole_range(tmp_path, monkeypatch, scale):
+    """A 44.1 kHz song and a decoded 8 kHz clip: both panels reach 22 kHz, in either order."""
+    kept = drawn_figure(monkeypatch, audio)
+    song = np.random.default_rng(0).normal(size=44100).astype(np.float32) * 0.1
+    for signals in (
+        [("song", song, 44100), ("z.pt", signal(), RATE)],
+        [("z.pt", signal(), RATE), ("song", song, 44100)],
+    ):
+        audio.plot_spectrograms(signals, tmp_path / "s.png", scale)
+        drawn = panels(kept["figure"])
+        assert len(drawn) == 2
+        for axis in drawn:
+            low, high = axis.get_ylim()
+            assert high > 20000 and low < 100
+        note = [axis.get_title(loc="left") for axis in drawn if "8000 Hz" in axis.get_title(loc="left")]
+        assert note == ["z.pt  (8000 Hz: nothing above 4 kHz)"]

@@ -58,8 +58,10 @@ def _draw_spectrogram(
     vmax: float,
     scale: str,
     cmap: str = "magma",
+    span: tuple[float, float] | None = None,
 ) -> Any:
-    """pcolormesh with a log (or mel-spaced) frequency axis in Hz; returns the mesh for a colour bar."""
+    """pcolormesh with a log (or mel-spaced) frequency axis in Hz over `span` (default: its own
+    frequencies); returns the mesh for a colour bar."""
     if scale == "log":
         keep = freqs > 0
         image, freqs = image[keep], freqs[keep]
@@ -68,15 +70,25 @@ def _draw_spectrogram(
     mesh = axis.pcolormesh(
         times + step / 2, freqs, image, shading="nearest", cmap=cmap, vmin=vmin, vmax=vmax, rasterized=True
     )
+    _frequency_axis(axis, span or frequency_span(freqs, scale), scale)
+    return mesh
+
+
+def frequency_span(freqs: np.ndarray, scale: str) -> tuple[float, float]:
+    """The lowest and highest frequency a spectrogram draws (log scale: from the first bin above 0 Hz)."""
+    drawn = freqs[freqs > 0] if scale == "log" else freqs
+    return float(drawn[0]), float(drawn[-1])
+
+
+def _frequency_axis(axis: Axes, span: tuple[float, float], scale: str) -> None:
     if scale == "mel":
         axis.set_yscale("function", functions=(hz_to_mel, mel_to_hz))
-        ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000) if freqs[0] <= f <= freqs[-1]]
+        ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000) if span[0] <= f <= span[1]]
         axis.yaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
         axis.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
-    axis.set_ylim(freqs[0], freqs[-1])
+    axis.set_ylim(*span)
     axis.set_ylabel("frequency (Hz)")
     axis.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(_hz_label))
-    return mesh
 
 
 def _hz_label(value: float, _position: Any) -> str:
@@ -159,7 +171,11 @@ def plot_spectrograms(
     fmt: str | None = None,
     size: tuple[int, int] | None = None,
 ) -> Path:
-    """One spectrogram (dB, shared colour scale and axes) per `(name, samples, sample_rate)`, stacked."""
+    """One spectrogram (dB, shared colour scale and axes) per `(name, samples, sample_rate)`, stacked.
+
+    The frequency axis spans the widest signal, so files at different rates line up
+    and a lower-rate panel shows, blank above its Nyquist frequency, what it lacks.
+    """
     if not signals:
         raise PlotError("nothing to plot")
     computed = [(name, *spectrogram_db(samples, rate, scale)) for name, samples, rate in signals]
@@ -167,10 +183,14 @@ def plot_spectrograms(
     figure = new_figure(size)
     axes = figure.subplots(len(computed), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     vmin, vmax = _db_range([c[1] for c in computed])
+    spans = [frequency_span(c[3], scale) for c in computed]
+    span = min(low for low, _ in spans), max(high for _, high in spans)
+    top_rate = max(rate for _, _, rate in signals)
     mesh = None
-    for axis, (name, image, times, freqs) in zip(axes, computed):
-        mesh = _draw_spectrogram(axis, image, times, freqs, vmin, vmax, scale)
-        axis.set_title(name, fontsize=9, loc="left")
+    for axis, (name, image, times, freqs), (_, _, rate) in zip(axes, computed, signals):
+        mesh = _draw_spectrogram(axis, image, times, freqs, vmin, vmax, scale, span=span)
+        below = f"  ({rate} Hz: nothing above {rate / 2000:g} kHz)" if rate < top_rate else ""
+        axis.set_title(name + below, fontsize=9, loc="left")
     axes[-1].set_xlabel("time (s)")
     assert mesh is not None  # at least one signal (plot_spectrograms' callers pass some)
     figure.colorbar(mesh, ax=list(axes), label="power (dB)", shrink=0.9 if len(axes) > 1 else 1.0)
