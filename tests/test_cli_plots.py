@@ -193,3 +193,14 @@ def test_corrupt_history_is_one_line_exit_2(setup, tmp_path):
     assert (
         result.exit_code == 2 and "history.jsonl: corrupt line 2 (a record is a JSON object, not list)" in result.output
     )
+
+
+def test_a_one_sample_file_is_refused_naming_it_and_the_minimum(setup, tmp_path):
+    import soundfile
+
+    soundfile.write(tmp_path / "click.wav", np.full(1, 0.5), 8000)
+    result = run(setup, "spectrogram", tmp_path / "click.wav", "-o", tmp_path / "s.png")
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        "aea: error: click.wav: 1 sample is too short for a spectrogram: at least 512 (64 ms at 8000 Hz)"
+    ]

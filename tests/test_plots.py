@@ -168,3 +168,20 @@ def test_spectrograms_at_different_rates_each_show_their_whole_range(tmp_path, m
             assert high > 20000 and low < 100
         note = [axis.get_title(loc="left") for axis in drawn if "8000 Hz" in axis.get_title(loc="left")]
         assert note == ["z.pt  (8000 Hz: nothing above 4 kHz)"]
+
+
+def test_a_silent_file_is_drawn_dark_and_called_silent(tmp_path, monkeypatch):
+    kept = drawn_figure(monkeypatch, audio)
+    audio.plot_spectrograms([("silence.wav", np.zeros(RATE, np.float32), RATE)], tmp_path / "s.png")
+    (axis,) = panels(kept["figure"])
+    low, high = axis.collections[0].get_clim()
+    assert low == pytest.approx(audio.SILENCE_DB)  # the silence sits at the bottom of the scale: the darkest colour
+    assert high - low == pytest.approx(audio.DB_FLOOR)
+    assert axis.get_title(loc="left") == "silence.wav  (silent)"
+
+
+def test_audio_shorter_than_a_window_is_refused_naming_it_and_the_minimum(tmp_path):
+    with pytest.raises(figure.PlotError) as caught:
+        audio.plot_spectrograms([("click.wav", np.full(1, 0.5, np.float32), RATE)], tmp_path / "s.png")
+    assert str(caught.value) == "click.wav: 1 sample is too short for a spectrogram: at least 512 (64 ms at 8000 Hz)"
+    assert not (tmp_path / "s.png").exists()

@@ -15,10 +15,13 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
 
+from ..audio import SILENCE_PEAK
 from ..spectra import MEL_BANDS, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power
 from .figure import COLORS, METRIC_LABELS, PlotError, as_array, new_figure, save_figure
 
 DB_FLOOR = 80.0  # dB below the loudest bin shown in spectrograms
+POWER_FLOOR = 1e-10  # added to the power before taking dB: silence is drawn at -100 dB
+SILENCE_DB = 10 * math.log10(POWER_FLOOR)
 ENVELOPE_POINTS = 4000  # longer waveforms are drawn as a min/max envelope
 
 
@@ -44,7 +47,7 @@ def spectrogram_db(samples: Any, sample_rate: int, scale: str = "log") -> tuple[
         freqs = np.arange(power.shape[0]) * sample_rate / n_fft
     else:
         raise PlotError(f"unknown spectrogram scale {scale!r}: use log or mel")
-    image = 10 * np.log10(power + 1e-10)
+    image = 10 * np.log10(power + POWER_FLOOR)
     times = np.arange(image.shape[1]) * hop / sample_rate
     return image.astype(np.float32), times, freqs
 
@@ -127,8 +130,24 @@ def metrics_text(metrics: Mapping[str, float]) -> str:
 
 
 def _db_range(images: Sequence[np.ndarray]) -> tuple[float, float]:
-    top = max(float(image.max()) for image in images)
+    """`DB_FLOOR` dB below the loudest bin, never above silence: silence is drawn in the darkest colour."""
+    top = max(max(float(image.max()) for image in images), SILENCE_DB + DB_FLOOR)
     return top - DB_FLOOR, top
+
+
+def _spectrogram_panel(
+    name: str, samples: Any, rate: int, scale: str
+) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+    """`(title, image, times, freqs)` of one named signal; one shorter than an FFT window is refused."""
+    array = as_array(samples)
+    n_fft = spectrogram_fft(rate)
+    if len(array) < n_fft:
+        count = f"{len(array)} sample{'' if len(array) == 1 else 's'}"
+        raise PlotError(
+            f"{name}: {count} is too short for a spectrogram: at least {n_fft} ({n_fft / rate * 1000:.0f} ms at {rate} Hz)"
+        )
+    silent = float(np.abs(array).max()) < SILENCE_PEAK
+    return (name + ("  (silent)" if silent else ""), *spectrogram_db(array, rate, scale))
 
 
 def plot_waveforms(
@@ -178,7 +197,7 @@ def plot_spectrograms(
     """
     if not signals:
         raise PlotError("nothing to plot")
-    computed = [(name, *spectrogram_db(samples, rate, scale)) for name, samples, rate in signals]
+    computed = [_spectrogram_panel(name, samples, rate, scale) for name, samples, rate in signals]
     size = size or (1100, 150 + 230 * len(computed))
     figure = new_figure(size)
     axes = figure.subplots(len(computed), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
