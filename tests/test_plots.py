@@ -185,3 +185,17 @@ def test_audio_shorter_than_a_window_is_refused_naming_it_and_the_minimum(tmp_pa
         audio.plot_spectrograms([("click.wav", np.full(1, 0.5, np.float32), RATE)], tmp_path / "s.png")
     assert str(caught.value) == "click.wav: 1 sample is too short for a spectrogram: at least 512 (64 ms at 8000 Hz)"
     assert not (tmp_path / "s.png").exists()
+
+
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_a_short_run_has_whole_epoch_ticks(tmp_path, monkeypatch, epochs):
+    """A 1-epoch run's axis read 0.945, 0.960 ... 1.050."""
+    kept = drawn_figure(monkeypatch, history)
+    records = [
+        {"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.1 / e, "val_snr_db": float(e)} for e in range(1, epochs + 1)
+    ]
+    history.plot_history([("run", records)], tmp_path / "h.png")
+    for axis in kept["figure"].axes:
+        low, high = axis.get_xlim()
+        shown = [tick for tick in axis.xaxis.get_major_locator()() if low <= tick <= high]
+        assert shown == list(range(1, epochs + 1))

@@ -69,7 +69,7 @@ def plot_history(
     if losses and min(losses) > 0 and max(losses) / min(losses) > 20:
         axes[0].set_yscale("log")
     for axis in axes:
-        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
     handles, labels = axes[0].get_legend_handles_labels()
     axes[0].legend(handles, labels, fontsize=8, loc="upper right")
     figure.suptitle(
