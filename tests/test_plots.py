@@ -199,3 +199,25 @@ def test_a_short_run_has_whole_epoch_ticks(tmp_path, monkeypatch, epochs):
         low, high = axis.get_xlim()
         shown = [tick for tick in axis.xaxis.get_major_locator()() if low <= tick <= high]
         assert shown == list(range(1, epochs + 1))
+
+
+@pytest.mark.parametrize("low, high", [(0.15, 0.7), (0.3, 0.33), (0.02, 0.9), (1e-6, 1.0)])
+def test_latent_statistics_std_labels_do_not_overlap(tmp_path, monkeypatch, low, high):
+    """The log std axis printed "2x10^-1 3x10^-1 4x10^-1 6x10^-1" on top of each other."""
+    kept = drawn_figure(monkeypatch, latents)
+    std = np.geomspace(low, high, 64)
+    latents.plot_latent_statistics(np.zeros(64), std, 0, tmp_path / "s.png", "statistics")
+    figure = kept["figure"]
+    figure.canvas.draw()
+    axis = figure.axes[1]
+    start, stop = axis.get_xlim()
+
+    def shown(labels):
+        return [label for label in labels if label.get_text() and start <= label.get_position()[0] <= stop]
+
+    assert not shown(axis.get_xticklabels(minor=True))  # minor labels were what crowded together
+    boxes = sorted(
+        (label.get_window_extent().x0, label.get_window_extent().x1) for label in shown(axis.get_xticklabels())
+    )
+    assert len(boxes) >= 2  # the axis still says what the values are
+    assert all(left[1] + 5 < right[0] for left, right in zip(boxes, boxes[1:]))  # a gap of 5 pixels between labels

@@ -204,10 +204,25 @@ def plot_latent_statistics(
         bins = np.logspace(np.log10(positive.min()), np.log10(positive.max() * 1.0001 + 1e-30), 60)
         right.hist(positive, bins=bins, color=COLORS[1])
         right.set_xscale("log")
+        _readable_log_ticks(right, float(positive.min()), float(positive.max()))
     right.set_xlabel("standard deviation of a latent dimension (log scale)")
     right.set_ylabel("dimensions")
     right.set_title(f"per-dimension std ({near_constant} of {len(std)} nearly constant)", fontsize=10, loc="left")
     for axis in (left, right):
         axis.grid(alpha=0.3)
+        axis.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # a count of dimensions
     figure.suptitle(title, fontsize=11)
     return save_figure(figure, path, fmt)
+
+
+def _readable_log_ticks(axis: Any, low: float, high: float) -> None:
+    """Labels on a log x-axis that never overlap: within two decades, plain numbers at 1-2-5 steps (or evenly
+    spaced within half a decade) and no minor labels, which matplotlib crowds onto a narrow range."""
+    decades = math.log10(max(high, low * 1.0001) / low)
+    if decades >= 2:
+        return
+    subs = (1.0, 2.0, 5.0)
+    locator = matplotlib.ticker.MaxNLocator(nbins=4) if decades < 0.5 else matplotlib.ticker.LogLocator(subs=subs)
+    axis.xaxis.set_major_locator(locator)
+    axis.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
