@@ -204,3 +204,18 @@ def test_a_one_sample_file_is_refused_naming_it_and_the_minimum(setup, tmp_path)
     assert result.output.strip().splitlines() == [
         "aea: error: click.wav: 1 sample is too short for a spectrogram: at least 512 (64 ms at 8000 Hz)"
     ]
+
+
+def test_compare_notes_a_zero_padded_or_silent_clip_as_reconstruct_does(setup, tmp_path):
+    import soundfile
+
+    short, silent = tmp_path / "short.wav", tmp_path / "silent.wav"
+    soundfile.write(short, 0.3 * np.sin(np.arange(800) / 5), 8000)
+    soundfile.write(silent, np.zeros(8000), 8000)
+    result = run(setup, "compare", short, "-o", tmp_path / "c.png")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [f"aea: note: {short}: shorter than a clip (0.10 s of 1 s), zero-padded"]
+    result = run(setup, "compare", silent, "-o", tmp_path / "c.png")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [f"aea: note: {silent}: silent"]
+    assert run(setup, "compare", setup["songs"] / "low" / "low.00000.wav", "-o", tmp_path / "c.png").stderr == ""

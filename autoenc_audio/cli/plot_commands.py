@@ -23,6 +23,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
+    from ..audio import Clip
     from ..checkpoints.checkpoint import Checkpoint
 
 
@@ -282,6 +283,7 @@ def compare(
     audio = checkpoint.config.audio
     with stdin_file((input_path,)) as ((path,), names):
         clip = load_clip(path, audio, crop=offset)
+    clip_notes(clip, names.get(str(path), str(path)), checkpoint)
     name = names.get(str(path), input_path.name)
     original = torch.from_numpy(clip.samples)[None, None]
     reconstruction = reconstruct_clips(checkpoint.model, original)
@@ -294,6 +296,16 @@ def compare(
         original[0, 0], reconstruction[0, 0], audio.sample_rate, metrics, output, heading, fmt, parse_size(size)
     )
     done(path, as_json, metrics=metrics)
+
+
+def clip_notes(clip: Clip, source: str, checkpoint: Checkpoint) -> None:
+    """`aea reconstruct`'s notes on stderr: the clip was zero-padded (shorter than a clip) or is silent."""
+    from ..latents.encode import EncodedInput
+    from .latent_commands import _notes
+
+    rate = checkpoint.config.audio.sample_rate
+    item = EncodedInput(source, 0, 1, clip.offset_seconds, clip.padded, clip.silent, clip.valid_samples / rate)
+    _notes(item, checkpoint.config.audio.clip_seconds, whole=False)
 
 
 @plot.command()
