@@ -219,3 +219,26 @@ def test_compare_notes_a_zero_padded_or_silent_clip_as_reconstruct_does(setup, t
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == [f"aea: note: {silent}: silent"]
     assert run(setup, "compare", setup["songs"] / "low" / "low.00000.wav", "-o", tmp_path / "c.png").stderr == ""
+
+
+def test_compare_of_a_latent_file_says_it_needs_audio(setup, tmp_path):
+    from autoenc_audio.latents import files as latent_files
+
+    latents = torch.randn(2, TINY.model.latent) * 0.1
+    path = tmp_path / "z.pt"
+    latent_files.save_latents(path, latent_files.LatentFile(latents, latent_files.make_metadata("matrix", latents)))
+    expected = "a latent file, not audio: plot compare needs the audio file (plot waveform and plot spectrogram decode latent files)"
+    for args, stdin, name in (((path,), None, path), (("-",), path.read_bytes(), "<stdin>")):
+        result = run(setup, "compare", *args, "-o", tmp_path / "c.png", stdin=stdin)
+        assert result.exit_code == 2, result.output
+        assert result.output.strip().splitlines() == [f"aea: error: {name}: {expected}"]
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_history_takes_a_checkpoint_and_names_a_missing_folder(setup, tmp_path):
+    result = run(setup, "history", setup["model"], "-o", tmp_path / "h.png", "--size", "900x600")
+    assert result.exit_code == 0, result.output
+    assert png_size(tmp_path / "h.png") == (900, 600)
+    missing = run(setup, "history", tmp_path / "nonexist", "-o", tmp_path / "x.png")
+    assert missing.exit_code == 2
+    assert missing.output.strip().splitlines() == [f"aea: error: {tmp_path / 'nonexist'}: no such folder"]

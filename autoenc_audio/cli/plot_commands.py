@@ -279,9 +279,10 @@ def compare(
     from ..latents.batches import reconstruct_clips, reconstruction_metrics
     from ..plots.audio import plot_compare
 
-    checkpoint = load_model(model, cache_dir)
-    audio = checkpoint.config.audio
     with stdin_file((input_path,)) as ((path,), names):
+        refuse_latent_file(path, names.get(str(path), str(path)))
+        checkpoint = load_model(model, cache_dir)
+        audio = checkpoint.config.audio
         clip = load_clip(path, audio, crop=offset)
     clip_notes(clip, names.get(str(path), str(path)), checkpoint)
     name = names.get(str(path), input_path.name)
@@ -298,6 +299,23 @@ def compare(
     done(path, as_json, metrics=metrics)
 
 
+def refuse_latent_file(path: Path, source: str) -> None:
+    """A latent file (by its extension or its first bytes, as `-` is told apart) given where audio is needed."""
+    from ..audio import sniff_audio_suffix
+    from ..latents.formats import sniff_format
+    from ..plots.figure import PlotError
+
+    if not path.is_file():
+        return  # the audio reader says what is wrong with it
+    with path.open("rb") as file:
+        head = file.read(16)
+    if sniff_audio_suffix(head) is None and (is_latent_path(path) or sniff_format(head) is not None):
+        raise PlotError(
+            f"{source}: a latent file, not audio: plot compare needs the audio file "
+            "(plot waveform and plot spectrogram decode latent files)"
+        )
+
+
 def clip_notes(clip: Clip, source: str, checkpoint: Checkpoint) -> None:
     """`aea reconstruct`'s notes on stderr: the clip was zero-padded (shorter than a clip) or is silent."""
     from ..latents.encode import EncodedInput
@@ -306,6 +324,19 @@ def clip_notes(clip: Clip, source: str, checkpoint: Checkpoint) -> None:
     rate = checkpoint.config.audio.sample_rate
     item = EncodedInput(source, 0, 1, clip.offset_seconds, clip.padded, clip.silent, clip.valid_samples / rate)
     _notes(item, checkpoint.config.audio.clip_seconds, whole=False)
+
+
+def run_folder(path: Path) -> Path:
+    """A run folder, or the folder of a checkpoint file in it (`runs/x/best.safetensors`)."""
+    from ..plots.figure import PlotError
+
+    if path.is_file() and path.suffix.lower() == ".safetensors":
+        return path.parent
+    if not path.exists():
+        raise PlotError(f"{path}: no such folder")
+    if not path.is_dir():
+        raise PlotError(f"{path}: not a run folder or a checkpoint (.safetensors)")
+    return path
 
 
 @plot.command()
@@ -320,20 +351,20 @@ def history(
     title: str | None,
     as_json: bool,
 ) -> None:
-    """Train and validation loss and metrics per epoch of one or more runs (one colour per run).
+    """Train and validation loss and metrics per epoch of one or more runs (one colour per run): run folders or
+    checkpoints in them.
 
     \b
     Example:
-      aea plot history runs/a runs/b -o history.png
+      aea plot history runs/a runs/b/best.safetensors -o history.png
     """
     from ..plots.figure import PlotError
     from ..plots.history import plot_history
     from ..runs.folder import iterate_history
 
     loaded = []
-    for run in runs:
-        if not run.is_dir():
-            raise PlotError(f"{run}: not a run folder")
+    for given in runs:
+        run = run_folder(given)
         if not (run / "history.jsonl").is_file():
             raise PlotError(f"{run}: no history.jsonl (not an aea training run?)")
         records = list(iterate_history(run))
