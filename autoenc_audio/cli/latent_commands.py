@@ -12,12 +12,19 @@ import click
 
 from ..metric_info import METRIC_NAMES
 from .common import json_option, print_json, print_table, progress_bar
-from .latent_options import clip_options, expanded_inputs, no_json_with_stdout, strict_option, with_model
+from .latent_options import (
+    clip_options,
+    expanded_inputs,
+    no_json_with_stdout,
+    print_clip_notes,
+    strict_option,
+    with_model,
+)
 
 if TYPE_CHECKING:
     from ..audio import CropMode
     from ..checkpoints.checkpoint import Checkpoint
-    from ..latents.encode import EncodedInput, EncodeResult
+    from ..latents.encode import EncodeResult
     from ..latents.outputs import Written
 
 
@@ -107,7 +114,7 @@ def _print_encoded(result: EncodeResult, out: str, checkpoint: Checkpoint, whole
     """Notes on padded or silent inputs, then a record per input (--json) or one line for the file written."""
     to_stderr = out == "-"
     for item in result.inputs:
-        _notes(item, checkpoint.config.audio.clip_seconds, whole)
+        print_clip_notes(item, checkpoint.config.audio.clip_seconds, whole)
         if as_json:
             print_json(
                 {
@@ -129,20 +136,6 @@ def _print_encoded(result: EncodeResult, out: str, checkpoint: Checkpoint, whole
             f"(model {checkpoint.fingerprint})",
             to_stderr,
         )
-
-
-def _notes(item: EncodedInput | Written, clip_seconds: float, whole: bool) -> None:
-    valid_seconds = item.valid_seconds
-    assert valid_seconds is not None  # encode and reconstruct record every input's length
-    if item.padded and (not whole or valid_seconds < clip_seconds):
-        short = (
-            f"shorter than a clip ({valid_seconds:.2f} s of {clip_seconds:g} s)"
-            if not item.offset_seconds  # a clip cut at the end by the offset, not a short file
-            else f"ends {valid_seconds:.2f} s after the offset {item.offset_seconds:g} s, short of a {clip_seconds:g} s clip"
-        )
-        click.echo(f"aea: note: {item.source}: {short}, zero-padded", err=True)
-    if item.silent:
-        click.echo(f"aea: note: {item.source}: silent", err=True)
 
 
 # ----------------------------------------------------------------------------- decode
@@ -290,7 +283,7 @@ def _print_reconstruction(
     """Notes on a padded or silent input, then its record (--json), a table, or one line on stderr for -o -."""
     assert item.metrics is not None  # reconstruct_inputs measures every item
     rate = checkpoint.config.audio.sample_rate
-    _notes(item, checkpoint.config.audio.clip_seconds, whole)
+    print_clip_notes(item, checkpoint.config.audio.clip_seconds, whole)
     if as_json:
         print_json(
             {

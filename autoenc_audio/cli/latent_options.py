@@ -13,11 +13,15 @@ import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import counted
+
+if TYPE_CHECKING:
+    from ..latents.encode import EncodedInput
+    from ..latents.outputs import Written
 from .common import cache_dir_option, device_option, model_option, open_chosen_model, stdin_inputs, with_check
 from .flags import in_flag_terms
 
@@ -154,3 +158,19 @@ def expanded_inputs(inputs: tuple[str, ...], strict: bool) -> Iterator[Inputs]:
 def no_json_with_stdout(as_json: bool, out: str) -> None:
     if as_json and out == "-":
         raise click.UsageError("--json prints to stdout, which -o - already uses for data: drop one")
+
+
+def print_clip_notes(item: EncodedInput | Written, clip_seconds: float, whole: bool) -> None:
+    """Notes on stderr for an input zero-padded to a clip (shorter than one, or cut short by the offset; with
+    `whole`, only when the whole input is shorter than a clip) and for a silent one."""
+    valid_seconds = item.valid_seconds
+    assert valid_seconds is not None  # encode and reconstruct record every input's length
+    if item.padded and (not whole or valid_seconds < clip_seconds):
+        short = (
+            f"shorter than a clip ({valid_seconds:.2f} s of {clip_seconds:g} s)"
+            if not item.offset_seconds  # a clip cut at the end by the offset, not a short file
+            else f"ends {valid_seconds:.2f} s after the offset {item.offset_seconds:g} s, short of a {clip_seconds:g} s clip"
+        )
+        click.echo(f"aea: note: {item.source}: {short}, zero-padded", err=True)
+    if item.silent:
+        click.echo(f"aea: note: {item.source}: silent", err=True)

@@ -319,11 +319,11 @@ def refuse_latent_file(path: Path, source: str) -> None:
 def clip_notes(clip: Clip, source: str, checkpoint: Checkpoint) -> None:
     """`aea reconstruct`'s notes on stderr: the clip was zero-padded (shorter than a clip) or is silent."""
     from ..latents.encode import EncodedInput
-    from .latent_commands import _notes
+    from .latent_options import print_clip_notes
 
     rate = checkpoint.config.audio.sample_rate
     item = EncodedInput(source, 0, 1, clip.offset_seconds, clip.padded, clip.silent, clip.valid_samples / rate)
-    _notes(item, checkpoint.config.audio.clip_seconds, whole=False)
+    print_clip_notes(item, checkpoint.config.audio.clip_seconds, whole=False)
 
 
 def run_folder(path: Path) -> Path:
