@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .audio import AudioError, is_audio_path, load_track, probe
+from .audio import AudioError, conversion_hint, is_audio_path, is_unsupported_audio_path, load_track, probe
 from .config import AudioConfig, DataConfig
 from .errors import InputError
 from .files import PathLike, atomic_path
@@ -70,7 +70,8 @@ def default_cache_dir() -> Path:
 
 
 def scan_folder(root: PathLike) -> ScanResult:
-    """Every readable audio file under `root`, sorted by path. Reads headers only.
+    """Every readable audio file under `root`, sorted by path. Reads headers only. Files of an audio format aea
+    cannot read (`.m4a`, `.aac`, ...) are skipped with a conversion hint rather than passed over in silence.
 
     Raises DatasetError when `root` is not a folder or holds no readable audio.
     """
@@ -80,7 +81,8 @@ def scan_folder(root: PathLike) -> ScanResult:
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder (give a folder of audio files)")
     tracks, skipped = [], []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p)):
+    candidates = (p for p in root.rglob("*") if p.is_file() and (is_audio_path(p) or is_unsupported_audio_path(p)))
+    for path in sorted(candidates):
         try:
             info = probe(path)
         except AudioError as error:
@@ -90,9 +92,18 @@ def scan_folder(root: PathLike) -> ScanResult:
         label = None if relative_parent == "." else relative_parent
         tracks.append(Track(path, label, info.duration_seconds))
     if not tracks:
-        detail = f" ({len(skipped)} unreadable)" if skipped else ""
-        raise DatasetError(f"{root}: no readable audio files{detail}")
+        raise _no_tracks_error(root, [Path(path) for path, _ in skipped])
     return ScanResult(root, tracks, skipped)
+
+
+def _no_tracks_error(root: Path, skipped: list[Path]) -> DatasetError:
+    """A folder without tracks: how many files were unreadable, and how to convert files of an unsupported format."""
+    detail = f" ({len(skipped)} unreadable)" if skipped else ""
+    unsupported = [path for path in skipped if is_unsupported_audio_path(path)]
+    if unsupported:
+        suffixes = ", ".join(sorted({path.suffix.lower() for path in unsupported}))
+        detail += f"; {suffixes} files are not supported: {conversion_hint(unsupported[0])}"
+    return DatasetError(f"{root}: no readable audio files{detail}")
 
 
 def clip_starts(samples: int, clip_samples: int, hop_samples: int) -> list[int]:
