@@ -178,6 +178,29 @@ def test_neighbours_skip_the_same_track():
     assert neighbour_agreement(x, y, tracks, range(len(y))) == 1.0
 
 
+def test_max_clips_is_never_exceeded_and_every_split_keeps_a_clip():
+    """55 + 14 + 14 clips under a maximum of 40 were kept as 27 + 7 + 7 = 41: each split rounded on its own."""
+    from types import SimpleNamespace
+
+    from autoenc_audio.analysis.dataset import select_clips
+
+    def kept(train, validation, test, max_clips):
+        prepared = SimpleNamespace(
+            root="data", splits={"train": [0] * train, "validation": [0] * validation, "test": [0] * test}
+        )
+        items = select_clips(prepared, max_clips)
+        return [sum(1 for split, _ in items if split == name) for name in ("train", "validation", "test")]
+
+    assert kept(55, 14, 14, 40) == [26, 7, 7]
+    assert kept(10, 5, 5, 40) == [10, 5, 5]  # all fit
+    assert kept(1000, 1, 1, 10) == [8, 1, 1]  # a one-clip split keeps its clip
+    for sizes in [(55, 14, 14), (7, 7, 7), (100, 3, 0), (33, 1, 9)]:
+        for max_clips in range(3, 30):
+            counts = kept(*sizes, max_clips)
+            assert sum(counts) == min(max_clips, sum(sizes)), (sizes, max_clips, counts)
+            assert all(count >= 1 for count, size in zip(counts, sizes) if size), (sizes, max_clips, counts)
+
+
 def test_wilson_interval():
     low, high = wilson_interval(50, 100)
     assert low < 0.5 < high and high - low < 0.2
