@@ -309,6 +309,29 @@ def test_models_on_the_same_clips_share_the_baselines(tmp_path, make_checkpoint,
     assert one["log_mel"] == two["log_mel"] and one["raw_waveform"] == two["raw_waveform"]
 
 
+@pytest.mark.slow
+def test_models_on_different_data_show_each_data_and_rows_of_one_size_name_their_run(
+    tmp_path, make_checkpoint, write_songs
+):
+    """Two N = 512 runs on different folders: the report said the first model's data only, and two rows "512"."""
+    from autoenc_audio.analysis.analyse import run_analysis
+
+    runs = []
+    for name, labels in (("a", ("low", "high")), ("b", ("x", "y"))):
+        songs = write_songs(tmp_path / f"songs-{name}", labels=labels, tracks=3)
+        runs.append(make_checkpoint(songs, tmp_path / "cache", tmp_path / name / "best.safetensors"))
+        (tmp_path / name / "run.json").write_text(json.dumps({"data_root": str(songs)}))
+    run_analysis(runs, None, tmp_path / "cache", tmp_path / "report", tsne=False, cv_folds=0)
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert (
+        f"Data: the models were analysed on different data, so their rows compare different clips: "
+        f"`a` on `{tmp_path / 'songs-a'}` (labels: high, low); `b` on `{tmp_path / 'songs-b'}` (labels: x, y)."
+    ) in report
+    assert "| a | 512 |" in report and "| b | 512 |" in report
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert f"a: {tmp_path / 'songs-a'}; b: {tmp_path / 'songs-b'}" in page
+
+
 def test_a_cluster_space_is_reused_unchanged():
     from autoenc_audio.analysis.stats import CLUSTER_DIMS, cluster_space
 
