@@ -24,7 +24,7 @@ import numpy as np
 
 from .audio import AudioError, conversion_hint, is_audio_path, is_unsupported_audio_path, load_track, probe
 from .config import AudioConfig, DataConfig
-from .errors import InputError
+from .errors import InputError, counted
 from .files import PathLike, atomic_path
 
 if TYPE_CHECKING:  # torch is imported where a clip becomes a tensor, so that `aea` starts fast
@@ -343,6 +343,16 @@ class PreparedData:
     def held_out(self) -> ClipDataset:
         """The split models are tested and listened to on: test, else validation (a split with no test tracks)."""
         return self.splits["test"] if len(self.splits["test"]) else self.splits["validation"]
+
+    @property
+    def track_count(self) -> int:
+        """Tracks in the data, all splits together."""
+        return sum(len(split.index.tracks) for split in self.splits.values())
+
+    def empty_splits_text(self, names: Sequence[str] = SPLITS) -> str:
+        """Which of `names` have no tracks, and how many the data has: "no test tracks (the data has 2 tracks)"."""
+        empty = [name for name in names if len(self.splits[name].index.tracks) == 0]
+        return f"no {' or '.join(empty)} tracks (the data has {counted(self.track_count, 'track')})" if empty else ""
 
     def split_digest(self) -> str:
         """A short hash of which track (path relative to the root) is in which split: a resumed run checks it."""

@@ -385,3 +385,22 @@ def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(
     html = (tmp_path / "report" / "index.html").read_text()
     probed = [title for title in VIEW_TITLES.values() if f"<td>{title}</td>" in html]
     assert probed == list(VIEW_TITLES.values()) and sorted(probed, key=html.index) == probed  # every view, in order
+
+
+def test_an_empty_split_is_named_with_the_tracks_the_data_has(tmp_path, write_songs):
+    """Two tracks make no test split: `--split test` said "no clips to analyse", and training never said it."""
+    from types import SimpleNamespace
+
+    from autoenc_audio.analysis.dataset import select_clips
+    from autoenc_audio.config import AudioConfig, DataConfig
+    from autoenc_audio.data import prepare_dataset
+    from autoenc_audio.training.run import _say_empty_splits
+
+    songs = write_songs(tmp_path / "songs", labels=("low",), tracks=2)
+    prepared = prepare_dataset(songs, AudioConfig(sample_rate=8000, clip_seconds=1.0), DataConfig(), tmp_path / "cache")
+    with pytest.raises(AnalysisError) as refused:
+        select_clips(prepared, splits=("test",))
+    assert str(refused.value) == f"{songs}: no clips to analyse: no test tracks (the data has 2 tracks)"
+    said: list[str] = []
+    _say_empty_splits(prepared, SimpleNamespace(message=said.append))
+    assert "no test tracks (the data has 2 tracks): the summary has no test metrics" in said

@@ -62,7 +62,7 @@ def select_clips(
     sizes = {name: len(prepared.splits[name]) for name in splits}
     total = sum(sizes.values())
     if total == 0:
-        raise AnalysisError(f"{prepared.root}: no clips to analyse")
+        raise AnalysisError(f"{prepared.root}: no clips to analyse: {prepared.empty_splits_text(splits)}")
     keep = split_shares(sizes, max_clips)
     return [(name, int(i)) for name, size in sizes.items() for i in evenly_spread(size, keep[name])]
 
