@@ -6,6 +6,7 @@ The Python API (docs/python.md), loaded on first use so that `import autoenc_aud
     model = aea.load("runs/demo")          # a run folder or checkpoint; device="cuda" for a GPU
     z = model.encode("song.wav")           # tensor [N]
     audio = model.decode(z)                # numpy [samples] at model.sample_rate
+    aea.write_audio("out.wav", audio, model.sample_rate)
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from .version import __version__
 
-API_NAMES = ("load", "score", "Model", "Encoded", "Reconstruction")
+API_NAMES = ("load", "score", "write_audio", "Model", "Encoded", "Reconstruction")
 """What `autoenc_audio.api` offers at the top level."""
 
 if TYPE_CHECKING:
-    from .api import Encoded, Model, Reconstruction, load, score
+    from .api import Encoded, Model, Reconstruction, load, score, write_audio
 
-__all__ = ["Encoded", "Model", "Reconstruction", "__version__", "load", "score"]
+__all__ = ["Encoded", "Model", "Reconstruction", "__version__", "load", "score", "write_audio"]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,16 +18,26 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeGuard, overload
 
 import numpy as np
 import torch
 
-from .audio import Clip, CropMode, choose_offset, clip_count, load_clip, load_track, make_clip, preprocess
+from .audio import (
+    Clip,
+    CropMode,
+    choose_offset,
+    clip_count,
+    load_clip,
+    load_track,
+    make_clip,
+    preprocess,
+    write_audio,
+)
 from .checkpoints.checkpoint import Checkpoint, load_checkpoint
 from .config import Config
 from .data import default_cache_dir
-from .errors import InputError
+from .errors import InputError, counted
 from .generation.piece import Piece
 from .generation.requests import GenerateRequest, generate_pieces
 from .generation.writing import write_pieces
@@ -39,6 +49,8 @@ from .latents.overlap import join_clips
 from .latents.track_metrics import TrackMetrics
 from .runs.folder import checkpoint_in
 from .scoring.score_sets import DEFAULT_CLIPS, score_sets
+
+__all__ = ["Encoded", "Model", "Reconstruction", "load", "score", "write_audio"]
 
 AudioInput = str | os.PathLike | np.ndarray | torch.Tensor
 """A file aea reads (WAV, FLAC, OGG, MP3, AIFF), or samples with a rate: `[samples]`, `[samples, channels]`, or
@@ -85,7 +97,26 @@ def load(path: str | os.PathLike, device: str | torch.device = "cpu") -> Model:
     >>> model.latent_size, model.sample_rate
     (9184, 22050)
     """
-    return Model(load_checkpoint(checkpoint_in(Path(path)), device))
+    return Model(load_checkpoint(checkpoint_in(Path(path)), _device(device)))
+
+
+def _device(device: str | torch.device) -> torch.device:
+    """`device` as torch names it ("auto" as `aea` picks one); ApiInputError naming it and the valid ones."""
+    from .devices import resolve_device
+
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return resolve_device("auto")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ApiInputError(
+            f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' (or 'cuda:1', ...) or 'mps'", settings=("device",)
+        ) from None
+    if parsed.type in ("cuda", "mps"):
+        resolve_device(parsed.type)  # a ConfigError (an InputError) when there is none
+    return parsed
 
 
 class Model:
@@ -185,7 +216,7 @@ class Model:
         >>> track.latents.shape
         torch.Size([12, 9184])
         """
-        if isinstance(audio, (str, os.PathLike)):
+        if _is_file(audio, sample_rate):
             result = encode_inputs(
                 self.checkpoint, [str(audio)], whole=whole, crop=crop, offset=offset, hop_seconds=hop_seconds, seed=seed
             )
@@ -214,7 +245,7 @@ class Model:
         """
         if isinstance(latents, Encoded):
             return self._join(latents)
-        values = torch.as_tensor(latents, dtype=torch.float32)
+        values = _latent_values(latents)
         if values.dim() not in (1, 2):
             raise ApiInputError(f"latents must be [N] or [clips, N], got shape {list(values.shape)}")
         clips = decode_latents(self.checkpoint.model, values, device=self.device)[:, 0].numpy()
@@ -244,7 +275,7 @@ class Model:
             measured = TrackMetrics(self.sample_rate, self.clip_samples)
             measured.add(original, result)
             return Reconstruction(result, original, measured.result(), self.sample_rate)
-        if isinstance(audio, (str, os.PathLike)):
+        if _is_file(audio, sample_rate):
             clip = load_clip(audio, self.config.audio, clip_crop(crop, offset), np.random.default_rng(seed))
         else:
             clip = self._clip(self._samples(audio, sample_rate), crop, offset, seed)
@@ -285,6 +316,11 @@ class Model:
         >>> model.write(pieces, "gen/")
         ['gen/000-random.wav', 'gen/001-random.wav', ...]
         """
+        if isinstance(pieces, (np.ndarray, torch.Tensor)) or not all(isinstance(piece, Piece) for piece in pieces):
+            raise ApiInputError(
+                f"write takes the pieces generate returns, got {type(pieces).__name__}: write decoded audio with "
+                "aea.write_audio(path, audio, model.sample_rate)"
+            )
         if not pieces:
             raise ApiInputError("no pieces to write")
         mode = str(pieces[0].metadata.get("request", {}).get("mode", "piece"))
@@ -294,9 +330,8 @@ class Model:
 
     def _samples(self, audio: AudioInput, sample_rate: int | None) -> np.ndarray:
         """Samples (`AudioInput`'s layouts) at `sample_rate` -> mono float32 at the model's rate."""
-        if sample_rate is None:
-            raise ApiInputError("audio given as samples needs its sample_rate")
-        values = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
+        rate = _sample_rate(sample_rate)
+        values = _tensor_samples(audio) if isinstance(audio, torch.Tensor) else np.asarray(audio)
         if values.ndim not in (1, 2) or values.size == 0:
             raise ApiInputError(
                 f"samples must be [samples], [samples, channels] or [channels, samples], got shape {list(values.shape)}"
@@ -304,10 +339,10 @@ class Model:
         values = _full_scale(_frames_first(values))
         if not np.isfinite(values).all():
             raise ApiInputError("samples contain NaN or infinite values")
-        return preprocess(values, int(sample_rate), self.config.audio)
+        return preprocess(values, rate, self.config.audio)
 
     def _track(self, audio: AudioInput, sample_rate: int | None) -> np.ndarray:
-        if isinstance(audio, (str, os.PathLike)):
+        if _is_file(audio, sample_rate):
             return load_track(audio, self.config.audio)
         return self._samples(audio, sample_rate)
 
@@ -389,6 +424,62 @@ def _check_options(options: dict[str, Any]) -> None:
 def _as_list(items: Sequence[str | os.PathLike] | str | os.PathLike) -> list[str | os.PathLike]:
     """A file or folder given alone as a list of one; a string is one path, not a sequence of characters."""
     return [items] if isinstance(items, (str, os.PathLike)) else list(items)
+
+
+def _is_file(audio: Any, sample_rate: Any) -> TypeGuard[str | os.PathLike]:
+    """True when `audio` is one file, False for samples; ApiInputError for audio given another way (several paths,
+    bytes, an open file, a file with a sample_rate), saying what to give instead."""
+    if isinstance(audio, (str, os.PathLike)):
+        if sample_rate is not None:
+            raise ApiInputError(
+                f"sample_rate is for samples, not a file: {audio}'s rate is read from the file",
+                settings=("sample_rate",),
+            )
+        return True
+    if isinstance(audio, (list, tuple)) and audio and all(isinstance(item, (str, os.PathLike)) for item in audio):
+        raise ApiInputError(
+            f"audio is one file or one array of samples, got a {type(audio).__name__} of "
+            f"{counted(len(audio), 'path')}: give one file a call"
+        )
+    if isinstance(audio, (bytes, bytearray, memoryview)) or hasattr(audio, "read"):
+        given = "an open file" if hasattr(audio, "read") else "bytes"
+        raise ApiInputError(
+            f"audio given as {given}: give a file path, or samples with their sample_rate "
+            "(samples, sample_rate = soundfile.read(...))"
+        )
+    return False
+
+
+def _sample_rate(sample_rate: Any) -> int:
+    """The rate of samples given as an array, a positive whole number of Hz."""
+    if sample_rate is None:
+        raise ApiInputError("audio given as samples needs its sample_rate", settings=("sample_rate",))
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.number)):
+        raise ApiInputError(f"sample_rate must be a whole number of Hz, got {sample_rate!r}", settings=("sample_rate",))
+    if sample_rate <= 0 or sample_rate != int(sample_rate):
+        raise ApiInputError(
+            f"sample_rate must be a positive whole number of Hz, got {sample_rate!r}", settings=("sample_rate",)
+        )
+    return int(sample_rate)
+
+
+def _tensor_samples(audio: torch.Tensor) -> np.ndarray:
+    """A tensor's samples as numpy: floats numpy has no type for (bfloat16) as float32."""
+    values = audio.detach().cpu()
+    return (values.float() if values.is_floating_point() else values).numpy()
+
+
+def _latent_values(latents: Any) -> torch.Tensor:
+    """Latents as float32; a latent file's name is refused saying how to read it."""
+    if isinstance(latents, (str, os.PathLike)):
+        raise ApiInputError(
+            f"decode takes latents, not a file: read {latents} first with "
+            f"autoenc_audio.latents.files.load_latents({str(latents)!r}).latents"
+        )
+    try:
+        return torch.as_tensor(latents, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        raise ApiInputError(f"latents must be a tensor or array of numbers, got {type(latents).__name__}") from None
 
 
 PCM_DTYPES = (np.dtype(np.int16), np.dtype(np.int32), np.dtype(np.uint8), np.dtype(np.int8))

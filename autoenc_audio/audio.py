@@ -141,6 +141,17 @@ def is_audio_path(path: PathLike) -> bool:
     return Path(path).suffix.lower() in READ_EXTENSIONS
 
 
+def is_unsupported_audio_path(path: PathLike) -> bool:
+    """True when the file name has the extension of an audio container aea cannot read (`.m4a`, `.aac`, ...)."""
+    return Path(path).suffix.lower() in _KNOWN_UNSUPPORTED
+
+
+def conversion_hint(path: PathLike) -> str:
+    """How to make a file of an unsupported format readable: "convert to ... (e.g. ffmpeg -i 'x.m4a' 'x.flac')"."""
+    path = Path(path)
+    return f"convert to WAV, FLAC, OGG or MP3 (e.g. ffmpeg -i '{path.name}' '{path.stem}.flac')"
+
+
 def _check_path(path: PathLike) -> Path:
     path = Path(path)
     if not path.exists():
@@ -149,10 +160,7 @@ def _check_path(path: PathLike) -> Path:
         raise AudioError(f"{path}: is a directory, not an audio file")
     suffix = path.suffix.lower()
     if suffix in _KNOWN_UNSUPPORTED:
-        raise AudioError(
-            f"{path}: {suffix} files are not supported; convert to WAV, FLAC, OGG or MP3 "
-            f"(e.g. ffmpeg -i '{path.name}' '{path.stem}.flac')"
-        )
+        raise AudioError(f"{path}: {suffix} files are not supported; {conversion_hint(path)}")
     if path.stat().st_size == 0:
         raise AudioError(f"{path}: empty file")
     return path

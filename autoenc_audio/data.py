@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .audio import AudioError, is_audio_path, load_track, probe
+from .audio import AudioError, conversion_hint, is_audio_path, is_unsupported_audio_path, load_track, probe
 from .config import AudioConfig, DataConfig
-from .errors import InputError
+from .errors import InputError, counted
 from .files import PathLike, atomic_path
 
 if TYPE_CHECKING:  # torch is imported where a clip becomes a tensor, so that `aea` starts fast
@@ -70,7 +70,8 @@ def default_cache_dir() -> Path:
 
 
 def scan_folder(root: PathLike) -> ScanResult:
-    """Every readable audio file under `root`, sorted by path. Reads headers only.
+    """Every readable audio file under `root`, sorted by path. Reads headers only. Files of an audio format aea
+    cannot read (`.m4a`, `.aac`, ...) are skipped with a conversion hint rather than passed over in silence.
 
     Raises DatasetError when `root` is not a folder or holds no readable audio.
     """
@@ -80,7 +81,8 @@ def scan_folder(root: PathLike) -> ScanResult:
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder (give a folder of audio files)")
     tracks, skipped = [], []
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p)):
+    candidates = (p for p in root.rglob("*") if p.is_file() and (is_audio_path(p) or is_unsupported_audio_path(p)))
+    for path in sorted(candidates):
         try:
             info = probe(path)
         except AudioError as error:
@@ -90,9 +92,18 @@ def scan_folder(root: PathLike) -> ScanResult:
         label = None if relative_parent == "." else relative_parent
         tracks.append(Track(path, label, info.duration_seconds))
     if not tracks:
-        detail = f" ({len(skipped)} unreadable)" if skipped else ""
-        raise DatasetError(f"{root}: no readable audio files{detail}")
+        raise _no_tracks_error(root, [Path(path) for path, _ in skipped])
     return ScanResult(root, tracks, skipped)
+
+
+def _no_tracks_error(root: Path, skipped: list[Path]) -> DatasetError:
+    """A folder without tracks: how many files were unreadable, and how to convert files of an unsupported format."""
+    detail = f" ({len(skipped)} unreadable)" if skipped else ""
+    unsupported = [path for path in skipped if is_unsupported_audio_path(path)]
+    if unsupported:
+        suffixes = ", ".join(sorted({path.suffix.lower() for path in unsupported}))
+        detail += f"; {suffixes} files are not supported: {conversion_hint(unsupported[0])}"
+    return DatasetError(f"{root}: no readable audio files{detail}")
 
 
 def clip_starts(samples: int, clip_samples: int, hop_samples: int) -> list[int]:
@@ -332,6 +343,16 @@ class PreparedData:
     def held_out(self) -> ClipDataset:
         """The split models are tested and listened to on: test, else validation (a split with no test tracks)."""
         return self.splits["test"] if len(self.splits["test"]) else self.splits["validation"]
+
+    @property
+    def track_count(self) -> int:
+        """Tracks in the data, all splits together."""
+        return sum(len(split.index.tracks) for split in self.splits.values())
+
+    def empty_splits_text(self, names: Sequence[str] = SPLITS) -> str:
+        """Which of `names` have no tracks, and how many the data has: "no test tracks (the data has 2 tracks)"."""
+        empty = [name for name in names if len(self.splits[name].index.tracks) == 0]
+        return f"no {' or '.join(empty)} tracks (the data has {counted(self.track_count, 'track')})" if empty else ""
 
     def split_digest(self) -> str:
         """A short hash of which track (path relative to the root) is in which split: a resumed run checks it."""

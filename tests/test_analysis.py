@@ -178,6 +178,29 @@ def test_neighbours_skip_the_same_track():
     assert neighbour_agreement(x, y, tracks, range(len(y))) == 1.0
 
 
+def test_max_clips_is_never_exceeded_and_every_split_keeps_a_clip():
+    """55 + 14 + 14 clips under a maximum of 40 were kept as 27 + 7 + 7 = 41: each split rounded on its own."""
+    from types import SimpleNamespace
+
+    from autoenc_audio.analysis.dataset import select_clips
+
+    def kept(train, validation, test, max_clips):
+        prepared = SimpleNamespace(
+            root="data", splits={"train": [0] * train, "validation": [0] * validation, "test": [0] * test}
+        )
+        items = select_clips(prepared, max_clips)
+        return [sum(1 for split, _ in items if split == name) for name in ("train", "validation", "test")]
+
+    assert kept(55, 14, 14, 40) == [26, 7, 7]
+    assert kept(10, 5, 5, 40) == [10, 5, 5]  # all fit
+    assert kept(1000, 1, 1, 10) == [8, 1, 1]  # a one-clip split keeps its clip
+    for sizes in [(55, 14, 14), (7, 7, 7), (100, 3, 0), (33, 1, 9)]:
+        for max_clips in range(3, 30):
+            counts = kept(*sizes, max_clips)
+            assert sum(counts) == min(max_clips, sum(sizes)), (sizes, max_clips, counts)
+            assert all(count >= 1 for count, size in zip(counts, sizes) if size), (sizes, max_clips, counts)
+
+
 def test_wilson_interval():
     low, high = wilson_interval(50, 100)
     assert low < 0.5 < high and high - low < 0.2
@@ -286,6 +309,29 @@ def test_models_on_the_same_clips_share_the_baselines(tmp_path, make_checkpoint,
     assert one["log_mel"] == two["log_mel"] and one["raw_waveform"] == two["raw_waveform"]
 
 
+@pytest.mark.slow
+def test_models_on_different_data_show_each_data_and_rows_of_one_size_name_their_run(
+    tmp_path, make_checkpoint, write_songs
+):
+    """Two N = 512 runs on different folders: the report said the first model's data only, and two rows "512"."""
+    from autoenc_audio.analysis.analyse import run_analysis
+
+    runs = []
+    for name, labels in (("a", ("low", "high")), ("b", ("x", "y"))):
+        songs = write_songs(tmp_path / f"songs-{name}", labels=labels, tracks=3)
+        runs.append(make_checkpoint(songs, tmp_path / "cache", tmp_path / name / "best.safetensors"))
+        (tmp_path / name / "run.json").write_text(json.dumps({"data_root": str(songs)}))
+    run_analysis(runs, None, tmp_path / "cache", tmp_path / "report", tsne=False, cv_folds=0)
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert (
+        f"Data: the models were analysed on different data, so their rows compare different clips: "
+        f"`a` on `{tmp_path / 'songs-a'}` (labels: high, low); `b` on `{tmp_path / 'songs-b'}` (labels: x, y)."
+    ) in report
+    assert "| a | 512 |" in report and "| b | 512 |" in report
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert f"a: {tmp_path / 'songs-a'}; b: {tmp_path / 'songs-b'}" in page
+
+
 def test_a_cluster_space_is_reused_unchanged():
     from autoenc_audio.analysis.stats import CLUSTER_DIMS, cluster_space
 
@@ -339,3 +385,22 @@ def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(
     html = (tmp_path / "report" / "index.html").read_text()
     probed = [title for title in VIEW_TITLES.values() if f"<td>{title}</td>" in html]
     assert probed == list(VIEW_TITLES.values()) and sorted(probed, key=html.index) == probed  # every view, in order
+
+
+def test_an_empty_split_is_named_with_the_tracks_the_data_has(tmp_path, write_songs):
+    """Two tracks make no test split: `--split test` said "no clips to analyse", and training never said it."""
+    from types import SimpleNamespace
+
+    from autoenc_audio.analysis.dataset import select_clips
+    from autoenc_audio.config import AudioConfig, DataConfig
+    from autoenc_audio.data import prepare_dataset
+    from autoenc_audio.training.run import _say_empty_splits
+
+    songs = write_songs(tmp_path / "songs", labels=("low",), tracks=2)
+    prepared = prepare_dataset(songs, AudioConfig(sample_rate=8000, clip_seconds=1.0), DataConfig(), tmp_path / "cache")
+    with pytest.raises(AnalysisError) as refused:
+        select_clips(prepared, splits=("test",))
+    assert str(refused.value) == f"{songs}: no clips to analyse: no test tracks (the data has 2 tracks)"
+    said: list[str] = []
+    _say_empty_splits(prepared, SimpleNamespace(message=said.append))
+    assert "no test tracks (the data has 2 tracks): the summary has no test metrics" in said

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -220,3 +221,45 @@ def test_samples_of_an_ambiguous_shape_are_refused_in_one_line(run, shape):
             f"samples of shape {list(shape)} are ambiguous: give [samples, channels], or [channels, samples] with 1 "
             "or 2 channels, with at least 8 times as many samples as channels"
         )
+
+
+def test_audio_given_another_way_is_refused_saying_what_to_give(run, tmp_path):
+    """Paths in a list, bytes, an open file, a file with a rate, a rate of 0, a latent file's name, a device torch
+    does not know: each an InputError saying what to give (a list was "needs its sample_rate", the others torch's,
+    soxr's or numpy's own errors)."""
+    model = aea.load(run["run"])
+    song = str(run["song"])
+    refused = {
+        "audio is one file or one array of samples, got a list of 2 paths: give one file a call": lambda: model.encode(
+            [song, song]
+        ),
+        "audio given as bytes: give a file path, or samples with their sample_rate": lambda: model.encode(b"RIFF"),
+        "audio given as an open file: give a file path": lambda: model.encode(io.BytesIO(b"RIFF")),
+        f"sample_rate is for samples, not a file: {song}'s rate is read from the file": lambda: model.encode(
+            song, sample_rate=44100
+        ),
+        "sample_rate must be a positive whole number of Hz, got 0": lambda: model.encode(np.zeros(800), sample_rate=0),
+        "sample_rate must be a positive whole number of Hz, got -1": lambda: model.reconstruct(
+            np.zeros(800), sample_rate=-1
+        ),
+        "decode takes latents, not a file: read z.pt first": lambda: model.decode("z.pt"),
+        "write takes the pieces generate returns, got ndarray: write decoded audio with aea.write_audio": lambda: (
+            model.write(model.decode(model.encode(song)), tmp_path / "out.wav")
+        ),
+        "unknown device 'gpu': use 'auto', 'cpu', 'cuda'": lambda: aea.load(run["run"], device="gpu"),
+    }
+    for message, case in refused.items():
+        with pytest.raises(InputError) as caught:
+            case()
+        assert str(caught.value).startswith(message), str(caught.value)
+
+
+def test_bfloat16_samples_encode_as_float32_and_decoded_audio_writes_as_aea_decode_writes(run, tmp_path):
+    model = aea.load(run["run"])
+    stereo, rate = soundfile.read(run["song"], dtype="float32")
+    half = torch.from_numpy(stereo).to(torch.bfloat16)
+    assert torch.equal(model.encode(half, sample_rate=rate), model.encode(half.float(), sample_rate=rate))
+    aea_cli(run, "encode", run["song"], "-o", tmp_path / "z.npz")
+    aea_cli(run, "decode", tmp_path / "z.npz", "-o", tmp_path / "there.wav")
+    aea.write_audio(tmp_path / "here.wav", model.decode(model.encode(run["song"])), model.sample_rate)
+    assert (tmp_path / "here.wav").read_bytes() == (tmp_path / "there.wav").read_bytes()

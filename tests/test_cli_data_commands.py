@@ -74,3 +74,13 @@ def test_counts_of_one_are_singular_where_a_user_reads_them(tmp_path):
     else:
         raise AssertionError("16 clips were scored from one")
     assert describe_budget(TrainConfig(epochs=1, minutes=1.0, steps=1)) == "1 epoch or 1 minute or 1 step"
+
+
+def test_a_track_too_long_to_render_is_refused_up_front_in_one_line(tmp_path):
+    """--seconds 100000 printed numpy's "Unable to allocate 32.9 GiB" (exit 1) after trying."""
+    result = CliRunner().invoke(cli, ["synth", str(tmp_path / "corpus"), "--tracks", "1", "--seconds", "100000"])
+    assert result.exit_code == 2 and result.output.strip().splitlines() == [
+        "aea: error: --seconds must be at most 600 (a track is rendered whole in memory: 600 s take about 2 GB), "
+        "got 100000"
+    ]
+    assert not list(tmp_path.rglob("*.wav"))

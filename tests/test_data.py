@@ -64,6 +64,30 @@ def test_scan_errors(tmp_path):
         scan_folder(tmp_path / "bad")
 
 
+def test_files_of_an_unsupported_format_are_reported_with_how_to_convert_them(tmp_path, write_songs):
+    """A .m4a beside readable songs is skipped saying why (it was passed over in silence); a folder of only such
+    files is refused with the ffmpeg command, not a bare "no readable audio files"."""
+    songs = write_songs(tmp_path / "mess", labels=("low",), tracks=2)
+    (songs / "low" / "x.m4a").write_bytes(b"\0" * 64)
+    scan = scan_folder(songs)
+    assert len(scan.tracks) == 2
+    assert scan.skipped == [
+        (
+            str(songs / "low" / "x.m4a"),
+            ".m4a files are not supported; convert to WAV, FLAC, OGG or MP3 (e.g. ffmpeg -i 'x.m4a' 'x.flac')",
+        )
+    ]
+    (tmp_path / "only").mkdir()
+    (tmp_path / "only" / "song.m4a").write_bytes(b"\0" * 64)
+    (tmp_path / "only" / "talk.aac").write_bytes(b"\0" * 64)
+    with pytest.raises(DatasetError) as refused:
+        scan_folder(tmp_path / "only")
+    assert str(refused.value) == (
+        f"{tmp_path / 'only'}: no readable audio files (2 unreadable); .aac, .m4a files are not supported: "
+        "convert to WAV, FLAC, OGG or MP3 (e.g. ffmpeg -i 'song.m4a' 'song.flac')"
+    )
+
+
 def test_clip_starts():
     assert clip_starts(350, 100, 100) == [0, 100, 200]
     assert clip_starts(350, 100, 50) == [0, 50, 100, 150, 200, 250]

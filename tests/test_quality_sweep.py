@@ -64,6 +64,19 @@ def test_report_has_both_rows_a_chart_and_audio(swept):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not opus_available(), reason="opus-tools is not installed")
+def test_a_reference_left_out_at_a_size_is_named_with_why(swept):
+    """Opus at N = 256 (4.1 kb/s, below what opusenc takes) had no row and no word in the report or the terminal."""
+    root, _, result = swept
+    why = "opus at N = 256: Opus at 4.1 kb/s (N = 256 x 16 bits per clip) is outside opusenc's 6-256 kb/s"
+    assert f"Left out: {why}." in (root / "sweep" / "report.md").read_text()
+    assert f"reference {why}".replace("opus at N", "opus left out at N") in result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    assert [(item["reference"], item["latent"]) for item in summary["references_left_out"]] == [("opus", 256)]
+    assert "Left out: opus at N = 256" in (root / "sweep" / "index.html").read_text()
+
+
+@pytest.mark.slow
 def test_rerun_reuses_finished_models(swept):
     root, args, _ = swept
     before = {p: p.stat().st_mtime_ns for p in (root / "sweep").glob("N*/best.safetensors")}

@@ -397,6 +397,8 @@ def run_analysis(
         message=message,
     )
     results = [_analyse_one(model_path, session) for model_path in models]
+    for result, run in zip(results, run_names([result["model"] for result in results]), strict=True):
+        result["run"] = run
     analysis = {
         "models": results,
         "comparison": comparison_rows(results),
@@ -513,12 +515,21 @@ def single_blas_thread() -> Any:  # threadpoolctl's limiter, a context manager (
     return threadpool_limits(1)
 
 
+def run_names(checkpoints: Sequence[str]) -> list[str]:
+    """What tells each model apart in a report: its run folder's name, or its checkpoint's path where two runs share
+    a name (two models of one size were both "512")."""
+    names = [Path(checkpoint).parent.name or checkpoint for checkpoint in checkpoints]
+    return [name if names.count(name) == 1 else checkpoint for name, checkpoint in zip(names, checkpoints, strict=True)]
+
+
 def comparison_rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per model, sorted by latent size: what the probes and clusters find in each view."""
     rows = []
     for result in sorted(results, key=lambda r: r["latent_size"]):
         probes = result["probes"]
         row = {
+            "run": result["run"],
+            "data": result["data"],
             "latent_size": result["latent_size"],
             "snr_db": result["test_metrics"].get("snr_db"),
             "near_constant": result["latent_statistics"]["near_constant"],

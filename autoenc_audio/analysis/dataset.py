@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,12 +62,26 @@ def select_clips(
     sizes = {name: len(prepared.splits[name]) for name in splits}
     total = sum(sizes.values())
     if total == 0:
-        raise AnalysisError(f"{prepared.root}: no clips to analyse")
-    out = []
-    for name, size in sizes.items():
-        keep = size if total <= max_clips else max(min(size, 1), int(round(max_clips * size / total)))
-        out += [(name, int(i)) for i in evenly_spread(size, keep)]
-    return out
+        raise AnalysisError(f"{prepared.root}: no clips to analyse: {prepared.empty_splits_text(splits)}")
+    keep = split_shares(sizes, max_clips)
+    return [(name, int(i)) for name, size in sizes.items() for i in evenly_spread(size, keep[name])]
+
+
+def split_shares(sizes: dict[str, int], max_clips: int) -> dict[str, int]:
+    """Clips kept of each split: all when they fit, else `max_clips` in all, shared in proportion (largest
+    remainders), a split with clips keeping at least one while the maximum allows. Rounding each split on its own
+    gave 41 of 40."""
+    total = sum(sizes.values())
+    if total <= max_clips:
+        return dict(sizes)
+    quota = {name: max_clips * size / total for name, size in sizes.items()}
+    keep = {name: min(size, max(min(size, 1), math.floor(quota[name]))) for name, size in sizes.items()}
+    while sum(keep.values()) > max_clips:  # the one-clip minimums took more than their share
+        keep[max(keep, key=lambda name: keep[name])] -= 1
+    while sum(keep.values()) < max_clips:
+        short = [name for name in keep if keep[name] < sizes[name]]
+        keep[max(short, key=lambda name: quota[name] - keep[name])] += 1
+    return keep
 
 
 def log_mel_features(clips: torch.Tensor, sample_rate: int) -> np.ndarray:

@@ -41,10 +41,8 @@ def render_report(analysis: dict[str, Any]) -> str:
     """The Markdown report: comparison across models, then one section per model."""
     results = analysis["models"]
     lines = ["# Latent analysis", ""]
-    first = results[0]
     lines += [
-        f"Data: `{first.get('data')}`, labels: {', '.join(first['labels']) or '(none)'}. "
-        f"Probes are trained on the training split and scored on the test split (split by track, as in "
+        f"{_data_text(results)} Probes are trained on the training split and scored on the test split (split by track, as in "
         f"training); {_cv_text(analysis)}. Feature sets above {PROBE_DIMS} dimensions are reduced to {PROBE_DIMS} "
         f"principal components fitted on the training clips before probing; k-means runs on "
         f"{CLUSTER_DIMS} principal components. Analysis took {analysis['seconds']:.0f} s.",
@@ -55,13 +53,13 @@ def render_report(analysis: dict[str, Any]) -> str:
         lines += [
             "## Comparison across latent sizes (test accuracy of the logistic probe)",
             "",
-            "| N | test SNR (dB) | latent | latent pooled | raw waveform | log-mel | latent (tree) | latent (cv) "
+            "| run | N | test SNR (dB) | latent | latent pooled | raw waveform | log-mel | latent (tree) | latent (cv) "
             "| k-means homogeneity | nearest-neighbour label agreement | chance (majority / 1/k) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in rows:
             lines.append(
-                f"| {row['latent_size']} | {format_value(row['snr_db'], 1)} | {format_value(row.get('latent_logistic'))} | "
+                f"| {row.get('run', '')} | {row['latent_size']} | {format_value(row['snr_db'], 1)} | {format_value(row.get('latent_logistic'))} | "
                 f"{format_value(row.get('latent_pooled_logistic'))} | {format_value(row.get('raw_waveform_logistic'))} | "
                 f"{format_value(row.get('log_mel_logistic'))} | {format_value(row.get('latent_tree'))} | {format_value(row.get('latent_logistic_cv'))} | "
                 f"{format_value(row.get('latent_homogeneity'))} | {format_value(row.get('latent_neighbour'))} | "
@@ -71,6 +69,18 @@ def render_report(analysis: dict[str, Any]) -> str:
     for result in results:
         lines += _model_section(result)
     return "\n".join(lines) + "\n"
+
+
+def _data_text(results: list[dict[str, Any]]) -> str:
+    """The data the models were analysed on: one folder, or each model's when they differ."""
+    first = results[0]
+    if len({result.get("data") for result in results}) == 1:
+        return f"Data: `{first.get('data')}`, labels: {', '.join(first['labels']) or '(none)'}."
+    each = "; ".join(
+        f"`{result.get('run')}` on `{result.get('data')}` (labels: {', '.join(result['labels']) or '(none)'})"
+        for result in results
+    )
+    return f"Data: the models were analysed on different data, so their rows compare different clips: {each}."
 
 
 def _model_section(result: dict[str, Any]) -> list[str]:

@@ -292,6 +292,7 @@ def _print_sweep(result: dict[str, Any], as_json: bool) -> None:
                 "page": result["page"],
                 "models": result["models"],
                 "references": result["references"],
+                "references_left_out": result["references_left_out"],
                 "proposal": proposal,
             }
         )

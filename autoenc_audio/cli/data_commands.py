@@ -116,7 +116,7 @@ def scan(
         ("label", "tracks", "clips", "minutes"),
     )
     if scan_result.skipped:
-        click.echo(f"{len(scan_result.skipped)} unreadable files skipped")
+        click.echo(f"{counted(len(scan_result.skipped), 'unreadable file')} skipped")
 
 
 COMMANDS = [synth, data]

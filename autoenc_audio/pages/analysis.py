@@ -6,7 +6,7 @@ below the packages that write them and import none of them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ FIGURES = (
     ("latent_statistics", "per-dimension statistics"),
 )
 COMPARISON = (
+    ("run", "run"),
     ("latent_size", "N"),
     ("snr_db", "test SNR (dB)"),
     ("latent_logistic", "latent"),
@@ -122,13 +123,20 @@ def _model_html(page: Page, result: Mapping[str, Any], number: int, view_titles:
     return section(f"N = {result['latent_size']}: {Path(result['model']).parent.name}", body, f"model{number}")
 
 
+def _data_text(results: Sequence[Mapping[str, Any]]) -> str:
+    """The data folder, or each model's ("a: songs/; b: other/") when they differ."""
+    if len({result.get("data") for result in results}) == 1:
+        return str(results[0].get("data"))
+    return "different data (" + "; ".join(f"{result.get('run')}: {result.get('data')}" for result in results) + ")"
+
+
 def write_analysis_page(analysis: Mapping[str, Any], path: str | Path, view_titles: Mapping[str, str]) -> Path:
     """`path` (an `index.html`) showing `analysis` (as `run_analysis` returns it); `view_titles`: each probed
     view's key -> its title, in the order the probe tables list them."""
     page = Page(Path(path))
     results = analysis["models"]
     lede = (
-        f"{counted(len(results), 'model')} on {results[0].get('data')}: label probes "
+        f"{counted(len(results), 'model')} on {_data_text(results)}: label probes "
         "(trained on the training split, scored on the test split, split by track), k-means, maps and neighbours."
     )
     rows = analysis["comparison"]

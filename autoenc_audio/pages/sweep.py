@@ -66,7 +66,11 @@ def _references_table(result: Mapping[str, Any]) -> str:
     for name, entries in result["references"].items():
         for entry in sorted(entries, key=lambda r: -r["latent"]):
             rows.append([name, entry["latent"], entry.get("snr_db"), entry.get("mrstft"), entry.get("mel_l1")])
-    return table(["reference", "N", "SNR (dB)", "MR-STFT", "mel"], rows)
+    notes = "".join(
+        f"<p>Left out: {text(item['reference'])} at N = {item['latent']}: {text(item['reason'])}.</p>"
+        for item in result.get("references_left_out") or []
+    )
+    return table(["reference", "N", "SNR (dB)", "MR-STFT", "mel"], rows) + notes
 
 
 def write_sweep_page(result: Mapping[str, Any], path: str | Path) -> Path:

@@ -29,7 +29,7 @@ from ..audio import write_audio
 from ..checkpoints.checkpoint import load_checkpoint
 from ..config import Config, load_run_config
 from ..data import ClipDataset, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
-from ..errors import InputError, counted
+from ..errors import InputError, counted, first_line
 from ..files import write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
@@ -235,6 +235,7 @@ class SweepScores:
     rows: list[dict[str, Any]] = field(default_factory=list)
     references: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {name: [] for name in REFERENCE_NAMES})
     listened: dict[int, np.ndarray] = field(default_factory=dict)  # latent -> [listen, clip_samples]
+    left_out: list[dict[str, Any]] = field(default_factory=list)  # {"reference", "latent", "reason"}
 
 
 def run_sweep(
@@ -268,6 +269,8 @@ def run_sweep(
     if not with_opus:
         say("no Opus reference: opusenc/opusdec are not on the PATH (install Debian's opus-tools to compare with Opus)")
     scores = score_models(plan, test, with_opus)
+    for item in scores.left_out:
+        say(f"reference {item['reference']} left out at N = {item['latent']}: {item['reason']}")
     proposal = propose(scores.rows, rule)
     result: dict[str, Any] = {
         "data": str(prepared.root),
@@ -277,6 +280,7 @@ def run_sweep(
         "example_clip": test.name,
         "models": scores.rows,
         "references": scores.references,
+        "references_left_out": scores.left_out,
         "proposal": proposal,
         "listen": _write_listening(plan, test, scores, outputs),
         "settings": {
@@ -388,7 +392,8 @@ def score_models(plan: SweepPlan, test: EvaluationClips, with_opus: bool = False
             try:
                 opus = OpusReference(latent, clip_samples, sample_rate)
                 opus_metrics = evaluate_reconstruction(opus.reconstruct, test.clips, sample_rate)
-            except (ValueError, RuntimeError):  # a bit rate opusenc does not take, or opus-tools failed: no point
+            except (ValueError, RuntimeError) as error:  # a bit rate opusenc does not take, or opus-tools failed
+                scores.left_out.append({"reference": "opus", "latent": latent, "reason": first_line(error)})
                 continue
             scores.references["opus"].append({"latent": latent, "kbps": round(opus.kbps, 2), **opus_metrics})
     return scores
@@ -455,6 +460,15 @@ def _clip_name(dataset: ClipDataset, index: int, sample_rate: int) -> str:
     return f"{dataset.index.tracks[track_index].path.name} at {start / sample_rate:g} s"
 
 
+def left_out_lines(result: dict[str, Any]) -> list[str]:
+    """The references that have no row at some N, and why ("Left out: opus at N = 256: ... outside 6-256 kb/s.")."""
+    left_out = result.get("references_left_out") or []
+    if not left_out:
+        return []
+    each = "; ".join(f"{item['reference']} at N = {item['latent']}: {item['reason']}" for item in left_out)
+    return ["", f"Left out: {each}."]
+
+
 def render_report(result: dict[str, Any]) -> str:
     """The sweep's Markdown report."""
     settings = result["settings"]
@@ -492,6 +506,7 @@ def render_report(result: dict[str, Any]) -> str:
             lines.append(
                 f"| {label} | {entry['latent']} | {entry['snr_db']:.2f} | {entry['mrstft']:.3f} | {entry['mel_l1']:.3f} |"
             )
+    lines += left_out_lines(result)
     proposal = result["proposal"]
     lines += [
         "",

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import soundfile as sf
 
+from ..errors import InputError
 from ..files import atomic_path
 from .mixing import _master
 from .styles import _STYLE_TABLE, STYLES
@@ -18,6 +19,13 @@ from .theory import _compose_song
 
 SYNTH_SAMPLE_RATE = 44100
 """Sample rate of the corpus: CD rate, so that loaders must resample."""
+MAX_TRACK_SECONDS = 600.0
+"""The longest corpus track: a track is rendered whole in memory, about 3.5 MB a second of it at the peak (600 s
+took 2 GB; 100,000 s asked numpy for 33 GiB and failed)."""
+
+
+class SynthError(InputError, ValueError):
+    """A corpus that cannot be written as asked (a track too long to render)."""
 
 
 def _sample_count(seconds: float, sample_rate: int) -> int:
@@ -111,12 +119,19 @@ def write_corpus(
     44.1 kHz stereo 16-bit PCM. `progress(done, total)` is called after each
     file. The same arguments always produce byte-identical files.
 
-    Raises ValueError if `tracks < 1`, `seconds <= 0` or `seed < 0`.
+    Raises ValueError if `tracks < 1`, `seconds <= 0` or `seed < 0`; SynthError (also a ValueError) if `seconds`
+    is over `MAX_TRACK_SECONDS`.
     """
     tracks = operator.index(tracks)
     if tracks < 1:
         raise ValueError(f"tracks must be at least 1, got {tracks}")
     _sample_count(seconds, SYNTH_SAMPLE_RATE)
+    if seconds > MAX_TRACK_SECONDS:
+        raise SynthError(
+            f"seconds must be at most {MAX_TRACK_SECONDS:g} (a track is rendered whole in memory: "
+            f"{MAX_TRACK_SECONDS:g} s take about 2 GB), got {seconds:g}",
+            settings=("seconds",),
+        )
     seed = operator.index(seed)
     if seed < 0:
         raise ValueError(f"seed must be non-negative, got {seed}")

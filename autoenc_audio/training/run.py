@@ -103,6 +103,14 @@ def load_data(
     return prepared
 
 
+def _say_empty_splits(prepared: PreparedData, reporter: Any) -> None:
+    """One line for a split without tracks: what training does instead, and that a summary has no test rows."""
+    if not len(prepared.splits["validation"]):
+        reporter.message(f"{prepared.empty_splits_text(['validation'])}: validating on the training clips")
+    if not len(prepared.splits["test"]):
+        reporter.message(f"{prepared.empty_splits_text(['test'])}: the summary has no test metrics")
+
+
 @dataclass
 class TrainingState:
     """Where a run stands; saved beside `last` so a run can resume exactly."""
@@ -239,8 +247,8 @@ def start_run(
     train_set, validation_set = prepared.splits["train"], prepared.splits["validation"]
     if len(validation_set) == 0:
         validation_set = train_set
-        if job.is_main:
-            reporter.message("no validation tracks: validating on the training clips")
+    if job.is_main:
+        _say_empty_splits(prepared, reporter)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
     state = TrainingState()
     if resume:
