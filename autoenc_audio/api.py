@@ -14,6 +14,7 @@ The examples assume a run at `runs/demo` (`make demo`); `tests/test_docs_python.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -456,7 +457,7 @@ def _sample_rate(sample_rate: Any) -> int:
         raise ApiInputError("audio given as samples needs its sample_rate", settings=("sample_rate",))
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, float, np.number)):
         raise ApiInputError(f"sample_rate must be a whole number of Hz, got {sample_rate!r}", settings=("sample_rate",))
-    if sample_rate <= 0 or sample_rate != int(sample_rate):
+    if not math.isfinite(float(sample_rate)) or sample_rate <= 0 or sample_rate != int(sample_rate):
         raise ApiInputError(
             f"sample_rate must be a positive whole number of Hz, got {sample_rate!r}", settings=("sample_rate",)
         )
@@ -474,7 +475,7 @@ def _latent_values(latents: Any) -> torch.Tensor:
     if isinstance(latents, (str, os.PathLike)):
         raise ApiInputError(
             f"decode takes latents, not a file: read {latents} first with "
-            f"autoenc_audio.latents.files.load_latents({str(latents)!r}).latents"
+            f"autoenc_audio.latents.files.load_latents({str(latents)!r}) (docs/python.md: clips, or whole tracks)"
         )
     try:
         return torch.as_tensor(latents, dtype=torch.float32)

@@ -68,6 +68,10 @@ def _samples_to_write(path: PathLike, samples: np.ndarray) -> tuple[np.ndarray, 
     """`samples` as float32 clipped to [-1, 1], with how many were beyond full scale and the peak before
     clipping; AudioError for NaN or infinite samples."""
     samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim > 2 or (samples.ndim == 2 and samples.shape[1] > 2):
+        raise AudioError(
+            f"{path}: {samples.shape} is not audio to write ([samples] or [samples, channels], at most 2 channels)"
+        )
     if not np.isfinite(samples).all():
         raise AudioError(f"{path}: refusing to write NaN or infinite samples")
     magnitude = np.abs(samples)

@@ -403,4 +403,14 @@ def test_an_empty_split_is_named_with_the_tracks_the_data_has(tmp_path, write_so
     assert str(refused.value) == f"{songs}: no clips to analyse: no test tracks (the data has 2 tracks)"
     said: list[str] = []
     _say_empty_splits(prepared, SimpleNamespace(message=said.append))
-    assert "no test tracks (the data has 2 tracks): the summary has no test metrics" in said
+    assert "no test tracks (the data has 2 tracks): no test metrics" in said
+    tested_on_validation: list[str] = []
+    three = prepare_dataset(
+        write_songs(tmp_path / "three", labels=("low",), tracks=3),
+        AudioConfig(sample_rate=8000, clip_seconds=1.0),
+        DataConfig(test_fraction=0.0),
+        tmp_path / "cache",
+    )
+    assert len(three.splits["validation"]) and not len(three.splits["test"])  # test metrics from validation clips
+    _say_empty_splits(three, SimpleNamespace(message=tested_on_validation.append))
+    assert any(line.endswith(": testing on the validation clips") for line in tested_on_validation)

@@ -247,6 +247,12 @@ def test_audio_given_another_way_is_refused_saying_what_to_give(run, tmp_path):
             model.write(model.decode(model.encode(song)), tmp_path / "out.wav")
         ),
         "unknown device 'gpu': use 'auto', 'cpu', 'cuda'": lambda: aea.load(run["run"], device="gpu"),
+        "sample_rate must be a positive whole number of Hz, got inf": lambda: model.encode(
+            np.zeros(800), sample_rate=float("inf")
+        ),
+        f"{tmp_path / 'rows.wav'}: (4, 8000) is not audio to write": lambda: aea.write_audio(
+            tmp_path / "rows.wav", model.decode(np.zeros((4, model.latent_size), np.float32)), model.sample_rate
+        ),
     }
     for message, case in refused.items():
         with pytest.raises(InputError) as caught:

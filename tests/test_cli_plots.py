@@ -202,7 +202,7 @@ def test_a_one_sample_file_is_refused_naming_it_and_the_minimum(setup, tmp_path)
     result = run(setup, "spectrogram", tmp_path / "click.wav", "-o", tmp_path / "s.png")
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [
-        "aea: error: click.wav: 1 sample is too short for a spectrogram: at least 512 (64 ms at 8000 Hz)"
+        "aea: error: click.wav: 1 sample is too short for a spectrogram: at least 128 (16 ms at 8000 Hz)"
     ]
 
 

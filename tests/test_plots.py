@@ -180,10 +180,21 @@ def test_a_silent_file_is_drawn_dark_and_called_silent(tmp_path, monkeypatch):
     assert axis.get_title(loc="left") == "silence.wav  (silent)"
 
 
+def test_quiet_audio_keeps_its_own_scale_and_a_piece_of_a_few_frames_is_drawn(tmp_path, monkeypatch):
+    """Only all-silent images are anchored at the silence floor; 400 samples (4 frames) still draw."""
+    kept = drawn_figure(monkeypatch, audio)
+    quiet = 1e-4 * np.sin(np.arange(RATE) * 0.3).astype(np.float32)  # about -80 dBFS: quiet, not silent
+    audio.plot_spectrograms([("quiet.wav", quiet, RATE)], tmp_path / "q.png")
+    low, high = panels(kept["figure"])[0].collections[0].get_clim()
+    assert high < audio.SILENCE_DB + audio.DB_FLOOR and high - low == pytest.approx(audio.DB_FLOOR)
+    audio.plot_spectrograms([("piece.wav", quiet[:400] * 1e4, RATE)], tmp_path / "p.png")
+    assert panels(kept["figure"])[0].get_title(loc="left") == "piece.wav"
+
+
 def test_audio_shorter_than_a_window_is_refused_naming_it_and_the_minimum(tmp_path):
     with pytest.raises(figure.PlotError) as caught:
         audio.plot_spectrograms([("click.wav", np.full(1, 0.5, np.float32), RATE)], tmp_path / "s.png")
-    assert str(caught.value) == "click.wav: 1 sample is too short for a spectrogram: at least 512 (64 ms at 8000 Hz)"
+    assert str(caught.value) == "click.wav: 1 sample is too short for a spectrogram: at least 128 (16 ms at 8000 Hz)"
     assert not (tmp_path / "s.png").exists()
 
 

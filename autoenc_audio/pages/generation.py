@@ -34,20 +34,21 @@ HIDDEN_FACTS = {"path", "sidecar", "prior", "model", "clip_samples", "aea_versio
 
 
 def spectrogram_png(audio_path: Path) -> Path | None:
-    """`NAME.png` beside `NAME.wav`: its spectrogram (None when the audio cannot be read)."""
+    """`NAME.png` beside `NAME.wav`: its spectrogram (None when the audio cannot be read or is too short to draw)."""
     from ..audio import AudioError, read_frames, to_mono
     from ..plots.audio import plot_spectrograms
+    from ..plots.figure import PlotError
 
     try:
         samples, rate = read_frames(audio_path)
-    except AudioError:
+        return plot_spectrograms(
+            [(audio_path.name, to_mono(samples), rate)],
+            audio_path.with_suffix(".png"),
+            size=(1000, 330),
+            title=f"{audio_path.name}: spectrogram",
+        )
+    except (AudioError, PlotError):
         return None
-    return plot_spectrograms(
-        [(audio_path.name, to_mono(samples), rate)],
-        audio_path.with_suffix(".png"),
-        size=(1000, 330),
-        title=f"{audio_path.name}: spectrogram",
-    )
 
 
 def ordered_facts(record: Mapping[str, Any]) -> list[tuple[str, Any]]:

@@ -130,21 +130,24 @@ def metrics_text(metrics: Mapping[str, float]) -> str:
 
 
 def _db_range(images: Sequence[np.ndarray]) -> tuple[float, float]:
-    """`DB_FLOOR` dB below the loudest bin, never above silence: silence is drawn in the darkest colour."""
-    top = max(max(float(image.max()) for image in images), SILENCE_DB + DB_FLOOR)
+    """`DB_FLOOR` dB below the loudest bin; when every bin is silence, silence at the bottom (the darkest colour),
+    not at the top, where the loudest bin would put it."""
+    top = max(float(image.max()) for image in images)
+    if top <= SILENCE_DB + 1e-6:
+        top = SILENCE_DB + DB_FLOOR
     return top - DB_FLOOR, top
 
 
 def _spectrogram_panel(
     name: str, samples: Any, rate: int, scale: str
 ) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
-    """`(title, image, times, freqs)` of one named signal; one shorter than an FFT window is refused."""
+    """`(title, image, times, freqs)` of one named signal; one shorter than a hop (a single frame) is refused."""
     array = as_array(samples)
-    n_fft = spectrogram_fft(rate)
-    if len(array) < n_fft:
+    hop = spectrogram_fft(rate) // 4
+    if len(array) < hop:
         count = f"{len(array)} sample{'' if len(array) == 1 else 's'}"
         raise PlotError(
-            f"{name}: {count} is too short for a spectrogram: at least {n_fft} ({n_fft / rate * 1000:.0f} ms at {rate} Hz)"
+            f"{name}: {count} is too short for a spectrogram: at least {hop} ({hop / rate * 1000:.0f} ms at {rate} Hz)"
         )
     silent = float(np.abs(array).max()) < SILENCE_PEAK
     return (name + ("  (silent)" if silent else ""), *spectrogram_db(array, rate, scale))

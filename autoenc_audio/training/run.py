@@ -108,7 +108,8 @@ def _say_empty_splits(prepared: PreparedData, reporter: Any) -> None:
     if not len(prepared.splits["validation"]):
         reporter.message(f"{prepared.empty_splits_text(['validation'])}: validating on the training clips")
     if not len(prepared.splits["test"]):
-        reporter.message(f"{prepared.empty_splits_text(['test'])}: the summary has no test metrics")
+        instead = "testing on the validation clips" if len(prepared.splits["validation"]) else "no test metrics"
+        reporter.message(f"{prepared.empty_splits_text(['test'])}: {instead}")
 
 
 @dataclass
