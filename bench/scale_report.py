@@ -411,7 +411,9 @@ def figure(results: dict[str, Any], path: Path) -> Path:
             axis.set_ylabel(f"test {label} ({better})")
             axis.grid(alpha=0.3)
     for axis in [*axes[0], axes[1][0]]:  # each top panel: the references off its axis are named in its legend
-        axis.legend(fontsize=7)
+        low, high = axis.get_ylim()
+        axis.set_ylim(low, high + 0.4 * (high - low))  # headroom, so the legend sits above the curves, not on them
+        axis.legend(fontsize=6.5, loc="upper right", ncol=2, framealpha=0.9)
     fig.suptitle("Default model, N = 18376: test quality against training steps and data (lines: references at N)")
     return save_figure(fig, path)
 
