@@ -50,6 +50,14 @@ def test_import_stays_light_until_the_api_is_used():
     assert out.split() == ["True", "True"]
 
 
+def test_the_top_level_offers_what_the_api_exports():
+    """`autoenc_audio` names the API without importing it (torch), so the three lists must agree."""
+    from autoenc_audio import api
+
+    assert set(aea.API_NAMES) == set(api.__all__) == set(aea.__all__) - {"__version__"}
+    assert all(getattr(aea, name) is getattr(api, name) for name in api.__all__)
+
+
 def test_load_takes_a_run_folder_or_a_checkpoint(run):
     """Each property against what is known without it: the tiny preset the run was made with (N = 512, 1 s
     clips at 8 kHz), the song folder's labels, the fingerprint of the weights it loaded."""

@@ -387,12 +387,3 @@ def test_a_real_full_disk_while_exporting_is_one_line_naming_the_file(tmp_path, 
         f"aea: error: {out / 'encoder.onnx'}: cannot write (no space left on device)"
     ]
     assert list(out.iterdir()) == []
-
-
-def test_export_knows_the_checkpoint_names_a_run_folder_holds(tmp_path):
-    """export/ cannot import runs/ (which imports it), so it names the run's checkpoints itself: the same names."""
-    from autoenc_audio.export.write import RUN_CHECKPOINTS
-    from autoenc_audio.runs.folder import RunFiles
-
-    files = RunFiles(tmp_path)
-    assert set(RUN_CHECKPOINTS) == {files.best.name, files.last.name}

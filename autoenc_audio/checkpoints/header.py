@@ -24,7 +24,9 @@ STATE_SUFFIX = ".state.pt"
 PRIOR_FORMAT_NAME = "aea-prior"
 """A run's prior file (`prior/header.py:FORMAT_NAME`; prior/ imports checkpoints/, so the name stands here too):
 given where a checkpoint is expected, the error says to give its run folder."""
-RUN_CHECKPOINT_NAMES = ("best.safetensors", "last.safetensors")
+BEST_NAME, LAST_NAME = "best.safetensors", "last.safetensors"
+RUN_CHECKPOINT_NAMES = (BEST_NAME, LAST_NAME)
+"""The checkpoints a run folder holds (`runs/folder.py:RunFiles`); a folder with one of them is a run folder."""
 
 
 class CheckpointError(InputError):

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from ..checkpoints.header import RUN_CHECKPOINT_NAMES
 from ..errors import InputError, first_line
 from ..files import atomic_path, cannot_write, out_of_space
 from ..version import __version__
@@ -43,9 +44,6 @@ CHECK_BATCH = 3
 """Clips the written files are checked on (they are traced at batch 1)."""
 CHECK_TOLERANCE = 1e-4
 """Largest `runtime.relative_error` an exported part may show against torch."""
-RUN_CHECKPOINTS = ("best.safetensors", "last.safetensors")
-"""A folder holding one of these is a run folder (`runs/folder.py:RunFiles`, which imports `export/`, so the names
-stand here too): no export is written into it."""
 
 
 class ExportError(InputError):
@@ -135,7 +133,7 @@ def _refuse_run_folder(out: Path, checkpoint: Path) -> None:
     """ExportError when `out` is the checkpoint's folder or a run folder: its JSON would make the run an export."""
     if out.resolve() == checkpoint.resolve().parent:
         raise ExportError(f"{out}: holds the checkpoint being exported ({checkpoint}); export into another folder")
-    for name in RUN_CHECKPOINTS:
+    for name in RUN_CHECKPOINT_NAMES:  # a run folder: no export is written into it
         if (out / name).is_file():
             raise ExportError(f"{out}: is a run folder (it holds {name}); export into another folder")
 

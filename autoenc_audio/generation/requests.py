@@ -180,13 +180,18 @@ def choose_method(request: GenerateRequest, prior: Prior | None, run: Path | Non
             "method",
             "mode",
         )
-    method = request.method or ("gaussian" if request.mode == "random" and request.naive else allowed[0])
+    method = asked_method(request)
     notes: list[str] = []
     if method == "prior" and prior is None:
         method, notes = _without_prior(request, run)
     _check_method_options(request, method)
     check_options_apply(request, method)
     return method, notes
+
+
+def asked_method(request: GenerateRequest) -> str:
+    """The method `request` asks for; when it leaves it to aea, its mode's first (naive random draws: gaussian)."""
+    return request.method or ("gaussian" if request.mode == "random" and request.naive else METHODS[request.mode][0])
 
 
 def _without_prior(request: GenerateRequest, run: Path | None) -> tuple[str, list[str]]:
@@ -282,8 +287,7 @@ def generate_pieces(
     Each piece's metadata holds the request as carried out (`request`) and, for the prior's methods, the prior's
     settings (`prior_settings`); warnings (a checkpoint without latent statistics) are on the outcome too.
     """
-    other_method = request.method not in (None, "prior") or (request.mode == "random" and request.naive)
-    if prior is None and "prior" in METHODS[request.mode] and not other_method:
+    if prior is None and "prior" in METHODS[request.mode] and asked_method(request) == "prior":
         prior = find_prior(checkpoint, request.prior)  # not for another method: a prior given to one is refused
     method, notes = choose_method(request, prior, checkpoint.path.parent)
     carried = carried_out(checkpoint, request, method)

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from ..audio import SILENCE_PEAK
+from ..errors import counted
 from ..spectra import MEL_BANDS, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power
 from .figure import COLORS, METRIC_LABELS, PlotError, as_array, new_figure, save_figure
 
@@ -145,9 +146,8 @@ def _spectrogram_panel(
     array = as_array(samples)
     hop = spectrogram_fft(rate) // 4
     if len(array) < hop:
-        count = f"{len(array)} sample{'' if len(array) == 1 else 's'}"
         raise PlotError(
-            f"{name}: {count} is too short for a spectrogram: at least {hop} ({hop / rate * 1000:.0f} ms at {rate} Hz)"
+            f"{name}: {counted(len(array), 'sample')} is too short for a spectrogram: at least {hop} ({hop / rate * 1000:.0f} ms at {rate} Hz)"
         )
     silent = float(np.abs(array).max()) < SILENCE_PEAK
     return (name + ("  (silent)" if silent else ""), *spectrogram_db(array, rate, scale))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..checkpoints.header import pending_state_path, state_path
+from ..checkpoints.header import BEST_NAME, LAST_NAME, pending_state_path, state_path
 from ..config import Config, load_run_config
 from ..errors import InputError
 from ..export.manifest import refuse_export
@@ -40,11 +40,11 @@ class RunFiles:
 
     @property
     def last(self) -> Path:
-        return self.root / "last.safetensors"
+        return self.root / LAST_NAME
 
     @property
     def best(self) -> Path:
-        return self.root / "best.safetensors"
+        return self.root / BEST_NAME
 
     @property
     def checkpoint(self) -> Path | None:
