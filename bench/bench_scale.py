@@ -9,7 +9,8 @@ A point is (dataset, budget, seed, share of the training tracks):
 - the data curve: 10 %, 30 % and 100 % of the training tracks (`[data] train_fraction`: the same validation and
   test tracks) at 10 minute-equivalents, seed 0;
 - the recipe at large data: on gtzan at 10 minute-equivalents, twice the learning rate, batch 8 (the same clips in
-  half the steps), and both (`gtzan-m10-s0-f100-b8-lr2`).
+  half the steps), and both (`gtzan-m10-s0-f100-b8-lr2`); twice the learning rate again at 40, and on seeds 1 and 2
+  at 10 and 40, so that a change of the default rests on three seeds.
 
 Budgets are optimiser steps (`train.steps`), so that points can share a busy machine and still train exactly as
 they would alone: a minute-equivalent is `STEPS_PER_MINUTE` steps, the default's rate on 2 quiet cores
@@ -64,7 +65,8 @@ FRACTIONS, DATA_BUDGET = (0.1, 0.3, 1.0), 10
 DEFAULT_BATCH = 4
 # The recipe at large data: twice the learning rate, twice the batch (at equal clips, so half the steps), and both
 # (the linear scaling rule), on gtzan at RECIPE_BUDGET, seed 0, beside the default's point there; the ones that
-# helped there again at LONG_RECIPE_BUDGET, to see whether they change the curve or only its start.
+# helped there again at LONG_RECIPE_BUDGET, to see whether they change the curve or only its start, and on the spread's
+# seeds and budgets, for a mean over three seeds beside the default's.
 RECIPES, RECIPE_BUDGET = ((DEFAULT_BATCH, 2.0), (8, 1.0), (8, 2.0)), 10
 LONG_RECIPES, LONG_RECIPE_BUDGET = ((DEFAULT_BATCH, 2.0),), 40
 GTZAN = DataConfig(corpus_tracks=1000, corpus_seconds=30.0)
@@ -157,6 +159,9 @@ def plan() -> list[Point]:
     points |= {Point(d, DATA_BUDGET, 0, f) for d in DATASETS for f in FRACTIONS}
     points |= {Point("gtzan", RECIPE_BUDGET, 0, 1.0, batch, lr) for batch, lr in RECIPES}
     points |= {Point("gtzan", LONG_RECIPE_BUDGET, 0, 1.0, batch, lr) for batch, lr in LONG_RECIPES}
+    points |= {
+        Point("gtzan", m, s, 1.0, batch, lr) for m in SPREAD_BUDGETS for s in SPREAD_SEEDS for batch, lr in LONG_RECIPES
+    }
     return sorted(points, key=lambda p: (p.dataset != "real", p.minutes, p.seed, -p.fraction, p.batch, p.lr_scale))
 
 

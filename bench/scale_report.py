@@ -79,18 +79,21 @@ def steps_table(points: list[dict[str, Any]], references: dict[str, Any]) -> lis
 
 
 def seeds_table(points: list[dict[str, Any]]) -> list[str]:
-    """Mean (range) over the seeds at each budget that has more than one."""
-    lines = ["| min-equiv | seeds | SNR dB | MR-STFT | mel |", "|---|---|---|---|---|"]
-    points = [r for r in points if default_recipe(r) and r["train_fraction"] == 1.0]
-    budgets = sorted({r["minutes_equivalent"] for r in points if r["seed"] != 0})
-    for budget in budgets:
-        runs = [r for r in points if r["minutes_equivalent"] == budget]
+    """Mean (range) over the seeds of each budget and recipe that has more than one seed (all training tracks)."""
+    lines = ["| min-equiv | batch | learning rate | seeds | SNR dB | MR-STFT | mel |", "|---|---|---|---|---|---|---|"]
+    groups: dict[tuple[float, int, float], list[dict[str, Any]]] = {}
+    for r in points:
+        if r["train_fraction"] == 1.0:
+            groups.setdefault((r["minutes_equivalent"], r.get("batch", 4), r.get("lr_scale", 1.0)), []).append(r)
+    spread_groups = sorted(key for key, runs in groups.items() if len(runs) > 1)
+    for budget, batch, lr_scale in spread_groups:
+        runs = sorted(groups[budget, batch, lr_scale], key=lambda r: r["seed"])
         values = {k: [r["test"][k] for r in runs] for k in ("snr_db", "mrstft", "mel_l1")}
         lines.append(
-            f"| {budget:g} | {','.join(str(r['seed']) for r in sorted(runs, key=lambda r: r['seed']))} | "
+            f"| {budget:g} | {batch} | x {lr_scale:g} | {','.join(str(r['seed']) for r in runs)} | "
             f"{spread(values['snr_db'], 2)} | {spread(values['mrstft'], 3)} | {spread(values['mel_l1'], 3)} |"
         )
-    return lines if budgets else []
+    return lines if spread_groups else []
 
 
 def data_table(points: list[dict[str, Any]], budget: float) -> list[str]:
@@ -413,7 +416,8 @@ def figure(results: dict[str, Any], path: Path) -> Path:
     for axis in [*axes[0], axes[1][0]]:  # each top panel: the references off its axis are named in its legend
         low, high = axis.get_ylim()
         axis.set_ylim(low, high + 0.4 * (high - low))  # headroom, so the legend sits above the curves, not on them
-        axis.legend(fontsize=6.5, loc="upper right", ncol=2, framealpha=0.9)
+        if axis.get_legend_handles_labels()[0]:  # a results file with only a sweep draws no curves
+            axis.legend(fontsize=6.5, loc="upper right", ncol=2, framealpha=0.9)
     fig.suptitle("Default model, N = 18376: test quality against training steps and data (lines: references at N)")
     return save_figure(fig, path)
 

@@ -56,9 +56,11 @@ def record(bench, point_id, snr=11.0, mrstft=1.0, losses=(2.0, 1.5)):
 
 def test_the_plan_holds_the_issues_curves_once_each(bench):
     ids = [point.id for point in bench.plan()]
-    assert len(ids) == len(set(ids)) == 26  # per dataset: 5 budgets, 4 more seeds, 2 shares; gtzan: 4 recipes
+    assert len(ids) == len(set(ids)) == 30  # per dataset: 5 budgets, 4 more seeds, 2 shares; gtzan: 8 recipes
     assert {"gtzan-m10-s0-f100-lr2", "gtzan-m10-s0-f100-b8", "gtzan-m10-s0-f100-b8-lr2"} <= set(ids)
     assert "gtzan-m40-s0-f100-lr2" in ids  # twice the rate again at 40 minutes: the curve, or only its start?
+    spread = {f"gtzan-m{m}-s{s}-f100-lr2" for m in (10, 40) for s in (1, 2)}
+    assert spread <= set(ids)  # the rate on three seeds, beside the default on the same three
     for dataset in ("real", "gtzan"):
         assert {f"{dataset}-m{m}-s0-f100" for m in (5, 10, 20, 40, 80)} <= set(ids)
         assert {f"{dataset}-m{m}-s{s}-f100" for m in (10, 40) for s in (1, 2)} <= set(ids)
@@ -136,6 +138,7 @@ def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_p
             record(bench, "real-m10-s1-f100", snr=11.2, mrstft=0.96),
             record(bench, "real-m10-s0-f10", snr=10.0, mrstft=1.1),
             record(bench, "real-m10-s0-f100-b8-lr2", snr=11.3, mrstft=0.855),
+            record(bench, "real-m10-s1-f100-b8-lr2", snr=11.2, mrstft=0.865),
         ],
         "references": {"real": {"dataset": "real", "rows": {"opus": {"snr_db": 16.1, "mrstft": 0.71, "mel_l1": 0.08}}}},
     }
@@ -143,14 +146,15 @@ def test_the_report_tabulates_what_exists_and_lists_what_is_missing(bench, tmp_p
     text = markdown(results, plan, bench.estimate_seconds, lambda jobs: 0.0)
     assert "| 5 | 1,500 | 2 | 10.80 | 1.000 | 0.200 | - | yes |" in text
     assert "| 10 | 3,000 | 2 | 11.10 | 0.950 | 0.200 | -5.0% | no | 1.400 / 1.600 |" in text  # validation rose
-    assert "| 10 | 0,1 | 11.15 (11.10-11.20) | 0.955 (0.950-0.960) |" in text
+    assert "| 10 | 4 | x 1 | 0,1 | 11.15 (11.10-11.20) | 0.955 (0.950-0.960) |" in text
+    assert "| 10 | 8 | x 2 | 0,1 | 11.25 (11.20-11.30) | 0.860 (0.855-0.865) |" in text  # a recipe's own spread
     assert "| 8 | 10% | 10.00 | 1.100 |" in text
     assert losses_at_end({"history": [{"step": 1, "val_loss": 2.0}]}) == "-"  # a record from before train losses
     assert "| Opus at N x 16 bits | - | - | 16.10 | 0.710 | 0.080 | - | - | - | - | - | - |" in text
     assert "| 10 | 4 | x 1 | 3,000 | 11.10 | 0.950 | 0.200 | - |" in text  # the recipes beside the default
     assert "| 10 | 8 | x 2 | 1,500 | 11.30 | 0.855 | 0.200 | -10.0% |" in text
     assert text.count("| 10 | 3,000 |") == 1 and "11.15 (11.10-11.20)" in text  # the curves keep the default only
-    assert "## Still to run (23 jobs" in text and "`real-m20-s0-f100`" in text and "`gtzan-refs`" in text
+    assert "## Still to run (27 jobs" in text and "`real-m20-s0-f100`" in text and "`gtzan-refs`" in text
     assert "`real-m5-s0-f100`" not in text
     write_report(results, plan, bench.estimate_seconds, lambda jobs: 0.0, folder=tmp_path)
     assert (tmp_path / "scale.md").read_text() == text
