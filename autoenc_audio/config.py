@@ -19,6 +19,11 @@ class ConfigError(InputError, ValueError):
     """A configuration file or override that cannot be used."""
 
 
+MAX_CORPUS_TRACK_SECONDS = 600.0
+"""The longest built-in corpus track: a track is rendered whole in memory, about 3.5 MB a second of it at the peak
+(600 s took 2 GB; 100,000 s asked numpy for 33 GiB and failed)."""
+
+
 @dataclass(frozen=True)
 class AudioConfig:
     """How any input file becomes a model input: mono, one rate, one clip length."""
@@ -67,6 +72,13 @@ class DataConfig:
             raise ConfigError("data.validation_fraction + data.test_fraction must be below 1")
         if not 0 < self.train_fraction <= 1:
             raise ConfigError(f"data.train_fraction must be above 0 and at most 1, got {self.train_fraction}")
+        if self.corpus_tracks < 1:
+            raise ConfigError(f"data.corpus_tracks must be at least 1, got {self.corpus_tracks}")
+        if not 0 < self.corpus_seconds <= MAX_CORPUS_TRACK_SECONDS:
+            raise ConfigError(
+                f"data.corpus_seconds must be above 0 and at most {MAX_CORPUS_TRACK_SECONDS:g} (a corpus track is "
+                f"rendered whole in memory), got {self.corpus_seconds:g}"
+            )
 
 
 DECODERS = ("gain", "gated", "energy")

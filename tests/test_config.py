@@ -104,6 +104,9 @@ def test_flags_override_and_none_means_not_given():
         ("[train]\nlr = '1e-3'", "train.lr must be a number, got '1e-3'"),
         ("[train]\nepochs = true", "train.epochs must be an integer, got True"),
         ("[data]\ntrain_fraction = 0", "data.train_fraction must be above 0 and at most 1, got 0"),
+        ("[data]\ncorpus_tracks = 0", "data.corpus_tracks must be at least 1, got 0"),
+        ("[data]\ncorpus_seconds = 1000", "data.corpus_seconds must be above 0 and at most 600"),  # not synth's
+        ("[data]\ncorpus_seconds = -1", "data.corpus_seconds must be above 0 and at most 600"),
         ("[train]\nsteps = 2.5", "train.steps must be an integer of at least 1, got 2.5"),
         ("[train]\nsteps = 0", "train.steps must be an integer of at least 1, got 0"),
         ("[prior]\npiece_style = 'genre'", "prior.piece_style must be label or any, got 'genre'"),

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import soundfile as sf
 
+from ..config import MAX_CORPUS_TRACK_SECONDS
 from ..errors import InputError
 from ..files import atomic_path
 from .mixing import _master
@@ -19,10 +20,7 @@ from .theory import _compose_song
 
 SYNTH_SAMPLE_RATE = 44100
 """Sample rate of the corpus: CD rate, so that loaders must resample."""
-MAX_TRACK_SECONDS = 600.0
-"""The longest corpus track: a track is rendered whole in memory, about 3.5 MB a second of it at the peak (600 s
-took 2 GB; 100,000 s asked numpy for 33 GiB and failed)."""
-
+MAX_TRACK_SECONDS = MAX_CORPUS_TRACK_SECONDS
 
 class SynthError(InputError, ValueError):
     """A corpus that cannot be written as asked (a track too long to render)."""
