@@ -372,6 +372,9 @@ def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(
     )
     assert result.exit_code == 0, result.output
     assert f"page: {tmp_path / 'report' / 'index.html'}" in result.output
+    table = result.output.splitlines()
+    header = table.index("# label probes: test accuracy (logistic unless marked)") + 1
+    assert table[header].split("\t")[:2] == ["run", "N"] and table[header + 1].split("\t")[0] == "m1"  # whose row
     report = check_page(tmp_path / "report" / "index.html")
     import json
 

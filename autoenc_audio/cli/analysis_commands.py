@@ -122,7 +122,8 @@ def analyze(
 
 
 def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
-    """The files, the comparison and the time as one JSON line, or the probes' table per model and the files."""
+    """The files, the comparison and the time as one JSON line, or the probes' table (a row per model, named by its
+    run, as two models of one size may be compared) and the files."""
     if as_json:
         print_json(
             {
@@ -137,6 +138,7 @@ def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
     for row in analysis["comparison"]:
         rows.append(
             (
+                str(row.get("run", "")),
                 str(row["latent_size"]),
                 format_value(row.get("latent_logistic")),
                 format_value(row.get("latent_pooled_logistic")),
@@ -150,7 +152,7 @@ def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
     print_table(
         "label probes: test accuracy (logistic unless marked)",
         rows,
-        ("N", "latent", "pooled", "raw wave", "log-mel", "latent tree", "homogeneity", "chance"),
+        ("run", "N", "latent", "pooled", "raw wave", "log-mel", "latent tree", "homogeneity", "chance"),
     )
     click.echo(f"report: {analysis['report']}")
     click.echo(f"page: {analysis['page']}")

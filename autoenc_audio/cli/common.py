@@ -192,7 +192,7 @@ def print_table(title: str, rows: Sequence[Sequence[Any]], headers: tuple[str, .
 
     table = Table(title=title, show_header=True, header_style="bold")
     for header in headers:
-        table.add_column(header, justify="right" if header not in ("name", "label", "metric", "what") else "left")
+        table.add_column(header, justify="right" if header not in ("name", "label", "metric", "what", "run") else "left")
     for row in rows:
         table.add_row(*row)
     Console(soft_wrap=True).print(table)
