@@ -194,7 +194,10 @@ def test_impossible_latent_is_a_usage_error(tmp_path):
         tmp_path,
     )
     assert result.exit_code == 2
-    assert "--latent must be between 1 and the clip length (8000 samples)" in result.output
+    assert (
+        "--latent must be between 5 and the clip length (8000 samples) for the default model on 1 s clips"
+        in result.output
+    )
 
 
 LIGHT_PROBE = """

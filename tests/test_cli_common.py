@@ -116,3 +116,22 @@ def test_a_command_that_writes_a_folder_refuses_dash_for_it_before_any_work(args
     assert result.exit_code == 2, result.output
     assert "'-' (standard output) takes one file" in result.output
     assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize("columns", [80, 140])
+def test_a_wide_table_on_an_80_column_terminal_keeps_every_header_whole(columns, monkeypatch, capsys):
+    """`aea score`'s ten columns showed "cont…", "rhyt…" on 80 columns, and two kinds as "cont…"."""
+    from autoenc_audio.cli import common
+
+    monkeypatch.setenv("COLUMNS", str(columns))
+    monkeypatch.setattr(common, "stdout_is_tty", lambda: True)
+    headers = ("name", "kind", "clips", "c2st", "fd", "tonal", "continuity", "rhythm", "flatness", "copied")
+    rows = [
+        ("real floor (training clips)", "control", "32", "0.66", "96.1", "0.123", "0.45", "0.33", "0.012", "0.00"),
+        ("runs/demo/gen/random", "generated", "32", "0.80", "85.3", "0.123", "0.45", "0.33", "0.012", "0.01"),
+    ]
+    common.print_table("aea score", rows, headers)
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    words = {word for line in lines for word in line.replace("┃", " ").replace("│", " ").split()}
+    assert set(headers) | {"control", "generated", "96.1"} <= words and not any("…" in line for line in lines)

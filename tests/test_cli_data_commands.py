@@ -19,6 +19,9 @@ def test_synth_writes_the_corpus_and_scan_counts_it_by_label(tmp_path):
     summary = json.loads(scan.output)
     assert summary["tracks"] == 7 and len(summary["labels"]) == 6
     assert summary["clips"] == 14 and abs(summary["seconds"] - 14.0) < 1e-6
+    for flag in ("--clip-seconds", "--sample-rate"):  # 0 was taken as not given: the defaults' counts, exit 0
+        zero = CliRunner().invoke(cli, ["data", "scan", str(tmp_path / "corpus"), flag, "0"])
+        assert zero.exit_code == 2 and "must be" in zero.output, zero.output
 
 
 def test_scan_of_a_missing_folder_is_one_line_with_exit_2(tmp_path):

@@ -72,6 +72,10 @@ def test_average_without_a_prior_refuses_seconds_and_n_saying_there_is_no_prior(
         (["--mode", "random", "--prime-seconds", 0.5], "--prime-seconds has no effect with --mode 'random'"),
         (["--mode", "continue", "--from", "A", "--crop", "start"], "--crop has no effect with --mode 'continue'"),
         (
+            ["--mode", "average", "--label", "low", "--offset", 1],
+            "source files of --mode 'continue', 'average' or 'interpolate', not a label's clips",
+        ),
+        (
             ["--mode", "interpolate", "--from", "A", "B", "--prior", "nope.safetensors"],
             "--prior nope.safetensors has no effect with --mode 'interpolate'",
         ),

@@ -66,13 +66,17 @@ def test_a_library_error_names_the_parameter_and_the_value_and_the_cli_its_flag(
         parse_latents("512,big")
     with pytest.raises(
         InputError,
-        match=r"^model\.latent must be between 1 and the clip length \(8000 samples\), "
-        r"got 9000$",
+        match=r"^model\.latent must be between 5 and the clip length \(8000 samples\) for the default model on 1 s "
+        r"clips, got 9000$",
     ) as latent:
         build_model(ModelConfig(latent=9000), AudioConfig(sample_rate=8000, clip_seconds=1.0))
     assert in_flag_terms(hop.value).startswith("--hop must be between")
     assert in_flag_terms(latents.value) == "--latents must be comma-separated whole numbers, got '512,big'"
-    assert in_flag_terms(latent.value) == "--latent must be between 1 and the clip length (8000 samples), got 9000"
+    said = "--latent must be between 5 and the clip length (8000 samples) for the default model on 1 s clips, got 9000"
+    assert in_flag_terms(latent.value) == said
+    with pytest.raises(InputError, match=r"^model\.latent must be between 55 and .* got 10$"):  # said "between 1"
+        build_model(ModelConfig(latent=10), AudioConfig())
+    assert build_model(ModelConfig(arch="seed", latent=10), AudioConfig()).latent_size == 10  # the seed model takes it
 
 
 @pytest.mark.parametrize(

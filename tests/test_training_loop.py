@@ -121,6 +121,23 @@ def test_at_8_khz_the_mel_loss_is_the_mel_that_validation_reports(songs, tmp_pat
     assert record["val_mel"] == pytest.approx(record["val_mel_l1"], rel=1e-5)
 
 
+class Messages(SilentReporter):
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def message(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def test_compile_asked_on_a_cpu_is_said_to_be_left_out(songs, tmp_path):
+    """`--compile` on a CPU was dropped without a word, while config.toml said compile = true."""
+    said = Messages()
+    train(
+        tiny(epochs=1, compile=True, device="cpu"), tmp_path / "run", tmp_path / "cache", data_root=songs, reporter=said
+    )
+    assert "compile is for CUDA: training on cpu without it" in said.lines
+
+
 @pytest.mark.slow
 def test_same_seed_same_weights(songs, tmp_path):
     """Exact on one machine: the same seed, data order and kernels (one thread); not promised across CPUs."""

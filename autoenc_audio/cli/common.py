@@ -181,21 +181,44 @@ def stdout_is_tty() -> bool:
 
 
 def print_table(title: str, rows: Sequence[Sequence[Any]], headers: tuple[str, ...]) -> None:
-    """A table on stdout: drawn on a terminal; otherwise `# title`, then tab-separated lines for cut/awk."""
+    """A table on stdout: drawn on a terminal (without borders where a bordered one would not fit, so no header is
+    cut to "cont…"); otherwise `# title`, then tab-separated lines for cut/awk."""
     if not stdout_is_tty():
         click.echo(f"# {title}")
         for row in (headers, *rows):
             click.echo("\t".join(" ".join(str(cell).split("\t")).replace("\n", " ") for cell in row))
         return
     from rich.console import Console
+    from rich.measure import Measurement
+
+    console = Console(soft_wrap=True)
+    table = _rich_table(title, rows, headers, compact=False)
+    unbounded = console.options.update_width(1_000_000)  # the width it wants, not the one it is squeezed into
+    if Measurement.get(console, unbounded, table).maximum > console.width:
+        table = _rich_table(title, rows, headers, compact=True)
+    console.print(table)
+
+
+def _rich_table(title: str, rows: Sequence[Sequence[Any]], headers: tuple[str, ...], compact: bool) -> Any:
+    """A rich table; `compact`: no borders, one space between columns, and every column but the first as wide as
+    its longest word, so that only the first (a name) wraps in a narrow terminal."""
     from rich.table import Table
 
-    table = Table(title=title, show_header=True, header_style="bold")
-    for header in headers:
-        table.add_column(header, justify="right" if header not in ("name", "label", "metric", "what", "run") else "left")
+    if compact:
+        table = Table(title=title, header_style="bold", box=None, padding=(0, 1, 0, 0))
+    else:
+        table = Table(title=title, show_header=True, header_style="bold")
+    for index, header in enumerate(headers):
+        words = max(len(word) for cell in (header, *(row[index] for row in rows)) for word in [*str(cell).split(), ""])
+        table.add_column(
+            header,
+            justify="right" if header not in ("name", "label", "metric", "what", "run", "kind") else "left",
+            min_width=words if compact and index else None,
+            overflow="fold",
+        )
     for row in rows:
         table.add_row(*row)
-    Console(soft_wrap=True).print(table)
+    return table
 
 
 def progress_bar(description: str) -> CountingBar:

@@ -91,7 +91,7 @@ def scan(
     from ..data import TrackCache, fill_cache, scan_folder, summarize_scan
 
     given: dict[str, Any] = {"sample_rate": sample_rate, "clip_seconds": clip_seconds}
-    audio = AudioConfig(**{k: v for k, v in given.items() if v})
+    audio = AudioConfig(**{k: v for k, v in given.items() if v is not None})  # 0 is refused, not the default
     scan_result = scan_folder(folder)
     for path, reason in scan_result.skipped:
         click.echo(f"aea: skipped {path}: {reason}", err=True)

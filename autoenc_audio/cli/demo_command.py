@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import counted
 from ..metric_info import format_value
-from .common import FolderPath, cache_dir_option, print_table, progress_bar
+from .common import FolderPath, cache_dir_option, json_option, print_json, print_table, progress_bar
 from .train_commands import ConsoleReporter, PriorConsoleReporter
+
+if TYPE_CHECKING:
+    from ..demo import DemoResult
 
 SCORE_COLUMNS = ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")
 
@@ -32,7 +36,8 @@ SCORE_COLUMNS = ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")
 )
 @click.option("--overwrite", is_flag=True, help="Replace the run already in --out (make demo does).")
 @cache_dir_option
-def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, cache_dir: Path) -> None:
+@json_option
+def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, cache_dir: Path, as_json: bool) -> None:
     """Build the built-in corpus, train a model on it, reconstruct, generate and plot.
 
     Writes under --out: the run (checkpoints, history, summary), a held-out
@@ -41,11 +46,12 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
     (index.html) and the explore page (explore/index.html, where the decoder
     runs in the browser; skipped, saying why, when its runtime is not
     vendored). A run already in --out is kept unless --overwrite says to
-    replace it.
+    replace it. --json prints what was written and measured as one JSON line.
 
     \b
     Example:
       aea demo --out runs/demo --minutes 1 --overwrite
+      aea demo --minutes 1 --overwrite --json | jq .reconstruction.metrics
     """
     from ..config import load_config
     from ..demo import run_demo
@@ -61,7 +67,8 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
                 (label, str(r["tracks"]), str(r["clips"]), f"{r['seconds'] / 60:.1f}")
                 for label, r in sorted(summary["labels"].items())
             ]
-            print_table(f"built-in corpus: {corpus}", rows, ("label", "tracks", "clips", "minutes"))
+            if not as_json:
+                print_table(f"built-in corpus: {corpus}", rows, ("label", "tracks", "clips", "minutes"))
             click.echo(
                 f"training {config.model.arch} model, latent {config.model.latent}, for "
                 f"{describe_budget(config.train)} into {out}",
@@ -78,6 +85,11 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
             overwrite=overwrite,
             prior_reporter=PriorConsoleReporter(),
         )
+    if as_json:
+        for note in result.notes:
+            click.echo(f"aea: {note}", err=True)
+        print_json(_record(result))
+        return
 
     rows = [
         ("run", str(out)),
@@ -107,6 +119,23 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
         click.echo(f"explore {result.explore}")
     if result.page:
         click.echo(f"page {result.page}")
+
+
+def _record(result: DemoResult) -> dict[str, Any]:
+    """The demo's outputs and figures as one JSON object: the run, its training summary, the held-out
+    reconstruction and its metrics, the audio, figures, score rows and pages."""
+    return {
+        "run_dir": str(result.run_dir),
+        "training": result.training,
+        "held_out": result.held_out,
+        "reconstruction": {"path": result.reconstruction.path, "metrics": result.reconstruction.metrics},
+        "audio": result.audio,
+        "figures": result.figures,
+        "score": result.score,
+        "notes": result.notes,
+        "page": result.page,
+        "explore": result.explore,
+    }
 
 
 def _names(paths: list[str]) -> str:

@@ -112,7 +112,8 @@ def _strip_nproc(argv: list[str]) -> list[str]:
     "--latent",
     type=click.IntRange(min=1),
     default=None,
-    help="Exact number of latent values per clip [default: 18376].",
+    help="Exact number of latent values per clip, up to the clip's samples; the default model needs one per "
+    "2048 samples (55 on 5 s clips) [default: 18376].",
 )
 @click.option(
     "--arch",

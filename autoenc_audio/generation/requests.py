@@ -59,8 +59,8 @@ APPLIES_TO = {
     "prime_seconds": "mode 'continue'",
     "label": "mode 'average'",
     "sources": "mode 'continue', 'average' or 'interpolate'",
-    "crop": "the sources of mode 'average' or 'interpolate'",
-    "offset": "the sources of mode 'continue', 'average' or 'interpolate'",
+    "crop": "source files of mode 'average' or 'interpolate', not a label's clips",
+    "offset": "source files of mode 'continue', 'average' or 'interpolate', not a label's clips",
     "temperature": "method 'prior' or 'gaussian' (not naive draws)",
     "prior": "method 'prior'",
 }

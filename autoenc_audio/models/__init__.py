@@ -8,15 +8,17 @@ from .base import Autoencoder
 
 def build_model(model: ModelConfig, audio: AudioConfig) -> Autoencoder:
     """The autoencoder described by `model` for clips of `audio.clip_samples` samples."""
-    if not 1 <= model.latent <= audio.clip_samples:
+    from .frame import build_frame, smallest_latent
+
+    lowest = 1 if model.arch == "seed" else smallest_latent(audio.clip_samples)
+    if not lowest <= model.latent <= audio.clip_samples:
         raise ConfigError(
-            f"model.latent must be between 1 and the clip length ({audio.clip_samples} samples), got {model.latent}",
+            f"model.latent must be between {lowest} and the clip length ({audio.clip_samples} samples) for the "
+            f"{model.arch} model on {audio.clip_seconds:g} s clips, got {model.latent}",
             settings=("model.latent",),
         )
     if model.arch == "seed":
         from .seed import build_seed
 
         return build_seed(model, audio.clip_samples)
-    from .frame import build_frame
-
     return build_frame(model, audio.clip_samples)

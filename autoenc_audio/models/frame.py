@@ -96,14 +96,19 @@ ENVELOPE_START = 1 / 4
 Starting lower, the bands would also rescale loud mid bands the coefficient code already holds well, at a cost in SNR."""
 
 
+def smallest_latent(clip_samples: int) -> int:
+    """The fewest latent values the default model can have on `clip_samples`-sample clips: one a frame at MAX_HOP."""
+    return frame_count(clip_samples, MAX_HOP)
+
+
 def frame_hop(latent_size: int, clip_samples: int, hop: int) -> int:
     """The hop actually used: `hop`, grown only when the latent has fewer values than frames."""
     if frame_count(clip_samples, hop) <= latent_size:
         return hop
-    if frame_count(clip_samples, MAX_HOP) > latent_size:  # checked first: below 2 values no hop is enough
+    if smallest_latent(clip_samples) > latent_size:  # checked first: below 2 values no hop is enough
         raise ConfigError(
             f"latent {latent_size} is too small for the default model on {clip_samples}-sample clips: "
-            f"it needs at least {frame_count(clip_samples, MAX_HOP)} values (one per {MAX_HOP}-sample frame)"
+            f"it needs at least {smallest_latent(clip_samples)} values (one per {MAX_HOP}-sample frame)"
         )
     # smallest h with ceil(L/h) + 1 <= N, i.e. ceil(L/h) <= N - 1
     h = -(-clip_samples // max(latent_size - 1, 1))

@@ -22,6 +22,7 @@ SYNTH_SAMPLE_RATE = 44100
 """Sample rate of the corpus: CD rate, so that loaders must resample."""
 MAX_TRACK_SECONDS = MAX_CORPUS_TRACK_SECONDS
 
+
 class SynthError(InputError, ValueError):
     """A corpus that cannot be written as asked (a track too long to render)."""
 

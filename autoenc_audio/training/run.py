@@ -250,6 +250,8 @@ def start_run(
         validation_set = train_set
     if job.is_main:
         _say_empty_splits(prepared, reporter)
+        if config.train.compile and job.device.type != "cuda":
+            reporter.message(f"compile is for CUDA: training on {job.device.type} without it")
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
     state = TrainingState()
     if resume:
