@@ -89,8 +89,12 @@ def demo(out: Path, config_file: str, minutes: float | None, overwrite: bool, ca
         for note in result.notes:
             click.echo(f"aea: {note}", err=True)
         print_json(_record(result))
-        return
+    else:
+        _print_result(result, out)
 
+
+def _print_result(result: DemoResult, out: Path) -> None:
+    """The tables for people: what was written and measured, then how the pieces score; notes on stderr."""
     rows = [
         ("run", str(out)),
         ("latent", result.training["latent_layout"]),
