@@ -417,3 +417,26 @@ def test_an_empty_split_is_named_with_the_tracks_the_data_has(tmp_path, write_so
     assert len(three.splits["validation"]) and not len(three.splits["test"])  # test metrics from validation clips
     _say_empty_splits(three, SimpleNamespace(message=tested_on_validation.append))
     assert any(line.endswith(": testing on the validation clips") for line in tested_on_validation)
+
+
+@pytest.mark.slow
+def test_analysis_of_other_data_says_the_model_was_trained_on_other_data_not_another_split(
+    tmp_path, make_checkpoint, write_songs
+):
+    """A folder the model never saw was said to be "another train/validation/test split of this data"."""
+    from autoenc_audio.analysis.analyse import run_analysis
+    from autoenc_audio.checkpoints.checkpoint import load_checkpoint, save_checkpoint
+    from autoenc_audio.data import prepare_dataset
+
+    songs = write_songs(tmp_path / "songs", labels=("a", "b"), tracks=3)
+    model = make_checkpoint(songs, tmp_path / "cache", tmp_path / "m" / "best.safetensors")
+    trained = load_checkpoint(model)
+    data = prepare_dataset(songs, trained.config.audio, trained.config.data, tmp_path / "cache").summary()
+    save_checkpoint(model, trained.model, trained.config, labels=trained.labels, info={"data": data})
+    (tmp_path / "m" / "run.json").write_text(json.dumps({"data_root": str(songs.resolve())}))
+    other = write_songs(tmp_path / "one", labels=("x", "y"), tracks=3)
+    said: list[str] = []
+    run_analysis([model], other, tmp_path / "cache", tmp_path / "r", tsne=False, cv_folds=0, message=said.append)
+    warned = [line for line in said if "warning" in line]
+    assert len(warned) == 1 and f"{model} was trained on other data ({songs.resolve()})" in warned[0], said
+    assert "split of this data" not in warned[0]

@@ -540,3 +540,34 @@ def test_training_a_run_on_says_its_prior_and_page_no_longer_fit_and_generate_sa
         tmp_path / "cache",
     )
     assert again.exit_code == 0 and "was trained for the model before this overwrite" in again.stderr
+
+
+@pytest.mark.slow
+def test_a_copied_run_trained_again_says_its_prior_is_of_other_weights_and_each_advice_given_works(
+    tmp_path, write_songs, make_run_with_prior
+):
+    """`cp -r` a run with its prior, train the copy again: `aea train` and `aea info` said nothing of the prior, and
+    generate, train-prior and train-prior --resume each suggested a command that failed in turn."""
+    songs, cache = write_songs(tmp_path / "songs"), tmp_path / "cache"
+    run = tmp_path / "copy"
+    shutil.copytree(make_run_with_prior(songs, cache, tmp_path / "original"), run)
+    again = aea(
+        "train", "--config", "tiny", "--data", songs, "--out", run, "--overwrite", "--steps", 2, "--cache-dir", cache
+    )
+    assert again.exit_code == 0, again.output
+    remake = f"aea train-prior --model {run} --overwrite"
+    assert f"{prior_path(run)} was trained for the model before this overwrite" in again.stderr
+    assert remake in again.stderr and prior_path(run).is_file(), "named, with the command that remakes it; kept"
+    assert "prior fits\tno: " in aea("info", run).output and remake in aea("info", run).output
+    refused = aea("generate", "--model", run, "--mode", "random", "-o", tmp_path / "x.wav")
+    assert refused.exit_code == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "a prior of another model" in refused.stderr and "'aea train-prior' and --overwrite" in refused.stderr
+    train_prior_args = ("train-prior", "--model", run, "--epochs", 1, "--device", "cpu", "--cache-dir", cache)
+    for how in ((), ("--resume",)):
+        stuck = aea(*train_prior_args, *how)
+        assert stuck.exit_code == 2 and stuck.stderr.count("\n") == 1, stuck.stderr
+        assert "--overwrite" in stuck.stderr and "--resume continues it" not in stuck.stderr, stuck.stderr
+        assert "another model" in stuck.stderr or "other weights" in stuck.stderr, stuck.stderr
+    assert aea(*train_prior_args, "--overwrite").exit_code == 0
+    assert "prior fits" not in aea("info", run).output
+    assert aea("generate", "--model", run, "--mode", "random", "-o", tmp_path / "x.wav").exit_code == 0

@@ -165,3 +165,26 @@ def test_generated_files_in_a_sub_folder_of_the_run_are_on_the_page(run_with_pri
     assert again.exit_code == 0, again.output
     inside = sorted(path.name for path in earlier.glob("run-*.wav"))
     assert inside == copies, "an earlier report inside the run is not taken for the run's own pieces"
+
+
+def test_pieces_generated_by_other_weights_than_the_run_s_are_left_out_with_a_note(
+    run_with_prior, tmp_path, write_songs, make_checkpoint
+):
+    """A run copied with its `gen/` and trained again: the report showed the old model's pieces as the run's."""
+    run, cache = tmp_path / "g", run_with_prior[1]
+    shutil.copytree(run_with_prior[0], run)
+    made = CliRunner().invoke(
+        cli,
+        ["generate", "--model", str(run), "--mode", "random", "--method", "gaussian", "--n", "2", "-o", f"{run}/gen/"],
+        env={"AEA_MODEL": ""},
+    )
+    assert made.exit_code == 0, made.output
+    make_checkpoint(write_songs(tmp_path / "songs", labels=("x", "y")), cache, run / "best.safetensors")  # new weights
+    out = tmp_path / "report"
+    args = ["report", str(run), "-o", str(out), "--audio-format", "wav", "--cache-dir", str(cache), "--no-generate"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert not list((out / "g").glob("run-*.wav")), "the old model's pieces are not shown as this run's"
+    [note] = [line for line in result.stderr.splitlines() if "other weights" in line]
+    assert note.startswith("aea: g: 2 generated files left out") and "gen/000-random.wav" in note, note
+    assert "2 generated files left out" in (out / "index.html").read_text()

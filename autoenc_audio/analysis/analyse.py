@@ -25,6 +25,7 @@ from .dataset import (
     encode_dataset,
     load_for_analysis,
     select_clips,
+    split_warning,
 )
 from .markdown import render_report
 from .stats import (
@@ -459,12 +460,8 @@ def _analyse_one(model_path: Path, session: _Session) -> dict[str, Any]:
     them into `OUT/<tag>/` and write the neighbour audio; returns the model's result."""
     message = session.message
     checkpoint, prepared = load_for_analysis(model_path, session.data_root, session.cache_dir)
-    trained_split = checkpoint.info.get("data", {}).get("split")
-    if message and trained_split and trained_split != prepared.split_digest():
-        message(
-            f"warning: {model_path} was trained on another train/validation/test split of this data: "
-            f"some 'test' clips may be ones it trained on"
-        )
+    if message and (warning := split_warning(model_path, checkpoint, prepared)):
+        message(warning)
     items = select_clips(prepared, session.max_clips)
     size = checkpoint.model.latent_size
     if message:

@@ -158,3 +158,25 @@ def load_for_analysis(
     root = data_root or data_root_of_run(checkpoint.path.parent) or builtin_corpus(cache_dir, config.data)
     prepared = prepare_dataset(root, config.audio, config.data, cache_dir, progress=progress)
     return checkpoint, prepared
+
+
+def split_warning(model_path: Path, checkpoint: Checkpoint, prepared: PreparedData) -> str | None:
+    """What to say when the clips analysed are not split as the model's training split them (None: they are).
+
+    Another folder than the one it was trained on (its run's `run.json`, else the checkpoint's data summary) is
+    other data: every clip is new to the model. The same folder split otherwise (tracks added or removed) may put
+    clips it trained on among the 'test' ones.
+    """
+    trained = checkpoint.info.get("data") or {}
+    if not trained.get("split") or trained["split"] == prepared.split_digest():
+        return None
+    root = data_root_of_run(checkpoint.path.parent) or trained.get("root")
+    if root and Path(root).resolve() != Path(prepared.root).resolve():
+        return (
+            f"warning: {model_path} was trained on other data ({root}), not {prepared.root}: every clip here is new "
+            "to it, and 'train' and 'test' are this data's own split"
+        )
+    return (
+        f"warning: {model_path} was trained on another train/validation/test split of this data: "
+        f"some 'test' clips may be ones it trained on"
+    )

@@ -35,6 +35,7 @@ FLAG_FOR_SETTING: dict[str, str] = {
     "overwrite": "--overwrite",
     "overwrite=True": "--overwrite",
     "prior": "--prior",
+    "prior=PATH": "--prior PATH",
     "resume": "--resume",
     "resume=True": "--resume",
     "run_dir": "--out",

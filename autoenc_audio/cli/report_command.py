@@ -62,8 +62,9 @@ def report(
     metrics), two new 10 s pieces and a score of its prior against held-out
     clips when the run has a prior, and the generated files (in the run folder or
     a sub-folder of it, such as RUN/gen/) and score.json it already holds. A
-    score that cannot be made (too few held-out 5 s clips) is skipped,
-    saying why on stderr and on the page. Several runs get a comparison
+    score that cannot be made (too few held-out 5 s clips) is skipped, and
+    pieces made by other weights than the run's are left out, saying why on
+    stderr and on the page. Several runs get a comparison
     table and a section each. The page is one HTML file with no script and no
     network; its files sit beside it in OUT. RUNS and --model both name runs;
     with neither, the current model's run is shown.

@@ -564,7 +564,8 @@ def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
         rows.append(
             (
                 "prior fits",
-                f"no: the run's model was trained on or again since; aea train-prior --model {path.parent} --overwrite",
+                f"no: the run's model was trained on or again since, or the prior is another model's; "
+                f"aea train-prior --model {path.parent} --overwrite",
             )
         )
     return rows

@@ -36,7 +36,7 @@ from ..latents.failures import Progress
 from ..latents.files import load_latents
 from ..latents.formats import is_latent_path
 from ..latents.inputs import clip_crop
-from ..latents.model import check_size, model_device
+from ..latents.model import check_size, fingerprint_warning, model_device
 from .errors import RequestError
 
 METHODS = ("linear", "slerp")
@@ -108,9 +108,12 @@ def source_latents(
     offset: float | None = None,
     seed: int = 0,
     batch_size: int = 16,
+    warnings: list[str] | None = None,
 ) -> torch.Tensor:
     """One latent per source `[len(sources), N]`: audio files are encoded (one clip by `crop`/`offset`);
-    latent files give their vector (a one-row matrix) or, for many rows, their mean."""
+    latent files give their vector (a one-row matrix) or, for many rows, their mean. A latent file encoded by
+    other weights is used, as `aea decode` uses it, and said in `warnings` (once per file): it will not sound
+    as it did."""
     audio, model = checkpoint.config.audio, checkpoint.model
     rng = np.random.default_rng(seed)
     out = []
@@ -118,6 +121,9 @@ def source_latents(
         if is_latent_path(source):
             latent_file = load_latents(source)
             check_size(latent_file, checkpoint)
+            warning = fingerprint_warning(latent_file, checkpoint)
+            if warnings is not None and warning and warning not in warnings:
+                warnings.append(warning)
             out.append(latent_file.matrix.mean(0))
         else:
             clip = load_clip(source, audio, clip_crop(crop, offset), rng)
@@ -193,7 +199,8 @@ def average(
             f"weights must be finite, non-negative, with a positive sum, got {list(weights or ())}", "weights"
         )
     w = w / w.sum()
-    latents = source_latents(checkpoint, sources, crop, offset, batch_size=batch_size)
+    warnings: list[str] = []
+    latents = source_latents(checkpoint, sources, crop, offset, batch_size=batch_size, warnings=warnings)
     mean = (w[:, None] * latents).sum(0, keepdim=True)
     metadata = {
         "mode": "average",
@@ -203,7 +210,7 @@ def average(
     }
     if offset is not None:
         metadata["offset"] = offset
-    return Generation(mean, metadata, [{}])
+    return Generation(mean, metadata, [{}], notes=warnings)
 
 
 # ----------------------------------------------------------------------------- interpolate
@@ -243,7 +250,8 @@ def interpolate(
         raise RequestError(f"steps must be at least 1, got {steps}", "steps")
     if method not in METHODS:
         raise RequestError(f"method must be linear or slerp, got {method!r}", "method")
-    a, b = source_latents(checkpoint, sources, crop, offset, batch_size=batch_size)
+    warnings: list[str] = []
+    a, b = source_latents(checkpoint, sources, crop, offset, batch_size=batch_size, warnings=warnings)
     centre = checkpoint.latent_mean.cpu().float() if checkpoint.latent_mean is not None else None
     ts = interpolation_weights(steps)
     rows = [(1 - t) * a + t * b if method == "linear" else slerp(a, b, t, centre) for t in ts]
@@ -255,4 +263,5 @@ def interpolate(
         "morph": morph,
         "slerp_centre": ("training mean" if centre is not None else "zero") if method == "slerp" else None,
     }
-    return Generation(torch.stack(rows), metadata, [{"step": i, "t": t} for i, t in enumerate(ts)], morph=morph)
+    per_item = [{"step": i, "t": t} for i, t in enumerate(ts)]
+    return Generation(torch.stack(rows), metadata, per_item, morph=morph, notes=warnings)

@@ -336,20 +336,39 @@ def _pieces(
                     request.prime_seconds,
                 )
             ]
-        maps = None if request.label else source_maps(checkpoint, request.sources, request.crop, request.offset)
-        return style_pieces(
-            checkpoint, prior, seconds, request.n, seed, request.temperature, request.sources, request.label, maps
-        )
+        return _style_pieces(checkpoint, prior, request, seed, seconds)
     if method == "gaussian":
         return gaussian_pieces(checkpoint, request, seed, seconds)
     return _clip_pieces(checkpoint, request, progress)
 
 
-def source_maps(checkpoint: Checkpoint, sources: Sequence[str], crop: CropMode, offset: float | None) -> torch.Tensor:
-    """Latent maps `[sources, channels, frames]` of one clip of each source song."""
+def _style_pieces(
+    checkpoint: Checkpoint, prior: Prior, request: GenerateRequest, seed: int, seconds: float
+) -> list[Piece]:
+    """Average with the prior: pieces in the style of the sources or the label; a source latent file of other
+    weights is said in each piece's `warnings`."""
+    warnings: list[str] = []
+    maps = None if request.label else source_maps(checkpoint, request.sources, request.crop, request.offset, warnings)
+    pieces = style_pieces(
+        checkpoint, prior, seconds, request.n, seed, request.temperature, request.sources, request.label, maps
+    )
+    for piece in pieces if warnings else []:
+        piece.metadata["warnings"] = [*piece.metadata.get("warnings", []), *warnings]
+    return pieces
+
+
+def source_maps(
+    checkpoint: Checkpoint,
+    sources: Sequence[str],
+    crop: CropMode,
+    offset: float | None,
+    warnings: list[str] | None = None,
+) -> torch.Tensor:
+    """Latent maps `[sources, channels, frames]` of one clip of each source song (or latent file: one of other
+    weights is said in `warnings`)."""
     if not sources:
         raise RequestError("average needs sources (songs) or a label", "sources", "label")
-    latents = gen.source_latents(checkpoint, sources, crop, offset)
+    latents = gen.source_latents(checkpoint, sources, crop, offset, warnings=warnings)
     return checkpoint.model.frames_of(latents)
 
 
@@ -401,6 +420,8 @@ def _clip_pieces(checkpoint: Checkpoint, request: GenerateRequest, progress: Pro
     clips = decode_latents(checkpoint.model, generation.latents, request.batch_size, model_device(checkpoint))[
         :, 0
     ].numpy()
+    if generation.notes:  # latent files of other weights: in each piece's sidecar, and said once by the outcome
+        generation.metadata["warnings"] = list(generation.notes)
     if generation.morph:
         hop = max(1, checkpoint.config.audio.clip_samples // 2)
         return [

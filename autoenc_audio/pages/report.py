@@ -7,9 +7,10 @@ spectrograms and the metrics; when the run has a prior, two new pieces and
 not kept: the page does not play them); and the generated files and
 `score.json` the run folder already holds, in sub-folders too (what `make
 demo` writes, or `aea generate -o RUN/gen/`; a held score is then shown
-instead). What was skipped, and why, is a note on the page and in the result.
-Audio lands in the page's folder (`OUT/RUN-NAME/`) in `audio_format`, so the
-page is self-contained; running it again replaces it.
+instead), but not pieces whose sidecar names other weights than the run's.
+What was skipped, and why, is a note on the page and in the result. Audio
+lands in the page's folder (`OUT/RUN-NAME/`) in `audio_format`, so the page
+is self-contained; running it again replaces it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 from ..audio import read_frames, to_mono, write_audio
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
 from ..data import builtin_corpus, prepare_dataset
-from ..errors import ClippingWarning, InputError
+from ..errors import ClippingWarning, InputError, counted
 from ..latents.plotting import plot_reconstruction
 from ..latents.reconstruct import reconstruct_inputs
 from ..plots.history import plot_history
@@ -127,10 +128,15 @@ def score_generation(
     return [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
 
 
-def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[str, Any]]:
+def copied_generated_files(
+    run_dir: Path, folder: Path, fmt: str, fingerprint: str | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
     """The generated files the run folder holds, in it or in a sub-folder (`aea generate -o RUN/gen/`): an audio file
-    with a sidecar that names a mode, copied in `fmt` as `run-<path under the run, '/' as '-'>`."""
+    with a sidecar that names a mode, copied in `fmt` as `run-<path under the run, '/' as '-'>`; and, left out, those
+    whose sidecar names other weights than `fingerprint` (the run was trained again since, or copied from another
+    run with its pieces): they are not this model's sound. Paths under the run."""
     records: list[dict[str, Any]] = []
+    others: list[str] = []
     report = folder.parent.resolve()  # an earlier report written inside the run is not the run's
     for sidecar in sorted(run_dir.rglob("*.json")):
         if sidecar.resolve().is_relative_to(report):
@@ -149,11 +155,23 @@ def copied_generated_files(run_dir: Path, folder: Path, fmt: str) -> list[dict[s
         )
         if not isinstance(record, dict) or "mode" not in record or audio is None:
             continue
+        if fingerprint and record.get("model_fingerprint") not in (None, fingerprint):
+            others.append(audio.relative_to(run_dir).as_posix())
+            continue
         copy = _unused(folder / f"run-{'-'.join(audio.relative_to(run_dir).with_suffix('').parts)}.{fmt}", records)
         samples, rate = read_frames(audio)
         write_audio(copy, to_mono(samples), rate)
         records.append({**record, "path": str(copy)})
-    return records
+    return records, others
+
+
+def other_weights_note(others: list[str], fingerprint: str) -> str:
+    """What a page says of the generated files it left out (`copied_generated_files`): how many, the first few."""
+    shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+    return (
+        f"{counted(len(others), 'generated file')} left out, made by other weights than this run's model "
+        f"({fingerprint}): {shown}; generate them again with this model to show them"
+    )
 
 
 def _unused(copy: Path, records: list[dict[str, Any]]) -> Path:
@@ -180,7 +198,9 @@ def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
         section.history_figure = str(plot_history([(run_dir.name, history)], folder / "history.png"))
     tracks = held_out_tracks(checkpoint, run_dir, request.cache_dir, request.clips_per_label)
     section.clips = _held_out_clips(checkpoint, tracks, folder, request.audio_format)
-    section.generated = copied_generated_files(run_dir, folder, request.audio_format)
+    section.generated, others = copied_generated_files(run_dir, folder, request.audio_format, checkpoint.fingerprint)
+    if others:
+        section.notes.append(other_weights_note(others, checkpoint.fingerprint))
     score = run_dir / "score.json"
     if score.is_file():
         section.score = _json_file(score)

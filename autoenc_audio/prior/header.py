@@ -8,7 +8,7 @@ from typing import Any
 
 from safetensors import safe_open
 
-from ..checkpoints.header import read_metadata
+from ..checkpoints.header import RUN_CHECKPOINT_NAMES, read_metadata
 from ..errors import InputError, first_line
 
 PRIOR_FILE = "prior.safetensors"
@@ -57,17 +57,21 @@ def read_prior_metadata(path: Path, framework: str = "numpy") -> dict[str, Any]:
 
 
 def prior_left_behind(run_dir: Path) -> Path | None:
-    """The run's prior when the checkpoint it was made for has been trained on since (`aea train --resume`), so
-    that generation refuses it; None when there is no prior, or it still fits, or either file cannot be read."""
+    """The run's prior when none of the run's checkpoints holds the weights it was made for, so that generation
+    refuses it: the run was trained on or again since (`aea train --resume`, `--overwrite`), in this folder or in
+    the one it was copied from. Judged by the weights' fingerprint, not by the checkpoint path the prior records: a
+    copied run's prior records its original's path. None when there is no prior, it fits, or a file cannot be read.
+    """
     path = prior_path(run_dir)
     if not path.is_file():
         return None
     try:
-        made_for = read_prior_metadata(path)["autoencoder"] or {}
-        checkpoint = Path(made_for.get("path") or "")
-        if checkpoint.resolve().parent != Path(run_dir).resolve():
-            return None  # made for a checkpoint elsewhere: not this run's doing
-        fingerprint = read_metadata(checkpoint).get("weights_fingerprint")
+        made_for = (read_prior_metadata(path)["autoencoder"] or {}).get("fingerprint")
+        held = {
+            read_metadata(checkpoint).get("weights_fingerprint")
+            for checkpoint in (Path(run_dir) / name for name in RUN_CHECKPOINT_NAMES)
+            if checkpoint.is_file()
+        }
     except (InputError, OSError, ValueError):
         return None
-    return path if fingerprint != made_for.get("fingerprint") else None
+    return path if held and made_for not in held else None

@@ -29,7 +29,15 @@ from ..config import ConfigError, PriorConfig
 from ..errors import first_line
 from ..files import write_with_state
 from ..version import __version__
-from .header import FORMAT_NAME, FORMAT_VERSION, PENDING_STATE_FILE, STATE_FILE, PriorError, read_prior_metadata
+from .header import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    PENDING_STATE_FILE,
+    STATE_FILE,
+    PriorError,
+    prior_path,
+    read_prior_metadata,
+)
 from .memory import FeatureMap, FrameMemory
 from .model import FeaturePrior
 
@@ -59,22 +67,40 @@ class Prior:
         return weights_fingerprint(self.model)
 
     def check_belongs_to(self, checkpoint: Checkpoint) -> None:
-        """PriorError unless this prior was built from `checkpoint`'s latents."""
-        if self.autoencoder.get("fingerprint") == checkpoint.fingerprint:
+        """PriorError unless this prior was built from `checkpoint`'s latents; its advice is a command that works:
+        for the run's own prior, training it again with overwrite (a plain train-prior refuses, as a prior is
+        there, and resuming keeps the old memory)."""
+        why = mismatch(self.autoencoder, checkpoint)
+        if why is None:
             return
-        run = checkpoint.path.parent
-        made_for = Path(self.autoencoder.get("path") or "")
-        if made_for.resolve() == checkpoint.path.resolve():  # the same checkpoint, trained on since (--resume)
+        run, own = checkpoint.path.parent, prior_path(checkpoint.path.parent)
+        if self.path is None or Path(self.path).resolve() == own.resolve():
             raise PriorError(
-                f"{self.path}: the prior of an earlier model of this run (autoencoder "
-                f"{self.autoencoder.get('fingerprint')}, now {checkpoint.fingerprint}: trained on or again since); "
-                f"train the prior again for the run in {run} with 'aea train-prior' and overwrite=True",
+                f"{self.path}: {why}; train the prior again for the run in {run} with 'aea train-prior' and "
+                "overwrite=True",
                 "overwrite=True",
             )
-        raise PriorError(
-            f"{self.path}: a prior of another model (autoencoder {self.autoencoder.get('fingerprint')}, "
-            f"not {checkpoint.fingerprint}); train one for the run in {run} with 'aea train-prior'"
+        advice = (
+            f"leave out prior=PATH to use the run's own ({own})"
+            if own.exists()
+            else f"train one for the run in {run} with 'aea train-prior'"
         )
+        raise PriorError(f"{self.path}: {why}; {advice}", "prior=PATH")
+
+
+def mismatch(made_for: dict[str, Any], checkpoint: Checkpoint) -> str | None:
+    """Why a prior made for the autoencoder `made_for` (its `autoencoder` metadata) does not fit `checkpoint`
+    (None: it does): it was built from other weights' latents, which the weights' fingerprint tells, whatever
+    checkpoint path it records (a copied run's prior keeps its original's)."""
+    fingerprint = made_for.get("fingerprint")
+    if fingerprint == checkpoint.fingerprint:
+        return None
+    if Path(made_for.get("path") or "").resolve() == checkpoint.path.resolve():
+        return (
+            f"the prior of an earlier model of this run (autoencoder {fingerprint}, now {checkpoint.fingerprint}: "
+            "trained on or again since)"
+        )
+    return f"a prior of another model (autoencoder {fingerprint}, not {checkpoint.fingerprint})"
 
 
 def autoencoder_fields(checkpoint: Checkpoint) -> dict[str, Any]:

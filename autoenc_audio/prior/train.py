@@ -29,10 +29,10 @@ from ..devices import resolve_device
 from ..errors import counted
 from ..runs.lock import hold_run
 from ..training.loop import StopAtBatchBoundary, TrainingInterrupted
-from .header import PriorError, prior_path
+from .header import PriorError, prior_path, read_prior_metadata
 from .memory import EDGE_FRAMES, FeatureMap, FrameMemory, build_memory, fit_features
 from .model import FeaturePrior
-from .store import Prior, autoencoder_fields, load_prior, load_prior_state, save_prior
+from .store import Prior, autoencoder_fields, load_prior, load_prior_state, mismatch, save_prior
 
 
 class PriorInterrupted(TrainingInterrupted):
@@ -131,7 +131,7 @@ def start_run(
     path = prior_path(run_dir)
     if resume:
         prior = load_prior(path)
-        prior.check_belongs_to(checkpoint)
+        refuse_other_weights(path, prior.autoencoder, checkpoint)
         state = load_prior_state(path, prior)
         prior.config = replace(
             prior.config, epochs=config.epochs, minutes=config.minutes, device=config.device, patience=config.patience
@@ -173,6 +173,27 @@ def train_prior(
         return _train_prior(checkpoint, Path(run_dir), config, cache_dir, resume, reporter or _Silent(), overwrite)
 
 
+def refuse_other_weights(path: Path, made_for: dict[str, Any], checkpoint: Checkpoint) -> None:
+    """PriorError when the prior at `path`, made for the autoencoder `made_for`, does not fit `checkpoint`: resuming
+    cannot continue it (its memory holds the other weights' latents), so the advice is to replace it."""
+    why = mismatch(made_for, checkpoint)
+    if why is not None:
+        raise PriorError(
+            f"{path}: {why}; resume cannot continue it: train it again for the run in {checkpoint.path.parent} "
+            "with 'aea train-prior' and overwrite=True",
+            "resume",
+            "overwrite=True",
+        )
+
+
+def _made_for(path: Path) -> dict[str, Any]:
+    """The autoencoder a prior file says it was made for ({} when it cannot be read: the plain refusal then)."""
+    try:
+        return dict(read_prior_metadata(path).get("autoencoder") or {})
+    except PriorError:
+        return {}
+
+
 def _train_prior(
     checkpoint: Checkpoint,
     run_dir: Path,
@@ -183,6 +204,8 @@ def _train_prior(
     overwrite: bool,
 ) -> Prior:
     if not resume and prior_path(run_dir).exists() and not overwrite:
+        if made_for := _made_for(prior_path(run_dir)):  # one that cannot be read gets the plain refusal
+            refuse_other_weights(prior_path(run_dir), made_for, checkpoint)
         raise PriorError(
             f"{prior_path(run_dir)}: a prior is already there; resume continues it, overwrite replaces it",
             "resume",
