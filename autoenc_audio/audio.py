@@ -156,6 +156,13 @@ def conversion_hint(path: PathLike) -> str:
     return f"convert to WAV, FLAC, OGG or MP3 (e.g. ffmpeg -i '{path.name}' '{path.stem}.flac')"
 
 
+def audio_files_under(folder: PathLike) -> list[Path]:
+    """Every file under `folder` (recursive, sorted) named as audio: the formats aea reads, and those it cannot
+    (`.m4a`, ...), which then fail when read, saying how to convert them, rather than being passed over in silence."""
+    found = (p for p in Path(folder).rglob("*") if p.is_file() and (is_audio_path(p) or is_unsupported_audio_path(p)))
+    return sorted(found)
+
+
 def _check_path(path: PathLike) -> Path:
     path = Path(path)
     if not path.exists():

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .audio import AudioError, conversion_hint, is_audio_path, is_unsupported_audio_path, load_track, probe
+from .audio import AudioError, audio_files_under, conversion_hint, is_unsupported_audio_path, load_track, probe
 from .config import AudioConfig, DataConfig
 from .errors import InputError, counted
 from .files import PathLike, atomic_path
@@ -81,8 +81,7 @@ def scan_folder(root: PathLike) -> ScanResult:
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder (give a folder of audio files)")
     tracks, skipped = [], []
-    candidates = (p for p in root.rglob("*") if p.is_file() and (is_audio_path(p) or is_unsupported_audio_path(p)))
-    for path in sorted(candidates):
+    for path in audio_files_under(root):
         try:
             info = probe(path)
         except AudioError as error:

@@ -14,11 +14,15 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import sys
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, TypeAlias
+
+from .errors import InputError
 
 PathLike: TypeAlias = str | os.PathLike
 
@@ -38,6 +42,39 @@ def write_standard_output(data: bytes | memoryview | BinaryIO) -> None:
     else:
         shutil.copyfileobj(data, stdout, 1 << 20)
     stdout.flush()
+
+
+def refuse_overwriting_inputs(outputs: Iterable[PathLike], inputs: Iterable[PathLike]) -> None:
+    """InputError naming the first of `outputs` that is the same file as one of `inputs` (a hard link, a symlink,
+    another spelling of the path): "OUT: is also an input; write the output elsewhere".
+
+    Called by whatever writes files made from files before it reads them: the rename that ends an atomic write
+    would otherwise put the result in place of the input (`-o song.wav` for the song itself), and the original
+    is lost. Paths that do not exist, and `-`, are not files on disk and are passed over.
+    """
+    given: dict[tuple[int, int], str] = {}
+    for path in inputs:
+        identity = _file_identity(path)
+        if identity is not None:
+            given.setdefault(identity, str(path))
+    for path in outputs:
+        identity = _file_identity(path)
+        if identity is not None and identity in given:
+            source = given[identity]
+            also = "" if source == str(path) else f" ({source})"
+            raise InputError(f"{path}: is also an input{also}; write the output elsewhere")
+
+
+def _file_identity(path: PathLike) -> tuple[int, int] | None:
+    """The device and inode `path` names (links followed), which two names of one file share; None for `-`,
+    a missing path or a folder."""
+    if str(path) == "-":
+        return None
+    try:
+        status = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return None if stat.S_ISDIR(status.st_mode) else (status.st_dev, status.st_ino)
 
 
 def write_text_atomic(path: PathLike, text: str) -> None:

@@ -277,3 +277,15 @@ def test_bfloat16_samples_encode_as_float32_and_decoded_audio_writes_as_aea_deco
     aea_cli(run, "decode", tmp_path / "z.npz", "-o", tmp_path / "there.wav")
     aea.write_audio(tmp_path / "here.wav", model.decode(model.encode(run["song"])), model.sample_rate)
     assert (tmp_path / "here.wav").read_bytes() == (tmp_path / "there.wav").read_bytes()
+
+
+def test_write_refuses_to_replace_a_source_of_the_pieces(run, tmp_path):
+    """`model.write(pieces, song)` for a piece made from that song replaced the song."""
+    song = tmp_path / "song.wav"
+    song.write_bytes(run["song"].read_bytes())
+    model = aea.load(run["run"])
+    pieces = model.generate("average", method="mean", sources=song)
+    with pytest.raises(InputError) as caught:
+        model.write(pieces, song)
+    assert str(caught.value) == f"{song}: is also an input; write the output elsewhere"
+    assert song.read_bytes() == run["song"].read_bytes() and [path.name for path in tmp_path.iterdir()] == ["song.wav"]

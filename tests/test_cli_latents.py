@@ -519,3 +519,77 @@ def test_a_real_full_disk_while_decoding_a_track_leaves_no_partial_file(env, tmp
     result = aea(env, "decode", tmp_path / "z.pt", "-o", small_disk / "out")
     assert result.exit_code == 1 and result.stderr == f"aea: error: {small_disk / 'out' / 'long.wav'}: {NO_SPACE}\n"
     assert list((small_disk / "out").iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- outputs onto inputs
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, write_songs, make_checkpoint):
+    """An untrained, PCA-initialised tiny model (no training: fast) and a song to feed it."""
+    root = tmp_path_factory.mktemp("tiny")
+    songs = write_songs(root / "songs")
+    return {"model": make_checkpoint(songs, root / "cache", root / "model.safetensors"), "song": songs / "low"}
+
+
+def aea_tiny(tiny, *args):
+    return CliRunner().invoke(cli, [str(a) for a in args] + ["--model", str(tiny["model"])], env={"AEA_MODEL": ""})
+
+
+OVERWRITES = {
+    "reconstruct": (["reconstruct", "v.wav", "-o", "v.wav"], "v.wav"),
+    "reconstruct-whole": (["reconstruct", "--whole", "v.wav", "-o", "v.wav"], "v.wav"),
+    "reconstruct-link": (["reconstruct", "link.wav", "-o", "v.wav"], "v.wav: is also an input (link.wav)"),
+    "reconstruct-folder": (["reconstruct", "songs", "-o", "songs/"], "songs/v.wav"),
+    "save-input": (["reconstruct", "out.input.wav", "-o", "out.wav", "--save-input"], "out.input.wav"),
+    "encode": (["encode", "v.wav", "-o", "v.wav", "--format", "pt"], "v.wav"),
+    "decode": (["decode", "z.wav", "-o", "z.wav"], "z.wav"),
+    "generate": (["generate", "--mode", "average", "--method", "mean", "--from", "v.wav", "-o", "v.wav"], "v.wav"),
+    "generate-numbered": (
+        ["generate", "--mode", "interpolate", "--from", "v.wav", "v-001.wav", "--steps", "2", "-o", "v.wav"],
+        "v-001.wav",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", OVERWRITES)
+def test_an_output_that_would_replace_an_input_is_refused_before_any_work(tiny, tmp_path, monkeypatch, case):
+    """`aea reconstruct victim.wav -o victim.wav` replaced the song with its reconstruction, and exited 0."""
+    monkeypatch.chdir(tmp_path)
+    song = next(tiny["song"].iterdir())
+    for name in ("v.wav", "v-001.wav", "out.input.wav", "songs/v.wav"):
+        Path(name).parent.mkdir(exist_ok=True)
+        shutil.copy(song, name)
+    Path("link.wav").symlink_to("v.wav")
+    assert aea_tiny(tiny, "encode", "v.wav", "-o", "z.pt").exit_code == 0
+    Path("z.pt").rename("z.wav")  # a latent file by its content, whatever its name
+    before = {path: path.read_bytes() for path in sorted(tmp_path.rglob("*")) if path.is_file()}
+    args, refused = OVERWRITES[case]
+    result = aea_tiny(tiny, *args)
+    message = refused if ":" in refused else f"{refused}: is also an input"
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"aea: error: {message}; write the output elsewhere\n"
+    assert {path: path.read_bytes() for path in sorted(tmp_path.rglob("*")) if path.is_file()} == before
+
+
+# ----------------------------------------------------------------------------- folders holding audio aea cannot read
+
+
+@pytest.mark.parametrize("command", ["encode", "reconstruct"])
+def test_a_folder_s_m4a_is_reported_with_how_to_convert_it_and_skipped(tiny, tmp_path, command):
+    """`aea encode mix` wrote a matrix of the folder's WAV without a word about its .m4a."""
+    hint = ".m4a files are not supported; convert to WAV, FLAC, OGG or MP3 (e.g. ffmpeg -i 'song.m4a' 'song.flac')"
+    for folder in ("mix", "only"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "song.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A " + bytes(100))
+    shutil.copy(next(tiny["song"].iterdir()), tmp_path / "mix" / "mono.wav")
+    out = "z.npz" if command == "encode" else "out/"
+    mixed = aea_tiny(tiny, command, tmp_path / "mix", "-o", tmp_path / out)
+    assert mixed.exit_code == 1, mixed.output
+    assert f"aea: error: {tmp_path / 'mix' / 'song.m4a'}: {hint}\n" in mixed.stderr
+    assert "aea: 1 of 2 inputs failed (see above); the rest were written" in mixed.stderr
+    assert (tmp_path / out).exists()
+    nothing = tmp_path / ("nothing.npz" if command == "encode" else "nothing.wav")
+    only = aea_tiny(tiny, command, tmp_path / "only", "-o", nothing)
+    assert only.exit_code == 2 and only.stderr == f"aea: error: {tmp_path / 'only' / 'song.m4a'}: {hint}\n"
+    assert not nothing.exists()

@@ -242,3 +242,24 @@ def test_history_takes_a_checkpoint_and_names_a_missing_folder(setup, tmp_path):
     missing = run(setup, "history", tmp_path / "nonexist", "-o", tmp_path / "x.png")
     assert missing.exit_code == 2
     assert missing.output.strip().splitlines() == [f"aea: error: {tmp_path / 'nonexist'}: no such folder"]
+
+
+def test_an_output_the_format_contradicts_or_that_is_the_input_is_refused(setup, tmp_path):
+    """`-o fig.svg --format png` wrote fig.png over the user's file; `-o s.png --format svg` wrote s.svg."""
+    song = setup["songs"] / "low" / "low.00000.wav"
+    (tmp_path / "fig.png").write_text("my precious")
+    for named, fmt in (("fig.svg", "png"), ("s.png", "svg")):
+        result = run(setup, "waveform", song, "-o", tmp_path / named, "--format", fmt)
+        said = named.rpartition(".")[2]
+        assert result.exit_code == 2, result.output
+        assert result.stderr == (
+            f"aea: error: {tmp_path / named}: the extension says {said}, the format asked for is {fmt}; give one\n"
+        )
+    (tmp_path / "wav.png").write_bytes(song.read_bytes())  # audio, whatever its name says
+    for command, named in (("waveform", "wav.png"), ("compare", "wav")):
+        result = run(setup, command, tmp_path / "wav.png", "-o", tmp_path / named)
+        assert result.exit_code == 2, result.output
+        assert result.stderr == f"aea: error: {tmp_path / 'wav.png'}: is also an input; write the output elsewhere\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["fig.png", "wav.png"]
+    assert (tmp_path / "fig.png").read_text() == "my precious"
+    assert (tmp_path / "wav.png").read_bytes() == song.read_bytes()

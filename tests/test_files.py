@@ -1,4 +1,5 @@
-"""A full disk while writing: the file asked for is never half written, the old one stays, the message says why."""
+"""A full disk while writing: the file asked for is never half written, the old one stays, the message says why;
+an output that is one of the inputs is refused before anything is written."""
 
 import errno
 import os
@@ -8,7 +9,8 @@ from collections import namedtuple
 import pytest
 
 from autoenc_audio import files
-from autoenc_audio.files import OutputError, append_text, atomic_path
+from autoenc_audio.errors import InputError
+from autoenc_audio.files import OutputError, append_text, atomic_path, refuse_overwriting_inputs
 
 Usage = namedtuple("Usage", "total used free")
 
@@ -72,3 +74,25 @@ def test_a_failed_append_leaves_the_file_as_it_was(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match=r"history.jsonl: cannot write \(no space left on device\)$"):
         append_text(path, '{"epoch": 2}\n')
     assert path.read_text() == '{"epoch": 1}\n'
+
+
+def test_an_output_that_is_an_input_is_refused_by_any_of_its_names(tmp_path):
+    song = tmp_path / "song.wav"
+    song.write_bytes(b"RIFF the original")
+    (tmp_path / "hard.wav").hardlink_to(song)
+    (tmp_path / "soft.wav").symlink_to(song)
+    (tmp_path / "alias").symlink_to(tmp_path, target_is_directory=True)
+    refused = {
+        song: f"{song}: is also an input; write the output elsewhere",
+        tmp_path / "hard.wav": f"{tmp_path / 'hard.wav'}: is also an input ({song}); write the output elsewhere",
+        tmp_path / "soft.wav": f"{tmp_path / 'soft.wav'}: is also an input ({song}); write the output elsewhere",
+        tmp_path / "alias" / "song.wav": f"{tmp_path / 'alias' / 'song.wav'}: is also an input ({song}); "
+        "write the output elsewhere",
+    }
+    for output, message in refused.items():
+        with pytest.raises(InputError) as caught:
+            refuse_overwriting_inputs([tmp_path / "new.wav", output], ["-", tmp_path / "missing.wav", song])
+        assert str(caught.value) == message
+    (tmp_path / "other.wav").write_bytes(b"RIFF another")
+    refuse_overwriting_inputs(["-", tmp_path / "new.wav", tmp_path / "other.wav", tmp_path], [song, "-", tmp_path])
+    assert song.read_bytes() == b"RIFF the original"

@@ -215,6 +215,15 @@ def test_inputs_expand_from_folders_globs_and_stdin(songs, tmp_path):
     assert single_input(["song.wav"]) and not single_input([str(folder)]) and not single_input(["-"])
 
 
+def test_a_folder_s_audio_of_a_format_aea_cannot_read_is_kept_to_fail_when_read(tmp_path):
+    for name in ("a.wav", "song.m4a", "deeper/b.aac", "notes.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    paths, problems = expand_inputs([str(tmp_path)])
+    assert paths == [str(tmp_path / "a.wav"), str(tmp_path / "deeper" / "b.aac"), str(tmp_path / "song.m4a")]
+    assert not problems
+
+
 # ----------------------------------------------------------------------------- decode and reconstruct
 
 

@@ -82,11 +82,29 @@ def test_waveforms_and_spectrograms(tmp_path):
 
 def test_formats_follow_the_option_or_extension(tmp_path):
     signals = [("a", signal(), RATE)]
-    svg = audio.plot_waveforms(signals, tmp_path / "w.png", fmt="svg")
-    assert svg.suffix == ".svg" and b"<svg" in svg.read_bytes()[:400]
-    pdf = audio.plot_waveforms(signals, tmp_path / "w.pdf")
-    assert pdf.read_bytes()[:4] == b"%PDF"
+    svg = audio.plot_waveforms(signals, tmp_path / "w", fmt="svg")
+    assert svg.name == "w.svg" and b"<svg" in svg.read_bytes()[:400]
+    pdf = audio.plot_waveforms(signals, tmp_path / "w.pdf", fmt="pdf")
+    assert pdf.name == "w.pdf" and pdf.read_bytes()[:4] == b"%PDF"
     assert audio.plot_waveforms(signals, tmp_path / "noext").name == "noext.png"
+    assert audio.plot_waveforms(signals, tmp_path / "W.SVG").name == "W.SVG"  # the file named, as named
+
+
+def test_a_format_the_extension_contradicts_is_refused_and_nothing_written(tmp_path):
+    """`-o fig.svg --format png` wrote fig.png, over whatever was there, and no fig.svg."""
+    (tmp_path / "fig.png").write_text("my precious")
+    signals = [("a", signal(), RATE)]
+    for named, fmt in (("fig.svg", "png"), ("fig.png", "svg"), ("fig.jpg", "png")):
+        with pytest.raises(figure.PlotError) as caught:
+            audio.plot_waveforms(signals, tmp_path / named, fmt=fmt)
+        said = named.rpartition(".")[2]
+        assert str(caught.value) == (
+            f"{tmp_path / named}: the extension says {said}, the format asked for is {fmt}; give one"
+            if said != "jpg"
+            else f"{tmp_path / named}: jpg figures are not supported: use .png, .svg or .pdf"
+        )
+    assert [path.name for path in tmp_path.iterdir()] == ["fig.png"]
+    assert (tmp_path / "fig.png").read_text() == "my precious"
 
 
 def test_history_and_latent_map(tmp_path):

@@ -15,6 +15,7 @@ import soundfile
 from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
+from autoenc_audio.errors import InputError
 from autoenc_audio.scoring import features as F
 from autoenc_audio.scoring import statistics as score_stats
 from autoenc_audio.scoring.score_sets import ScoreError, checkpoint_data, load_set, shaped_noise
@@ -373,3 +374,16 @@ def test_too_few_clips_are_refused_in_one_line_by_the_api_as_by_the_command(musi
             f"aea: error: {clips} clips are too few to score a set: the classifier's 5-fold cross-validation needs "
             "at least 8; ask for more with --clips N"
         ]
+
+
+def test_a_set_s_m4a_is_an_error_saying_how_to_convert_it(tmp_path):
+    """A folder of .m4a said only "no audio files in this folder"; beside WAVs, it was left out without a word."""
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "song.m4a").write_bytes(bytes(100))
+    hint = "convert to WAV, FLAC, OGG or MP3 (e.g. ffmpeg -i 'song.m4a' 'song.flac')"
+    with pytest.raises(InputError, match=r"song\.m4a: \.m4a files are not supported; ") as caught:
+        load_set(tmp_path / "set", clips=8)
+    assert str(caught.value).endswith(hint)
+    soundfile.write(tmp_path / "set" / "a.wav", np.zeros(RATE * 6, np.float32), RATE)
+    with pytest.raises(InputError, match=r"song\.m4a: \.m4a files are not supported; "):
+        load_set(tmp_path / "set", clips=1)

@@ -147,12 +147,13 @@ def generate(
       aea generate --mode interpolate --from a.mp3 b.mp3 --steps 8 --method slerp --morph -o morph.wav
     """
     from ..generation.requests import GenerateRequest, generate_pieces
-    from ..generation.writing import page_path, write_pieces
+    from ..generation.writing import page_path, refuse_writing_sources, write_pieces
 
     no_json_with_stdout(as_json, out)
     page = page_path(out) if html_page else None  # before any work: -o - has no page
     with _piped_sources(_sources(mode, sources, more_sources)) as (given, names):
         request = GenerateRequest(mode, sources=given, weights=_parse_weights(weights), **settings)
+        refuse_writing_sources(request, out)
         with progress_bar("generating") as bar:
             outcome = generate_pieces(checkpoint, request, bar)
         _name_sources(outcome, names)

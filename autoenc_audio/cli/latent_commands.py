@@ -81,6 +81,7 @@ def encode(
       ffmpeg -i song.m4a -f wav - | aea encode - -o z.pt
       aea encode --whole --model runs/demo long.flac -o - | aea decode --model runs/demo - -o again.wav
     """
+    from ..files import refuse_overwriting_inputs
     from ..latents.encode import encode_inputs
     from ..latents.files import save_latents
     from ..latents.formats import format_for
@@ -89,6 +90,7 @@ def encode(
     no_json_with_stdout(as_json, out)
     format_for(out, fmt, sequence=whole)  # refuse a bad -o before any work
     with expanded_inputs(inputs, strict) as given:
+        refuse_overwriting_inputs([out], given.paths)
         one_song = single_input(inputs) or (bool(given.names) and len(inputs) == 1)
         with progress_bar("encoding") as bar:
             result = encode_inputs(

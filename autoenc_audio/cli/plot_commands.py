@@ -47,6 +47,7 @@ def figure_options(function: Callable) -> Callable:
             raise click.UsageError("--json prints to stdout, which -o - already uses for the figure: drop one")
         if str(options["output"]) == "-" and stdout_is_tty():
             raise click.UsageError("-o - writes an image to stdout: pipe or redirect it, or give -o FILE.png")
+        check_figure_output(options)
 
     function = with_check(function, check)
     function = click.option("--title", default=None, help="Figure title [default: one that says what is shown].")(
@@ -70,6 +71,18 @@ def figure_options(function: Callable) -> Callable:
         help="Figure file to write (png, svg, pdf), or - for stdout.",
     )(function)
     return function
+
+
+def check_figure_output(options: dict[str, Any]) -> None:
+    """Before any work: -o and --format that name different formats, and a figure that would replace an input."""
+    from ..files import refuse_overwriting_inputs
+    from ..plots.figure import figure_format, output_path
+
+    output, fmt = options["output"], options["fmt"]
+    figure_format(output, fmt)
+    if str(output) != "-":
+        inputs = list(options.get("inputs") or ()) + ([options["input_path"]] if "input_path" in options else [])
+        refuse_overwriting_inputs([output_path(output, fmt)], inputs)
 
 
 def load_model(model: Path | None, cache_dir: Path) -> Checkpoint:

@@ -6,6 +6,7 @@ import torch
 
 from ..audio import audio_writer, write_audio
 from ..checkpoints.checkpoint import Checkpoint
+from ..files import refuse_overwriting_inputs
 from .batches import decode_latents
 from .failures import LatentError, Progress
 from .files import LatentFile
@@ -25,7 +26,8 @@ def decode_file(
     progress: Progress | None = None,
 ) -> list[Written]:
     """Decode a latent file to audio: a vector to one file, a matrix to one file per row, a sequence to one
-    track per source (joined by overlap-add). `join` forces (True) or refuses (False) joining rows."""
+    track per source (joined by overlap-add). `join` forces (True) or refuses (False) joining rows. An output
+    that is the latent file itself (named by `latent_file.name`) is refused before decoding."""
     check_size(latent_file, checkpoint)
     matrix, meta = latent_file.matrix, latent_file.metadata
     audio = checkpoint.config.audio
@@ -41,6 +43,7 @@ def decode_file(
             )
         names = [stem_of(t.get("source"), "decoded") for t in tracks]
         targets = output_paths(out, names)
+        refuse_overwriting_inputs(targets, [latent_file.name])
         written = []
         for target, track in zip(targets, tracks):
             rows = matrix[int(track["start"]) : int(track["stop"])]
@@ -50,6 +53,7 @@ def decode_file(
     sources = latent_file.sources if len(latent_file.sources) == len(matrix) else [None] * len(matrix)
     names = [stem_of(source, f"row{index:03d}") for index, source in enumerate(sources)]
     targets = output_paths(out, names)
+    refuse_overwriting_inputs(targets, [latent_file.name])
     written = []
     done = 0
     for start in range(0, len(matrix), batch_size):

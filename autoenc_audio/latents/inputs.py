@@ -6,7 +6,7 @@ import glob
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..audio import CropMode, is_audio_path
+from ..audio import CropMode, audio_files_under
 from .failures import LatentError
 
 
@@ -15,8 +15,9 @@ def expand_inputs(
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Files, folders (recursive, audio files only), quoted globs and `-` (paths read from `stdin_lines`).
 
-    Returns the paths in order (missing files kept: they fail when read) and
-    problems found while expanding (folder or glob with no audio files).
+    Returns the paths in order (missing files kept: they fail when read, as do
+    a folder's files of audio formats aea cannot read, saying how to convert
+    them) and problems found while expanding (folder or glob with no audio files).
     """
     paths: list[str] = []
     problems: list[tuple[str, str]] = []
@@ -27,7 +28,7 @@ def expand_inputs(
                 continue
             paths.extend(line.strip() for line in stdin_lines if line.strip())
         elif Path(item).is_dir():
-            found = sorted(str(p) for p in Path(item).rglob("*") if p.is_file() and is_audio_path(p))
+            found = [str(path) for path in audio_files_under(item)]
             if not found:
                 problems.append((item, "no audio files in this folder"))
             paths.extend(found)

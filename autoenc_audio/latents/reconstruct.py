@@ -9,6 +9,7 @@ import torch
 
 from ..audio import SILENCE_PEAK, Clip, CropMode, TrackClips, audio_writer, load_clip, write_audio
 from ..checkpoints.checkpoint import Checkpoint
+from ..files import refuse_overwriting_inputs
 from .batches import decode_latents, encode_clips, reconstruct_clips, reconstruction_metrics
 from .failures import INPUT_FAILURES, LatentError, NoUsableInput, OnError, Progress, renamed_error, report_failure
 from .inputs import clip_crop, whole_track_hop_samples
@@ -39,7 +40,8 @@ def reconstruct_inputs(
     One clip per input, or with `whole` the full track (streamed, joined by
     overlap-add; metrics as `TrackMetrics`). `save_input` writes the
     preprocessed original beside each output (`input_path_for`). `names`
-    renames inputs in the result and errors, as in `encode_inputs`.
+    renames inputs in the result and errors, as in `encode_inputs`. An output
+    that is one of the inputs is refused before any input is read.
     """
     names = names or {}
     if save_input and out == "-":
@@ -51,6 +53,8 @@ def reconstruct_inputs(
     hop = whole_track_hop_samples(audio.clip_samples, audio.sample_rate, hop_seconds)
     rng = np.random.default_rng(seed)
     targets = output_paths(out, [stem_of(p, "input") for p in paths])
+    saved_inputs = [input_path_for(target) for target in targets] if save_input else []
+    refuse_overwriting_inputs(targets + saved_inputs, paths)
     written: list[Written] = []
     for number, (source, target) in enumerate(zip(paths, targets)):
         try:

@@ -42,24 +42,31 @@ OTHER_IMAGE_SUFFIXES = {"jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp", "eps
 
 
 def figure_format(path: str | Path, fmt: str | None = None) -> str:
-    """`fmt` if given, else the path's extension when it is png/svg/pdf, else png."""
+    """`fmt` if given, else the path's extension when it is png/svg/pdf, else png.
+
+    PlotError for an image extension aea does not write (`.jpg`), and for a `fmt` other than the one the
+    extension names (`fig.svg` with fmt png): either way the file written would not be the one named.
+    """
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix in OTHER_IMAGE_SUFFIXES:
+        raise PlotError(f"{path}: {suffix} figures are not supported: use .png, .svg or .pdf")
     if fmt:
         fmt = fmt.lower().lstrip(".")
         if fmt not in FORMATS:
             raise PlotError(f"unknown figure format {fmt!r}: use png, svg or pdf")
+        if suffix in FORMATS and suffix != fmt:
+            raise PlotError(f"{path}: the extension says {suffix}, the format asked for is {fmt}; give one")
         return fmt
-    suffix = Path(path).suffix.lower().lstrip(".")
-    if suffix in OTHER_IMAGE_SUFFIXES:
-        raise PlotError(f"{path}: {suffix} figures are not supported: use .png, .svg or .pdf")
     return suffix if suffix in FORMATS else "png"
 
 
 def output_path(path: str | Path, fmt: str | None = None) -> Path:
-    """Where a figure goes: `fig.png --format svg` -> `fig.svg`; `fig` -> `fig.png`."""
+    """Where a figure goes: the path itself when it ends in .png, .svg or .pdf; else with the format's extension
+    added (`fig` -> `fig.png`, `fig` with fmt svg -> `fig.svg`)."""
     path = Path(path)
     fmt = figure_format(path, fmt)
     if path.suffix.lower().lstrip(".") in FORMATS:
-        return path.with_suffix(f".{fmt}")
+        return path
     return path.with_name(path.name + f".{fmt}")
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import is_audio_path, load_track
+from ..audio import audio_files_under, load_track
 from ..config import AudioConfig, Config, DataConfig
 from ..errors import InputError, counted
 from .features import (
@@ -117,7 +117,7 @@ def _audio_files(path: Path) -> list[Path]:
         raise ScoreError(f"{path}: no such file or folder")
     if path.is_file():
         return [path]
-    files = sorted(p for p in path.rglob("*") if p.is_file() and is_audio_path(p))
+    files = audio_files_under(path)  # an .m4a among them fails when read, saying how to convert it
     if not files:
         raise ScoreError(f"{path}: no audio files in this folder")
     return files
