@@ -20,8 +20,8 @@ class ConfigError(InputError, ValueError):
 
 
 MAX_CORPUS_TRACK_SECONDS = 600.0
-"""The longest built-in corpus track: a track is rendered whole in memory, about 3.5 MB a second of it at the peak
-(600 s took 2 GB; 100,000 s asked numpy for 33 GiB and failed)."""
+"""The longest built-in corpus track: a track is rendered whole in memory, so its length bounds what building a
+corpus needs (a few GB at this limit)."""
 
 
 @dataclass(frozen=True)

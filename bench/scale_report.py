@@ -35,9 +35,14 @@ def still_falling(record: dict[str, Any]) -> str:
     return "-" if len(losses) < 2 else ("yes" if losses[-1] < losses[-2] else "no")
 
 
+def recipe_of(record: dict[str, Any]) -> tuple[int, float]:
+    """A point's batch and learning-rate multiple (records before the recipe points lack both: the default's)."""
+    return record.get("batch", 4), record.get("lr_scale", 1.0)
+
+
 def default_recipe(record: dict[str, Any]) -> bool:
-    """Whether a point trained the default's batch and learning rate (records before the recipe points lack both)."""
-    return record.get("batch", 4) == 4 and record.get("lr_scale", 1.0) == 1.0
+    """Whether a point trained the default's batch and learning rate."""
+    return recipe_of(record) == (4, 1.0)
 
 
 def losses_at_end(record: dict[str, Any]) -> str:
@@ -84,7 +89,7 @@ def seeds_table(points: list[dict[str, Any]]) -> list[str]:
     groups: dict[tuple[float, int, float], list[dict[str, Any]]] = {}
     for r in points:
         if r["train_fraction"] == 1.0:
-            groups.setdefault((r["minutes_equivalent"], r.get("batch", 4), r.get("lr_scale", 1.0)), []).append(r)
+            groups.setdefault((r["minutes_equivalent"], *recipe_of(r)), []).append(r)
     spread_groups = sorted(key for key, runs in groups.items() if len(runs) > 1)
     for budget, batch, lr_scale in spread_groups:
         runs = sorted(groups[budget, batch, lr_scale], key=lambda r: r["seed"])
@@ -128,7 +133,7 @@ def recipe_table(points: list[dict[str, Any]]) -> list[str]:
             r for r in points if (r["minutes_equivalent"], r["seed"], r["train_fraction"]) == (minutes, seed, fraction)
         ]
         base = next((r for r in same if default_recipe(r)), None)
-        for r in sorted(same, key=lambda r: (r.get("batch", 4), r.get("lr_scale", 1.0))):
+        for r in sorted(same, key=recipe_of):
             test = r["test"]
             change = f"{test['mrstft'] / base['test']['mrstft'] - 1:+.1%}" if base and r is not base else "-"
             lines.append(
@@ -346,7 +351,7 @@ def _draw_recipes(axis: Any, results: dict[str, Any], dataset: str, metric: str,
     recipes: dict[tuple[int, float], list[dict[str, Any]]] = {}
     for r in results["points"]:
         if r["dataset"] == dataset and not default_recipe(r) and r["seed"] == 0:
-            recipes.setdefault((r.get("batch", 4), r.get("lr_scale", 1.0)), []).append(r)
+            recipes.setdefault(recipe_of(r), []).append(r)
     values = []
     for marker, ((batch, lr_scale), runs) in zip(RECIPE_MARKERS, sorted(recipes.items())):
         runs.sort(key=lambda r: r["minutes_equivalent"])

@@ -440,3 +440,8 @@ def test_analysis_of_other_data_says_the_model_was_trained_on_other_data_not_ano
     warned = [line for line in said if "warning" in line]
     assert len(warned) == 1 and f"{model} was trained on other data ({songs.resolve()})" in warned[0], said
     assert "split of this data" not in warned[0]
+    (tmp_path / "m" / "run.json").unlink()  # a bare checkpoint recording the folder as typed, relative to its cwd
+    save_checkpoint(model, trained.model, trained.config, labels=trained.labels, info={"data": {**data, "root": "a"}})
+    said.clear()
+    run_analysis([model], other, tmp_path / "cache", tmp_path / "r2", tsne=False, cv_folds=0, message=said.append)
+    assert [line for line in said if "split of this data" in line], said  # where "a" was is not known here

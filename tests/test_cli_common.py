@@ -135,3 +135,14 @@ def test_a_wide_table_on_an_80_column_terminal_keeps_every_header_whole(columns,
     assert max(len(line) for line in lines) <= columns
     words = {word for line in lines for word in line.replace("┃", " ").replace("│", " ").split()}
     assert set(headers) | {"control", "generated", "96.1"} <= words and not any("…" in line for line in lines)
+
+
+def test_a_table_that_fits_by_wrapping_a_long_cell_keeps_its_borders(monkeypatch, capsys):
+    """`aea info`'s rows of prose fit 100 columns by wrapping: only a table that cannot fit goes without borders."""
+    from autoenc_audio.cli import common
+
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setattr(common, "stdout_is_tty", lambda: True)
+    common.print_table("info", [("prior", "a prior of 2 epochs " * 8), ("latent", "18376")], ("what", "value"))
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 100 and sum("│" in line for line in lines) >= 3

@@ -544,6 +544,10 @@ OVERWRITES = {
     "save-input": (["reconstruct", "out.input.wav", "-o", "out.wav", "--save-input"], "out.input.wav"),
     "encode": (["encode", "v.wav", "-o", "v.wav", "--format", "pt"], "v.wav"),
     "decode": (["decode", "z.wav", "-o", "z.wav"], "z.wav"),
+    "decode-into-the-song-s-folder": (
+        ["decode", "z.wav", "-o", "songs/../"],
+        "songs/../v.wav: is also an input (v.wav)",
+    ),
     "generate": (["generate", "--mode", "average", "--method", "mean", "--from", "v.wav", "-o", "v.wav"], "v.wav"),
     "generate-numbered": (
         ["generate", "--mode", "interpolate", "--from", "v.wav", "v-001.wav", "--steps", "2", "-o", "v.wav"],
@@ -565,6 +569,10 @@ def test_an_output_that_would_replace_an_input_is_refused_before_any_work(tiny, 
     Path("z.pt").rename("z.wav")  # a latent file by its content, whatever its name
     before = {path: path.read_bytes() for path in sorted(tmp_path.rglob("*")) if path.is_file()}
     args, refused = OVERWRITES[case]
+    if case.startswith("generate"):  # refused before any piece is made, not only before it is written
+        from autoenc_audio.generation import requests
+
+        monkeypatch.setattr(requests, "generate_pieces", lambda *_, **__: pytest.fail("generated before refusing"))
     result = aea_tiny(tiny, *args)
     message = refused if ":" in refused else f"{refused}: is also an input"
     assert result.exit_code == 2, result.output

@@ -568,6 +568,7 @@ def test_a_copied_run_trained_again_says_its_prior_is_of_other_weights_and_each_
         assert stuck.exit_code == 2 and stuck.stderr.count("\n") == 1, stuck.stderr
         assert "--overwrite" in stuck.stderr and "--resume continues it" not in stuck.stderr, stuck.stderr
         assert "another model" in stuck.stderr or "other weights" in stuck.stderr, stuck.stderr
+        assert ("--resume cannot continue it" in stuck.stderr) == bool(how), stuck.stderr  # resume, when asked
     assert aea(*train_prior_args, "--overwrite").exit_code == 0
     assert "prior fits" not in aea("info", run).output
     assert aea("generate", "--model", run, "--mode", "random", "-o", tmp_path / "x.wav").exit_code == 0

@@ -180,6 +180,7 @@ def test_pieces_generated_by_other_weights_than_the_run_s_are_left_out_with_a_no
     )
     assert made.exit_code == 0, made.output
     make_checkpoint(write_songs(tmp_path / "songs", labels=("x", "y")), cache, run / "best.safetensors")  # new weights
+    shutil.copy(run / "best.safetensors", run / "last.safetensors")  # as training again writes both
     out = tmp_path / "report"
     args = ["report", str(run), "-o", str(out), "--audio-format", "wav", "--cache-dir", str(cache), "--no-generate"]
     result = CliRunner().invoke(cli, args)
@@ -188,3 +189,9 @@ def test_pieces_generated_by_other_weights_than_the_run_s_are_left_out_with_a_no
     [note] = [line for line in result.stderr.splitlines() if "other weights" in line]
     assert note.startswith("aea: g: 2 generated files left out") and "gen/000-random.wav" in note, note
     assert "2 generated files left out" in (out / "index.html").read_text()
+    shutil.copy(run_with_prior[0] / "best.safetensors", run / "last.safetensors")  # the run's last made them
+    args[args.index(str(out))] = str(tmp_path / "report2")
+    out = tmp_path / "report2"
+    kept = CliRunner().invoke(cli, args)
+    assert kept.exit_code == 0 and "other weights" not in kept.stderr, kept.output
+    assert len(list((out / "g").glob("run-*.wav"))) == 2  # pieces of any of the run's checkpoints are the run's

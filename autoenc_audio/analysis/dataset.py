@@ -163,15 +163,15 @@ def load_for_analysis(
 def split_warning(model_path: Path, checkpoint: Checkpoint, prepared: PreparedData) -> str | None:
     """What to say when the clips analysed are not split as the model's training split them (None: they are).
 
-    Another folder than the one it was trained on (its run's `run.json`, else the checkpoint's data summary) is
-    other data: every clip is new to the model. The same folder split otherwise (tracks added or removed) may put
+    Another folder than the one it was trained on (its run's `run.json`, else the checkpoint's data summary, when
+    either records it as an absolute path) is other data: every clip is new to the model. The same folder split otherwise (tracks added or removed) may put
     clips it trained on among the 'test' ones.
     """
     trained = checkpoint.info.get("data") or {}
     if not trained.get("split") or trained["split"] == prepared.split_digest():
         return None
     root = data_root_of_run(checkpoint.path.parent) or trained.get("root")
-    if root and Path(root).resolve() != Path(prepared.root).resolve():
+    if root is not None and _placed_elsewhere(Path(root), Path(prepared.root)):
         return (
             f"warning: {model_path} was trained on other data ({root}), not {prepared.root}: every clip here is new "
             "to it, and 'train' and 'test' are this data's own split"
@@ -180,3 +180,9 @@ def split_warning(model_path: Path, checkpoint: Checkpoint, prepared: PreparedDa
         f"warning: {model_path} was trained on another train/validation/test split of this data: "
         f"some 'test' clips may be ones it trained on"
     )
+
+
+def _placed_elsewhere(trained_on: Path, analysed: Path) -> bool:
+    """Whether the folder a model was trained on is known to be another than `analysed`: a relative path is
+    relative to the folder training ran in, unknown here, so only an absolute one tells."""
+    return trained_on.is_absolute() and trained_on.resolve() != analysed.resolve()

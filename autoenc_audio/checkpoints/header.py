@@ -67,6 +67,20 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return metadata
 
 
+def run_fingerprints(run_dir: str | Path) -> set[str]:
+    """The weights' fingerprints of a run's checkpoints (best and last, those there and readable): the weights a
+    prior or a generated piece in this run may have been made with."""
+    found = set()
+    for path in (Path(run_dir) / name for name in RUN_CHECKPOINT_NAMES):
+        try:
+            fingerprint = read_metadata(path).get("weights_fingerprint") if path.is_file() else None
+        except (InputError, OSError, ValueError):
+            continue
+        if fingerprint:
+            found.add(str(fingerprint))
+    return found
+
+
 def _prior_given(path: Path) -> str:
     """The error for a run's prior given as a checkpoint: give the run folder, which holds the model and lists it."""
     run = path.parent

@@ -193,8 +193,8 @@ def print_table(title: str, rows: Sequence[Sequence[Any]], headers: tuple[str, .
 
     console = Console(soft_wrap=True)
     table = _rich_table(title, rows, headers, compact=False)
-    unbounded = console.options.update_width(1_000_000)  # the width it wants, not the one it is squeezed into
-    if Measurement.get(console, unbounded, table).maximum > console.width:
+    unbounded = console.options.update_width(1_000_000)  # the least width it needs, wrapping what wraps
+    if Measurement.get(console, unbounded, table).minimum > console.width:
         table = _rich_table(title, rows, headers, compact=True)
     console.print(table)
 
@@ -209,16 +209,19 @@ def _rich_table(title: str, rows: Sequence[Sequence[Any]], headers: tuple[str, .
     else:
         table = Table(title=title, show_header=True, header_style="bold")
     for index, header in enumerate(headers):
-        words = max(len(word) for cell in (header, *(row[index] for row in rows)) for word in [*str(cell).split(), ""])
         table.add_column(
             header,
             justify="right" if header not in ("name", "label", "metric", "what", "run", "kind") else "left",
-            min_width=words if compact and index else None,
+            min_width=_longest_word(header, [row[index] for row in rows]) if compact and index else None,
             overflow="fold",
         )
     for row in rows:
         table.add_row(*row)
     return table
+
+
+def _longest_word(header: str, cells: Sequence[Any]) -> int:
+    return max(len(word) for cell in (header, *cells) for word in [*str(cell).split(), ""])
 
 
 def progress_bar(description: str) -> CountingBar:

@@ -27,7 +27,8 @@ def decode_file(
 ) -> list[Written]:
     """Decode a latent file to audio: a vector to one file, a matrix to one file per row, a sequence to one
     track per source (joined by overlap-add). `join` forces (True) or refuses (False) joining rows. An output
-    that is the latent file itself (named by `latent_file.name`) is refused before decoding."""
+    that is the latent file itself (named by `latent_file.name`), or a song its rows were encoded from (as the file
+    records them: decoding `z.pt` into the folder of its song), is refused before decoding."""
     check_size(latent_file, checkpoint)
     matrix, meta = latent_file.matrix, latent_file.metadata
     audio = checkpoint.config.audio
@@ -43,7 +44,7 @@ def decode_file(
             )
         names = [stem_of(t.get("source"), "decoded") for t in tracks]
         targets = output_paths(out, names)
-        refuse_overwriting_inputs(targets, [latent_file.name])
+        refuse_overwriting_inputs(targets, [latent_file.name, *(t.get("source") or "-" for t in tracks)])
         written = []
         for target, track in zip(targets, tracks):
             rows = matrix[int(track["start"]) : int(track["stop"])]
@@ -53,7 +54,7 @@ def decode_file(
     sources = latent_file.sources if len(latent_file.sources) == len(matrix) else [None] * len(matrix)
     names = [stem_of(source, f"row{index:03d}") for index, source in enumerate(sources)]
     targets = output_paths(out, names)
-    refuse_overwriting_inputs(targets, [latent_file.name])
+    refuse_overwriting_inputs(targets, [latent_file.name, *(source or "-" for source in sources)])
     written = []
     done = 0
     for start in range(0, len(matrix), batch_size):

@@ -24,6 +24,7 @@ from typing import Any
 
 from ..audio import read_frames, to_mono, write_audio
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
+from ..checkpoints.header import run_fingerprints
 from ..data import builtin_corpus, prepare_dataset
 from ..errors import ClippingWarning, InputError, counted
 from ..latents.plotting import plot_reconstruction
@@ -129,12 +130,12 @@ def score_generation(
 
 
 def copied_generated_files(
-    run_dir: Path, folder: Path, fmt: str, fingerprint: str | None = None
+    run_dir: Path, folder: Path, fmt: str, fingerprints: set[str] | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """The generated files the run folder holds, in it or in a sub-folder (`aea generate -o RUN/gen/`): an audio file
     with a sidecar that names a mode, copied in `fmt` as `run-<path under the run, '/' as '-'>`; and, left out, those
-    whose sidecar names other weights than `fingerprint` (the run was trained again since, or copied from another
-    run with its pieces): they are not this model's sound. Paths under the run."""
+    whose sidecar names weights other than `fingerprints` (the run's checkpoints': the run was trained again since,
+    or copied from another run with its pieces): they are not this model's sound. Paths under the run."""
     records: list[dict[str, Any]] = []
     others: list[str] = []
     report = folder.parent.resolve()  # an earlier report written inside the run is not the run's
@@ -155,7 +156,7 @@ def copied_generated_files(
         )
         if not isinstance(record, dict) or "mode" not in record or audio is None:
             continue
-        if fingerprint and record.get("model_fingerprint") not in (None, fingerprint):
+        if fingerprints and record.get("model_fingerprint") not in (None, *fingerprints):
             others.append(audio.relative_to(run_dir).as_posix())
             continue
         copy = _unused(folder / f"run-{'-'.join(audio.relative_to(run_dir).with_suffix('').parts)}.{fmt}", records)
@@ -165,12 +166,12 @@ def copied_generated_files(
     return records, others
 
 
-def other_weights_note(others: list[str], fingerprint: str) -> str:
+def other_weights_note(others: list[str]) -> str:
     """What a page says of the generated files it left out (`copied_generated_files`): how many, the first few."""
     shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
     return (
-        f"{counted(len(others), 'generated file')} left out, made by other weights than this run's model "
-        f"({fingerprint}): {shown}; generate them again with this model to show them"
+        f"{counted(len(others), 'generated file')} left out, made by other weights than this run's checkpoints: "
+        f"{shown}; generate them again with this model to show them"
     )
 
 
@@ -198,9 +199,10 @@ def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
         section.history_figure = str(plot_history([(run_dir.name, history)], folder / "history.png"))
     tracks = held_out_tracks(checkpoint, run_dir, request.cache_dir, request.clips_per_label)
     section.clips = _held_out_clips(checkpoint, tracks, folder, request.audio_format)
-    section.generated, others = copied_generated_files(run_dir, folder, request.audio_format, checkpoint.fingerprint)
+    fingerprints = run_fingerprints(run_dir) | {checkpoint.fingerprint}  # best, last, or the checkpoint given
+    section.generated, others = copied_generated_files(run_dir, folder, request.audio_format, fingerprints)
     if others:
-        section.notes.append(other_weights_note(others, checkpoint.fingerprint))
+        section.notes.append(other_weights_note(others))
     score = run_dir / "score.json"
     if score.is_file():
         section.score = _json_file(score)

@@ -8,7 +8,7 @@ from typing import Any
 
 from safetensors import safe_open
 
-from ..checkpoints.header import RUN_CHECKPOINT_NAMES, read_metadata
+from ..checkpoints.header import run_fingerprints
 from ..errors import InputError, first_line
 
 PRIOR_FILE = "prior.safetensors"
@@ -67,11 +67,7 @@ def prior_left_behind(run_dir: Path) -> Path | None:
         return None
     try:
         made_for = (read_prior_metadata(path)["autoencoder"] or {}).get("fingerprint")
-        held = {
-            read_metadata(checkpoint).get("weights_fingerprint")
-            for checkpoint in (Path(run_dir) / name for name in RUN_CHECKPOINT_NAMES)
-            if checkpoint.is_file()
-        }
     except (InputError, OSError, ValueError):
         return None
+    held = run_fingerprints(run_dir)
     return path if held and made_for not in held else None

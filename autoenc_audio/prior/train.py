@@ -131,7 +131,7 @@ def start_run(
     path = prior_path(run_dir)
     if resume:
         prior = load_prior(path)
-        refuse_other_weights(path, prior.autoencoder, checkpoint)
+        refuse_other_weights(path, prior.autoencoder, checkpoint, resume=True)
         state = load_prior_state(path, prior)
         prior.config = replace(
             prior.config, epochs=config.epochs, minutes=config.minutes, device=config.device, patience=config.patience
@@ -173,17 +173,21 @@ def train_prior(
         return _train_prior(checkpoint, Path(run_dir), config, cache_dir, resume, reporter or _Silent(), overwrite)
 
 
-def refuse_other_weights(path: Path, made_for: dict[str, Any], checkpoint: Checkpoint) -> None:
-    """PriorError when the prior at `path`, made for the autoencoder `made_for`, does not fit `checkpoint`: resuming
-    cannot continue it (its memory holds the other weights' latents), so the advice is to replace it."""
+def refuse_other_weights(path: Path, made_for: dict[str, Any], checkpoint: Checkpoint, resume: bool) -> None:
+    """PriorError when the prior at `path`, made for the autoencoder `made_for`, does not fit `checkpoint`: only
+    replacing it helps (resuming cannot continue it: its memory holds the other weights' latents)."""
     why = mismatch(made_for, checkpoint)
-    if why is not None:
+    if why is None:
+        return
+    run = checkpoint.path.parent
+    if resume:
         raise PriorError(
-            f"{path}: {why}; resume cannot continue it: train it again for the run in {checkpoint.path.parent} "
-            "with 'aea train-prior' and overwrite=True",
+            f"{path}: {why}; resume cannot continue it: train it again for the run in {run} with 'aea train-prior' "
+            "and overwrite=True",
             "resume",
             "overwrite=True",
         )
+    raise PriorError(f"{path}: {why}; train it again for the run in {run} with overwrite=True", "overwrite=True")
 
 
 def _made_for(path: Path) -> dict[str, Any]:
@@ -205,7 +209,7 @@ def _train_prior(
 ) -> Prior:
     if not resume and prior_path(run_dir).exists() and not overwrite:
         if made_for := _made_for(prior_path(run_dir)):  # one that cannot be read gets the plain refusal
-            refuse_other_weights(prior_path(run_dir), made_for, checkpoint)
+            refuse_other_weights(prior_path(run_dir), made_for, checkpoint, resume=False)
         raise PriorError(
             f"{prior_path(run_dir)}: a prior is already there; resume continues it, overwrite replaces it",
             "resume",

@@ -20,7 +20,6 @@ from .theory import _compose_song
 
 SYNTH_SAMPLE_RATE = 44100
 """Sample rate of the corpus: CD rate, so that loaders must resample."""
-MAX_TRACK_SECONDS = MAX_CORPUS_TRACK_SECONDS
 
 
 class SynthError(InputError, ValueError):
@@ -119,16 +118,16 @@ def write_corpus(
     file. The same arguments always produce byte-identical files.
 
     Raises ValueError if `tracks < 1`, `seconds <= 0` or `seed < 0`; SynthError (also a ValueError) if `seconds`
-    is over `MAX_TRACK_SECONDS`.
+    is over `MAX_CORPUS_TRACK_SECONDS`.
     """
     tracks = operator.index(tracks)
     if tracks < 1:
         raise ValueError(f"tracks must be at least 1, got {tracks}")
     _sample_count(seconds, SYNTH_SAMPLE_RATE)
-    if seconds > MAX_TRACK_SECONDS:
+    if seconds > MAX_CORPUS_TRACK_SECONDS:
         raise SynthError(
-            f"seconds must be at most {MAX_TRACK_SECONDS:g} (a track is rendered whole in memory: "
-            f"{MAX_TRACK_SECONDS:g} s take about 2 GB), got {seconds:g}",
+            f"seconds must be at most {MAX_CORPUS_TRACK_SECONDS:g} (a track is rendered whole in memory: "
+            f"{MAX_CORPUS_TRACK_SECONDS:g} s take about 2 GB), got {seconds:g}",
             settings=("seconds",),
         )
     seed = operator.index(seed)
