@@ -388,6 +388,8 @@ def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(
     html = (tmp_path / "report" / "index.html").read_text()
     probed = [title for title in VIEW_TITLES.values() if f"<td>{title}</td>" in html]
     assert probed == list(VIEW_TITLES.values()) and sorted(probed, key=html.index) == probed  # every view, in order
+    for text in (html, (tmp_path / "report" / "report.md").read_text()):  # not an SNR on the clips analysed here
+        assert "own test SNR (dB)" in text
 
 
 def test_an_empty_split_is_named_with_the_tracks_the_data_has(tmp_path, write_songs):

@@ -179,3 +179,13 @@ def test_the_dataset_is_context_any_mode_takes_and_counts_may_be_numpy_integers(
     check_options_apply(GenerateRequest("random", data_root=corpus), "prior")
     check_options_apply(GenerateRequest("interpolate", sources=("a", "b"), data_root=corpus), "linear")
     check_options_apply(GenerateRequest("random", n=np.int64(4), data_root=corpus), "gaussian")
+
+
+@pytest.mark.slow
+def test_a_label_s_mean_comes_from_the_data_the_run_was_trained_on_unless_data_is_given(runs, tmp_path):
+    """`--mode average --method mean --label low` said "needs --data", though the run records its data."""
+    made = generate(runs["run"], "--mode", "average", "--method", "mean", "--label", "low", "-o", tmp_path / "l.wav")
+    assert made.exit_code == 0, made.output
+    sidecar = json.loads((tmp_path / "l.json").read_text())
+    assert sidecar["data"] == str(runs["songs"].resolve()) and sidecar["clips"] > 0
+    assert sidecar["request"]["data_root"] == str(runs["songs"].resolve())  # recorded: regenerating repeats it

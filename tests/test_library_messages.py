@@ -67,13 +67,17 @@ def test_a_library_error_names_the_parameter_and_the_value_and_the_cli_its_flag(
     with pytest.raises(
         InputError,
         match=r"^model\.latent must be between 5 and the clip length \(8000 samples\) for the default model on 1 s "
-        r"clips, got 9000$",
+        r"clips, got 9000; longer clips \(clip_seconds\) or a higher sample_rate hold more$",
     ) as latent:
         build_model(ModelConfig(latent=9000), AudioConfig(sample_rate=8000, clip_seconds=1.0))
     assert in_flag_terms(hop.value).startswith("--hop must be between")
     assert in_flag_terms(latents.value) == "--latents must be comma-separated whole numbers, got '512,big'"
     said = "--latent must be between 5 and the clip length (8000 samples) for the default model on 1 s clips, got 9000"
-    assert in_flag_terms(latent.value) == said
+    flags = {"clip_seconds": "--clip-seconds", "sample_rate": "--sample-rate"}  # train's, where it has them
+    assert (
+        in_flag_terms(latent.value, flags)
+        == f"{said}; longer clips (--clip-seconds) or a higher --sample-rate hold more"
+    )
     with pytest.raises(InputError, match=r"^model\.latent must be between 55 and .* got 10$"):  # said "between 1"
         build_model(ModelConfig(latent=10), AudioConfig())
     assert build_model(ModelConfig(arch="seed", latent=10), AudioConfig()).latent_size == 10  # the seed model takes it

@@ -174,7 +174,7 @@ def test_bad_sizes_exit_2(tmp_path):
         [
             "sweep",
             "--latents",
-            "512,99999",
+            "512,99999,4",
             "--config",
             str(ROOT / "configs" / "tiny.toml"),
             "-o",
@@ -183,7 +183,9 @@ def test_bad_sizes_exit_2(tmp_path):
             str(tmp_path),
         ],
     )
-    assert result.exit_code == 2 and "and the clip length" in result.output
+    said = "latent sizes must be between 5 and the clip length (8000 samples) for the default model on 1 s clips: [99999, 4]"
+    assert result.exit_code == 2 and said in result.output, result.output  # 4 was found after training 512
+    assert not (tmp_path / "s" / "N512").exists()
 
 
 @pytest.mark.slow
@@ -207,3 +209,7 @@ def test_the_sweep_page_lets_you_listen_down_the_sizes_in_a_browser(swept, check
     html = (out / "index.html").read_text()
     assert "Proposed latent size" in html and "quality_vs_latent.png" in html and "spectrograms-2.png" in html
     assert len(report.images) == 3  # the chart and a spectrogram grid per clip
+    markdown = (out / "report.md").read_text()  # it linked the first clip only
+    assert (
+        "(audio/original-2.flac)" in markdown and "(audio/N256-2.flac)" in markdown and "spectrograms-2.png" in markdown
+    )

@@ -53,11 +53,11 @@ def render_report(analysis: dict[str, Any]) -> str:
         lines += [
             "## Comparison across latent sizes (test accuracy of the logistic probe)",
             "",
-            "| run | N | test SNR (dB) | latent | latent pooled | raw waveform | log-mel | latent (tree) | latent (cv) "
+            "| run | N | own test SNR (dB) | latent | latent pooled | raw waveform | log-mel | latent (tree) | latent (cv) "
             "| k-means homogeneity | nearest-neighbour label agreement | chance (majority / 1/k) |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
-        for row in rows:
+        for row in rows:  # the SNR is each checkpoint's, on the test tracks of the data it was trained on
             lines.append(
                 f"| {row.get('run', '')} | {row['latent_size']} | {format_value(row['snr_db'], 1)} | {format_value(row.get('latent_logistic'))} | "
                 f"{format_value(row.get('latent_pooled_logistic'))} | {format_value(row.get('raw_waveform_logistic'))} | "
@@ -65,7 +65,7 @@ def render_report(analysis: dict[str, Any]) -> str:
                 f"{format_value(row.get('latent_homogeneity'))} | {format_value(row.get('latent_neighbour'))} | "
                 f"{format_value(row['chance_majority'])} / {format_value(row['chance_uniform'])} |"
             )
-        lines.append("")
+        lines += ["", "Own test SNR: each model's, measured after training on the test tracks of its own data.", ""]
     for result in results:
         lines += _model_section(result)
     return "\n".join(lines) + "\n"

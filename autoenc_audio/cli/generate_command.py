@@ -83,7 +83,7 @@ if TYPE_CHECKING:
     "data_root",
     type=click.Path(path_type=Path),
     default=None,
-    help="average --method mean --label: dataset folder the label comes from.",
+    help="average --method mean --label: dataset folder the label comes from [default: the run's training data].",
 )
 @click.option(
     "--steps", type=click.IntRange(min=1), default=5, show_default=True, help="interpolate: latents from A to B."

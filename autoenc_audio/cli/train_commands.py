@@ -362,7 +362,7 @@ class PriorConsoleReporter:
             return
         self.printed = time.monotonic()
         click.echo(
-            f"prior epoch {record['epoch']:>3}  train {record['train_loss']:.4f}  val {record['val_loss']:.4f}",
+            f"prior epoch {record['epoch']:>3}  train {record['train_loss']:.4f}  val {_loss(record['val_loss'])}",
             err=True,
         )
 
@@ -547,7 +547,7 @@ def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
         return [("prior", "(none: 'aea train-prior' fits one)")]
     prior = read_prior_metadata(path)
     progress, history, kept = prior.get("progress") or {}, prior.get("history") or [], prior.get("kept") or {}
-    last = f", val loss {history[-1]['val_loss']:.3f}" if history else ""
+    last = f", val loss {_loss(history[-1]['val_loss'], 3)}" if history else ""
     if isinstance(kept.get("val_loss"), (int, float)):
         last += f", keeps epoch {kept.get('epoch')} (val loss {kept['val_loss']:.3f})"
     data = prior["data"]
@@ -569,6 +569,13 @@ def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
             )
         )
     return rows
+
+
+def _loss(value: Any, digits: int = 4) -> str:
+    """A prior's validation loss, or "none (no validation clips)" for the NaN of a memory too small to hold any."""
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return f"{value:.{digits}f}"
+    return "none (no validation clips)"
 
 
 def _describe_preprocessing(pre: dict[str, Any]) -> str:

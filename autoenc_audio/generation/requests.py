@@ -29,12 +29,14 @@ import torch
 
 from ..audio import CropMode
 from ..checkpoints.checkpoint import Checkpoint
+from ..data import builtin_corpus
 from ..latents.batches import decode_latents
 from ..latents.failures import Progress
 from ..latents.model import model_device
 from ..latents.overlap import join_clips
 from ..prior.header import prior_path
 from ..prior.store import Prior, load_prior
+from ..runs.folder import RunFiles
 from . import latent_methods as gen
 from .assembly import window_hop, windows_needed
 from .errors import RequestError
@@ -289,6 +291,8 @@ def generate_pieces(
     """
     if prior is None and "prior" in METHODS[request.mode] and asked_method(request) == "prior":
         prior = find_prior(checkpoint, request.prior)  # not for another method: a prior given to one is refused
+    if request.label is not None and request.data_root is None and (prior is None or request.method == "mean"):
+        request = dataclasses.replace(request, data_root=training_data(checkpoint, request.cache_dir))
     method, notes = choose_method(request, prior, checkpoint.path.parent)
     carried = carried_out(checkpoint, request, method)
     pieces = _pieces(checkpoint, carried, progress, prior)
@@ -299,6 +303,17 @@ def generate_pieces(
         piece.metadata.update(settings)
     warnings = list(dict.fromkeys(w for piece in pieces for w in piece.metadata.get("warnings", [])))  # each once
     return Outcome(pieces, notes, warnings)
+
+
+def training_data(checkpoint: Checkpoint, cache_dir: Path | None) -> Path | None:
+    """The folder `checkpoint`'s run was trained on, where a label's mean latent comes from when no data is given:
+    its `run.json`'s, or the built-in corpus it names by none; None for a checkpoint without its run folder."""
+    run = RunFiles(checkpoint.path.parent)
+    if not run.run.is_file():
+        return None
+    if run.data_root is not None:
+        return run.data_root
+    return builtin_corpus(cache_dir, checkpoint.config.data) if cache_dir is not None else None
 
 
 def carried_out(checkpoint: Checkpoint, request: GenerateRequest, method: str) -> GenerateRequest:

@@ -8,17 +8,26 @@ from .base import Autoencoder
 
 def build_model(model: ModelConfig, audio: AudioConfig) -> Autoencoder:
     """The autoencoder described by `model` for clips of `audio.clip_samples` samples."""
-    from .frame import build_frame, smallest_latent
+    from .frame import build_frame
 
-    lowest = 1 if model.arch == "seed" else smallest_latent(audio.clip_samples)
-    if not lowest <= model.latent <= audio.clip_samples:
+    lowest, highest = latent_range(model, audio)
+    if not lowest <= model.latent <= highest:
+        more = "; longer clips (clip_seconds) or a higher sample_rate hold more" if model.latent > highest else ""
         raise ConfigError(
-            f"model.latent must be between {lowest} and the clip length ({audio.clip_samples} samples) for the "
-            f"{model.arch} model on {audio.clip_seconds:g} s clips, got {model.latent}",
-            settings=("model.latent",),
+            f"model.latent must be between {lowest} and the clip length ({highest} samples) for the "
+            f"{model.arch} model on {audio.clip_seconds:g} s clips, got {model.latent}{more}",
+            settings=("model.latent", "clip_seconds", "sample_rate"),
         )
     if model.arch == "seed":
         from .seed import build_seed
 
         return build_seed(model, audio.clip_samples)
     return build_frame(model, audio.clip_samples)
+
+
+def latent_range(model: ModelConfig, audio: AudioConfig) -> tuple[int, int]:
+    """The fewest and most latent values `model`'s architecture can have on `audio`'s clips: the seed model any
+    number up to the clip's samples; the default one value a frame at its longest hop at least."""
+    from .frame import smallest_latent
+
+    return (1 if model.arch == "seed" else smallest_latent(audio.clip_samples)), audio.clip_samples

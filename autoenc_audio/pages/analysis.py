@@ -25,7 +25,7 @@ FIGURES = (
 COMPARISON = (
     ("run", "run"),
     ("latent_size", "N"),
-    ("snr_db", "test SNR (dB)"),
+    ("snr_db", "own test SNR (dB)"),
     ("latent_logistic", "latent"),
     ("latent_pooled_logistic", "latent pooled"),
     ("raw_waveform_logistic", "raw waveform"),

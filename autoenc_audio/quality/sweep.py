@@ -33,6 +33,7 @@ from ..errors import InputError, counted, first_line
 from ..files import write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
+from ..models import latent_range
 from ..runs.folder import RunFiles, checkpoint_in
 from .references import (
     REFERENCE_NAMES,
@@ -253,10 +254,13 @@ def run_sweep(
     """Train, evaluate and report a sweep over `latents`; returns what `sweep.json` holds."""
     say = message or (lambda text: None)
     sizes = tuple(sorted({int(n) for n in latents}, reverse=True))
-    clip_samples = base_config.audio.clip_samples
-    too_big = [n for n in sizes if not 1 <= n <= clip_samples]
-    if too_big:
-        raise SweepError(f"latent sizes must be between 1 and the clip length ({clip_samples} samples): {too_big}")
+    lowest, highest = latent_range(base_config.model, base_config.audio)
+    outside = [n for n in sizes if not lowest <= n <= highest]
+    if outside:  # before any model trains, not when the sweep reaches them
+        raise SweepError(
+            f"latent sizes must be between {lowest} and the clip length ({highest} samples) for the "
+            f"{base_config.model.arch} model on {base_config.audio.clip_seconds:g} s clips: {outside}"
+        )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     root = data_root if data_root is not None else builtin_corpus(cache_dir, base_config.data)
@@ -274,7 +278,7 @@ def run_sweep(
     proposal = propose(scores.rows, rule)
     result: dict[str, Any] = {
         "data": str(prepared.root),
-        "clip_samples": clip_samples,
+        "clip_samples": base_config.audio.clip_samples,
         "sample_rate": base_config.audio.sample_rate,
         "test_clips": len(test.clips),
         "example_clip": test.name,
@@ -519,4 +523,12 @@ def render_report(result: dict[str, Any]) -> str:
         f"![spectrograms at every size]({result['figures']['spectrograms']})",
         "",
     ]
+    for clip in result["listen"][1:]:  # the other clips to listen to, each with its reconstructions and grid
+        sizes = ", ".join(f"[N{n}]({path})" for n, path in sorted(clip["sizes"].items(), key=lambda i: -int(i[0])))
+        lines += [
+            f"{clip['clip']}: [original]({clip['original']}), {sizes}",
+            "",
+            f"![spectrograms]({clip['spectrograms']})",
+            "",
+        ]
     return "\n".join(lines) + "\n"
