@@ -580,6 +580,20 @@ def test_an_output_that_would_replace_an_input_is_refused_before_any_work(tiny, 
     assert {path: path.read_bytes() for path in sorted(tmp_path.rglob("*")) if path.is_file()} == before
 
 
+def test_decoding_over_the_song_is_refused_from_another_folder_than_encoding_ran_in(tiny, tmp_path, monkeypatch):
+    """Sources are recorded as typed (`songs/v.wav`, relative to where encode ran): from elsewhere the check found
+    nothing there, and `aea decode enc/z.pt -o enc/songs/` replaced the song."""
+    (tmp_path / "enc" / "songs").mkdir(parents=True)
+    shutil.copy(next(tiny["song"].iterdir()), tmp_path / "enc" / "songs" / "v.wav")
+    monkeypatch.chdir(tmp_path / "enc")
+    assert aea_tiny(tiny, "encode", "songs/v.wav", "-o", "z.pt").exit_code == 0
+    monkeypatch.chdir(tmp_path)
+    song = (tmp_path / "enc" / "songs" / "v.wav").read_bytes()
+    result = aea_tiny(tiny, "decode", "enc/z.pt", "-o", "enc/songs/")
+    assert result.exit_code == 2 and "is also an input" in result.stderr, result.output
+    assert (tmp_path / "enc" / "songs" / "v.wav").read_bytes() == song
+
+
 # ----------------------------------------------------------------------------- folders holding audio aea cannot read
 
 

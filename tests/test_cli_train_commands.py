@@ -90,7 +90,8 @@ def test_steps_trains_that_many_steps_and_resume_with_more_steps_goes_on(tmp_pat
 
 def test_a_prior_without_validation_clips_shows_none_not_nan():
     """`aea train-prior` on a memory of 8 clips printed `val nan` every epoch, and `aea info` `val loss nan`."""
-    from autoenc_audio.cli.train_commands import _loss
+    from autoenc_audio.cli.train_commands import _finite_or_none, _loss
 
     assert _loss(float("nan")) == _loss(None) == "none (no validation clips)"
     assert _loss(1.23456) == "1.2346" and _loss(1.23456, 3) == "1.235"
+    assert _finite_or_none(float("nan")) is None and _finite_or_none(2.5) == 2.5  # --json: null, not NaN

@@ -189,3 +189,22 @@ def test_a_label_s_mean_comes_from_the_data_the_run_was_trained_on_unless_data_i
     sidecar = json.loads((tmp_path / "l.json").read_text())
     assert sidecar["data"] == str(runs["songs"].resolve()) and sidecar["clips"] > 0
     assert sidecar["request"]["data_root"] == str(runs["songs"].resolve())  # recorded: regenerating repeats it
+
+
+def test_a_label_refused_for_its_mode_builds_no_data_first(runs, tmp_path, monkeypatch):
+    """`--mode random --label bells` built the run's built-in corpus, then refused the label."""
+    from autoenc_audio.generation import requests
+
+    monkeypatch.setattr(requests, "training_data", lambda *_: pytest.fail("looked for the training data"))
+    refused(generate(runs["bare"], "--mode", "random", "--label", "low", "-o", tmp_path / "r.wav"), "--label")
+
+
+@pytest.mark.slow
+def test_a_run_whose_training_data_is_gone_says_so_and_how_to_give_it(runs, tmp_path):
+    import shutil
+
+    run = tmp_path / "moved"
+    shutil.copytree(runs["run"], run)
+    (run / "run.json").write_text(json.dumps({"data_root": str(tmp_path / "gone")}))
+    said = generate(run, "--mode", "average", "--method", "mean", "--label", "low", "-o", tmp_path / "l.wav")
+    refused(said, f"was trained on {tmp_path / 'gone'}, which is not there", "--data")

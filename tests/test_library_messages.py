@@ -78,8 +78,9 @@ def test_a_library_error_names_the_parameter_and_the_value_and_the_cli_its_flag(
         in_flag_terms(latent.value, flags)
         == f"{said}; longer clips (--clip-seconds) or a higher --sample-rate hold more"
     )
-    with pytest.raises(InputError, match=r"^model\.latent must be between 55 and .* got 10$"):  # said "between 1"
+    with pytest.raises(InputError, match=r"^model\.latent must be between 55 and .* got 10$") as small:  # said 1
         build_model(ModelConfig(latent=10), AudioConfig())
+    assert in_flag_terms(small.value, flags).endswith("got 10")  # no longer-clips advice, nor its flags, for 10
     assert build_model(ModelConfig(arch="seed", latent=10), AudioConfig()).latent_size == 10  # the seed model takes it
 
 

@@ -177,7 +177,7 @@ def split_warning(model_path: Path, checkpoint: Checkpoint, prepared: PreparedDa
             "to it, and 'train' and 'test' are this data's own split"
         )
     return (
-        f"warning: {model_path} was trained on another train/validation/test split of this data: "
+        f"warning: {model_path} was trained on another train/validation/test split of this data, or on other data: "
         f"some 'test' clips may be ones it trained on"
     )
 

@@ -76,7 +76,8 @@ if TYPE_CHECKING:
 @click.option(
     "--label",
     default=None,
-    help="average: the style of this label's training clips (without a prior: their mean latent, with --data).",
+    help="average: the style of this label's training clips (without a prior: their mean latent, from the run's "
+    "training data or --data).",
 )
 @click.option(
     "--data",

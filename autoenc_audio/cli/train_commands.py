@@ -456,7 +456,7 @@ def train_prior(
         "steps": prior.step,
         "memory_clips": prior.memory.clips,
         "train_loss": last.get("train_loss"),
-        "val_loss": last.get("val_loss"),
+        "val_loss": _finite_or_none(last.get("val_loss")),  # NaN (no validation clips) is not JSON
         "kept_epoch": prior.kept.get("epoch"),
         "kept_val_loss": prior.kept.get("val_loss"),
         "stopped": prior.kept.get("stopped"),
@@ -464,7 +464,8 @@ def train_prior(
     if as_json:
         print_json(summary)
         return
-    print_table("prior", [(key, str(value)) for key, value in summary.items()], ("what", "value"))
+    shown = {**summary, "val_loss": _loss(summary["val_loss"]), "kept_val_loss": _loss(summary["kept_val_loss"])}
+    print_table("prior", [(key, str(value)) for key, value in shown.items()], ("what", "value"))
 
 
 @click.command()
@@ -569,6 +570,10 @@ def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
             )
         )
     return rows
+
+
+def _finite_or_none(value: Any) -> Any:
+    return value if not isinstance(value, float) or math.isfinite(value) else None
 
 
 def _loss(value: Any, digits: int = 4) -> str:

@@ -291,7 +291,8 @@ def generate_pieces(
     """
     if prior is None and "prior" in METHODS[request.mode] and asked_method(request) == "prior":
         prior = find_prior(checkpoint, request.prior)  # not for another method: a prior given to one is refused
-    if request.label is not None and request.data_root is None and (prior is None or request.method == "mean"):
+    label_mean = request.mode == "average" and request.label is not None and not request.sources
+    if label_mean and request.data_root is None and (prior is None or request.method == "mean"):
         request = dataclasses.replace(request, data_root=training_data(checkpoint, request.cache_dir))
     method, notes = choose_method(request, prior, checkpoint.path.parent)
     carried = carried_out(checkpoint, request, method)
@@ -311,6 +312,12 @@ def training_data(checkpoint: Checkpoint, cache_dir: Path | None) -> Path | None
     run = RunFiles(checkpoint.path.parent)
     if not run.run.is_file():
         return None
+    if run.data_root is not None and not run.data_root.is_dir():
+        raise RequestError(
+            f"the run in {run.root} was trained on {run.data_root}, which is not there; give data_root, the folder "
+            "the label's clips come from",
+            "data_root",
+        )
     if run.data_root is not None:
         return run.data_root
     return builtin_corpus(cache_dir, checkpoint.config.data) if cache_dir is not None else None

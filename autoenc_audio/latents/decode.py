@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+
 import torch
 
 from ..audio import audio_writer, write_audio
@@ -11,7 +14,7 @@ from .batches import decode_latents
 from .failures import LatentError, Progress
 from .files import LatentFile
 from .model import check_size, model_device
-from .outputs import Written, output_paths, stem_of
+from .outputs import STDIN_NAME, Written, output_paths, stem_of
 from .overlap import OverlapAdd
 
 
@@ -44,7 +47,9 @@ def decode_file(
             )
         names = [stem_of(t.get("source"), "decoded") for t in tracks]
         targets = output_paths(out, names)
-        refuse_overwriting_inputs(targets, [latent_file.name, *(t.get("source") or "-" for t in tracks)])
+        refuse_overwriting_inputs(
+            targets, [latent_file.name, *_songs_recorded(latent_file, [t.get("source") for t in tracks])]
+        )
         written = []
         for target, track in zip(targets, tracks):
             rows = matrix[int(track["start"]) : int(track["stop"])]
@@ -54,7 +59,7 @@ def decode_file(
     sources = latent_file.sources if len(latent_file.sources) == len(matrix) else [None] * len(matrix)
     names = [stem_of(source, f"row{index:03d}") for index, source in enumerate(sources)]
     targets = output_paths(out, names)
-    refuse_overwriting_inputs(targets, [latent_file.name, *(source or "-" for source in sources)])
+    refuse_overwriting_inputs(targets, [latent_file.name, *_songs_recorded(latent_file, sources)])
     written = []
     done = 0
     for start in range(0, len(matrix), batch_size):
@@ -93,3 +98,14 @@ def write_joined(
                 progress(min(start + batch_size, len(rows)), len(rows))
         write(joiner.finish())
     return Written(target, None, (0, len(rows)), joiner.emitted)
+
+
+def _songs_recorded(latent_file: LatentFile, sources: Sequence[str | None]) -> list[str]:
+    """Where the songs a latent file's rows came from may be: each recorded path as given, and a relative one also
+    beside the latent file (paths are recorded as typed, relative to a folder encoding ran in, not known here)."""
+    beside = Path(latent_file.name).parent
+    found = []
+    for source in sources:
+        if source and source not in ("-", STDIN_NAME):
+            found += [source] if Path(source).is_absolute() else [source, str(beside / source)]
+    return found

@@ -16,7 +16,7 @@ def build_model(model: ModelConfig, audio: AudioConfig) -> Autoencoder:
         raise ConfigError(
             f"model.latent must be between {lowest} and the clip length ({highest} samples) for the "
             f"{model.arch} model on {audio.clip_seconds:g} s clips, got {model.latent}{more}",
-            settings=("model.latent", "clip_seconds", "sample_rate"),
+            settings=("model.latent", "clip_seconds", "sample_rate") if more else ("model.latent",),
         )
     if model.arch == "seed":
         from .seed import build_seed
