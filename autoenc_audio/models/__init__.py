@@ -14,8 +14,7 @@ def build_model(model: ModelConfig, audio: AudioConfig) -> Autoencoder:
     if not lowest <= model.latent <= highest:
         more = "; longer clips (clip_seconds) or a higher sample_rate hold more" if model.latent > highest else ""
         raise ConfigError(
-            f"model.latent must be between {lowest} and the clip length ({highest} samples) for the "
-            f"{model.arch} model on {audio.clip_seconds:g} s clips, got {model.latent}{more}",
+            f"model.latent must be {latent_range_text(model, audio)}, got {model.latent}{more}",
             settings=("model.latent", "clip_seconds", "sample_rate") if more else ("model.latent",),
         )
     if model.arch == "seed":
@@ -31,3 +30,12 @@ def latent_range(model: ModelConfig, audio: AudioConfig) -> tuple[int, int]:
     from .frame import smallest_latent
 
     return (1 if model.arch == "seed" else smallest_latent(audio.clip_samples)), audio.clip_samples
+
+
+def latent_range_text(model: ModelConfig, audio: AudioConfig) -> str:
+    """`latent_range` in words, for the messages that refuse a size outside it (training, a sweep)."""
+    lowest, highest = latent_range(model, audio)
+    return (
+        f"between {lowest} and the clip length ({highest} samples) for the {model.arch} model on "
+        f"{audio.clip_seconds:g} s clips"
+    )

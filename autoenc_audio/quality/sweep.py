@@ -33,7 +33,7 @@ from ..errors import InputError, counted, first_line
 from ..files import write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
-from ..models import latent_range
+from ..models import latent_range, latent_range_text
 from ..runs.folder import RunFiles, checkpoint_in
 from .references import (
     REFERENCE_NAMES,
@@ -257,10 +257,7 @@ def run_sweep(
     lowest, highest = latent_range(base_config.model, base_config.audio)
     outside = [n for n in sizes if not lowest <= n <= highest]
     if outside:  # before any model trains, not when the sweep reaches them
-        raise SweepError(
-            f"latent sizes must be between {lowest} and the clip length ({highest} samples) for the "
-            f"{base_config.model.arch} model on {base_config.audio.clip_seconds:g} s clips: {outside}"
-        )
+        raise SweepError(f"latent sizes must be {latent_range_text(base_config.model, base_config.audio)}: {outside}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     root = data_root if data_root is not None else builtin_corpus(cache_dir, base_config.data)
