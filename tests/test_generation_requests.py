@@ -68,6 +68,9 @@ def test_average_without_a_prior_refuses_seconds_and_n_saying_there_is_no_prior(
         (["--mode", "continue", "--from", "A", "--n", 3], "--n has no effect with --mode 'continue'"),
         (["--mode", "average", "--method", "mean", "--from", "A", "--n", 3], "--n has no effect with --mode 'average'"),
         (["--mode", "random", "--steps", 3], "--steps has no effect with --mode 'random'"),
+        (["--mode", "random", "--steps", 5], "--steps has no effect with --mode 'random'"),  # typed at its default
+        (["--mode", "interpolate", "--from", "A", "B", "--n", 1], "--n has no effect with --mode 'interpolate'"),
+        (["--mode", "continue", "--from", "A", "--crop", "center"], "--crop has no effect with --mode 'continue'"),
         (["--mode", "random", "--morph"], "--morph has no effect with --mode 'random'"),
         (["--mode", "random", "--prime-seconds", 0.5], "--prime-seconds has no effect with --mode 'random'"),
         (["--mode", "continue", "--from", "A", "--crop", "start"], "--crop has no effect with --mode 'continue'"),

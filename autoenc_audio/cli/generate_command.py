@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from click.core import ParameterSource
 
 from .common import json_option, print_json, progress_bar, stdin_file
 from .latent_options import no_json_with_stdout, with_model
@@ -147,13 +148,14 @@ def generate(
       aea generate --mode random --method gaussian -o noise.wav
       aea generate --mode interpolate --from a.mp3 b.mp3 --steps 8 --method slerp --morph -o morph.wav
     """
-    from ..generation.requests import GenerateRequest, generate_pieces
+    from ..generation.requests import APPLIES_TO, GenerateRequest, generate_pieces
     from ..generation.writing import page_path, refuse_writing_sources, write_pieces
 
     no_json_with_stdout(as_json, out)
     page = page_path(out) if html_page else None  # before any work: -o - has no page
     with _piped_sources(_sources(mode, sources, more_sources)) as (given, names):
-        request = GenerateRequest(mode, sources=given, weights=_parse_weights(weights), **settings)
+        weighted = _parse_weights(weights)
+        request = GenerateRequest(mode, sources=given, weights=weighted, given=_typed(APPLIES_TO), **settings)
         refuse_writing_sources(request, out)
         with progress_bar("generating") as bar:
             outcome = generate_pieces(checkpoint, request, bar)
@@ -163,6 +165,14 @@ def generate(
     _print_written(records, out, as_json)
     if page is not None:
         _write_page(records, page, as_json)
+
+
+def _typed(names: Iterable[str]) -> frozenset[str]:
+    """Which of the options `names` were typed on the command line (or set by an environment variable), so that
+    one a mode ignores is refused even when it is typed at its default value."""
+    context = click.get_current_context()
+    typed = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    return frozenset(name for name in names if context.get_parameter_source(name) in typed)
 
 
 def _sources(mode: str, sources: tuple[str, ...], more_sources: tuple[str, ...]) -> tuple[str, ...]:

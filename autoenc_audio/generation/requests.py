@@ -92,13 +92,16 @@ class GenerateRequest:
     prior: Path | None = None
     cache_dir: Path | None = None
     batch_size: int = 16
+    given: frozenset[str] = frozenset()
+    """Fields the user set explicitly (the command line's options): one the method ignores is refused even at
+    its default value, as `--mode random --steps 5` is."""
 
     def __post_init__(self) -> None:
         check_values(self)
 
 
-RECORDED_ELSEWHERE = ("cache_dir",)
-"""Request fields a sidecar leaves out: where to cache, not what to make."""
+RECORDED_ELSEWHERE = ("cache_dir", "given")
+"""Request fields a sidecar leaves out: where to cache and how the options were spelt, not what to make."""
 
 
 @dataclass
@@ -265,13 +268,14 @@ def option_uses(request: GenerateRequest, method: str) -> dict[str, bool]:
 
 
 def check_options_apply(request: GenerateRequest, method: str) -> None:
-    """RequestError naming an option given (other than its default) that `method` in `request.mode` would ignore."""
+    """RequestError naming an option given (other than its default, or set explicitly: `request.given`) that
+    `method` in `request.mode` would ignore."""
     if request.mode == "average" and request.label is not None and request.sources:
         raise RequestError(f"give either sources or a label, not both (label {request.label!r})", "sources", "label")
     defaults = {item.name: item.default for item in dataclasses.fields(GenerateRequest)}
     for name, used in option_uses(request, method).items():
         value = getattr(request, name)
-        if not used and value != defaults[name]:
+        if not used and (value != defaults[name] or name in request.given):
             shown = f"{name} {value}" if isinstance(value, Path) else name
             raise RequestError(
                 f"{shown} has no effect with mode {request.mode!r}, method {method!r}: it is for {APPLIES_TO[name]}",
