@@ -51,6 +51,9 @@ def test_report_has_both_rows_a_chart_and_audio(swept):
     report = (out / "report.md").read_text()
     assert "| 512 | 15.6 : 1 |" in report and "| 256 | 31.2 : 1 |" in report
     assert "Rule: smallest N whose mrstft" in report
+    clips = json.loads((out / "sweep.json").read_text())["test_clips"]  # 2 songs: one held-out track's clips
+    few = f"every size is scored on only {clips} test clip"
+    assert clips < 10 and f"**Warning:** {few}" in report and f"warning: {few}" in result.output
     assert (out / "quality_vs_latent.png").stat().st_size > 10_000
     assert (out / "spectrograms.png").stat().st_size > 10_000
     for name in ("original.wav", "N512.wav", "N256.wav"):

@@ -46,6 +46,8 @@ from .references import (
 
 Message = Callable[[str], None]
 MAX_TEST_CLIPS = 256
+FEW_TEST_CLIPS = 10
+"""Fewer test clips than this make a comparison of sizes one a sweep warns about: one clip's quirks decide it."""
 PCA_TRAIN_CLIPS = 256
 
 
@@ -266,6 +268,8 @@ def run_sweep(
     say("evaluating every model and the references on the same test clips")
     prepared = prepare_dataset(root, base_config.audio, base_config.data, cache_dir)
     test = evaluation_clips(plan, prepared, outputs.listen)
+    if len(test.clips) < FEW_TEST_CLIPS:
+        say(f"warning: {few_clips_text(len(test.clips))}")
     with_opus = opus_available()
     if not with_opus:
         say("no Opus reference: opusenc/opusdec are not on the PATH (install Debian's opus-tools to compare with Opus)")
@@ -470,6 +474,15 @@ def left_out_lines(result: dict[str, Any]) -> list[str]:
     return ["", f"Left out: {each}."]
 
 
+def few_clips_text(count: int) -> str:
+    """What a sweep on fewer than FEW_TEST_CLIPS test clips says and reports."""
+    return (
+        f"every size is scored on only {counted(count, 'test clip')}, so the comparison rests on "
+        f"{'that clip' if count == 1 else 'those clips'}; a folder with more songs (their held-out tracks give the "
+        "test clips) makes it firmer"
+    )
+
+
 def render_report(result: dict[str, Any]) -> str:
     """The sweep's Markdown report."""
     settings = result["settings"]
@@ -481,6 +494,11 @@ def render_report(result: dict[str, Any]) -> str:
         f"budget per model: {budget or 'the config default'}. Every model and reference is scored on the same "
         f"{result['test_clips']} test clips of {result['clip_samples']} samples ({result['sample_rate']} Hz). "
         "Metrics as defined in METRICS.md (SNR, SI-SDR: higher is better; MR-STFT, mel: lower is better).",
+        *(
+            ["", f"**Warning:** {few_clips_text(result['test_clips'])}."]
+            if result["test_clips"] < FEW_TEST_CLIPS
+            else []
+        ),
         "",
         "| N | compression | parameters | SNR (dB) | SI-SDR (dB) | MR-STFT | mel | train time (s) | audio |",
         "|---|---|---|---|---|---|---|---|---|",
