@@ -54,6 +54,7 @@ def test_report_has_both_rows_a_chart_and_audio(swept):
     clips = json.loads((out / "sweep.json").read_text())["test_clips"]  # 2 songs: one held-out track's clips
     few = f"every size is scored on only {clips} test clip"
     assert clips < 10 and f"**Warning:** {few}" in report and f"warning: {few}" in result.output
+    assert f"<strong>Warning:</strong> {few}" in (out / "index.html").read_text()
     assert (out / "quality_vs_latent.png").stat().st_size > 10_000
     assert (out / "spectrograms.png").stat().st_size > 10_000
     for name in ("original.wav", "N512.wav", "N256.wav"):

@@ -81,9 +81,10 @@ def write_sweep_page(result: Mapping[str, Any], path: str | Path) -> Path:
         f"{counted(len(result['models']), 'latent size')}, {settings['arch']} / {settings['kind']} models, the same data, budget and "
         f"seed; every model scored on the same {result['test_clips']} test clips of {result['data']}."
     )
+    warned = "".join(f"<p><strong>Warning:</strong> {text(warning)}.</p>" for warning in result.get("warnings") or [])
     body = section(
         "Proposed latent size",
-        f"<p><strong>N = {proposal['latent']}</strong>. Rule: {text(proposal['rule'])}.</p>",
+        f"<p><strong>N = {proposal['latent']}</strong>. Rule: {text(proposal['rule'])}.</p>{warned}",
         "proposal",
     )
     body += section(

@@ -268,8 +268,9 @@ def run_sweep(
     say("evaluating every model and the references on the same test clips")
     prepared = prepare_dataset(root, base_config.audio, base_config.data, cache_dir)
     test = evaluation_clips(plan, prepared, outputs.listen)
-    if len(test.clips) < FEW_TEST_CLIPS:
-        say(f"warning: {few_clips_text(len(test.clips))}")
+    warnings = [few_clips_text(len(test.clips))] if len(test.clips) < FEW_TEST_CLIPS else []
+    for warning in warnings:
+        say(f"warning: {warning}")
     with_opus = opus_available()
     if not with_opus:
         say("no Opus reference: opusenc/opusdec are not on the PATH (install Debian's opus-tools to compare with Opus)")
@@ -282,6 +283,7 @@ def run_sweep(
         "clip_samples": base_config.audio.clip_samples,
         "sample_rate": base_config.audio.sample_rate,
         "test_clips": len(test.clips),
+        "warnings": warnings,
         "example_clip": test.name,
         "models": scores.rows,
         "references": scores.references,
@@ -494,11 +496,7 @@ def render_report(result: dict[str, Any]) -> str:
         f"budget per model: {budget or 'the config default'}. Every model and reference is scored on the same "
         f"{result['test_clips']} test clips of {result['clip_samples']} samples ({result['sample_rate']} Hz). "
         "Metrics as defined in METRICS.md (SNR, SI-SDR: higher is better; MR-STFT, mel: lower is better).",
-        *(
-            ["", f"**Warning:** {few_clips_text(result['test_clips'])}."]
-            if result["test_clips"] < FEW_TEST_CLIPS
-            else []
-        ),
+        *(f"\n**Warning:** {warning}." for warning in result.get("warnings") or []),
         "",
         "| N | compression | parameters | SNR (dB) | SI-SDR (dB) | MR-STFT | mel | train time (s) | audio |",
         "|---|---|---|---|---|---|---|---|---|",
