@@ -163,7 +163,9 @@ def plan() -> list[Point]:
     points |= {
         Point("gtzan", m, s, 1.0, batch, lr) for m in SPREAD_BUDGETS for s in SPREAD_SEEDS for batch, lr in LONG_RECIPES
     }
-    points |= {Point("real", RECIPE_BUDGET, s, 1.0, batch, lr) for s in (0, *SPREAD_SEEDS) for batch, lr in LONG_RECIPES}
+    points |= {
+        Point("real", RECIPE_BUDGET, s, 1.0, batch, lr) for s in (0, *SPREAD_SEEDS) for batch, lr in LONG_RECIPES
+    }
     return sorted(points, key=lambda p: (p.dataset != "real", p.minutes, p.seed, -p.fraction, p.batch, p.lr_scale))
 
 
