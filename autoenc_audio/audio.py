@@ -33,14 +33,16 @@ from .files import PathLike, atomic_path, cannot_write, out_of_space, write_stan
 
 CropMode = Literal["start", "center", "random"]
 
-READ_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".aifc")
+READ_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".mp2", ".aif", ".aiff", ".aifc")
+READ_EXTENSIONS += (".caf", ".w64", ".rf64", ".au", ".snd")  # the rarer containers libsndfile reads too
 WRITE_FORMATS = {
     ".wav": ("WAV", "PCM_16"),
     ".flac": ("FLAC", "PCM_16"),
     ".ogg": ("OGG", "VORBIS"),
     ".mp3": ("MP3", "MPEG_LAYER_III"),
 }
-_KNOWN_UNSUPPORTED = (".m4a", ".aac", ".mp4", ".wma", ".webm", ".mka", ".ape", ".alac", ".amr")
+_KNOWN_UNSUPPORTED = (".m4a", ".m4b", ".aac", ".mp4", ".wma", ".webm", ".mka", ".ape", ".alac", ".amr", ".wv", ".tta")
+_KNOWN_UNSUPPORTED += (".dsf", ".dff", ".mpc", ".ac3", ".dts", ".ra", ".mkv", ".mov", ".avi", ".3gp")
 SILENCE_PEAK = 1e-6  # a clip whose peak is below this is reported as silent
 # soxr needs a little context either side of a cut to avoid edge ringing.
 _RESAMPLE_MARGIN_SECONDS = 0.05
@@ -157,16 +159,26 @@ def conversion_hint(path: PathLike) -> str:
 
 
 def audio_files_under(folder: PathLike) -> list[Path]:
-    """Every file under `folder` (recursive, sorted) named as audio: the formats aea reads, and those it cannot
-    (`.m4a`, ...), which then fail when read, saying how to convert them, rather than being passed over in silence."""
-    found = (p for p in Path(folder).rglob("*") if p.is_file() and (is_audio_path(p) or is_unsupported_audio_path(p)))
+    """Every file under `folder` (recursive, sorted, through symlinked folders) named as audio: the formats aea
+    reads, and those it cannot (`.m4a`, ...) or broken links, which then fail when read, saying why, rather than
+    being passed over in silence."""
+    found: list[Path] = []
+    seen: set[str] = set()  # the real folders walked: a link back up the tree is walked once
+    for where, folders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(where)
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        named = (Path(where) / name for name in files)
+        found += [p for p in named if is_audio_path(p) or is_unsupported_audio_path(p)]
     return sorted(found)
 
 
 def _check_path(path: PathLike) -> Path:
     path = Path(path)
     if not path.exists():
-        raise AudioError(f"{path}: no such file")
+        raise AudioError(f"{path}: {'a broken link' if path.is_symlink() else 'no such file'}")
     if path.is_dir():
         raise AudioError(f"{path}: is a directory, not an audio file")
     suffix = path.suffix.lower()

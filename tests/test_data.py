@@ -88,6 +88,35 @@ def test_files_of_an_unsupported_format_are_reported_with_how_to_convert_them(tm
     )
 
 
+def test_symlinked_label_folders_are_walked_and_a_broken_link_is_reported(tmp_path, write_songs):
+    """A label folder linked in (`ln -s ../low data/low`) was left out without a word, and a broken link to a
+    song was skipped silently; a link back up the tree is walked once."""
+    songs = write_songs(tmp_path / "songs", tracks=2)
+    data = tmp_path / "data"
+    (data / "high").mkdir(parents=True)
+    (data / "low").symlink_to(songs / "low", target_is_directory=True)
+    for song in (songs / "high").iterdir():
+        (data / "high" / song.name).write_bytes(song.read_bytes())
+    (data / "high" / "gone.wav").symlink_to(tmp_path / "nope.wav")
+    (data / "high" / "loop").symlink_to(data, target_is_directory=True)
+    scan = scan_folder(data)
+    assert sorted({track.label for track in scan.tracks}) == ["high", "low"] and len(scan.tracks) == 4
+    assert scan.skipped == [(str(data / "high" / "gone.wav"), "a broken link")]
+
+
+def test_the_rarer_containers_libsndfile_reads_are_taken_from_a_folder(tmp_path, make_audio):
+    """A .caf (or .w64, .au) in a folder was passed over in silence, though aea reads it when named alone."""
+    import soundfile
+
+    (tmp_path / "songs").mkdir()
+    samples = np.sin(np.arange(8000) / 5).astype(np.float32) * 0.5
+    soundfile.write(tmp_path / "songs" / "a.caf", samples, 8000, format="CAF", subtype="PCM_16")
+    soundfile.write(tmp_path / "songs" / "b.w64", samples, 8000, format="W64", subtype="PCM_16")
+    soundfile.write(tmp_path / "songs" / "c.au", samples, 8000, format="AU", subtype="PCM_16")
+    scan = scan_folder(tmp_path / "songs")
+    assert len(scan.tracks) == 3 and not scan.skipped
+
+
 def test_clip_starts():
     assert clip_starts(350, 100, 100) == [0, 100, 200]
     assert clip_starts(350, 100, 50) == [0, 50, 100, 150, 200, 250]
