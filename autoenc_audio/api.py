@@ -33,8 +33,8 @@ from .audio import (
     load_track,
     make_clip,
     preprocess,
-    write_audio,
 )
+from .audio import write_audio as write_audio_file
 from .checkpoints.checkpoint import Checkpoint, load_checkpoint
 from .config import Config
 from .data import default_cache_dir
@@ -332,12 +332,7 @@ class Model:
     def _samples(self, audio: AudioInput, sample_rate: int | None) -> np.ndarray:
         """Samples (`AudioInput`'s layouts) at `sample_rate` -> mono float32 at the model's rate."""
         rate = _sample_rate(sample_rate)
-        values = _tensor_samples(audio) if isinstance(audio, torch.Tensor) else np.asarray(audio)
-        if values.ndim not in (1, 2) or values.size == 0:
-            raise ApiInputError(
-                f"samples must be [samples], [samples, channels] or [channels, samples], got shape {list(values.shape)}"
-            )
-        values = _full_scale(_frames_first(values))
+        values = _frames_at_full_scale(audio)
         if not np.isfinite(values).all():
             raise ApiInputError("samples contain NaN or infinite values")
         return preprocess(values, rate, self.config.audio)
@@ -462,6 +457,34 @@ def _sample_rate(sample_rate: Any) -> int:
             f"sample_rate must be a positive whole number of Hz, got {sample_rate!r}", settings=("sample_rate",)
         )
     return int(sample_rate)
+
+
+def write_audio(path: str | os.PathLike, audio: np.ndarray | torch.Tensor, sample_rate: int) -> None:
+    """Write samples (`AudioInput`'s layouts: `[samples]`, `[samples, channels]` or `[channels, samples]`; floats at
+    full scale ±1, or integer PCM scaled as `encode` scales it) to a WAV, FLAC, OGG or MP3 file by its extension, as
+    `aea decode` writes; `-` writes WAV to stdout. Atomic; samples beyond full scale are clipped with a warning."""
+    shape = tuple(audio.shape) if isinstance(audio, (np.ndarray, torch.Tensor)) else np.shape(audio)
+    if len(shape) > 2 or (len(shape) == 2 and min(shape) > 2):
+        raise ApiInputError(
+            f"{path}: {shape} is not audio to write ([samples], [samples, channels] or [channels, samples], at most "
+            "2 channels): write the clips of a batch one a call"
+        )
+    write_audio_file(path, _frames_at_full_scale(audio), _sample_rate(sample_rate))
+
+
+def _frames_at_full_scale(audio: Any) -> np.ndarray:
+    """Samples in a layout `AudioInput` allows -> `[samples]` or `[samples, channels]` float32 at full scale ±1."""
+    if isinstance(audio, (list, tuple)) and any(isinstance(item, (np.ndarray, torch.Tensor)) for item in audio):
+        raise ApiInputError(
+            f"audio is one array of samples, got a {type(audio).__name__} of {counted(len(audio), 'array')}: give one "
+            "track a call (channels go in one array: [samples, channels])"
+        )
+    values = _tensor_samples(audio) if isinstance(audio, torch.Tensor) else np.asarray(audio)
+    if values.ndim not in (1, 2) or values.size == 0:
+        raise ApiInputError(
+            f"samples must be [samples], [samples, channels] or [channels, samples], got shape {list(values.shape)}"
+        )
+    return _full_scale(_frames_first(values))
 
 
 def _tensor_samples(audio: torch.Tensor) -> np.ndarray:

@@ -33,17 +33,30 @@ from .files import PathLike, atomic_path, cannot_write, out_of_space, write_stan
 
 CropMode = Literal["start", "center", "random"]
 
-READ_EXTENSIONS = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".mp2", ".aif", ".aiff", ".aifc")
-READ_EXTENSIONS += (".caf", ".w64", ".rf64", ".au", ".snd")  # the rarer containers libsndfile reads too
+READ_EXTENSIONS: tuple[str, ...] = (".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".mp2", ".aif", ".aiff")
+READ_EXTENSIONS += (".aifc", ".caf", ".w64", ".rf64", ".au", ".snd")  # and the rarer containers libsndfile reads
 WRITE_FORMATS = {
     ".wav": ("WAV", "PCM_16"),
     ".flac": ("FLAC", "PCM_16"),
     ".ogg": ("OGG", "VORBIS"),
     ".mp3": ("MP3", "MPEG_LAYER_III"),
 }
-_KNOWN_UNSUPPORTED = (".m4a", ".m4b", ".aac", ".mp4", ".wma", ".webm", ".mka", ".ape", ".alac", ".amr", ".wv", ".tta")
+_KNOWN_UNSUPPORTED: tuple[str, ...] = (
+    ".m4a",
+    ".m4b",
+    ".aac",
+    ".mp4",
+    ".wma",
+    ".webm",
+    ".mka",
+    ".ape",
+    ".alac",
+    ".amr",
+    ".wv",
+    ".tta",
+)
 _KNOWN_UNSUPPORTED += (".dsf", ".dff", ".mpc", ".ac3", ".dts", ".ra", ".mkv", ".mov", ".avi", ".3gp")
-SILENCE_PEAK = 1e-6  # a clip whose peak is below this is reported as silent
+SILENCE_PEAK = 2.0**-15  # a clip whose peak is below one step of 16-bit audio is reported as silent
 # soxr needs a little context either side of a cut to avoid edge ringing.
 _RESAMPLE_MARGIN_SECONDS = 0.05
 
@@ -164,7 +177,7 @@ def audio_files_under(folder: PathLike) -> list[Path]:
     being passed over in silence."""
     found: list[Path] = []
     seen: set[str] = set()  # the real folders walked: a link back up the tree is walked once
-    for where, folders, files in os.walk(folder, followlinks=True):
+    for where, folders, files in os.walk(os.fspath(folder), followlinks=True):
         real = os.path.realpath(where)
         if real in seen:
             folders.clear()
@@ -374,7 +387,7 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
         container, subtype = _output_format(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(path) as temporary:
-            soundfile.write(temporary, samples, sample_rate, format=container, subtype=subtype)
+            soundfile.write(native_path(temporary), samples, sample_rate, format=container, subtype=subtype)
     _warn_clipped(path, beyond, samples.size, peak)
 
 

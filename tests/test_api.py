@@ -258,6 +258,9 @@ def test_audio_given_another_way_is_refused_saying_what_to_give(run, tmp_path):
         "sample_rate must be a positive whole number of Hz, got inf": lambda: model.encode(
             np.zeros(800), sample_rate=float("inf")
         ),
+        "audio is one array of samples, got a list of 2 arrays: give one track a call": lambda: model.encode(
+            [np.zeros(800), np.zeros(800)], sample_rate=8000
+        ),
         f"{tmp_path / 'rows.wav'}: (4, 8000) is not audio to write": lambda: aea.write_audio(
             tmp_path / "rows.wav", model.decode(np.zeros((4, model.latent_size), np.float32)), model.sample_rate
         ),
@@ -277,6 +280,21 @@ def test_bfloat16_samples_encode_as_float32_and_decoded_audio_writes_as_aea_deco
     aea_cli(run, "decode", tmp_path / "z.npz", "-o", tmp_path / "there.wav")
     aea.write_audio(tmp_path / "here.wav", model.decode(model.encode(run["song"])), model.sample_rate)
     assert (tmp_path / "here.wav").read_bytes() == (tmp_path / "there.wav").read_bytes()
+
+
+def test_write_audio_takes_what_encode_takes(tmp_path):
+    """int16 samples were written as floats (a full-scale square wave, "clipped" by 84 dB), a float rate and a tensor
+    that requires grad raised raw TypeError and RuntimeError, and [channels, samples] was refused."""
+    wave = 0.5 * np.sin(np.arange(8000) / 3)
+    aea.write_audio(tmp_path / "int16.wav", (wave * 32767).astype(np.int16), 8000)
+    assert np.abs(soundfile.read(tmp_path / "int16.wav")[0] - wave).max() < 1e-3
+    tensor = torch.tensor(wave, dtype=torch.float32, requires_grad=True)
+    aea.write_audio(tmp_path / "tensor.wav", tensor, 8000.0)
+    assert soundfile.info(tmp_path / "tensor.wav").samplerate == 8000
+    aea.write_audio(tmp_path / "stereo.wav", np.stack([wave, -wave]), 8000)  # [channels, samples]
+    assert soundfile.read(tmp_path / "stereo.wav")[0].shape == (8000, 2)
+    with pytest.raises(InputError, match="sample_rate must be a positive whole number of Hz, got 8000.5"):
+        aea.write_audio(tmp_path / "x.wav", wave, 8000.5)
 
 
 def test_write_refuses_to_replace_a_source_of_the_pieces(run, tmp_path):

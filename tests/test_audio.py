@@ -255,3 +255,14 @@ def test_a_corrupt_mp3_is_one_error_and_nothing_else_on_stderr(tmp_path, capfd):
         with pytest.raises(AudioError, match=f"{name}: not a readable audio file"):
             probe(tmp_path / name)
     assert capfd.readouterr().err == ""
+
+
+def test_a_file_name_that_is_not_utf8_is_written_as_it_is_read(tmp_path):
+    """A Latin-1 name (`café.wav` as bytes 0xE9) could be read but not written: "'utf-8' codec can't encode
+    character '\\udce9'", naming no file."""
+    import os
+
+    target = tmp_path / os.fsdecode(b"caf\xe9.wav")
+    write_audio(target, np.zeros(800, dtype=np.float32), 8000)
+    assert os.listdir(os.fsencode(tmp_path)) == [b"caf\xe9.wav"]
+    assert probe(target).frames == 800

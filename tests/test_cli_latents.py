@@ -91,6 +91,10 @@ def test_encode_reads_paths_from_stdin(env, tmp_path):
     decoded = aea(env, "decode", tmp_path / "all.safetensors", "-o", tmp_path / "out", "--json")
     assert decoded.exit_code == 0, decoded.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["000-a.wav", "001-b.wav"]
+    separated = f"{env['in'] / 'a.mp3'}\0{env['in'] / 'b.flac'}\0"  # `find -print0 | aea encode -`
+    nul = aea(env, "encode", "-", "-o", tmp_path / "nul.safetensors", "--json", input=separated)
+    assert nul.exit_code == 0, nul.output
+    assert [Path(json.loads(line)["path"]).name for line in nul.stdout.splitlines()] == ["a.mp3", "b.flac"]
 
 
 @pytest.mark.slow

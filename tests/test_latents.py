@@ -173,6 +173,16 @@ def test_whole_23_s_track_gives_every_clip_and_decodes_to_its_length(model, song
     assert rate == 8000 and len(audio) == 23 * 8000 == written[0].samples
 
 
+def test_a_whole_track_with_a_silent_opening_is_not_called_silent(model, tmp_path):
+    """`encode --whole` said "silent" of an 8 s track whose first clip only was silent (its first clip's flag)."""
+    tone = 0.5 * np.sin(np.arange(4 * 8000) / 3)
+    tone[:9600] = 0.0
+    soundfile.write(tmp_path / "intro.wav", tone, 8000)
+    soundfile.write(tmp_path / "quiet.wav", np.zeros(3 * 8000), 8000)
+    inputs = encode_inputs(model, [str(tmp_path / "intro.wav"), str(tmp_path / "quiet.wav")], whole=True).inputs
+    assert [item.silent for item in inputs] == [False, True]
+
+
 @pytest.mark.slow
 def test_whole_sequence_of_two_tracks_decodes_to_two_files(model, songs, tmp_path):
     latent = encode_inputs(model, [str(songs["a"]), str(songs["short"])], whole=True, hop_seconds=1.0).latent_file

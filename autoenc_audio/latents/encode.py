@@ -215,8 +215,8 @@ def _encode_track(
         start,
         rows.count,
         0.0,
-        track.first.padded,
-        track.first.silent,
+        track.first.padded,  # the track is shorter than one clip
+        track.silent,
         clips.track_samples / audio.sample_rate,
         clips.track_samples,
     )
@@ -224,11 +224,13 @@ def _encode_track(
 
 @dataclass
 class _TrackLatents:
-    """One track's latent rows `[clips, N]`, where each clip was taken, and its first clip."""
+    """One track's latent rows `[clips, N]`, where each clip was taken, its first clip, and whether every clip was
+    silent (a track is not silent for a quiet opening)."""
 
     latents: torch.Tensor
     places: list[ClipPlace]
     first: Clip
+    silent: bool
 
 
 def _encode_stream(
@@ -253,8 +255,10 @@ def _encode_stream(
             progress(len(places), max(len(places), clips.expected_clips))
 
     first: Clip | None = None
+    silent = True
     for clip in clips:
         first = first or clip
+        silent = silent and clip.silent
         pending.append(clip)
         if len(pending) == batch_size:
             run()
@@ -262,9 +266,8 @@ def _encode_stream(
         run()
     assert first is not None
     count = len(places)
-    return _TrackLatents(
-        out if count == len(out) else out[:count].clone(), places, first
-    )  # a view would keep its whole storage
+    kept = out if count == len(out) else out[:count].clone()  # a view would keep its whole storage
+    return _TrackLatents(kept, places, first, silent)
 
 
 def _encode_batch(model: Autoencoder, clips: Sequence[Clip], device: str | torch.device) -> torch.Tensor:
