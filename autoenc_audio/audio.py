@@ -10,6 +10,7 @@ clip needs are decoded where the format can seek, so a 5 s clip from a
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import math
 import os
@@ -28,7 +29,7 @@ import soundfile
 import soxr
 
 from .config import AudioConfig
-from .errors import ClippingWarning, InputError
+from .errors import ClippingWarning, InputError, TruncatedAudioWarning
 from .files import PathLike, atomic_path, cannot_write, out_of_space, write_standard_output
 
 CropMode = Literal["start", "center", "random"]
@@ -60,6 +61,9 @@ SILENCE_PEAK = 2.0**-15  # a clip whose peak is below one step of 16-bit audio i
 # soxr needs a little context either side of a cut to avoid edge ringing.
 _RESAMPLE_MARGIN_SECONDS = 0.05
 
+
+UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's frame count for a header that holds none (a FLAC written to a pipe)
+_BLOCK_FRAMES = 2**19  # frames decoded at a time where a file is read in blocks (about 10 s at 48 kHz)
 
 STDIN_NAME = "<stdin>"
 """What results and errors call audio read from standard input."""
@@ -239,10 +243,23 @@ def native_path(source: Any) -> Any:
     return source
 
 
-def _open(source: PathLike | BinaryIO, name: str) -> soundfile.SoundFile:
+class _Reader(soundfile.SoundFile):
+    """A SoundFile whose reads only decode on: soundfile seeks to where it stands after each read (for files
+    open to write), which fails at the end of a FLAC whose header holds no length and makes an MP3 decoder
+    resync, so blocks of a stream would not join up. `can_seek`: whether `seek` may be used."""
+
+    def seekable(self) -> bool:
+        return False
+
+    @property
+    def can_seek(self) -> bool:
+        return super().seekable()
+
+
+def _open(source: PathLike | BinaryIO, name: str) -> _Reader:
     """Open for reading; callers hold `_native_stderr_silenced()` around the open and the reads."""
     try:
-        return soundfile.SoundFile(native_path(source))
+        return _Reader(native_path(source))
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
         detail = str(error).split(":")[-1].strip() or "unreadable"
         if "possibly a pipe" in detail:  # libsndfile's words for a stream its MP3 decoder rejected
@@ -251,14 +268,73 @@ def _open(source: PathLike | BinaryIO, name: str) -> soundfile.SoundFile:
         raise AudioError(f"{name}: not a readable audio file ({detail}); supported: {supported}") from None
 
 
+def _decoded(handle: _Reader, name: str, frames: int, block: int) -> Iterator[np.ndarray]:
+    """What decodes from the handle's position, `frames` frames (all when negative), as float32 `[n, channels]`
+    blocks of at most `block` frames: a short read is the end, so a truncated download gives what it holds and
+    nothing made up. Each read silences native stderr alone: a consumer's output between blocks is kept."""
+    left = frames
+    while left != 0:
+        wanted = block if left < 0 else min(block, left)
+        with _native_stderr_silenced():
+            try:
+                data = handle.read(wanted, dtype="float32", always_2d=True)
+            except (soundfile.LibsndfileError, RuntimeError) as error:
+                raise AudioError(f"{name}: corrupt or truncated audio ({error})") from None
+        if not np.isfinite(data).all():
+            raise AudioError(f"{name}: contains NaN or infinite samples")
+        if len(data):
+            yield data
+        if len(data) < wanted:
+            return
+        left = left - len(data) if left > 0 else left
+
+
+def _warn_truncated(name: str, decoded: int, header: int, rate: int) -> None:
+    """A `TruncatedAudioWarning` naming the file, when it decodes to fewer frames than its header says."""
+    if header != UNKNOWN_FRAMES and decoded < header:
+        said = f"{name}: decodes to {decoded / rate:.2f} s though its header says {header / rate:.2f} s (truncated?)"
+        warnings.warn(TruncatedAudioWarning(said), stacklevel=3)
+
+
+def stream_frames(path: PathLike, block_frames: int = _BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """A whole file as float32 `[n, channels]` blocks of at most `block_frames` (memory: one block), of what
+    decodes; then a `TruncatedAudioWarning` where its header promised more (a truncated download)."""
+    path = _check_path(path)
+    with _native_stderr_silenced():
+        handle = _open(path, str(path))
+    decoded, header, rate = 0, handle.frames, handle.samplerate
+    with handle:
+        for data in _decoded(handle, str(path), -1, block_frames):
+            decoded += len(data)
+            yield data
+    _warn_truncated(str(path), decoded, header, rate)
+
+
 def probe(path: PathLike) -> AudioInfo:
-    """Header facts of an audio file. Raises AudioError naming the file."""
+    """Header facts of an audio file, its length decoded where the header has none (a FLAC written to a pipe);
+    a header's length is trusted (readers notice a file that holds less). Raises AudioError naming the file."""
     path = _check_path(path)
     with _native_stderr_silenced(), _open(path, str(path)) as handle:
         info = AudioInfo(str(path), handle.format, handle.subtype, handle.samplerate, handle.channels, handle.frames)
+    if info.frames == UNKNOWN_FRAMES:
+        info = dataclasses.replace(info, frames=sum(len(data) for data in stream_frames(path)))
     if info.frames <= 0:
         raise AudioError(f"{path}: contains no audio frames")
     return info
+
+
+def _skip_to(handle: _Reader, start_frame: int) -> bool:
+    """Move to `start_frame` (seeking where the format can); False when the file ends before it."""
+    if start_frame <= 0:
+        return True
+    if handle.frames == UNKNOWN_FRAMES:  # libFLAC seeks anywhere before the end, and fails at or past it
+        try:
+            return handle.seek(start_frame) == start_frame
+        except (soundfile.LibsndfileError, RuntimeError):
+            return False
+    if start_frame < handle.frames and handle.can_seek:
+        return handle.seek(start_frame) == start_frame
+    return start_frame < handle.frames and len(handle.read(start_frame, dtype="float32")) == start_frame
 
 
 def read_frames(
@@ -266,28 +342,42 @@ def read_frames(
 ) -> tuple[np.ndarray, int]:
     """Decode `frames` frames (all when -1) from `start_frame`: `[frames, channels]` float32 and the rate.
 
-    Seeks instead of decoding what comes before, so the cost follows the frames read.
+    Seeks instead of decoding what comes before, so the cost follows the frames read. Gives what decodes:
+    fewer frames where the file ends first, with a `TruncatedAudioWarning` where its header promised more.
     """
     if isinstance(source, (str, os.PathLike)):
         source = _check_path(source)
         name = name or str(source)
     name = name or "<stream>"
-    with _native_stderr_silenced(), _open(source, name) as handle:
+    data, rate, header = _read(source, start_frame, frames, name)
+    wanted = header - start_frame if frames < 0 else min(frames, header - start_frame)
+    if 0 < len(data) < wanted:
+        _warn_truncated(name, start_frame + len(data), header, rate)
+    return data, rate
+
+
+def _read(source: PathLike | BinaryIO, start_frame: int, frames: int, name: str) -> tuple[np.ndarray, int, int]:
+    """`read_frames` without its warning: `[frames, channels]`, the rate, and the header's frame count
+    (`UNKNOWN_FRAMES` when it has none)."""
+    with _native_stderr_silenced():
+        handle = _open(source, name)
+    with handle:
         if handle.frames == 0:
             raise AudioError(f"{name}: contains no audio frames")
-        try:
-            if start_frame > 0:
-                if not handle.seekable():
-                    handle.read(start_frame, dtype="float32")
-                else:
-                    handle.seek(min(start_frame, handle.frames))
-            data = handle.read(frames, dtype="float32", always_2d=True)
-        except (soundfile.LibsndfileError, RuntimeError) as error:
-            raise AudioError(f"{name}: corrupt or truncated audio ({error})") from None
-        rate = handle.samplerate
-    if not np.isfinite(data).all():
-        raise AudioError(f"{name}: contains NaN or infinite samples")
-    return data, rate
+        rate, header, nothing = handle.samplerate, handle.frames, np.zeros((0, handle.channels), np.float32)
+        with _native_stderr_silenced():
+            try:
+                started = _skip_to(handle, start_frame)
+            except (soundfile.LibsndfileError, RuntimeError) as error:
+                raise AudioError(f"{name}: corrupt or truncated audio ({error})") from None
+        if not started:
+            data = nothing
+        elif header == UNKNOWN_FRAMES:  # a length found by decoding: in blocks, joined once
+            data = np.concatenate([nothing, *_decoded(handle, name, frames, _BLOCK_FRAMES)])
+        else:  # one read, one allocation: the header's length bounds it
+            count = header - start_frame if frames < 0 else min(frames, header - start_frame)
+            data = next(_decoded(handle, name, count, max(1, count)), nothing)
+    return data, rate, header
 
 
 def to_mono(audio: np.ndarray) -> np.ndarray:
@@ -343,9 +433,22 @@ def load_clip(
     crop: CropMode | float = "start",
     rng: np.random.Generator | None = None,
 ) -> Clip:
-    """One clip of `config.clip_samples` from a file, decoding only what it needs."""
+    """One clip of `config.clip_samples` from a file, decoding only what it needs; from a truncated download,
+    chosen from what decodes, with a `TruncatedAudioWarning` (the one case that decodes it all, to find its end)."""
     info = probe(path)
     offset = choose_offset(info.duration_seconds, config.clip_seconds, crop, rng)
+    clip, complete = _clip_at(path, info, config, offset)
+    if complete:
+        return clip
+    decoded = dataclasses.replace(info, frames=sum(len(data) for data in stream_frames(path)))  # and warns
+    if isinstance(crop, str):  # where centre and random fall depends on the length
+        offset = choose_offset(decoded.duration_seconds, config.clip_seconds, crop, rng)
+    return _clip_at(path, decoded, config, offset)[0]
+
+
+def _clip_at(path: PathLike, info: AudioInfo, config: AudioConfig, offset: float) -> tuple[Clip, bool]:
+    """The clip at `offset` seconds of the file `info` describes, and whether its frames all decoded (False:
+    the file holds less than `info` says)."""
     if offset >= info.duration_seconds:
         raise AudioError(f"{path}: offset {offset:.2f} s is past the end ({info.duration_seconds:.2f} s)")
     # The lead-in is a whole number of resampling periods, so it maps to whole output samples.
@@ -354,10 +457,10 @@ def load_clip(
     start = int(round(offset * info.sample_rate))
     lead = min(max(margin // period, 1), start // period) * period
     wanted = int(np.ceil(config.clip_seconds * info.sample_rate)) + lead + margin
-    data, rate = read_frames(path, start - lead, wanted)
+    data, rate, _ = _read(Path(path), start - lead, wanted, str(path))
     mono = preprocess(data, rate, config)
     skip = lead * config.sample_rate // rate
-    return make_clip(mono[skip:], config, str(path), offset)
+    return make_clip(mono[skip:], config, str(path), offset), len(data) >= min(wanted, info.frames - start + lead)
 
 
 def make_clip(samples: np.ndarray, config: AudioConfig, source: str, offset_seconds: float) -> Clip:
@@ -399,94 +502,6 @@ def clip_count(track_samples: int, clip_samples: int, hop_samples: int) -> int:
     if track_samples <= clip_samples:
         return 1
     return -(-(track_samples - clip_samples) // hop_samples) + 1
-
-
-class TrackClips:
-    """Every clip of a whole track, streamed: iterate to get `Clip`s at starts 0, hop, 2 hop, ...
-
-    The file is decoded in blocks (soundfile `blocks()`), mixed to mono and
-    resampled with `soxr.ResampleStream` (the same output as resampling the
-    whole track at once), so memory stays at one block plus one clip whatever
-    the track's length. Clips overlap when `hop_samples < clip_samples`; the
-    last clip is zero-padded, and together they cover every sample. After
-    iteration, `track_samples` is the preprocessed track's length.
-    """
-
-    BLOCK_SECONDS = 10.0
-
-    def __init__(self, path: PathLike, config: AudioConfig, hop_samples: int) -> None:
-        if not 1 <= hop_samples <= config.clip_samples:
-            raise ValueError(
-                f"hop must be between 1 and the clip length ({config.clip_samples} samples), got {hop_samples}"
-            )
-        self.info = probe(path)
-        self.path = Path(path)
-        self.config = config
-        self.hop = hop_samples
-        self.track_samples: int | None = None
-
-    @property
-    def expected_samples(self) -> int:
-        """The preprocessed length predicted from the header (exact for PCM formats)."""
-        return int(math.ceil(self.info.frames * self.config.sample_rate / self.info.sample_rate))
-
-    @property
-    def expected_clips(self) -> int:
-        return clip_count(self.expected_samples, self.config.clip_samples, self.hop)
-
-    def _mono_blocks(self) -> Iterator[np.ndarray]:
-        name = str(self.path)
-        rate = self.info.sample_rate
-        block = max(1, int(self.BLOCK_SECONDS * rate))
-        stream = (
-            None
-            if rate == self.config.sample_rate
-            else soxr.ResampleStream(rate, self.config.sample_rate, 1, dtype="float32", quality="HQ")
-        )
-        with _native_stderr_silenced():
-            handle = _open(self.path, name)
-        with handle:
-            try:
-                blocks = handle.blocks(blocksize=block, dtype="float32", always_2d=True)
-                while True:
-                    with _native_stderr_silenced():  # per block: the consumer's own stderr stays open
-                        data = next(blocks, None)
-                    if data is None:
-                        break
-                    if not np.isfinite(data).all():
-                        raise AudioError(f"{name}: contains NaN or infinite samples")
-                    mono = to_mono(data)
-                    yield mono if stream is None else stream.resample_chunk(mono)
-            except (soundfile.LibsndfileError, RuntimeError) as error:
-                raise AudioError(f"{name}: corrupt or truncated audio ({error})") from None
-        if stream is not None:
-            yield stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
-
-    def __iter__(self) -> Iterator[Clip]:
-        clip, hop = self.config.clip_samples, self.hop
-        buffer = np.zeros(0, dtype=np.float32)
-        base = 0  # track position of buffer[0]
-        start = 0  # next clip's start
-        total = 0
-        for piece in self._mono_blocks():
-            total += len(piece)
-            buffer = np.concatenate([buffer, piece.astype(np.float32, copy=False)])
-            while start + clip <= base + len(buffer):
-                yield make_clip(
-                    buffer[start - base : start - base + clip],
-                    self.config,
-                    str(self.path),
-                    start / self.config.sample_rate,
-                )
-                start += hop
-                drop = min(start - base, len(buffer))
-                buffer, base = buffer[drop:], base + drop
-        self.track_samples = total
-        if total == 0:
-            raise AudioError(f"{self.path}: contains no audio frames")
-        for _ in range(clip_count(total, clip, hop) - (start // hop)):
-            yield make_clip(buffer[start - base :], self.config, str(self.path), start / self.config.sample_rate)
-            start += hop
 
 
 class audio_writer:

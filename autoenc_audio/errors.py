@@ -49,6 +49,14 @@ class ClippingWarning(UserWarning):
     """
 
 
+class TruncatedAudioWarning(UserWarning):
+    """An input decodes to less audio than its header says (an incomplete download): what it holds is used.
+
+    The track is what decodes, never padded or repeated up to the header's
+    length, so results and outputs are shorter than the header promised.
+    """
+
+
 class StaleLockWarning(UserWarning):
     """A run folder's lock was left by a process that ended without releasing it (killed); it is taken over."""
 

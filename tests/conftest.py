@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import shutil
 import subprocess
@@ -34,6 +35,32 @@ def make_audio(tmp_path: Path):
         return path
 
     return make
+
+
+def truncated_mp3(path: Path, seconds: float = 12.0, rate: int = 22050, keep: float = 0.6) -> Path:
+    """An incomplete download: an MP3 of `seconds` of tone cut to its first `keep` of bytes. Its header (a Xing
+    frame) still says `seconds`; it decodes to about `keep * seconds`."""
+    whole = io.BytesIO()
+    soundfile.write(whole, tone(seconds, rate)[:, 0], rate, format="MP3", subtype="MPEG_LAYER_III")
+    data = whole.getvalue()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+def unknown_length_flac(path: Path, seconds: float = 3.0, rate: int = 44100) -> Path:
+    """A valid FLAC whose header holds no length, as `ffmpeg ... -f flac -` writes to a pipe: STREAMINFO's
+    total-samples field and MD5 zeroed (libsndfile then reports 2**63 - 1 frames)."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone(seconds, rate), rate, format="FLAC", subtype="PCM_16")
+    data = bytearray(buffer.getvalue())
+    assert data[:4] == b"fLaC" and data[4] & 0x7F == 0  # STREAMINFO first: 34 bytes from offset 8
+    data[21] &= 0xF0  # the 36-bit total samples: bytes 21 (low 4 bits) to 25
+    data[22:26] = bytes(4)
+    data[26:42] = bytes(16)  # MD5 unknown too
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(bytes(data))
+    return path
 
 
 ROOT = Path(__file__).resolve().parents[1]

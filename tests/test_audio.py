@@ -4,9 +4,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from conftest import tone, truncated_mp3, unknown_length_flac
 
 from autoenc_audio.audio import AudioError, choose_offset, load_clip, load_track, probe, read_frames, write_audio
 from autoenc_audio.config import AudioConfig
+from autoenc_audio.errors import TruncatedAudioWarning
 
 CONFIG = AudioConfig()  # 22050 Hz, 5 s
 
@@ -142,6 +144,40 @@ def test_truncated_file_still_reads_what_is_there_or_fails_clearly(make_audio, t
         assert "truncated.flac" in str(error)
     else:
         assert clip.samples.shape == (110250,)
+
+
+def test_a_truncated_download_is_what_it_holds_with_a_warning_naming_it(tmp_path):
+    """An incomplete MP3 download: its header says 12 s, 7 s decode; the track is those 7 s."""
+    path = truncated_mp3(tmp_path / "partial.mp3", seconds=12.0, rate=22050)
+    assert probe(path).duration_seconds == pytest.approx(12.0, abs=0.1)  # the header's promise, no decoding
+    said = r"partial.mp3: decodes to 7\.\d\d s though its header says 12\.00 s \(truncated\?\)"
+    with pytest.warns(TruncatedAudioWarning, match=said) as warned:
+        data, rate = read_frames(path)
+    assert len(warned) == 1 and 6.5 * rate < len(data) < 7.5 * rate
+    with pytest.warns(TruncatedAudioWarning, match=said) as warned:
+        clip = load_clip(path, CONFIG, crop="random", rng=np.random.default_rng(0))
+    assert len(warned) == 1 and not clip.padded and clip.offset_seconds + 5.0 <= len(data) / rate  # within it
+    past = r"partial.mp3: offset 9\.00 s is past the end \(7\.\d\d s\)"
+    with pytest.warns(TruncatedAudioWarning, match=said), pytest.raises(AudioError, match=past):
+        load_clip(path, CONFIG, 9.0)  # within the header's 12 s, after the audio's end
+
+
+def test_a_flac_without_a_length_in_its_header_reads_like_any_other(tmp_path):
+    """What `ffmpeg ... -f flac -` writes to a pipe: libsndfile counts it as 2**63 - 1 frames."""
+    piped = unknown_length_flac(tmp_path / "piped.flac", seconds=3.0, rate=44100)
+    known = tmp_path / "known.flac"
+    soundfile.write(known, tone(3.0, 44100), 44100, format="FLAC", subtype="PCM_16")
+    assert probe(piped).frames == probe(known).frames == 3 * 44100
+    np.testing.assert_array_equal(read_frames(piped)[0], read_frames(known)[0])
+    np.testing.assert_array_equal(read_frames(piped, 44100, 44100)[0], read_frames(known, 44100, 44100)[0])
+    np.testing.assert_array_equal(read_frames(piped, 100000)[0], read_frames(known, 100000)[0])  # to the end
+    np.testing.assert_array_equal(load_track(piped, CONFIG), load_track(known, CONFIG))
+    for crop in ("start", "center", 1.5):
+        clip, expected = load_clip(piped, CONFIG, crop), load_clip(known, CONFIG, crop)
+        assert (clip.offset_seconds, clip.valid_samples) == (expected.offset_seconds, expected.valid_samples)
+        np.testing.assert_array_equal(clip.samples, expected.samples)
+    with pytest.raises(AudioError, match=r"piped.flac: offset 3.50 s is past the end \(3.00 s\)"):
+        load_clip(piped, CONFIG, 3.5)
 
 
 def test_nan_samples_are_rejected(tmp_path):

@@ -3,6 +3,7 @@
 import json
 
 from click.testing import CliRunner
+from conftest import unknown_length_flac
 
 from autoenc_audio.cli import cli
 
@@ -87,3 +88,12 @@ def test_a_track_too_long_to_render_is_refused_up_front_in_one_line(tmp_path):
         "got 100000"
     ]
     assert not list(tmp_path.rglob("*.wav"))
+
+
+def test_scan_counts_a_flac_without_a_length_in_its_header(tmp_path):
+    """A FLAC written to a pipe (`ffmpeg ... -f flac -`) made `aea data scan` fail: "aea: error: MemoryError"."""
+    unknown_length_flac(tmp_path / "songs" / "a" / "piped.flac", seconds=3.0, rate=44100)
+    scan = CliRunner().invoke(cli, ["data", "scan", str(tmp_path / "songs"), "--clip-seconds", "1", "--json"])
+    assert scan.exit_code == 0, scan.output
+    summary = json.loads(scan.output)
+    assert summary["tracks"] == 1 and summary["clips"] == 3 and summary["seconds"] == 3.0

@@ -16,6 +16,7 @@ import pytest
 import soundfile
 import torch
 from click.testing import CliRunner
+from conftest import truncated_mp3, unknown_length_flac
 
 from autoenc_audio.cli import cli
 from autoenc_audio.config import load_config
@@ -258,6 +259,39 @@ def test_whole_23_s_file_round_trips_to_its_length(env, tmp_path):
     assert decoded.exit_code == 0, decoded.output
     audio, rate = soundfile.read(tmp_path / "long.wav")
     assert rate == 8000 and len(audio) == 23 * 8000
+
+
+@pytest.mark.slow
+def test_whole_on_a_truncated_download_gives_the_audio_it_holds_and_says_so_once(env, tmp_path):
+    """An incomplete MP3 (header: 12 s, 7 s decode) gave 12 s of output, earlier parts repeated, exit 0, no word."""
+    partial = truncated_mp3(tmp_path / "partial.mp3", seconds=12.0, rate=44100)
+    said = "aea: warning: {}: decodes to 7.{} s though its header says 12.00 s (truncated?)"
+    rebuilt = aea(env, "reconstruct", "--whole", partial, "-o", tmp_path / "r.wav", "--save-input", "--json")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    record = json.loads(rebuilt.stdout.splitlines()[-1])
+    output, saved = soundfile.info(tmp_path / "r.wav"), soundfile.info(tmp_path / "r.input.wav")
+    assert 6.5 < record["seconds"] < 7.5 and output.duration == saved.duration == pytest.approx(record["seconds"])
+    hundredths = f"{record['seconds']:.2f}"[2:]
+    assert rebuilt.stderr.count("aea: warning:") == 1 and said.format(partial, hundredths) in rebuilt.stderr
+    encoded = aea(env, "encode", "--whole", "-", "-o", tmp_path / "z.pt", "--json", input=partial.read_bytes())
+    assert encoded.exit_code == 0, encoded.output
+    assert json.loads(encoded.stdout)["clips"] == record["clips"] == load(tmp_path / "z.pt")["latents"].shape[0]
+    assert said.format("<stdin>", hundredths) in encoded.stderr and "aea-stdin-" not in encoded.stderr
+
+
+@pytest.mark.slow
+def test_a_piped_flac_without_a_length_in_its_header_reads_like_any_other(env, tmp_path):
+    """`ffmpeg ... -f flac - | aea reconstruct --whole -` failed: "corrupt or truncated audio (psf_fseek() failed)"."""
+    piped = unknown_length_flac(tmp_path / "piped.flac", seconds=3.0, rate=44100)
+    whole = aea(env, "reconstruct", "--whole", "-", "-o", tmp_path / "p.wav", input=piped.read_bytes())
+    assert whole.exit_code == 0 and not whole.stderr, whole.output
+    assert soundfile.info(tmp_path / "p.wav").frames == 3 * 8000
+    for clip in (["--offset", "1.5"], ["--crop", "center"]):
+        for source, given in ((piped, None), ("-", piped.read_bytes())):
+            encoded = aea(env, "encode", source, *clip, "-o", tmp_path / "z.pt", "--json", input=given)
+            assert encoded.exit_code == 0, encoded.output
+    plotted = aea(env, "plot", "waveform", piped, "--offset", "1", "-o", tmp_path / "w.png", model=False)
+    assert plotted.exit_code == 0 and (tmp_path / "w.png").exists(), plotted.output
 
 
 @pytest.mark.slow

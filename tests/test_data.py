@@ -3,6 +3,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import unknown_length_flac
 
 from autoenc_audio import data as data_module
 from autoenc_audio.config import AudioConfig, DataConfig
@@ -115,6 +116,19 @@ def test_the_rarer_containers_libsndfile_reads_are_taken_from_a_folder(tmp_path,
     soundfile.write(tmp_path / "songs" / "c.au", samples, 8000, format="AU", subtype="PCM_16")
     scan = scan_folder(tmp_path / "songs")
     assert len(scan.tracks) == 3 and not scan.skipped
+
+
+def test_a_flac_without_a_length_in_its_header_is_scanned_and_trained_on_like_any_other(tmp_path, make_audio):
+    """A FLAC written to a pipe (no length in its header) made the scan fail with a bare MemoryError."""
+    unknown_length_flac(tmp_path / "songs" / "a" / "piped.flac", seconds=3.0, rate=16000)
+    make_audio("songs/a/some.wav", seconds=2.0, rate=16000)
+    make_audio("songs/b/other.wav", seconds=2.0, rate=16000)
+    scan = scan_folder(tmp_path / "songs")
+    assert [track.duration_seconds for track in scan.tracks] == [3.0, 2.0, 2.0] and not scan.skipped
+    summary = summarize_scan(scan, AUDIO, DataConfig())
+    assert summary["labels"]["a"] == {"tracks": 2, "clips": 5, "seconds": 5.0}
+    prepared = prepare_dataset(tmp_path / "songs", AUDIO, DataConfig(validation_fraction=0, test_fraction=0), tmp_path)
+    assert len(prepared.splits["train"]) == 7
 
 
 def test_clip_starts():

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from conftest import tone, truncated_mp3, unknown_length_flac
 
-from autoenc_audio.audio import TrackClips, clip_count, load_clip, load_track
+from autoenc_audio.audio import clip_count, load_clip, load_track
 from autoenc_audio.checkpoints.checkpoint import load_checkpoint
 from autoenc_audio.config import AudioConfig, load_config
+from autoenc_audio.errors import TruncatedAudioWarning
 from autoenc_audio.latents.batches import encode_clips
 from autoenc_audio.latents.decode import decode_file
 from autoenc_audio.latents.encode import encode_inputs
@@ -21,6 +23,7 @@ from autoenc_audio.latents.outputs import output_paths
 from autoenc_audio.latents.overlap import OverlapAdd, join_clips
 from autoenc_audio.latents.reconstruct import reconstruct_inputs
 from autoenc_audio.latents.track_metrics import TrackMetrics
+from autoenc_audio.latents.tracks import TrackClips
 from autoenc_audio.metrics import evaluate
 from autoenc_audio.training.loop import train
 
@@ -82,6 +85,33 @@ def test_track_clips_cover_the_track_and_join_back_exactly(songs, hop):
     assert len(stacked) == clip_count(len(track), 8000, hop) == clips.expected_clips
     assert stacked[-1].any() and clips.info.frames == 23 * 44100
     np.testing.assert_allclose(join_clips(stacked, hop, len(track)), track, atol=1e-6)
+
+
+def test_a_truncated_download_streams_as_the_audio_it_holds_nothing_repeated_or_made_up(tmp_path):
+    """`--whole` on an incomplete MP3 (header: 12 s, 7 s decode) gave 12 s: earlier parts again, then silence."""
+    path = truncated_mp3(tmp_path / "partial.mp3", seconds=12.0, rate=22050)
+    config = AudioConfig(sample_rate=22050, clip_seconds=1.0)  # the file's rate: no resampling, exact samples
+    with pytest.warns(TruncatedAudioWarning):
+        track = load_track(path, config)
+    clips = TrackClips(path, config, config.clip_samples)
+    clips.BLOCK_SECONDS = 3.0  # a short read inside a block, then blocks past the end
+    with pytest.warns(TruncatedAudioWarning, match=r"partial.mp3: decodes to 7\.\d\d s though its header says 12"):
+        joined = np.concatenate([clip.samples for clip in clips])
+    assert clips.track_samples == len(track) < 7.5 * 22050 and clips.expected_clips == 12
+    assert len(joined) == clip_count(len(track), config.clip_samples, config.clip_samples) * config.clip_samples
+    np.testing.assert_array_equal(joined[: len(track)], track)
+    assert not joined[len(track) :].any()
+
+
+def test_a_flac_without_a_length_in_its_header_streams_like_any_other(tmp_path):
+    piped = unknown_length_flac(tmp_path / "piped.flac", seconds=3.0, rate=44100)
+    known = tmp_path / "known.flac"
+    soundfile.write(known, tone(3.0, 44100), 44100, format="FLAC", subtype="PCM_16")
+    config = AudioConfig(sample_rate=8000, clip_seconds=1.0)
+    streamed, expected = TrackClips(piped, config, 4000), TrackClips(known, config, 4000)
+    streamed.BLOCK_SECONDS = expected.BLOCK_SECONDS = 0.7
+    np.testing.assert_array_equal(np.stack([c.samples for c in streamed]), np.stack([c.samples for c in expected]))
+    assert streamed.track_samples == expected.track_samples == 3 * 8000 and streamed.expected_clips == 5
 
 
 def test_overlap_add_weights_sum_to_one_and_stream():

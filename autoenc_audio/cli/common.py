@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ClippingWarning, InputError, SavedInterrupt, StaleLockWarning
+from ..errors import ClippingWarning, InputError, SavedInterrupt, StaleLockWarning, TruncatedAudioWarning
 from .flags import FLAG_FOR_SETTING, command_flags, in_flag_terms
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from ..checkpoints.checkpoint import Checkpoint
 
-AEA_WARNINGS = (ClippingWarning, StaleLockWarning)
+AEA_WARNINGS = (ClippingWarning, StaleLockWarning, TruncatedAudioWarning)
 """The library's own warnings, each shown as one line."""
 
 BROKEN_PIPE_EXIT = 128 + 13
@@ -131,7 +131,8 @@ def is_path_error(error: BaseException) -> bool:
 
 @contextlib.contextmanager
 def one_line_warnings() -> Iterator[None]:
-    """Show aea's own warnings (clipped samples, a stale run lock taken over) as `aea: warning: ...` on stderr,
+    """Show aea's own warnings (clipped samples, a stale run lock taken over, a truncated input) as
+    `aea: warning: ...` on stderr,
     every time they occur.
 
     Always shown, whatever `-W` or `PYTHONWARNINGS` say: a clipped output file
@@ -414,13 +415,19 @@ def stdin_file(paths: tuple[Path, ...]) -> Iterator[tuple[tuple[Path, ...], dict
 
 @contextlib.contextmanager
 def _piped_file(data: bytes, suffix: str) -> Iterator[Path]:
-    """stdin's bytes as a temporary `stdin<suffix>` file, living as long as the command; an error that names the
-    file names `<stdin>` instead, as the user gave it."""
+    """stdin's bytes as a temporary `stdin<suffix>` file, living as long as the command; an error or a warning
+    that names the file names `<stdin>` instead, as the user gave it."""
     from ..audio import STDIN_NAME
 
-    with tempfile.TemporaryDirectory(prefix="aea-stdin-") as folder:
+    with tempfile.TemporaryDirectory(prefix="aea-stdin-") as folder, warnings.catch_warnings():
         path = Path(folder) / f"stdin{suffix}"
         path.write_bytes(data)
+        shown_before = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], *where: Any, **more: Any) -> None:
+            shown_before(str(message).replace(str(path), STDIN_NAME), category, *where, **more)
+
+        warnings.showwarning = show
         try:
             yield path
         except Exception as error:

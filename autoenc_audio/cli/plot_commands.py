@@ -150,6 +150,8 @@ def _read_signals(
             )
         frames = -1 if seconds is None else int(round(seconds * info.sample_rate))
         data, rate = read_frames(path, start, frames)
+        if not len(data):  # a truncated download ends before its header says
+            raise PlotError(f"{names.get(str(path), path)}: --offset {offset:g} s is past the end of what decodes")
         signals.append((name + (f" from {offset:g} s" if offset else ""), to_mono(data), rate))
     return signals
 

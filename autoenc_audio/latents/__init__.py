@@ -6,7 +6,7 @@ latents `[count, latent_size]`.
 
 Whole tracks (`whole=True`) are cut into clips at starts 0, hop, 2 hop, ...
 (default hop: half a clip, so clips overlap by 50 %; the last clip is
-zero-padded) and streamed from the file (`audio.TrackClips`). Decoding joins
+zero-padded) and streamed from the file (`tracks.TrackClips`). Decoding joins
 the clips back by weighted overlap-add (`OverlapAdd`): each clip is faded in
 and out over the overlap with raised-cosine (sin^2 / cos^2) ramps, which at
 50 % overlap is a Hann window, and the sum is divided by the sum of the

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..audio import Clip, CropMode, TrackClips, load_clip
+from ..audio import Clip, CropMode, load_clip
 from ..checkpoints.checkpoint import Checkpoint
 from ..models.base import Autoencoder
 from .batches import encode_clips
@@ -16,6 +16,7 @@ from .failures import INPUT_FAILURES, NoUsableInput, OnError, Progress, renamed_
 from .files import LatentFile, make_metadata
 from .inputs import clip_crop, whole_track_hop_samples
 from .model import model_device, model_fields
+from .tracks import TrackClips
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from ..audio import SILENCE_PEAK, Clip, CropMode, TrackClips, audio_writer, load_clip, write_audio
+from ..audio import SILENCE_PEAK, Clip, CropMode, audio_writer, load_clip, write_audio
 from ..checkpoints.checkpoint import Checkpoint
 from ..files import refuse_overwriting_inputs
 from .batches import decode_latents, encode_clips, reconstruct_clips, reconstruction_metrics
@@ -17,6 +17,7 @@ from .model import model_device
 from .outputs import Written, input_path_for, output_paths, stem_of
 from .overlap import OverlapAdd
 from .track_metrics import TrackMetrics
+from .tracks import TrackClips
 
 
 def reconstruct_inputs(
