@@ -105,12 +105,10 @@ def _device(device: str | torch.device) -> torch.device:
     """`device` as torch names it ("auto" as `aea` picks one); ApiInputError naming it and the valid ones."""
     from .devices import resolve_device
 
-    if isinstance(device, torch.device):
-        return device
     if device == "auto":
         return resolve_device("auto")
     try:
-        parsed = torch.device(device)
+        parsed = device if isinstance(device, torch.device) else torch.device(device)
     except (RuntimeError, TypeError):
         raise ApiInputError(
             f"unknown device {device!r}: use 'auto', 'cpu', 'cuda' (or 'cuda:1', ...) or 'mps'", settings=("device",)
@@ -247,7 +245,7 @@ class Model:
         if isinstance(latents, Encoded):
             return self._join(latents)
         values = _latent_values(latents)
-        if values.dim() not in (1, 2):
+        if values.dim() not in (1, 2) or values.numel() == 0:
             raise ApiInputError(f"latents must be [N] or [clips, N], got shape {list(values.shape)}")
         clips = decode_latents(self.checkpoint.model, values, device=self.device)[:, 0].numpy()
         return clips[0] if values.dim() == 1 else clips
@@ -365,9 +363,10 @@ class Model:
 
     def _join(self, encoded: Encoded) -> np.ndarray:
         """Decode a whole track's latents and overlap-add them, as `aea decode` joins a sequence."""
-        if encoded.latents.dim() != 2:
-            raise ApiInputError(f"Encoded.latents must be [clips, N], got shape {list(encoded.latents.shape)}")
-        return join_clips(self.decode(encoded.latents), encoded.hop_samples, encoded.track_samples)
+        latents = _latent_values(encoded.latents)
+        if latents.dim() != 2 or latents.numel() == 0:
+            raise ApiInputError(f"Encoded.latents must be [clips, N], got shape {list(latents.shape)}")
+        return join_clips(self.decode(latents), encoded.hop_samples, encoded.track_samples)
 
 
 def score(

@@ -161,11 +161,21 @@ def test_bad_arguments_raise_input_errors_without_flags(run):
         lambda: model.decode(torch.zeros(model.latent_size + 1)),
         lambda: model.decode(torch.zeros(1, 1, model.latent_size)),
         lambda: model.encode(run["root"] / "missing.wav"),
+        lambda: model.decode(torch.zeros(0, model.latent_size)),  # was torch.cat's ValueError
+        lambda: aea.load(run["run"], device=torch.device("cuda" if not torch.cuda.is_available() else "mps")),
     ]
     for case in cases:
         with pytest.raises(InputError) as caught:
             case()
         assert "--" not in str(caught.value), str(caught.value)
+
+
+def test_a_track_encoded_here_decodes_from_numpy_latents_too(run):
+    """`Encoded` built with numpy latents (as a user loads them from a file) raised AttributeError: 'dim'."""
+    model = aea.load(run["run"])
+    track = model.encode(run["song"], whole=True)
+    again = aea.Encoded(track.latents.numpy(), track.hop_samples, track.track_samples)
+    assert np.array_equal(model.decode(again), model.decode(track))  # the same latents through the same model
 
 
 def test_generate_gives_pieces_with_their_sidecar_metadata(run):

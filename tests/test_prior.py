@@ -572,3 +572,19 @@ def test_a_copied_run_trained_again_says_its_prior_is_of_other_weights_and_each_
     assert aea(*train_prior_args, "--overwrite").exit_code == 0
     assert "prior fits" not in aea("info", run).output
     assert aea("generate", "--model", run, "--mode", "random", "-o", tmp_path / "x.wav").exit_code == 0
+
+
+@pytest.mark.slow
+def test_a_latent_too_short_for_a_prior_is_refused_before_any_encoding(run, tmp_path):
+    """N = 5 (5 frames, 1 inside the edges) failed in torch's words: "Expected sequence length to be larger than 0
+    in RNN", exit 1; N = 1 of the seed arch: "input_size must be greater than zero" after a raw UserWarning."""
+    cache = ["--cache-dir", run["cache"], "--device", "cpu"]
+    config = ["--config", ROOT / "configs" / "tiny.toml"]
+    trained = aea("train", *config, "--latent", 5, "--steps", 1, "--out", tmp_path / "n5", *cache)
+    assert trained.exit_code == 0, trained.output
+    refused = aea("train-prior", "--model", tmp_path / "n5", "--epochs", 1, *cache)
+    assert refused.exit_code == 2 and "traceback" not in refused.output.lower()
+    assert "latent has 5 frames (N = 5); it needs at least 6: train the autoencoder with a latent size of 6" in (
+        refused.stderr
+    )
+    assert not prior_path(tmp_path / "n5").exists()

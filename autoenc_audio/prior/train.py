@@ -34,6 +34,9 @@ from .memory import EDGE_FRAMES, FeatureMap, FrameMemory, build_memory, fit_feat
 from .model import FeaturePrior
 from .store import Prior, autoencoder_fields, load_prior, load_prior_state, mismatch, save_prior
 
+MIN_PRIOR_FRAMES = 2 * EDGE_FRAMES + 2
+"""Latent frames a clip needs for a prior: two inside the edges, one to predict from and one to predict."""
+
 
 class PriorInterrupted(TrainingInterrupted):
     """Ctrl-C while the prior trained, after saving it; `resume` continues it exactly (the CLI names its flag)."""
@@ -100,6 +103,7 @@ def new_prior(checkpoint: Checkpoint, config: PriorConfig, cache_dir: Path, repo
     root = data_summary.get("root")
     if not root:
         raise PriorError(f"{checkpoint.path}: the checkpoint does not say what data it was trained on")
+    check_frames(checkpoint)
     prepared = prepare_dataset(Path(root), checkpoint.config.audio, checkpoint.config.data, cache_dir)
     reporter.message(f"encoding up to {counted(config.memory_clips, 'training clip')} into the prior's memory")
     model = checkpoint.model
@@ -123,6 +127,18 @@ def new_prior(checkpoint: Checkpoint, config: PriorConfig, cache_dir: Path, repo
     return Prior(
         config, memory, features, FeaturePrior(features.dims, config.hidden), autoencoder_fields(checkpoint), data
     )
+
+
+def check_frames(checkpoint: Checkpoint) -> None:
+    """PriorError, before any encoding, for a latent too short to model: the prior learns how a clip's latent frames
+    follow one another, inside the EDGE_FRAMES the decoder's edges blur at each end."""
+    layout = checkpoint.model.layout
+    if layout.frames < MIN_PRIOR_FRAMES:
+        raise PriorError(
+            f"{checkpoint.path}: a prior models how latent frames follow one another, and this model's latent has "
+            f"{counted(layout.frames, 'frame')} (N = {layout.size}); it needs at least {MIN_PRIOR_FRAMES}: train the "
+            f"autoencoder with a latent size of {MIN_PRIOR_FRAMES} or more"
+        )
 
 
 def start_run(
