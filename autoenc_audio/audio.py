@@ -31,6 +31,7 @@ import soxr
 from .config import AudioConfig
 from .errors import ClippingWarning, InputError, TruncatedAudioWarning
 from .files import PathLike, atomic_path, cannot_write, out_of_space, write_standard_output
+from .mixing import mono_of, to_mono
 
 CropMode = Literal["start", "center", "random"]
 
@@ -380,13 +381,6 @@ def _read(source: PathLike | BinaryIO, start_frame: int, frames: int, name: str)
     return data, rate, header
 
 
-def to_mono(audio: np.ndarray) -> np.ndarray:
-    """`[frames, channels]` -> `[frames]`, the mean of the channels."""
-    if audio.ndim == 1:
-        return audio.astype(np.float32, copy=False)
-    return audio.mean(axis=1, dtype=np.float32)
-
-
 def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     """Mono `[frames]` from one rate to another with soxr (high quality)."""
     if from_rate == to_rate:
@@ -394,15 +388,17 @@ def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     return soxr.resample(audio, from_rate, to_rate, quality="HQ").astype(np.float32, copy=False)
 
 
-def preprocess(audio: np.ndarray, sample_rate: int, config: AudioConfig) -> np.ndarray:
-    """Decoded `[frames, channels]` at any rate -> mono `[samples]` at the target rate."""
-    return resample(to_mono(audio), sample_rate, config.sample_rate)
+def preprocess(audio: np.ndarray, sample_rate: int, config: AudioConfig, name: str | None = None) -> np.ndarray:
+    """Decoded `[frames, channels]` at any rate -> mono `[samples]` at the target rate; `name`: the file, named in
+    a `ChannelsCancelWarning` when its channels cancel in the mix (None: not checked)."""
+    mono = to_mono(audio) if name is None else mono_of(audio, name)
+    return resample(mono, sample_rate, config.sample_rate)
 
 
 def load_track(path: PathLike, config: AudioConfig) -> np.ndarray:
     """A whole file, preprocessed: mono float32 `[samples]` at `config.sample_rate`."""
     data, rate = read_frames(path)
-    return preprocess(data, rate, config)
+    return preprocess(data, rate, config, str(path))
 
 
 def choose_offset(
@@ -458,7 +454,7 @@ def _clip_at(path: PathLike, info: AudioInfo, config: AudioConfig, offset: float
     lead = min(max(margin // period, 1), start // period) * period
     wanted = int(np.ceil(config.clip_seconds * info.sample_rate)) + lead + margin
     data, rate, _ = _read(Path(path), start - lead, wanted, str(path))
-    mono = preprocess(data, rate, config)
+    mono = preprocess(data, rate, config, str(path))
     skip = lead * config.sample_rate // rate
     return make_clip(mono[skip:], config, str(path), offset), len(data) >= min(wanted, info.frames - start + lead)
 

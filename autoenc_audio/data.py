@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import os
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -237,11 +238,20 @@ class TrackCache:
                 np.save(handle, np.ascontiguousarray(samples, dtype=np.float32), allow_pickle=False)
 
 
-def _decode_for_cache(path: str, audio: dict) -> tuple[str, np.ndarray | None, str | None]:
-    try:
-        return path, load_track(path, AudioConfig(**audio)), None
-    except AudioError as error:
-        return path, None, str(error)
+Decoded = tuple[str, np.ndarray | None, str | None, list[Warning]]
+"""A track decoded for the cache: its path, samples or None, the error or None, and the warnings decoding gave."""
+
+
+def _decode_for_cache(path: str, audio: dict) -> Decoded:
+    """One track decoded; its warnings (a truncated file, cancelling channels) are returned, not shown, so that
+    the process that fills the cache shows them as aea does, whichever worker process decoded the track."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            samples, error = load_track(path, AudioConfig(**audio)), None
+        except AudioError as failed:
+            samples, error = None, str(failed)
+    return path, samples, error, [item.message for item in caught if isinstance(item.message, Warning)]
 
 
 def fill_cache(
@@ -252,7 +262,9 @@ def fill_cache(
     total, done, failures = len(tracks), len(tracks) - len(missing), []
     if progress:
         progress(done, total)
-    for path, samples, error in _decode_missing(missing, asdict(cache.audio), workers):
+    for path, samples, error, said in _decode_missing(missing, asdict(cache.audio), workers):
+        for warning in said:
+            warnings.warn(warning, stacklevel=2)
         if samples is None:
             assert error is not None  # _decode_missing gives samples or an error
             failures.append((path, error.removeprefix(f"{path}: ")))
@@ -264,10 +276,8 @@ def fill_cache(
     return failures
 
 
-def _decode_missing(
-    missing: Sequence[Track], audio: dict[str, Any], workers: int
-) -> Iterator[tuple[str, np.ndarray | None, str | None]]:
-    """(path, samples or None, error or None) of each track, decoded in `workers` processes when there are several."""
+def _decode_missing(missing: Sequence[Track], audio: dict[str, Any], workers: int) -> Iterator[Decoded]:
+    """Each track `Decoded`, in `workers` processes when there are several."""
     if workers > 1 and len(missing) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             yield from pool.map(_decode_for_cache, [str(t.path) for t in missing], [audio] * len(missing))

@@ -57,6 +57,10 @@ class TruncatedAudioWarning(UserWarning):
     """
 
 
+class ChannelsCancelWarning(UserWarning):
+    """An input's channels cancel when mixed to mono (one in opposite polarity): aea hears far less than a listener."""
+
+
 class StaleLockWarning(UserWarning):
     """A run folder's lock was left by a process that ended without releasing it (killed); it is taken over."""
 

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import ClippingWarning, InputError, SavedInterrupt, StaleLockWarning, TruncatedAudioWarning
+from ..errors import (
+    ChannelsCancelWarning,
+    ClippingWarning,
+    InputError,
+    SavedInterrupt,
+    StaleLockWarning,
+    TruncatedAudioWarning,
+)
 from .flags import FLAG_FOR_SETTING, command_flags, in_flag_terms
 
 if TYPE_CHECKING:
@@ -26,7 +33,7 @@ if TYPE_CHECKING:
 
     from ..checkpoints.checkpoint import Checkpoint
 
-AEA_WARNINGS = (ClippingWarning, StaleLockWarning, TruncatedAudioWarning)
+AEA_WARNINGS = (ChannelsCancelWarning, ClippingWarning, StaleLockWarning, TruncatedAudioWarning)
 """The library's own warnings, each shown as one line."""
 
 BROKEN_PIPE_EXIT = 128 + 13

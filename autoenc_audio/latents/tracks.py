@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from ..audio import AudioError, Clip, clip_count, make_clip, probe, stream_frames, to_mono
+from ..audio import AudioError, Clip, clip_count, make_clip, probe, stream_frames
 from ..config import AudioConfig
 from ..files import PathLike
+from ..mixing import MixCheck, to_mono
 
 
 class TrackClips:
@@ -57,9 +58,12 @@ class TrackClips:
             if rate == self.config.sample_rate
             else soxr.ResampleStream(rate, self.config.sample_rate, 1, dtype="float32", quality="HQ")
         )
+        mix = MixCheck()
         for data in stream_frames(self.path, max(1, int(self.BLOCK_SECONDS * rate))):
             mono = to_mono(data)
+            mix.add(data, mono)
             yield mono if stream is None else stream.resample_chunk(mono)
+        mix.warn(str(self.path))
         if stream is not None:
             yield stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
 
