@@ -253,6 +253,16 @@ def test_bad_requests_are_usage_errors(made, tmp_path):
     assert both.exit_code == 2 and "give the model once" in both.output
 
 
+def test_piece_seconds_must_be_finite_and_long_enough_for_a_browser_to_play_one_line_naming_the_flag(made, tmp_path):
+    """inf was refused as "seconds" (aea generate's setting) and 0.01 was written: a piece Chromium cannot decode."""
+    songs, cache, checkpoint, _, _ = made
+    for value in ("inf", "nan", "0", "-5", "0.01", "0.099"):
+        refused = explore(checkpoint, tmp_path / "site", songs, cache, "--piece-seconds", value)
+        assert refused.exit_code == 2 and refused.output.count("\n") == 1, (value, refused.output)
+        assert "--piece-seconds must be a finite number of at least 0.1 (" in refused.output, refused.output
+        assert refused.output.rstrip().endswith(f"got {float(value):g}") and not (tmp_path / "site").exists()
+
+
 def test_the_help_ends_with_examples():
     help_text = CliRunner().invoke(cli, ["explore", "--help"]).output
     assert "Examples:" in help_text and "aea explore runs/gtzan-18376 -o site/" in help_text

@@ -277,3 +277,111 @@ def test_every_control_has_a_name_and_the_keyboard_moves_a_direction(site, chrom
     assert np.abs(moved).max() > 0
     assert problems == []
     page.close()
+
+
+@pytest.fixture
+def incomplete_site(site_without_prior, tmp_path):
+    """incomplete_site(file) -> a copy of the site without `file` (a folder half copied or half uploaded)."""
+
+    def without(file: str):
+        copy = tmp_path / "site"
+        shutil.copytree(site_without_prior, copy)
+        (copy / file).unlink()
+        return copy
+
+    return without
+
+
+def not_found(problems: list[str]) -> list[str]:
+    """`problems` but the browser's own line for a script the folder lacks (the point of the test)."""
+    return [problem for problem in problems if "ERR_FILE_NOT_FOUND" not in problem]
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["data/decoder.js", "data/latents.js", "data/statistics.js", "runtime/ort-wasm.js", "runtime/ort.wasm.min.js"],
+)
+def test_a_folder_missing_a_file_says_which_and_the_selftest_fails(incomplete_site, chromium, missing):
+    """From file://, the page names the file that did not load (not the advice for a browser refusing WebAssembly
+    from a file, which the intact folder shows it does not), and ?selftest writes its FAIL line naming it."""
+    page, problems = open_page(chromium, (incomplete_site(missing) / "index.html").as_uri() + "?selftest")
+    status = page.text_content("#status")
+    assert status == f"{missing} did not load: the folder is incomplete; write it again with aea explore."
+    assert selftest_line(page) == f"selftest: FAIL {status}"
+    assert page.evaluate("window.aeaExplore.state.ready") is False
+    assert not_found(problems) == []
+    page.close()
+
+
+def test_a_folder_missing_the_original_audio_still_decodes_and_says_which_file_is_missing(incomplete_site, chromium):
+    page, problems = open_page(chromium, (incomplete_site("data/audio.js") / "index.html").as_uri() + "?selftest")
+    check_selftest(selftest_line(page))
+    assert page.evaluate("window.aeaExplore.state.ready") is True
+    page.wait_for_function("document.getElementById('original-caption').textContent.includes('did not load')")
+    assert "data/audio.js did not load" in page.text_content("#original-caption")
+    assert not_found(problems) == []
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def site_of_14_labels(tmp_path_factory, write_songs, make_checkpoint):
+    """The site of an untrained tiny checkpoint on songs of 14 labels, 2 clips of each."""
+    if not (vendoring.VENDOR / vendoring.ORIGIN_NAME).is_file():
+        pytest.skip(f"the browser runtime is not vendored: {vendoring.GET_IT}")
+    root = tmp_path_factory.mktemp("explore-page-14-labels")
+    songs = write_songs(root / "songs", labels=tuple(f"style{n:02d}" for n in range(14)), tracks=2)
+    write_site(make_checkpoint(songs, root / "cache", root / "model.safetensors"), root, songs, "--clips", "28")
+    return root / "site"
+
+
+TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+LEGEND = """() => [...document.querySelectorAll('#legend span')].map(dot => {
+    const probe = document.createElement('canvas').getContext('2d');
+    probe.fillStyle = getComputedStyle(dot).backgroundColor;
+    probe.fillRect(0, 0, 1, 1);
+    return Array.from(probe.getImageData(0, 0, 1, 1).data.slice(0, 3));
+})"""
+MAP_COLOURS = """() => {
+    const canvas = document.getElementById('map');
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data, seen = [];
+    for (let i = 0; i < pixels.length; i += 4) if (pixels[i + 3] === 204 || pixels[i + 3] === 255) seen.push([pixels[i], pixels[i + 1], pixels[i + 2]]);
+    return seen;
+}"""
+
+
+def test_more_than_ten_labels_get_colours_of_their_own_on_the_legend_and_the_map(site_of_14_labels, chromium):
+    """The first 10 labels keep matplotlib's 10 colours as dots; the 11th to 14th (which repeated the first four
+    colours) get colours far from every other label's, as diamonds, in the legend and on the map."""
+    page, problems = open_page(chromium, (site_of_14_labels / "index.html").as_uri())
+    legend = np.array(page.evaluate(LEGEND), dtype=float)
+    assert len(legend) == 14
+    assert [f"#{r:02x}{g:02x}{b:02x}" for r, g, b in legend[:10].astype(int)] == TAB10
+    apart = min(np.abs(legend[i] - legend[j]).sum() for i in range(14) for j in range(i))
+    assert apart > 60, f"two labels' colours differ by only {apart} (sum of RGB differences)"
+    shapes = page.evaluate("[...document.querySelectorAll('#legend span')].map(dot => dot.className)")
+    assert shapes == [""] * 10 + ["diamond"] * 4
+    drawn = np.array(page.evaluate(MAP_COLOURS), dtype=float)  # fills (alpha 0.8) and rings no other point covers
+    assert [bool((np.abs(drawn - colour).sum(1) <= 6).any()) for colour in legend[10:]] == [True] * 4
+    assert problems == []
+    page.close()
+
+
+def test_a_piece_the_browser_cannot_decode_says_so_instead_of_throwing(site, chromium, tmp_path):
+    """A piece of 0.01 s (what --piece-seconds 0.01 wrote; now refused) plays to an "Unable to decode audio data"
+    in Chromium: the piece says it has no spectrogram, and nothing is thrown."""
+    from autoenc_audio.explore.payload import packed_bytes, write_script
+    from autoenc_audio.explore.site import _vorbis
+
+    copy = tmp_path / "site"
+    shutil.copytree(site, copy)
+    rate = read_script(copy / "data" / "site.js")[1]["sample_rate"]
+    pieces = read_script(copy / "data" / "pieces.js")[1]
+    pieces[0] = packed_bytes(_vorbis(np.zeros(round(0.01 * rate), dtype=np.float32), rate))
+    write_script(copy / "data" / "pieces.js", "pieces", pieces)
+    page, problems = open_page(chromium, (copy / "index.html").as_uri())
+    page.evaluate("document.getElementById('piece-0-audio').play().catch(() => {})")
+    page.wait_for_selector("#piece-0-problem", state="visible")
+    assert "could not decode prior piece 1" in page.text_content("#piece-0-problem")
+    assert page.is_hidden("#piece-0-spectrogram")
+    assert problems == []
+    page.close()

@@ -36,7 +36,11 @@ from .common import FolderPath, cache_dir_option, json_option, model_argument_or
     help="Pieces from the run's prior, when it has one (seeds 0, 1, ...); 0 leaves them out.",
 )
 @click.option(
-    "--piece-seconds", type=float, default=10.0, show_default=True, help="Length of each piece from the prior."
+    "--piece-seconds",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Length of each piece from the prior (at least 0.1).",
 )
 @click.option(
     "--overwrite", is_flag=True, help="Replace an earlier page in OUT (a folder holding anything else is refused)."

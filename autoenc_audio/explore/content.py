@@ -6,6 +6,7 @@ Shapes: `N` is the latent size, `S` the clip's samples, `C` the chosen clips,
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,9 @@ SPLIT_ORDER = ("test", "validation", "train")
 """Clips are taken from the test split first: what the model never trained on."""
 FLOAT16_TOLERANCE = 1e-3
 """Latents are stored as float16 when the audio they decode to stays this close (relative) to float32's."""
+MIN_PIECE_SECONDS = 0.1
+"""The shortest piece of the prior a page holds: Chromium decodes an Ogg Vorbis of 256 samples or fewer (0.032 s
+at 8 kHz) to nothing, "Unable to decode audio data", and drops a first block of each; 0.1 s leaves some sound."""
 
 
 class ExploreError(InputError):
@@ -50,9 +54,11 @@ class ExploreRequest:
                 raise ExploreError(f"{name} must be at least 1, got {getattr(self, name)}", settings=(name,))
         if self.pieces < 0:
             raise ExploreError(f"pieces must be at least 0, got {self.pieces}", settings=("pieces",))
-        if not self.piece_seconds > 0:
+        if not (math.isfinite(self.piece_seconds) and self.piece_seconds >= MIN_PIECE_SECONDS):
             raise ExploreError(
-                f"piece_seconds must be above 0, got {self.piece_seconds:g}", settings=("piece_seconds",)
+                f"piece_seconds must be a finite number of at least {MIN_PIECE_SECONDS:g} (a shorter piece may not "
+                f"play in a browser), got {self.piece_seconds:g}",
+                settings=("piece_seconds",),
             )
 
 

@@ -8,6 +8,11 @@
   const $ = id => document.getElementById(id);
   const counted = (count, noun) => `${count} ${noun}${count === 1 ? '' : 's'}`;  // 1 clip, 2 clips
   const COLOURS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  // A label past the first 10: hues a golden angle apart at three lightnesses, apart from the 10 and each other,
+  // and a diamond where the first 10 are dots (on the map and in the legend), so that no two labels look alike.
+  const labelColour = label => label < 0 ? '#444' : label < COLOURS.length ? COLOURS[label]
+    : `hsl(${((90 + 137.508 * (label - COLOURS.length)) % 360).toFixed(1)}, 70%, ${[32, 50, 68][(label - COLOURS.length) % 3]}%)`;
+  const diamond = label => label >= COLOURS.length;
   const LIVE_MS = 120;  // decode while dragging when one decode takes less than this
 
   // ---------------------------------------------------------------- data
@@ -40,10 +45,30 @@
 
   const rows = (flat, count) => Array.from({length: count}, (_, i) => flat.subarray(i * flat.length / count, (i + 1) * flat.length / count));
 
+  // ---------------------------------------------------------------- the folder's scripts
+
+  // Each data script of index.html and the key it sets in AEA: one that did not load leaves its key unset.
+  const KEYS = {'runtime/ort-glue.js': 'ort-glue', 'runtime/ort-wasm.js': 'ort-wasm', 'data/decoder.js': 'decoder',
+    'data/latents.js': 'latents', 'data/statistics.js': 'statistics', 'data/audio.js': 'audio', 'data/pieces.js': 'pieces',
+    'data/selftest.js': 'selftest'};
+  const DECODER_NEEDS = ['runtime/ort.wasm.min.js', 'runtime/ort-glue.js', 'runtime/ort-wasm.js', 'data/decoder.js', 'data/latents.js', 'data/statistics.js'];
+  const loaded = file => (file === 'runtime/ort.wasm.min.js' ? typeof ort !== 'undefined' : AEA[KEYS[file]] !== undefined);
+  const incomplete = files => `${files.join(', ')} did not load: the folder is incomplete; write it again with aea explore.`;
+  const messageOf = error => (error && error.message ? error.message : String(error));
+  // what a browser that refuses WebAssembly (or its module) from a file says; any other failure is shown as it is
+  const REFUSED = /refused|not allowed|denied|SecurityError|dynamically imported module|Failed to fetch|NetworkError/i;
+
+  function startFailure(error) {  // the status line for a decoder that did not start
+    if (typeof WebAssembly === 'undefined') return 'This browser does not run WebAssembly (switched off in its settings?), which the decoder needs.';
+    if (location.protocol === 'file:' && REFUSED.test(messageOf(error))) {
+      return 'This browser refuses to run WebAssembly from a file: serve the folder (python -m http.server -d FOLDER) and open http://localhost:8000/.';
+    }
+    return `The decoder could not start: ${messageOf(error)}`;
+  }
+
   // ---------------------------------------------------------------- the decoder
 
   async function startRuntime() {
-    if (typeof ort === 'undefined') throw new Error('onnxruntime-web did not load (runtime/ort.wasm.min.js)');
     ort.env.wasm.numThreads = 1;  // threads need cross-origin isolation, which neither file:// nor a plain server gives
     ort.env.wasm.wasmBinary = (await unpackBytes(AEA['ort-wasm'])).buffer;
     ort.env.wasm.wasmPaths = {mjs: URL.createObjectURL(new Blob([AEA['ort-glue']], {type: 'text/javascript'}))};
@@ -211,6 +236,7 @@
       canvas.getContext('2d').clearRect(0, 0, canvas.width, canvas.height);
       return;
     }
+    if (!loaded('data/audio.js')) { caption.textContent = `Original: ${incomplete(['data/audio.js'])}`; return; }
     const bytes = await unpackBytes(AEA.audio[index]);
     caption.textContent = `Original: ${site.clips[index].name} (Ogg Vorbis)`;
     player.src = URL.createObjectURL(new Blob([bytes], {type: 'audio/ogg'}));
@@ -322,8 +348,10 @@
     mapPoints = site.clips.map((clip, i) => ({x: sx(clip.pca[0]), y: sy(clip.pca[1]), i}));
     mapPoints.forEach(({x, y, i}) => {
       const clip = site.clips[i];
-      context.beginPath(); context.arc(x, y, 5, 0, 2 * Math.PI);
-      const colour = clip.label >= 0 ? COLOURS[clip.label % COLOURS.length] : '#444';
+      context.beginPath();
+      if (diamond(clip.label)) { context.moveTo(x, y - 6); context.lineTo(x + 6, y); context.lineTo(x, y + 6); context.lineTo(x - 6, y); context.closePath(); }
+      else context.arc(x, y, 5, 0, 2 * Math.PI);
+      const colour = labelColour(clip.label);
       if (beyond(clip)) { context.lineWidth = 2; context.strokeStyle = colour; context.stroke(); }
       else { context.globalAlpha = 0.8; context.fillStyle = colour; context.fill(); context.globalAlpha = 1; }
       if (state.selected.includes(i) || state.clip === i) {
@@ -347,7 +375,8 @@
     const legend = $('legend');
     site.label_names.forEach((name, i) => {
       const item = document.createElement('li'), dot = document.createElement('span');
-      dot.style.background = COLOURS[i % COLOURS.length]; dot.setAttribute('aria-hidden', 'true');
+      dot.style.background = labelColour(i); dot.setAttribute('aria-hidden', 'true');
+      if (diamond(i)) dot.className = 'diamond';
       item.append(dot, name); legend.append(item);
     });
     const sliders = $('sliders');
@@ -413,6 +442,7 @@
     const prior = site.prior || {pieces: [], missing: 'This page was written without pieces from a prior.'};
     const note = $('prior-note'), holder = $('prior-pieces');
     if (!prior.pieces.length) { note.textContent = prior.missing; return; }
+    if (!loaded('data/pieces.js')) { note.textContent = incomplete(['data/pieces.js']); note.classList.add('problem'); return; }
     note.textContent = `${counted(prior.pieces.length, 'piece')} made by the run's prior when this page was written, not decoded ` +
       'in your browser: the prior walks over its memory of the training music\'s latents and the model decodes the ' +
       `walk (what ${prior.command} writes). Ogg Vorbis; each shows its spectrogram when it plays.`;
@@ -430,14 +460,21 @@
       const canvas = document.createElement('canvas');
       canvas.id = `piece-${n}-spectrogram`; canvas.width = 430; canvas.height = 160; canvas.hidden = true;
       canvas.setAttribute('role', 'img'); canvas.setAttribute('aria-label', `Spectrogram of prior piece ${n + 1}`);
+      const problem = document.createElement('p');
+      problem.id = `piece-${n}-problem`; problem.className = 'hint problem'; problem.hidden = true;
       player.addEventListener('play', async () => {
-        if (!canvas.hidden) return;
-        const context = new OfflineAudioContext(1, Math.round(piece.seconds * site.sample_rate), site.sample_rate);
-        drawSpectrogram(canvas, (await context.decodeAudioData(bytes.slice().buffer)).getChannelData(0));
-        canvas.hidden = false;
-        state.pieceSpectrograms += 1;
+        if (!canvas.hidden || !problem.hidden) return;
+        try {
+          const context = new OfflineAudioContext(1, Math.max(1, Math.round(piece.seconds * site.sample_rate)), site.sample_rate);
+          drawSpectrogram(canvas, (await context.decodeAudioData(bytes.slice().buffer)).getChannelData(0));
+          canvas.hidden = false;
+          state.pieceSpectrograms += 1;
+        } catch (error) {
+          problem.textContent = `This browser could not decode prior piece ${n + 1}: ${messageOf(error)}.`;
+          problem.hidden = false;
+        }
       });
-      figure.append(caption, player, canvas);
+      figure.append(caption, player, canvas, problem);
       holder.append(figure);
     }
   }
@@ -448,6 +485,7 @@
     const line = $('selftest');
     line.hidden = false;
     try {
+      if (!loaded('data/selftest.js')) throw new Error(incomplete(['data/selftest.js']));
       const expected = rows(await unpackArray(AEA.selftest.audio), AEA.selftest.clips.length);
       let worst = 0;
       for (const [n, clip] of AEA.selftest.clips.entries()) {
@@ -465,26 +503,11 @@
         ? `selftest: ok ${worst.toExponential(2)} ${times[2].toFixed(1)}`
         : `selftest: FAIL relative error ${worst.toExponential(2)} above ${tolerance}`;
     } catch (error) {
-      line.textContent = `selftest: FAIL ${error && error.message ? error.message : error}`;
+      line.textContent = `selftest: FAIL ${messageOf(error)}`;
     }
   }
 
-  async function start() {
-    const testing = new URLSearchParams(location.search).has('selftest');
-    if (!site) { status('This page has no data: data/site.js did not load; write the folder again with aea explore.', true); return; }
-    const pieces = buildPieces();  // they need no decoder: they play even where the runtime does not start
-    try {
-      state.session = await startRuntime();
-    } catch (error) {
-      const refused = location.protocol === 'file:'
-        ? 'This browser refuses to run WebAssembly from a file: serve the folder (python -m http.server -d FOLDER) and open http://localhost:8000/.'
-        : `The decoder could not start: ${error && error.message ? error.message : error}`;
-      state.error = String(error && error.message ? error.message : error);
-      status(refused, true);
-      if (testing) { $('selftest').hidden = false; $('selftest').textContent = `selftest: FAIL the decoder did not start: ${state.error}`; }
-      console.warn('aea explore: the runtime did not start', error);
-      return;
-    }
+  async function loadData() {  // the clips' latents and the dataset's statistics, unpacked
     const statistics = AEA.statistics;
     state.latents = rows(await unpackArray(AEA.latents), site.clips.length);
     state.mean = await unpackArray(statistics.mean);
@@ -497,13 +520,41 @@
     $('gaussian-note').textContent = `Fitted Gaussian: each latent value drawn as mean + T·std·N(0, 1), from ${statistics.gaussian}. ` +
       'N(0, 1) ignores the dataset: the naive control the original assignment tried, which decodes to noise' +
       (site.variational ? ' (for this VAE also the prior its KL term pulls toward, weakly at aea\'s small KL weight).' : '.');
-    buildControls();
-    wire();
-    drawMap();
-    await pieces;
-    if (testing) await selftest();
-    state.selected = [0]; syncList();
-    await selectClip(0, false);
+  }
+
+  function failed(error, shown, testing) {  // the page cannot decode: one line saying why, and the self-test's FAIL
+    state.error = messageOf(error);
+    status(shown, true);
+    if (testing) { $('selftest').hidden = false; $('selftest').textContent = `selftest: FAIL ${shown}`; }
+    console.warn('aea explore: the page did not start', error);
+  }
+
+  async function start() {
+    const testing = new URLSearchParams(location.search).has('selftest');
+    if (!site) { status('This page has no data: data/site.js did not load; write the folder again with aea explore.', true); return; }
+    // the pieces need no decoder: they play even where the runtime does not start
+    const pieces = buildPieces().catch(error => { $('prior-note').textContent = `The prior's pieces could not be shown: ${messageOf(error)}`; });
+    const missing = DECODER_NEEDS.filter(file => !loaded(file));
+    if (missing.length) { failed(new Error(incomplete(missing)), incomplete(missing), testing); return; }
+    try {
+      state.session = await startRuntime();
+    } catch (error) {
+      failed(error, startFailure(error), testing);
+      return;
+    }
+    try {
+      await loadData();
+      buildControls();
+      wire();
+      drawMap();
+      await pieces;
+      if (testing) await selftest();
+      state.selected = [0]; syncList();
+      await selectClip(0, false);
+    } catch (error) {
+      failed(error, `The page could not start: ${messageOf(error)}`, testing);
+      return;
+    }
     state.ready = true;
     status(`Ready: decoding takes about ${state.lastDecodeMs.toFixed(0)} ms per clip here.`);
   }
