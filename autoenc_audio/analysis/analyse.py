@@ -15,6 +15,7 @@ import numpy as np
 from ..checkpoints.checkpoint import Checkpoint
 from ..files import write_text_atomic
 from ..jsonable import json_value_or_text
+from ..pages.folders import page_start, refuse_page_folder
 from .dataset import (
     MAX_CLIPS,
     RAW_DIMS,
@@ -27,7 +28,7 @@ from .dataset import (
     select_clips,
     split_warning,
 )
-from .markdown import render_report
+from .markdown import REPORT_HEADING, render_report
 from .stats import (
     PROBE_DIMS,
     TSNE_MAX,
@@ -381,6 +382,7 @@ def run_analysis(
     if not models:
         raise AnalysisError("no model to analyse")
     out_dir = Path(out_dir)
+    refuse_foreign_reports(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     session = _Session(
@@ -414,6 +416,15 @@ def run_analysis(
     }
     _write_analysis(analysis, out_dir)
     return analysis
+
+
+def refuse_foreign_reports(out_dir: Path) -> None:
+    """Before any work: `out_dir` may be new or an earlier analysis, never a run folder nor one holding an
+    `index.html` or `report.md` that `aea analyze` did not write (`pages/folders.py`)."""
+    from ..pages.analysis import ANALYSIS_TITLE
+
+    own = {"index.html": page_start(ANALYSIS_TITLE), "report.md": REPORT_HEADING + "\n"}
+    refuse_page_folder(out_dir, ANALYSIS_TITLE, own)
 
 
 def _write_analysis(analysis: dict[str, Any], out_dir: Path) -> None:

@@ -37,10 +37,14 @@ def _cv_text(analysis: dict[str, Any]) -> str:
     return f"`cv` is {folds} cross-validation stratified by label, grouped by track, over every labelled clip"
 
 
+REPORT_HEADING = "# Latent analysis"
+"""The report's first line, by which `aea analyze` knows its own report.md again (`pages/folders.py`)."""
+
+
 def render_report(analysis: dict[str, Any]) -> str:
     """The Markdown report: comparison across models, then one section per model."""
     results = analysis["models"]
-    lines = ["# Latent analysis", ""]
+    lines = [REPORT_HEADING, ""]
     lines += [
         f"{_data_text(results)} Probes are trained on the training split and scored on the test split (split by track, as in "
         f"training); {_cv_text(analysis)}. Feature sets above {PROBE_DIMS} dimensions are reduced to {PROBE_DIMS} "

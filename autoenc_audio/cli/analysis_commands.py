@@ -41,7 +41,7 @@ from .common import (
     "out_dir",
     type=FolderPath(),
     required=True,
-    help="Report folder: report.md, analysis.json, index.html, figures.",
+    help="Report folder: report.md, analysis.json, index.html, figures (a new one or an earlier analysis's).",
 )
 @click.option(
     "--max-clips",
@@ -173,7 +173,7 @@ def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
     "out_dir",
     type=FolderPath(),
     required=True,
-    help="Sweep folder: one run per size, report.md, sweep.json, figures, audio/.",
+    help="Sweep folder: one run per size, report.md, sweep.json, figures, audio/ (a new one or an earlier sweep's).",
 )
 @click.option(
     "--minutes-per-model",

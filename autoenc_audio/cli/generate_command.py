@@ -113,7 +113,8 @@ if TYPE_CHECKING:
     "html_page",
     is_flag=True,
     help="Also write a page to listen and look: DIR/index.html, or NAME.html beside NAME.wav "
-    "(a player, a spectrogram and the sidecar's facts per piece).",
+    "(a player, a spectrogram and the sidecar's facts per piece); not into a run folder, nor over a page "
+    "generate did not write.",
 )
 @with_model
 @json_option
@@ -153,6 +154,10 @@ def generate(
 
     no_json_with_stdout(as_json, out)
     page = page_path(out) if html_page else None  # before any work: -o - has no page
+    if page is not None:
+        from ..pages.generation import refuse_generation_page
+
+        refuse_generation_page(page)  # nor a run folder or a page it did not write
     with _piped_sources(_sources(mode, sources, more_sources)) as (given, names):
         weighted = _parse_weights(weights)
         request = GenerateRequest(mode, sources=given, weights=weighted, given=_typed(APPLIES_TO), **settings)

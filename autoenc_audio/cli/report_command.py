@@ -24,7 +24,7 @@ from .common import FolderPath, cache_dir_option, chosen_model, json_option, pri
     "--out",
     type=FolderPath(),
     required=True,
-    help="Folder for index.html and its files (one sub-folder per run).",
+    help="Folder for index.html and its files (one sub-folder per run): a new one or an earlier report's.",
 )
 @click.option(
     "--audio-format",

@@ -29,6 +29,7 @@ import soundfile
 from ..checkpoints.checkpoint import Checkpoint
 from ..data import PreparedData
 from ..export.write import ExportRequest, export_model
+from ..pages.folders import refuse_run_folder
 from ..version import __version__
 from . import content, vendoring
 from .content import ExploreError, ExploreRequest
@@ -85,6 +86,7 @@ def _check_target(out: Path, checkpoint: Path, overwrite: bool) -> None:
         return
     if checkpoint.resolve().is_relative_to(out.resolve()):
         raise ExploreError(f"{out}: holds the checkpoint being explored ({checkpoint}); write the page elsewhere")
+    refuse_run_folder(out)  # another run's: what every command writing a page refuses (`pages/folders.py`)
     if not _is_site(out):
         foreign = sorted(path.name for path in out.iterdir() if path.name not in SITE_ENTRIES | OS_LITTER)
         shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "") or "no explore manifest.json"

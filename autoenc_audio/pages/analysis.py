@@ -130,6 +130,10 @@ def _data_text(results: Sequence[Mapping[str, Any]]) -> str:
     return "different data (" + "; ".join(f"{result.get('run')}: {result.get('data')}" for result in results) + ")"
 
 
+ANALYSIS_TITLE = "aea analyze"
+"""The title of `aea analyze`'s page, by which it knows its own page again (`pages/folders.py`)."""
+
+
 def write_analysis_page(analysis: Mapping[str, Any], path: str | Path, view_titles: Mapping[str, str]) -> Path:
     """`path` (an `index.html`) showing `analysis` (as `run_analysis` returns it); `view_titles`: each probed
     view's key -> its title, in the order the probe tables list them."""
@@ -147,4 +151,4 @@ def write_analysis_page(analysis: Mapping[str, Any], path: str | Path, view_titl
             table([label for _, label in COMPARISON], [[row.get(key) for key, _ in COMPARISON] for row in rows]),
         )
     body += "".join(_model_html(page, result, k, view_titles) for k, result in enumerate(results))
-    return write_page(page, document("aea analyze", lede, body))
+    return write_page(page, document(ANALYSIS_TITLE, lede, body))

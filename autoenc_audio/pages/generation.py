@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import counted
+from .folders import page_start, refuse_foreign_files, refuse_run_folder
 from .html import Page, audio_player, document, facts, figure, link, section, text, write_page
 
 FIRST_FACTS = (
@@ -72,8 +73,22 @@ def piece_section(page: Page, record: Mapping[str, Any], number: int) -> str:
     return section(f"{number + 1}. {audio.name}", body, f"section-{number}")
 
 
+GENERATION_TITLE = "aea generate"
+"""The title of `aea generate --html`'s page, by which it knows its own page again (`pages/folders.py`)."""
+
+
+def refuse_generation_page(path: str | Path) -> None:
+    """PageFolderError when the page may not be written to `path` (before any piece is made): an `index.html`,
+    its folder's page, in a run folder, or a file there that `aea generate` did not write (`pages/folders.py`)."""
+    path = Path(path)
+    if path.name == "index.html":
+        refuse_run_folder(path.parent)
+    refuse_foreign_files(path.parent, {path.name: page_start(GENERATION_TITLE)}, GENERATION_TITLE)
+
+
 def write_generation_page(records: Sequence[Mapping[str, Any]], path: str | Path, command: str | None = None) -> Path:
-    """One page for what one `aea generate` wrote (`records` as `write_pieces` returns them)."""
+    """One page for what one `aea generate` wrote (`records` as `write_pieces` returns them); refused as
+    `refuse_generation_page` says."""
     page = Page(Path(path))
     modes = sorted({str(r.get("mode", "?")) for r in records})
     methods = sorted({str(r.get("method", "?")) for r in records})
@@ -84,4 +99,5 @@ def write_generation_page(records: Sequence[Mapping[str, Any]], path: str | Path
     )
     header = f"<p><code>{text(command)}</code></p>" if command else ""
     body = header + "".join(piece_section(page, record, number) for number, record in enumerate(records))
-    return write_page(page, document("aea generate", lede, body))
+    refuse_generation_page(page.path)
+    return write_page(page, document(GENERATION_TITLE, lede, body))

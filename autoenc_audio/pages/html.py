@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from ..files import write_text_atomic
 from ..metric_info import format_value
+from .folders import page_start
 
 STYLE = """
 :root { color-scheme: light; --ink: #1d232a; --muted: #5b6672; --line: #d9dee4; --accent: #2459a8; }
@@ -128,9 +129,8 @@ def section(title: str, body: str, ident: str | None = None) -> str:
 def document(title: str, lede: str, body: str) -> str:
     """A whole page: one file, its style inline, no script."""
     return (
-        '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{text(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+        page_start(title)  # how a command knows its own page again (`pages/folders.py`)
+        + f"<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
         f'<h1>{text(title)}</h1>\n<p class="lede">{text(lede)}</p>\n{body}\n</main>\n</body>\n</html>\n'
     )
 

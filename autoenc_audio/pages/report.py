@@ -33,7 +33,8 @@ from ..plots.history import plot_history
 from ..prior.header import PriorError, prior_path
 from ..prior.store import Prior
 from ..runs.folder import RunFiles, checkpoint_in, data_root_of_run, iterate_history
-from .run import HeldOutClip, RunSection, write_run_page
+from .folders import page_start, refuse_page_folder, refuse_run_folder
+from .run import REPORT_TITLE, HeldOutClip, RunSection, write_run_page
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")
 GENERATED_SECONDS = 10.0
@@ -241,7 +242,9 @@ def _json_file(path: Path) -> Any:
 
 
 def write_report(request: ReportRequest) -> ReportResult:
-    """`OUT/index.html` for `request.runs`, their files in `OUT/<run name>/`; what each run's section skipped."""
+    """`OUT/index.html` for `request.runs`, their files in `OUT/<run name>/`; what each run's section skipped.
+    Refused before any work: an OUT (or `OUT/<run name>`) that is a run folder, or that holds an `index.html`
+    `aea report` did not write (an earlier report's page is replaced)."""
     if request.audio_format not in AUDIO_FORMATS:
         raise ReportError(
             f"audio_format must be one of {', '.join(AUDIO_FORMATS)}, got {request.audio_format!r}",
@@ -253,6 +256,10 @@ def write_report(request: ReportRequest) -> ReportResult:
             f"two runs share the folder name {sorted(n for n in names if names.count(n) > 1)[0]!r}; "
             "report them separately"
         )
-    sections = [run_section(Path(run), Path(request.out) / name, request) for run, name in zip(request.runs, names)]
-    page = write_run_page(sections, Path(request.out) / "index.html")
+    out = Path(request.out)
+    refuse_page_folder(out, REPORT_TITLE, {"index.html": page_start(REPORT_TITLE)})  # before any work
+    for name in names:
+        refuse_run_folder(out / name, f", where the page would put the files of run {name!r}")
+    sections = [run_section(Path(run), out / name, request) for run, name in zip(request.runs, names)]
+    page = write_run_page(sections, out / "index.html")
     return ReportResult(page, tuple(f"{section.name}: {note}" for section in sections for note in section.notes))

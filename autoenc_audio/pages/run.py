@@ -149,7 +149,11 @@ def comparison_table(runs: Sequence[RunSection]) -> str:
     )
 
 
-def write_run_page(runs: Sequence[RunSection], path: str | Path, title: str = "aea report") -> Path:
+REPORT_TITLE = "aea report"
+"""The title of `aea report`'s page, by which it knows its own page again (`pages/folders.py`)."""
+
+
+def write_run_page(runs: Sequence[RunSection], path: str | Path, title: str = REPORT_TITLE) -> Path:
     """One page: a comparison table when there are several runs, then one section per run."""
     page = Page(Path(path))
     lede = (

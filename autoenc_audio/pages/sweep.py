@@ -73,6 +73,10 @@ def _references_table(result: Mapping[str, Any]) -> str:
     return table(["reference", "N", "SNR (dB)", "MR-STFT", "mel"], rows) + notes
 
 
+SWEEP_TITLE = "aea sweep"
+"""The title of `aea sweep`'s page, by which it knows its own page again (`pages/folders.py`)."""
+
+
 def write_sweep_page(result: Mapping[str, Any], path: str | Path) -> Path:
     page = Page(Path(path))
     proposal = result["proposal"]
@@ -111,4 +115,4 @@ def write_sweep_page(result: Mapping[str, Any], path: str | Path) -> Path:
         for k, c in enumerate(result["listen"])
     )
     body += section("Spectrograms at every size", grids, "spectrograms")
-    return write_page(page, document("aea sweep", lede, body))
+    return write_page(page, document(SWEEP_TITLE, lede, body))

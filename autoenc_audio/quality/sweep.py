@@ -34,6 +34,7 @@ from ..files import write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
 from ..models import latent_range, latent_range_text
+from ..pages.folders import page_start, refuse_page_folder
 from ..runs.folder import RunFiles, checkpoint_in
 from .references import (
     REFERENCE_NAMES,
@@ -261,6 +262,7 @@ def run_sweep(
     if outside:  # before any model trains, not when the sweep reaches them
         raise SweepError(f"latent sizes must be {latent_range_text(base_config.model, base_config.audio)}: {outside}")
     out_dir = Path(out_dir)
+    refuse_foreign_reports(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     root = data_root if data_root is not None else builtin_corpus(cache_dir, base_config.data)
     plan = SweepPlan(sizes, out_dir, cache_dir, base_config, root, budget)
@@ -311,6 +313,15 @@ def run_sweep(
 
     result["page"] = str(write_sweep_page(result, out_dir / "index.html"))
     return result
+
+
+def refuse_foreign_reports(out_dir: Path) -> None:
+    """Before any model trains: `out_dir` may be new or an earlier sweep, never a run folder nor one holding an
+    `index.html` or `report.md` that `aea sweep` did not write (`pages/folders.py`)."""
+    from ..pages.sweep import SWEEP_TITLE
+
+    own = {"index.html": page_start(SWEEP_TITLE), "report.md": REPORT_HEADING + "\n"}
+    refuse_page_folder(out_dir, SWEEP_TITLE, own)
 
 
 def train_models(plan: SweepPlan, reporter: Any, say: Message) -> None:
@@ -485,12 +496,16 @@ def few_clips_text(count: int) -> str:
     )
 
 
+REPORT_HEADING = "# Latent size sweep"
+"""The report's first line, by which `aea sweep` knows its own report.md again (`pages/folders.py`)."""
+
+
 def render_report(result: dict[str, Any]) -> str:
     """The sweep's Markdown report."""
     settings = result["settings"]
     budget = SweepBudget(settings["minutes_per_model"], settings["epochs"], settings.get("steps_per_model")).describe()
     lines = [
-        "# Latent size sweep",
+        REPORT_HEADING,
         "",
         f"Data: `{result['data']}`; {settings['arch']} / {settings['kind']} models, seed {settings['seed']}, "
         f"budget per model: {budget or 'the config default'}. Every model and reference is scored on the same "
