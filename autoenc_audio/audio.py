@@ -30,7 +30,7 @@ import soxr
 
 from .config import AudioConfig
 from .errors import ClippingWarning, InputError, TruncatedAudioWarning
-from .files import PathLike, atomic_path, cannot_write, out_of_space, write_standard_output
+from .files import PathLike, atomic_path, cannot_write, make_folder, out_of_space, write_standard_output
 from .mixing import mono_of, to_mono
 
 CropMode = Literal["start", "center", "random"]
@@ -484,7 +484,7 @@ def write_audio(path: PathLike, samples: np.ndarray, sample_rate: int) -> None:
     else:
         path = Path(path)
         container, subtype = _output_format(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         with atomic_path(path) as temporary:
             soundfile.write(native_path(temporary), samples, sample_rate, format=container, subtype=subtype)
     _warn_clipped(path, beyond, samples.size, peak)
@@ -524,7 +524,7 @@ class audio_writer:
         else:
             path = Path(self.path)
             container, subtype = _output_format(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_folder(path.parent)
             self._atomic = atomic_path(path)
             target = self._atomic.__enter__()
         self._target = target

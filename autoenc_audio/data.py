@@ -26,7 +26,7 @@ import numpy as np
 from .audio import AudioError, audio_files_under, conversion_hint, is_unsupported_audio_path, load_track, probe
 from .config import AudioConfig, DataConfig
 from .errors import InputError, counted
-from .files import PathLike, atomic_path
+from .files import PathLike, atomic_path, make_folder
 
 if TYPE_CHECKING:  # torch is imported where a clip becomes a tensor, so that `aea` starts fast
     import torch
@@ -232,7 +232,7 @@ class TrackCache:
 
     def store(self, path: PathLike, samples: np.ndarray) -> None:
         entry = self.entry(path)
-        entry.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(entry.parent)
         with atomic_path(entry) as temporary:
             with open(temporary, "wb") as handle:
                 np.save(handle, np.ascontiguousarray(samples, dtype=np.float32), allow_pickle=False)

@@ -77,10 +77,35 @@ def _file_identity(path: PathLike) -> tuple[int, int] | None:
     return None if stat.S_ISDIR(status.st_mode) else (status.st_dev, status.st_ino)
 
 
+def make_folder(folder: PathLike) -> Path:
+    """Make `folder` and the folders above it that are missing (`mkdir -p`); returns it as a Path.
+
+    A part of it that is a file is an `OutputError` naming that part, "PART: not a directory" (errno ENOTDIR):
+    the OS names the whole path, or says "File exists" for a file where the folder goes. Other errors (no
+    permission) are the OS's own, naming the path.
+    """
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (NotADirectoryError, FileExistsError):
+        file = next((part for part in (*reversed(folder.parents), folder) if _is_file_like(part)), None)
+        if file is None:
+            raise
+        worded = OutputError(f"{file}: not a directory")
+        worded.errno = errno.ENOTDIR  # what a front end tells apart: a path the user gave (exit 2)
+        raise worded from None
+    return folder
+
+
+def _is_file_like(path: Path) -> bool:
+    """Whether `path` exists (a file, a dangling link) and is not a folder."""
+    return os.path.lexists(path) and not os.path.isdir(path)
+
+
 def write_text_atomic(path: PathLike, text: str) -> None:
     """Write a text file through `atomic_path`: never half written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
 
@@ -208,7 +233,7 @@ def write_bytes_durably(path: Path, data: bytes) -> None:
     """Write `data` to `path` through `atomic_path` (temporary file, fsync, rename), then fsync the folder."""
     folder = path.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
         with atomic_path(path) as temporary:
             temporary.write_bytes(data)
     except OutputError:

@@ -1,5 +1,8 @@
 """`AeaGroup`, the one place errors become exit codes, and the option helpers every command shares."""
 
+import io
+import sys
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -146,3 +149,50 @@ def test_a_table_that_fits_by_wrapping_a_long_cell_keeps_its_borders(monkeypatch
     common.print_table("info", [("prior", "a prior of 2 epochs " * 8), ("latent", "18376")], ("what", "value"))
     lines = capsys.readouterr().out.splitlines()
     assert max(len(line) for line in lines) <= 100 and sum("│" in line for line in lines) >= 3
+
+
+@pytest.mark.parametrize(
+    "args, what",
+    [
+        (["encode", "song.wav", "-o", "-"], "a latent file to stdout: pipe or redirect it, or give -o FILE.pt"),
+        (["decode", "z.pt", "-o", "-"], "audio to stdout: pipe or redirect it, or give -o FILE.wav"),
+        (["reconstruct", "song.wav", "-o", "-"], "audio to stdout: pipe or redirect it, or give -o FILE.wav"),
+        (["generate", "--mode", "random", "-o", "-"], "audio to stdout: pipe or redirect it, or give -o FILE.wav"),
+        (["plot", "waveform", "song.wav", "-o", "-"], "an image to stdout: pipe or redirect it, or give -o FILE.png"),
+    ],
+)
+def test_binary_output_to_a_terminal_is_refused_before_any_work(args, what, tmp_path, monkeypatch):
+    """`aea encode song.wav -o -` in a terminal dumped a zip file's bytes onto it, and exited 0."""
+    from autoenc_audio.cli import cli, common
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(common, "stdout_is_tty", lambda: True)
+    model = ["--model", "no-such-run"] if args[0] != "plot" else []  # refused before the model is looked for
+    result = CliRunner().invoke(cli, [*args, *model], prog_name="aea", env={"AEA_MODEL": ""})
+    command = "aea " + " ".join(args[: 2 if args[0] == "plot" else 1])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [f"{command}: error: -o - writes {what} (see '{command} --help')"]
+
+
+class Terminal(io.StringIO):
+    """Standard output that is a terminal, as rich sees it."""
+
+    def isatty(self):
+        return True
+
+
+def test_no_color_draws_tables_without_any_escape_code(monkeypatch):
+    """NO_COLOR=1 removed the colours only: titles were still italic and headers bold (`^[[3maea model^[[0m`)."""
+    from autoenc_audio.cli import common
+
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    drawn = {}
+    for no_color in ("", "1"):
+        monkeypatch.setenv("NO_COLOR", no_color)
+        terminal = Terminal()
+        monkeypatch.setattr(sys, "stdout", terminal)
+        common.print_table("aea model", [("latent", "512"), ("arch", "default")], ("what", "value"))
+        drawn[no_color] = terminal.getvalue()
+    assert "\x1b[" in drawn[""]  # a terminal, styled when NO_COLOR is not set
+    assert "\x1b" not in drawn["1"] and "aea model" in drawn["1"] and "latent" in drawn["1"]

@@ -46,7 +46,7 @@ def test_an_output_path_the_os_refuses_is_one_line_naming_it_with_exit_2(tmp_pat
     under_a_file = tmp_path / "afile" / "corpus"
     result = CliRunner().invoke(cli, ["synth", str(under_a_file), "--tracks", "1", "--seconds", "1"])
     assert result.exit_code == 2 and result.output.strip().splitlines() == [
-        f"aea: error: {under_a_file / 'arpeggio'}: not a directory"
+        f"aea: error: {tmp_path / 'afile'}: not a directory"  # the file in the way, not the folder it would hold
     ]
     track = tmp_path / "c" / "arpeggio" / "arpeggio.00000.wav"
     track.mkdir(parents=True)  # a folder where the file goes: the atomic write's own error, worded, keeps exit 2

@@ -653,3 +653,23 @@ def test_a_folder_s_m4a_is_reported_with_how_to_convert_it_and_skipped(tiny, tmp
     only = aea_tiny(tiny, command, tmp_path / "only", "-o", nothing)
     assert only.exit_code == 2 and only.stderr == f"aea: error: {tmp_path / 'only' / 'song.m4a'}: {hint}\n"
     assert not nothing.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["encode", "SONG", "-o", "afile/z.pt"],
+        ["encode", "SONG", "-o", "afile/deeper/z.npz"],
+        ["reconstruct", "SONG", "-o", "afile/out.wav"],
+        ["report", "-o", "afile/page", "--no-generate"],
+    ],
+)
+def test_an_output_under_a_file_names_the_file_in_the_way(tiny, tmp_path, monkeypatch, args):
+    """`aea encode song.wav -o afile/z.pt` said "afile/z.pt: cannot write (File exists)", and `aea report -o afile/rep`
+    "afile/rep/run: not a directory": the path at fault is afile, a file where a folder must be."""
+    monkeypatch.chdir(tmp_path)
+    Path("afile").write_text("x")
+    song = next(tiny["song"].iterdir())
+    result = aea_tiny(tiny, *[song if arg == "SONG" else arg for arg in args])
+    assert result.exit_code == 2, result.output
+    assert result.stderr == "aea: error: afile: not a directory\n"

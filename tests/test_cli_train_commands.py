@@ -2,6 +2,9 @@
 
 import json
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,69 @@ def test_a_prior_without_validation_clips_shows_none_not_nan():
     assert _loss(float("nan")) == _loss(None) == "none (no validation clips)"
     assert _loss(1.23456) == "1.2346" and _loss(1.23456, 3) == "1.235"
     assert _finite_or_none(float("nan")) is None and _finite_or_none(2.5) == 2.5  # --json: null, not NaN
+
+
+@pytest.mark.parametrize("rank, shown", [("0", True), ("1", False)])
+@pytest.mark.parametrize("interrupt", ["saved", "before saving"])
+def test_ctrl_c_in_a_job_of_nproc_ranks_is_said_once_by_rank_0(tmp_path, monkeypatch, rank, shown, interrupt):
+    """Ctrl-C under `aea train --nproc 2` printed "aea: interrupted: saved ...; continue with --resume" per rank."""
+    from autoenc_audio.training import loop
+
+    def interrupted(*args, **kwargs):
+        if interrupt == "saved":
+            raise loop.TrainingInterrupted(
+                f"interrupted: saved {tmp_path / 'run' / 'last.safetensors'}; continue with resume=True and run_dir "
+                f"{tmp_path / 'run'}",
+                settings=("resume=True", "run_dir"),
+            )
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "train", interrupted)
+    args = ("train", "--config", "tiny", "--out", tmp_path / "run", "--nproc", "2", "--cache-dir", tmp_path)
+    result = run(*args, env={"RANK": rank, "WORLD_SIZE": "2", "AEA_MODEL": ""})  # one of torchrun's ranks
+    assert result.exit_code == 130
+    said = (
+        f"aea: interrupted: saved {tmp_path / 'run' / 'last.safetensors'}; continue with --resume and --out "
+        f"{tmp_path / 'run'}"
+        if interrupt == "saved"
+        else "aea: interrupted"
+    )
+    assert result.stderr.splitlines() == ([said] if shown else [])
+
+
+def test_ctrl_c_while_the_ranks_train_is_left_to_them_and_the_job_s_status_is_the_command_s(tmp_path, monkeypatch):
+    """The launching command said "aea: interrupted" on Ctrl-C and killed torchrun, leaving its ranks running
+    after the run folder's lock was let go; it now waits for the job, whose rank 0 says how to resume."""
+
+    def job(command, **kwargs):  # stands for torchrun: Ctrl-C reaches the command too, while it waits
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.1)
+        return 130
+
+    monkeypatch.setattr(subprocess, "call", job)
+    result = run("train", "--config", "tiny", "--out", tmp_path / "run", "--nproc", "2", "--cache-dir", tmp_path)
+    assert result.exit_code == 130 and result.stderr == ""
+    assert not (tmp_path / "run").exists()  # its lock let go after the job, and the empty folder removed
+
+
+def test_a_job_s_status_is_its_rank_0_s_and_a_rank_killed_by_a_signal_is_named():
+    """torchrun's report of a failed rank (a table and a traceback) is left out: the rank said why itself."""
+    from types import SimpleNamespace
+
+    from autoenc_audio.cli.torchrun import failed_status
+
+    assert failed_status({1: SimpleNamespace(exitcode=1), 0: SimpleNamespace(exitcode=2)}) == (2, None)
+    assert failed_status({1: SimpleNamespace(exitcode=-9)}) == (
+        137,
+        "training process 1 of the job was killed by SIGKILL",
+    )
+
+
+@pytest.mark.parametrize("command", ["train", "demo"])
+def test_a_run_folder_under_a_file_names_the_file(tmp_path, command):
+    """`aea train --out afile/r` said "afile/r/aea.lock: cannot write (Not a directory)"."""
+    (tmp_path / "afile").write_text("x")
+    result = run(command, "--config", "tiny", "--out", tmp_path / "afile" / "r", "--cache-dir", tmp_path)
+    assert (
+        result.exit_code == 2 and result.stderr.splitlines()[-1] == f"aea: error: {tmp_path / 'afile'}: not a directory"
+    )

@@ -96,3 +96,14 @@ def test_an_output_that_is_an_input_is_refused_by_any_of_its_names(tmp_path):
     (tmp_path / "other.wav").write_bytes(b"RIFF another")
     refuse_overwriting_inputs(["-", tmp_path / "new.wav", tmp_path / "other.wav", tmp_path], [song, "-", tmp_path])
     assert song.read_bytes() == b"RIFF the original"
+
+
+@pytest.mark.parametrize("under", ["", "run", "run/deeper"])
+def test_a_folder_that_cannot_be_made_for_a_file_in_the_way_names_that_file(tmp_path, under):
+    """`-o afile/z.pt` said "afile/z.pt: cannot write (File exists)", `--out afile/r` "afile/r/aea.lock: ..."."""
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputError) as caught:
+        files.make_folder(tmp_path / "afile" / under)
+    assert str(caught.value) == f"{tmp_path / 'afile'}: not a directory"
+    assert caught.value.errno == errno.ENOTDIR  # a path the user gave: exit 2
+    assert files.make_folder(tmp_path / "a" / "b") == tmp_path / "a" / "b" and (tmp_path / "a" / "b").is_dir()

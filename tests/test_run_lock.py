@@ -158,7 +158,7 @@ def test_a_second_aea_train_is_refused_while_nproc_launches_torchrun(tmp_path, w
     """The launch's gap: `aea train --nproc 2` let go of the lock before torchrun started its ranks."""
     from click.testing import CliRunner
 
-    from autoenc_audio.cli import cli, train_commands
+    from autoenc_audio.cli import cli
 
     songs = write_songs(tmp_path / "songs")
     run = tmp_path / "run"
@@ -169,7 +169,7 @@ def test_a_second_aea_train_is_refused_while_nproc_launches_torchrun(tmp_path, w
         seen["second"] = aea("train", "--config", "tiny", "--data", songs, "--out", run, "--epochs", 1, cache=tmp_path)
         return 0
 
-    monkeypatch.setattr(train_commands.subprocess, "call", launch)
+    monkeypatch.setattr(subprocess, "call", launch)
     args = ["train", "--nproc", "2", "--config", "tiny", "--data", songs, "--out", run, "--cache-dir", tmp_path]
     result = CliRunner().invoke(cli, [str(arg) for arg in args], env={"AEA_MODEL": ""})
     assert result.exit_code == 0, result.output

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..checkpoints.checkpoint import Checkpoint
-from ..files import write_text_atomic
+from ..files import make_folder, write_text_atomic
 from ..jsonable import json_value_or_text
 from ..pages.folders import page_start, refuse_page_folder
 from .dataset import (
@@ -126,7 +126,7 @@ def analyse_model(
     known_probes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every statistic and figure for one model; figures go into `folder` (`known_probes`: see `analyse_views`)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     size = encoded.latents.shape[1]
     figures = _Figures(folder, fmt, f"N = {size}")
     label_text = np.array([encoded.label_names[i] if i >= 0 else "(none)" for i in encoded.labels])
@@ -383,7 +383,7 @@ def run_analysis(
         raise AnalysisError("no model to analyse")
     out_dir = Path(out_dir)
     refuse_foreign_reports(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     started = time.perf_counter()
     session = _Session(
         data_root=data_root,

@@ -86,14 +86,16 @@ class AeaGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            click.echo("aea: interrupted", err=True)
+            if not is_other_rank():
+                click.echo("aea: interrupted", err=True)
             ctx.exit(130)
         except BrokenPipeError:  # the reader went away (`aea info | head -1`): exit as a killed writer would
             descriptor = os.open(os.devnull, os.O_WRONLY)
             os.dup2(descriptor, sys.stdout.fileno())  # Python's flush at exit must not fail again
             ctx.exit(BROKEN_PIPE_EXIT)
-        except SavedInterrupt as error:  # Ctrl-C in a command that trains (demo, sweep): saved
-            click.echo(f"aea: {in_flag_terms(error, self._options(ctx))}", err=True)
+        except SavedInterrupt as error:  # Ctrl-C in a command that trains (train, demo, sweep): saved
+            if not is_other_rank():
+                click.echo(f"aea: {in_flag_terms(error, self._options(ctx))}", err=True)
             ctx.exit(130)
         except Exception as error:  # noqa: BLE001 - the one place errors become exit codes
             if ctx.obj and ctx.obj.get("debug"):
@@ -102,6 +104,12 @@ class AeaGroup(click.Group):
             click.echo(f"aea: error: {message}", err=True)
             usage = isinstance(error, (InputError, FileNotFoundError)) or is_path_error(error)
             ctx.exit(2 if usage else 1)
+
+
+def is_other_rank() -> bool:
+    """This process is one of `aea train --nproc`'s torchrun ranks, not rank 0: Ctrl-C reaches every rank, and rank 0
+    alone says that the job was interrupted (and how to resume it)."""
+    return os.environ.get("RANK", "0") != "0"
 
 
 PATH_ERRNOS = frozenset(
@@ -170,9 +178,16 @@ def one_line_warnings() -> Iterator[None]:
 
 def stderr_console() -> Console:
     """A rich Console on stderr (rich is imported only by commands that draw)."""
+    return rich_console(stderr=True)
+
+
+def rich_console(**options: Any) -> Console:
+    """A rich Console that writes no escape codes for styles when `NO_COLOR` is set (not empty): rich would drop
+    the colours and keep bold and italic, which a user who sets it, often to pipe a terminal's text on, does not
+    want either."""
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(color_system=None if os.environ.get("NO_COLOR") else "auto", **options)
 
 
 def is_tty() -> bool:
@@ -188,6 +203,13 @@ def stdout_is_tty() -> bool:
     return sys.stdout is not None and sys.stdout.isatty()
 
 
+def refuse_data_on_terminal(out: Any, what: str, example: str) -> None:
+    """Before any work: `-o -` when stdout is a terminal, where `what` (an image, audio, a latent file: bytes, not
+    text) would be dumped; UsageError saying to pipe or redirect it, or to give `-o example`."""
+    if str(out) == "-" and stdout_is_tty():
+        raise click.UsageError(f"-o - writes {what} to stdout: pipe or redirect it, or give -o {example}")
+
+
 def print_table(title: str, rows: Sequence[Sequence[Any]], headers: tuple[str, ...]) -> None:
     """A table on stdout: drawn on a terminal (without borders where a bordered one would not fit, so no header is
     cut to "cont…"); otherwise `# title`, then tab-separated lines for cut/awk."""
@@ -196,10 +218,9 @@ def print_table(title: str, rows: Sequence[Sequence[Any]], headers: tuple[str, .
         for row in (headers, *rows):
             click.echo("\t".join(" ".join(str(cell).split("\t")).replace("\n", " ") for cell in row))
         return
-    from rich.console import Console
     from rich.measure import Measurement
 
-    console = Console(soft_wrap=True)
+    console = rich_console(soft_wrap=True)
     table = _rich_table(title, rows, headers, compact=False)
     unbounded = console.options.update_width(1_000_000)  # the least width it needs, wrapping what wraps
     if Measurement.get(console, unbounded, table).minimum > console.width:

@@ -11,7 +11,7 @@ import click
 from click.core import ParameterSource
 
 from .common import json_option, print_json, progress_bar, stdin_file
-from .latent_options import no_json_with_stdout, with_model
+from .latent_options import data_to_stdout, no_json_with_stdout, with_model
 
 if TYPE_CHECKING:
     from ..checkpoints.checkpoint import Checkpoint
@@ -116,6 +116,7 @@ if TYPE_CHECKING:
     "(a player, a spectrogram and the sidecar's facts per piece); not into a run folder, nor over a page "
     "generate did not write.",
 )
+@data_to_stdout("audio", "FILE.wav")
 @with_model
 @json_option
 def generate(

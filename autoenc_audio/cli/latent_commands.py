@@ -14,6 +14,7 @@ from ..metric_info import METRIC_NAMES
 from .common import json_option, print_json, print_table, progress_bar
 from .latent_options import (
     clip_options,
+    data_to_stdout,
     expanded_inputs,
     no_json_with_stdout,
     print_clip_notes,
@@ -45,6 +46,7 @@ def _echo(text: str, to_stderr: bool) -> None:
     default=None,
     help="Format, when the extension does not say (default for -o -: pt).",
 )
+@data_to_stdout("a latent file", "FILE.pt")
 @clip_options
 @strict_option
 @with_model
@@ -153,6 +155,7 @@ def _print_encoded(result: EncodeResult, out: str, checkpoint: Checkpoint, whole
     default=None,
     help="Join rows into one track by overlap-add [default: only for --whole sequences].",
 )
+@data_to_stdout("audio", "FILE.wav")
 @with_model
 @json_option
 def decode(
@@ -205,6 +208,7 @@ def decode(
 @click.option("-o", "--out", required=True, help="Audio file, a folder (one file per input), or - for stdout.")
 @click.option("--save-input", is_flag=True, help="Also write the preprocessed original beside it (NAME.input.wav).")
 @click.option("--plot", is_flag=True, help="Also write a comparison figure beside each output (NAME.png).")
+@data_to_stdout("audio", "FILE.wav")
 @clip_options
 @strict_option
 @with_model

@@ -22,7 +22,15 @@ from ..errors import counted
 if TYPE_CHECKING:
     from ..latents.encode import EncodedInput
     from ..latents.outputs import Written
-from .common import cache_dir_option, device_option, model_option, open_chosen_model, stdin_inputs, with_check
+from .common import (
+    cache_dir_option,
+    device_option,
+    model_option,
+    open_chosen_model,
+    refuse_data_on_terminal,
+    stdin_inputs,
+    with_check,
+)
 from .flags import in_flag_terms
 
 
@@ -153,6 +161,16 @@ def expanded_inputs(inputs: tuple[str, ...], strict: bool) -> Iterator[Inputs]:
         failures = Failures(strict or len(paths) + len(problems) == 1)  # one input: its error is the command's
         failures.report_problems(problems)
         yield Inputs(paths, names, failures, len(paths) + len(problems))
+
+
+def data_to_stdout(what: str, example: str) -> Callable[[Callable], Callable]:
+    """A command whose `-o -` writes `what` (audio, a latent file) to stdout: refused on a terminal, before the model
+    loads (put it above `with_model`)."""
+
+    def decorate(function: Callable) -> Callable:
+        return with_check(function, lambda options: refuse_data_on_terminal(options["out"], what, example))
+
+    return decorate
 
 
 def no_json_with_stdout(as_json: bool, out: str) -> None:

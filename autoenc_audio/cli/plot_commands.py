@@ -17,8 +17,8 @@ from .common import (
     open_chosen_model,
     print_json,
     progress_bar,
+    refuse_data_on_terminal,
     stdin_file,
-    stdout_is_tty,
     with_check,
 )
 
@@ -45,8 +45,7 @@ def figure_options(function: Callable) -> Callable:
     def check(options: dict[str, Any]) -> None:
         if str(options["output"]) == "-" and options.get("as_json"):
             raise click.UsageError("--json prints to stdout, which -o - already uses for the figure: drop one")
-        if str(options["output"]) == "-" and stdout_is_tty():
-            raise click.UsageError("-o - writes an image to stdout: pipe or redirect it, or give -o FILE.png")
+        refuse_data_on_terminal(options["output"], "an image", "FILE.png")
         check_figure_output(options)
 
     function = with_check(function, check)

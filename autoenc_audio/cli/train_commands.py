@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -298,24 +297,14 @@ def _launch_torchrun(config: Config, out: Path, resume: bool, overwrite: bool, n
     """`--nproc K`: check the run once here, then run this same command in K processes under torchrun; its exit code."""
     from ..runs.lock import hold_run, holder_environment
     from ..training.run import prepare_run
+    from .torchrun import run_job, torchrun_command
 
     # held until the ranks end: a busy folder and bad settings fail here, once, and no other aea train can take
     # the folder while torchrun starts; the ranks find it theirs through the environment
     with hold_run(out, "training") as lock:
         prepare_run(config, out, resume, overwrite)
-        command = [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            f"--nproc-per-node={nproc}",
-            "-m",
-            "autoenc_audio",
-            *_strip_nproc(sys.argv[1:]),
-            "--out",
-            str(out),
-        ]
-        return subprocess.call(command, env={**os.environ, **holder_environment(lock)})
+        command = torchrun_command(nproc, [*_strip_nproc(sys.argv[1:]), "--out", str(out)])
+        return run_job(command, {**os.environ, **holder_environment(lock)})
 
 
 def _print_training_summary(out: Path, summary: dict[str, Any], as_json: bool) -> None:

@@ -29,6 +29,7 @@ import soundfile
 from ..checkpoints.checkpoint import Checkpoint
 from ..data import PreparedData
 from ..export.write import ExportRequest, export_model
+from ..files import make_folder
 from ..pages.folders import refuse_run_folder
 from ..version import __version__
 from . import content, vendoring
@@ -65,7 +66,7 @@ def build_site(
     runtime = vendoring.runtime_files()
     out = Path(out)
     _check_target(out, checkpoint.path, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(out.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         staging.chmod(0o755)

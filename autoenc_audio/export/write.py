@@ -27,7 +27,7 @@ import torch
 
 from ..checkpoints.header import RUN_CHECKPOINT_NAMES
 from ..errors import InputError, first_line
-from ..files import atomic_path, cannot_write, out_of_space
+from ..files import OutputError, atomic_path, cannot_write, make_folder, out_of_space
 from ..version import __version__
 from .graphs import INPUT_NAMES, OUTPUT_NAMES, PARTS, check_clips, graph_of
 from .manifest import FORMAT_NAME, FORMAT_VERSION, listed_files, remove_manifest, write_manifest
@@ -117,9 +117,11 @@ def _open_folder(request: ExportRequest) -> tuple[Path, ...]:
     folder describes itself exactly)."""
     writes = {f"{part}{SUFFIXES[request.export_format]}" for part in request.parts}
     try:
-        request.out.mkdir(parents=True, exist_ok=True)
+        make_folder(request.out)
         earlier = listed_files(request.out)
         remove_manifest(request.out)
+    except OutputError:
+        raise  # a part of the folder that is a file: named as it is
     except OSError as error:
         if out_of_space(request.out, error):
             raise cannot_write(request.out, error, no_space=True) from None

@@ -48,7 +48,7 @@ import torch
 
 from ..checkpoints.safe_load import UnsafeFileError, load_plain
 from ..errors import first_line
-from ..files import OutputError, atomic_path, write_standard_output
+from ..files import OutputError, atomic_path, make_folder, write_standard_output
 from .formats import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -142,12 +142,12 @@ def save_latents(path: str | os.PathLike, latent_file: LatentFile, fmt: str | No
         return fmt
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(path.parent)
         with atomic_path(path) as temporary:
             with open(temporary, "wb") as handle:
                 write_to(handle, latent_file, fmt)
     except OutputError:
-        raise  # a full disk is a failure (exit 1), not bad input
+        raise  # a full disk is a failure (exit 1), not bad input; a parent that is a file is named
     except OSError as error:
         raise LatentFileError(f"{path}: cannot write ({error.strerror or error})") from None
     return fmt

@@ -27,6 +27,7 @@ from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
 from ..checkpoints.header import run_fingerprints
 from ..data import builtin_corpus, prepare_dataset
 from ..errors import ClippingWarning, InputError, counted
+from ..files import make_folder
 from ..latents.plotting import plot_reconstruction
 from ..latents.reconstruct import reconstruct_inputs
 from ..plots.history import plot_history
@@ -189,7 +190,7 @@ def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
     """Everything the page shows of one run (a run folder, or one checkpoint of it), its files written into `folder`."""
     checkpoint = load_checkpoint(checkpoint_in(run))
     run_dir = Path(checkpoint.path).parent
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     summary_file = RunFiles(run_dir).summary
     summary = _json_file(summary_file) if summary_file.is_file() else dict(checkpoint.info or {})
     section = RunSection(run_dir.name, summary)

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ..errors import InputError
-from ..files import atomic_path, standard_output
+from ..files import atomic_path, make_folder, standard_output
 
 DPI = 100
 FORMATS = ("png", "svg", "pdf")
@@ -89,7 +89,7 @@ def save_figure(figure: Figure, path: str | Path, fmt: str | None = None) -> Pat
         stdout.flush()
         return Path("-")
     path = output_path(path, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     with atomic_path(path) as temporary:
         figure.savefig(temporary, format=fmt, dpi=DPI)
     return path

@@ -30,7 +30,7 @@ from ..checkpoints.checkpoint import load_checkpoint
 from ..config import Config, load_run_config
 from ..data import ClipDataset, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
 from ..errors import InputError, counted, first_line
-from ..files import write_text_atomic
+from ..files import make_folder, write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
 from ..models import latent_range, latent_range_text
@@ -263,7 +263,7 @@ def run_sweep(
         raise SweepError(f"latent sizes must be {latent_range_text(base_config.model, base_config.audio)}: {outside}")
     out_dir = Path(out_dir)
     refuse_foreign_reports(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     root = data_root if data_root is not None else builtin_corpus(cache_dir, base_config.data)
     plan = SweepPlan(sizes, out_dir, cache_dir, base_config, root, budget)
     train_models(plan, reporter, say)

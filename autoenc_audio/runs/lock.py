@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..errors import StaleLockWarning
-from ..files import cannot_write
+from ..files import OutputError, cannot_write, make_folder
 from .folder import RunError
 
 try:
@@ -62,8 +62,10 @@ def hold_run(folder: str | os.PathLike, task: str) -> Iterator[Path]:
         yield path
         return
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
         descriptor = _acquire(path, folder)
+    except OutputError:
+        raise  # a part of the folder that is a file: named as it is, not the lock file
     except OSError as error:  # no permission, no space for the file
         raise cannot_write(path, error) from None
     try:

@@ -13,7 +13,7 @@ import soundfile as sf
 
 from ..config import MAX_CORPUS_TRACK_SECONDS
 from ..errors import InputError
-from ..files import atomic_path
+from ..files import atomic_path, make_folder
 from .mixing import _master
 from .styles import _STYLE_TABLE, STYLES
 from .theory import _compose_song
@@ -75,7 +75,7 @@ def _write_wav_atomically(path: pathlib.Path, audio: np.ndarray, sample_rate: in
     Quantising here (rather than in libsndfile) pins the exact bytes.
     """
     pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     with atomic_path(path) as temporary:
         sf.write(temporary, pcm, sample_rate, subtype="PCM_16", format="WAV")
 

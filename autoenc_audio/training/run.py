@@ -24,7 +24,7 @@ from ..checkpoints.checkpoint import load_checkpoint, load_training_state, set_r
 from ..config import Config, TrainConfig
 from ..data import ClipDataset, DatasetError, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
 from ..errors import counted
-from ..files import write_text_atomic
+from ..files import make_folder, write_text_atomic
 from ..models import build_model
 from ..models.base import Autoencoder
 from ..runs.folder import RunError, RunFiles, iterate_history
@@ -286,7 +286,7 @@ def start_run(
 
 def _write_run_files(files: RunFiles, config: Config, data_root: Path | None, prepared: PreparedData) -> None:
     """A new run's config and what it was started on; no history yet."""
-    files.root.mkdir(parents=True, exist_ok=True)
+    make_folder(files.root)
     write_text_atomic(files.config, dump_toml(config.to_dict()))
     write_text_atomic(
         files.run,
