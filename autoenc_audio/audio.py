@@ -26,12 +26,11 @@ from typing import Any, BinaryIO, Literal
 
 import numpy as np
 import soundfile
-import soxr
 
 from .config import AudioConfig
 from .errors import ClippingWarning, InputError, TruncatedAudioWarning
 from .files import PathLike, atomic_path, cannot_write, make_folder, out_of_space, write_standard_output
-from .mixing import mono_of, to_mono
+from .mixing import preprocess
 
 CropMode = Literal["start", "center", "random"]
 
@@ -64,6 +63,7 @@ _RESAMPLE_MARGIN_SECONDS = 0.05
 
 
 UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's frame count for a header that holds none (a FLAC written to a pipe)
+_MPEG_ESTIMATE_SLACK = 8 * 1152  # frames: eight MPEG frames, the least shortfall an estimated length may have
 _BLOCK_FRAMES = 2**19  # frames decoded at a time where a file is read in blocks (about 10 s at 48 kHz)
 
 STDIN_NAME = "<stdin>"
@@ -188,6 +188,7 @@ def audio_files_under(folder: PathLike) -> list[Path]:
             folders.clear()
             continue
         seen.add(real)
+        folders.sort()  # the order of the walk, and so which of two links to one folder is kept, is the names'
         named = (Path(where) / name for name in files)
         found += [p for p in named if is_audio_path(p) or is_unsupported_audio_path(p)]
     return sorted(found)
@@ -290,9 +291,17 @@ def _decoded(handle: _Reader, name: str, frames: int, block: int) -> Iterator[np
         left = left - len(data) if left > 0 else left
 
 
-def _warn_truncated(name: str, decoded: int, header: int, rate: int) -> None:
-    """A `TruncatedAudioWarning` naming the file, when it decodes to fewer frames than its header says."""
-    if header != UNKNOWN_FRAMES and decoded < header:
+def promised_frames(audio_format: str, header: int) -> int:
+    """The frames a header's count guarantees: all of them, but for MPEG audio without a Xing header, whose length
+    libsndfile estimates from the size and bitrate, a little over what a complete file decodes to."""
+    if header == UNKNOWN_FRAMES or audio_format != "MP3":
+        return header
+    return header - max(_MPEG_ESTIMATE_SLACK, header // 100)
+
+
+def _warn_truncated(name: str, decoded: int, header: int, rate: int, audio_format: str) -> None:
+    """A `TruncatedAudioWarning` naming the file, when it decodes to fewer frames than its header promises."""
+    if header != UNKNOWN_FRAMES and decoded < promised_frames(audio_format, header):
         said = f"{name}: decodes to {decoded / rate:.2f} s though its header says {header / rate:.2f} s (truncated?)"
         warnings.warn(TruncatedAudioWarning(said), stacklevel=3)
 
@@ -303,12 +312,12 @@ def stream_frames(path: PathLike, block_frames: int = _BLOCK_FRAMES) -> Iterator
     path = _check_path(path)
     with _native_stderr_silenced():
         handle = _open(path, str(path))
-    decoded, header, rate = 0, handle.frames, handle.samplerate
+    decoded, header, rate, audio_format = 0, handle.frames, handle.samplerate, handle.format
     with handle:
         for data in _decoded(handle, str(path), -1, block_frames):
             decoded += len(data)
             yield data
-    _warn_truncated(str(path), decoded, header, rate)
+    _warn_truncated(str(path), decoded, header, rate, audio_format)
 
 
 def probe(path: PathLike) -> AudioInfo:
@@ -350,22 +359,22 @@ def read_frames(
         source = _check_path(source)
         name = name or str(source)
     name = name or "<stream>"
-    data, rate, header = _read(source, start_frame, frames, name)
-    wanted = header - start_frame if frames < 0 else min(frames, header - start_frame)
-    if 0 < len(data) < wanted:
-        _warn_truncated(name, start_frame + len(data), header, rate)
+    data, rate, header, audio_format = _read(source, start_frame, frames, name)
+    if 0 < len(data) and (frames < 0 or len(data) < frames):  # ended before what was asked: short of the header?
+        _warn_truncated(name, start_frame + len(data), header, rate, audio_format)
     return data, rate
 
 
-def _read(source: PathLike | BinaryIO, start_frame: int, frames: int, name: str) -> tuple[np.ndarray, int, int]:
-    """`read_frames` without its warning: `[frames, channels]`, the rate, and the header's frame count
-    (`UNKNOWN_FRAMES` when it has none)."""
+def _read(source: PathLike | BinaryIO, start_frame: int, frames: int, name: str) -> tuple[np.ndarray, int, int, str]:
+    """`read_frames` without its warning: `[frames, channels]`, the rate, the header's frame count
+    (`UNKNOWN_FRAMES` when it has none) and the format."""
     with _native_stderr_silenced():
         handle = _open(source, name)
     with handle:
         if handle.frames == 0:
             raise AudioError(f"{name}: contains no audio frames")
-        rate, header, nothing = handle.samplerate, handle.frames, np.zeros((0, handle.channels), np.float32)
+        rate, header, audio_format = handle.samplerate, handle.frames, handle.format
+        nothing = np.zeros((0, handle.channels), np.float32)
         with _native_stderr_silenced():
             try:
                 started = _skip_to(handle, start_frame)
@@ -378,21 +387,7 @@ def _read(source: PathLike | BinaryIO, start_frame: int, frames: int, name: str)
         else:  # one read, one allocation: the header's length bounds it
             count = header - start_frame if frames < 0 else min(frames, header - start_frame)
             data = next(_decoded(handle, name, count, max(1, count)), nothing)
-    return data, rate, header
-
-
-def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
-    """Mono `[frames]` from one rate to another with soxr (high quality)."""
-    if from_rate == to_rate:
-        return audio.astype(np.float32, copy=False)
-    return soxr.resample(audio, from_rate, to_rate, quality="HQ").astype(np.float32, copy=False)
-
-
-def preprocess(audio: np.ndarray, sample_rate: int, config: AudioConfig, name: str | None = None) -> np.ndarray:
-    """Decoded `[frames, channels]` at any rate -> mono `[samples]` at the target rate; `name`: the file, named in
-    a `ChannelsCancelWarning` when its channels cancel in the mix (None: not checked)."""
-    mono = to_mono(audio) if name is None else mono_of(audio, name)
-    return resample(mono, sample_rate, config.sample_rate)
+    return data, rate, header, audio_format
 
 
 def load_track(path: PathLike, config: AudioConfig) -> np.ndarray:
@@ -453,10 +448,11 @@ def _clip_at(path: PathLike, info: AudioInfo, config: AudioConfig, offset: float
     start = int(round(offset * info.sample_rate))
     lead = min(max(margin // period, 1), start // period) * period
     wanted = int(np.ceil(config.clip_seconds * info.sample_rate)) + lead + margin
-    data, rate, _ = _read(Path(path), start - lead, wanted, str(path))
+    data, rate, _, _ = _read(Path(path), start - lead, wanted, str(path))
     mono = preprocess(data, rate, config, str(path))
     skip = lead * config.sample_rate // rate
-    return make_clip(mono[skip:], config, str(path), offset), len(data) >= min(wanted, info.frames - start + lead)
+    promised = promised_frames(info.format, info.frames) - start + lead
+    return make_clip(mono[skip:], config, str(path), offset), len(data) >= min(wanted, promised)
 
 
 def make_clip(samples: np.ndarray, config: AudioConfig, source: str, offset_seconds: float) -> Clip:

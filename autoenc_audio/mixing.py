@@ -1,4 +1,4 @@
-"""Mixing a file's channels to the mono signal aea models, and noticing when the mix cancels.
+"""From decoded audio to what aea models, mono at the model's rate, noticing when the channels cancel in the mix.
 
 A stereo file whose channels are in opposite polarity (a wiring or mastering fault) mixes to near silence: aea
 would encode, train on or measure almost nothing of what a listener hears, so the mix is checked and a
@@ -11,7 +11,9 @@ import math
 import warnings
 
 import numpy as np
+import soxr
 
+from .config import AudioConfig
 from .errors import ChannelsCancelWarning
 
 CANCEL_DB = -20.0
@@ -65,3 +67,17 @@ def mono_of(audio: np.ndarray, name: str) -> np.ndarray:
     check.add(audio, mono)
     check.warn(name)
     return mono
+
+
+def resample(audio: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """Mono `[frames]` from one rate to another with soxr (high quality)."""
+    if from_rate == to_rate:
+        return audio.astype(np.float32, copy=False)
+    return soxr.resample(audio, from_rate, to_rate, quality="HQ").astype(np.float32, copy=False)
+
+
+def preprocess(audio: np.ndarray, sample_rate: int, config: AudioConfig, name: str | None = None) -> np.ndarray:
+    """Decoded `[frames, channels]` at any rate -> mono `[samples]` at the target rate; `name`: the file, named in
+    a `ChannelsCancelWarning` when its channels cancel in the mix (None: not checked)."""
+    mono = to_mono(audio) if name is None else mono_of(audio, name)
+    return resample(mono, sample_rate, config.sample_rate)

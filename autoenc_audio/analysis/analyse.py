@@ -15,7 +15,7 @@ import numpy as np
 from ..checkpoints.checkpoint import Checkpoint
 from ..files import make_folder, write_text_atomic
 from ..jsonable import json_value_or_text
-from ..pages.folders import page_start, refuse_page_folder
+from ..pages.folders import refuse_report_folder
 from .dataset import (
     MAX_CLIPS,
     RAW_DIMS,
@@ -423,8 +423,7 @@ def refuse_foreign_reports(out_dir: Path) -> None:
     `index.html` or `report.md` that `aea analyze` did not write (`pages/folders.py`)."""
     from ..pages.analysis import ANALYSIS_TITLE
 
-    own = {"index.html": page_start(ANALYSIS_TITLE), "report.md": REPORT_HEADING + "\n"}
-    refuse_page_folder(out_dir, ANALYSIS_TITLE, own)
+    refuse_report_folder(out_dir, ANALYSIS_TITLE, REPORT_HEADING)
 
 
 def _write_analysis(analysis: dict[str, Any], out_dir: Path) -> None:

@@ -466,12 +466,12 @@ def _piped_file(data: bytes, suffix: str) -> Iterator[Path]:
 
 def _stdin_paths(data: bytes) -> list[str]:
     """stdin's bytes that are no audio aea knows, read as paths one per line, or separated by NUL (`find -print0`)
-    when every one of them exists; other bytes no path holds (NUL: `cat song.m4a |`) are refused in one line rather
+    when one of them exists; other bytes no path holds (NUL: `cat song.m4a |`) are refused in one line rather
     than looked up as a path made of them."""
     text = os.fsdecode(data)  # a path's bytes that are not UTF-8 (a Latin-1 café.wav) survive as the OS spells it
     if "\0" in text:
         separated = [part for part in text.split("\0") if part]
-        if separated and all(os.path.lexists(part) for part in separated):
+        if any(os.path.lexists(part) for part in separated):  # a missing one then fails alone, as a line would
             return separated
         raise click.UsageError(
             "- reads stdin, which holds bytes that are neither WAV, FLAC, Ogg, AIFF or MP3 audio nor paths: "

@@ -114,7 +114,8 @@ def _read_signals(
     offset: float,
     seconds: float | None,
 ) -> list[tuple[str, Any, int]]:
-    from ..audio import read_frames, to_mono
+    from ..audio import read_frames
+    from ..mixing import to_mono
     from ..plots.figure import PlotError
 
     signals: list[tuple[str, Any, int]] = []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from ..audio import load_clip, load_track
 from ..checkpoints.checkpoint import Checkpoint
+from ..errors import ChannelsCancelWarning, TruncatedAudioWarning
 from .outputs import Written
 
 
@@ -21,13 +23,16 @@ def plot_reconstruction(
     from ..plots.audio import plot_compare  # matplotlib: loaded only when a figure is drawn
 
     audio = checkpoint.config.audio
-    reconstruction = load_track(item.path, audio)
-    if item.input_path:
-        original = load_track(item.input_path, audio)
-    elif whole:
-        original = load_track(source_path, audio)
-    else:
-        original = load_clip(source_path, audio, item.offset_seconds).samples
+    with warnings.catch_warnings():  # what a source's reading warns of was said when the command read it
+        warnings.simplefilter("ignore", ChannelsCancelWarning)
+        warnings.simplefilter("ignore", TruncatedAudioWarning)
+        reconstruction = load_track(item.path, audio)
+        if item.input_path:
+            original = load_track(item.input_path, audio)
+        elif whole:
+            original = load_track(source_path, audio)
+        else:
+            original = load_clip(source_path, audio, item.offset_seconds).samples
     length = min(len(original), len(reconstruction))
     metrics = {k: v for k, v in (item.metrics or {}).items() if isinstance(v, float)}
     return plot_compare(

@@ -81,3 +81,9 @@ def refuse_page_folder(folder: Path, writer: str, starts: Mapping[str, str]) -> 
         raise PageFolderError(f"{folder}: exists and is not a folder")
     refuse_run_folder(folder)
     refuse_foreign_files(folder, starts, writer)
+
+
+def refuse_report_folder(folder: Path, title: str, heading: str) -> None:
+    """`refuse_page_folder` for a command that writes a page titled `title` and a report.md under `heading`
+    (`aea analyze`, `aea sweep`): before any work, a new folder or one of its own earlier results."""
+    refuse_page_folder(folder, title, {"index.html": page_start(title), "report.md": heading + "\n"})

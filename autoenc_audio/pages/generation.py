@@ -36,7 +36,8 @@ HIDDEN_FACTS = {"path", "sidecar", "prior", "model", "clip_samples", "aea_versio
 
 def spectrogram_png(audio_path: Path) -> Path | None:
     """`NAME.png` beside `NAME.wav`: its spectrogram (None when the audio cannot be read or is too short to draw)."""
-    from ..audio import AudioError, read_frames, to_mono
+    from ..audio import AudioError, read_frames
+    from ..mixing import to_mono
     from ..plots.audio import plot_spectrograms
     from ..plots.figure import PlotError
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..audio import read_frames, to_mono, write_audio
+from ..audio import read_frames, write_audio
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
 from ..checkpoints.header import run_fingerprints
 from ..data import builtin_corpus, prepare_dataset
@@ -30,6 +30,7 @@ from ..errors import ClippingWarning, InputError, counted
 from ..files import make_folder
 from ..latents.plotting import plot_reconstruction
 from ..latents.reconstruct import reconstruct_inputs
+from ..mixing import to_mono
 from ..plots.history import plot_history
 from ..prior.header import PriorError, prior_path
 from ..prior.store import Prior

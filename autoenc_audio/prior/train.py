@@ -132,13 +132,17 @@ def new_prior(checkpoint: Checkpoint, config: PriorConfig, cache_dir: Path, repo
 def check_frames(checkpoint: Checkpoint) -> None:
     """PriorError, before any encoding, for a latent too short to model: the prior learns how a clip's latent frames
     follow one another, inside the EDGE_FRAMES the decoder's edges blur at each end."""
-    layout = checkpoint.model.layout
-    if layout.frames < MIN_PRIOR_FRAMES:
-        raise PriorError(
-            f"{checkpoint.path}: a prior models how latent frames follow one another, and this model's latent has "
-            f"{counted(layout.frames, 'frame')} (N = {layout.size}); it needs at least {MIN_PRIOR_FRAMES}: train the "
-            f"autoencoder with a latent size of {MIN_PRIOR_FRAMES} or more"
-        )
+    layout, config = checkpoint.model.layout, checkpoint.config
+    if layout.frames >= MIN_PRIOR_FRAMES:
+        return
+    if config.model.arch == "seed":  # its layers, searched for each size, set its frames: N = 40 has 5, 64 has 8
+        advice = "train it with a larger latent size ('aea info' shows a model's latent as channels x frames)"
+    else:
+        advice = f"train the autoencoder with a latent size of {MIN_PRIOR_FRAMES} or more"
+    raise PriorError(
+        f"{checkpoint.path}: a prior models how latent frames follow one another, and this model's latent has "
+        f"{counted(layout.frames, 'frame')} (N = {layout.size}); it needs at least {MIN_PRIOR_FRAMES}: {advice}"
+    )
 
 
 def start_run(

@@ -34,7 +34,7 @@ from ..files import make_folder, write_text_atomic
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
 from ..models import latent_range, latent_range_text
-from ..pages.folders import page_start, refuse_page_folder
+from ..pages.folders import refuse_report_folder
 from ..runs.folder import RunFiles, checkpoint_in
 from .references import (
     REFERENCE_NAMES,
@@ -320,8 +320,7 @@ def refuse_foreign_reports(out_dir: Path) -> None:
     `index.html` or `report.md` that `aea sweep` did not write (`pages/folders.py`)."""
     from ..pages.sweep import SWEEP_TITLE
 
-    own = {"index.html": page_start(SWEEP_TITLE), "report.md": REPORT_HEADING + "\n"}
-    refuse_page_folder(out_dir, SWEEP_TITLE, own)
+    refuse_report_folder(out_dir, SWEEP_TITLE, REPORT_HEADING)
 
 
 def train_models(plan: SweepPlan, reporter: Any, say: Message) -> None:
