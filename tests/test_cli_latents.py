@@ -96,6 +96,8 @@ def test_encode_reads_paths_from_stdin(env, tmp_path):
     nul = aea(env, "encode", "-", "-o", tmp_path / "nul.safetensors", "--json", input=separated)
     assert nul.exit_code == 0, nul.output
     assert [Path(json.loads(line)["path"]).name for line in nul.stdout.splitlines()] == ["a.mp3", "b.flac"]
+    gone = aea(env, "encode", "-", "-o", tmp_path / "gone.safetensors", input=separated + "nope.wav\0")
+    assert gone.exit_code == 1 and "nope.wav" in gone.stderr  # the missing one fails alone, the others are encoded
 
 
 @pytest.mark.slow
@@ -673,3 +675,13 @@ def test_an_output_under_a_file_names_the_file_in_the_way(tiny, tmp_path, monkey
     result = aea_tiny(tiny, *[song if arg == "SONG" else arg for arg in args])
     assert result.exit_code == 2, result.output
     assert result.stderr == "aea: error: afile: not a directory\n"
+
+
+@pytest.mark.slow
+def test_a_source_warning_is_said_once_with_plot(env, tmp_path):
+    """--plot read the source again for the figure and said its warning a second time."""
+    tone = 0.4 * np.sin(np.arange(16000) / 3)
+    soundfile.write(tmp_path / "cancel.wav", np.stack([tone, -tone], 1), 8000)
+    result = aea(env, "reconstruct", tmp_path / "cancel.wav", "-o", tmp_path / "r.wav", "--plot")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("its channels cancel when mixed to mono") == 1 and (tmp_path / "r.png").exists()
