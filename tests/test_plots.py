@@ -2,6 +2,7 @@
 
 import struct
 
+import matplotlib.image
 import numpy as np
 import pytest
 import torch
@@ -250,3 +251,35 @@ def test_latent_statistics_std_labels_do_not_overlap(tmp_path, monkeypatch, low,
     )
     assert len(boxes) >= 2  # the axis still says what the values are
     assert all(left[1] + 5 < right[0] for left, right in zip(boxes, boxes[1:]))  # a gap of 5 pixels between labels
+
+
+@pytest.mark.parametrize("rate, high", [(48000, 15000.0), (22050, 9000.0)])
+def test_a_steady_high_tone_is_drawn_across_its_whole_length(tmp_path, monkeypatch, rate, high):
+    """1 kHz for 2 s, then a quieter high tone for 2 s: in the PNG the high tone's pixel row is bright all along,
+    not only at its onset and offset (bins crowd 10-20 to a pixel row up there on a log axis)."""
+    kept = drawn_figure(monkeypatch, audio)
+    t = np.arange(4 * rate) / rate
+    tones = np.where(t < 2, 0.5 * np.sin(2 * np.pi * 1000 * t), 0.3 * np.sin(2 * np.pi * high * t)).astype(np.float32)
+    path = audio.plot_spectrograms([("tones.wav", tones, rate)], tmp_path / "s.png")
+    pixels = matplotlib.image.imread(path)[..., :3].mean(-1)  # brightness, 0 (black) to 1 (white), top row first
+    (axis,) = panels(kept["figure"])
+
+    def brightest_near(seconds, hz):  # the tone's pixel row and the one either side, as the eye sees it
+        x, y = axis.transData.transform((seconds, hz))
+        row = pixels.shape[0] - int(round(y))
+        return pixels[row - 1 : row + 2, int(round(x))].max()
+
+    along = [brightest_near(seconds, high) for seconds in np.linspace(2.2, 3.8, 17)]
+    assert min(along) > 0.6, along  # magma's bright end, like the 1 kHz tone
+    assert brightest_near(1.0, 1000) > 0.6 and brightest_near(1.0, high) < 0.2  # and dark before it starts
+
+
+def test_mel_frequency_labels_of_a_48k_file_do_not_overlap(tmp_path, monkeypatch):
+    kept = drawn_figure(monkeypatch, audio)
+    noise = np.random.default_rng(0).normal(size=48000).astype(np.float32) * 0.1
+    audio.plot_spectrograms([("song.wav", noise, 48000)], tmp_path / "s.png", "mel")
+    (axis,) = panels(kept["figure"])
+    renderer = kept["figure"]._get_renderer()
+    boxes = [label.get_window_extent(renderer) for label in axis.get_yticklabels() if label.get_text()]
+    assert len(boxes) >= 5
+    assert not any(a.overlaps(b) for number, a in enumerate(boxes) for b in boxes[number + 1 :])

@@ -19,6 +19,7 @@ from ..audio import SILENCE_PEAK
 from ..errors import counted
 from ..spectra import MEL_BANDS, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power
 from .figure import COLORS, METRIC_LABELS, PlotError, as_array, new_figure, save_figure
+from .pooled import SpacedLocator, cell_edges, draw_pooled
 
 DB_FLOOR = 80.0  # dB below the loudest bin shown in spectrograms
 POWER_FLOOR = 1e-10  # added to the power before taking dB: silence is drawn at -100 dB
@@ -63,17 +64,20 @@ def _draw_spectrogram(
     scale: str,
     cmap: str = "magma",
     span: tuple[float, float] | None = None,
+    signed: bool = False,
 ) -> Any:
-    """pcolormesh with a log (or mel-spaced) frequency axis in Hz over `span` (default: its own
-    frequencies); returns the mesh for a colour bar."""
+    """The image pooled onto the axes' pixels (so no tone is dropped: see `plots/pooled.py`) with a log (or
+    mel-spaced) frequency axis in Hz over `span` (default: its own frequencies); returns the mesh for a colour
+    bar. `signed` (a difference) keeps, per pixel, the value farthest from 0 rather than the largest."""
     if scale == "log":
         keep = freqs > 0
         image, freqs = image[keep], freqs[keep]
         axis.set_yscale("log")
     step = times[1] - times[0] if len(times) > 1 else 1.0
-    mesh = axis.pcolormesh(
-        times + step / 2, freqs, image, shading="nearest", cmap=cmap, vmin=vmin, vmax=vmax, rasterized=True
-    )
+    time_edges = np.append(times, times[-1] + step).astype(np.float64)  # frame k drawn from its start to the next
+    mesh = draw_pooled(axis, image, time_edges, cell_edges(freqs.astype(np.float64)), signed=signed, cmap=cmap)
+    mesh.set_clim(vmin, vmax)
+    mesh.set_rasterized(True)
     _frequency_axis(axis, span or frequency_span(freqs, scale), scale)
     return mesh
 
@@ -88,7 +92,7 @@ def _frequency_axis(axis: Axes, span: tuple[float, float], scale: str) -> None:
     if scale == "mel":
         axis.set_yscale("function", functions=(hz_to_mel, mel_to_hz))
         ticks = [f for f in (50, 100, 200, 500, 1000, 2000, 4000, 8000, 16000) if span[0] <= f <= span[1]]
-        axis.yaxis.set_major_locator(matplotlib.ticker.FixedLocator(ticks))
+        axis.yaxis.set_major_locator(SpacedLocator(ticks))  # no overlapping labels
         axis.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
     axis.set_ylim(*span)
     axis.set_ylabel("frequency (Hz)")
@@ -283,7 +287,7 @@ def plot_compare(
     difference = np.clip(image_y, vmin, None) - np.clip(image_x, vmin, None)
     limit = max(float(np.percentile(np.abs(difference), 99)), 3.0)
     axis = figure.add_subplot(grid[1, 2])
-    mesh = _draw_spectrogram(axis, difference, times, freqs, -limit, limit, "log", cmap="RdBu_r")
+    mesh = _draw_spectrogram(axis, difference, times, freqs, -limit, limit, "log", cmap="RdBu_r", signed=True)
     axis.set_title("difference (reconstruction - original)", fontsize=10, loc="left")
     axis.set_xlabel("time (s)")
     figure.colorbar(mesh, ax=axis, label="dB (red: too loud, blue: missing)", pad=0.01)
