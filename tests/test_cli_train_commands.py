@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
@@ -89,6 +90,29 @@ def test_steps_trains_that_many_steps_and_resume_with_more_steps_goes_on(tmp_pat
     assert more.exit_code == 0, more.output
     assert json.loads(more.output.splitlines()[-1])["steps"] == 4
     assert run("train", "--steps", 0, *common).exit_code == 2
+
+
+@pytest.mark.slow
+def test_resume_names_ignored_audio_flags_takes_the_device_and_a_finished_run_says_only_so(tmp_path, write_songs):
+    """`--resume` trained at the run's own rate and clip length without naming --sample-rate and --clip-seconds,
+    accepted --device cuda on a machine without one (and trained on the CPU), dropped --workers; a finished run
+    printed "resuming ... at epoch" before saying it had trained its whole budget."""
+    songs = write_songs(tmp_path / "songs", tracks=4)
+    common = ("--out", tmp_path / "run", "--cache-dir", tmp_path / "cache")
+    assert run("train", "--config", "tiny", "--data", songs, "--steps", 2, "--device", "cpu", *common).exit_code == 0
+    changed = run(
+        "train", "--resume", "--steps", 3, "--sample-rate", 44100, "--clip-seconds", 2, "--workers", 1, *common
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "ignoring --sample-rate, --clip-seconds" in changed.output
+    config = (tmp_path / "run" / "config.toml").read_text()
+    assert "workers = 1" in config and "sample_rate = 8000" in config
+    if not torch.cuda.is_available():
+        gpu = run("train", "--resume", "--steps", 4, "--device", "cuda", *common)
+        assert gpu.exit_code == 2 and "no CUDA GPU is available" in gpu.output
+    finished = run("train", "--resume", "--steps", 3, *common)
+    assert finished.exit_code == 0 and "has trained its whole budget" in finished.output
+    assert "resuming" not in finished.output
 
 
 def test_a_prior_without_validation_clips_shows_none_not_nan():
