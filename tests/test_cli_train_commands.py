@@ -188,3 +188,19 @@ def test_a_run_folder_under_a_file_names_the_file(tmp_path, command):
     assert (
         result.exit_code == 2 and result.stderr.splitlines()[-1] == f"aea: error: {tmp_path / 'afile'}: not a directory"
     )
+
+
+def test_info_of_an_audio_file_says_it_is_audio_not_a_corrupt_checkpoint(tmp_path):
+    """`aea info song.wav` said the file was "not a readable safetensors file, truncated or corrupt"."""
+    import numpy as np
+    import soundfile as sf
+
+    song = tmp_path / "song.wav"
+    sf.write(song, np.zeros(800, dtype=np.float32), 8000)
+    renamed = tmp_path / "song.safetensors"  # told by its bytes when its name does not say
+    renamed.write_bytes(song.read_bytes())
+    for path in (song, renamed):
+        result = run("info", path, "--cache-dir", tmp_path)
+        assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+        assert f"{path}: an audio file, not a checkpoint or run folder" in result.output
+        assert "corrupt" not in result.output
