@@ -37,7 +37,7 @@ def test_synth_into_a_folder_of_other_audio_is_refused_and_the_same_corpus_again
     assert CliRunner().invoke(cli, [*args, "--tracks", "8"]).exit_code == 0  # the same files again, byte-identical
     fewer = CliRunner().invoke(cli, [*args, "--tracks", "6"])  # would leave 2 tracks of the larger corpus
     assert fewer.exit_code == 2 and len(fewer.output.strip().splitlines()) == 1
-    assert f"{corpus}: holds 2 audio files that this corpus would not write" in fewer.output
+    assert f"{corpus}: holds a corpus of 8 tracks of 1 s, seed 0, not 6 tracks of 1 s" in fewer.output
     assert len(list(corpus.rglob("*.wav"))) == 8
 
 
@@ -97,3 +97,29 @@ def test_scan_counts_a_flac_without_a_length_in_its_header(tmp_path):
     assert scan.exit_code == 0, scan.output
     summary = json.loads(scan.output)
     assert summary["tracks"] == 1 and summary["clips"] == 3 and summary["seconds"] == 3.0
+
+
+def test_synth_over_a_corpus_of_other_settings_is_refused_unless_overwrite_replaces_it(tmp_path):
+    """`aea synth corpus` over a smaller corpus of 3 s tracks replaced them with other, longer tracks, exit 0:
+    runs trained on the folder then pointed at other audio."""
+    import soundfile as sf
+
+    corpus = tmp_path / "corpus"
+
+    def synth(*flags):
+        return CliRunner().invoke(cli, ["synth", str(corpus), *flags])
+
+    assert synth("--tracks", "3", "--seconds", "1").exit_code == 0
+    before = {p: p.read_bytes() for p in corpus.rglob("*.wav")}
+    assert synth("--tracks", "3", "--seconds", "1").exit_code == 0  # the same settings again: the same corpus
+    for flags in (["--tracks", "4", "--seconds", "1"], ["--tracks", "3", "--seconds", "2"], ["--seed", "1"]):
+        refused = synth(*(["--tracks", "3", "--seconds", "1"] if flags == ["--seed", "1"] else []), *flags)
+        assert refused.exit_code == 2 and "holds a corpus of 3 tracks of 1 s, seed 0" in refused.output, flags
+        assert "--overwrite" in refused.output
+        assert {p: p.read_bytes() for p in corpus.rglob("*.wav")} == before
+    replaced = synth("--tracks", "2", "--seconds", "2", "--overwrite")
+    assert replaced.exit_code == 0, replaced.output
+    assert sorted(sf.info(str(p)).duration for p in corpus.rglob("*.wav")) == [2.0, 2.0]
+    (corpus / "aea-synth.json").unlink()  # a corpus written before the manifest: its files' length tells
+    older = synth("--tracks", "2", "--seconds", "1")
+    assert older.exit_code == 2 and "holds a corpus of 2 s tracks" in older.output

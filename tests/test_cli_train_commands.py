@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from autoenc_audio.cli import cli
@@ -91,6 +92,29 @@ def test_steps_trains_that_many_steps_and_resume_with_more_steps_goes_on(tmp_pat
     assert run("train", "--steps", 0, *common).exit_code == 2
 
 
+@pytest.mark.slow
+def test_resume_names_ignored_audio_flags_takes_the_device_and_a_finished_run_says_only_so(tmp_path, write_songs):
+    """`--resume` trained at the run's own rate and clip length without naming --sample-rate and --clip-seconds,
+    accepted --device cuda on a machine without one (and trained on the CPU), dropped --workers; a finished run
+    printed "resuming ... at epoch" before saying it had trained its whole budget."""
+    songs = write_songs(tmp_path / "songs", tracks=4)
+    common = ("--out", tmp_path / "run", "--cache-dir", tmp_path / "cache")
+    assert run("train", "--config", "tiny", "--data", songs, "--steps", 2, "--device", "cpu", *common).exit_code == 0
+    changed = run(
+        "train", "--resume", "--steps", 3, "--sample-rate", 44100, "--clip-seconds", 2, "--workers", 1, *common
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "ignoring --sample-rate, --clip-seconds" in changed.output
+    config = (tmp_path / "run" / "config.toml").read_text()
+    assert "workers = 1" in config and "sample_rate = 8000" in config
+    if not torch.cuda.is_available():
+        gpu = run("train", "--resume", "--steps", 4, "--device", "cuda", *common)
+        assert gpu.exit_code == 2 and "no CUDA GPU is available" in gpu.output
+    finished = run("train", "--resume", "--steps", 3, *common)
+    assert finished.exit_code == 0 and "has trained its whole budget" in finished.output
+    assert "resuming" not in finished.output
+
+
 def test_a_prior_without_validation_clips_shows_none_not_nan():
     """`aea train-prior` on a memory of 8 clips printed `val nan` every epoch, and `aea info` `val loss nan`."""
     from autoenc_audio.cli.train_commands import _finite_or_none, _loss
@@ -164,3 +188,19 @@ def test_a_run_folder_under_a_file_names_the_file(tmp_path, command):
     assert (
         result.exit_code == 2 and result.stderr.splitlines()[-1] == f"aea: error: {tmp_path / 'afile'}: not a directory"
     )
+
+
+def test_info_of_an_audio_file_says_it_is_audio_not_a_corrupt_checkpoint(tmp_path):
+    """`aea info song.wav` said the file was "not a readable safetensors file, truncated or corrupt"."""
+    import numpy as np
+    import soundfile as sf
+
+    song = tmp_path / "song.wav"
+    sf.write(song, np.zeros(800, dtype=np.float32), 8000)
+    renamed = tmp_path / "song.safetensors"  # told by its bytes when its name does not say
+    renamed.write_bytes(song.read_bytes())
+    for path in (song, renamed):
+        result = run("info", path, "--cache-dir", tmp_path)
+        assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+        assert f"{path}: an audio file, not a checkpoint or run folder" in result.output
+        assert "corrupt" not in result.output

@@ -107,6 +107,11 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, list[int]]]
             raise CheckpointError(
                 f"{path}: not an aea checkpoint (a pickled PyTorch file; aea reads only .safetensors)"
             ) from None
+        if _looks_audio(path):
+            raise CheckpointError(
+                f"{path}: an audio file, not a checkpoint or run folder (a model is a run folder or a "
+                f".safetensors checkpoint)"
+            ) from None
         raise CheckpointError(
             f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(error)})"
         ) from None
@@ -152,6 +157,19 @@ def _looks_pickled(path: Path) -> bool:
     except OSError:
         return False
     return head == b"PK\x03\x04" or head[:1] == b"\x80"
+
+
+def _looks_audio(path: Path) -> bool:
+    """An audio file by its extension or its first bytes (WAV, FLAC, Ogg, AIFF, MP3, ...)."""
+    from ..audio import is_audio_path, is_unsupported_audio_path, sniff_audio_suffix
+
+    if is_audio_path(path) or is_unsupported_audio_path(path):
+        return True
+    try:
+        with path.open("rb") as handle:
+            return sniff_audio_suffix(handle.read(12)) is not None
+    except OSError:
+        return False
 
 
 def _numel(shape: list[int]) -> int:

@@ -22,24 +22,36 @@ from .common import FolderPath, audio_options, cache_dir_option, json_option, pr
     help="Length of each track.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, byte-identical files.")
+@click.option("--overwrite", is_flag=True, help="Replace a corpus of other settings that the folder already holds.")
 @json_option
-def synth(out: Path, tracks: int, seconds: float, seed: int, as_json: bool) -> None:
+def synth(out: Path, tracks: int, seconds: float, seed: int, overwrite: bool, as_json: bool) -> None:
     """Write the built-in synthetic music corpus in the GTZAN layout (style/style.00000.wav).
 
-    A folder that holds other audio is refused: the corpus would train mixed with it. --json prints one line per
-    file written.
+    A folder that holds other audio is refused: the corpus would train mixed with it; so is one holding a corpus
+    of other settings (tracks, seconds, seed), unless --overwrite replaces it. --json prints one line per file
+    written.
 
     \b
     Example:
       aea synth corpus/ --tracks 50 --seconds 30 && aea data scan corpus/
     """
-    from ..synth.corpus import foreign_audio, write_corpus
+    from ..synth.corpus import corpus_differs, existing_corpus, foreign_audio, remove_corpus, write_corpus
 
-    if others := foreign_audio(out, tracks):
+    existing = existing_corpus(out)
+    replaced = existing if corpus_differs(existing, tracks, seconds, seed) else None
+    if replaced is not None and not overwrite:
+        wanted = _describe_corpus({"tracks": tracks, "seconds": seconds, "seed": seed})
+        raise click.UsageError(
+            f"{out}: holds a corpus of {_describe_corpus(replaced)}, not {wanted}: give --overwrite to replace it, "
+            f"or choose a new folder"
+        )
+    if others := foreign_audio(out, tracks, replaced if overwrite else None):
         raise click.UsageError(
             f"{out}: holds {counted(len(others), 'audio file')} that this corpus would not "
             f"write ({others[0]}{', ...' if len(others) > 1 else ''}): choose a new folder, or empty this one"
         )
+    if replaced is not None:
+        remove_corpus(out, replaced)
     with progress_bar("writing corpus") as bar:
         paths = write_corpus(out, tracks=tracks, seconds=seconds, seed=seed, progress=bar)
     if as_json:
@@ -47,6 +59,13 @@ def synth(out: Path, tracks: int, seconds: float, seed: int, as_json: bool) -> N
             print_json({"path": str(path), "label": path.parent.name, "seconds": seconds})
     else:
         click.echo(f"wrote {counted(len(paths), 'track')} of {seconds:g} s to {out}")
+
+
+def _describe_corpus(settings: dict[str, Any]) -> str:
+    """ "12 tracks of 3 s, seed 0", or "3 s tracks" when the folder's corpus records only its files' length."""
+    if "tracks" not in settings:
+        return f"{float(settings['seconds']):g} s tracks"
+    return f"{counted(int(settings['tracks']), 'track')} of {float(settings['seconds']):g} s, seed {settings['seed']}"
 
 
 @click.group()

@@ -32,6 +32,7 @@ from .common import (
     progress_bar,
     stderr_console,
 )
+from .train_resume import resumed_config
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -169,7 +170,8 @@ def _strip_nproc(argv: list[str]) -> list[str]:
     "--resume",
     is_flag=True,
     help="Continue the run in --out from its last checkpoint; a finished run given a larger --epochs or --minutes "
-    "trains on, with a fresh learning-rate schedule over the added budget.",
+    "trains on, with a fresh learning-rate schedule over the added budget. --device, --workers and --compile are "
+    "taken (exactly the same weights only on the same device); flags that change the model or data are ignored.",
 )
 @click.option(
     "--overwrite", is_flag=True, help="Start again in an --out that already holds a run (its checkpoints are replaced)."
@@ -228,9 +230,7 @@ def train(
     from ..training.run import SilentReporter
 
     if resume:
-        ignored: dict[str, Any] = {"--latent": latent, "--arch": arch, "--kind": kind, "--config": config_file}
-        ignored |= {"--batch-size": batch_size, "--lr": lr, "--seed": seed}
-        config, data_root = _resumed_config(out, data_root, (minutes, epochs, steps), ignored)
+        config, data_root = resumed_config(out, data_root, (minutes, epochs, steps), click.get_current_context().params)
     else:
         config = (
             load_config(config_file)
@@ -269,28 +269,6 @@ def _new_run_dir(config: Config) -> Path:
     """`runs/DATE-ARCH-KIND-N` in the working folder."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return Path("runs") / f"{stamp}-{config.model.arch}-{config.model.kind}-{config.model.latent}"
-
-
-def _resumed_config(
-    out: Path | None,
-    data_root: Path | None,
-    budget: tuple[float | None, int | None, int | None],
-    ignored: dict[str, Any],
-) -> tuple[Config, Path | None]:
-    """`--resume`: the run's own config with the new budget (minutes, epochs, steps), and the data it was trained on
-    (a different --data is refused); flags that would change the run are named and ignored."""
-    from ..runs.folder import config_for_resume, data_root_of_run
-
-    if out is None:
-        raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
-    config = config_for_resume(out).with_budget(*budget)
-    trained_on = data_root_of_run(out)
-    if data_root is not None and (trained_on is None or Path(data_root).resolve() != trained_on):
-        raise click.UsageError(f"--resume: {out} was trained on {trained_on or 'the built-in corpus'}, not {data_root}")
-    given = [name for name, value in ignored.items() if value is not None]
-    if given:
-        click.echo(f"aea: --resume keeps the run's own settings; ignoring {', '.join(given)}", err=True)
-    return config, trained_on
 
 
 def _launch_torchrun(config: Config, out: Path, resume: bool, overwrite: bool, nproc: int) -> int:

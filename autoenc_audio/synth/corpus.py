@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 import os
@@ -13,13 +14,16 @@ import soundfile as sf
 
 from ..config import MAX_CORPUS_TRACK_SECONDS
 from ..errors import InputError
-from ..files import atomic_path, make_folder
+from ..files import atomic_path, make_folder, write_text_atomic
 from .mixing import _master
 from .styles import _STYLE_TABLE, STYLES
 from .theory import _compose_song
 
 SYNTH_SAMPLE_RATE = 44100
 """Sample rate of the corpus: CD rate, so that loaders must resample."""
+
+MANIFEST = "aea-synth.json"
+"""What `write_corpus` records beside a corpus it wrote whole: the settings it was written with."""
 
 
 class SynthError(InputError, ValueError):
@@ -90,16 +94,74 @@ def corpus_paths(out_dir: str | os.PathLike[str], tracks: int) -> list[pathlib.P
     ]
 
 
-def foreign_audio(out_dir: str | os.PathLike[str], tracks: int) -> list[pathlib.Path]:
+def foreign_audio(
+    out_dir: str | os.PathLike[str], tracks: int, replacing: dict[str, int | float] | None = None
+) -> list[pathlib.Path]:
     """Audio files already in `out_dir` that a corpus of `tracks` tracks would not write: writing beside them
-    would leave a mixed corpus (another run's tracks, or a user's music) that trains as one."""
+    would leave a mixed corpus (another run's tracks, or a user's music) that trains as one. The tracks of the
+    corpus it is `replacing` (`existing_corpus`), which `remove_corpus` deletes first, are not foreign."""
     from ..audio import is_audio_path
 
     root = pathlib.Path(out_dir)
     if not root.is_dir():
         return []
-    planned = set(corpus_paths(root, tracks))
+    planned = set(corpus_paths(root, tracks)) | set(_corpus_files(root, replacing) if replacing else [])
     return sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p) and p not in planned)
+
+
+def corpus_settings(tracks: int, seconds: float, seed: int) -> dict[str, int | float]:
+    """What the manifest records of a corpus: its tracks, their length, its seed and sample rate."""
+    return {"tracks": tracks, "seconds": float(seconds), "seed": seed, "sample_rate": SYNTH_SAMPLE_RATE}
+
+
+def existing_corpus(out_dir: str | os.PathLike[str]) -> dict[str, int | float] | None:
+    """The settings of the corpus already in `out_dir`: its manifest's, else what its files tell (their number and
+    length, from the first; a corpus written before manifests, or one interrupted); None when it holds none."""
+    from ..audio import is_audio_path
+
+    root = pathlib.Path(out_dir)
+    try:
+        recorded = json.loads((root / MANIFEST).read_text())
+        if isinstance(recorded, dict):
+            return recorded
+    except (OSError, ValueError):
+        pass
+    audio = sorted(p for p in root.rglob("*") if p.is_file() and is_audio_path(p)) if root.is_dir() else []
+    ours = sorted(set(audio) & set(corpus_paths(root, len(audio))))
+    if not ours:
+        return None
+    try:
+        info = sf.info(str(ours[0]))
+    except (OSError, RuntimeError):
+        return None
+    return {"seconds": info.frames / info.samplerate, "sample_rate": info.samplerate, "files": len(audio)}
+
+
+def corpus_differs(existing: dict[str, int | float] | None, tracks: int, seconds: float, seed: int) -> bool:
+    """Whether `existing` (`existing_corpus`) is a corpus of other settings than these: writing would replace its
+    tracks with others. Settings it does not record (a corpus without a manifest: its tracks and seed) are taken
+    to agree, so an interrupted corpus is finished by writing it again."""
+    if existing is None:
+        return False
+    wanted = corpus_settings(tracks, seconds, seed)
+    if round(float(existing.get("seconds", seconds)) * SYNTH_SAMPLE_RATE) != round(seconds * SYNTH_SAMPLE_RATE):
+        return True
+    return any(existing.get(name, wanted[name]) != wanted[name] for name in ("tracks", "seed", "sample_rate"))
+
+
+def remove_corpus(out_dir: str | os.PathLike[str], existing: dict[str, int | float]) -> None:
+    """Delete the tracks of the corpus `existing` in `out_dir` (`existing_corpus`) and its manifest, nothing else."""
+    root = pathlib.Path(out_dir)
+    (root / MANIFEST).unlink(missing_ok=True)
+    for path in _corpus_files(root, existing):
+        path.unlink(missing_ok=True)
+        if path.parent.is_dir() and not any(path.parent.iterdir()):
+            path.parent.rmdir()  # a style the new corpus has no track of: no empty label folder is left
+
+
+def _corpus_files(root: pathlib.Path, existing: dict[str, int | float]) -> list[pathlib.Path]:
+    """Where the tracks of the corpus `existing` (`existing_corpus`) in `root` lie."""
+    return corpus_paths(root, int(existing.get("tracks", existing.get("files", 0))))
 
 
 def write_corpus(
@@ -141,4 +203,5 @@ def write_corpus(
         paths.append(path)
         if progress is not None:
             progress(index + 1, tracks)
+    write_text_atomic(pathlib.Path(out_dir) / MANIFEST, json.dumps(corpus_settings(tracks, seconds, seed)) + "\n")
     return sorted(paths)

@@ -255,8 +255,10 @@ def start_run(
     if resume:
         _check_same_split(files, prepared)
         state, trained_with = _restore(files, model, optimizer, job)
-        if job.is_main:
+        finished = budget_spent(trained_with.train, state) and budget_spent(config.train, state)
+        if job.is_main and not finished:  # a finished run given no larger budget says only that (`_train_on`)
             reporter.message(f"resuming {files.root} at epoch {state.epoch + 1}, step {state.step}")
+        if job.is_main:
             if not files.config.exists() or files.config.read_text() != dump_toml(config.to_dict()):
                 write_text_atomic(files.config, dump_toml(config.to_dict()))  # a later resume keeps this budget
         _train_on(state, trained_with.train, config.train, files, reporter, job)
