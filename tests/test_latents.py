@@ -322,3 +322,23 @@ def test_open_model_follows_the_resolution_order(model, tmp_path):
     assert open_model(None, tmp_path, str(run_dir), "auto").path == model.path
     with pytest.raises(FileNotFoundError, match="aea train"):
         open_model(None, tmp_path, None)
+
+
+@pytest.mark.parametrize("crop, offset, where", [("start", 1.5, " from 1.5 s"), ("center", None, " from 0.75 s")])
+def test_a_reconstruction_figure_says_where_in_the_file_its_clip_starts(
+    model, songs, tmp_path, monkeypatch, crop, offset, where
+):
+    """`reconstruct --offset 1.5 --plot` drew the clip from 0 s with no word of where it came from."""
+    from autoenc_audio.latents.plotting import plot_reconstruction
+    from autoenc_audio.plots import audio as figures
+
+    titles = []
+    real_save = figures.save_figure
+    monkeypatch.setattr(
+        figures, "save_figure", lambda f, p, fmt=None: titles.append(f._suptitle.get_text()) or real_save(f, p, fmt)
+    )
+    source = str(songs["a"])
+    for clip_crop, clip_offset, said in ((crop, offset, where), ("start", None, "")):
+        (item,) = reconstruct_inputs(model, [source], str(tmp_path / "r.wav"), crop=clip_crop, offset=clip_offset)
+        plot_reconstruction(model, item, source)
+        assert titles[-1].splitlines()[0] == f"a.wav{said}: original vs reconstruction"

@@ -2,6 +2,7 @@
 
 import struct
 
+import matplotlib.colors
 import matplotlib.image
 import numpy as np
 import pytest
@@ -283,3 +284,55 @@ def test_mel_frequency_labels_of_a_48k_file_do_not_overlap(tmp_path, monkeypatch
     boxes = [label.get_window_extent(renderer) for label in axis.get_yticklabels() if label.get_text()]
     assert len(boxes) >= 5
     assert not any(a.overlaps(b) for number, a in enumerate(boxes) for b in boxes[number + 1 :])
+
+
+@pytest.mark.parametrize("scale", ["log", "mel"])
+def test_a_tone_reads_its_level_in_dbfs_at_any_sample_rate(tmp_path, monkeypatch, scale):
+    """One 1 kHz sine at -6 dBFS at 8, 22.05 and 48 kHz read +36, +41 and +48 dB: brightness followed the rate."""
+    kept = drawn_figure(monkeypatch, audio)
+    rates = (8000, 22050, 48000)
+    signals = []
+    for rate in rates:
+        t = np.arange(2 * rate) / rate
+        signals.append((f"{rate}.wav", (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32), rate))
+    audio.plot_spectrograms(signals, tmp_path / "s.png", scale)
+    drawn = panels(kept["figure"])
+    limits = {axis.collections[0].get_clim() for axis in drawn}
+    assert len(limits) == 1  # one colour scale for all three panels
+    ((low, high),) = limits
+    tolerance = 1.5  # a tone between two bins reads up to 1.4 dB low (Hann scalloping); a mel band sums a few bins
+    assert high == pytest.approx(-6.0, abs=tolerance) and high - low == pytest.approx(audio.DB_FLOOR)
+    for _, samples, rate in signals:  # each panel's own peak, not just the loudest of the three
+        image = audio.spectrogram_db(samples, rate, scale)[0]
+        assert float(image[:, 4:-4].max()) == pytest.approx(-6.0, abs=tolerance), rate
+
+
+def test_a_one_sample_click_in_a_long_waveform_is_drawn_at_full_contrast(tmp_path, monkeypatch):
+    """A full-scale click in a 3 s file was a faint hairline (a one-block envelope spike, edge width 0), and at
+    1.00 s it hid under the grid line: in the PNG its column is as dark as the waveform's colour."""
+    kept = drawn_figure(monkeypatch, audio)
+    rate = 22050
+    clicks = np.zeros(3 * rate, np.float32)
+    clicks[rate] = clicks[int(2.3 * rate)] = 1.0
+    path = audio.plot_waveforms([("click.wav", clicks, rate)], tmp_path / "w.png")
+    pixels = matplotlib.image.imread(path)[..., :3]
+    (axis,) = panels(kept["figure"])
+    colour = np.array(matplotlib.colors.to_rgb(figure.COLORS[0]))
+    for seconds in (1.0, 2.3):
+        x, y = axis.transData.transform((seconds, 0.5))  # half way up the click
+        row, column = pixels.shape[0] - int(round(y)), int(round(x))
+        nearest = np.abs(pixels[row, column - 2 : column + 3] - colour).sum(-1).min()
+        assert nearest < 0.25, (seconds, pixels[row, column - 2 : column + 3])
+
+
+def test_the_loss_legend_does_not_cover_the_curves(tmp_path, monkeypatch):
+    """The legend sat at the upper right, over a loss that ends high (a run that diverged)."""
+    kept = drawn_figure(monkeypatch, history)
+    records = [{"epoch": e, "train_loss": 0.1 * e, "val_loss": 0.11 * e, "val_snr_db": float(e)} for e in range(1, 11)]
+    history.plot_history([("run", records)], tmp_path / "h.png")
+    figure = kept["figure"]
+    figure.canvas.draw()
+    axis = figure.axes[0]
+    box = axis.get_legend().get_window_extent()
+    points = [axis.transData.transform(xy) for line in axis.get_lines() for xy in line.get_xydata()]
+    assert points and not any(box.contains(x, y) for x, y in points)

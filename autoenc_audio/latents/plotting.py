@@ -18,7 +18,8 @@ def plot_reconstruction(
 
     Read back from the files just written (the saved input when there is one,
     else the input at `source_path` taken as `reconstruct_inputs` took it), so
-    the figure shows exactly what the files hold.
+    the figure shows exactly what the files hold. A clip that does not start
+    the file says where it starts in the title ("song.wav from 4.5 s").
     """
     from ..plots.audio import plot_compare  # matplotlib: loaded only when a figure is drawn
 
@@ -34,6 +35,7 @@ def plot_reconstruction(
         else:
             original = load_clip(source_path, audio, item.offset_seconds).samples
     length = min(len(original), len(reconstruction))
+    where = f" from {round(item.offset_seconds, 2):g} s" if item.offset_seconds else ""  # the clip's place in the file
     metrics = {k: v for k, v in (item.metrics or {}).items() if isinstance(v, float)}
     return plot_compare(
         original[:length],
@@ -41,5 +43,5 @@ def plot_reconstruction(
         audio.sample_rate,
         metrics,
         Path(item.path).with_suffix(".png"),
-        title=f"{title or Path(item.source or item.path).name}: original vs reconstruction",
+        title=f"{title or Path(item.source or item.path).name}{where}: original vs reconstruction",
     )

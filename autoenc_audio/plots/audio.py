@@ -11,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib.colors
 import matplotlib.ticker
 import numpy as np
 from matplotlib.axes import Axes
 
 from ..audio import SILENCE_PEAK
 from ..errors import counted
-from ..spectra import MEL_BANDS, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power
+from ..spectra import MEL_BANDS, hann_window, hz_to_mel, mel_edges, mel_filterbank, mel_to_hz, stft_power
 from .figure import COLORS, METRIC_LABELS, PlotError, as_array, new_figure, save_figure
 from .pooled import SpacedLocator, cell_edges, draw_pooled
 
@@ -33,15 +34,18 @@ def spectrogram_fft(sample_rate: int) -> int:
 
 
 def spectrogram_db(samples: Any, sample_rate: int, scale: str = "log") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Power spectrogram in dB (re the loudest bin of full scale 1.0): `(image [bins, frames], times s, freqs Hz)`.
+    """Power spectrogram in dBFS: `(image [bins, frames], times s, freqs Hz)`.
 
-    `scale="log"`: STFT bins (Hann, ~46 ms, hop 1/4); `scale="mel"`: the
-    METRICS.md 80-band HTK mel filterbank on the same STFT, with band centre
-    frequencies.
+    0 dB is the peak bin of a full-scale sine (amplitude 1.0), whatever the
+    sample rate and FFT size: |STFT| is divided by sum(window) / 2, so a
+    -6 dBFS tone reads about -6 dB at 8 kHz as at 48 kHz. `scale="log"`: STFT
+    bins (Hann, ~46 ms, hop 1/4); `scale="mel"`: the METRICS.md 80-band HTK
+    mel filterbank on the same STFT, with band centre frequencies.
     """
     n_fft = spectrogram_fft(sample_rate)
     hop = n_fft // 4
-    power = stft_power(as_array(samples), n_fft, hop)
+    full_scale = (float(hann_window(n_fft).sum()) / 2) ** 2  # a unit sine's peak bin power
+    power = stft_power(as_array(samples), n_fft, hop) / full_scale
     if scale == "mel":
         power = mel_filterbank(sample_rate, n_fft, MEL_BANDS) @ power
         freqs = mel_edges(sample_rate, MEL_BANDS)[1:-1]
@@ -112,7 +116,13 @@ def _draw_waveform(
     alpha: float = 1.0,
     offset_seconds: float = 0.0,
 ) -> None:
-    """A line, or a min/max envelope for long signals (so a 30 s track stays readable and light)."""
+    """A line, or a min/max envelope for long signals (so a 30 s track stays readable and light).
+
+    The envelope's edge is drawn too, at the full `alpha`: a click one block
+    wide is narrower than a pixel and would otherwise show as a faint hairline.
+    The grid goes behind the data, so a click on a grid line stays visible.
+    """
+    axis.set_axisbelow(True)
     times = offset_seconds + np.arange(len(samples)) / sample_rate
     if len(samples) <= ENVELOPE_POINTS * 2:
         axis.plot(times, samples, color=color, lw=0.8, label=label, alpha=alpha)
@@ -120,8 +130,15 @@ def _draw_waveform(
     step = math.ceil(len(samples) / ENVELOPE_POINTS)
     usable = len(samples) // step * step
     blocks = samples[:usable].reshape(-1, step)
+    shade = color or COLORS[0]
     axis.fill_between(
-        times[:usable:step], blocks.min(1), blocks.max(1), color=color, alpha=alpha * 0.85, lw=0, label=label
+        times[:usable:step],
+        blocks.min(1),
+        blocks.max(1),
+        facecolor=matplotlib.colors.to_rgba(shade, alpha * 0.85),
+        edgecolor=matplotlib.colors.to_rgba(shade, alpha),
+        lw=0.8,
+        label=label,
     )
 
 
@@ -219,7 +236,7 @@ def plot_spectrograms(
         axis.set_title(name + below, fontsize=9, loc="left")
     axes[-1].set_xlabel("time (s)")
     assert mesh is not None  # at least one signal (plot_spectrograms' callers pass some)
-    figure.colorbar(mesh, ax=list(axes), label="power (dB)", shrink=0.9 if len(axes) > 1 else 1.0)
+    figure.colorbar(mesh, ax=list(axes), label="power (dBFS)", shrink=0.9 if len(axes) > 1 else 1.0)
     kind = "mel spectrogram" if scale == "mel" else "spectrogram (log frequency)"
     figure.suptitle(title or kind[0].upper() + kind[1:] + ("s" if len(computed) > 1 and scale == "mel" else ""))
     return save_figure(figure, path, fmt)
@@ -283,7 +300,7 @@ def plot_compare(
         axis.set_title(f"{name} spectrogram", fontsize=10, loc="left")
         axis.set_xlabel("time (s)")
         panels.append(axis)
-    figure.colorbar(mesh, ax=panels, label="power (dB)", location="right", pad=0.01)
+    figure.colorbar(mesh, ax=panels, label="power (dBFS)", location="right", pad=0.01)
     difference = np.clip(image_y, vmin, None) - np.clip(image_x, vmin, None)
     limit = max(float(np.percentile(np.abs(difference), 99)), 3.0)
     axis = figure.add_subplot(grid[1, 2])
@@ -322,6 +339,6 @@ def plot_spectrogram_grid(
     for axis in axes[:count]:
         axis.set_xlabel("time (s)")
     assert mesh is not None  # at least one signal drawn
-    figure.colorbar(mesh, ax=list(axes[:count]), label="power (dB)", shrink=0.85)
+    figure.colorbar(mesh, ax=list(axes[:count]), label="power (dBFS)", shrink=0.85)
     figure.suptitle(title, fontsize=12)
     return save_figure(figure, path, fmt)

@@ -71,7 +71,7 @@ def plot_history(
     for axis in axes:
         axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
     handles, labels = axes[0].get_legend_handles_labels()
-    axes[0].legend(handles, labels, fontsize=8, loc="upper right")
+    axes[0].legend(handles, labels, fontsize=8, loc="best")
     figure.suptitle(
         title
         or (
