@@ -18,10 +18,22 @@ SPECTRAL_METRIC_NAMES = ("mrstft", "mel_l1", "lsd_db")
 HIGHER_IS_BETTER = {"snr_db": True, "si_sdr_db": True, "mrstft": False, "mel_l1": False, "lsd_db": False}
 
 
-def format_value(value: object, digits: int = 2) -> str:
-    """A number for a report or table: `digits` decimals, thousands grouped; `–` for missing or non-finite."""
+def accuracy_interval(tracks: int) -> float:
+    """Roughly the half-width of a 95 % interval on an accuracy over test clips from `tracks` tracks, when the
+    clips of one track agree (each track counts once): what the analysis report and page print as `±`."""
+    return 1.96 * math.sqrt(0.25 / max(tracks, 1))
+
+
+PLAIN_INTEGER_KEYS = frozenset({"seed", "sample_rate", "rate"})
+"""Keys whose integers are identifiers or settings a user pastes back into a command (`--seed 867507072`):
+printed without thousands separators, which `--seed` would reject. Counts (clips, steps, parameters) stay grouped."""
+
+
+def format_value(value: object, digits: int = 2, key: str | None = None) -> str:
+    """A number for a report or table: `digits` decimals, thousands grouped; `–` for missing or non-finite.
+    `key`: the name the value is shown under; integers of `PLAIN_INTEGER_KEYS` print ungrouped."""
     if isinstance(value, numbers.Integral):
-        return f"{int(value):,}"
+        return str(int(value)) if key in PLAIN_INTEGER_KEYS else f"{int(value):,}"
     if isinstance(value, numbers.Real):
         return f"{float(value):,.{digits}f}" if math.isfinite(float(value)) else "–"
     return "–" if value is None else str(value)

@@ -343,7 +343,7 @@ def test_a_cluster_space_is_reused_unchanged():
 
 
 def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(
-    tmp_path, make_checkpoint, write_songs, check_page
+    tmp_path, make_checkpoint, write_songs, check_page, browser
 ):
     from click.testing import CliRunner
 
@@ -390,6 +390,12 @@ def test_the_analysis_page_has_every_figure_and_plays_the_neighbours(
     assert probed == list(VIEW_TITLES.values()) and sorted(probed, key=html.index) == probed  # every view, in order
     for text in (html, (tmp_path / "report" / "report.md").read_text()):  # not an SNR on the clips analysed here
         assert "own test SNR (dB)" in text
+    chance = next(line for line in (tmp_path / "report" / "report.md").read_text().splitlines() if "(1/k)" in line)
+    assert chance.startswith("Chance: ") and "interval on an accuracy is roughly ±" in chance
+    assert chance in html and "chance (1/k)" in html  # what an accuracy is worth, as the report says it
+    from test_pages import scroll_width_at
+
+    assert scroll_width_at(browser, tmp_path / "report" / "index.html", 700) <= 700  # wide tables scroll in place
 
 
 def test_an_empty_split_is_named_with_the_tracks_the_data_has(tmp_path, write_songs):

@@ -385,3 +385,27 @@ def test_a_piece_the_browser_cannot_decode_says_so_instead_of_throwing(site, chr
     assert page.is_hidden("#piece-0-spectrogram")
     assert problems == []
     page.close()
+
+
+BRIGHTNESS = """(id => {
+    const canvas = document.getElementById(id);
+    const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    let sum = 0;
+    for (let i = 0; i < pixels.length; i += 4) sum += pixels[i] + pixels[i + 1] + pixels[i + 2];
+    return sum / (pixels.length / 4);
+})"""
+
+
+def test_a_decoding_quieter_than_its_original_draws_darker_on_the_shared_colour_scale(site, chromium):
+    page, problems = open_page(chromium, (site / "index.html").as_uri())
+    page.wait_for_function("window.aeaExplore.state.decodes >= 1")
+    clip = "Float32Array.from({length: 8000}, (_, i) => 0.5 * Math.sin(2 * Math.PI * 440 * i / 8000))"
+    bright = {}
+    for name, gain in (("original", 1.0), ("decoded", 0.001)):  # the same sound at -6 dBFS and 60 dB below it
+        canvas = f"document.getElementById('{name}-spectrogram')"
+        page.evaluate(f"window.aeaExplore.drawSpectrogram({canvas}, {clip}.map(v => v * {gain}))")
+        bright[name] = page.evaluate(f"{BRIGHTNESS}('{name}-spectrogram')")
+    assert bright["decoded"] < 0.5 * bright["original"], bright  # not drawn alike, each to its own peak
+    assert "share one colour scale" in page.text_content("#spectrogram-scale")
+    assert problems == []
+    page.close()

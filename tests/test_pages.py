@@ -73,3 +73,36 @@ def test_the_generation_page_works_in_a_real_browser(tmp_path, check_page, brows
     assert len(report.images) == 2 and report.title == "aea generate"
     shot = browser.screenshot(tmp_path / "shot.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_seed_and_a_sample_rate_print_as_a_command_takes_them_and_counts_stay_grouped(tmp_path):
+    record = {**_piece(tmp_path, "000-random", 1.0), "seed": 867507072, "sample_rate": 8000}
+    html = write_generation_page([record], tmp_path / "index.html").read_text()
+    assert ">867507072<" in html and "867,507,072" not in html  # pasted into --seed as shown
+    assert ">8000<" in html and "8,000" not in html
+    assert ">1,234,567<" in facts([("parameters", 1234567)])  # a count still reads grouped
+
+
+def scroll_width_at(browser, page: Path, width: int) -> int:
+    """How wide the page scrolls in a `width` px window (no wider than `width`: no sideways scrolling)."""
+    browser.check_page(page)
+    browser.call(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": False},
+        session=True,
+    )
+    result = browser.call(
+        "Runtime.evaluate", {"expression": "document.documentElement.scrollWidth", "returnByValue": True}, session=True
+    )
+    return int(result["result"]["value"])
+
+
+@pytest.mark.slow  # starts Chromium
+def test_a_wide_table_scrolls_inside_its_card_not_the_page(tmp_path, browser):
+    from autoenc_audio.pages.html import section, write_page
+
+    wide = table([f"a long column heading {k}" for k in range(14)], [[123456.789] * 14, ["some text"] * 14])
+    body = section("wide", wide) + section("facts", facts([("a rather long name", "x" * 10), ("n", 3)]))
+    page = write_page(Page(tmp_path / "index.html"), document("wide", "a page with a wide table", body))
+    assert scroll_width_at(browser, page, 700) <= 700
+    browser.screenshot(tmp_path / "wide.png", width=700)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..errors import counted
-from ..metric_info import format_value
+from ..metric_info import accuracy_interval, format_value
 from .dataset import VIEW_TITLES, VIEWS
 from .stats import CLUSTER_DIMS, NEAR_CONSTANT, PROBE_DIMS
 
@@ -104,7 +103,7 @@ def _model_section(result: dict[str, Any]) -> list[str]:
         lines += [
             f"Chance: {chance['majority']:.2f} (always the training majority label), {chance['uniform']:.2f} (1/k). "
             f"Test: {counted(probes['test_clips'], 'clip')} from {counted(probes['test_tracks'], 'track')}, so a 95 % interval on an "
-            f"accuracy is roughly ±{1.96 * math.sqrt(0.25 / max(probes['test_tracks'], 1)):.2f} when clips of one track agree.",
+            f"accuracy is roughly ±{accuracy_interval(probes['test_tracks']):.2f} when clips of one track agree.",
             "",
             "| view | logistic acc. [95 %] | balanced | cv acc. ± std | tree acc. | balanced | cv acc. | homogeneity "
             "| completeness | V-measure | ARI | NN agreement |",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import counted
+from ..metric_info import accuracy_interval, format_value
 from .html import Page, audio_player, document, facts, figure, section, table, text, write_page
 
 FIGURES = (
@@ -35,6 +36,7 @@ COMPARISON = (
     ("latent_homogeneity", "k-means homogeneity"),
     ("latent_neighbour", "NN label agreement"),
     ("chance_majority", "chance (majority)"),
+    ("chance_uniform", "chance (1/k)"),
 )
 
 
@@ -43,10 +45,12 @@ def _probes_table(probes: Mapping[str, Any], view_titles: Mapping[str, str]) -> 
     for view, title in view_titles.items():
         if view in probes:
             p = probes[view]
+            low, high = p["logistic"]["accuracy_95"]
             rows.append(
                 [
                     title,
                     p["logistic"]["accuracy"],
+                    f"[{format_value(low)}, {format_value(high)}]",
                     p["logistic"]["balanced_accuracy"],
                     p["logistic"].get("cv", {}).get("accuracy"),
                     p["tree"]["accuracy"],
@@ -55,8 +59,30 @@ def _probes_table(probes: Mapping[str, Any], view_titles: Mapping[str, str]) -> 
                     p["neighbour_agreement"],
                 ]
             )
-    return table(
-        ["view", "logistic acc.", "balanced", "cv acc.", "tree acc.", "homogeneity", "V-measure", "NN agreement"], rows
+    return _chance_html(probes) + table(
+        [
+            "view",
+            "logistic acc.",
+            "95 %",
+            "balanced",
+            "cv acc.",
+            "tree acc.",
+            "homogeneity",
+            "V-measure",
+            "NN agreement",
+        ],
+        rows,
+    )
+
+
+def _chance_html(probes: Mapping[str, Any]) -> str:
+    """What an accuracy is worth here: the chance levels and the interval the test tracks allow (as report.md)."""
+    chance = probes["chance"]
+    return (
+        f"<p>Chance: {chance['majority']:.2f} (always the training majority label), {chance['uniform']:.2f} (1/k). "
+        f"Test: {counted(probes['test_clips'], 'clip')} from {counted(probes['test_tracks'], 'track')}, so a 95 % "
+        f"interval on an accuracy is roughly ±{accuracy_interval(probes['test_tracks']):.2f} when clips of one track "
+        "agree.</p>"
     )
 
 

@@ -25,6 +25,8 @@ main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 64px; }
 h1 { font-size: 1.6em; margin: 0 0 4px; } h2 { font-size: 1.25em; margin: 0 0 10px; } h3 { font-size: 1.05em; margin: 0 0 6px; }
 p.lede { color: var(--muted); margin: 0 0 20px; }
 section.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 16px 18px; margin: 16px 0; }
+.table-scroll { overflow-x: auto; max-width: 100%; }  /* a wide table scrolls in its card, never the page */
+section.card, .columns > div { min-width: 0; }
 table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: 8px 0; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }
 th { background: #eef1f5; font-weight: 600; }
@@ -40,7 +42,7 @@ table.listen td { min-width: 300px; } table.listen th[scope="row"] { vertical-al
 table.listen .player label { position: absolute; left: -10000px; }  /* the row header says it; kept for screen readers */
 .missing { color: #9a3412; font-style: italic; }
 a { color: var(--accent); }
-.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(460px, 1fr)); gap: 14px; align-items: start; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(460px, 100%), 1fr)); gap: 14px; align-items: start; }
 .columns { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 18px; align-items: start; }
 @media (max-width: 820px) { .columns { grid-template-columns: 1fr; } }
 """
@@ -95,14 +97,15 @@ def link(page: Page, file: str | os.PathLike, label: str) -> str:
     return f'<a href="{url}">{text(label)}</a>' if url else f'<span class="missing">{text(label)} (missing)</span>'
 
 
-def cell(value: Any) -> str:
-    """A table cell: numbers right-aligned as reports show them (`format_value`), lists joined, None as a dash."""
+def cell(value: Any, key: str | None = None) -> str:
+    """A table cell: numbers right-aligned as reports show them (`format_value`), lists joined, None as a dash.
+    `key`: the name the value is shown under, so a seed or a sample rate prints as `--seed` takes it."""
     if value is None:
         return "<td>–</td>"
     if isinstance(value, bool):
         return f"<td>{'yes' if value else 'no'}</td>"
     if isinstance(value, (int, float)):
-        return f'<td class="number">{text(format_value(value, 3))}</td>'
+        return f'<td class="number">{text(format_value(value, 3, key))}</td>'
     if isinstance(value, (list, tuple)):
         return f"<td>{text(', '.join(str(v) for v in value))}</td>"
     return f"<td>{text(value)}</td>"
@@ -112,13 +115,13 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str | 
     head = "".join(f'<th scope="col">{text(h)}</th>' for h in headers)
     body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>" for row in rows)
     caption_html = f"<caption>{text(caption)}</caption>" if caption else ""
-    return f"<table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="table-scroll"><table>{caption_html}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def facts(pairs: Iterable[tuple[str, Any]]) -> str:
     """A two-column table of named values (what a sidecar says)."""
-    rows = "".join(f'<tr><th scope="row">{text(name)}</th>{cell(value)}</tr>' for name, value in pairs)
-    return f"<table><tbody>{rows}</tbody></table>"
+    rows = "".join(f'<tr><th scope="row">{text(name)}</th>{cell(value, name)}</tr>' for name, value in pairs)
+    return f'<div class="table-scroll"><table><tbody>{rows}</tbody></table></div>'
 
 
 def section(title: str, body: str, ident: str | None = None) -> str:

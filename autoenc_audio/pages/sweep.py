@@ -43,7 +43,7 @@ def _listening_table(page: Page, result: Mapping[str, Any]) -> str:
             for k, f in enumerate(files)
         )
         body += f'<tr><th scope="row">{text(name)}</th>{cells}</tr>'
-    return f'<table class="listen"><thead><tr><th scope="col">latent size</th>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<div class="table-scroll"><table class="listen"><thead><tr><th scope="col">latent size</th>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
 def _metrics_table(result: Mapping[str, Any]) -> str:

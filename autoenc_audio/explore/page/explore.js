@@ -137,18 +137,19 @@
   }
 
   function drawSpectrogram(canvas, samples) {
-    // |STFT|^2 in dB (Hann window of 512, hop 256), the top 80 dB, low frequencies at the bottom.
+    // |STFT|^2 in dB (Hann window of 512, hop 256), low frequencies at the bottom, on one fixed scale for every
+    // canvas (so a quiet decode draws darker than its original): 0 dB = a full-scale sine (|X| = 512 / 4), floor -80 dB.
     const size = 512, hop = 256, bins = size / 2, frames = Math.max(1, Math.floor((samples.length - size) / hop) + 1);
+    const fullScale = 20 * Math.log10(size / 4);
     const window_ = Float32Array.from({length: size}, (_, i) => 0.5 - 0.5 * Math.cos(2 * Math.PI * i / size));
     const power = new Float32Array(frames * bins);
-    let peak = -Infinity;
     for (let f = 0; f < frames; f++) {
       const re = new Float32Array(size), im = new Float32Array(size);
       for (let i = 0; i < size; i++) re[i] = (samples[f * hop + i] || 0) * window_[i];
       fft(re, im);
       for (let b = 0; b < bins; b++) {
         const db = 10 * Math.log10(re[b] * re[b] + im[b] * im[b] + 1e-12);
-        power[f * bins + b] = db; if (db > peak) peak = db;
+        power[f * bins + b] = db;
       }
     }
     const sheet = document.createElement('canvas');
@@ -156,7 +157,7 @@
     const image = sheet.getContext('2d').createImageData(frames, bins);
     for (let f = 0; f < frames; f++) {
       for (let b = 0; b < bins; b++) {
-        const level = Math.max(0, Math.min(1, (power[f * bins + b] - peak + 80) / 80));
+        const level = Math.max(0, Math.min(1, (power[f * bins + b] - fullScale + 80) / 80));
         const at = ((bins - 1 - b) * frames + f) * 4;
         image.data[at] = 255 * Math.min(1, level * 1.6); image.data[at + 1] = 255 * Math.max(0, level * 1.4 - 0.35);
         image.data[at + 2] = 255 * (level < 0.5 ? level * 1.2 : Math.max(0, 1.2 - level * 1.4)); image.data[at + 3] = 255;
@@ -559,5 +560,5 @@
     status(`Ready: decoding takes about ${state.lastDecodeMs.toFixed(0)} ms per clip here.`);
   }
 
-  window.aeaExplore = {state, site, selectClip, average, morph, random, setOffset, resetSliders, composed, started: start()};
+  window.aeaExplore = {state, site, drawSpectrogram, selectClip, average, morph, random, setOffset, resetSliders, composed, started: start()};
 })();
