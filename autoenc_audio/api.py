@@ -302,11 +302,12 @@ class Model:
         >>> pieces[0].samples.shape
         (441000,)
         """
-        options.setdefault("cache_dir", default_cache_dir())
         _check_options(options)
+        given = frozenset(options)  # an option passed is refused by a mode that ignores it, even at its default
+        options.setdefault("cache_dir", default_cache_dir())
         if "sources" in options:
             options["sources"] = tuple(str(source) for source in _as_list(options["sources"]))
-        request = GenerateRequest(mode, seconds=seconds, n=n, seed=seed, **options)
+        request = GenerateRequest(mode, seconds=seconds, n=n, seed=seed, given=given, **options)
         return generate_pieces(self.checkpoint, request).pieces
 
     def write(self, pieces: Sequence[Piece], out: str | os.PathLike) -> list[str]:
@@ -402,8 +403,11 @@ def score(
     return [{name: getattr(row, name) for name in SCORE_FIELDS} for row in report.rows]
 
 
-GENERATE_OPTIONS = tuple(item.name for item in dataclasses.fields(GenerateRequest) if item.name != "mode")
-"""The keyword arguments `Model.generate` takes: the fields of `GenerateRequest`."""
+GENERATE_OPTIONS = tuple(
+    item.name for item in dataclasses.fields(GenerateRequest) if item.name not in ("mode", "given")
+)
+"""The keyword arguments `Model.generate` takes: the fields of `GenerateRequest` but its mode (an argument) and
+`given` (which options the command line typed, for its refusals)."""
 
 
 def _check_options(options: dict[str, Any]) -> None:

@@ -185,7 +185,19 @@ def test_generate_gives_pieces_with_their_sidecar_metadata(run):
     assert all(piece.samples.shape == (model.clip_samples,) for piece in pieces)
     assert pieces[0].metadata["request"]["mode"] == "interpolate"
     morphed = model.generate(mode="interpolate", sources=[run["song"], run["song"]], steps=3, morph=True, seed=1)
-    assert len(morphed) == 1 and len(morphed[0].samples) > model.clip_samples
+    hop = model.clip_samples // 2  # the 3 clips overlapped by half a clip, as `--morph`'s help says
+    assert len(morphed) == 1 and len(morphed[0].samples) == 2 * hop + model.clip_samples
+
+
+def test_generate_refuses_an_option_its_mode_ignores_even_at_its_default(run):
+    """As `aea generate --mode random --steps 5` is refused: `steps=5` passed to random would be silently unused.
+    The list of options offered on a typo names only what `generate` takes (not the request's inner `given`)."""
+    model = aea.load(run["run"])
+    with pytest.raises(InputError, match="steps"):
+        model.generate(mode="random", steps=5, seed=1)
+    with pytest.raises(InputError, match="no option stepz") as caught:
+        model.generate(mode="random", stepz=5)
+    assert "given" not in str(caught.value) and "steps" in str(caught.value)
 
 
 def test_channels_first_samples_encode_as_the_file_does(run):

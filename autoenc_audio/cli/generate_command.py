@@ -90,7 +90,12 @@ if TYPE_CHECKING:
 @click.option(
     "--steps", type=click.IntRange(min=1), default=5, show_default=True, help="interpolate: latents from A to B."
 )
-@click.option("--morph", is_flag=True, help="interpolate: one clip that morphs from A to B instead of K files.")
+@click.option(
+    "--morph",
+    is_flag=True,
+    help="interpolate: one file that morphs from A to B instead of K files: the K clips overlapped by half a clip "
+    "(K=5 of 5 s clips: 15 s).",
+)
 @click.option(
     "--crop",
     type=click.Choice(["start", "center", "random"]),
