@@ -135,6 +135,24 @@ def test_cross_validation_fold_count_follows_the_tracks():
         cv_splits(y, groups, folds=1)
 
 
+def test_cross_validation_is_compared_with_the_chance_its_own_folds_give():
+    """40 tracks of one label and 2 of another, features that say nothing: the cv probe answers the majority label
+    and scored 0.96, shown beside the test split's chance only; its balanced accuracy, a mean over folds of which
+    three held one label (1.0 for a constant answer there), was 0.8 instead of 0.5."""
+    groups = np.arange(42)
+    y = (groups >= 40).astype(int)
+    x = np.zeros((42, 8), dtype=np.float32)
+    splits = cv_splits(y, groups, folds=5)
+    assert any(len(set(y[test])) == 1 for _, test in splits)  # a fold whose test clips hold one label
+    majority = np.mean([np.mean(y[test] == np.bincount(y[train]).argmax()) for train, test in splits])
+    for kind in ("logistic", "tree"):
+        result = probe_cv(x, y, groups, kind, folds=5)
+        assert result["chance_majority"] == pytest.approx(majority) and majority > 0.9
+        assert result["chance_uniform"] == 0.5
+        assert result["accuracy"] == pytest.approx(result["chance_majority"])  # the majority predictor, and it shows
+        assert result["balanced_accuracy"] == pytest.approx(0.5) and result["chance_balanced"] == pytest.approx(0.5)
+
+
 def test_cluster_curve_and_statistics():
     x, y = separated(labels=3)
     curve = cluster_curve(x, range(2, 7))

@@ -196,3 +196,22 @@ def test_no_color_draws_tables_without_any_escape_code(monkeypatch):
         drawn[no_color] = terminal.getvalue()
     assert "\x1b[" in drawn[""]  # a terminal, styled when NO_COLOR is not set
     assert "\x1b" not in drawn["1"] and "aea model" in drawn["1"] and "latent" in drawn["1"]
+
+
+def test_a_json_line_writes_an_undefined_score_as_null(capsys):
+    """`--json` lines wrote a NaN score as a bare `NaN`, which JSON.parse, Go and serde refuse."""
+    import json
+    from pathlib import Path
+
+    import numpy as np
+
+    from autoenc_audio.cli.common import print_json
+
+    print_json({"silhouette": float("nan"), "scores": [np.float32("inf"), 0.5], "path": Path("a b")})
+    line = capsys.readouterr().out
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    assert json.loads(line, parse_constant=refuse) == {"silhouette": None, "scores": [None, 0.5], "path": "a b"}
+    assert line.count("\n") == 1  # one line per object, as JSON Lines readers take it

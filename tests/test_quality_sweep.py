@@ -217,3 +217,28 @@ def test_the_sweep_page_lets_you_listen_down_the_sizes_in_a_browser(swept, check
     assert (
         "(audio/original-2.flac)" in markdown and "(audio/N256-2.flac)" in markdown and "spectrograms-2.png" in markdown
     )
+
+
+@pytest.mark.slow
+def test_an_undefined_score_is_null_in_sweep_json_and_the_json_line(swept, monkeypatch):
+    """A NaN metric was written as a bare `NaN` in sweep.json and the `--json` line: JSON.parse, Go and serde
+    refuse the whole file."""
+    from autoenc_audio.quality import sweep
+
+    real = sweep.score_models
+
+    def with_an_undefined_score(*args, **kwargs):
+        scores = real(*args, **kwargs)
+        scores.rows[-1]["si_sdr_db"] = float("nan")
+        return scores
+
+    monkeypatch.setattr(sweep, "score_models", with_an_undefined_score)
+    root, args, _ = swept
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    for text in ((root / "sweep" / "sweep.json").read_text(), result.output.strip().splitlines()[-1]):
+        assert json.loads(text, parse_constant=refuse)["models"][-1]["si_sdr_db"] is None

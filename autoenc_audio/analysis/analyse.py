@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -14,7 +13,7 @@ import numpy as np
 
 from ..checkpoints.checkpoint import Checkpoint
 from ..files import make_folder, write_text_atomic
-from ..jsonable import json_value_or_text
+from ..jsonable import json_text, json_value_or_text
 from ..pages.folders import refuse_report_folder
 from .dataset import (
     MAX_CLIPS,
@@ -70,6 +69,9 @@ def analyse_views(
     results["chance"] = chance_levels(encoded.labels[train], encoded.labels[test], n_classes)
     results["test_clips"] = int(test.sum())
     results["test_tracks"] = int(len(np.unique(encoded.tracks[test])))
+    unseen = sorted(set(encoded.labels[test].tolist()) - set(encoded.labels[train].tolist()))
+    if unseen:  # a probe answers only labels it was trained on: these test clips score 0 whatever the features
+        results["test_labels_not_trained"] = [encoded.label_names[label] for label in unseen]
     queries = np.flatnonzero(test)
     for name, features in views.items():
         if known and name in known:
@@ -93,11 +95,28 @@ def analyse_views(
             for kind in kinds:
                 row[kind]["cv"] = cv[kind]
         space = (cluster_spaces or {}).get(name)
-        row["kmeans"] = cluster_scores(
-            space if space is not None else features[labelled], encoded.labels[labelled], n_classes, seed
-        )
+        try:
+            row["kmeans"] = cluster_scores(
+                space if space is not None else features[labelled], encoded.labels[labelled], n_classes, seed
+            )
+        except AnalysisError as error:  # too few clips for k clusters: the rest of the analysis still stands
+            row["kmeans"] = {"skipped": str(error)}
         row["neighbour_agreement"] = neighbour_agreement(features, encoded.labels, encoded.tracks, queries)
         results[name] = row
+    scored = [
+        results[view]["logistic"]["cv"]
+        for view in views
+        if "chance_majority" in results[view]["logistic"].get("cv", {})
+    ]
+    if scored:  # every view is cross-validated on the same folds of the same clips: one chance for all
+        cv = scored[0]
+        results["cv_chance"] = {
+            "majority": cv["chance_majority"],
+            "majority_std": cv["chance_majority_std"],
+            "uniform": cv["chance_uniform"],
+            "balanced": cv["chance_balanced"],
+            "folds": cv["folds"],
+        }
     return results
 
 
@@ -427,8 +446,9 @@ def refuse_foreign_reports(out_dir: Path) -> None:
 
 
 def _write_analysis(analysis: dict[str, Any], out_dir: Path) -> None:
-    """`analysis.json`, `report.md` and `index.html` in `out_dir`; the report's and the page's paths join `analysis`."""
-    write_text_atomic(out_dir / "analysis.json", json.dumps(analysis, indent=2, default=json_value_or_text) + "\n")
+    """`analysis.json` (strict JSON: an undefined score is null), `report.md` and `index.html` in `out_dir`; the
+    report's and the page's paths join `analysis`."""
+    write_text_atomic(out_dir / "analysis.json", json_text(analysis, json_value_or_text, indent=2) + "\n")
     write_text_atomic(out_dir / "report.md", render_report(analysis))
     analysis["report"] = str(out_dir / "report.md")
     from ..pages.analysis import write_analysis_page
@@ -545,12 +565,13 @@ def comparison_rows(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if "chance" in probes:
             row["chance_majority"] = probes["chance"]["majority"]
             row["chance_uniform"] = probes["chance"]["uniform"]
+            row["cv_chance_majority"] = probes.get("cv_chance", {}).get("majority")
             for view in VIEWS:
                 if view in probes:
                     row[f"{view}_logistic"] = probes[view]["logistic"]["accuracy"]
                     row[f"{view}_tree"] = probes[view]["tree"]["accuracy"]
                     row[f"{view}_logistic_cv"] = probes[view]["logistic"].get("cv", {}).get("accuracy")
-                    row[f"{view}_homogeneity"] = probes[view]["kmeans"]["homogeneity"]
+                    row[f"{view}_homogeneity"] = probes[view]["kmeans"].get("homogeneity")
                     row[f"{view}_neighbour"] = probes[view]["neighbour_agreement"]
         rows.append(row)
     return rows

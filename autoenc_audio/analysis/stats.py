@@ -137,12 +137,17 @@ def wilson_interval(correct: int, total: int, z: float = 1.96) -> tuple[float, f
 def chance_levels(train_labels: IntsLike, test_labels: IntsLike, n_classes: int) -> dict[str, float]:
     """Accuracy of always answering the training majority class, and 1/k."""
     train_labels, test_labels = np.asarray(train_labels), np.asarray(test_labels)
-    values, counts = np.unique(train_labels, return_counts=True)
-    majority = values[np.argmax(counts)]
+    majority = _majority(train_labels)
     return {
         "majority": float(np.mean(test_labels == majority)) if len(test_labels) else float("nan"),
         "uniform": 1.0 / max(n_classes, 1),
     }
+
+
+def _majority(train_labels: np.ndarray) -> int:
+    """The label a majority predictor answers: the most frequent training label (the lowest one on a tie)."""
+    values, counts = np.unique(train_labels, return_counts=True)
+    return int(values[np.argmax(counts)])
 
 
 def _classifier(kind: str, seed: int) -> Any:  # an unfitted sklearn estimator (untyped)
@@ -244,40 +249,59 @@ def probe_cv_all(
 ) -> dict[str, dict[str, Any]]:
     """`probe_cv` for several probe kinds over the folds of `cv_splits`, sharing each fold's PCA
     reduction. `folds` in the result counts the folds scored (a fold whose training clips hold fewer
-    than two labels, or with no test clips, is skipped); `folds_asked` is the number asked for."""
+    than two labels, or with no test clips, is skipped); `folds_asked` is the number asked for.
+
+    Each kind's result carries the chance levels these folds face, as the test split's `chance_levels`
+    do not (its labels are not the folds' labels): `chance_majority`, the mean over the scored folds of
+    always answering the training fold's majority label (what `accuracy`, a mean over folds, is to be
+    compared with), and `chance_uniform`, 1/k. `balanced_accuracy` is the mean recall per label over
+    the pooled out-of-fold predictions of every scored fold: a mean of per-fold scores would give a
+    constant predictor 1.0 on each fold whose test clips hold one label. `chance_balanced` is the
+    majority predictor's, pooled the same way."""
     labels, groups = np.asarray(labels), np.asarray(groups)
-    scores: dict[str, dict[str, list[float]]] = {kind: {"accuracy": [], "balanced": []} for kind in kinds}
+    n_classes = int(labels.max()) + 1
+    accuracy: dict[str, list[float]] = {kind: [] for kind in kinds}
+    confusion = {kind: np.zeros((n_classes, n_classes), dtype=np.int64) for kind in kinds}
+    majority: list[float] = []
+    majority_confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     total = 0
     for train_index, test_index in cv_splits(labels, groups, folds, seed):
         if len(test_index) == 0 or len(np.unique(labels[train_index])) < 2:
             continue
         train_x, (test_x,) = reduce_dimensions(features[train_index], [features[test_index]], seed=seed)
         for kind in kinds:
-            result = probe(
-                train_x,
-                labels[train_index],
-                test_x,
-                labels[test_index],
-                kind,
-                n_classes=int(labels.max()) + 1,
-                seed=seed,
-            )
-            scores[kind]["accuracy"].append(result["accuracy"])
-            scores[kind]["balanced"].append(result["balanced_accuracy"])
+            result = probe(train_x, labels[train_index], test_x, labels[test_index], kind, n_classes, seed=seed)
+            accuracy[kind].append(result["accuracy"])
+            confusion[kind] += np.asarray(result["confusion"])
+        majority.append(chance_levels(labels[train_index], labels[test_index], n_classes)["majority"])
+        np.add.at(majority_confusion, (labels[test_index], _majority(labels[train_index])), 1)
         total += len(test_index)
     if total == 0:
         raise AnalysisError("no cross-validation fold had two labels to train on")
     return {
         kind: {
-            "folds": len(values["accuracy"]),
+            "folds": len(accuracy[kind]),
             "folds_asked": folds,
-            "accuracy": float(np.mean(values["accuracy"])),
-            "accuracy_std": float(np.std(values["accuracy"])),
-            "balanced_accuracy": float(np.mean(values["balanced"])),
+            "accuracy": float(np.mean(accuracy[kind])),
+            "accuracy_std": float(np.std(accuracy[kind])),
+            "balanced_accuracy": balanced_accuracy(confusion[kind]),
+            "chance_majority": float(np.mean(majority)),
+            "chance_majority_std": float(np.std(majority)),
+            "chance_uniform": 1.0 / n_classes,
+            "chance_balanced": balanced_accuracy(majority_confusion),
             "clips": total,
         }
-        for kind, values in scores.items()
+        for kind in kinds
     }
+
+
+def balanced_accuracy(confusion: np.ndarray) -> float:
+    """Mean recall over the labels that have clips in a confusion matrix `[true, predicted]` (sklearn's
+    `balanced_accuracy_score` on the predictions it counts), so pooled folds can be scored as one."""
+    confusion = np.asarray(confusion)
+    support = confusion.sum(1)
+    present = support > 0
+    return float(np.mean(np.diag(confusion)[present] / support[present])) if present.any() else float("nan")
 
 
 def pooled_view(latents: np.ndarray, channels: int, frames: int) -> np.ndarray:

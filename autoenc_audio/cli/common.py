@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import json
 import os
 import sys
 import tempfile
@@ -195,7 +194,11 @@ def is_tty() -> bool:
 
 
 def print_json(value: Any) -> None:
-    click.echo(json.dumps(value, default=str))
+    """`value` as one line of strict JSON (an undefined score as null, not NaN; numpy numbers as numbers, anything
+    else json cannot write as its text), so any JSON Lines reader takes it."""
+    from ..jsonable import json_text, json_value_or_text  # imports numpy: only when JSON is printed, not for --help
+
+    click.echo(json_text(value, json_value_or_text))
 
 
 def stdout_is_tty() -> bool:

@@ -32,12 +32,15 @@ COMPARISON = (
     ("raw_waveform_logistic", "raw waveform"),
     ("log_mel_logistic", "log-mel"),
     ("latent_tree", "latent (tree)"),
+    ("chance_majority", "test chance (majority)"),
+    ("chance_uniform", "chance (1/k)"),
     ("latent_logistic_cv", "latent (cv)"),
+    ("cv_chance_majority", "cv chance (majority)"),
     ("latent_homogeneity", "k-means homogeneity"),
     ("latent_neighbour", "NN label agreement"),
-    ("chance_majority", "chance (majority)"),
-    ("chance_uniform", "chance (1/k)"),
 )
+"""The comparison's columns: each cross-validated accuracy sits beside the chance its folds give, as the test
+accuracies beside the test split's (on unbalanced labels the two differ: 0.96 against 0.75)."""
 
 
 def _probes_table(probes: Mapping[str, Any], view_titles: Mapping[str, str]) -> str:
@@ -53,9 +56,10 @@ def _probes_table(probes: Mapping[str, Any], view_titles: Mapping[str, str]) -> 
                     f"[{format_value(low)}, {format_value(high)}]",
                     p["logistic"]["balanced_accuracy"],
                     p["logistic"].get("cv", {}).get("accuracy"),
+                    p["logistic"].get("cv", {}).get("balanced_accuracy"),
                     p["tree"]["accuracy"],
-                    p["kmeans"]["homogeneity"],
-                    p["kmeans"]["v_measure"],
+                    p["kmeans"].get("homogeneity"),  # absent when k-means was skipped: "–"
+                    p["kmeans"].get("v_measure"),
                     p["neighbour_agreement"],
                 ]
             )
@@ -66,6 +70,7 @@ def _probes_table(probes: Mapping[str, Any], view_titles: Mapping[str, str]) -> 
             "95 %",
             "balanced",
             "cv acc.",
+            "cv balanced",
             "tree acc.",
             "homogeneity",
             "V-measure",
@@ -82,8 +87,32 @@ def _chance_html(probes: Mapping[str, Any]) -> str:
         f"<p>Chance: {chance['majority']:.2f} (always the training majority label), {chance['uniform']:.2f} (1/k). "
         f"Test: {counted(probes['test_clips'], 'clip')} from {counted(probes['test_tracks'], 'track')}, so a 95 % "
         f"interval on an accuracy is roughly ±{accuracy_interval(probes['test_tracks']):.2f} when clips of one track "
-        "agree.</p>"
+        "agree.</p>" + "".join(f"<p>{text(note)}</p>" for note in probe_notes(probes))
     )
+
+
+def probe_notes(probes: Mapping[str, Any]) -> list[str]:
+    """What else an accuracy must be read against, as plain sentences for the page and report.md alike: the
+    chance levels the cross-validation faces (on unbalanced labels a probe that always answers the majority
+    scores far above the test split's chance), test labels no probe was trained on, k-means skipped."""
+    notes = []
+    if cv := probes.get("cv_chance"):
+        notes.append(
+            f"Cross-validation chance: {cv['majority']:.2f} ± {cv['majority_std']:.2f} (always the training fold's "
+            f"majority label, mean over {counted(cv['folds'], 'fold')}), {cv['uniform']:.2f} (1/k): the cv accuracies "
+            "are compared with these, not with the test split's. Cv balanced accuracy is the mean recall per label "
+            f"over the pooled out-of-fold predictions ({cv['balanced']:.2f} for the majority predictor)."
+        )
+    if unseen := probes.get("test_labels_not_trained"):
+        notes.append(
+            f"No training clips for the test label{'s' if len(unseen) > 1 else ''} {', '.join(unseen)}: a probe "
+            "answers only the labels it was trained on, so these test clips score 0 by construction."
+        )
+    for scores in probes.values():
+        if isinstance(scores, Mapping) and (skipped := scores.get("kmeans", {}).get("skipped")):
+            notes.append(f"k-means skipped: {skipped}.")
+            break  # every view has the same labelled clips: one reason for all
+    return notes
 
 
 def _neighbours_html(page: Page, entries: list[Mapping[str, Any]], ident: str) -> str:
@@ -171,7 +200,7 @@ def write_analysis_page(analysis: Mapping[str, Any], path: str | Path, view_titl
     )
     rows = analysis["comparison"]
     body = ""
-    if rows and "chance_majority" in rows[0]:
+    if any("chance_majority" in row for row in rows):  # a row per model, "–" where a model has no probes
         body += section(
             "Comparison across models (test accuracy of the logistic probe)",
             table([label for _, label in COMPARISON], [[row.get(key) for key, _ in COMPARISON] for row in rows]),

@@ -31,6 +31,7 @@ from ..config import Config, load_run_config
 from ..data import ClipDataset, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
 from ..errors import InputError, counted, first_line
 from ..files import make_folder, write_text_atomic
+from ..jsonable import json_text
 from ..latents.batches import reconstruct_clips
 from ..metric_info import HIGHER_IS_BETTER, METRIC_NAMES, format_value
 from ..models import latent_range, latent_range_text
@@ -306,7 +307,7 @@ def run_sweep(
         "quality": _quality_chart(plan, test, scores, proposal["latent"], outputs.fmt),
         "spectrograms": result["listen"][0]["spectrograms"],
     }
-    write_text_atomic(out_dir / "sweep.json", json.dumps(result, indent=2) + "\n")
+    write_text_atomic(out_dir / "sweep.json", json_text(result, indent=2) + "\n")
     write_text_atomic(out_dir / "report.md", render_report(result))
     result["report"] = str(out_dir / "report.md")
     from ..pages.sweep import write_sweep_page
