@@ -93,7 +93,7 @@ def summarise(root: Path, trained: dict, analysis: dict) -> dict:
                 "cv_accuracy": probes[view]["logistic"].get("cv", {}).get("accuracy"),
                 "cv_balanced": probes[view]["logistic"].get("cv", {}).get("balanced_accuracy"),
                 "tree_cv_balanced": probes[view]["tree"].get("cv", {}).get("balanced_accuracy"),
-                "kmeans_homogeneity": probes[view]["kmeans"]["homogeneity"],
+                "kmeans_homogeneity": probes[view]["kmeans"].get("homogeneity"),  # none when k-means was skipped
                 "neighbour_agreement": probes[view]["neighbour_agreement"],
             }
             for view, _ in VIEW_COLUMNS
