@@ -351,7 +351,12 @@ class PreparedData:
     @property
     def held_out(self) -> ClipDataset:
         """The split models are tested and listened to on: test, else validation (a split with no test tracks)."""
-        return self.splits["test"] if len(self.splits["test"]) else self.splits["validation"]
+        return self.splits[self.held_out_split]
+
+    @property
+    def held_out_split(self) -> str:
+        """The name of the split `held_out` is: a summary says it, so validation metrics are not read as test ones."""
+        return "test" if len(self.splits["test"]) else "validation"
 
     @property
     def track_count(self) -> int:
@@ -435,6 +440,12 @@ def summarize_scan(scan: ScanResult, audio: AudioConfig, data: DataConfig) -> di
     }
 
 
+def builtin_corpus_folder(cache_dir: PathLike, data: DataConfig, seed: int = 0) -> Path:
+    """Where `builtin_corpus` writes the corpus of `data`: its name says which corpus a recorded data root was, so
+    a model trained on it in another cache can be given the same tracks again."""
+    return Path(cache_dir) / f"corpus-s{seed}-n{data.corpus_tracks}-t{data.corpus_seconds:g}"
+
+
 def builtin_corpus(cache_dir: PathLike, data: DataConfig, seed: int = 0, progress: Progress | None = None) -> Path:
     """The built-in synthetic corpus folder, written once into the cache and reused.
 
@@ -443,7 +454,7 @@ def builtin_corpus(cache_dir: PathLike, data: DataConfig, seed: int = 0, progres
     """
     from .synth.corpus import write_corpus
 
-    folder = Path(cache_dir) / f"corpus-s{seed}-n{data.corpus_tracks}-t{data.corpus_seconds:g}"
+    folder = builtin_corpus_folder(cache_dir, data, seed)
     marker = folder / ".complete"
     if not marker.exists():
         write_corpus(folder, tracks=data.corpus_tracks, seconds=data.corpus_seconds, seed=seed, progress=progress)

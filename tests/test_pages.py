@@ -12,6 +12,7 @@ import soundfile
 
 from autoenc_audio.pages.generation import write_generation_page
 from autoenc_audio.pages.html import Page, audio_player, document, facts, figure, table
+from autoenc_audio.pages.run import RunSection, write_run_page
 
 
 def _piece(folder: Path, name: str, seconds: float, rate: int = 8000) -> dict:
@@ -81,6 +82,63 @@ def test_a_seed_and_a_sample_rate_print_as_a_command_takes_them_and_counts_stay_
     assert ">867507072<" in html and "867,507,072" not in html  # pasted into --seed as shown
     assert ">8000<" in html and "8,000" not in html
     assert ">1,234,567<" in facts([("parameters", 1234567)])  # a count still reads grouped
+
+
+def _summary(latent: int, root: str, test_tracks: int = 5, **extra) -> dict:
+    """What summary.json holds, the parts the run page shows."""
+    return {
+        "arch": "default",
+        "kind": "ae",
+        "latent_size": latent,
+        "steps": 30,
+        "test": {"snr_db": 3.25, "mrstft": 1.5},
+        "data": {"root": root, "tracks": {"train": 14, "validation": 5, "test": test_tracks}, "split": "ab12"},
+        **extra,
+    }
+
+
+def _shown_text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", re.sub(r"<style.*?</style>", "", html, flags=re.S)).split())
+
+
+def test_runs_of_different_rates_and_clip_lengths_are_compared_with_both_and_a_note(tmp_path):
+    """A 4096 latent at 22050 Hz, 5 s compresses more than a 512 latent at 8000 Hz, 1 s: the table and the facts give
+    each run's rate, clip and compression, and a note says the runs differ, so latent sizes are not misread."""
+    runs = [
+        RunSection("a", _summary(4096, "corpus"), sample_rate=22050, clip_seconds=5.0),
+        RunSection("lab", _summary(512, "corpus"), sample_rate=8000, clip_seconds=1.0),
+    ]
+    shown = _shown_text(write_run_page(runs, tmp_path / "index.html").read_text())
+    comparison = shown[shown.index("Comparison") : shown.index("architecture")]
+    assert "sample rate clip compression" in comparison
+    assert "a default / ae 4,096 22050 Hz 5 s 26.9:1" in comparison
+    assert "lab default / ae 512 8000 Hz 1 s 15.6:1" in comparison
+    assert "These runs differ in sample rate (22050 Hz, 8000 Hz) and clip length (5 s, 1 s)" in comparison
+    assert "sample rate 22050 Hz clip 5 s compression 26.9:1 (110,250 samples per clip)" in shown  # the run's facts
+    same = [RunSection(n, _summary(512, "corpus"), sample_rate=8000, clip_seconds=1.0) for n in ("b", "c")]
+    assert "differ" not in _shown_text(write_run_page(same, tmp_path / "same.html").read_text())
+    other_data = [*same[:1], RunSection("d", _summary(512, "music"), sample_rate=8000, clip_seconds=1.0)]
+    assert "differ in data (corpus, music)" in _shown_text(write_run_page(other_data, tmp_path / "d.html").read_text())
+
+
+def test_metrics_of_a_run_with_no_test_split_are_labelled_validation_not_test(tmp_path):
+    """With test_fraction = 0 training measures its "test" metrics on the validation clips: summary.json says so
+    (`held_out_split`), and an older summary by its test split's 0 tracks; the page labels them so."""
+    runs = [
+        RunSection("normal", _summary(512, "corpus", held_out_split="test")),
+        RunSection("notest", _summary(512, "corpus", test_tracks=0, held_out_split="validation")),
+        RunSection("older", _summary(512, "corpus", test_tracks=0)),
+    ]
+    shown = _shown_text(write_run_page(runs, tmp_path / "index.html").read_text())
+    sections = shown.split("training curves of")  # the comparison, then one section per run
+    assert "test snr_db 3.250" in sections[1] and "validation snr_db" not in sections[1]  # the normal run
+    assert "validation snr_db 3.250" in sections[2] and "test snr_db" not in sections[2]
+    assert "validation snr_db 3.250" in sections[3] and "test snr_db" not in sections[3]
+    comparison = shown[shown.index("Comparison") : shown.index("architecture")]
+    assert (
+        "held-out split held-out snr_db" in comparison and "normal default / ae 512 – – – 30 – test 3.250" in comparison
+    )
+    assert "notest default / ae 512 – – – 30 – validation 3.250" in comparison
 
 
 def scroll_width_at(browser, page: Path, width: int) -> int:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from autoenc_audio.checkpoints.checkpoint import load_checkpoint
 from autoenc_audio.cli import cli
 from autoenc_audio.config import load_config
 from autoenc_audio.training.loop import train
@@ -195,3 +198,87 @@ def test_pieces_generated_by_other_weights_than_the_run_s_are_left_out_with_a_no
     kept = CliRunner().invoke(cli, args)
     assert kept.exit_code == 0 and "other weights" not in kept.stderr, kept.output
     assert len(list((out / "g").glob("run-*.wav"))) == 2  # pieces of any of the run's checkpoints are the run's
+
+
+def resaved(checkpoint: Path, out: Path, **info_changes) -> Path:
+    """`checkpoint` saved again at `out` with its info changed (None: the key removed)."""
+    from autoenc_audio.checkpoints.checkpoint import load_checkpoint, save_checkpoint
+
+    loaded = load_checkpoint(checkpoint)
+    info = {k: v for k, v in {**loaded.info, **info_changes}.items() if v is not None}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return save_checkpoint(out, loaded.model, loaded.config, labels=loaded.labels, info=info)
+
+
+def report_page(run: Path, out: Path, cache: Path):
+    result = CliRunner().invoke(
+        cli, ["report", str(run), "-o", str(out), "--audio-format", "wav", "--cache-dir", str(cache), "--no-generate"]
+    )
+    assert result.exit_code == 0, result.output
+    return result, (out / "index.html").read_text()
+
+
+def shown_labels(folder: Path) -> list[str]:
+    return sorted(path.name.split("-", 1)[1].split(".")[0] for path in folder.glob("*.input.wav"))
+
+
+def test_a_checkpoint_shared_alone_shows_clips_of_the_data_it_was_trained_on(run_with_prior, tmp_path):
+    """Without its run.json, the report took clips from the built-in corpus (labels arpeggio, bells, ...) while the
+    page named the model's data; now they come from the folder the checkpoint records (labels high, low)."""
+    run, cache = run_with_prior
+    (tmp_path / "alone").mkdir()
+    shutil.copy(run / "best.safetensors", tmp_path / "alone" / "best.safetensors")
+    result, html = report_page(tmp_path / "alone", tmp_path / "report", cache)
+    assert shown_labels(tmp_path / "report" / "alone") == ["high"]  # the songs' one test track
+    assert re.search(r"<h3>high: high\.0000\d\.wav</h3>", html), "a track of the songs the model was trained on"
+    assert "default / ae" in html and "8000 Hz" in html and "No held-out clip" not in html
+    assert "no summary yet" not in html  # a finished run's checkpoint carries its summary
+
+
+def test_a_checkpoint_whose_data_is_gone_shows_no_clips_and_says_why_and_what_model_it_is(run_with_prior, tmp_path):
+    """A checkpoint saved mid-training (no summary in it) and shared alone, whose data is not on this machine: no
+    other audio in its place, a note saying why, and the model's architecture and latent from the checkpoint."""
+    run, cache = run_with_prior
+    data = {**load_checkpoint(run / "best.safetensors").info["data"], "root": str(tmp_path / "gone")}
+    resaved(run / "best.safetensors", tmp_path / "alone" / "best.safetensors", summary=None, test=None, data=data)
+    result, html = report_page(tmp_path / "alone", tmp_path / "report", cache)
+    assert shown_labels(tmp_path / "report" / "alone") == []
+    [note] = [line for line in result.stderr.splitlines() if "held-out clips skipped" in line]
+    assert f"the data this model was trained on, {tmp_path / 'gone'}, is not here" in note
+    assert "No held-out clip to show (see the note above)" in html and "held-out clips skipped" in html
+    assert "? / ?" not in html and "default / ae" in html and "512 = " in html  # its latent layout
+    assert "no summary yet (a checkpoint on its own, without its run folder)" in html
+
+
+def test_a_run_still_training_says_it_has_no_summary_yet_and_what_its_model_is(run_with_prior, tmp_path):
+    run, cache = run_with_prior
+    live = tmp_path / "live"
+    live.mkdir()
+    for name in ("run.json", "config.toml", "history.jsonl"):
+        shutil.copy(run / name, live / name)
+    resaved(run / "best.safetensors", live / "best.safetensors", summary=None, test=None)
+    result, html = report_page(live, tmp_path / "report", cache)
+    assert "no summary yet (training is in progress or was stopped)" in html and "? / ?" not in html
+    assert "default / ae" in html and "8000 Hz" in html and "compression" in html
+    assert shown_labels(tmp_path / "report" / "live") == ["high"]
+
+
+def test_a_score_skipped_for_too_few_held_out_clips_gives_advice_report_can_take(run_with_prior, tmp_path, write_songs):
+    """A report has no option for the number of clips: its note offered `clips=N`; now it says what helps (more test
+    tracks) and which command scores on fewer."""
+    run, cache = tmp_path / "g", run_with_prior[1]
+    shutil.copytree(run_with_prior[0], run)
+    longer = write_songs(tmp_path / "longer", seconds=51.0)  # one test track: 10 held-out clips of 5 s
+    (run / "run.json").write_text(json.dumps({**json.loads((run / "run.json").read_text()), "data_root": str(longer)}))
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        cli, ["report", str(run), "-o", str(out), "--audio-format", "wav", "--cache-dir", str(cache)]
+    )
+    assert result.exit_code == 0, result.output
+    [line] = [line for line in result.stderr.splitlines() if "score skipped" in line]
+    assert "10 held-out clips of 5 s" in line and "16 are needed (more or longer test tracks" in line, line
+    assert (
+        "clips=N" not in line
+        and "no option for fewer" in line
+        and "--clips N scores generated pieces on 8 to 10" in line
+    )

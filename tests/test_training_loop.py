@@ -84,13 +84,25 @@ def test_train_writes_a_complete_run(songs, tmp_path):
     history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in history] == [1, 2, 3]
     assert {"train_loss", "val_loss", "val_snr_db", "val_mrstft", "val_mel_l1", "clips_per_second"} <= set(history[0])
-    assert summary["latent_size"] == 512 and summary["test_clips"] > 0
+    assert summary["latent_size"] == 512 and summary["test_clips"] > 0 and summary["held_out_split"] == "test"
     assert json.loads((run / "summary.json").read_text())["latent_size"] == 512
     best = load_checkpoint(run / "best.safetensors")
     assert best.latent_mean is not None and best.latent_mean.shape == (512,)
     assert best.latent_std.shape == (512,) and float(best.latent_std.max()) > 0
     assert best.labels == ["high", "low"]
     assert load_config(run / "config.toml") == tiny(epochs=3)
+
+
+@pytest.mark.slow
+def test_a_run_without_a_test_split_says_its_held_out_metrics_are_validation_ones(songs, tmp_path):
+    """test_fraction = 0: the summary's "test" metrics are measured on the validation clips, and summary.json said
+    nothing of it; it now records `held_out_split`, keeping the keys older readers use."""
+    config = TINY.override(train={"epochs": 1}, data={"test_fraction": 0.0})
+    train(config, tmp_path / "run", tmp_path / "cache", data_root=songs, reporter=SilentReporter())
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["data"]["tracks"]["test"] == 0 and summary["test"] and summary["test_clips"] > 0
+    assert summary["held_out_split"] == "validation"
+    assert summary["test_clips"] == summary["data"]["clips"]["validation"]
 
 
 @pytest.mark.slow

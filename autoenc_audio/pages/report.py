@@ -1,7 +1,8 @@
 """`aea report`: one page for trained runs, to listen and look (the run page of issue #16).
 
 Per run: its training curves; for each label, the centre clip of its first
-held-out track (test split, else validation), reconstructed, with both
+held-out track (test split, else validation) of the data the checkpoint was
+trained on (none, saying why, when that data is not here), reconstructed, with both
 spectrograms and the metrics; when the run has a prior, two new pieces and
 `aea score` of 16 prior and 16 Gaussian pieces (scored in a temporary folder,
 not kept: the page does not play them); and the generated files and
@@ -20,12 +21,12 @@ import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..audio import read_frames, write_audio
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
 from ..checkpoints.header import run_fingerprints
-from ..data import builtin_corpus, prepare_dataset
+from ..data import builtin_corpus, builtin_corpus_folder, prepare_dataset
 from ..errors import ClippingWarning, InputError, counted
 from ..files import make_folder
 from ..latents.plotting import plot_reconstruction
@@ -34,9 +35,12 @@ from ..mixing import to_mono
 from ..plots.history import plot_history
 from ..prior.header import PriorError, prior_path
 from ..prior.store import Prior
-from ..runs.folder import RunFiles, checkpoint_in, data_root_of_run, iterate_history
+from ..runs.folder import RunFiles, checkpoint_in, iterate_history
 from .folders import page_start, refuse_page_folder, refuse_run_folder
 from .run import REPORT_TITLE, HeldOutClip, RunSection, write_run_page
+
+if TYPE_CHECKING:
+    from ..scoring.score_sets import TooFewClips
 
 AUDIO_FORMATS = ("mp3", "flac", "wav")
 GENERATED_SECONDS = 10.0
@@ -66,10 +70,27 @@ class ReportResult:
     notes: tuple[str, ...] = ()
 
 
-def held_out_tracks(checkpoint: Checkpoint, run_dir: Path, cache_dir: Path, per_label: int) -> list[tuple[str, str]]:
-    """(label, path) of the first `per_label` held-out tracks of each label (test split, else validation)."""
+def held_out_data(checkpoint: Checkpoint, cache_dir: Path) -> tuple[Path | None, str | None]:
+    """The data folder whose held-out tracks the page shows, else None and why. It is the folder the checkpoint was
+    trained on (its run.json's, else the one the checkpoint records, as `aea score` takes it), so that a checkpoint
+    shared alone is not shown on other audio; the built-in corpus when it was that (built again in `cache_dir`)."""
+    from ..scoring.score_sets import checkpoint_data
+
+    root, data = checkpoint_data(checkpoint.path)
+    if root is None or (not root.is_dir() and root.name == builtin_corpus_folder(cache_dir, data).name):
+        return builtin_corpus(cache_dir, data), None
+    if root.is_dir():
+        return root, None
+    return None, (
+        f"held-out clips skipped: the data this model was trained on, {root}, is not here; run aea report where that "
+        "path leads to it (a relative path is taken from the current folder), or put the data there"
+    )
+
+
+def held_out_tracks(checkpoint: Checkpoint, root: Path, cache_dir: Path, per_label: int) -> list[tuple[str, str]]:
+    """(label, path) of the first `per_label` held-out tracks of each label of `root` (test split, else
+    validation), split as the checkpoint's data settings split it."""
     config = checkpoint.config
-    root = data_root_of_run(run_dir) or builtin_corpus(cache_dir, config.data)
     prepared = prepare_dataset(root, config.audio, config.data, cache_dir)
     chosen: dict[str, list[str]] = {}
     for track in prepared.held_out.index.tracks:
@@ -109,7 +130,7 @@ def score_generation(
     loaded (else it is read from the run folder)."""
     from ..generation.requests import GenerateRequest, generate_pieces
     from ..generation.writing import write_pieces
-    from ..scoring.score_sets import ScoreError, score_sets
+    from ..scoring.score_sets import ScoreError, TooFewClips, score_sets
 
     folders, written = {}, []
     made = [path for path in (folder, folder / "prior", folder / "gaussian") if not path.exists()]
@@ -121,15 +142,31 @@ def score_generation(
             ).pieces
             written += write_pieces(checkpoint, pieces, str(folders[method]) + "/", "random", sidecar=False)
         report = score_sets(list(folders.values()), checkpoint=checkpoint.path, cache_dir=cache_dir, clips=clips)
-    except ScoreError:
+    except ScoreError as error:
         for record in written:
             Path(record["path"]).unlink(missing_ok=True)
         for path in reversed(made):  # the folders this call made, innermost first, when nothing else is in them
             if path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
+        if isinstance(error, TooFewClips):
+            raise ScoreError(no_fewer_clips_advice(error, checkpoint.path)) from None
         raise
     names = {str(path): f"random ({method})" for method, path in folders.items()}
     return [{**row.__dict__, "name": names.get(row.name, row.name)} for row in report.rows]
+
+
+def no_fewer_clips_advice(error: TooFewClips, checkpoint: str | Path) -> str:
+    """`error`'s message for a report or the demo: they have no option for fewer clips (`aea score` has `--clips`,
+    `aea.score` has `clips=`), so the advice is what helps them, and which command can score on fewer."""
+    from ..scoring.score_sets import MIN_CLIPS
+
+    advice = f"{error.found}; {error.clips} are needed ({error.remedy}"
+    if error.count < MIN_CLIPS:
+        return f"{advice}; no score takes fewer than {MIN_CLIPS})"
+    return (
+        f"{advice}; aea report and the demo score {error.clips} pieces a set, with no option for fewer; "
+        f"aea score --model {checkpoint} --clips N scores generated pieces on {MIN_CLIPS} to {error.count})"
+    )
 
 
 def copied_generated_files(
@@ -192,16 +229,22 @@ def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
     checkpoint = load_checkpoint(checkpoint_in(run))
     run_dir = Path(checkpoint.path).parent
     make_folder(folder)
-    summary_file = RunFiles(run_dir).summary
-    summary = _json_file(summary_file) if summary_file.is_file() else dict(checkpoint.info or {})
-    section = RunSection(run_dir.name, summary)
+    summary, unfinished = run_summary(checkpoint, run_dir)
+    audio = checkpoint.config.audio
+    section = RunSection(run_dir.name, summary, sample_rate=audio.sample_rate, clip_seconds=audio.clip_seconds)
+    section.notes += [unfinished] if unfinished else []
     explore = run_dir / "explore" / "index.html"  # what make demo (or aea explore RUN -o RUN/explore) writes
     section.explore = str(explore) if explore.is_file() else None
     history = list(iterate_history(run_dir))
     if history:
         section.history_figure = str(plot_history([(run_dir.name, history)], folder / "history.png"))
-    tracks = held_out_tracks(checkpoint, run_dir, request.cache_dir, request.clips_per_label)
-    section.clips = _held_out_clips(checkpoint, tracks, folder, request.audio_format)
+    root, missing = held_out_data(checkpoint, request.cache_dir)
+    if root is None:
+        section.notes.append(str(missing))
+        section.clips_missing = "see the note above"
+    else:
+        tracks = held_out_tracks(checkpoint, root, request.cache_dir, request.clips_per_label)
+        section.clips = _held_out_clips(checkpoint, tracks, folder, request.audio_format)
     fingerprints = run_fingerprints(run_dir) | {checkpoint.fingerprint}  # best, last, or the checkpoint given
     section.generated, others = copied_generated_files(run_dir, folder, request.audio_format, fingerprints)
     if others:
@@ -212,6 +255,32 @@ def run_section(run: Path, folder: Path, request: ReportRequest) -> RunSection:
     if request.generate and prior_path(run_dir).exists():
         _add_prior_pieces(section, checkpoint, folder, request)
     return section
+
+
+def run_summary(checkpoint: Checkpoint, run_dir: Path) -> tuple[dict[str, Any], str | None]:
+    """What the page says of the model and its training: the run's summary.json, else the summary a finished run
+    stored in its checkpoints; else (training still running, or stopped, or the checkpoint copied alone) the
+    model's architecture and latent from the checkpoint itself, and a note saying there is no summary yet."""
+    summary_file = RunFiles(run_dir).summary
+    if summary_file.is_file():
+        return _json_file(summary_file), None
+    info = dict(checkpoint.info or {})
+    if isinstance(info.get("summary"), dict):
+        return dict(info["summary"]), None
+    config, model = checkpoint.config, checkpoint.model
+    facts = {
+        "arch": config.model.arch,
+        "kind": config.model.kind,
+        "latent_size": model.latent_size,
+        "latent_layout": model.layout.describe(),
+        "parameters": info.get("parameters"),
+        "epochs": info.get("epoch"),
+        "data": info.get("data"),
+    }
+    alone = not RunFiles(run_dir).run.is_file() and not RunFiles(run_dir).history.is_file()
+    why = "a checkpoint on its own, without its run folder" if alone else "training is in progress or was stopped"
+    saved = f", saved after epoch {info['epoch']}" if info.get("epoch") else ""
+    return facts, f"no summary yet ({why}): no test metrics; the facts come from {Path(checkpoint.path).name}{saved}"
 
 
 def _add_prior_pieces(section: RunSection, checkpoint: Checkpoint, folder: Path, request: ReportRequest) -> None:

@@ -43,15 +43,52 @@ class RunSection:
     score: list[dict[str, Any]] | None = None  # aea score rows
     notes: list[str] = field(default_factory=list)
     explore: str | None = None  # the run's `aea explore` page (RUN/explore/index.html), when it has one
+    sample_rate: int | None = None  # the model's audio (its checkpoint's config): runs of other rates or clip
+    clip_seconds: float | None = None  # lengths have latents and metrics that do not compare one to one
+    clips_missing: str = "the split has no test or validation track"  # why no held-out clip is shown, if none is
 
 
-def _summary_facts(summary: Mapping[str, Any]) -> list[tuple[str, Any]]:
+def held_out_split(summary: Mapping[str, Any]) -> str:
+    """Which split a summary's "test" metrics were measured on: "validation" when the data had no test track
+    (training then tests on the validation clips), so the page does not call validation numbers test numbers.
+    A summary written before `held_out_split` was recorded says so by its test split having no track."""
+    recorded = summary.get("held_out_split")
+    if recorded:
+        return str(recorded)
+    tracks = (summary.get("data") or {}).get("tracks") or {}
+    return "validation" if tracks.get("test") == 0 and summary.get("test") else "test"
+
+
+def _compression(run: RunSection) -> str | None:
+    """Clip samples per latent number ("26.9:1"): what a latent size means at the run's rate and clip length."""
+    latent = run.summary.get("latent_size")
+    if run.sample_rate is None or run.clip_seconds is None or not latent:
+        return None
+    return f"{round(run.sample_rate * run.clip_seconds) / latent:.1f}:1"
+
+
+def _audio_facts(run: RunSection) -> list[tuple[str, Any]]:
+    """Sample rate, clip length and compression: without them a latent size cannot be read."""
+    if run.sample_rate is None or run.clip_seconds is None:
+        return []
+    ratio = _compression(run)
+    samples = round(run.sample_rate * run.clip_seconds)
+    return [
+        ("sample rate", f"{run.sample_rate} Hz"),
+        ("clip", f"{run.clip_seconds:g} s"),
+        ("compression", f"{ratio} ({samples:,} samples per clip)" if ratio else None),
+    ]
+
+
+def _summary_facts(run: RunSection) -> list[tuple[str, Any]]:
+    summary = run.summary
     test = summary.get("test") or {}
     data = summary.get("data") or {}
     tracks = data.get("tracks") or {}
     pairs = [
         ("architecture", f"{summary.get('arch', '?')} / {summary.get('kind', '?')}"),
         ("latent", summary.get("latent_layout") or summary.get("latent_size")),
+        *_audio_facts(run),
         ("parameters", summary.get("parameters")),
         ("epochs", summary.get("epochs")),
         ("steps", summary.get("steps")),
@@ -60,7 +97,8 @@ def _summary_facts(summary: Mapping[str, Any]) -> list[tuple[str, Any]]:
         ("data", data.get("root") or "built-in corpus"),
         ("tracks (train/val/test)", "/".join(str(tracks.get(k, "?")) for k in ("train", "validation", "test"))),
     ]
-    pairs += [(f"test {name}", test[name]) for name in METRIC_NAMES if name in test]
+    split = held_out_split(summary)
+    pairs += [(f"{split} {name}", test[name]) for name in METRIC_NAMES if name in test]
     return [(name, value) for name, value in pairs if value is not None]
 
 
@@ -110,7 +148,7 @@ def run_section_html(page: Page, run: RunSection, number: int) -> str:
     ident = f"run{number}"
     body = (
         f'<div class="columns"><div>{figure(page, run.history_figure, f"training curves of {run.name}")}</div>'
-        f"<div>{facts(_summary_facts(run.summary))}</div></div>"
+        f"<div>{facts(_summary_facts(run))}</div></div>"
     )
     body += "".join(f"<p>{text(note)}</p>" for note in run.notes)
     if run.explore:
@@ -123,7 +161,7 @@ def run_section_html(page: Page, run: RunSection, number: int) -> str:
             _clip_html(page, clip, f"{ident}-clip{k}") for k, clip in enumerate(run.clips)
         )
     else:
-        body += '<p class="missing">No held-out clip to show (the split has no test or validation track).</p>'
+        body += f'<p class="missing">No held-out clip to show ({text(run.clips_missing)}).</p>'
     if run.generated:
         body += "<h2>Generated</h2>" + _generated_html(page, run.generated, f"{ident}-gen")
     if run.score:
@@ -132,20 +170,55 @@ def run_section_html(page: Page, run: RunSection, number: int) -> str:
 
 
 def comparison_table(runs: Sequence[RunSection]) -> str:
+    """One row per run, with each model's audio beside its latent size; a note above when the runs differ in sample
+    rate, clip length or data, where latent sizes and held-out metrics do not compare one to one."""
     names = [name for name in METRIC_NAMES if any(name in (r.summary.get("test") or {}) for r in runs)]
-    rows = [
-        [
-            r.name,
-            f"{r.summary.get('arch', '?')} / {r.summary.get('kind', '?')}",
-            r.summary.get("latent_size"),
-            r.summary.get("steps"),
-            r.summary.get("wall_seconds"),
-        ]
-        + [(r.summary.get("test") or {}).get(n) for n in names]
-        for r in runs
-    ]
-    return section(
-        "Comparison", table(["run", "model", "latent", "steps", "seconds", *[f"test {n}" for n in names]], rows)
+    splits = [held_out_split(r.summary) for r in runs]
+    label = "test" if set(splits) == {"test"} else "held-out"
+    rows = []
+    for run, split in zip(runs, splits):
+        rows.append(
+            [
+                run.name,
+                f"{run.summary.get('arch', '?')} / {run.summary.get('kind', '?')}",
+                run.summary.get("latent_size"),
+                f"{run.sample_rate} Hz" if run.sample_rate else None,
+                f"{run.clip_seconds:g} s" if run.clip_seconds else None,
+                _compression(run),
+                run.summary.get("steps"),
+                run.summary.get("wall_seconds"),
+            ]
+            + ([] if label == "test" else [split])
+            + [(run.summary.get("test") or {}).get(n) for n in names]
+        )
+    headers = ["run", "model", "latent", "sample rate", "clip", "compression", "steps", "seconds"]
+    headers += [] if label == "test" else ["held-out split"]
+    note = _differences_note(runs)
+    body = (f'<p class="missing">{text(note)}</p>' if note else "") + table(
+        [*headers, *[f"{label} {n}" for n in names]], rows
+    )
+    return section("Comparison", body)
+
+
+def _differences_note(runs: Sequence[RunSection]) -> str | None:
+    """What the compared runs differ in, of sample rate, clip length and data (folder and split), or None."""
+    differences = []
+    for what, values in (
+        ("sample rate", [f"{r.sample_rate} Hz" for r in runs if r.sample_rate is not None]),
+        ("clip length", [f"{r.clip_seconds:g} s" for r in runs if r.clip_seconds is not None]),
+        ("data", [str((r.summary.get("data") or {}).get("root") or "built-in corpus") for r in runs]),
+    ):
+        distinct = list(dict.fromkeys(values))
+        if len(distinct) > 1:
+            differences.append(f"{what} ({', '.join(distinct)})")
+    splits = {(r.summary.get("data") or {}).get("split") for r in runs} - {None}
+    if not any(d.startswith("data") for d in differences) and len(splits) > 1:
+        differences.append("data split (the same folder, split otherwise)")
+    if not differences:
+        return None
+    return (
+        f"These runs differ in {' and '.join(differences)}: their latent sizes do not compare one to one (compare "
+        "the compression, clip samples per latent number), and their held-out metrics come from different clips."
     )
 
 

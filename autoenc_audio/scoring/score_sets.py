@@ -123,15 +123,28 @@ def _audio_files(path: Path) -> list[Path]:
     return files
 
 
-def too_few_clips(found: str, count: int, clips: int, remedy: str) -> ScoreError:
+class TooFewClips(ScoreError):
+    """Fewer clips than a score asks for. Its parts stay readable (`found`, `count`, `clips`, `remedy`) so a caller
+    that has no way to ask for fewer (`aea report`, the demo) can give advice that fits it instead."""
+
+    def __init__(self, found: str, count: int, clips: int, remedy: str) -> None:
+        self.found, self.count, self.clips, self.remedy = found, count, clips, remedy
+        if count >= MIN_CLIPS:
+            super().__init__(
+                f"{found}; {clips} are needed ({remedy}, or ask for fewer with clips=N, {MIN_CLIPS} to {count})",
+                settings=("clips=N",),
+            )
+        else:
+            super().__init__(f"{found}; {clips} are needed ({remedy}; no score takes fewer than {MIN_CLIPS})")
+
+    def __reduce__(self) -> tuple[type, tuple[str, int, int, str]]:
+        return TooFewClips, (self.found, self.count, self.clips, self.remedy)
+
+
+def too_few_clips(found: str, count: int, clips: int, remedy: str) -> TooFewClips:
     """The error for `count` clips where `clips` are asked for: fewer are offered only when `count` can be scored
     (at least `MIN_CLIPS`); otherwise asking for fewer would be refused in turn."""
-    if count >= MIN_CLIPS:
-        return ScoreError(
-            f"{found}; {clips} are needed ({remedy}, or ask for fewer with clips=N, {MIN_CLIPS} to {count})",
-            settings=("clips=N",),
-        )
-    return ScoreError(f"{found}; {clips} are needed ({remedy}; no score takes fewer than {MIN_CLIPS})")
+    return TooFewClips(found, count, clips, remedy)
 
 
 def load_set(path: str | os.PathLike, clips: int = DEFAULT_CLIPS) -> np.ndarray:

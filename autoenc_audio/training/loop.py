@@ -379,7 +379,7 @@ def finish(run: Run) -> dict[str, Any]:
 
 def _summary(run: Run, best_model: Autoencoder, test: dict[str, float], test_clips: int) -> dict[str, Any]:
     """What `summary.json` holds: the model, how long it trained, whether its validation loss was still falling
-    at the end (`curve.trend_of_history`), and its test metrics."""
+    at the end (`curve.trend_of_history`), and its test metrics with the split they were measured on."""
     state, config = run.state, run.config
     return {
         "aea_version": __version__,
@@ -396,5 +396,6 @@ def _summary(run: Run, best_model: Autoencoder, test: dict[str, float], test_cli
         **trend_of_history(iterate_history(run.files.root)),
         "test": test,
         "test_clips": test_clips,
+        "held_out_split": run.data.held_out_split if test_clips else None,  # "test" holds validation metrics then
         "data": run.data.summary(),
     }
