@@ -2,6 +2,7 @@
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -307,6 +308,35 @@ def test_analysis_without_data_uses_the_data_the_run_was_trained_on(tmp_path, ma
     (tmp_path / "run" / "run.json").write_text(json.dumps({"data_root": str(songs.resolve())}))
     _, prepared = load_for_analysis(model, None, tmp_path / "cache")
     assert prepared.root.resolve() == songs.resolve()
+
+
+@pytest.mark.slow
+def test_a_checkpoint_shared_alone_is_analysed_and_explored_on_the_data_it_records(
+    tmp_path, make_checkpoint, write_songs
+):
+    """Without its run.json, analyze and explore took the built-in corpus (other audio, its labels arpeggio,
+    bells...); they now take the folder the checkpoint records, and name it when it is not here."""
+    from autoenc_audio.analysis.dataset import load_for_analysis
+    from autoenc_audio.checkpoints.checkpoint import load_checkpoint, save_checkpoint
+    from autoenc_audio.explore.content import prepare
+    from autoenc_audio.scoring.score_sets import TrainedDataGone
+
+    songs = write_songs(tmp_path / "songs", labels=("a", "b"), tracks=3)
+    made = load_checkpoint(make_checkpoint(songs, tmp_path / "cache", tmp_path / "made" / "best.safetensors"))
+
+    def alone(root: Path, name: str) -> Path:
+        info = {**made.info, "data": {"root": str(root)}}
+        return save_checkpoint(tmp_path / name / "best.safetensors", made.model, made.config, info=info)
+
+    model = alone(songs.resolve(), "alone")
+    _, prepared = load_for_analysis(model, None, tmp_path / "cache")
+    assert prepared.root.resolve() == songs.resolve() and list(prepared.labels) == ["a", "b"]
+    assert list(prepare(load_checkpoint(model), None, tmp_path / "cache").labels) == ["a", "b"]
+    gone = alone(tmp_path / "moved", "gone")
+    with pytest.raises(TrainedDataGone, match=f"was trained on {tmp_path / 'moved'}, which is not here"):
+        load_for_analysis(gone, None, tmp_path / "cache")
+    _, given = load_for_analysis(gone, songs, tmp_path / "cache")  # --data still leads
+    assert list(given.labels) == ["a", "b"]
 
 
 @pytest.mark.slow

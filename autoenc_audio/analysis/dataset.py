@@ -11,10 +11,11 @@ import numpy as np
 import torch
 
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
-from ..data import PreparedData, builtin_corpus, evenly_spread, prepare_dataset
+from ..data import PreparedData, evenly_spread, prepare_dataset
 from ..latents.batches import encode_clips
 from ..metrics import mel_power
 from ..runs.folder import data_root_of_run
+from ..scoring.score_sets import trained_data_root
 from .stats import AnalysisError, pooled_view
 
 Progress = Callable[[int, int], None]
@@ -155,7 +156,7 @@ def load_for_analysis(
     on, else the built-in corpus)."""
     checkpoint = load_checkpoint(model_path)
     config = checkpoint.config
-    root = data_root or data_root_of_run(checkpoint.path.parent) or builtin_corpus(cache_dir, config.data)
+    root = data_root or trained_data_root(checkpoint.path, cache_dir)
     prepared = prepare_dataset(root, config.audio, config.data, cache_dir, progress=progress)
     return checkpoint, prepared
 

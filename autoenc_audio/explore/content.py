@@ -15,11 +15,11 @@ import numpy as np
 import torch
 
 from ..checkpoints.checkpoint import Checkpoint
-from ..data import PreparedData, builtin_corpus, evenly_spread, prepare_dataset
+from ..data import PreparedData, evenly_spread, prepare_dataset
 from ..errors import InputError
 from ..export.runtime import relative_error
 from ..latents.batches import decode_latents, encode_clips
-from ..runs.folder import data_root_of_run
+from ..scoring.score_sets import trained_data_root
 
 SPLIT_ORDER = ("test", "validation", "train")
 """Clips are taken from the test split first: what the model never trained on."""
@@ -87,9 +87,9 @@ class Statistics:
 
 
 def prepare(checkpoint: Checkpoint, data_root: Path | None, cache_dir: Path) -> PreparedData:
-    """The dataset split as in training: `data_root`, else the run's own data, else the built-in corpus."""
+    """The dataset split as in training: `data_root`, else the data the checkpoint was trained on (`trained_data_root`)."""
     config = checkpoint.config
-    root = data_root or data_root_of_run(checkpoint.path.parent) or builtin_corpus(cache_dir, config.data)
+    root = data_root or trained_data_root(checkpoint.path, cache_dir)
     return prepare_dataset(root, config.audio, config.data, cache_dir)
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..audio import read_frames, write_audio
 from ..checkpoints.checkpoint import Checkpoint, load_checkpoint
 from ..checkpoints.header import run_fingerprints
-from ..data import builtin_corpus, builtin_corpus_folder, prepare_dataset
+from ..data import prepare_dataset
 from ..errors import ClippingWarning, InputError, counted
 from ..files import make_folder
 from ..latents.plotting import plot_reconstruction
@@ -71,20 +71,17 @@ class ReportResult:
 
 
 def held_out_data(checkpoint: Checkpoint, cache_dir: Path) -> tuple[Path | None, str | None]:
-    """The data folder whose held-out tracks the page shows, else None and why. It is the folder the checkpoint was
-    trained on (its run.json's, else the one the checkpoint records, as `aea score` takes it), so that a checkpoint
-    shared alone is not shown on other audio; the built-in corpus when it was that (built again in `cache_dir`)."""
-    from ..scoring.score_sets import checkpoint_data
+    """The data folder whose held-out tracks the page shows (`trained_data_root`: the one the checkpoint was
+    trained on, so that a checkpoint shared alone is not shown on other audio), else None and why."""
+    from ..scoring.score_sets import TrainedDataGone, trained_data_root
 
-    root, data = checkpoint_data(checkpoint.path)
-    if root is None or (not root.is_dir() and root.name == builtin_corpus_folder(cache_dir, data).name):
-        return builtin_corpus(cache_dir, data), None
-    if root.is_dir():
-        return root, None
-    return None, (
-        f"held-out clips skipped: the data this model was trained on, {root}, is not here; run aea report where that "
-        "path leads to it (a relative path is taken from the current folder), or put the data there"
-    )
+    try:
+        return trained_data_root(checkpoint.path, cache_dir), None
+    except TrainedDataGone as gone:
+        return None, (
+            f"held-out clips skipped: the data this model was trained on, {gone.root}, is not here; run aea report "
+            "where that path leads to it (a relative path is taken from the current folder), or put the data there"
+        )
 
 
 def held_out_tracks(checkpoint: Checkpoint, root: Path, cache_dir: Path, per_label: int) -> list[tuple[str, str]]:

@@ -196,6 +196,32 @@ def checkpoint_data(checkpoint: str | os.PathLike) -> tuple[Path | None, DataCon
     return (Path(stored) if stored else None), config.data
 
 
+class TrainedDataGone(ScoreError):
+    """The data folder a checkpoint records is not on this machine (or not at that path from here): `root`."""
+
+    def __init__(self, checkpoint: Path, root: Path) -> None:
+        super().__init__(
+            f"{checkpoint} was trained on {root}, which is not here (a relative path is taken from the current "
+            "folder); give --data with that folder"
+        )
+        self.root = root
+
+
+def trained_data_root(checkpoint: str | os.PathLike, cache_dir: str | os.PathLike) -> Path:
+    """The data folder a checkpoint was trained on, as found here: its run's or its own record (`checkpoint_data`),
+    or the built-in corpus (built in `cache_dir`, also when it was recorded in another cache). Commands that show
+    a model's data use it so a checkpoint shared alone is never shown on other audio; TrainedDataGone when the
+    recorded folder is not here."""
+    from ..data import builtin_corpus, builtin_corpus_folder
+
+    root, data = checkpoint_data(checkpoint)
+    if root is None or (not root.is_dir() and root.name == builtin_corpus_folder(cache_dir, data).name):
+        return builtin_corpus(cache_dir, data)
+    if not root.is_dir():
+        raise TrainedDataGone(Path(checkpoint), root)
+    return root
+
+
 def load_real_data(
     root: Path | None, data: DataConfig, cache_dir: str | os.PathLike, message: Message | None = None
 ) -> RealData:
