@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
+from typing import Any
 
 METRIC_NAMES = ("snr_db", "si_sdr_db", "mrstft", "mel_l1", "lsd_db")
 """Every reported metric, in report order (METRICS.md)."""
@@ -37,3 +39,14 @@ def format_value(value: object, digits: int = 2, key: str | None = None) -> str:
     if isinstance(value, numbers.Real):
         return f"{float(value):,.{digits}f}" if math.isfinite(float(value)) else "–"
     return "–" if value is None else str(value)
+
+
+def held_out_split(summary: Mapping[str, Any]) -> str:
+    """Which split a summary's "test" metrics were measured on: "validation" when the data had no test track
+    (training then tests on the validation clips), so the page does not call validation numbers test numbers.
+    A summary written before `held_out_split` was recorded says so by its test split having no track."""
+    recorded = summary.get("held_out_split")
+    if recorded:
+        return str(recorded)
+    tracks = (summary.get("data") or {}).get("tracks") or {}
+    return "validation" if tracks.get("test") == 0 and summary.get("test") else "test"

@@ -94,7 +94,7 @@ def test_train_writes_a_complete_run(songs, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_run_without_a_test_split_says_its_held_out_metrics_are_validation_ones(songs, tmp_path):
+def test_a_run_without_a_test_split_says_its_held_out_metrics_are_validation_ones(songs, tmp_path, capsys):
     """test_fraction = 0: the summary's "test" metrics are measured on the validation clips, and summary.json said
     nothing of it; it now records `held_out_split`, keeping the keys older readers use."""
     config = TINY.override(train={"epochs": 1}, data={"test_fraction": 0.0})
@@ -103,6 +103,16 @@ def test_a_run_without_a_test_split_says_its_held_out_metrics_are_validation_one
     assert summary["data"]["tracks"]["test"] == 0 and summary["test"] and summary["test_clips"] > 0
     assert summary["held_out_split"] == "validation"
     assert summary["test_clips"] == summary["data"]["clips"]["validation"]
+    from click.testing import CliRunner
+
+    from autoenc_audio.cli import cli
+    from autoenc_audio.cli.train_commands import _print_training_summary
+
+    shown = CliRunner().invoke(cli, ["info", "--model", str(tmp_path / "run")])
+    assert shown.exit_code == 0 and "validation snr_db" in shown.output and "test snr_db" not in shown.output
+    _print_training_summary(tmp_path / "run", summary, as_json=False)  # the table `aea train` ends with
+    printed = capsys.readouterr().out
+    assert "validation snr_db" in printed and "test snr_db" not in printed
 
 
 @pytest.mark.slow

@@ -14,7 +14,7 @@ import click
 
 from ..config import Config, TrainConfig, load_config
 from ..errors import counted
-from ..metric_info import METRIC_NAMES
+from ..metric_info import METRIC_NAMES, held_out_split
 from ..runs.folder import record_latest_run
 from .after_training import train_on_line, warn_outputs_left_behind
 from .common import (
@@ -298,7 +298,8 @@ def _print_training_summary(out: Path, summary: dict[str, Any], as_json: bool) -
         ("epochs / steps", f"{summary['epochs']} / {summary['steps']}"),
         ("train time", f"{summary['wall_seconds']:.0f} s ({summary['clips_per_second']:.1f} clips/s)"),
     ]
-    rows += [(f"test {name}", f"{test[name]:.3f}") for name in METRIC_NAMES if name in test]
+    split = held_out_split(summary)  # "validation" when the data had no test track
+    rows += [(f"{split} {name}", f"{test[name]:.3f}") for name in METRIC_NAMES if name in test]
     print_table("training summary", rows, ("what", "value"))
 
 
@@ -501,7 +502,7 @@ def info(argument: Path | None, model: Path | None, cache_dir: Path, as_json: bo
         )
     for name in METRIC_NAMES:
         if name in (extra.get("test") or {}):
-            rows.append((f"test {name}", f"{extra['test'][name]:.3f}"))
+            rows.append((f"{held_out_split(extra)} {name}", f"{extra['test'][name]:.3f}"))
     rows += _prior_rows(path)
     print_table("aea model", rows, ("what", "value"))
 

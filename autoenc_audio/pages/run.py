@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import counted
-from ..metric_info import METRIC_NAMES
+from ..metric_info import METRIC_NAMES, held_out_split
 from .generation import ordered_facts, spectrogram_png
 from .html import Page, audio_player, document, facts, figure, link, section, table, text, write_page
 
@@ -46,17 +46,6 @@ class RunSection:
     sample_rate: int | None = None  # the model's audio (its checkpoint's config): runs of other rates or clip
     clip_seconds: float | None = None  # lengths have latents and metrics that do not compare one to one
     clips_missing: str = "the split has no test or validation track"  # why no held-out clip is shown, if none is
-
-
-def held_out_split(summary: Mapping[str, Any]) -> str:
-    """Which split a summary's "test" metrics were measured on: "validation" when the data had no test track
-    (training then tests on the validation clips), so the page does not call validation numbers test numbers.
-    A summary written before `held_out_split` was recorded says so by its test split having no track."""
-    recorded = summary.get("held_out_split")
-    if recorded:
-        return str(recorded)
-    tracks = (summary.get("data") or {}).get("tracks") or {}
-    return "validation" if tracks.get("test") == 0 and summary.get("test") else "test"
 
 
 def _compression(run: RunSection) -> str | None:
