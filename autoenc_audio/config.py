@@ -7,8 +7,10 @@ always carries how it was made. Nothing here reads globals or the environment.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
+from numbers import Real
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,6 +20,19 @@ from .errors import InputError
 class ConfigError(InputError, ValueError):
     """A configuration file or override that cannot be used."""
 
+
+MAX_SAMPLE_RATE = 768_000
+"""The highest sample rate a config may ask for (studio audio goes to 768 kHz): a rate far above it makes every clip
+so long that the model's checks blame the latent size instead."""
+
+MAX_SEED = 2**32 - 1
+"""Seeds run from 0 to this: numpy, scikit-learn and torch all take them (a larger one overflows some of them)."""
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+"""The devices a config may name (`devices.resolve_device`); `auto` picks CUDA, then MPS, then the CPU."""
+
+FLOAT32_MAX = 3.4028234663852886e38
+"""torch's parameters are float32: a learning rate above this cannot be used (overflow)."""
 
 MAX_CORPUS_TRACK_SECONDS = 600.0
 """The longest built-in corpus track: a track is rendered whole in memory, so its length bounds what building a
@@ -37,10 +52,16 @@ class AudioConfig:
         return int(round(self.sample_rate * self.clip_seconds))
 
     def __post_init__(self) -> None:
-        if self.sample_rate < 1000:
-            raise ConfigError(f"audio.sample_rate must be at least 1000 Hz, got {self.sample_rate}")
+        check_finite(self, "audio")
+        if not 1000 <= self.sample_rate <= MAX_SAMPLE_RATE:
+            raise ConfigError(
+                f"audio.sample_rate must be at least 1000 Hz and at most {MAX_SAMPLE_RATE} Hz, got {self.sample_rate}",
+                settings=("audio.sample_rate",),
+            )
         if self.clip_seconds <= 0:
-            raise ConfigError(f"audio.clip_seconds must be positive, got {self.clip_seconds}")
+            raise ConfigError(
+                f"audio.clip_seconds must be positive, got {self.clip_seconds}", settings=("audio.clip_seconds",)
+            )
         if not self.mono:
             raise ConfigError("audio.mono = false is not supported: models take one channel")
 
@@ -62,6 +83,8 @@ class DataConfig:
     corpus_seconds: float = 30.0
 
     def __post_init__(self) -> None:
+        check_finite(self, "data")
+        check_seed(self.split_seed, "data.split_seed")
         if self.hop_seconds is not None and self.hop_seconds <= 0:
             raise ConfigError(f"data.hop_seconds must be positive, got {self.hop_seconds}")
         for name in ("validation_fraction", "test_fraction"):
@@ -80,6 +103,12 @@ class DataConfig:
                 f"rendered whole in memory), got {self.corpus_seconds:g}"
             )
 
+
+MAX_MODEL_HOP = 16384
+"""The largest `model.hop`: its MDCT basis (hop x 2 hop floats) is 2 GB here."""
+
+MAX_MODEL_WIDTH = 4096
+"""The largest `model.width`: a convolution of this width holds 200 MB of weights."""
 
 DECODERS = ("gain", "gated", "energy")
 """The default model's decoders (`models/frame.py`): its correction network only scales the linear decoding's
@@ -115,6 +144,7 @@ class ModelConfig:
     seed_paddings: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        check_finite(self, "model")
         if self.arch not in ("default", "seed"):
             raise ConfigError(f"model.arch must be 'default' or 'seed', got {self.arch!r}")
         if self.kind not in ("ae", "vae"):
@@ -127,9 +157,21 @@ class ModelConfig:
             raise ConfigError(f"model.envelope_start must be at least 0 and below 1, got {self.envelope_start}")
         if not 0.0 <= self.envelope < 1.0:
             raise ConfigError(f"model.envelope must be at least 0 and below 1, got {self.envelope}")
+        # the MDCT basis is hop x 2 hop floats and each layer width x width: far above these, allocation fails
+        for name, lowest, highest in (("hop", 1, MAX_MODEL_HOP), ("width", 1, MAX_MODEL_WIDTH), ("blocks", 0, None)):
+            value = getattr(self, name)
+            if value < lowest or (highest is not None and value > highest):
+                most = f" and at most {highest}" if highest is not None else ""
+                raise ConfigError(f"model.{name} must be at least {lowest}{most}, got {value}")
         lengths = {len(self.seed_channels), len(self.seed_kernels), len(self.seed_strides), len(self.seed_paddings)}
         if len(lengths) != 1:
             raise ConfigError("model.seed_channels, seed_kernels, seed_strides and seed_paddings need equal lengths")
+        for name in ("seed_channels", "seed_kernels", "seed_strides", "seed_paddings"):
+            lowest = 0 if name == "seed_paddings" else 1
+            if any(value < lowest for value in getattr(self, name)):
+                raise ConfigError(
+                    f"model.{name} must hold integers of at least {lowest}, got {list(getattr(self, name))}"
+                )
 
 
 DEFAULT_LOSS_WEIGHTS: dict[str, float] = {
@@ -170,22 +212,24 @@ class TrainConfig:
     compile: bool = False
 
     def __post_init__(self) -> None:
-        if self.epochs is not None and self.epochs < 1:
-            raise ConfigError(f"train.epochs must be at least 1, got {self.epochs}")
-        if self.minutes is not None and self.minutes <= 0:
-            raise ConfigError(f"train.minutes must be positive, got {self.minutes}")
-        # steps has no default to check its kind by (_check_kind): 2.5 steps is refused here
+        check_finite(self, "train")
+        check_budget(self, "train")
+        # a Python caller's steps bypass _check_kind: 2.5 steps is refused here
         if self.steps is not None and (type(self.steps) is not int or self.steps < 1):
             raise ConfigError(f"train.steps must be an integer of at least 1, got {self.steps!r}")
-        if self.batch_size < 1:
-            raise ConfigError(f"train.batch_size must be at least 1, got {self.batch_size}")
-        if self.lr <= 0:
-            raise ConfigError(f"train.lr must be positive, got {self.lr}")
+        for name in ("batch_size", "workers", "kl_warmup_epochs"):
+            lowest = 1 if name == "batch_size" else 0
+            if getattr(self, name) < lowest:
+                raise ConfigError(f"train.{name} must be at least {lowest}, got {getattr(self, name)}")
+        check_rate(self.lr, "train.lr")
+        for name in ("weight_decay", "grad_clip"):  # grad_clip 0: no clipping
+            if getattr(self, name) < 0:
+                raise ConfigError(f"train.{name} must be 0 or more, got {getattr(self, name)}")
         if self.scheduler not in ("cosine", "constant"):
             raise ConfigError(f"train.scheduler must be 'cosine' or 'constant', got {self.scheduler!r}")
-        unknown = set(self.loss_weights) - set(DEFAULT_LOSS_WEIGHTS)
-        if unknown:
-            raise ConfigError(f"train.loss_weights has unknown losses: {', '.join(sorted(unknown))}")
+        check_seed(self.seed, "train.seed")
+        check_device(self.device, "train.device")
+        check_loss_weights(self.loss_weights)
 
 
 PIECE_STYLES = ("label", "any")
@@ -249,6 +293,7 @@ class PriorConfig:
     validation_every: int = 10
 
     def __post_init__(self) -> None:
+        check_finite(self, "prior")
         for name in (
             "memory_clips",
             "feature_dims",
@@ -261,14 +306,12 @@ class PriorConfig:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"prior.{name} must be at least 1, got {getattr(self, name)}")
-        if self.epochs is not None and self.epochs < 1:
-            raise ConfigError(f"prior.epochs must be at least 1, got {self.epochs}")
-        if self.minutes is not None and self.minutes <= 0:
-            raise ConfigError(f"prior.minutes must be positive, got {self.minutes}")
+        check_budget(self, "prior")
         if self.patience < 0:
             raise ConfigError(f"prior.patience must be 0 (never stop early) or more epochs, got {self.patience}")
-        if self.lr <= 0:
-            raise ConfigError(f"prior.lr must be positive, got {self.lr}")
+        check_rate(self.lr, "prior.lr")
+        check_seed(self.seed, "prior.seed")
+        check_device(self.device, "prior.device")
         for name in ("jump_probability", "repeat_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"prior.{name} must be in [0, 1], got {getattr(self, name)}")
@@ -374,22 +417,94 @@ def _build_section(section_type: type, name: str, values: dict[str, Any]) -> Any
         raise ConfigError(f"bad value in [{name}]: {error}") from None
 
 
-_KIND_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+_KINDS: dict[str, tuple[Any, str]] = {
+    "bool": (lambda value: isinstance(value, bool), "true or false"),
+    "int": (_is_int, "an integer"),
+    "float": (_is_number, "a number"),
+    "str": (lambda value: isinstance(value, str), "a string"),
+    "tuple[int, ...]": (
+        lambda value: isinstance(value, (list, tuple)) and all(map(_is_int, value)),
+        "a list of integers",
+    ),
+    "dict[str, float]": (
+        lambda value: isinstance(value, dict) and all(map(_is_number, value.values())),
+        "a table of numbers",
+    ),
+}
+"""A field's annotation -> the test a value of it passes and its name in a message: `true`, a string or a list where
+a number is, reported in the file's terms, not as the Python error a comparison with it would raise."""
 
 
 def _check_kind(section: str, key: str, value: Any, field: dataclasses.Field) -> None:
-    """ConfigError unless `value` has the kind of the field's default (an int where an int is, a number
-    where a float is); fields without a plain default (None, tables, lists) are left to the dataclass."""
-    default = field.default
-    kind = type(default)
-    if default is dataclasses.MISSING or kind not in _KIND_NAMES or (value is None and "None" in str(field.type)):
+    """ConfigError unless `value` has the kind the field is annotated with (an int where an int is, a number where a
+    float is, `None` only where the annotation allows it)."""
+    annotation = str(field.type)
+    optional = annotation.endswith(" | None")
+    kind = annotation.removesuffix(" | None")
+    if kind not in _KINDS or (value is None and optional):
         return
-    if kind is float:
-        fits = isinstance(value, (int, float)) and not isinstance(value, bool)
-    else:
-        fits = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
-    if not fits:
-        raise ConfigError(f"{section}.{key} must be {_KIND_NAMES[kind]}, got {value!r}")
+    fits, wanted = _KINDS[kind]
+    if not fits(value):
+        raise ConfigError(f"{section}.{key} must be {wanted}, got {value!r}")
+
+
+def check_finite(section: Any, name: str) -> None:
+    """ConfigError for a float setting that is NaN or infinite: no comparison refuses NaN (`nan <= 0` is false), so
+    a budget of NaN minutes never ends and NaN seconds fail later as "cannot convert float NaN to integer"."""
+    for item in dataclasses.fields(section):
+        value = getattr(section, item.name)
+        values = value.items() if isinstance(value, dict) else [(None, value)]
+        for key, number in values:
+            if isinstance(number, float) and not math.isfinite(number):
+                where = f"{name}.{item.name}" + (f".{key}" if key is not None else "")
+                raise ConfigError(f"{where} must be a finite number, got {number}")
+
+
+def check_budget(section: Any, name: str) -> None:
+    """`epochs` and `minutes`, each unset or above 0 (`minutes = true` is refused by its kind)."""
+    if section.epochs is not None and section.epochs < 1:
+        raise ConfigError(f"{name}.epochs must be at least 1, got {section.epochs}")
+    if section.minutes is not None and section.minutes <= 0:
+        raise ConfigError(f"{name}.minutes must be positive, got {section.minutes}")
+
+
+def check_rate(lr: float, key: str) -> None:
+    if not 0 < lr <= FLOAT32_MAX:
+        raise ConfigError(
+            f"{key} must be above 0 and at most {FLOAT32_MAX:.3g} (float32's largest), got {lr}", settings=(key,)
+        )
+
+
+def check_seed(seed: int, key: str) -> None:
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{key} must be from 0 to {MAX_SEED}, got {seed}")
+
+
+def check_device(device: str, key: str) -> None:
+    """Refused when the file is read, not when a later command (train-prior, generate) first uses it."""
+    if device not in DEVICES:
+        raise ConfigError(f"{key} must be {', '.join(DEVICES[:-1])} or {DEVICES[-1]}, got {device!r}")
+
+
+def check_loss_weights(weights: dict[str, float]) -> None:
+    """Known losses, none negative (which would maximise that loss), one besides `kl` above 0 (else nothing trains
+    the reconstruction: all-zero weights leave no loss to minimise)."""
+    unknown = set(weights) - set(DEFAULT_LOSS_WEIGHTS)
+    if unknown:
+        raise ConfigError(f"train.loss_weights has unknown losses: {', '.join(sorted(unknown))}")
+    negative = [f"{name} = {weight}" for name, weight in weights.items() if weight < 0]
+    if negative:
+        raise ConfigError(f"train.loss_weights must not be negative, got {', '.join(negative)}")
+    if not any(weight > 0 for name, weight in weights.items() if name != "kl"):
+        raise ConfigError("train.loss_weights must weigh at least one loss besides kl above 0, got none")
 
 
 PRESETS_DIR = Path(__file__).parent / "presets"
@@ -409,6 +524,8 @@ def resolve_config_path(value: str | Path | None) -> Path | None:
         return path
     if (PRESETS_DIR / f"{value}.toml").is_file():
         return PRESETS_DIR / f"{value}.toml"
+    if path.is_dir():
+        raise ConfigError(f"{value}: is a folder, not a config file")
     raise ConfigError(f"{value}: no such config file or preset (presets: {', '.join(preset_names())})")
 
 
@@ -441,8 +558,8 @@ def load_config(path: str | Path | None = None, stored: bool = False) -> Config:
     if path is None:
         return Config()
     try:
-        with path.open("rb") as handle:
-            values = tomllib.load(handle)
+        # utf-8-sig: Windows Notepad starts a UTF-8 file with a byte-order mark, which TOML calls an invalid statement
+        values = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except IsADirectoryError:

@@ -18,6 +18,7 @@ from .common import (
     print_table,
     progress_bar,
 )
+from .params import SEED, FiniteFloat, NonEmptyPath
 
 
 @click.command()
@@ -25,13 +26,13 @@ from .common import (
     "--model",
     "models",
     multiple=True,
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     help="Checkpoint or run folder; repeat to compare sizes [default: $AEA_MODEL, else the latest run].",
 )
 @click.option(
     "--data",
     "data_root",
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     default=None,
     help="Folder of songs, labels from sub-folders [default: the data the model was trained on].",
 )
@@ -64,7 +65,7 @@ from .common import (
 @click.option(
     "--format", "fmt", type=click.Choice(["png", "svg", "pdf"]), default="png", show_default=True, help="Figure format."
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of k-means, t-SNE and tree probes.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of k-means, t-SNE and tree probes.")
 @click.option(
     "--audio-format",
     type=click.Choice(["wav", "flac", "mp3"]),
@@ -163,7 +164,7 @@ def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
 @click.option(
     "--data",
     "data_root",
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     default=None,
     help="Folder of songs [default: the built-in corpus].",
 )
@@ -177,7 +178,7 @@ def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
 )
 @click.option(
     "--minutes-per-model",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help="Training budget of each model in minutes.",
 )
@@ -191,7 +192,7 @@ def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
 @click.option("--arch", type=click.Choice(["default", "seed"]), default=None, help="Architecture of every model.")
 @click.option("--kind", type=click.Choice(["ae", "vae"]), default=None, help="Plain or variational.")
 @click.option("--config", "config_file", default=None, help="TOML config file or preset name; flags override it.")
-@click.option("--seed", type=int, default=None, help="Training seed (the same for every size).")
+@click.option("--seed", type=SEED, default=None, help="Training seed (the same for every size).")
 @device_option("Where to train.")
 @click.option(
     "--criterion",
@@ -202,7 +203,7 @@ def _print_analysis(analysis: dict[str, Any], as_json: bool) -> None:
 )
 @click.option(
     "--tolerance",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=0.10,
     show_default=True,
     help="How far from the largest N the proposal may be: relative for distances, dB for SNR/SI-SDR.",

@@ -25,6 +25,7 @@ from ..errors import (
     TruncatedAudioWarning,
 )
 from .flags import FLAG_FOR_SETTING, command_flags, in_flag_terms
+from .params import POSITIVE, SAMPLE_RATE, NonEmptyPath
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -301,7 +302,7 @@ class CountingBar:
             self.progress.stop()
 
 
-class FolderPath(click.Path):
+class FolderPath(NonEmptyPath):
     """An output folder: `-` is refused, since standard output takes one file and these commands write several
     (it made a folder named `-`)."""
 
@@ -319,7 +320,7 @@ class FolderPath(click.Path):
 def cache_dir_option(function: Callable) -> Callable:
     @click.option(
         "--cache-dir",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=NonEmptyPath(file_okay=False, path_type=Path),
         default=None,
         envvar="AEA_CACHE",
         help="Preprocessing cache and built-in corpus folder [default: $AEA_CACHE or ~/.cache/aea].",
@@ -367,7 +368,7 @@ MODEL_VARIABLE = "AEA_MODEL"
 def model_option(function: Callable) -> Callable:
     return click.option(
         "--model",
-        type=click.Path(path_type=Path),
+        type=NonEmptyPath(path_type=Path),
         default=None,
         help="Checkpoint or run folder [default: $AEA_MODEL, else the latest 'aea train' run].",
     )(function)
@@ -406,12 +407,15 @@ def open_chosen_model(model: Path | None, cache_dir: Path, device: str) -> Check
 
 def audio_options(function: Callable) -> Callable:
     """`--sample-rate` and `--clip-seconds`: preprocessing settings."""
-    function = click.option("--clip-seconds", type=float, default=None, help="Clip length in seconds [default: 5].")(
+    function = click.option("--clip-seconds", type=POSITIVE, default=None, help="Clip length in seconds [default: 5].")(
         function
     )
-    function = click.option("--sample-rate", type=int, default=None, help="Target sample rate in Hz [default: 22050].")(
-        function
-    )
+    function = click.option(
+        "--sample-rate",
+        type=SAMPLE_RATE,
+        default=None,
+        help="Target sample rate in Hz [default: 22050].",
+    )(function)
     return function
 
 

@@ -9,6 +9,7 @@ import click
 
 from ..errors import counted
 from .common import FolderPath, audio_options, cache_dir_option, json_option, print_json, print_table, progress_bar
+from .params import POSITIVE, SEED, FiniteFloat, NonEmptyPath
 
 
 @click.command()
@@ -16,12 +17,12 @@ from .common import FolderPath, audio_options, cache_dir_option, json_option, pr
 @click.option("--tracks", type=click.IntRange(min=1), default=200, show_default=True, help="Number of tracks.")
 @click.option(
     "--seconds",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=30.0,
     show_default=True,
     help="Length of each track.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, byte-identical files.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Same seed, byte-identical files.")
 @click.option("--overwrite", is_flag=True, help="Replace a corpus of other settings that the folder already holds.")
 @json_option
 def synth(out: Path, tracks: int, seconds: float, seed: int, overwrite: bool, as_json: bool) -> None:
@@ -79,9 +80,9 @@ def data() -> None:
 
 
 @data.command()
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folder", type=NonEmptyPath(path_type=Path))
 @audio_options
-@click.option("--hop-seconds", type=float, default=None, help="Hop between clips [default: clip length].")
+@click.option("--hop-seconds", type=POSITIVE, default=None, help="Hop between clips [default: clip length].")
 @click.option("--cache", "build_cache", is_flag=True, help="Also decode every track into the preprocessing cache.")
 @click.option(
     "--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Decoding processes for --cache."

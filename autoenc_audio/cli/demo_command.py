@@ -11,6 +11,7 @@ import click
 from ..errors import counted
 from ..metric_info import format_value
 from .common import FolderPath, cache_dir_option, json_option, print_json, print_table, progress_bar
+from .params import FiniteFloat
 from .train_commands import ConsoleReporter, PriorConsoleReporter
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ SCORE_COLUMNS = ("c2st", "fd", "tonal", "continuity", "rhythm", "copied")
 @click.option("--config", "config_file", default="demo", show_default=True, help="Config file or preset name.")
 @click.option(
     "--minutes",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help="Training budget [default: the config's].",
 )

@@ -8,10 +8,11 @@ import click
 
 from ..errors import counted
 from .common import FolderPath, cache_dir_option, json_option, model_argument_or_option, model_option, print_json
+from .params import NonEmptyPath
 
 
 @click.command("explore")
-@click.argument("run", metavar="[RUN]", required=False, type=click.Path(path_type=Path))
+@click.argument("run", metavar="[RUN]", required=False, type=NonEmptyPath(path_type=Path))
 @model_option
 @click.option(
     "-o",
@@ -23,7 +24,7 @@ from .common import FolderPath, cache_dir_option, json_option, model_argument_or
 @click.option(
     "--data",
     "data_root",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    type=NonEmptyPath(exists=True, file_okay=False, path_type=Path),
     default=None,
     help="Dataset the clips and statistics come from [default: the run's own data].",
 )
@@ -37,7 +38,7 @@ from .common import FolderPath, cache_dir_option, json_option, model_argument_or
 )
 @click.option(
     "--piece-seconds",
-    type=float,
+    type=float,  # the library refuses NaN, infinity and too short, naming its minimum
     default=10.0,
     show_default=True,
     help="Length of each piece from the prior (at least 0.1).",

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from .common import FolderPath, cache_dir_option, json_option, model_argument_or_option, model_option, print_json
+from .params import NonEmptyPath
 
 
 @click.command("export")
-@click.argument("argument", metavar="[RUN]", required=False, type=click.Path(path_type=Path))
+@click.argument("argument", metavar="[RUN]", required=False, type=NonEmptyPath(path_type=Path))
 @model_option
 @click.option(
     "-o",

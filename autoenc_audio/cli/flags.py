@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from ..errors import first_line
 
 FLAG_FOR_SETTING: dict[str, str] = {
+    "audio.clip_seconds": "--clip-seconds",
+    "audio.sample_rate": "--sample-rate",
     "audio_format": "--audio-format",
     "clips=N": "--clips N",
     "data_root": "--data",
@@ -40,6 +42,7 @@ FLAG_FOR_SETTING: dict[str, str] = {
     "resume=True": "--resume",
     "run_dir": "--out",
     "sources": "--from",
+    "train.lr": "--lr",
     "save_input": "--save-input",
 }
 """A library setting, spelt as messages spell it -> what a shell user types instead."""

@@ -12,6 +12,7 @@ from click.core import ParameterSource
 
 from .common import json_option, print_json, progress_bar, stdin_file
 from .latent_options import data_to_stdout, no_json_with_stdout, with_model
+from .params import SEED, FiniteFloat, NonEmptyPath
 
 if TYPE_CHECKING:
     from ..checkpoints.checkpoint import Checkpoint
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--seconds",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help="Length of each prior or gaussian piece [default: one clip; continue: 20, the opening included].",
 )
@@ -55,10 +56,10 @@ if TYPE_CHECKING:
     show_default=True,
     help="random, average with a prior: how many pieces.",
 )
-@click.option("--seed", type=int, default=None, help="Seed [default: a fresh one, recorded in the sidecar].")
+@click.option("--seed", type=SEED, default=None, help="Seed [default: a fresh one, recorded in the sidecar].")
 @click.option(
     "--temperature",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=1.0,
     show_default=True,
     help="prior: how freely the walk picks among good continuations (0: always the likeliest); "
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
 @click.option("--naive", is_flag=True, help="random: unscaled N(0, 1) vectors, as the original work did (gives noise).")
 @click.option(
     "--prior",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=NonEmptyPath(dir_okay=False, path_type=Path),
     default=None,
     help="random, continue, average: prior file [default: prior.safetensors beside the model's checkpoint].",
 )
@@ -83,7 +84,7 @@ if TYPE_CHECKING:
 @click.option(
     "--data",
     "data_root",
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     default=None,
     help="average --method mean --label: dataset folder the label comes from [default: the run's training data].",
 )
@@ -104,12 +105,10 @@ if TYPE_CHECKING:
     help="average, interpolate: clip taken from each audio source (continue: the opening starts at --offset, "
     "default 0).",
 )
-@click.option(
-    "--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds in each audio source."
-)
+@click.option("--offset", type=FiniteFloat(min=0), default=None, help="Clip start in seconds in each audio source.")
 @click.option(
     "--prime-seconds",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help="continue: seconds of the song's opening to continue from, at most one clip [default: one clip].",
 )

@@ -32,6 +32,7 @@ from .common import (
     with_check,
 )
 from .flags import in_flag_terms
+from .params import SEED, FiniteFloat
 
 
 def batch_size_option(function: Callable) -> Callable:
@@ -68,12 +69,12 @@ def clip_options(function: Callable) -> Callable:
             click.option(
                 "--hop",
                 "hop_seconds",
-                type=click.FloatRange(min=0, min_open=True),
+                type=FiniteFloat(min=0, min_open=True),
                 default=None,
                 help="With --whole: seconds between clip starts [default: half a clip].",
             ),
             click.option(
-                "--offset", type=click.FloatRange(min=0), default=None, help="Clip start in seconds (overrides --crop)."
+                "--offset", type=FiniteFloat(min=0), default=None, help="Clip start in seconds (overrides --crop)."
             ),
             click.option(
                 "--crop",
@@ -82,7 +83,7 @@ def clip_options(function: Callable) -> Callable:
                 show_default=True,
                 help="Where the clip is taken.",
             ),
-            click.option("--seed", "crop_seed", type=int, default=0, show_default=True, help="Seed of --crop random."),
+            click.option("--seed", "crop_seed", type=SEED, default=0, show_default=True, help="Seed of --crop random."),
         ]
     ):
         function = decorator(function)

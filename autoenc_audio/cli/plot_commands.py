@@ -21,6 +21,7 @@ from .common import (
     stdin_file,
     with_check,
 )
+from .params import FiniteFloat, NonEmptyPath
 
 if TYPE_CHECKING:
     from ..audio import Clip
@@ -65,7 +66,7 @@ def figure_options(function: Callable) -> Callable:
     function = click.option(
         "-o",
         "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=NonEmptyPath(dir_okay=False, path_type=Path),
         required=True,
         help="Figure file to write (png, svg, pdf), or - for stdout.",
     )(function)
@@ -159,13 +160,13 @@ def _read_signals(
 def signal_options(function: Callable) -> Callable:
     function = click.option(
         "--seconds",
-        type=click.FloatRange(min=0, min_open=True),
+        type=FiniteFloat(min=0, min_open=True),
         default=None,
         help="Length to show, in seconds [default: the whole file].",
     )(function)
     function = click.option(
         "--offset",
-        type=click.FloatRange(min=0),
+        type=FiniteFloat(min=0),
         default=0.0,
         show_default=True,
         help="Where to start in each audio file, in seconds.",
@@ -186,7 +187,7 @@ def plot() -> None:
 
 
 @plot.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=NonEmptyPath(path_type=Path))
 @figure_options
 @signal_options
 @model_option
@@ -219,7 +220,7 @@ def waveform(
 
 
 @plot.command()
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=NonEmptyPath(path_type=Path))
 @click.option(
     "--scale",
     type=click.Choice(["log", "mel"]),
@@ -262,8 +263,8 @@ def spectrogram(
 
 
 @plot.command()
-@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
-@click.option("--offset", type=click.FloatRange(min=0), default=0.0, show_default=True, help="Clip start in seconds.")
+@click.argument("input_path", metavar="INPUT", type=NonEmptyPath(path_type=Path))
+@click.option("--offset", type=FiniteFloat(min=0), default=0.0, show_default=True, help="Clip start in seconds.")
 @figure_options
 @model_option
 @cache_dir_option
@@ -355,7 +356,7 @@ def run_folder(path: Path) -> Path:
 
 
 @plot.command()
-@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("runs", nargs=-1, required=True, type=NonEmptyPath(path_type=Path))
 @figure_options
 @json_option
 def history(
@@ -394,7 +395,7 @@ def history(
 @click.option(
     "--data",
     "data_root",
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     default=None,
     help="Folder of songs [default: the data the model was trained on].",
 )

@@ -7,15 +7,16 @@ from pathlib import Path
 import click
 
 from .common import FolderPath, cache_dir_option, chosen_model, json_option, print_json
+from .params import NonEmptyPath
 
 
 @click.command()
-@click.argument("runs", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("runs", nargs=-1, type=NonEmptyPath(exists=True, path_type=Path))
 @click.option(
     "--model",
     "models",
     multiple=True,
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     help="A run folder or checkpoint, as RUNS are; repeat for several "
     "[default, with no RUNS: $AEA_MODEL, else the latest 'aea train' run].",
 )

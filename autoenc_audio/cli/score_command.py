@@ -8,6 +8,7 @@ import click
 
 from ..errors import counted
 from .common import cache_dir_option, chosen_model, is_tty, json_option, print_json, print_table, stdin_file
+from .params import SEED, NonEmptyPath
 
 COLUMNS = ("name", "kind", "clips", "c2st", "fd", "tonal", "continuity", "rhythm", "flatness", "copied")
 DECIMALS = {"c2st": 2, "fd": 1, "tonal": 3, "continuity": 2, "rhythm": 2, "flatness": 3, "copied": 2}
@@ -22,10 +23,10 @@ def _cell(column: str, value: object) -> str:
 
 
 @click.command()
-@click.argument("generated", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("generated", nargs=-1, required=True, type=NonEmptyPath(path_type=Path))
 @click.option(
     "--model",
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     default=None,
     help="Score against the held-out clips of the data this checkpoint or run folder was trained on "
     "[default: $AEA_MODEL, else the latest 'aea train' run].",
@@ -33,7 +34,7 @@ def _cell(column: str, value: object) -> str:
 @click.option(
     "--data",
     "data_root",
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     default=None,
     help="Score against the held-out clips of this folder instead (aea's default split).",
 )
@@ -44,7 +45,7 @@ def _cell(column: str, value: object) -> str:
     show_default=True,
     help="Clips each set is scored on (at least 8; 5 s each; a larger set is subsampled).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shaped-noise control.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the shaped-noise control.")
 @cache_dir_option
 @json_option
 def score(

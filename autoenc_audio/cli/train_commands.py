@@ -32,6 +32,7 @@ from .common import (
     progress_bar,
     stderr_console,
 )
+from .params import SEED, FiniteFloat, NonEmptyPath
 from .train_resume import resumed_config
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 @click.option(
     "--data",
     "data_root",
-    type=click.Path(path_type=Path),
+    type=NonEmptyPath(path_type=Path),
     default=None,
     help="Folder of songs, labels from sub-folders [default: the built-in corpus].",
 )
@@ -135,7 +136,7 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 )
 @click.option(
     "--minutes",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help="Wall-clock budget; stops cleanly at its end.",
 )
@@ -153,11 +154,11 @@ def _strip_nproc(argv: list[str]) -> list[str]:
 )
 @click.option(
     "--lr",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help=f"Adam learning rate [default: {TrainConfig().lr:g}].",
 )
-@click.option("--seed", type=int, default=None, help="Random seed (same seed, data and device: same weights on CPU).")
+@click.option("--seed", type=SEED, default=None, help="Random seed (same seed, data and device: same weights on CPU).")
 @click.option(
     "--out",
     "out",
@@ -339,7 +340,7 @@ class PriorConsoleReporter:
 @model_option
 @click.option(
     "--minutes",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloat(min=0, min_open=True),
     default=None,
     help="Wall-clock budget [default: the epochs decide].",
 )
@@ -363,7 +364,7 @@ class PriorConsoleReporter:
     help="Stop when validation has not improved for this many epochs; 0 never stops early "
     "[default: [prior] patience of the run's config, 20 unless it sets one; with --resume, the prior's own].",
 )
-@click.option("--seed", type=int, default=None, help="Seed of the model's initialisation and batches.")
+@click.option("--seed", type=SEED, default=None, help="Seed of the model's initialisation and batches.")
 @device_option("Where to train [default: auto].")
 @click.option("--resume", is_flag=True, help="Continue the run's prior exactly where it stopped.")
 @click.option("--overwrite", is_flag=True, help="Replace a prior the run already has.")
@@ -437,7 +438,7 @@ def train_prior(
 
 
 @click.command()
-@click.argument("argument", metavar="[MODEL]", required=False, type=click.Path(path_type=Path))
+@click.argument("argument", metavar="[MODEL]", required=False, type=NonEmptyPath(path_type=Path))
 @model_option
 @cache_dir_option
 @json_option
