@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..config import DEVICES
 from ..errors import (
     ChannelsCancelWarning,
     ClippingWarning,
@@ -343,9 +344,6 @@ def with_check(function: Callable, check: Callable[[dict[str, Any]], None]) -> C
         return function(*args, **kwargs)
 
     return checked
-
-
-DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 def device_option(help: str = "Where the model runs.", default: str | None = None) -> Callable[[Callable], Callable]:
