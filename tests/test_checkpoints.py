@@ -24,7 +24,14 @@ from autoenc_audio.checkpoints.checkpoint import (
     set_rng_state,
     weights_fingerprint,
 )
-from autoenc_audio.checkpoints.header import FORMAT_NAME, CheckpointError, pending_state_path, read_metadata, state_path
+from autoenc_audio.checkpoints.header import (
+    FORMAT_NAME,
+    CheckpointError,
+    pending_state_path,
+    read_metadata,
+    state_path,
+    verify_weights,
+)
 from autoenc_audio.config import AudioConfig, Config, ModelConfig, TrainConfig
 from autoenc_audio.files import OutputError
 from autoenc_audio.models import build_model
@@ -417,6 +424,9 @@ def test_corrupted_weights_are_detected(tmp_path):
     flipped.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="flipped.safetensors: weights are corrupt"):
         load_checkpoint(flipped)
+    verify_weights(path)  # without torch, the fingerprint loading checks: the same for the same bytes
+    with pytest.raises(CheckpointError, match="flipped.safetensors: weights are corrupt"):
+        verify_weights(flipped)
 
 
 def test_bad_stats_shape_is_refused_on_save(tmp_path):

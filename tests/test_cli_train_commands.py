@@ -204,3 +204,58 @@ def test_info_of_an_audio_file_says_it_is_audio_not_a_corrupt_checkpoint(tmp_pat
         assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
         assert f"{path}: an audio file, not a checkpoint or run folder" in result.output
         assert "corrupt" not in result.output
+
+
+def _info(path, tmp_path):
+    result = run("info", path, "--cache-dir", tmp_path)
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    return result.output.strip()
+
+
+def test_info_says_what_aeas_own_files_are_when_given_as_a_model(tmp_path):
+    """A run's config.toml and history.jsonl and aea's .npy latents were "truncated or corrupt"; aea's own .pt latent
+    file "a pickled PyTorch file; aea reads only .safetensors", though 'aea decode' reads it."""
+    from autoenc_audio.latents.files import LatentFile, make_metadata, save_latents
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "best.safetensors").write_bytes(b"a model")
+    (run_dir / "config.toml").write_text((ROOT / "configs" / "tiny.toml").read_text())
+    (run_dir / "history.jsonl").write_text('{"epoch": 1}\n')
+    assert _info(run_dir / "config.toml", tmp_path) == (
+        f"aea: error: {run_dir / 'config.toml'}: a run's config, not a model checkpoint; give its run folder ({run_dir})"
+    )
+    assert f"{run_dir / 'history.jsonl'}: a run's training history, not a model checkpoint" in _info(
+        run_dir / "history.jsonl", tmp_path
+    )
+    (tmp_path / "settings.toml").write_text("[train]\nlr = 0.001\n")
+    assert "settings.toml: a TOML file, not a model checkpoint" in _info(tmp_path / "settings.toml", tmp_path)
+    latents = torch.randn(2, 8)
+    for fmt in ("pt", "npz", "safetensors"):
+        path = tmp_path / f"z.{fmt}"
+        save_latents(path, LatentFile(latents, make_metadata("matrix", latents)))
+        assert _info(path, tmp_path) == (
+            f"aea: error: {path}: an aea latent file (from 'aea encode'; 'aea decode' reads it), not a model "
+            f"checkpoint or run folder"
+        )
+    save_latents(tmp_path / "z.npy", LatentFile(latents))
+    assert "z.npy: a NumPy array (as 'aea encode' writes latents, which 'aea decode' reads)" in _info(
+        tmp_path / "z.npy", tmp_path
+    )
+
+
+def test_info_refuses_a_checkpoint_whose_weights_are_corrupt_as_every_other_command_does(tmp_path):
+    """`aea info` exited 0 and described it as healthy; `aea reconstruct` said the weights are corrupt."""
+    from autoenc_audio.checkpoints.checkpoint import save_checkpoint
+    from autoenc_audio.config import load_config
+    from autoenc_audio.models import build_model
+
+    config = load_config(ROOT / "configs" / "tiny.toml")
+    path = save_checkpoint(tmp_path / "model.safetensors", build_model(config.model, config.audio), config)
+    assert run("info", path, "--cache-dir", tmp_path).exit_code == 0
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0xFF  # inside the tensor data: still a valid safetensors file
+    path.write_bytes(bytes(data))
+    assert _info(path, tmp_path) == (
+        f"aea: error: {path}: weights are corrupt (fingerprint does not match the metadata)"
+    )

@@ -1,6 +1,8 @@
 """The run folder: which checkpoint it offers, when it is finished or resumable, which model a command uses."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,8 @@ from autoenc_audio.runs.folder import (
     record_latest_run,
     resolve_model,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_a_run_offers_best_else_last_and_says_when_it_has_neither(tmp_path):
@@ -61,6 +65,45 @@ def test_the_data_root_is_read_from_run_json(tmp_path):
     assert str(files.data_root) == "/music/genres"
     files.run.write_text(json.dumps({"data_root": None}))
     assert files.data_root is None  # the built-in corpus
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("{bad", "corrupt (Expecting property name enclosed in double quotes)"),
+        ("", "corrupt (Expecting value)"),
+        ("[]", "corrupt (a JSON object expected, not list)"),
+        ('{"data_root": 3}', "corrupt (data_root is int, not a folder's path)"),
+    ],
+)
+def test_a_corrupt_run_json_is_named_with_exit_2(tmp_path, text, problem):
+    """resume, generate, analyze, report and score said Python's JSON error ('list' object has no attribute 'get'),
+    exit 1, no file named."""
+    from click.testing import CliRunner
+
+    from autoenc_audio.cli import cli
+
+    files = RunFiles(tmp_path / "run")
+    files.root.mkdir()
+    files.run.write_text(text)
+    with pytest.raises(RunError, match=rf"^{re.escape(str(files.run))}: {re.escape(problem)}$"):
+        files.data_root  # noqa: B018 - the property reads the file
+    (files.root / "config.toml").write_text((ROOT / "configs" / "tiny.toml").read_text())
+    result = CliRunner().invoke(cli, ["train", "--resume", "--out", str(files.root), "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 2 and result.output == f"aea: error: {files.run}: {problem}\n"
+
+
+def test_score_reads_the_data_folder_from_run_json_and_names_a_corrupt_one(tmp_path, make_checkpoint, write_songs):
+    from autoenc_audio.scoring.score_sets import checkpoint_data
+
+    songs = write_songs(tmp_path / "songs", tracks=2)
+    checkpoint = make_checkpoint(songs, tmp_path / "cache", tmp_path / "run" / "best.safetensors")
+    files = RunFiles(checkpoint.parent)
+    files.run.write_text(json.dumps({"data_root": str(songs), "split": "abc"}))
+    assert checkpoint_data(checkpoint)[0] == songs
+    files.run.write_text("{bad")
+    with pytest.raises(RunError, match=rf"^{re.escape(str(files.run))}: corrupt \("):
+        checkpoint_data(checkpoint)
 
 
 def test_history_skips_blank_lines_and_names_a_corrupt_line(tmp_path):

@@ -6,6 +6,7 @@ loads their tensors after this module has validated the header.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,47 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
     return metadata
 
 
+SAFETENSORS_DTYPES = {
+    "F64": "float64",
+    "F32": "float32",
+    "F16": "float16",
+    "BF16": "bfloat16",
+    "I64": "int64",
+    "I32": "int32",
+    "I16": "int16",
+    "I8": "int8",
+    "U8": "uint8",
+    "BOOL": "bool",
+}
+"""safetensors' dtype codes by torch's names for them, as `checkpoint.weights_fingerprint` hashes them."""
+
+
+def verify_weights(path: str | Path) -> None:
+    """CheckpointError when the model weights of checkpoint `path` (whose header `read_header` accepted) do not match
+    the fingerprint saved with them, as loading it finds. For `aea info`, which reads no tensors otherwise and must
+    not describe as healthy a checkpoint that every other command refuses; without torch, so it stays light: the
+    fingerprint of `checkpoint.weights_fingerprint` computed from the stored bytes (little-endian, contiguous)."""
+    path = Path(path)
+    expected = read_header(path)[0].get("weights_fingerprint")
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            length = int.from_bytes(handle.read(8), "little")
+            entries = json.loads(handle.read(length))
+            for key in sorted(name for name in entries if name.startswith(MODEL_PREFIX)):
+                dtype, shape, (start, end) = (entries[key][field] for field in ("dtype", "shape", "data_offsets"))
+                if dtype not in SAFETENSORS_DTYPES:
+                    return  # a type this check does not know: loading the checkpoint checks it
+                handle.seek(8 + length + start)
+                digest.update(key[len(MODEL_PREFIX) :].encode())
+                digest.update(f"|{SAFETENSORS_DTYPES[dtype]}|{tuple(shape)}|".encode())
+                digest.update(handle.read(end - start))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{path}: not a readable safetensors file, truncated or corrupt ({error})") from None
+    if expected is not None and digest.hexdigest()[:16] != expected:
+        raise CheckpointError(f"{path}: weights are corrupt (fingerprint does not match the metadata)")
+
+
 def run_fingerprints(run_dir: str | Path) -> set[str]:
     """The weights' fingerprints of a run's checkpoints (best and last, those there and readable): the weights a
     prior or a generated piece in this run may have been made with."""
@@ -103,24 +145,15 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, list[int]]]
             raw = handle.metadata() or {}
             shapes = {key: handle.get_slice(key).get_shape() for key in handle.keys()}
     except Exception as error:  # noqa: BLE001 - SafetensorError, OSError, ...
-        if _looks_pickled(path):
-            raise CheckpointError(
-                f"{path}: not an aea checkpoint (a pickled PyTorch file; aea reads only .safetensors)"
-            ) from None
-        if _looks_audio(path):
-            raise CheckpointError(
-                f"{path}: an audio file, not a checkpoint or run folder (a model is a run folder or a "
-                f".safetensors checkpoint)"
-            ) from None
-        raise CheckpointError(
-            f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(error)})"
-        ) from None
+        raise CheckpointError(_unreadable(path, error)) from None
 
     name = raw.get("format")
     if name is None:
         raise CheckpointError(f"{path}: not an aea checkpoint (no aea metadata)")
     if name == PRIOR_FORMAT_NAME:
         raise CheckpointError(_prior_given(path))
+    if name == LATENTS_FORMAT_NAME:
+        raise CheckpointError(f"{path}: {LATENT_FILE}")
     if name != FORMAT_NAME:
         raise CheckpointError(f"{path}: not an aea checkpoint (format {name!r})")
     try:
@@ -147,6 +180,51 @@ def read_header(path: str | Path) -> tuple[dict[str, Any], dict[str, list[int]]]
     if not isinstance(metadata.get("config"), dict):
         raise CheckpointError(f"{path}: checkpoint has no stored config")
     return metadata, shapes
+
+
+LATENTS_FORMAT_NAME = "aea-latents"
+"""`aea encode`'s latent files (`latents/formats.py:FORMAT_NAME`; latents/ imports checkpoints/)."""
+LATENT_FILE = "an aea latent file (from 'aea encode'; 'aea decode' reads it), not a model checkpoint or run folder"
+RUN_FILES = {
+    "config.toml": "a run's config",
+    "history.jsonl": "a run's training history",
+    "summary.json": "a run's summary",
+    "run.json": "a run's record of its data",
+}
+"""The text files of a run folder (`runs/folder.py:RunFiles`), by name: given as a model, the error says what they are."""
+TEXT_SUFFIXES = {".toml": "a TOML file", ".json": "a JSON file", ".jsonl": "a JSON lines file"}
+
+
+def _unreadable(path: Path, error: Exception) -> str:
+    """Why `path`, which safetensors cannot open, is no checkpoint: what it is when aea can tell (a run's own text
+    file, a latent file, a pickled PyTorch file, audio), else that it is truncated or corrupt."""
+    with_run = any((path.parent / name).is_file() for name in RUN_CHECKPOINT_NAMES)
+    if path.name in RUN_FILES and with_run:
+        return f"{path}: {RUN_FILES[path.name]}, not a model checkpoint; give its run folder ({path.parent})"
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        return (
+            f"{path}: {TEXT_SUFFIXES[path.suffix.lower()]}, not a model checkpoint (a .safetensors file or run folder)"
+        )
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        head = b""
+    if head.startswith(b"\x93NUMPY"):
+        return (
+            f"{path}: a NumPy array (as 'aea encode' writes latents, which 'aea decode' reads), not a model checkpoint "
+            f"or run folder"
+        )
+    if head.startswith(b"PK\x03\x04") and (LATENTS_FORMAT_NAME.encode() in head or b"latents.npy" in head):
+        return f"{path}: {LATENT_FILE}"
+    if _looks_pickled(path):
+        return f"{path}: not an aea checkpoint (a pickled PyTorch file; aea reads only .safetensors)"
+    if _looks_audio(path):
+        return (
+            f"{path}: an audio file, not a checkpoint or run folder (a model is a run folder or a .safetensors "
+            f"checkpoint)"
+        )
+    return f"{path}: not a readable safetensors file, truncated or corrupt ({first_line(error)})"
 
 
 def _looks_pickled(path: Path) -> bool:

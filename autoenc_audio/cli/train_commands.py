@@ -454,10 +454,11 @@ def info(argument: Path | None, model: Path | None, cache_dir: Path, as_json: bo
       aea info --model runs/demo
       aea info runs/demo/best.safetensors --json
     """
-    from ..checkpoints.header import read_metadata
+    from ..checkpoints.header import read_metadata, verify_weights
 
     path, source = model_argument_or_option(argument, model, cache_dir)
     metadata = read_metadata(path)
+    verify_weights(path)  # as every command that uses the model does
     if as_json:
         from ..prior.header import prior_path, read_prior_metadata
 

@@ -35,9 +35,10 @@ def resumed_config(
     params: dict[str, Any],
 ) -> tuple[Config, Path | None]:
     """`--resume`: the run's own config with the new budget (minutes, epochs, steps) and the `TAKEN` settings among
-    `params` (`aea train`'s, as Click parsed them), and the data it was trained on (a different --data is refused);
-    the `IGNORED` flags given are named and ignored."""
-    from ..runs.folder import config_for_resume, data_root_of_run
+    `params` (`aea train`'s, as Click parsed them), and the data it was trained on (a different --data is refused,
+    but where that folder is gone: a run whose data moved resumes on it, and records it); the `IGNORED` flags given
+    are named and ignored."""
+    from ..runs.folder import RunError, config_for_resume, data_root_of_run
 
     if out is None:
         raise click.UsageError("--resume needs --out RUN_DIR (the run to continue)")
@@ -47,9 +48,12 @@ def resumed_config(
         .override(train={setting: params.get(name) for name, setting in TAKEN.items()})
     )
     trained_on = data_root_of_run(out)
-    if data_root is not None and (trained_on is None or Path(data_root).resolve() != trained_on):
+    moved = trained_on is not None and not trained_on.exists()  # a --data is then where it went; the split is checked
+    if moved and data_root is None:
+        raise RunError(f"{out} was trained on {trained_on}, which is not there; give --data with the moved folder")
+    if not moved and data_root is not None and (trained_on is None or Path(data_root).resolve() != trained_on):
         raise click.UsageError(f"--resume: {out} was trained on {trained_on or 'the built-in corpus'}, not {data_root}")
     given = [flag for name, flag in IGNORED.items() if params.get(name) is not None]
     if given:
         click.echo(f"aea: --resume keeps the run's own settings; ignoring {', '.join(given)}", err=True)
-    return config, trained_on
+    return config, data_root if moved else trained_on

@@ -91,13 +91,35 @@ class RunFiles:
         """What the run was started on (its data folder), for --resume."""
         return self.root / "run.json"
 
+    def run_record(self) -> dict[str, Any]:
+        """What `run.json` records (empty when there is none); a file that is not a JSON object is a RunError
+        naming it, as a corrupt history is, not Python's JSON error from whichever command read it."""
+        if not self.run.exists():
+            return {}
+        try:
+            record = json.loads(self.run.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise RunError(f"{self.run}: corrupt ({error.msg})") from None
+        except UnicodeDecodeError:
+            raise RunError(f"{self.run}: corrupt (not UTF-8 text)") from None
+        if not isinstance(record, dict):
+            raise RunError(f"{self.run}: corrupt (a JSON object expected, not {type(record).__name__})")
+        root = record.get("data_root")
+        if root is not None and not isinstance(root, str):
+            raise RunError(f"{self.run}: corrupt (data_root is {type(root).__name__}, not a folder's path)")
+        return record
+
     @property
     def data_root(self) -> Path | None:
         """The data folder the run was trained on (None: the built-in corpus, or not recorded)."""
-        if not self.run.exists():
-            return None
-        root = json.loads(self.run.read_text()).get("data_root")
+        root = self.run_record().get("data_root")
         return Path(root) if root else None
+
+    def record_data_root(self, root: Path) -> None:
+        """Record `root` as the run's data folder in `run.json`: where a resumed run whose folder moved now finds
+        it (the split is checked to be the same before this)."""
+        record = {**self.run_record(), "data_root": str(Path(root).resolve())}
+        write_text_atomic(self.run, json.dumps(record) + "\n")
 
     def clear(self) -> None:
         """Remove a previous run's checkpoints (with their training state), history and summary."""

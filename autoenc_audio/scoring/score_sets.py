@@ -30,6 +30,7 @@ import numpy as np
 from ..audio import audio_files_under, load_track
 from ..config import AudioConfig, Config, DataConfig
 from ..errors import InputError, counted
+from ..runs.folder import RunFiles
 from .features import (
     BINS,
     CLIP_SAMPLES,
@@ -188,10 +189,9 @@ def checkpoint_data(checkpoint: str | os.PathLike) -> tuple[Path | None, DataCon
         info = json.loads(metadata.get("info") or "{}")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise ScoreError(f"{path}: not a readable aea checkpoint ({error})") from None
-    run = path.parent / "run.json"
-    if run.is_file():
-        root = json.loads(run.read_text()).get("data_root")
-        return (Path(root) if root else None), config.data
+    run = RunFiles(path.parent)
+    if run.run.is_file():
+        return run.data_root, config.data  # RunError naming a corrupt run.json
     stored = (info.get("data") or {}).get("root") if isinstance(info, dict) else None
     return (Path(stored) if stored else None), config.data
 

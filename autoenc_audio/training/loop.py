@@ -316,11 +316,13 @@ def validate(run: Run) -> dict[str, Any]:
         "elapsed_seconds": round(state.elapsed_seconds, 2),
         "clips_per_second": state.clips_seen / max(state.elapsed_seconds, 1e-9),
     }
+    _refuse_divergence(run, validation["loss"])
     state.epoch += 1
     state.batch = 0
     state.epoch_sums = {}
     if run.job.is_main and validation["loss"] < state.best_loss:
         state.best_loss = validation["loss"]
+        run.claim_folder()
         save_checkpoint(
             run.files.best,
             run.model,
@@ -332,9 +334,21 @@ def validate(run: Run) -> dict[str, Any]:
     return record
 
 
+def _refuse_divergence(run: Run, validation_loss: float) -> None:
+    """FloatingPointError when the epoch ends with a non-finite validation loss or weights: `_step` checks the loss
+    before each update, not what the last update made, and a diverged epoch must not be saved as `best`, recorded as
+    the latest run, or written as NaN into the history and summary."""
+    weights_finite = all(bool(torch.isfinite(p).all()) for p in run.model.parameters())
+    if math.isfinite(validation_loss) and weights_finite:
+        return
+    what = f"validation loss became {validation_loss}" if weights_finite else "weights became non-finite"
+    raise FloatingPointError(f"{what} at step {run.state.step}: lower the learning rate (train.lr)")
+
+
 def save(run: Run) -> None:
     """The `last` checkpoint with everything resuming needs: optimiser, RNG, position in the epoch."""
     if run.job.is_main:
+        run.claim_folder()
         training_state = {
             "optimizer": run.optimizer.state_dict(),
             "rng": rng_state(),
@@ -349,6 +363,7 @@ def save(run: Run) -> None:
 def log_epoch(run: Run, record: dict[str, Any]) -> None:
     """Append the epoch's record to the history and show it."""
     if run.job.is_main:
+        run.claim_folder()
         append_text(run.files.history, json.dumps(record) + "\n")
         run.reporter.end_epoch(record)
 
@@ -372,9 +387,21 @@ def finish(run: Run) -> dict[str, Any]:
         save_checkpoint(run.files.best, best.model, run.config, **stats)
         training_state = load_training_state(run.files.last)
         save_checkpoint(run.files.last, run.model, run.config, **stats, training_state=training_state)
-        write_text_atomic(run.files.summary, json.dumps(summary, indent=2) + "\n")
+        write_text_atomic(run.files.summary, json.dumps(_finite(summary), indent=2) + "\n")
     job.barrier()
     return summary
+
+
+def _finite(value: Any) -> Any:
+    """`value` with each non-finite float as None: JSON has no NaN or infinity, and `json.dumps` would write them
+    bare, which no JSON reader accepts."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _summary(run: Run, best_model: Autoencoder, test: dict[str, float], test_clips: int) -> dict[str, Any]:

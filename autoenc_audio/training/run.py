@@ -21,9 +21,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Dataset, DistributedSampler
 
 from ..checkpoints.checkpoint import load_checkpoint, load_training_state, set_rng_state
-from ..config import Config, TrainConfig
+from ..checkpoints.header import read_metadata
+from ..config import Config, TrainConfig, load_run_config, with_legacy_defaults
 from ..data import ClipDataset, DatasetError, PreparedData, builtin_corpus, evenly_spread, prepare_dataset
-from ..errors import counted
+from ..errors import InputError, counted
 from ..files import make_folder, write_text_atomic
 from ..models import build_model
 from ..models.base import Autoencoder
@@ -60,7 +61,7 @@ class SilentReporter:
 
 def _check_same_split(files: RunFiles, prepared: PreparedData) -> None:
     """Resuming on another split (tracks added or removed, another split rule) would train on held-out tracks."""
-    recorded = json.loads(files.run.read_text()).get("split") if files.run.exists() else None
+    recorded = files.run_record().get("split")
     if recorded is not None and recorded != prepared.split_digest():
         raise RunError(
             f"{files.root}: the dataset's train/validation/test split has changed since this run started "
@@ -148,8 +149,9 @@ def describe_budget(train: TrainConfig) -> str:
 def prepare_run(config: Config, run_dir: Path, resume: bool, overwrite: bool) -> Autoencoder:
     """Check that a run can start, before any data work or process launch, and build its model.
 
-    RunError for `resume` with `overwrite`, or when `run_dir` holds a run that would be replaced
-    without `overwrite`; ConfigError for settings no model can have (e.g. the latent size).
+    RunError for `resume` with `overwrite`, when `run_dir` holds a run that would be replaced
+    without `overwrite`, or when `resume` is given settings its last checkpoint was not trained with
+    (`check_resumed_config`); ConfigError for settings no model can have (e.g. the latent size).
     """
     files = RunFiles(Path(run_dir))
     if resume and overwrite:
@@ -162,7 +164,57 @@ def prepare_run(config: Config, run_dir: Path, resume: bool, overwrite: bool) ->
             f"{files.root} already holds a run: continue it with resume=True, or start it again with overwrite=True",
             settings=("resume=True", "overwrite=True"),
         )
+    if resume:
+        check_resumed_config(files, config)
     return build_model(config.model, config.audio)
+
+
+RESUME_MAY_CHANGE = frozenset({"epochs", "minutes", "steps", "device", "workers", "compile"})
+"""The `[train]` settings a resumed run may change: its budget, and where and how the same run is computed (what
+`aea train --resume` takes: cli/train_resume.py `TAKEN`). Any other setting would change the model, its data or its
+training half-way through."""
+
+
+def _settings(config: Config | dict[str, Any]) -> dict[str, Any]:
+    """`config`'s settings as "section.key" -> JSON value (a table such as loss_weights by its keys), but those a
+    resumed run may change; through JSON, so a config read from TOML and one stored in a checkpoint compare alike."""
+    values = config.to_dict() if isinstance(config, Config) else config
+    flat: dict[str, Any] = {}
+    for section, table in json.loads(json.dumps(values)).items():
+        for key, value in table.items():
+            if section == "train" and key in RESUME_MAY_CHANGE:
+                continue
+            for name, leaf in value.items() if isinstance(value, dict) else [("", value)]:
+                flat[f"{section}.{key}" + (f".{name}" if name else "")] = leaf
+    return flat
+
+
+def check_resumed_config(files: RunFiles, config: Config) -> None:
+    """RunError when `config` (a resume's: the run's config.toml, as the CLI reads it) differs from the config its
+    last checkpoint was trained with, but for the budget and `RESUME_MAY_CHANGE`: an edited sample rate would go on
+    training on other audio, with no word, and an edited architecture fail in torch's words."""
+    if not files.last.is_file():
+        return  # `_restore` says there is nothing to resume
+    stored = read_metadata(files.last)["config"]
+    try:
+        trained = _settings(Config.from_dict(with_legacy_defaults(stored)))
+    except Exception:  # noqa: BLE001 - a stored config this aea cannot read: loading the checkpoint says so
+        return
+    given = _settings(config)
+    differ = [name for name in given if given[name] != trained.get(name, given[name])]
+    if not differ:
+        return
+    name, others = differ[0], ", ".join(differ[1:])
+    more = f" ({others} {'differs' if len(differ) == 2 else 'differ'} too)" if others else ""
+    try:
+        source = files.config if files.config.is_file() and _settings(load_run_config(files.config)) == given else None
+    except InputError:
+        source = None
+    advice = "restore it" if source else "resume with the config it was trained with (its config.toml)"
+    raise RunError(
+        f"{source or 'config'}: {name} is {json.dumps(given[name])} but {files.last.name} was trained with "
+        f"{json.dumps(trained[name])}{more}; {advice} or start a new run"
+    )
 
 
 @dataclass
@@ -182,6 +234,19 @@ class Run:
     state: TrainingState = field(default_factory=TrainingState)
     started: float = 0.0  # perf_counter() at the run's zero of elapsed time
     info: dict[str, Any] = field(default_factory=dict)  # what every checkpoint records about the data and model size
+    claimed: bool = True  # False for a new run until its first write (`claim_folder`)
+    data_root: Path | None = None  # the data folder a new run records in run.json (None: the built-in corpus)
+
+    def claim_folder(self) -> None:
+        """Before a new run's first write (rank 0): remove what a run it overwrites left, then write its config.toml
+        and run.json. Not at its start: a start that fails (no data, a bad setting, a loss that diverges in the first
+        epoch) leaves the old run as it was, its checkpoints beside their own config; and from here on no file of the
+        old run can mix with the new run's (its history appended to, its best kept as the new run's best)."""
+        if self.claimed:
+            return
+        self.files.clear()
+        _write_run_files(self.files, self.config, self.data_root, self.data)
+        self.claimed = True
 
     @property
     def train_set(self) -> ClipDataset:
@@ -242,8 +307,6 @@ def start_run(
     job = setup_distributed(config.train.device)
     torch.manual_seed(config.train.seed)
     model = prepare_run(config, files.root, resume, overwrite).to(job.device)  # first: fails before any data work
-    if overwrite and not resume and job.is_main:
-        files.clear()  # no old checkpoint or summary may outlive the new run's first epoch
     prepared = load_data(config, data_root, cache_dir, config.train.workers, reporter, job)
     train_set, validation_set = prepared.splits["train"], prepared.splits["validation"]
     if len(validation_set) == 0:
@@ -254,6 +317,8 @@ def start_run(
     state = TrainingState()
     if resume:
         _check_same_split(files, prepared)
+        if job.is_main and data_root is not None and files.data_root != Path(data_root).resolve():
+            files.record_data_root(data_root)  # the same tracks in a folder that moved (`_check_same_split`)
         state, trained_with = _restore(files, model, optimizer, job)
         finished = budget_spent(trained_with.train, state) and budget_spent(config.train, state)
         if job.is_main and not finished:  # a finished run given no larger budget says only that (`_train_on`)
@@ -263,9 +328,7 @@ def start_run(
                 write_text_atomic(files.config, dump_toml(config.to_dict()))  # a later resume keeps this budget
         _train_on(state, trained_with.train, config.train, files, reporter, job)
     else:
-        _initialize(model, train_set, job.device)
-        if job.is_main:
-            _write_run_files(files, config, data_root, prepared)
+        _initialize(model, train_set, job.device)  # the run's files are written at its first save (`claim_folder`)
     sampler: DistributedSampler[tuple[torch.Tensor, int]] = DistributedSampler(
         as_torch_dataset(train_set), num_replicas=job.world_size, rank=job.rank, shuffle=True, seed=config.train.seed
     )
@@ -283,6 +346,8 @@ def start_run(
         reporter,
         state,
         info=info,
+        claimed=resume,
+        data_root=data_root,
     )
 
 
