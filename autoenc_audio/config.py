@@ -26,7 +26,12 @@ MAX_SAMPLE_RATE = 768_000
 so long that the model's checks blame the latent size instead."""
 
 MAX_SEED = 2**32 - 1
-"""Seeds run from 0 to this: numpy, scikit-learn and torch all take them (a larger one overflows some of them)."""
+"""Seeds given as flags run from 0 to this: numpy, scikit-learn and torch all take them (a larger one overflows
+some of them)."""
+
+TORCH_SEEDS = (-(2**63), 2**63 - 1)
+"""A config's training seeds: 64-bit integers, which `torch.manual_seed` takes (up to 2**64 - 1), leaving room for
+the epoch added to them (`check_seed`)."""
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 """The devices a config may name (`devices.resolve_device`); `auto` picks CUDA, then MPS, then the CPU."""
@@ -84,7 +89,7 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         check_finite(self, "data")
-        check_seed(self.split_seed, "data.split_seed")
+        check_seed(self.split_seed, "data.split_seed", 0)
         if self.hop_seconds is not None and self.hop_seconds <= 0:
             raise ConfigError(f"data.hop_seconds must be positive, got {self.hop_seconds}")
         for name in ("validation_fraction", "test_fraction"):
@@ -217,14 +222,13 @@ class TrainConfig:
         # a Python caller's steps bypass _check_kind: 2.5 steps is refused here
         if self.steps is not None and (type(self.steps) is not int or self.steps < 1):
             raise ConfigError(f"train.steps must be an integer of at least 1, got {self.steps!r}")
-        for name in ("batch_size", "workers", "kl_warmup_epochs"):
+        for name in ("batch_size", "workers"):  # grad_clip and kl_warmup_epochs at 0 or below: off, as always
             lowest = 1 if name == "batch_size" else 0
             if getattr(self, name) < lowest:
                 raise ConfigError(f"train.{name} must be at least {lowest}, got {getattr(self, name)}")
         check_rate(self.lr, "train.lr")
-        for name in ("weight_decay", "grad_clip"):  # grad_clip 0: no clipping
-            if getattr(self, name) < 0:
-                raise ConfigError(f"train.{name} must be 0 or more, got {getattr(self, name)}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"train.weight_decay must be 0 or more, got {self.weight_decay}")
         if self.scheduler not in ("cosine", "constant"):
             raise ConfigError(f"train.scheduler must be 'cosine' or 'constant', got {self.scheduler!r}")
         check_seed(self.seed, "train.seed")
@@ -310,7 +314,7 @@ class PriorConfig:
         if self.patience < 0:
             raise ConfigError(f"prior.patience must be 0 (never stop early) or more epochs, got {self.patience}")
         check_rate(self.lr, "prior.lr")
-        check_seed(self.seed, "prior.seed")
+        check_seed(self.seed, "prior.seed", 1000)  # the prior seeds each epoch with seed * 1000 + epoch
         check_device(self.device, "prior.device")
         for name in ("jump_probability", "repeat_probability"):
             if not 0 <= getattr(self, name) <= 1:
@@ -458,12 +462,13 @@ def _check_kind(section: str, key: str, value: Any, field: dataclasses.Field) ->
 
 def check_finite(section: Any, name: str) -> None:
     """ConfigError for a float setting that is NaN or infinite: no comparison refuses NaN (`nan <= 0` is false), so
-    a budget of NaN minutes never ends and NaN seconds fail later as "cannot convert float NaN to integer"."""
+    a budget of NaN minutes never ends and NaN seconds fail later as "cannot convert float NaN to integer". Infinite
+    minutes are no clock limit (the epochs or steps end the run), as runs saved by an earlier aea may hold."""
     for item in dataclasses.fields(section):
         value = getattr(section, item.name)
         values = value.items() if isinstance(value, dict) else [(None, value)]
         for key, number in values:
-            if isinstance(number, float) and not math.isfinite(number):
+            if isinstance(number, float) and not math.isfinite(number) and not (item.name == "minutes" and number > 0):
                 where = f"{name}.{item.name}" + (f".{key}" if key is not None else "")
                 raise ConfigError(f"{where} must be a finite number, got {number}")
 
@@ -483,9 +488,12 @@ def check_rate(lr: float, key: str) -> None:
         )
 
 
-def check_seed(seed: int, key: str) -> None:
-    if not 0 <= seed <= MAX_SEED:
-        raise ConfigError(f"{key} must be from 0 to {MAX_SEED}, got {seed}")
+def check_seed(seed: int, key: str, scale: int = 1) -> None:
+    """A seed torch takes (`torch.manual_seed(seed * scale + epoch)`), or with `scale` 0 one numpy takes (from 0).
+    Wider than the flags' 0 to MAX_SEED: a run saved by an earlier aea with `--seed -1` trained, and must load."""
+    lowest, highest = (0, TORCH_SEEDS[1]) if scale == 0 else (TORCH_SEEDS[0] // scale, TORCH_SEEDS[1] // scale)
+    if not lowest <= seed <= highest:
+        raise ConfigError(f"{key} must be from {lowest} to {highest}, got {seed}")
 
 
 def check_device(device: str, key: str) -> None:

@@ -129,7 +129,6 @@ def test_flags_override_and_none_means_not_given():
         ("[train]\nlr = nan", "train.lr must be a finite number, got nan"),
         ("[train]\nlr = 1e300", "train.lr must be above 0 and at most 3.4e+38 (float32's largest), got 1e+300"),
         ("[train]\nweight_decay = -1.0", "train.weight_decay must be 0 or more, got -1.0"),
-        ("[train]\ngrad_clip = -1.0", "train.grad_clip must be 0 or more, got -1.0"),
         ("[train]\nworkers = -1", "train.workers must be at least 0, got -1"),
         ("[train]\nloss_weights = { l1 = 'x' }", "train.loss_weights must be a table of numbers, got {'l1': 'x'}"),
         ("[train]\nloss_weights = { l1 = nan }", "train.loss_weights.l1 must be a finite number, got nan"),
@@ -138,9 +137,15 @@ def test_flags_override_and_none_means_not_given():
             "[train]\nloss_weights = { l1 = 0.0, mrstft = 0.0, mel = 0.0 }",
             "train.loss_weights must weigh at least one loss besides kl above 0, got none",
         ),
-        ("[train]\nseed = 99999999999999999999", "train.seed must be from 0 to 4294967295, got 99999999999999999999"),
-        ("[prior]\nseed = -1", "prior.seed must be from 0 to 4294967295, got -1"),
-        ("[data]\nsplit_seed = -1", "data.split_seed must be from 0 to 4294967295, got -1"),
+        (
+            "[train]\nseed = 99999999999999999999",
+            "train.seed must be from -9223372036854775808 to 9223372036854775807, got 99999999999999999999",
+        ),
+        (
+            "[prior]\nseed = 99999999999999999999",
+            "prior.seed must be from -9223372036854776 to 9223372036854775, got 99999999999999999999",
+        ),
+        ("[data]\nsplit_seed = -1", "data.split_seed must be from 0 to 9223372036854775807, got -1"),
         ("[audio]\nsample_rate = 99999999999999999999", "audio.sample_rate must be at least 1000 Hz and at most"),
         # a key whose default is None, a list or a table: its kind from the annotation, not Python's TypeError
         ("[train]\nminutes = '5'", "train.minutes must be a number, got '5'"),
@@ -247,3 +252,18 @@ def test_the_short_stft_term_is_off_by_default_and_a_run_that_used_it_resumes_wi
     path.write_text(dump_toml(Config().override(train={"loss_weights": {"short_stft": 1.0}}).to_dict()))
     weights = load_run_config(path).train.loss_weights
     assert weights["short_stft"] == 1.0 and weights["mel"] == 2.0
+
+
+def test_values_an_earlier_aea_saved_still_load(tmp_path):
+    """Runs, checkpoints and priors keep their config: one an earlier aea trained with `--seed -1`, `--minutes inf`
+    (no clock limit, the steps ended it), or grad_clip and kl_warmup_epochs below 0 (off) must still load, though
+    the flags now take seeds from 0 to 4294967295 only."""
+    saved = tmp_path / "config.toml"
+    saved.write_text(
+        "[train]\nseed = -1\nminutes = inf\nsteps = 3\ngrad_clip = -1.0\nkl_warmup_epochs = -1\n[prior]\nseed = -1\n"
+    )
+    config = load_config(saved)
+    assert config.train.seed == -1 and config.train.minutes == float("inf") and config.prior.seed == -1
+    with pytest.raises(ConfigError, match="train.minutes must be a finite number, got nan"):
+        saved.write_text("[train]\nminutes = nan\n")
+        load_config(saved)

@@ -36,6 +36,7 @@ from ..config import Config
 from ..data import ClipDataset, evenly_spread
 from ..errors import SavedInterrupt
 from ..files import append_text, write_text_atomic
+from ..jsonable import json_text
 from ..metrics import evaluate
 from ..models.base import Autoencoder
 from ..runs.folder import RunFiles, iterate_history
@@ -387,21 +388,9 @@ def finish(run: Run) -> dict[str, Any]:
         save_checkpoint(run.files.best, best.model, run.config, **stats)
         training_state = load_training_state(run.files.last)
         save_checkpoint(run.files.last, run.model, run.config, **stats, training_state=training_state)
-        write_text_atomic(run.files.summary, json.dumps(_finite(summary), indent=2) + "\n")
+        write_text_atomic(run.files.summary, json_text(summary, indent=2) + "\n")  # NaN as null
     job.barrier()
     return summary
-
-
-def _finite(value: Any) -> Any:
-    """`value` with each non-finite float as None: JSON has no NaN or infinity, and `json.dumps` would write them
-    bare, which no JSON reader accepts."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
 
 
 def _summary(run: Run, best_model: Autoencoder, test: dict[str, float], test_clips: int) -> dict[str, Any]:
