@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .checkpoints.checkpoint import Checkpoint, load_checkpoint
-from .config import Config
+from .config import AudioConfig, Config
 from .data import DatasetError, Progress, builtin_corpus, prepare_dataset, scan_folder, summarize_scan
 from .files import write_text_atomic
 from .generation.requests import GenerateRequest, find_prior, generate_pieces
@@ -125,7 +125,7 @@ def run_demo(
     explore, note = demo_explore(checkpoint, run_dir, cache_dir, corpus)
     result.explore = str(explore) if explore else None
     result.notes += [note] if note else []
-    result.page = str(demo_page(result, generated))
+    result.page = str(demo_page(result, generated, config.audio))
     return result
 
 
@@ -146,8 +146,9 @@ def demo_explore(
     return build_site(checkpoint, run_dir / "explore", cache_dir, corpus, request, overwrite=True).page, None
 
 
-def demo_page(result: DemoResult, generated: list[dict[str, Any]]) -> Path:
-    """RUN/index.html: the run page of what the demo wrote (curves, the held-out clip, generated pieces, score)."""
+def demo_page(result: DemoResult, generated: list[dict[str, Any]], audio: AudioConfig) -> Path:
+    """RUN/index.html: the run page of what the demo wrote (curves, the held-out clip, generated pieces, score),
+    with the sample rate and clip length that make its latent size readable, as `aea report` shows them."""
     from .pages.run import HeldOutClip, RunSection, write_run_page
 
     written = result.reconstruction
@@ -169,6 +170,8 @@ def demo_page(result: DemoResult, generated: list[dict[str, Any]]) -> Path:
         result.score or None,
         list(result.notes),
         result.explore,
+        sample_rate=audio.sample_rate,
+        clip_seconds=audio.clip_seconds,
     )
     return write_run_page([section], result.run_dir / "index.html", title="aea demo")
 

@@ -46,6 +46,8 @@ def test_demo_trains_then_writes_reconstruction_generations_and_figures(tmp_path
     assert result.stdout.rstrip().endswith(f"page {out / 'index.html'}")
     page = check_page(out / "index.html")  # the demo's run page, in a real browser
     assert len(page.audio) == 2 + 4 and len(page.images) >= 2 + 4  # the held-out pair; random, continue, average, morph
+    html = (out / "index.html").read_text()  # the rate and clip that make the latent size readable, as report's
+    assert "8000 Hz" in html and "compression" in html
     if not (vendoring.VENDOR / vendoring.ORIGIN_NAME).is_file():  # a source tree without npm: said, and no page
         assert "aea: explore page skipped:" in result.stderr and not (out / "explore").exists()
         return
