@@ -215,3 +215,20 @@ def test_a_json_line_writes_an_undefined_score_as_null(capsys):
 
     assert json.loads(line, parse_constant=refuse) == {"silhouette": None, "scores": [None, 0.5], "path": "a b"}
     assert line.count("\n") == 1  # one line per object, as JSON Lines readers take it
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_command_ends_on_sigterm_or_sighup_as_on_ctrl_c(name):
+    """Python's default for SIGTERM and SIGHUP ended the process at once, leaving hidden temporary files (a decode's
+    `.NAME.wav.XXXX.tmp`, explore's staging folder); as interrupts, every `finally` that removes them runs, and the
+    command says one line. Outside a command the previous handler is back."""
+    import os
+    import signal
+
+    from autoenc_audio.cli.common import terminations_as_interrupts
+
+    number = getattr(signal, name)
+    before = signal.getsignal(number)
+    with pytest.raises(KeyboardInterrupt), terminations_as_interrupts():
+        os.kill(os.getpid(), number)
+    assert signal.getsignal(number) == before

@@ -221,6 +221,24 @@ def test_ctrl_c_stops_at_a_batch_boundary_and_resumes_exactly(songs, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP])
+def test_kill_or_a_closed_terminal_saves_at_a_batch_boundary_as_ctrl_c_does(songs, tmp_path, number):
+    """`kill`, `timeout` and `docker stop` send SIGTERM, a closed terminal SIGHUP: Python's default ended training
+    at once, losing every step since the last epoch's save. Now they stop at the step, saved, as Ctrl-C does."""
+    before = signal.getsignal(number)
+    with pytest.raises(TrainingInterrupted):
+        train(
+            tiny(epochs=2),
+            tmp_path / "run",
+            tmp_path / "cache",
+            data_root=songs,
+            reporter=AtStep(3, lambda: os.kill(os.getpid(), number)),
+        )
+    assert load_training_state(tmp_path / "run" / "last.safetensors")["progress"]["step"] == 3
+    assert signal.getsignal(number) == before  # the caller's handler back
+
+
+@pytest.mark.slow
 def test_minutes_budget_stops_training(songs, tmp_path):
     config = TINY.with_budget(minutes=0.03, epochs=None)
     summary = train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)

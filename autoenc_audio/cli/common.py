@@ -6,8 +6,10 @@ import contextlib
 import errno
 import functools
 import os
+import signal
 import sys
 import tempfile
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -58,6 +60,23 @@ def one_line_usage_error(error: click.UsageError) -> click.UsageError:
     return one_line
 
 
+@contextlib.contextmanager
+def terminations_as_interrupts() -> Iterator[None]:
+    """SIGTERM and SIGHUP (`kill`, `timeout`, a closed terminal) handled as Ctrl-C is: temporary files removed,
+    training saved, one line said. Python's default for them ends the process at once, leaving hidden temporary
+    files behind and losing training since the last epoch. The previous handlers come back after the command."""
+    numbers = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.signal(number, signal.default_int_handler) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 class AeaGroup(click.Group):
     """Turns library errors into one line on stderr and a meaningful exit code.
 
@@ -80,7 +99,7 @@ class AeaGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            with one_line_warnings():
+            with one_line_warnings(), terminations_as_interrupts():
                 return super().invoke(ctx)
         except click.UsageError as error:  # a subcommand's arguments
             raise one_line_usage_error(error) from None

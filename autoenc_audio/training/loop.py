@@ -54,17 +54,21 @@ class TrainingInterrupted(SavedInterrupt):
     """Ctrl-C during training; the run was saved and can be resumed."""
 
 
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""What asks training to stop and save: Ctrl-C, `kill`, `timeout`, `docker stop` and a closed terminal."""
+
+
 class StopAtBatchBoundary:
-    """The first Ctrl-C asks training to stop after the current step, so the saved
-    weights, optimiser and position agree; a second Ctrl-C interrupts at once."""
+    """The first Ctrl-C (or SIGTERM, SIGHUP) asks training to stop after the current step, so the saved
+    weights, optimiser and position agree; a second one interrupts at once."""
 
     def __init__(self) -> None:
         self.requested = False
-        self.previous: Callable[[int, FrameType | None], Any] | int | None = None
+        self.previous: dict[int, Callable[[int, FrameType | None], Any] | int | None] = {}
 
     def __enter__(self) -> StopAtBatchBoundary:
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.previous = {number: signal.signal(number, self._handle) for number in STOP_SIGNALS}
         return self
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
@@ -73,8 +77,9 @@ class StopAtBatchBoundary:
         self.requested = True
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for number, previous in self.previous.items():
+            if previous is not None:
+                signal.signal(number, previous)
 
 
 def compute_losses(
