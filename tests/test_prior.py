@@ -588,3 +588,12 @@ def test_a_latent_too_short_for_a_prior_is_refused_before_any_encoding(run, tmp_
         refused.stderr
     )
     assert not prior_path(tmp_path / "n5").exists()
+
+
+def test_an_interrupted_prior_says_the_command_that_continues_it():
+    """It said "resuming continues it exactly", naming neither flag; the command line now reads as one to type."""
+    from autoenc_audio.cli.flags import in_flag_terms
+    from autoenc_audio.prior.train import PriorInterrupted
+
+    said = in_flag_terms(PriorInterrupted(Path("runs/demo/prior.safetensors")))
+    assert said.endswith("continue it exactly with --resume and --model runs/demo"), said

@@ -239,6 +239,24 @@ def test_kill_or_a_closed_terminal_saves_at_a_batch_boundary_as_ctrl_c_does(song
 
 
 @pytest.mark.slow
+def test_ctrl_c_while_testing_says_how_to_finish_and_a_resume_finishes(songs, tmp_path, monkeypatch):
+    """Ctrl-C after the last epoch, while the test clips were scored, said only "aea: interrupted"."""
+    from autoenc_audio.training import loop
+
+    finish = loop.finish
+
+    def interrupted(run):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(loop, "finish", interrupted)
+    with pytest.raises(TrainingInterrupted, match="interrupted while testing: .* is trained and saved; finish with"):
+        train(tiny(epochs=1), tmp_path / "run", tmp_path / "cache", data_root=songs)
+    monkeypatch.setattr(loop, "finish", finish)
+    summary = train(tiny(epochs=1), tmp_path / "run", tmp_path / "cache", data_root=songs, resume=True)
+    assert summary["epochs"] == 1 and (tmp_path / "run" / "summary.json").is_file()
+
+
+@pytest.mark.slow
 def test_minutes_budget_stops_training(songs, tmp_path):
     config = TINY.with_budget(minutes=0.03, epochs=None)
     summary = train(config, tmp_path / "run", tmp_path / "cache", data_root=songs)

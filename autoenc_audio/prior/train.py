@@ -39,9 +39,13 @@ MIN_PRIOR_FRAMES = 2 * EDGE_FRAMES + 2
 
 
 class PriorInterrupted(TrainingInterrupted):
-    """Ctrl-C while the prior trained, after saving it; `resume` continues it exactly (the CLI names its flag)."""
+    """Ctrl-C while the prior trained, after saving it; `resume` continues it exactly (the CLI names its flags)."""
 
-    settings = ("resume",)
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"interrupted: prior saved in {path}; continue it exactly with resume=True and model {path.parent}",
+            settings=("resume=True", "model"),
+        )
 
 
 class PriorReporter(Protocol):
@@ -313,7 +317,7 @@ def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary,
         reporter.progress(number + 1, len(batches))
         if stop.requested and prior.position < len(batches):
             _save(run)
-            raise PriorInterrupted(f"interrupted: prior saved in {run.path}; resuming continues it exactly")
+            raise PriorInterrupted(run.path)
     prior.epoch, prior.position = prior.epoch + 1, 0
     record = {
         "epoch": prior.epoch,
@@ -329,7 +333,7 @@ def run_epoch(run: PriorRun, reporter: PriorReporter, stop: StopAtBatchBoundary,
     _save(run)
     reporter.end_epoch(record)
     if stop.requested:
-        raise PriorInterrupted(f"interrupted: prior saved in {run.path}; resuming continues it exactly")
+        raise PriorInterrupted(run.path)
     return reason
 
 

@@ -239,7 +239,14 @@ def _train(
                 f"interrupted: saved {files.last}; continue with resume=True and run_dir {files.root}",
                 settings=("resume=True", "run_dir"),
             ) from None
-    summary = finish(run)
+    try:
+        summary = finish(run)
+    except KeyboardInterrupt:  # the budget is trained and saved: a resume only tests and writes the summary
+        raise TrainingInterrupted(
+            f"interrupted while testing: {files.last} is trained and saved; finish with resume=True and run_dir "
+            f"{files.root}",
+            settings=("resume=True", "run_dir"),
+        ) from None
     if run.job.world_size > 1:
         dist.destroy_process_group()
     return summary
