@@ -140,3 +140,24 @@ def test_silent_clips_give_null_not_nan_in_analysis_json(two_runs, tmp_path):
     model = analysis["models"][0]
     assert model["probes"]["latent"]["kmeans"]["silhouette"] is None
     assert model["kmeans_curve"]["silhouette"] and set(model["kmeans_curve"]["silhouette"]) == {None}
+
+
+@pytest.mark.slow
+def test_an_interrupted_rerun_leaves_no_earlier_page_over_its_new_figures(two_runs, monkeypatch):
+    """Figures are replaced under their final names: a rerun interrupted before its page left the earlier page,
+    report and JSON describing the new figures, looking complete. They now go before any new file is written."""
+    from autoenc_audio.analysis import analyse
+
+    root, _, unlabelled = two_runs
+    out = root / "rerun-report"
+    run_analysis([unlabelled], None, root / "cache", out, tsne=False, cv_folds=2)
+    assert {"index.html", "report.md", "analysis.json"} <= {path.name for path in out.iterdir()}
+
+    def interrupted(analysis, out_dir):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(analyse, "_write_analysis", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_analysis([unlabelled], None, root / "cache", out, tsne=False, cv_folds=2)
+    assert not {"index.html", "report.md", "analysis.json"} & {path.name for path in out.iterdir()}
+    assert list(out.rglob("*.png")), "the new figures were written"

@@ -282,3 +282,23 @@ def test_a_score_skipped_for_too_few_held_out_clips_gives_advice_report_can_take
         and "no option for fewer" in line
         and "--clips N scores generated pieces on 8 to 10" in line
     )
+
+
+@pytest.mark.slow
+def test_an_interrupted_report_rerun_leaves_no_earlier_page_over_new_files(run_with_prior, tmp_path, monkeypatch):
+    """A rerun replaces clips and figures under their final names: interrupted, it left the earlier page showing
+    the old run's facts over the new files. The earlier page now goes first."""
+    from autoenc_audio.pages import report
+
+    run, cache = run_with_prior
+    report_page(run, tmp_path / "report", cache)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "run_section", interrupted)
+    result = CliRunner().invoke(
+        cli, ["report", str(run), "-o", str(tmp_path / "report"), "--cache-dir", str(cache), "--no-generate"]
+    )
+    assert result.exit_code == 130 and "aea: interrupted" in result.stderr
+    assert not (tmp_path / "report" / "index.html").exists()

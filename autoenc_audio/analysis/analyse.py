@@ -14,7 +14,7 @@ import numpy as np
 from ..checkpoints.checkpoint import Checkpoint
 from ..files import make_folder, write_text_atomic
 from ..jsonable import json_text, json_value_or_text
-from ..pages.folders import refuse_report_folder
+from ..pages.folders import drop_earlier_pages, refuse_report_folder
 from .dataset import (
     MAX_CLIPS,
     RAW_DIMS,
@@ -402,6 +402,7 @@ def run_analysis(
         raise AnalysisError("no model to analyse")
     out_dir = Path(out_dir)
     refuse_foreign_reports(out_dir)
+    drop_earlier_pages(out_dir, ("index.html", "report.md", "analysis.json"))
     make_folder(out_dir)
     started = time.perf_counter()
     session = _Session(

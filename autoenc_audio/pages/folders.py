@@ -16,7 +16,7 @@ page modules: only a folder the user names is checked. No torch.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..errors import InputError
@@ -87,3 +87,13 @@ def refuse_report_folder(folder: Path, title: str, heading: str) -> None:
     """`refuse_page_folder` for a command that writes a page titled `title` and a report.md under `heading`
     (`aea analyze`, `aea sweep`): before any work, a new folder or one of its own earlier results."""
     refuse_page_folder(folder, title, {"index.html": page_start(title), "report.md": heading + "\n"})
+
+
+def drop_earlier_pages(folder: Path, names: Iterable[str]) -> None:
+    """Remove an earlier run's `names` (its page, report, JSON) from `folder`, once it is known to be the command's
+    own output and before any new file goes there: figures and audio are replaced under their final names, so an
+    interrupted rerun would otherwise leave the old page describing new files, looking complete."""
+    if not Path(folder).is_dir():
+        return  # new (or under a file: where it is made, the error names that)
+    for name in names:
+        (Path(folder) / name).unlink(missing_ok=True)

@@ -36,7 +36,7 @@ from ..plots.history import plot_history
 from ..prior.header import PriorError, prior_path
 from ..prior.store import Prior
 from ..runs.folder import RunFiles, checkpoint_in, iterate_history
-from .folders import page_start, refuse_page_folder, refuse_run_folder
+from .folders import drop_earlier_pages, page_start, refuse_page_folder, refuse_run_folder
 from .run import REPORT_TITLE, HeldOutClip, RunSection, write_run_page
 
 if TYPE_CHECKING:
@@ -328,6 +328,7 @@ def write_report(request: ReportRequest) -> ReportResult:
     refuse_page_folder(out, REPORT_TITLE, {"index.html": page_start(REPORT_TITLE)})  # before any work
     for name in names:
         refuse_run_folder(out / name, f", where the page would put the files of run {name!r}")
+    drop_earlier_pages(out, ("index.html",))
     sections = [run_section(Path(run), out / name, request) for run, name in zip(request.runs, names)]
     page = write_run_page(sections, out / "index.html")
     return ReportResult(page, tuple(f"{section.name}: {note}" for section in sections for note in section.notes))
