@@ -425,7 +425,7 @@ def train_prior(
         "steps": prior.step,
         "memory_clips": prior.memory.clips,
         "train_loss": last.get("train_loss"),
-        "val_loss": _finite_or_none(last.get("val_loss")),  # NaN (no validation clips) is not JSON
+        "val_loss": last.get("val_loss"),  # NaN without validation clips: null in --json (print_json)
         "kept_epoch": prior.kept.get("epoch"),
         "kept_val_loss": prior.kept.get("val_loss"),
         "stopped": prior.kept.get("stopped"),
@@ -540,10 +540,6 @@ def _prior_rows(checkpoint_path: Path) -> list[tuple[str, str]]:
             )
         )
     return rows
-
-
-def _finite_or_none(value: Any) -> Any:
-    return value if not isinstance(value, float) or math.isfinite(value) else None
 
 
 def _loss(value: Any, digits: int = 4) -> str:
