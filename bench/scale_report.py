@@ -271,7 +271,8 @@ def markdown(
         + ").",
         "",
         "Wall times and peak RSS are this shared machine's (2 cores, other work beside at a lower or equal "
-        "priority; each record keeps the load average at its start): compare quality by steps, not by wall time. "
+        "priority; each record keeps the load average at its start, and its torch threads: the last real-music points "
+        "trained two at a time, one thread each): compare quality by steps, not by wall time. "
         "Written by `bench/bench_scale.py` from `scale.json`; figure: `scale.png`.",
         "",
     ]
