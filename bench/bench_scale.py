@@ -10,8 +10,8 @@ A point is (dataset, budget, seed, share of the training tracks):
   test tracks) at 10 minute-equivalents, seed 0;
 - the recipe at large data: on gtzan at 10 minute-equivalents, twice the learning rate, batch 8 (the same clips in
   half the steps), and both (`gtzan-m10-s0-f100-b8-lr2`); twice the learning rate again at 40, and on seeds 1 and 2
-  at 10 and 40, so that a change of the default rests on three seeds; and twice the learning rate on real music at
-  10 on seeds 0-2, where the quality figures users read are measured.
+  at 10, so that a change of the default rests on three seeds; and twice the learning rate on real music at 10 on
+  seeds 0-2, where the quality figures users read are measured.
 
 Budgets are optimiser steps (`train.steps`), so that points can share a busy machine and still train exactly as
 they would alone: a minute-equivalent is `STEPS_PER_MINUTE` steps, the default's rate on 2 quiet cores
