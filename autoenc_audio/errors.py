@@ -14,7 +14,12 @@ puts its own names in their place (the CLI: `cli/flags.py`).
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterable
+
+TERMINATION_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+"""The signals aea takes as it takes Ctrl-C: `kill`, `timeout` and `docker stop` (SIGTERM) and a closed terminal or
+ssh session (SIGHUP); Windows has neither."""
 
 
 class InputError(Exception):

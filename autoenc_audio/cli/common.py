@@ -20,6 +20,7 @@ import click
 
 from ..config import DEVICES
 from ..errors import (
+    TERMINATION_SIGNALS,
     ChannelsCancelWarning,
     ClippingWarning,
     InputError,
@@ -65,11 +66,10 @@ def terminations_as_interrupts() -> Iterator[None]:
     """SIGTERM and SIGHUP (`kill`, `timeout`, a closed terminal) handled as Ctrl-C is: temporary files removed,
     training saved, one line said. Python's default for them ends the process at once, leaving hidden temporary
     files behind and losing training since the last epoch. The previous handlers come back after the command."""
-    numbers = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = {number: signal.signal(number, signal.default_int_handler) for number in numbers}
+    previous = {number: signal.signal(number, signal.default_int_handler) for number in TERMINATION_SIGNALS}
     try:
         yield
     finally:

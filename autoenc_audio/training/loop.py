@@ -34,7 +34,7 @@ from ..checkpoints.checkpoint import (
 )
 from ..config import Config
 from ..data import ClipDataset, evenly_spread
-from ..errors import SavedInterrupt
+from ..errors import TERMINATION_SIGNALS, SavedInterrupt
 from ..files import append_text, write_text_atomic
 from ..jsonable import json_text
 from ..metrics import evaluate
@@ -54,7 +54,7 @@ class TrainingInterrupted(SavedInterrupt):
     """Ctrl-C during training; the run was saved and can be resumed."""
 
 
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+STOP_SIGNALS = (signal.SIGINT, *TERMINATION_SIGNALS)
 """What asks training to stop and save: Ctrl-C, `kill`, `timeout`, `docker stop` and a closed terminal."""
 
 
